@@ -1,0 +1,298 @@
+// nauto: the command-line client of nautod.
+//   nauto status | modules                          kernel and module state
+//   nauto events tail [--follow] [--topic P] [-n N]  recent (and live) events
+//   nauto events publish TOPIC --json BODY           publish an event
+//   nauto call SERVICE [--json BODY]                 send any request, print the reply
+//   nauto keygen [--secret-file F]                   a CURVE key pair for router.tcp_endpoint
+// It talks to nautod over its ipc endpoint: --endpoint, else NAUTO_ENDPOINT, else the run_dir of
+// the configuration (NAUTO_RUN_DIR, --config, /etc/nauto/nauto.yaml, /run/nauto).
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include "nauto/bus/body.h"
+#include "nauto/bus/client.h"
+#include "output.h"
+
+using nlohmann::json;
+using namespace nauto;
+using namespace nauto::cli;
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+struct Options {
+  std::string endpoint;
+  std::string config = "/etc/nauto/nauto.yaml";
+  std::string output = "table";
+  std::int64_t timeout_ms = 5000;
+};
+
+// Only run_dir is needed from the config; read just that, so the CLI does not depend on modules.
+std::string resolve_endpoint(const Options& o) {
+  if (!o.endpoint.empty()) return o.endpoint;
+  if (const char* e = std::getenv("NAUTO_ENDPOINT"); e && *e) return e;
+  std::string run_dir = "/run/nauto";
+  try {
+    std::ifstream file(o.config);
+    if (file) {
+      auto root = YAML::Load(file);
+      if (root["run_dir"]) run_dir = root["run_dir"].as<std::string>();
+    }
+  } catch (const YAML::Exception&) {
+    // A broken config is nautod's to report; fall back to the default run_dir here.
+  }
+  if (const char* e = std::getenv("NAUTO_RUN_DIR"); e && *e) run_dir = e;
+  return bus::endpoints::router_ipc(run_dir);
+}
+
+int report(const Error& error) {
+  std::fprintf(stderr, "nauto: %s\n", error.describe().c_str());
+  return error.code == Errc::InvalidArgument ? 2 : 1;
+}
+
+Result<json> call(zmq::context_t& context, const Options& o, const std::string& service,
+                  const json& body) {
+  auto client = bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
+  if (!client) return std::move(client).error();
+  return client->call(service, body, o.timeout_ms);
+}
+
+std::string age_text(std::int64_t ms) {
+  if (ms < 0) return "-";
+  if (ms < 10000) return std::to_string(ms) + "ms";
+  return std::to_string(ms / 1000) + "s";
+}
+
+int print_status(const json& s, OutputFormat format) {
+  if (format != OutputFormat::Table) {
+    std::cout << render_document(s, format);
+    return 0;
+  }
+  char head[200];
+  std::snprintf(head, sizeof head, "nautod %s  pid %lld  up %.1fs\n",
+                s.value("version", "?").c_str(), static_cast<long long>(s.value("pid", 0)),
+                s.value("uptime_s", 0.0));
+  std::cout << head << "\n";
+  Table t{{"MODULE", "STATE", "ISOLATION", "RESTARTS", "QUEUE", "DELIVERED", "DROPPED",
+           "HEARTBEAT", "LAST ERROR"},
+          {}};
+  for (const auto& m : s["modules"]) {
+    t.rows.push_back({cell(m["name"]), cell(m["state"]), cell(m["isolation"]),
+                      cell(m["restarts"]), cell(m["queue_depth"]), cell(m["events_delivered"]),
+                      cell(m["events_dropped"]), age_text(m.value("heartbeat_age_ms", -1)),
+                      m.value("last_error", "").empty() ? "-" : m.value("last_error", "")});
+  }
+  std::cout << t.render() << "\n";
+  const auto& r = s["router"];
+  std::cout << "router: events in " << cell(r["events_in"]) << ", delivered "
+            << cell(r["events_delivered"]) << ", dropped " << cell(r["events_dropped"])
+            << ", unrouted " << cell(r["events_unrouted"]) << "; requests " << cell(r["requests_in"])
+            << ", pending " << cell(s["pending_requests"]) << ", timeouts " << cell(r["timeouts"])
+            << ", overloaded " << cell(r["requests_overloaded"]) << ", unavailable "
+            << cell(r["requests_unavailable"]) << "; malformed " << cell(r["malformed"]) << "\n";
+  if (s["store"].is_object()) {
+    const auto& st = s["store"];
+    std::cout << "store: commits " << cell(st["commits"]) << ", batches " << cell(st["batches"])
+              << ", writes " << cell(st["ops"]) << ", failed " << cell(st["failed_batches"])
+              << ", map size " << (st.value("map_size", std::uint64_t{0}) >> 20) << "MiB\n";
+  }
+  if (!s["clients"].empty()) std::cout << "clients: " << cell(s["clients"]) << "\n";
+  return 0;
+}
+
+int print_modules(const json& s, OutputFormat format) {
+  if (format != OutputFormat::Table) {
+    std::cout << render_document(s["modules"], format);
+    return 0;
+  }
+  Table t{{"MODULE", "STATE", "ISOLATION", "PID", "SERVES", "SUBSCRIBES"}, {}};
+  auto joined = [](const json& list) {
+    std::string out;
+    for (const auto& item : list) {
+      const auto text = item.get<std::string>();
+      out += (out.empty() ? "" : ",") + (text.empty() ? std::string("(all)") : text);
+    }
+    return out.empty() ? std::string("-") : out;
+  };
+  for (const auto& m : s["modules"]) {
+    t.rows.push_back({cell(m["name"]), cell(m["state"]), cell(m["isolation"]), cell(m["pid"]),
+                      joined(m["serves"]), joined(m["subscribes"])});
+  }
+  std::cout << t.render();
+  return 0;
+}
+
+json event_row(const bus::Envelope& e) {
+  auto body = bus::from_body(e.body);
+  return json{{"topic", e.topic},
+              {"id", e.header.id},
+              {"src", e.header.source},
+              {"ts", e.header.time_us},
+              {"body", body ? *body : json("<unreadable body>")}};
+}
+
+void print_event(const json& e, OutputFormat format) {
+  if (format == OutputFormat::Json) {
+    std::cout << e.dump() << std::endl;  // JSON lines, one event each
+  } else if (format == OutputFormat::Yaml) {
+    std::cout << "---\n" << render_document(e, format) << std::flush;
+  } else {
+    std::cout << format_time_us(e.value("ts", std::int64_t{0})) << "  " << e.value("topic", "")
+              << "  " << e.value("src", "") << "  " << cell(e["body"]) << std::endl;
+  }
+}
+
+int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
+                const std::string& topic, std::int64_t limit, bool follow) {
+  auto client = bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
+  if (!client) return report(client.error());
+  // Subscribe before reading history so nothing falls in between; duplicates are skipped by id.
+  if (follow) {
+    if (auto subscribed = client->subscribe({topic}, o.timeout_ms); !subscribed) {
+      return report(subscribed.error());
+    }
+  }
+  std::set<std::string> seen;
+  auto history = client->call("journal.query", {{"topic", topic}, {"limit", limit}}, o.timeout_ms);
+  if (!history) {
+    if (!follow || history.error().code != Errc::Unavailable) return report(history.error());
+    std::fprintf(stderr, "nauto: no journal module; showing live events only\n");
+  } else if (!follow && format != OutputFormat::Table) {
+    std::cout << render_document((*history)["events"], format);
+  } else {
+    for (const auto& e : (*history)["events"]) {
+      seen.insert(e.value("id", ""));
+      print_event(e, format == OutputFormat::Yaml ? format : format);
+    }
+  }
+  if (!follow) return 0;
+  while (!g_interrupted) {
+    auto event = client->next_event(200);
+    if (!event) return report(event.error());
+    if (!*event) continue;
+    if (seen.erase((*event)->header.id)) continue;
+    print_event(event_row(**event), format);
+  }
+  client->unsubscribe();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nauto: network automation — command-line client of nautod"};
+  app.require_subcommand(1);
+  Options o;
+  app.add_option("--endpoint", o.endpoint, "nautod endpoint (default: from the config's run_dir)");
+  app.add_option("-c,--config", o.config, "configuration file, to find nautod's run_dir")
+      ->envname("NAUTO_CONFIG");
+  app.add_option("--timeout", o.timeout_ms, "milliseconds to wait for nautod")->check(CLI::PositiveNumber);
+
+  auto add_output = [&](CLI::App* cmd) {
+    cmd->add_option("-o,--output", o.output, "table, json or yaml")
+        ->check(CLI::IsMember({"table", "json", "yaml"}));
+  };
+  auto* status = app.add_subcommand("status", "uptime, modules, queues and dropped events");
+  add_output(status);
+  auto* modules = app.add_subcommand("modules", "the modules, their services and subscriptions");
+  add_output(modules);
+
+  auto* events = app.add_subcommand("events", "read and publish bus events");
+  events->require_subcommand(1);
+  auto* tail = events->add_subcommand("tail", "recent events from the journal");
+  bool follow = false;
+  std::string topic;
+  std::int64_t limit = 20;
+  tail->add_flag("-f,--follow", follow, "keep printing new events until interrupted");
+  tail->add_option("-t,--topic", topic, "topic prefix or pattern (device., kernel.module.*)");
+  tail->add_option("-n,--limit", limit, "how many recent events")->check(CLI::Range(1, 10000));
+  add_output(tail);
+  auto* publish = events->add_subcommand("publish", "publish an event");
+  std::string publish_topic, publish_json;
+  publish->add_option("topic", publish_topic, "topic, e.g. device.iface.down")->required();
+  publish->add_option("--json", publish_json, "body as JSON")->required();
+
+  auto* call_cmd = app.add_subcommand("call", "send a request to a service and print the reply");
+  std::string service, call_json = "{}";
+  call_cmd->add_option("service", service, "service name, e.g. journal.query")->required();
+  call_cmd->add_option("--json", call_json, "request body as JSON");
+  add_output(call_cmd);
+
+  auto* keygen = app.add_subcommand("keygen", "make a CURVE key pair for router.tcp_endpoint");
+  std::string secret_file;
+  keygen->add_option("--secret-file", secret_file, "write the secret key here (mode 0600)");
+
+  CLI11_PARSE(app, argc, argv);
+  auto format = parse_output_format(o.output);
+  if (!format) return report(format.error());
+  signal(SIGINT, [](int) { g_interrupted = true; });
+  signal(SIGTERM, [](int) { g_interrupted = true; });
+  zmq::context_t context;
+
+  auto parse_json = [](const std::string& text, const char* what) -> Result<json> {
+    auto value = json::parse(text, nullptr, false);
+    if (value.is_discarded()) {
+      return fail(Errc::InvalidArgument,
+                  "not valid JSON: " + text + " (quote keys and strings: '{\"a\": 1}')", what);
+    }
+    return value;
+  };
+
+  if (*status || *modules) {
+    auto answer = call(context, o, "kernel.status", json::object());
+    if (!answer) return report(answer.error());
+    return *status ? print_status(*answer, *format) : print_modules(*answer, *format);
+  }
+  if (*tail) return events_tail(context, o, *format, topic, limit, follow);
+  if (*publish) {
+    auto body = parse_json(publish_json, "--json");
+    if (!body) return report(body.error());
+    auto client = bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
+    if (!client) return report(client.error());
+    auto id = client->publish(publish_topic, *body);
+    if (!id) return report(id.error());
+    // Make sure the event left before the socket closes (linger is 0): a round trip does it.
+    if (auto ping = client->call("bus.stats", json::object(), o.timeout_ms); !ping) {
+      return report(ping.error());
+    }
+    std::cout << "published " << publish_topic << " id " << *id << "\n";
+    return 0;
+  }
+  if (*call_cmd) {
+    auto body = parse_json(call_json, "--json");
+    if (!body) return report(body.error());
+    auto answer = call(context, o, service, *body);
+    if (!answer) return report(answer.error());
+    std::cout << render_document(*answer, *format == OutputFormat::Yaml ? *format : OutputFormat::Json);
+    return 0;
+  }
+  if (*keygen) {
+    auto keys = bus::make_curve_keys();
+    if (!keys) return report(keys.error());
+    if (!secret_file.empty()) {
+      const auto old_mask = umask(077);
+      std::ofstream out(secret_file);
+      umask(old_mask);
+      if (!(out << keys->secret_key << "\n")) {
+        return report(fail(Errc::System, "cannot write the secret key", secret_file));
+      }
+      std::cout << "public key: " << keys->public_key << "\nsecret key written to " << secret_file
+                << "\n";
+    } else {
+      std::cout << "public key: " << keys->public_key << "\nsecret key: " << keys->secret_key << "\n";
+    }
+    return 0;
+  }
+  return 0;
+}

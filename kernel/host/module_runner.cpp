@@ -1,0 +1,297 @@
+#include "module_runner.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <queue>
+
+#include "nauto/base/clock.h"
+#include "nauto/base/log.h"
+#include "nauto/bus/body.h"
+#include "nauto/store/store.h"
+
+namespace nauto::kernel {
+
+using nlohmann::json;
+
+class ModuleRunner::Impl final : public Context {
+ public:
+  Impl(zmq::context_t& context, ModulePtr module, RunnerOptions options,
+       std::shared_ptr<RunnerControl> control)
+      : zmq_context_(context), module_(std::move(module)), options_(std::move(options)),
+        control_(std::move(control)), manifest_(module_->manifest()),
+        log_(logger("mod." + manifest_.name)) {}
+
+  Result<void> run() {
+    options_.client.routing_id = manifest_.name;
+    auto socket = bus::connect_client(zmq_context_, options_.endpoint, options_.client);
+    if (!socket) return std::move(socket).error();
+    socket_ = std::move(*socket);
+    if (auto registered = register_with_router(); !registered) return registered;
+
+    Result<void> outcome = guarded("start", [&] { return module_->start(*this); });
+    if (!outcome) {
+      unregister();
+      return outcome;
+    }
+    started_ = true;
+    outcome = loop();
+    if (!control_->abandoned) {
+      (void)guarded("stop", [&] {
+        module_->stop(*this);
+        return ok();
+      });
+      unregister();
+    }
+    return outcome;
+  }
+
+  // --- Context ---
+  const std::string& name() const override { return manifest_.name; }
+  const json& config() const override { return options_.config; }
+  spdlog::logger& log() override { return *log_; }
+  store::Store* store() override { return options_.store; }
+
+  Result<void> publish(std::string topic, std::string body) override {
+    return send(bus::make_event(std::move(topic), manifest_.name, std::move(body)));
+  }
+
+  void request(std::string service, std::string body, std::int64_t timeout_ms,
+               ReplyFn on_reply) override {
+    auto envelope = bus::make_request(std::move(service), manifest_.name, std::move(body),
+                                      timeout_ms);
+    // The router answers at the deadline; keep a local guard in case the router is gone.
+    const auto local_deadline = steady_us() + (timeout_ms > 0 ? timeout_ms : 30000) * 1000 + 2000000;
+    auto sent = send(envelope);
+    if (!sent) {
+      on_reply(std::move(sent).error());
+      return;
+    }
+    pending_[envelope.header.id] = PendingReply{std::move(on_reply), local_deadline};
+  }
+
+  TimerId every(std::chrono::milliseconds period, TimerFn fn) override {
+    return add_timer(period.count(), period.count(), std::move(fn));
+  }
+  TimerId after(std::chrono::milliseconds delay, TimerFn fn) override {
+    return add_timer(delay.count(), 0, std::move(fn));
+  }
+  void cancel(TimerId id) override { timers_.erase(id); }
+
+ private:
+  struct Timer {
+    std::int64_t due_us;
+    std::int64_t period_ms;
+    TimerFn fn;
+  };
+  struct PendingReply {
+    ReplyFn fn;
+    std::int64_t local_deadline_us;
+  };
+
+  template <typename F>
+  Result<void> guarded(const char* phase, F&& body) {
+    try {
+      return body();
+    } catch (const std::exception& e) {
+      return fail(Errc::Bug, std::string("threw in ") + phase + ": " + e.what(), manifest_.name);
+    } catch (...) {
+      return fail(Errc::Bug, std::string("threw a non-standard exception in ") + phase,
+                  manifest_.name);
+    }
+  }
+
+  Result<void> send(const bus::Envelope& envelope) {
+    if (control_->abandoned) return fail(Errc::Cancelled, "module instance was replaced");
+    return bus::send_envelope(socket_, envelope, true);
+  }
+
+  TimerId add_timer(std::int64_t delay_ms, std::int64_t period_ms, TimerFn fn) {
+    const auto id = ++last_timer_id_;
+    timers_[id] = Timer{steady_us() + delay_ms * 1000, period_ms, std::move(fn)};
+    return id;
+  }
+
+  Result<void> register_with_router() {
+    json body = {{"name", manifest_.name},
+                 {"subscribes", manifest_.subscribes},
+                 {"serves", manifest_.serves}};
+    // Heartbeats are how the supervisor sees us; the kernel module subscribes to them itself.
+    auto request = bus::make_request("bus.register", manifest_.name, bus::to_body(body),
+                                     options_.register_timeout_ms);
+    if (auto sent = bus::send_envelope(socket_, request); !sent) return sent;
+    const auto give_up = steady_us() + options_.register_timeout_ms * 1000;
+    while (steady_us() < give_up && !control_->stop_requested) {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(50));
+      } catch (const zmq::error_t& e) {
+        return fail(Errc::Library, e.what(), "register");
+      }
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      auto reply = bus::receive_envelope(socket_, true);
+      if (!reply) return std::move(reply).error();
+      if (!*reply || (*reply)->header.correlation_id != request.header.id) continue;
+      if ((*reply)->header.kind == bus::Kind::Error) {
+        auto error = bus::error_from_body((*reply)->body);
+        error.where = "register " + manifest_.name;
+        return error;
+      }
+      return ok();
+    }
+    return fail(Errc::Timeout, "the router did not answer the registration", options_.endpoint);
+  }
+
+  void unregister() {
+    auto request = bus::make_request("bus.unregister", manifest_.name, bus::to_body(json::object()),
+                                     1000);
+    (void)bus::send_envelope(socket_, request, true);
+  }
+
+  Result<void> loop() {
+    auto next_heartbeat = steady_us();
+    while (!control_->stop_requested && !control_->abandoned) {
+      auto now = steady_us();
+      if (now >= next_heartbeat) {
+        heartbeat();
+        next_heartbeat = now + options_.heartbeat_interval_ms * 1000;
+      }
+      std::int64_t wait_us = std::min<std::int64_t>(next_heartbeat - now, 50000);
+      for (const auto& [id, timer] : timers_) wait_us = std::min(wait_us, timer.due_us - now);
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(std::max<std::int64_t>(wait_us / 1000, 0)));
+      } catch (const zmq::error_t& e) {
+        if (e.num() == ETERM) return ok();
+        return fail(Errc::Library, e.what(), manifest_.name);
+      }
+      for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
+        auto received = bus::receive_envelope(socket_, true);
+        if (!received) {
+          log_->warn("dropped a malformed message: {}", received.error().message);
+          continue;
+        }
+        if (!*received) break;
+        if (auto handled = dispatch(std::move(**received)); !handled) return handled;
+        if (control_->stop_requested || control_->abandoned) break;
+      }
+      if (auto fired = run_timers(); !fired) return fired;
+      expire_pending();
+    }
+    return ok();
+  }
+
+  Result<void> dispatch(bus::Envelope envelope) {
+    switch (envelope.header.kind) {
+      case bus::Kind::Event:
+        ++processed_events_;
+        return guarded("on_event", [&] {
+          module_->on_event(envelope, *this);
+          return ok();
+        });
+      case bus::Kind::Request: {
+        ++processed_requests_;
+        Reply reply(envelope, manifest_.name, [this](bus::Envelope answer) {
+          if (auto sent = send(answer); !sent) {
+            log_->warn("could not send the reply to '{}': {}", answer.topic, sent.error().message);
+          }
+        });
+        return guarded("on_request", [&] {
+          module_->on_request(envelope, *this, std::move(reply));
+          return ok();
+        });
+      }
+      case bus::Kind::Reply:
+      case bus::Kind::Error: {
+        auto it = pending_.find(envelope.header.correlation_id);
+        if (it == pending_.end()) return ok();  // answered already (local timeout)
+        auto fn = std::move(it->second.fn);
+        pending_.erase(it);
+        Result<std::string> body = envelope.header.kind == bus::Kind::Reply
+                                       ? Result<std::string>(std::move(envelope.body))
+                                       : Result<std::string>(bus::error_from_body(envelope.body));
+        return guarded("a reply callback", [&] {
+          fn(std::move(body));
+          return ok();
+        });
+      }
+    }
+    return ok();
+  }
+
+  Result<void> run_timers() {
+    const auto now = steady_us();
+    std::vector<TimerId> due;
+    for (const auto& [id, timer] : timers_) {
+      if (timer.due_us <= now) due.push_back(id);
+    }
+    for (const auto id : due) {
+      auto it = timers_.find(id);
+      if (it == timers_.end()) continue;  // cancelled by an earlier timer
+      TimerFn fn = it->second.fn;
+      if (it->second.period_ms > 0) {
+        it->second.due_us = now + it->second.period_ms * 1000;
+      } else {
+        timers_.erase(it);
+      }
+      if (auto fired = guarded("a timer", [&] {
+            fn();
+            return ok();
+          });
+          !fired) {
+        return fired;
+      }
+    }
+    return ok();
+  }
+
+  void expire_pending() {
+    const auto now = steady_us();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.local_deadline_us > now) {
+        ++it;
+        continue;
+      }
+      auto fn = std::move(it->second.fn);
+      it = pending_.erase(it);
+      (void)guarded("a reply callback", [&] {
+        fn(fail(Errc::Timeout, "no reply from the router", manifest_.name));
+        return ok();
+      });
+    }
+  }
+
+  void heartbeat() {
+    json body = {{"module", manifest_.name},
+                 {"pid", static_cast<std::int64_t>(::getpid())},
+                 {"processed_events", processed_events_},
+                 {"processed_requests", processed_requests_},
+                 {"pending_requests", pending_.size()}};
+    (void)publish(kHeartbeatTopic, bus::to_body(body));
+  }
+
+  zmq::context_t& zmq_context_;
+  ModulePtr module_;
+  RunnerOptions options_;
+  std::shared_ptr<RunnerControl> control_;
+  Manifest manifest_;
+  std::shared_ptr<spdlog::logger> log_;
+  zmq::socket_t socket_;
+  bool started_ = false;
+  std::uint64_t processed_events_ = 0;
+  std::uint64_t processed_requests_ = 0;
+  TimerId last_timer_id_ = 0;
+  std::map<TimerId, Timer> timers_;
+  std::map<std::string, PendingReply> pending_;
+};
+
+ModuleRunner::ModuleRunner(zmq::context_t& context, ModulePtr module, RunnerOptions options,
+                           std::shared_ptr<RunnerControl> control)
+    : impl_(std::make_unique<Impl>(context, std::move(module), std::move(options),
+                                   std::move(control))) {}
+
+ModuleRunner::~ModuleRunner() = default;
+
+Result<void> ModuleRunner::run() { return impl_->run(); }
+
+}  // namespace nauto::kernel

@@ -1,0 +1,145 @@
+#include "kernel.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "nauto/base/log.h"
+#include "nauto/bus/socket.h"
+#include "nauto/sdk/registry.h"
+
+namespace nauto::kernel {
+namespace {
+
+Result<void> make_dir(const std::string& path, const char* key) {
+  std::string partial;
+  for (std::size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || (path[i] == '/' && i > 0)) {
+      partial = path.substr(0, i);
+      if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+        return fail(Errc::System,
+                    "cannot create directory '" + partial + "': " + std::strerror(errno), key);
+      }
+    }
+  }
+  return ok();
+}
+
+Result<bus::CurveKeys> read_curve_secret(const std::string& path) {
+  std::ifstream file(path);
+  std::string secret;
+  if (!file || !(file >> secret) || secret.size() != 40) {
+    return fail(Errc::InvalidConfig,
+                "expected a file holding a 40-character Z85 CURVE secret key ('nauto keygen' "
+                "writes one)",
+                "router.curve_secret_key_file: " + path);
+  }
+  char public_key[41] = {};
+  if (zmq_curve_public(public_key, secret.c_str()) != 0) {
+    return fail(Errc::InvalidConfig, "not a valid Z85 CURVE secret key",
+                "router.curve_secret_key_file: " + path);
+  }
+  return bus::CurveKeys{public_key, secret};
+}
+
+std::vector<std::string> declared_tables() {
+  std::set<std::string> tables;
+  for (const auto& name : ModuleRegistry::names()) {
+    for (const auto& t : ModuleRegistry::find(name)()->manifest().tables) tables.insert(t);
+  }
+  return {tables.begin(), tables.end()};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
+                                              const std::string& executable) {
+  auto kernel = std::unique_ptr<Kernel>(new Kernel());
+  kernel->config_ = config;
+  if (auto made = make_dir(config.data_dir, "data_dir"); !made) return std::move(made).error();
+  if (auto made = make_dir(config.run_dir, "run_dir"); !made) return std::move(made).error();
+
+  store::StoreOptions store_options;
+  store_options.path = config.data_dir + "/store";
+  store_options.map_size = config.store_map_size;
+  store_options.tables = declared_tables();
+  store_options.schema_version = kStoreSchemaVersion;
+  auto store = store::Store::open(std::move(store_options));
+  if (!store) return std::move(store).error();
+  kernel->store_ = std::move(*store);
+
+  kernel->context_ = std::make_shared<zmq::context_t>();
+  kernel->ipc_endpoint_ = bus::endpoints::router_ipc(config.run_dir);
+  RouterOptions router_options;
+  router_options.endpoints = {bus::endpoints::kRouterInproc, kernel->ipc_endpoint_};
+  router_options.tcp_endpoint = config.router_tcp_endpoint;
+  router_options.peer_high_water_mark = config.router_peer_high_water_mark;
+  router_options.default_request_timeout_ms = config.router_request_timeout_ms;
+  if (!config.router_curve_secret_file.empty()) {
+    auto keys = read_curve_secret(config.router_curve_secret_file);
+    if (!keys) return std::move(keys).error();
+    router_options.curve_server = std::move(*keys);
+  } else if (!config.router_tcp_endpoint.empty()) {
+    logger("kernel")->warn("router.tcp_endpoint {} has no CURVE key: traffic is unencrypted and "
+                           "unauthenticated; set router.curve_secret_key_file",
+                           config.router_tcp_endpoint);
+  }
+  // A socket file left by a killed nautod would make bind fail; nobody else may own it.
+  ::unlink((config.run_dir + "/nautod.sock").c_str());
+  auto router = Router::create(*kernel->context_, std::move(router_options));
+  if (!router) return std::move(router).error();
+  kernel->router_ = std::move(*router);
+  kernel->router_->start();
+
+  HostOptions host_options;
+  host_options.supervisor = config.supervisor;
+  host_options.inproc_endpoint = bus::endpoints::kRouterInproc;
+  host_options.process_endpoint = kernel->ipc_endpoint_;
+  host_options.executable = executable;
+  host_options.child_arguments = {"--log-level", config.log.level};
+  host_options.store = kernel->store_.get();
+  auto host = ModuleHost::create(kernel->context_, std::move(host_options), config.modules);
+  if (!host) return std::move(host).error();
+  kernel->host_ = std::move(*host);
+  if (auto started = kernel->host_->start(); !started) return std::move(started).error();
+  return kernel;
+}
+
+Kernel::~Kernel() { stop(); }
+
+Result<void> Kernel::reload(const KernelConfig& config) {
+  if (config.data_dir != config_.data_dir || config.run_dir != config_.run_dir ||
+      config.store_map_size != config_.store_map_size ||
+      config.router_tcp_endpoint != config_.router_tcp_endpoint ||
+      config.router_peer_high_water_mark != config_.router_peer_high_water_mark) {
+    logger("kernel")->warn("reload: data_dir, run_dir, store and router settings take effect "
+                           "only after a restart of nautod");
+  }
+  if (auto logged = log_setup(config.log); !logged) return logged;
+  if (auto applied = host_->reconfigure(config.modules); !applied) return applied;
+  config_.log = config.log;
+  config_.modules = config.modules;
+  return ok();
+}
+
+void Kernel::stop() {
+  if (host_) host_->stop();
+  const bool hung_threads = host_ && host_->abandoned_threads() > 0;
+  host_.reset();
+  if (router_) router_->stop();
+  router_.reset();
+  if (hung_threads) (void)store_.release();  // the hung thread may still write to it
+  store_.reset();
+  if (hung_threads) {
+    // A hung module thread still holds a socket; terminating the context would wait for it
+    // forever. The process is about to exit, so leave the context to the OS.
+    logger("kernel")->warn("a hung module thread is still running; leaving it to exit");
+    new std::shared_ptr<zmq::context_t>(context_);
+  }
+  context_.reset();
+}
+
+}  // namespace nauto::kernel

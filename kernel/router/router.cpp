@@ -1,0 +1,500 @@
+#include "router.h"
+
+#include <pthread.h>
+
+#include <queue>
+#include <unordered_map>
+
+#include <zmq_addon.hpp>
+
+#include "nauto/base/clock.h"
+#include "nauto/base/log.h"
+#include "nauto/bus/body.h"
+#include "nauto/bus/codec.h"
+#include "nauto/bus/topic_match.h"
+#include "../host/module_runner.h"
+
+namespace nauto::kernel {
+
+using nlohmann::json;
+
+namespace {
+constexpr const char* kSelf = "kernel.router";
+constexpr int kMaxBatch = 512;  // messages handled between deadline checks
+
+// Routing ids from zmq are binary; show them as hex when they are not printable.
+std::string printable_identity(const std::string& id) {
+  bool text = !id.empty();
+  for (unsigned char c : id) text = text && c >= 0x20 && c < 0x7f;
+  if (text) return id;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "0x";
+  for (unsigned char c : id) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+}  // namespace
+
+/// Everything the router knows about one connected peer.
+struct Peer {
+  std::string name;
+  std::vector<std::string> subscriptions;
+  std::vector<std::string> services;
+  std::uint64_t events_delivered = 0;
+  std::uint64_t events_dropped = 0;
+  std::uint64_t requests_delivered = 0;
+  std::uint64_t requests_rejected = 0;  // answered with Overloaded because its queue was full
+  std::uint64_t queue_depth = 0;        // delivered but not yet processed, as of its heartbeat
+  std::int64_t registered_us = 0;
+};
+
+struct PendingRequest {
+  std::string requester;  // routing id
+  std::string service;
+  std::int64_t deadline_us = 0;
+  std::string request_id;
+};
+
+struct Totals {
+  std::uint64_t events_in = 0, events_delivered = 0, events_dropped = 0, events_unrouted = 0;
+  std::uint64_t requests_in = 0, replies_routed = 0, timeouts = 0, late_replies = 0;
+  std::uint64_t requests_unavailable = 0, requests_overloaded = 0, replies_dropped = 0;
+  std::uint64_t malformed = 0;
+};
+
+class RouterImpl {
+ public:
+  RouterImpl(zmq::context_t& context, RouterOptions options)
+      : options_(std::move(options)), socket_(context, zmq::socket_type::router),
+        log_(logger(kSelf)), started_us_(now_us()) {}
+
+  Result<void> bind() {
+    try {
+      socket_.set(zmq::sockopt::linger, 0);
+      socket_.set(zmq::sockopt::router_mandatory, 1);
+      socket_.set(zmq::sockopt::router_handover, 1);
+      socket_.set(zmq::sockopt::sndhwm, options_.peer_high_water_mark);
+      socket_.set(zmq::sockopt::rcvhwm, 100000);
+      for (const auto& endpoint : options_.endpoints) socket_.bind(endpoint);
+      if (!options_.tcp_endpoint.empty()) {
+        // Socket options are captured per bind, so CURVE applies to the tcp bind only.
+        if (options_.curve_server) {
+          socket_.set(zmq::sockopt::curve_server, 1);
+          socket_.set(zmq::sockopt::curve_secretkey, options_.curve_server->secret_key);
+        }
+        socket_.bind(options_.tcp_endpoint);
+      }
+    } catch (const zmq::error_t& e) {
+      return fail(Errc::Library, std::string("cannot bind router: ") + e.what(), kSelf);
+    }
+    return ok();
+  }
+
+  void run(const std::atomic<bool>& stopping) {
+    pthread_setname_np(pthread_self(), "router");
+    std::vector<zmq::message_t> frames;
+    frames.reserve(4);
+    while (!stopping.load(std::memory_order_relaxed)) {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      const auto timeout = next_poll_timeout_ms();
+      try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(timeout));
+        for (int i = 0; i < kMaxBatch; ++i) {
+          frames.clear();
+          if (!zmq::recv_multipart(socket_, std::back_inserter(frames),
+                                   zmq::recv_flags::dontwait)) {
+            break;
+          }
+          handle(frames);
+        }
+      } catch (const zmq::error_t& e) {
+        if (e.num() == ETERM) return;
+        log_->error("router loop: {}", e.what());
+      }
+      expire_requests();
+    }
+  }
+
+ private:
+  int next_poll_timeout_ms() const {
+    if (deadlines_.empty()) return 20;
+    const auto wait_us = deadlines_.top().first - now_us();
+    return static_cast<int>(std::clamp<std::int64_t>(wait_us / 1000 + 1, 0, 20));
+  }
+
+  void handle(std::vector<zmq::message_t>& frames) {
+    if (frames.size() != 4) {
+      ++totals_.malformed;
+      log_->warn("dropped a malformed message: {} frames, expected [topic][header][body]",
+                 frames.size() - 1);
+      return;
+    }
+    const std::string identity = frames[0].to_string();
+    auto header =
+        bus::decode_header(std::string_view(frames[2].data<char>(), frames[2].size()));
+    if (!header || frames[1].size() == 0) {
+      ++totals_.malformed;
+      log_->warn("dropped a malformed message from {}: {}", printable_identity(identity),
+                 header ? "empty topic" : header.error().message);
+      return;
+    }
+    const std::string_view topic(frames[1].data<char>(), frames[1].size());
+    switch (header->kind) {
+      case bus::Kind::Event: return route_event(identity, topic, frames);
+      case bus::Kind::Request: return route_request(identity, topic, *header, frames);
+      case bus::Kind::Reply:
+      case bus::Kind::Error: return route_reply(*header, frames);
+    }
+  }
+
+  // Sends [identity] + copies of frames[1..3]. Returns Overloaded when the peer's queue is
+  // full and Unavailable when the peer is gone (it is forgotten then).
+  Result<void> forward(const std::string& identity, std::vector<zmq::message_t>& frames) {
+    try {
+      zmq::message_t id(identity.data(), identity.size());
+      if (!socket_.send(id, zmq::send_flags::dontwait | zmq::send_flags::sndmore)) {
+        return fail(Errc::Overloaded, "queue full");
+      }
+      for (int i = 1; i <= 3; ++i) {
+        zmq::message_t part;
+        part.copy(frames[i]);
+        socket_.send(part, i < 3 ? zmq::send_flags::sndmore : zmq::send_flags::none);
+      }
+      return ok();
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EHOSTUNREACH) {
+        forget(identity);
+        return fail(Errc::Unavailable, "peer disconnected");
+      }
+      return fail(Errc::Library, e.what());
+    }
+  }
+
+  Result<void> send_envelope_to(const std::string& identity, const bus::Envelope& envelope) {
+    auto frames = bus::encode_frames(envelope);
+    std::vector<zmq::message_t> with_id;
+    with_id.reserve(4);
+    with_id.emplace_back();
+    for (auto& f : frames) with_id.push_back(std::move(f));
+    return forward(identity, with_id);
+  }
+
+  // A heartbeat says how many messages the module has processed; what the router delivered
+  // beyond that is still queued. Both counts are taken at the same instant for this peer.
+  void note_heartbeat(const std::string& identity, const zmq::message_t& body) {
+    auto peer = peers_.find(identity);
+    if (peer == peers_.end()) return;
+    auto parsed = bus::from_body(std::string_view(body.data<char>(), body.size()));
+    if (!parsed || !parsed->is_object()) return;
+    const auto processed = parsed->value("processed_events", std::uint64_t{0}) +
+                           parsed->value("processed_requests", std::uint64_t{0});
+    const auto delivered = peer->second.events_delivered + peer->second.requests_delivered;
+    peer->second.queue_depth = delivered > processed ? delivered - processed : 0;
+  }
+
+  void route_event(const std::string& identity, std::string_view topic,
+                   std::vector<zmq::message_t>& frames) {
+    ++totals_.events_in;
+    if (topic == kHeartbeatTopic) note_heartbeat(identity, frames[3]);
+    bool routed = false;
+    // Collect first: forward() may forget a peer and so change peers_.
+    targets_.clear();
+    for (const auto& [identity, peer] : peers_) {
+      for (const auto& pattern : peer.subscriptions) {
+        if (bus::topic_matches(pattern, topic)) {
+          targets_.push_back(identity);
+          break;
+        }
+      }
+    }
+    for (const auto& identity : targets_) {
+      routed = true;
+      auto sent = forward(identity, frames);
+      auto it = peers_.find(identity);
+      if (sent) {
+        ++totals_.events_delivered;
+        if (it != peers_.end()) ++it->second.events_delivered;
+      } else {
+        ++totals_.events_dropped;
+        if (it != peers_.end()) {
+          if (it->second.events_dropped++ % 1000 == 0) {
+            log_->warn("dropping events for '{}': {} (dropped so far: {})", it->second.name,
+                       sent.error().message, it->second.events_dropped);
+          }
+        }
+      }
+    }
+    if (!routed) ++totals_.events_unrouted;
+  }
+
+  void reply_error(const std::string& identity, const bus::Envelope& request, Error error) {
+    auto sent = send_envelope_to(identity, bus::make_error_reply(request, kSelf, error));
+    if (!sent) {
+      ++totals_.replies_dropped;
+      log_->warn("could not return an error reply for '{}' to {}: {}", request.topic,
+                 printable_identity(identity), sent.error().message);
+    }
+  }
+
+  static bus::Envelope request_view(std::string_view topic, const bus::Header& header,
+                                    const zmq::message_t& body) {
+    bus::Envelope e;
+    e.topic = std::string(topic);
+    e.header = header;
+    e.body.assign(body.data<char>(), body.size());
+    return e;
+  }
+
+  void route_request(const std::string& identity, std::string_view topic,
+                     const bus::Header& header, std::vector<zmq::message_t>& frames) {
+    ++totals_.requests_in;
+    if (topic.rfind("bus.", 0) == 0) return serve_control(identity, topic, header, frames);
+    const auto now = now_us();
+    if (header.deadline_us != 0 && header.deadline_us <= now) {
+      ++totals_.timeouts;
+      return reply_error(identity, request_view(topic, header, frames[3]),
+                         fail(Errc::Timeout, "deadline passed before the request was routed",
+                              std::string(topic)));
+    }
+    const auto owner = services_.find(std::string(topic));
+    if (owner == services_.end()) {
+      ++totals_.requests_unavailable;
+      return reply_error(identity, request_view(topic, header, frames[3]),
+                         fail(Errc::Unavailable,
+                              "no module serves '" + std::string(topic) +
+                                  "'; 'nauto modules' lists the services on offer",
+                              std::string(topic)));
+    }
+    const std::string owner_identity = owner->second;
+    const std::string key = header.id;
+    if (pending_.count(key)) {
+      return reply_error(identity, request_view(topic, header, frames[3]),
+                         fail(Errc::InvalidArgument, "a request with this id is in flight",
+                              std::string(topic)));
+    }
+    auto sent = forward(owner_identity, frames);
+    auto peer = peers_.find(owner_identity);
+    if (!sent) {
+      if (sent.error().code == Errc::Overloaded) {
+        ++totals_.requests_overloaded;
+        if (peer != peers_.end()) ++peer->second.requests_rejected;
+        return reply_error(identity, request_view(topic, header, frames[3]),
+                           fail(Errc::Overloaded,
+                                "module '" + (peer != peers_.end() ? peer->second.name : "") +
+                                    "' has a full queue; retry later",
+                                std::string(topic)));
+      }
+      ++totals_.requests_unavailable;
+      return reply_error(identity, request_view(topic, header, frames[3]),
+                         fail(Errc::Unavailable, "the serving module went away: " +
+                                                     sent.error().message,
+                              std::string(topic)));
+    }
+    if (peer != peers_.end()) ++peer->second.requests_delivered;
+    std::int64_t deadline = header.deadline_us;
+    const auto cap = now + options_.max_request_timeout_ms * 1000;
+    if (deadline == 0) deadline = now + options_.default_request_timeout_ms * 1000;
+    deadline = std::min(deadline, cap);
+    pending_.emplace(key, PendingRequest{identity, std::string(topic), deadline, header.id});
+    deadlines_.emplace(deadline, key);
+  }
+
+  void route_reply(const bus::Header& header, std::vector<zmq::message_t>& frames) {
+    auto it = pending_.find(header.correlation_id);
+    if (it == pending_.end()) {
+      ++totals_.late_replies;  // its request already timed out, or the id is unknown
+      return;
+    }
+    const std::string requester = it->second.requester;
+    pending_.erase(it);
+    auto sent = forward(requester, frames);
+    if (sent) {
+      ++totals_.replies_routed;
+    } else {
+      ++totals_.replies_dropped;
+      log_->warn("could not deliver a reply to {}: {}", printable_identity(requester),
+                 sent.error().message);
+    }
+  }
+
+  void expire_requests() {
+    const auto now = now_us();
+    while (!deadlines_.empty() && deadlines_.top().first <= now) {
+      const auto key = deadlines_.top().second;
+      deadlines_.pop();
+      auto it = pending_.find(key);
+      if (it == pending_.end() || it->second.deadline_us > now) continue;
+      ++totals_.timeouts;
+      bus::Envelope request;
+      request.topic = it->second.service;
+      request.header.id = it->second.request_id;
+      const auto requester = it->second.requester;
+      pending_.erase(it);
+      reply_error(requester, request,
+                  fail(Errc::Timeout, "no reply before the deadline", request.topic));
+    }
+  }
+
+  void serve_control(const std::string& identity, std::string_view topic,
+                     const bus::Header& header, std::vector<zmq::message_t>& frames) {
+    const auto request = request_view(topic, header, frames[3]);
+    auto body = bus::from_body(request.body);
+    if (!body) return reply_error(identity, request, std::move(body).error());
+    Result<json> answer = json::object();
+    if (topic == router_services::kRegister) {
+      answer = register_peer(identity, *body);
+    } else if (topic == router_services::kUnregister) {
+      forget(identity);
+    } else if (topic == router_services::kStats) {
+      answer = stats();
+    } else {
+      answer = fail(Errc::Unavailable, "the router has no service '" + std::string(topic) + "'",
+                    std::string(topic));
+    }
+    if (!answer) return reply_error(identity, request, std::move(answer).error());
+    auto sent = send_envelope_to(identity, bus::make_reply(request, kSelf, bus::to_body(*answer)));
+    if (!sent && sent.error().code != Errc::Unavailable) ++totals_.replies_dropped;
+  }
+
+  Result<json> register_peer(const std::string& identity, const json& body) {
+    if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
+      return fail(Errc::InvalidArgument, "bus.register needs {name: string, subscribes: [..], "
+                                         "serves: [..]}",
+                  router_services::kRegister);
+    }
+    Peer peer;
+    peer.name = body["name"].get<std::string>();
+    peer.registered_us = now_us();
+    for (const char* key : {"subscribes", "serves"}) {
+      if (!body.contains(key)) continue;
+      if (!body[key].is_array()) {
+        return fail(Errc::InvalidArgument, std::string(key) + " must be a list of strings",
+                    router_services::kRegister);
+      }
+      for (const auto& item : body[key]) {
+        if (!item.is_string()) {
+          return fail(Errc::InvalidArgument, std::string(key) + " must be a list of strings",
+                      router_services::kRegister);
+        }
+        auto value = item.get<std::string>();
+        if (std::string_view(key) == "subscribes") {
+          if (auto valid = bus::validate_pattern(value); !valid) return std::move(valid).error();
+          peer.subscriptions.push_back(std::move(value));
+        } else {
+          if (value.rfind("bus.", 0) == 0 || value.empty()) {
+            return fail(Errc::InvalidArgument, "service names starting with 'bus.' are "
+                                               "reserved for the router",
+                        value);
+          }
+          auto owner = services_.find(value);
+          if (owner != services_.end() && owner->second != identity) {
+            return fail(Errc::InvalidArgument,
+                        "service '" + value + "' is already served by '" +
+                            peers_[owner->second].name + "'",
+                        router_services::kRegister);
+          }
+          peer.services.push_back(std::move(value));
+        }
+      }
+    }
+    if (peers_.count(identity)) {
+      // A restarted module takes over its identity; keep its counters, replace the rest.
+      const auto& old = peers_[identity];
+      peer.events_delivered = old.events_delivered;
+      peer.events_dropped = old.events_dropped;
+      peer.requests_delivered = old.requests_delivered;
+      peer.requests_rejected = old.requests_rejected;
+      forget(identity);
+    }
+    for (const auto& service : peer.services) services_[service] = identity;
+    log_->debug("registered '{}' ({} subscriptions, {} services)", peer.name,
+                peer.subscriptions.size(), peer.services.size());
+    peers_[identity] = std::move(peer);
+    return json{{"registered", true}};
+  }
+
+  void forget(const std::string& identity) {
+    auto it = peers_.find(identity);
+    if (it == peers_.end()) return;
+    for (const auto& service : it->second.services) {
+      auto owner = services_.find(service);
+      if (owner != services_.end() && owner->second == identity) services_.erase(owner);
+    }
+    peers_.erase(it);
+  }
+
+  json stats() const {
+    json peers = json::array();
+    for (const auto& [identity, peer] : peers_) {
+      peers.push_back({{"name", peer.name},
+                       {"identity", printable_identity(identity)},
+                       {"subscribes", peer.subscriptions},
+                       {"serves", peer.services},
+                       {"events_delivered", peer.events_delivered},
+                       {"events_dropped", peer.events_dropped},
+                       {"requests_delivered", peer.requests_delivered},
+                       {"requests_rejected", peer.requests_rejected},
+                       {"queue_depth", peer.queue_depth},
+                       {"registered_us", peer.registered_us}});
+    }
+    return json{{"started_us", started_us_},
+                {"pending_requests", pending_.size()},
+                {"peer_high_water_mark", options_.peer_high_water_mark},
+                {"peers", std::move(peers)},
+                {"totals",
+                 {{"events_in", totals_.events_in},
+                  {"events_delivered", totals_.events_delivered},
+                  {"events_dropped", totals_.events_dropped},
+                  {"events_unrouted", totals_.events_unrouted},
+                  {"requests_in", totals_.requests_in},
+                  {"replies_routed", totals_.replies_routed},
+                  {"requests_unavailable", totals_.requests_unavailable},
+                  {"requests_overloaded", totals_.requests_overloaded},
+                  {"timeouts", totals_.timeouts},
+                  {"late_replies", totals_.late_replies},
+                  {"replies_dropped", totals_.replies_dropped},
+                  {"malformed", totals_.malformed}}}};
+  }
+
+  RouterOptions options_;
+  zmq::socket_t socket_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::int64_t started_us_;
+  std::unordered_map<std::string, Peer> peers_;          // by routing id
+  std::unordered_map<std::string, std::string> services_;// service -> routing id
+  std::unordered_map<std::string, PendingRequest> pending_;  // by request id
+  using Deadline = std::pair<std::int64_t, std::string>;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::vector<std::string> targets_;
+  Totals totals_;
+};
+
+Result<std::unique_ptr<Router>> Router::create(zmq::context_t& context, RouterOptions options) {
+  for (const auto& endpoint : options.endpoints) {
+    if (auto valid = bus::endpoints::validate(endpoint); !valid) return std::move(valid).error();
+  }
+  if (options.peer_high_water_mark <= 0) {
+    return fail(Errc::InvalidConfig, "must be a positive integer", "router.peer_high_water_mark");
+  }
+  auto impl = std::make_unique<RouterImpl>(context, std::move(options));
+  if (auto bound = impl->bind(); !bound) return std::move(bound).error();
+  return std::unique_ptr<Router>(new Router(std::move(impl)));
+}
+
+Router::Router(std::unique_ptr<RouterImpl> impl) : impl_(std::move(impl)) {}
+
+Router::~Router() { stop(); }
+
+void Router::start() {
+  thread_ = std::thread([this] { impl_->run(stopping_); });
+}
+
+void Router::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+  impl_.reset();
+}
+
+}  // namespace nauto::kernel

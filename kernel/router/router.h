@@ -1,0 +1,68 @@
+#pragma once
+// The kernel router: one ROUTER socket that every module and client connects to with a DEALER.
+//   - Events fan out to every peer whose subscription pattern matches the topic.
+//   - Requests go to the one peer that registered the service (topic == service name);
+//     replies and errors return to the requester by correlation id.
+//   - A request past its deadline is answered with an Errc::Timeout error by the router.
+//   - Queues are bounded: each peer has a send high-water mark. An event that does not fit is
+//     dropped and counted against that peer; a request that does not fit is answered with
+//     Errc::Overloaded, never dropped silently.
+// The router serves its own control services: bus.register, bus.unregister, bus.stats.
+// Threading: all routing runs on one thread ("router"), started by start(); the object is
+// thread-bound to that thread except for start()/stop(), which the owner calls.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "nauto/base/result.h"
+#include "nauto/bus/socket.h"
+
+namespace nauto::kernel {
+
+struct RouterOptions {
+  std::vector<std::string> endpoints;        ///< plain binds: inproc:// and ipc://
+  std::string tcp_endpoint;                  ///< optional tcp:// bind, CURVE when keys are set
+  std::optional<bus::CurveKeys> curve_server;///< the router's CURVE keys for tcp
+  int peer_high_water_mark = 1000;           ///< messages queued per peer before drops
+  std::int64_t default_request_timeout_ms = 30000;  ///< for requests without a deadline
+  std::int64_t max_request_timeout_ms = 3600000;    ///< longer deadlines are capped to this
+};
+
+class RouterImpl;
+
+/// Owns the router thread. Construct with create(); destroy stops and joins the thread.
+class Router {
+ public:
+  /// Binds every endpoint; fails with Errc::Library/System if one cannot be bound.
+  /// `context` outlives the Router.
+  static Result<std::unique_ptr<Router>> create(zmq::context_t& context, RouterOptions options);
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  /// Starts routing on a new thread named "router".
+  void start();
+  /// Stops the thread and closes the socket. Idempotent.
+  void stop();
+
+ private:
+  explicit Router(std::unique_ptr<RouterImpl> impl);
+  std::unique_ptr<RouterImpl> impl_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+};
+
+/// Names of the router's own services.
+namespace router_services {
+inline constexpr const char* kRegister = "bus.register";
+inline constexpr const char* kUnregister = "bus.unregister";
+inline constexpr const char* kStats = "bus.stats";
+}  // namespace router_services
+
+}  // namespace nauto::kernel

@@ -1,0 +1,236 @@
+#include "nauto/sdk/config_reader.h"
+
+#include <cctype>
+#include <charconv>
+
+namespace nauto {
+namespace {
+
+std::string shown(const nlohmann::json& value) {
+  auto text = value.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+// Splits "30s" into 30 and "s"; fails on a missing number or trailing junk in the number.
+bool split_number(const std::string& text, std::int64_t& number, std::string& unit) {
+  std::size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, number);
+  if (ec != std::errc()) return false;
+  unit = text.substr(i);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+  return true;
+}
+
+}  // namespace
+
+Result<std::int64_t> parse_duration_ms(const std::string& text) {
+  std::int64_t n = 0;
+  std::string unit;
+  if (!split_number(text, n, unit)) {
+    return fail(Errc::InvalidConfig, "expected a duration like 500ms, 30s, 15m, 2h or 7d");
+  }
+  static const std::pair<const char*, std::int64_t> kUnits[] = {
+      {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) {
+      if (n > INT64_MAX / factor) return fail(Errc::InvalidConfig, "duration too large");
+      return n * factor;
+    }
+  }
+  return fail(Errc::InvalidConfig, "unknown duration unit '" + unit + "'; use ms, s, m, h or d");
+}
+
+Result<std::uint64_t> parse_size_bytes(const std::string& text) {
+  std::int64_t n = 0;
+  std::string unit;
+  if (!split_number(text, n, unit)) {
+    return fail(Errc::InvalidConfig, "expected a size like 4096, 512KiB, 64MiB or 1GiB");
+  }
+  static const std::pair<const char*, std::uint64_t> kUnits[] = {
+      {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"TiB", 1ull << 40}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) return static_cast<std::uint64_t>(n) * factor;
+  }
+  return fail(Errc::InvalidConfig, "unknown size unit '" + unit + "'; use B, KiB, MiB, GiB or TiB");
+}
+
+ConfigReader::ConfigReader(const nlohmann::json& section, std::string path)
+    : section_(section), path_(std::move(path)) {
+  if (!section_.is_null() && !section_.is_object()) {
+    problems_.push_back(path_ + ": expected a mapping of keys to values (got " + shown(section_) +
+                        ")");
+  }
+}
+
+const nlohmann::json* ConfigReader::lookup(const std::string& key) {
+  known_.insert(key);
+  if (!section_.is_object()) return nullptr;
+  auto it = section_.find(key);
+  if (it == section_.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+void ConfigReader::problem(const std::string& key, const std::string& expected,
+                           const nlohmann::json& got) {
+  problems_.push_back((path_.empty() ? key : path_ + "." + key) + ": " + expected + " (got " +
+                      shown(got) + ")");
+}
+
+std::string ConfigReader::string(const std::string& key, const std::string& fallback) {
+  const auto* v = lookup(key);
+  if (!v) return fallback;
+  if (!v->is_string()) {
+    problem(key, "expected a string", *v);
+    return fallback;
+  }
+  return v->get<std::string>();
+}
+
+std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback,
+                                   std::int64_t min, std::int64_t max) {
+  const auto* v = lookup(key);
+  if (!v) return fallback;
+  std::int64_t n = 0;
+  if (v->is_number_integer()) {
+    n = v->get<std::int64_t>();
+  } else if (v->is_string() && !v->get<std::string>().empty()) {
+    const auto& s = v->get_ref<const std::string&>();
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc() || ptr != s.data() + s.size()) {
+      problem(key, "expected an integer", *v);
+      return fallback;
+    }
+  } else {
+    problem(key, "expected an integer", *v);
+    return fallback;
+  }
+  if (n < min || n > max) {
+    problem(key, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max),
+            *v);
+    return fallback;
+  }
+  return n;
+}
+
+bool ConfigReader::boolean(const std::string& key, bool fallback) {
+  const auto* v = lookup(key);
+  if (!v) return fallback;
+  if (v->is_boolean()) return v->get<bool>();
+  if (v->is_string()) {
+    const auto& s = v->get_ref<const std::string&>();
+    if (s == "true" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "no" || s == "off") return false;
+  }
+  problem(key, "expected true or false", *v);
+  return fallback;
+}
+
+std::int64_t ConfigReader::duration_ms(const std::string& key, std::int64_t fallback_ms,
+                                       std::int64_t min_ms) {
+  const auto* v = lookup(key);
+  if (!v) return fallback_ms;
+  Result<std::int64_t> parsed = fail(Errc::InvalidConfig, "");
+  if (v->is_number_integer() && v->get<std::int64_t>() >= 0) {
+    parsed = v->get<std::int64_t>();
+  } else if (v->is_string()) {
+    parsed = parse_duration_ms(v->get<std::string>());
+  }
+  if (!parsed) {
+    problem(key, "expected a duration like 500ms, 30s, 15m, 2h or 7d", *v);
+    return fallback_ms;
+  }
+  if (*parsed < min_ms) {
+    problem(key, "expected a duration of at least " + std::to_string(min_ms) + "ms", *v);
+    return fallback_ms;
+  }
+  return *parsed;
+}
+
+std::uint64_t ConfigReader::size_bytes(const std::string& key, std::uint64_t fallback,
+                                       std::uint64_t min) {
+  const auto* v = lookup(key);
+  if (!v) return fallback;
+  Result<std::uint64_t> parsed = fail(Errc::InvalidConfig, "");
+  if (v->is_number_integer() && v->get<std::int64_t>() >= 0) {
+    parsed = v->get<std::uint64_t>();
+  } else if (v->is_string()) {
+    parsed = parse_size_bytes(v->get<std::string>());
+  }
+  if (!parsed) {
+    problem(key, "expected a size like 4096, 512KiB, 64MiB or 1GiB", *v);
+    return fallback;
+  }
+  if (*parsed < min) {
+    problem(key, "expected at least " + std::to_string(min) + " bytes", *v);
+    return fallback;
+  }
+  return *parsed;
+}
+
+std::string ConfigReader::choice(const std::string& key, const std::string& fallback,
+                                 const std::vector<std::string>& choices) {
+  const auto* v = lookup(key);
+  if (!v) return fallback;
+  if (v->is_string()) {
+    for (const auto& c : choices) {
+      if (c == v->get<std::string>()) return c;
+    }
+  }
+  std::string expected = "expected one of";
+  for (std::size_t i = 0; i < choices.size(); ++i) expected += (i ? ", " : " ") + choices[i];
+  problem(key, expected, *v);
+  return fallback;
+}
+
+std::vector<std::string> ConfigReader::strings(const std::string& key) {
+  const auto* v = lookup(key);
+  std::vector<std::string> out;
+  if (!v) return out;
+  if (!v->is_array()) {
+    problem(key, "expected a list of strings", *v);
+    return out;
+  }
+  for (const auto& item : *v) {
+    if (!item.is_string()) {
+      problem(key, "expected a list of strings", *v);
+      return {};
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+nlohmann::json ConfigReader::section(const std::string& key) {
+  const auto* v = lookup(key);
+  if (!v) return nullptr;
+  if (!v->is_object()) {
+    problem(key, "expected a mapping of keys to values", *v);
+    return nullptr;
+  }
+  return *v;
+}
+
+void ConfigReader::allow(const std::string& key) { known_.insert(key); }
+
+Result<void> ConfigReader::finish() const {
+  std::vector<std::string> all = problems_;
+  if (section_.is_object()) {
+    for (const auto& [key, value] : section_.items()) {
+      if (known_.count(key)) continue;
+      std::string known_list;
+      for (const auto& k : known_) known_list += (known_list.empty() ? "" : ", ") + k;
+      all.push_back((path_.empty() ? key : path_ + "." + key) + ": unknown key" +
+                    (known_list.empty() ? "" : "; known keys here: " + known_list));
+    }
+  }
+  if (all.empty()) return ok();
+  std::string message;
+  for (const auto& p : all) message += (message.empty() ? "" : "\n") + p;
+  return fail(Errc::InvalidConfig, message);
+}
+
+}  // namespace nauto

@@ -1,0 +1,62 @@
+#pragma once
+// ConfigReader reads one section of nauto.yaml (already converted to JSON) with typed getters
+// that fall back to defaults, collects every problem with its full key path and the expected
+// form, and rejects unknown keys. Used by the kernel config and by every module's validate().
+//
+//   ConfigReader r(cfg, "modules.journal");
+//   auto max_age = r.duration_ms("max_age", 7 * 86400 * 1000);
+//   if (auto done = r.finish(); !done) return done;
+//
+// Not thread-safe; cheap to create.
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "nauto/base/result.h"
+
+namespace nauto {
+
+class ConfigReader {
+ public:
+  ConfigReader(const nlohmann::json& section, std::string path);
+
+  std::string string(const std::string& key, const std::string& fallback);
+  std::int64_t integer(const std::string& key, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max);
+  bool boolean(const std::string& key, bool fallback);
+  /// "250ms", "30s", "15m", "2h", "7d", or a bare integer of milliseconds.
+  std::int64_t duration_ms(const std::string& key, std::int64_t fallback_ms, std::int64_t min_ms);
+  /// "512KiB", "64MiB", "1GiB", or a bare integer of bytes.
+  std::uint64_t size_bytes(const std::string& key, std::uint64_t fallback, std::uint64_t min);
+  /// One of `choices`.
+  std::string choice(const std::string& key, const std::string& fallback,
+                     const std::vector<std::string>& choices);
+  std::vector<std::string> strings(const std::string& key);
+  /// The raw value of a nested section (object), marked known; null if absent.
+  nlohmann::json section(const std::string& key);
+  /// Marks keys as handled elsewhere (no unknown-key error).
+  void allow(const std::string& key);
+
+  /// All problems found, one per line, or success. Unknown keys are reported here.
+  Result<void> finish() const;
+
+ private:
+  const nlohmann::json* lookup(const std::string& key);
+  void problem(const std::string& key, const std::string& expected, const nlohmann::json& got);
+
+  nlohmann::json section_;  // a copy: readers are short-lived and sections small
+  std::string path_;
+  std::set<std::string> known_;
+  std::vector<std::string> problems_;
+};
+
+/// Parses "30s"-style durations; exposed for the CLI and tests.
+Result<std::int64_t> parse_duration_ms(const std::string& text);
+/// Parses "64MiB"-style sizes.
+Result<std::uint64_t> parse_size_bytes(const std::string& text);
+
+}  // namespace nauto

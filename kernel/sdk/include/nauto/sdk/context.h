@@ -1,0 +1,49 @@
+#pragma once
+// Context: everything a module may touch. Thread-bound to the module's thread.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
+
+#include "nauto/base/result.h"
+
+namespace nauto::store {
+class Store;
+}
+
+namespace nauto {
+
+class Context {
+ public:
+  using ReplyFn = std::function<void(Result<std::string> body)>;
+  using TimerFn = std::function<void()>;
+  using TimerId = std::uint64_t;
+
+  virtual ~Context() = default;
+  /// The module's registered name.
+  virtual const std::string& name() const = 0;
+  /// The module's validated configuration subtree.
+  virtual const nlohmann::json& config() const = 0;
+  /// Publishes an event. Errc::Overloaded if the module's own send queue is full.
+  virtual Result<void> publish(std::string topic, std::string body) = 0;
+  /// Sends a request; `on_reply` runs on this thread with the reply body or the error
+  /// (Errc::Timeout after `timeout_ms`, Errc::Unavailable if nobody serves it, ...).
+  virtual void request(std::string service, std::string body, std::int64_t timeout_ms,
+                       ReplyFn on_reply) = 0;
+  /// Runs `fn` every `period` on this thread, first after one period.
+  virtual TimerId every(std::chrono::milliseconds period, TimerFn fn) = 0;
+  /// Runs `fn` once after `delay`.
+  virtual TimerId after(std::chrono::milliseconds delay, TimerFn fn) = 0;
+  virtual void cancel(TimerId id) = 0;
+  /// Logger named "mod.<name>".
+  virtual spdlog::logger& log() = 0;
+  /// The kernel's store for modules hosted in-process; nullptr out of process.
+  /// Outlives the module.
+  virtual store::Store* store() = 0;
+};
+
+}  // namespace nauto

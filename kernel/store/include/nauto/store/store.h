@@ -1,0 +1,135 @@
+#pragma once
+// The kernel's store: one LMDB environment with named tables, msgpack values (the store itself
+// treats values as bytes) and one writer thread that commits writes from many threads together
+// (group commit). A write is acknowledged only after its transaction is committed to disk, so
+// acknowledged data survives kill -9 (and, with the default sync, power loss).
+// Readers use their own read-only transactions and never block the writer (LMDB MVCC); values
+// are copied out before a read transaction ends.
+// Thread-safe: every public member may be called from any thread.
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nauto/base/result.h"
+
+namespace nauto::store {
+
+/// One change inside a WriteBatch.
+struct WriteOp {
+  enum class Kind { Put, Append, Erase, EraseBefore, EraseOldest };
+  Kind kind = Kind::Put;
+  std::string table;
+  std::string key;    ///< Put/Append/Erase: the key; EraseBefore: first key kept
+  std::string value;  ///< Put/Append only
+  std::uint64_t count = 0;  ///< EraseOldest: how many of the lowest keys to remove
+};
+
+/// Changes applied atomically: all of a batch commits, or none of it.
+class WriteBatch {
+ public:
+  void put(std::string table, std::string key, std::string value);
+  /// A put whose key sorts after every key in the table (e.g. a time_key); LMDB then appends
+  /// without searching. Falls back to a plain put when the key is not the largest.
+  void append(std::string table, std::string key, std::string value);
+  void erase(std::string table, std::string key);
+  /// Erases every key that sorts before `key`.
+  void erase_before(std::string table, std::string key);
+  /// Erases the `count` lowest keys.
+  void erase_oldest(std::string table, std::uint64_t count);
+  bool empty() const { return ops_.empty(); }
+  std::size_t size() const { return ops_.size(); }
+  const std::vector<WriteOp>& ops() const { return ops_; }
+
+ private:
+  std::vector<WriteOp> ops_;
+};
+
+/// A read/write view used by migrations, inside the writer's transaction.
+class MigrationTxn {
+ public:
+  virtual ~MigrationTxn() = default;
+  virtual Result<std::optional<std::string>> get(const std::string& table,
+                                                 const std::string& key) = 0;
+  virtual Result<void> put(const std::string& table, const std::string& key,
+                           const std::string& value) = 0;
+  virtual Result<void> erase(const std::string& table, const std::string& key) = 0;
+};
+
+/// Moves the schema from `to_version - 1` to `to_version`.
+struct Migration {
+  std::uint32_t to_version = 0;
+  std::function<Result<void>(MigrationTxn&)> apply;
+};
+
+struct StoreOptions {
+  std::string path;                          ///< a directory; created if missing
+  std::uint64_t map_size = 1ull << 30;       ///< LMDB map size: the most the store can hold
+  std::vector<std::string> tables;           ///< named tables (LMDB DBIs), created if missing
+  std::uint32_t schema_version = 1;          ///< the version this build expects
+  std::vector<Migration> migrations;         ///< run in order at open for older stores
+  std::size_t max_ops_per_commit = 65536;    ///< bound on one group commit
+};
+
+/// Counters for benchmarks and `nauto status`.
+struct StoreStats {
+  std::uint64_t commits = 0;         ///< LMDB transactions committed by the writer
+  std::uint64_t batches = 0;         ///< WriteBatches acknowledged
+  std::uint64_t ops = 0;             ///< operations applied
+  std::uint64_t failed_batches = 0;  ///< batches answered with an error
+};
+
+struct ScanOptions {
+  std::string from;           ///< first key (inclusive); empty = start of table
+  std::string until;          ///< stop before this key (exclusive); empty = end of table
+  std::size_t limit = 1000;   ///< at most this many entries
+  bool reverse = false;       ///< newest (highest key) first
+};
+
+using Entry = std::pair<std::string, std::string>;
+
+class StoreImpl;
+
+class Store {
+ public:
+  /// Opens or creates the store and runs migrations. Errors: Errc::System (path),
+  /// Errc::Library (LMDB), Errc::InvalidConfig (a store newer than this build).
+  static Result<std::unique_ptr<Store>> open(StoreOptions options);
+  ~Store();
+
+  /// Queues a batch; the future resolves after the commit that contains it.
+  /// Errc::ResourceExhausted when the map is full, Errc::NotFound for an undeclared table.
+  std::future<Result<void>> write(WriteBatch batch);
+  /// Same, with a callback that runs on the store's writer thread after the commit.
+  void write(WriteBatch batch, std::function<void(Result<void>)> done);
+  /// Convenience: write and wait.
+  Result<void> write_and_wait(WriteBatch batch) { return write(std::move(batch)).get(); }
+
+  /// std::nullopt when the key is absent.
+  Result<std::optional<std::string>> get(const std::string& table, const std::string& key) const;
+  Result<std::vector<Entry>> scan(const std::string& table, const ScanOptions& options) const;
+  Result<std::uint64_t> count(const std::string& table) const;
+
+  std::uint32_t schema_version() const;
+  StoreStats stats() const;
+  std::uint64_t map_size() const;
+
+ private:
+  explicit Store(std::unique_ptr<StoreImpl> impl);
+  std::unique_ptr<StoreImpl> impl_;
+};
+
+/// A 16-byte key that sorts by time, then by a process-wide sequence number, so keys made from
+/// the same microsecond stay unique and in order. Thread-safe.
+std::string time_key(std::int64_t time_us);
+/// The smallest key at `time_us` (for range bounds).
+std::string time_key_bound(std::int64_t time_us);
+/// The time encoded in a time_key; 0 for a key of the wrong size.
+std::int64_t time_of_key(const std::string& key);
+
+}  // namespace nauto::store

@@ -1,0 +1,506 @@
+#include "nauto/store/store.h"
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "nauto/base/log.h"
+
+namespace nauto::store {
+namespace {
+
+constexpr const char* kMetaTable = "_meta";
+constexpr const char* kSchemaKey = "schema_version";
+
+std::string human_size(std::uint64_t bytes) {
+  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + "GiB";
+  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + "MiB";
+  return std::to_string(bytes) + "B";
+}
+
+MDB_val as_val(const std::string& s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+std::string as_string(const MDB_val& v) { return std::string(static_cast<char*>(v.mv_data), v.mv_size); }
+
+void put_be64(char* out, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+// Read-only transaction that always ends: LMDB requires every txn to be committed or aborted.
+class ReadTxn {
+ public:
+  explicit ReadTxn(MDB_env* env) { rc_ = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_); }
+  ~ReadTxn() {
+    if (rc_ == 0) mdb_txn_abort(txn_);
+  }
+  int rc() const { return rc_; }
+  MDB_txn* get() const { return txn_; }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+  int rc_ = 0;
+};
+
+}  // namespace
+
+class StoreImpl;
+
+// The writer's transaction as migrations see it.
+class WriterMigrationTxn final : public MigrationTxn {
+ public:
+  WriterMigrationTxn(StoreImpl& store, MDB_txn* txn) : store_(store), txn_(txn) {}
+  Result<std::optional<std::string>> get(const std::string& table, const std::string& key) override;
+  Result<void> put(const std::string& table, const std::string& key,
+                   const std::string& value) override;
+  Result<void> erase(const std::string& table, const std::string& key) override;
+
+ private:
+  StoreImpl& store_;
+  MDB_txn* txn_;
+};
+
+class StoreImpl {
+ public:
+  struct Pending {
+    WriteBatch batch;
+    std::function<void(Result<void>)> done;
+  };
+
+  explicit StoreImpl(StoreOptions options) : options_(std::move(options)), log_(logger("kernel.store")) {}
+
+  ~StoreImpl() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    if (env_) mdb_env_close(env_);
+  }
+
+  Error lmdb_error(int rc, const std::string& where) const {
+    if (rc == MDB_NOTFOUND) return fail(Errc::NotFound, "not found", where);
+    if (rc == MDB_MAP_FULL) {
+      return fail(Errc::ResourceExhausted,
+                  "the store is full (LMDB map size " + human_size(options_.map_size) +
+                      " reached); raise store.map_size in nauto.yaml or lower retention",
+                  where);
+    }
+    if (rc == MDB_READERS_FULL) {
+      return fail(Errc::ResourceExhausted, "too many concurrent readers", where);
+    }
+    if (rc > 0) return fail(Errc::System, std::strerror(rc), where);
+    return fail(Errc::Library, std::string("LMDB: ") + mdb_strerror(rc), where);
+  }
+
+  Result<void> open() {
+    if (::mkdir(options_.path.c_str(), 0700) != 0 && errno != EEXIST) {
+      return fail(Errc::System, std::string("cannot create store directory: ") + std::strerror(errno),
+                  options_.path);
+    }
+    int rc = mdb_env_create(&env_);
+    if (rc) return lmdb_error(rc, "mdb_env_create");
+    mdb_env_set_maxdbs(env_, static_cast<MDB_dbi>(options_.tables.size() + 2));
+    mdb_env_set_maxreaders(env_, 1024);
+    rc = mdb_env_set_mapsize(env_, options_.map_size);
+    if (rc) return lmdb_error(rc, "store.map_size");
+    // NOTLS: read transactions are not tied to a thread's slot, so any thread may read.
+    rc = mdb_env_open(env_, options_.path.c_str(), MDB_NOTLS, 0600);
+    if (rc) return lmdb_error(rc, options_.path);
+
+    MDB_txn* txn = nullptr;
+    rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+    if (rc) return lmdb_error(rc, "open tables");
+    std::vector<std::string> names = options_.tables;
+    names.push_back(kMetaTable);
+    for (const auto& name : names) {
+      MDB_dbi dbi;
+      rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi);
+      if (rc) {
+        mdb_txn_abort(txn);
+        return lmdb_error(rc, "table '" + name + "'");
+      }
+      tables_[name] = dbi;
+    }
+    if (auto migrated = migrate(txn); !migrated) {
+      mdb_txn_abort(txn);
+      return migrated;
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc) return lmdb_error(rc, "open tables");
+    writer_ = std::thread([this] { writer_loop(); });
+    return ok();
+  }
+
+  Result<MDB_dbi> table(const std::string& name) const {
+    auto it = tables_.find(name);
+    if (it == tables_.end()) {
+      return fail(Errc::NotFound, "no such table; tables are declared when the store opens",
+                  "table '" + name + "'");
+    }
+    return it->second;
+  }
+
+  Result<void> migrate(MDB_txn* txn) {
+    WriterMigrationTxn view(*this, txn);
+    auto stored = view.get(kMetaTable, kSchemaKey);
+    if (!stored) return std::move(stored).error();
+    const auto target = options_.schema_version;
+    std::uint32_t version = target;  // a new store starts at the current version
+    if (*stored) version = static_cast<std::uint32_t>(std::stoul(**stored));
+    if (version > target) {
+      return fail(Errc::InvalidConfig,
+                  "the store has schema version " + std::to_string(version) +
+                      ", newer than this build understands (" + std::to_string(target) +
+                      "); run a newer nautod",
+                  options_.path);
+    }
+    while (version < target) {
+      const Migration* step = nullptr;
+      for (const auto& m : options_.migrations) {
+        if (m.to_version == version + 1) step = &m;
+      }
+      if (!step) {
+        return fail(Errc::Bug, "no migration from schema version " + std::to_string(version),
+                    options_.path);
+      }
+      if (auto applied = step->apply(view); !applied) return applied;
+      ++version;
+      log_->info("store migrated to schema version {}", version);
+    }
+    schema_version_ = version;
+    return view.put(kMetaTable, kSchemaKey, std::to_string(version));
+  }
+
+  void enqueue(WriteBatch batch, std::function<void(Result<void>)> done) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(Pending{std::move(batch), std::move(done)});
+    }
+    wake_.notify_one();
+  }
+
+  Result<void> apply(MDB_txn* txn, const WriteOp& op) {
+    auto dbi = table(op.table);
+    if (!dbi) return std::move(dbi).error();
+    MDB_val key = as_val(op.key), value = as_val(op.value);
+    int rc = 0;
+    switch (op.kind) {
+      case WriteOp::Kind::Append:
+        rc = mdb_put(txn, *dbi, &key, &value, MDB_APPEND);
+        if (rc != MDB_KEYEXIST) break;
+        [[fallthrough]];  // not the largest key: an ordinary put
+      case WriteOp::Kind::Put:
+        value = as_val(op.value);
+        rc = mdb_put(txn, *dbi, &key, &value, 0);
+        break;
+      case WriteOp::Kind::Erase:
+        rc = mdb_del(txn, *dbi, &key, nullptr);
+        if (rc == MDB_NOTFOUND) rc = 0;
+        break;
+      case WriteOp::Kind::EraseBefore:
+      case WriteOp::Kind::EraseOldest: return erase_range(txn, *dbi, op);
+    }
+    if (rc) return lmdb_error(rc, "table '" + op.table + "'");
+    return ok();
+  }
+
+  Result<void> erase_range(MDB_txn* txn, MDB_dbi dbi, const WriteOp& op) {
+    MDB_cursor* cursor = nullptr;
+    int rc = mdb_cursor_open(txn, dbi, &cursor);
+    if (rc) return lmdb_error(rc, "table '" + op.table + "'");
+    MDB_val key, value;
+    std::uint64_t erased = 0;
+    rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+    while (rc == 0) {
+      if (op.kind == WriteOp::Kind::EraseOldest && erased >= op.count) break;
+      if (op.kind == WriteOp::Kind::EraseBefore && as_string(key) >= op.key) break;
+      rc = mdb_cursor_del(cursor, 0);
+      if (rc) break;
+      ++erased;
+      rc = mdb_cursor_get(cursor, &key, &value, MDB_GET_CURRENT);
+      if (rc == EINVAL || rc == MDB_NOTFOUND) rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    if (rc && rc != MDB_NOTFOUND) return lmdb_error(rc, "table '" + op.table + "'");
+    return ok();
+  }
+
+  void writer_loop() {
+    pthread_setname_np(pthread_self(), "store");
+    std::vector<Pending> group;
+    std::vector<Result<void>> results;
+    for (;;) {
+      group.clear();
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        std::size_t ops = 0;
+        while (!queue_.empty() && (group.empty() || ops + queue_.front().batch.size() <=
+                                                        options_.max_ops_per_commit)) {
+          ops += queue_.front().batch.size();
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      commit_group(group, results);
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        if (group[i].done) group[i].done(std::move(results[i]));
+      }
+    }
+  }
+
+  void commit_group(std::vector<Pending>& group, std::vector<Result<void>>& results) {
+    results.assign(group.size(), ok());
+    MDB_txn* parent = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, 0, &parent);
+    if (rc) {
+      results.assign(group.size(), lmdb_error(rc, "begin write"));
+      count(group, results, 0);
+      return;
+    }
+    std::uint64_t ops = 0;
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      // Each batch in a nested transaction, so one bad batch fails alone.
+      MDB_txn* child = nullptr;
+      rc = mdb_txn_begin(env_, parent, 0, &child);
+      if (rc) {
+        results[i] = lmdb_error(rc, "begin batch");
+        continue;
+      }
+      Result<void> applied = ok();
+      for (const auto& op : group[i].batch.ops()) {
+        applied = apply(child, op);
+        if (!applied) break;
+      }
+      if (!applied) {
+        mdb_txn_abort(child);
+        results[i] = std::move(applied);
+        continue;
+      }
+      rc = mdb_txn_commit(child);
+      if (rc) {
+        results[i] = lmdb_error(rc, "commit batch");
+        continue;
+      }
+      ops += group[i].batch.size();
+    }
+    rc = mdb_txn_commit(parent);
+    if (rc) {
+      const auto error = lmdb_error(rc, "commit");
+      for (auto& r : results) {
+        if (r) r = error;
+      }
+      ops = 0;
+    }
+    count(group, results, ops);
+  }
+
+  void count(const std::vector<Pending>& group, const std::vector<Result<void>>& results,
+             std::uint64_t ops) {
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.commits;
+    stats_.ops += ops;
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      ++stats_.batches;
+      if (!results[i]) ++stats_.failed_batches;
+    }
+  }
+
+  Result<std::optional<std::string>> get(const std::string& table_name, const std::string& key) const {
+    auto dbi = table(table_name);
+    if (!dbi) return std::move(dbi).error();
+    ReadTxn txn(env_);
+    if (txn.rc()) return lmdb_error(txn.rc(), "begin read");
+    MDB_val k = as_val(key), v;
+    const int rc = mdb_get(txn.get(), *dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+    if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+    return std::optional<std::string>(as_string(v));
+  }
+
+  Result<std::vector<Entry>> scan(const std::string& table_name, const ScanOptions& o) const {
+    auto dbi = table(table_name);
+    if (!dbi) return std::move(dbi).error();
+    ReadTxn txn(env_);
+    if (txn.rc()) return lmdb_error(txn.rc(), "begin read");
+    MDB_cursor* cursor = nullptr;
+    int rc = mdb_cursor_open(txn.get(), *dbi, &cursor);
+    if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+    std::vector<Entry> out;
+    MDB_val key, value;
+    if (!o.reverse) {
+      if (o.from.empty()) {
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+      } else {
+        key = as_val(o.from);
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+      }
+      while (rc == 0 && out.size() < o.limit) {
+        auto k = as_string(key);
+        if (!o.until.empty() && k >= o.until) break;
+        out.emplace_back(std::move(k), as_string(value));
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+      }
+    } else {
+      if (o.until.empty()) {
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_LAST);
+      } else {
+        key = as_val(o.until);
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+        rc = rc == 0 ? mdb_cursor_get(cursor, &key, &value, MDB_PREV)
+                     : mdb_cursor_get(cursor, &key, &value, MDB_LAST);
+      }
+      while (rc == 0 && out.size() < o.limit) {
+        auto k = as_string(key);
+        if (!o.from.empty() && k < o.from) break;
+        out.emplace_back(std::move(k), as_string(value));
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_PREV);
+      }
+    }
+    mdb_cursor_close(cursor);
+    if (rc && rc != MDB_NOTFOUND) return lmdb_error(rc, "table '" + table_name + "'");
+    return out;
+  }
+
+  Result<std::uint64_t> count_entries(const std::string& table_name) const {
+    auto dbi = table(table_name);
+    if (!dbi) return std::move(dbi).error();
+    ReadTxn txn(env_);
+    if (txn.rc()) return lmdb_error(txn.rc(), "begin read");
+    MDB_stat stat;
+    const int rc = mdb_stat(txn.get(), *dbi, &stat);
+    if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+    return static_cast<std::uint64_t>(stat.ms_entries);
+  }
+
+  StoreStats stats() const {
+    std::lock_guard lock(stats_mutex_);
+    return stats_;
+  }
+
+  const StoreOptions& options() const { return options_; }
+  std::uint32_t schema_version() const { return schema_version_; }
+
+ private:
+  StoreOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  MDB_env* env_ = nullptr;
+  std::map<std::string, MDB_dbi> tables_;  // fixed after open(): read without a lock
+  std::uint32_t schema_version_ = 0;
+  std::thread writer_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  mutable std::mutex stats_mutex_;
+  StoreStats stats_;
+};
+
+Result<std::optional<std::string>> WriterMigrationTxn::get(const std::string& table,
+                                                           const std::string& key) {
+  auto dbi = store_.table(table);
+  if (!dbi) return std::move(dbi).error();
+  MDB_val k = as_val(key), v;
+  const int rc = mdb_get(txn_, *dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc) return store_.lmdb_error(rc, "table '" + table + "'");
+  return std::optional<std::string>(as_string(v));
+}
+
+Result<void> WriterMigrationTxn::put(const std::string& table, const std::string& key,
+                                     const std::string& value) {
+  WriteOp op{WriteOp::Kind::Put, table, key, value, 0};
+  return store_.apply(txn_, op);
+}
+
+Result<void> WriterMigrationTxn::erase(const std::string& table, const std::string& key) {
+  WriteOp op{WriteOp::Kind::Erase, table, key, {}, 0};
+  return store_.apply(txn_, op);
+}
+
+void WriteBatch::put(std::string table, std::string key, std::string value) {
+  ops_.push_back({WriteOp::Kind::Put, std::move(table), std::move(key), std::move(value), 0});
+}
+void WriteBatch::append(std::string table, std::string key, std::string value) {
+  ops_.push_back({WriteOp::Kind::Append, std::move(table), std::move(key), std::move(value), 0});
+}
+void WriteBatch::erase(std::string table, std::string key) {
+  ops_.push_back({WriteOp::Kind::Erase, std::move(table), std::move(key), {}, 0});
+}
+void WriteBatch::erase_before(std::string table, std::string key) {
+  ops_.push_back({WriteOp::Kind::EraseBefore, std::move(table), std::move(key), {}, 0});
+}
+void WriteBatch::erase_oldest(std::string table, std::uint64_t count) {
+  ops_.push_back({WriteOp::Kind::EraseOldest, std::move(table), {}, {}, count});
+}
+
+Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
+  if (options.path.empty()) return fail(Errc::InvalidConfig, "store path is empty", "store");
+  auto impl = std::make_unique<StoreImpl>(std::move(options));
+  if (auto opened = impl->open(); !opened) return std::move(opened).error();
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Store::Store(std::unique_ptr<StoreImpl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+std::future<Result<void>> Store::write(WriteBatch batch) {
+  auto promise = std::make_shared<std::promise<Result<void>>>();
+  auto future = promise->get_future();
+  impl_->enqueue(std::move(batch), [promise](Result<void> r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+void Store::write(WriteBatch batch, std::function<void(Result<void>)> done) {
+  impl_->enqueue(std::move(batch), std::move(done));
+}
+
+Result<std::optional<std::string>> Store::get(const std::string& table, const std::string& key) const {
+  return impl_->get(table, key);
+}
+Result<std::vector<Entry>> Store::scan(const std::string& table, const ScanOptions& o) const {
+  return impl_->scan(table, o);
+}
+Result<std::uint64_t> Store::count(const std::string& table) const { return impl_->count_entries(table); }
+std::uint32_t Store::schema_version() const { return impl_->schema_version(); }
+StoreStats Store::stats() const { return impl_->stats(); }
+std::uint64_t Store::map_size() const { return impl_->options().map_size; }
+
+std::string time_key(std::int64_t time_us) {
+  static std::atomic<std::uint64_t> sequence{0};
+  std::string key(16, '\0');
+  put_be64(key.data(), static_cast<std::uint64_t>(time_us));
+  put_be64(key.data() + 8, sequence.fetch_add(1, std::memory_order_relaxed) + 1);
+  return key;
+}
+
+std::string time_key_bound(std::int64_t time_us) {
+  std::string key(16, '\0');
+  put_be64(key.data(), static_cast<std::uint64_t>(time_us < 0 ? 0 : time_us));
+  return key;
+}
+
+std::int64_t time_of_key(const std::string& key) {
+  if (key.size() != 16) return 0;
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(key[i]);
+  return static_cast<std::int64_t>(v);
+}
+
+}  // namespace nauto::store

@@ -1,0 +1,71 @@
+// The example module: a small, complete module to copy when writing a new one.
+//   - serves example.echo: answers with the request body, plus the configured greeting;
+//   - serves example.fail: throws, to show (and test) supervision: the module is restarted
+//     with backoff and kernel.module.failed / kernel.module.restarted are published;
+//   - publishes example.tick every tick_interval if that key is set.
+// Runs in-process or with `isolation: process` alike.
+
+#include "nauto/bus/body.h"
+#include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/registry.h"
+
+namespace nauto::mod::example {
+
+using nlohmann::json;
+
+struct ExampleSettings {
+  std::string greeting = "hello";
+  std::int64_t tick_interval_ms = 0;  // 0 = no ticks
+};
+
+Result<ExampleSettings> read_settings(const json& config) {
+  ExampleSettings s;
+  ConfigReader r(config, "modules.example");
+  s.greeting = r.string("greeting", s.greeting);
+  s.tick_interval_ms = r.duration_ms("tick_interval", 0, 0);
+  if (auto done = r.finish(); !done) return std::move(done).error();
+  return s;
+}
+
+class ExampleModule final : public Module {
+ public:
+  Manifest manifest() const override {
+    return {"example", "copy-me template: echo and a deliberate failure", {},
+            {"example.echo", "example.fail"}, {}};
+  }
+
+  Result<void> validate(const json& config) const override {
+    auto s = read_settings(config);
+    if (!s) return std::move(s).error();
+    return ok();
+  }
+
+  Result<void> start(Context& ctx) override {
+    auto s = read_settings(ctx.config());
+    if (!s) return std::move(s).error();
+    settings_ = *s;
+    if (settings_.tick_interval_ms > 0) {
+      ctx.every(std::chrono::milliseconds(settings_.tick_interval_ms), [this, &ctx] {
+        (void)ctx.publish("example.tick", bus::to_body(json{{"tick", ++ticks_}}));
+      });
+    }
+    return ok();
+  }
+
+  void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
+    if (request.topic == "example.fail") {
+      throw std::runtime_error("example.fail was called: failing on purpose");
+    }
+    auto body = bus::from_body(request.body);
+    if (!body) return reply.fail(body.error());
+    reply.ok_json({{"echo", *body}, {"greeting", settings_.greeting}, {"from", ctx.name()}});
+  }
+
+ private:
+  ExampleSettings settings_;
+  std::uint64_t ticks_ = 0;
+};
+
+NAUTO_REGISTER_MODULE(ExampleModule, "example");
+
+}  // namespace nauto::mod::example

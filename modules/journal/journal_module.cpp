@@ -1,0 +1,170 @@
+#include "journal_module.h"
+
+#include <atomic>
+#include <memory>
+
+#include "nauto/base/clock.h"
+#include "nauto/bus/body.h"
+#include "nauto/bus/topic_match.h"
+#include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/registry.h"
+#include "nauto/store/store.h"
+
+namespace nauto::mod::journal {
+
+using nlohmann::json;
+
+namespace {
+constexpr const char* kName = "journal";
+
+// The stored value: the envelope with its body kept as msgpack (binary), so nothing is lost.
+std::string encode_entry(const bus::Envelope& e) {
+  json j = {{"topic", e.topic},
+            {"id", e.header.id},
+            {"src", e.header.source},
+            {"ts", e.header.time_us},
+            {"body", json::binary(std::vector<std::uint8_t>(e.body.begin(), e.body.end()))}};
+  return bus::to_body(j);
+}
+
+json decode_entry(const std::string& value) {
+  auto j = bus::from_body(value);
+  if (!j || !j->is_object()) return json{{"error", "unreadable journal entry"}};
+  json out = {{"topic", j->value("topic", "")},
+              {"id", j->value("id", "")},
+              {"src", j->value("src", "")},
+              {"ts", j->value("ts", std::int64_t{0})}};
+  const auto& body = (*j)["body"];
+  if (body.is_binary()) {
+    const auto& bytes = body.get_binary();
+    auto decoded = bus::from_body(std::string_view(reinterpret_cast<const char*>(bytes.data()),
+                                                   bytes.size()));
+    out["body"] = decoded ? *decoded : json("<body is not msgpack>");
+  }
+  return out;
+}
+}  // namespace
+
+Result<JournalSettings> read_settings(const json& config) {
+  JournalSettings s;
+  ConfigReader r(config, "modules.journal");
+  s.max_age_ms = r.duration_ms("max_age", s.max_age_ms, 1000);
+  s.max_count = r.integer("max_count", s.max_count, 1, INT64_MAX);
+  s.retention_interval_ms = r.duration_ms("retention_interval", s.retention_interval_ms, 10);
+  s.max_query_limit = r.integer("max_query_limit", s.max_query_limit, 1, 1000000);
+  if (config.is_object() && config.contains("exclude")) s.exclude = r.strings("exclude");
+  r.allow("exclude");
+  for (const auto& pattern : s.exclude) {
+    if (auto valid = bus::validate_pattern(pattern); !valid) {
+      return fail(Errc::InvalidConfig, "modules.journal.exclude: " + valid.error().describe());
+    }
+  }
+  if (auto done = r.finish(); !done) return std::move(done).error();
+  return s;
+}
+
+Manifest JournalModule::manifest() const {
+  return {kName, "stores every bus event with retention; answers journal.query", {""},
+          {"journal.query"}, {kTable}};
+}
+
+Result<void> JournalModule::validate(const json& config) const {
+  auto s = read_settings(config);
+  if (!s) return std::move(s).error();
+  return ok();
+}
+
+Result<void> JournalModule::start(Context& ctx) {
+  auto s = read_settings(ctx.config());
+  if (!s) return std::move(s).error();
+  settings_ = *s;
+  if (!ctx.store()) {
+    return fail(Errc::Unsupported, "the journal needs the kernel's store; run it in-process "
+                                   "(remove 'isolation: process')",
+                "modules.journal");
+  }
+  ctx.every(std::chrono::milliseconds(settings_.retention_interval_ms),
+            [this, &ctx] { enforce_retention(ctx); });
+  return ok();
+}
+
+void JournalModule::on_event(const bus::Envelope& event, Context& ctx) {
+  for (const auto& pattern : settings_.exclude) {
+    if (bus::topic_matches(pattern, event.topic)) return;
+  }
+  store::WriteBatch batch;
+  batch.append(kTable, store::time_key(event.header.time_us ? event.header.time_us : now_us()),
+               encode_entry(event));
+  // Not waited for: the store groups these writes into shared commits. A failure is counted
+  // and logged from the store thread (spdlog loggers are thread-safe).
+  auto* log = &ctx.log();
+  ctx.store()->write(std::move(batch), [log](Result<void> r) {
+    if (!r) log->error("could not store an event: {}", r.error().describe());
+  });
+}
+
+void JournalModule::enforce_retention(Context& ctx) {
+  store::WriteBatch batch;
+  batch.erase_before(kTable, store::time_key_bound(now_us() - settings_.max_age_ms * 1000));
+  auto count = ctx.store()->count(kTable);
+  if (count && *count > static_cast<std::uint64_t>(settings_.max_count)) {
+    batch.erase_oldest(kTable, *count - static_cast<std::uint64_t>(settings_.max_count));
+  }
+  auto* log = &ctx.log();
+  ctx.store()->write(std::move(batch), [log](Result<void> r) {
+    if (!r) log->error("retention failed: {}", r.error().describe());
+  });
+}
+
+json JournalModule::query(const json& filter, Context& ctx, Result<void>& status) const {
+  ConfigReader r(filter, "journal.query");
+  const auto topic = r.string("topic", "");
+  const auto since = r.integer("since_us", 0, 0, INT64_MAX);
+  const auto until = r.integer("until_us", 0, 0, INT64_MAX);
+  const auto limit = r.integer("limit", 100, 1, settings_.max_query_limit);
+  if (auto done = r.finish(); !done) {
+    status = std::move(done).error();
+    return nullptr;
+  }
+  if (auto valid = bus::validate_pattern(topic); !valid) {
+    status = std::move(valid).error();
+    return nullptr;
+  }
+  // Newest first from `until`, then reversed: `limit` keeps the latest matches.
+  json events = json::array();
+  store::ScanOptions scan;
+  scan.reverse = true;
+  scan.from = since ? store::time_key_bound(since) : "";
+  scan.until = until ? store::time_key_bound(until) : "";
+  scan.limit = 1024;
+  std::vector<json> found;
+  for (;;) {
+    auto page = ctx.store()->scan(kTable, scan);
+    if (!page) {
+      status = std::move(page).error();
+      return nullptr;
+    }
+    for (const auto& [key, value] : *page) {
+      auto entry = decode_entry(value);
+      if (bus::topic_matches(topic, entry.value("topic", ""))) found.push_back(std::move(entry));
+      if (found.size() >= static_cast<std::size_t>(limit)) break;
+    }
+    if (found.size() >= static_cast<std::size_t>(limit) || page->size() < scan.limit) break;
+    scan.until = page->back().first;  // exclusive: continue below the last key seen
+  }
+  for (auto it = found.rbegin(); it != found.rend(); ++it) events.push_back(std::move(*it));
+  return json{{"events", std::move(events)}};
+}
+
+void JournalModule::on_request(const bus::Envelope& request, Context& ctx, Reply reply) {
+  auto filter = bus::from_body(request.body);
+  if (!filter) return reply.fail(filter.error());
+  Result<void> status = ok();
+  auto answer = query(filter->is_null() ? json::object() : *filter, ctx, status);
+  if (!status) return reply.fail(status.error());
+  reply.ok_json(answer);
+}
+
+NAUTO_REGISTER_MODULE(JournalModule, "journal");
+
+}  // namespace nauto::mod::journal

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Integration: start nautod as a process with its own config, drive it with nauto.
+#   nautod_cli_test.sh NAUTOD NAUTO
+# Prints one "ok"/"not ok" line per check (TAP style) and exits non-zero on any failure.
+set -uo pipefail
+NAUTOD=$1
+NAUTO=$2
+work=$(mktemp -d /tmp/nauto-it-XXXXXX)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+count=0
+failed=0
+check() {  # check "description" command...
+  local what=$1
+  shift
+  count=$((count + 1))
+  if "$@" >"$work/out.$count" 2>&1; then
+    echo "ok $count - $what"
+  else
+    echo "not ok $count - $what"
+    sed 's/^/#   /' "$work/out.$count" | tail -20
+    failed=$((failed + 1))
+  fi
+}
+json_get() {  # json_get FILE PYTHON-EXPR (d is the document)
+  python3 -c "import json,sys; d=json.load(open('$1')); print($2)"
+}
+wait_for() {  # wait_for SECONDS command...
+  local until=$((SECONDS + $1))
+  shift
+  while ((SECONDS < until)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  "$@"
+}
+
+cat >"$work/nauto.yaml" <<YAML
+data_dir: $work/data
+run_dir: $work/run
+log: {level: info, file: $work/nautod.jsonl}
+supervisor: {heartbeat_interval: 100ms, heartbeat_timeout: 2s, backoff_initial: 100ms}
+modules:
+  journal: {max_age: 1h}
+  example: {isolation: process, greeting: bonjour}
+YAML
+export NAUTO_CONFIG=$work/nauto.yaml
+
+check "--check-config accepts the file" "$NAUTOD" --check-config
+printf 'log: {level: loud}\nmodules:\n  journal: {max_age: soon}\n' >"$work/bad.yaml"
+bad_config() {
+  "$NAUTOD" --config "$work/bad.yaml" --check-config >"$work/bad.out" 2>&1
+  local rc=$?
+  cat "$work/bad.out"
+  [ $rc -eq 2 ] && grep -q "log.level: expected one of" "$work/bad.out" &&
+    grep -q "modules.journal.max_age: expected a duration" "$work/bad.out"
+}
+check "an invalid config is refused with key paths, exit 2" bad_config
+
+"$NAUTOD" >"$work/nautod.log" 2>&1 &
+pid=$!
+check "nautod answers status" wait_for 10 "$NAUTO" status
+status_json() {
+  "$NAUTO" status -o json >"$work/status.json" || return 1
+  json_get "$work/status.json" "sorted(m['name']+':'+m['state']+':'+m['isolation'] for m in d['modules'])"
+}
+modules_running() {
+  status_json | tee /dev/stderr | grep -q "'example:running:process', 'journal:running:thread', 'kernel:running:kernel'"
+}
+check "journal (thread) and example (process) are running" wait_for 10 modules_running
+check "status table shows router and store lines" bash -c "'$NAUTO' status | grep -q '^router: events in' && '$NAUTO' status | grep -q '^store: commits'"
+check "modules -o yaml lists services" bash -c "'$NAUTO' modules -o yaml | grep -q 'journal.query'"
+
+echo_works() {
+  "$NAUTO" call example.echo --json '{"ping": 1}' >"$work/echo.json" &&
+    [ "$(json_get "$work/echo.json" "d['greeting'] + ' ' + str(d['echo']['ping'])")" = "bonjour 1" ]
+}
+check "a request reaches the out-of-process module" wait_for 10 echo_works
+
+check "events publish" "$NAUTO" events publish device.iface.down --json '{"device":"r1","iface":"Gi0/1"}'
+tail_has_event() {
+  "$NAUTO" events tail --topic device. -o json >"$work/tail.json" &&
+    [ "$(json_get "$work/tail.json" "d[-1]['body']['iface']")" = "Gi0/1" ]
+}
+check "events tail returns the published event" wait_for 5 tail_has_event
+bad_json() {
+  ! "$NAUTO" events publish x.y --json '{bad' >"$work/badjson.out" 2>&1 &&
+    grep -q 'not valid JSON' "$work/badjson.out"
+}
+check "bad JSON is refused with a clear error" bad_json
+
+# Live follow: start it, publish, and see the event arrive.
+"$NAUTO" events tail --follow --topic live. -o json >"$work/follow.jsonl" 2>&1 &
+follower=$!
+sleep 0.5
+"$NAUTO" events publish live.check --json '{"n": 7}' >/dev/null
+check "events tail --follow prints a live event" wait_for 5 grep -q '"live.check"' "$work/follow.jsonl"
+kill "$follower" 2>/dev/null
+wait "$follower" 2>/dev/null
+
+# Supervision across processes: make the example module throw, see it restarted.
+"$NAUTO" call example.fail >/dev/null 2>&1
+restarted() {
+  status_json >/dev/null &&
+    [ "$(json_get "$work/status.json" "[m['restarts'] for m in d['modules'] if m['name']=='example'][0] >= 1")" = True ]
+}
+check "a crashing child module is restarted" wait_for 10 restarted
+check "the restarted child serves again" wait_for 10 echo_works
+check "the restart is in the journal" wait_for 5 bash -c "'$NAUTO' events tail --topic kernel.module.restarted -o json | grep -q example"
+check "the crash did not restart the journal" bash -c "[ \"\$(python3 -c \"import json; d=json.load(open('$work/status.json')); print([m['restarts'] for m in d['modules'] if m['name']=='journal'][0])\")\" = 0 ]"
+
+# Reload: drop the example module, keep the journal.
+cat >"$work/nauto.yaml" <<YAML
+data_dir: $work/data
+run_dir: $work/run
+log: {level: info, file: $work/nautod.jsonl}
+supervisor: {heartbeat_interval: 100ms, heartbeat_timeout: 2s}
+modules:
+  journal: {max_age: 1h}
+YAML
+kill -HUP "$pid"
+example_gone() { ! status_json | grep -q example; }
+check "SIGHUP reload removes a module" wait_for 10 example_gone
+printf 'data_dir: %s/data\nrun_dir: %s/run\nlog: {level: [oops]}\n' "$work" "$work" >"$work/nauto.yaml"
+kill -HUP "$pid"
+sleep 0.5
+check "an invalid reload is rejected and nautod keeps running" bash -c "'$NAUTO' status >/dev/null && grep -q 'reload rejected' '$work/nautod.log'"
+check "the JSON log file has one object per line" python3 -c "
+import json
+lines = open('$work/nautod.jsonl').read().splitlines()
+assert lines, 'empty log'
+for l in lines: json.loads(l)
+"
+
+kill -TERM "$pid"
+stopped() { ! kill -0 "$pid" 2>/dev/null; }
+check "SIGTERM stops nautod gracefully" wait_for 10 stopped
+wait "$pid"
+rc=$?
+pid=""
+check "nautod exited 0" [ "$rc" -eq 0 ]
+# The bracket keeps pgrep from matching this check's own command line.
+check "no child module is left behind" bash -c "! pgrep -f '[-]-run-module example --connect ipc://$work'"
+check "nauto reports a stopped daemon clearly" bash -c "'$NAUTO' --timeout 300 status 2>&1 | grep -q 'is nautod running'"
+
+echo "1..$count"
+echo "integration: $((count - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]

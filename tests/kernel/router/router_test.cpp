@@ -1,0 +1,237 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <zmq_addon.hpp>
+
+#include "nauto/bus/codec.h"
+#include "support/bus_fixture.h"
+
+using namespace nauto;
+using namespace nauto::test;
+using nlohmann::json;
+
+namespace {
+// Answers one request on `service_client`'s socket with `reply_body`.
+void serve_one(bus::BusClient& service_client, const json& reply_body) {
+  for (;;) {
+    auto request = bus::receive_envelope(service_client.socket());
+    REQUIRE(request);
+    if (!*request || (*request)->header.kind != bus::Kind::Request) continue;
+    REQUIRE(bus::send_envelope(service_client.socket(),
+                               bus::make_reply(**request, "svc", bus::to_body(reply_body))));
+    return;
+  }
+}
+}  // namespace
+
+TEST_CASE("events fan out to every matching subscriber and no one else", "[router]") {
+  BusFixture bus;
+  auto a = bus.client("a");
+  auto b = bus.client("b");
+  auto c = bus.client("c");
+  REQUIRE(a.subscribe({"device."}, 2000));
+  REQUIRE(b.subscribe({"device.*.changed"}, 2000));
+  REQUIRE(c.subscribe({"kernel.>"}, 2000));
+  auto publisher = bus.client("pub");
+  REQUIRE(publisher.publish("device.config.changed", {{"device", "r1"}}));
+  REQUIRE(publisher.publish("device.iface.down", {{"iface", "Gi0/1"}}));
+
+  auto first_a = a.next_event(2000);
+  auto second_a = a.next_event(2000);
+  REQUIRE(first_a);
+  REQUIRE(*first_a);
+  CHECK((*first_a)->topic == "device.config.changed");
+  REQUIRE(second_a);
+  REQUIRE(*second_a);
+  CHECK((*second_a)->topic == "device.iface.down");
+  CHECK((*bus::from_body((*second_a)->body))["iface"] == "Gi0/1");
+
+  auto only_b = b.next_event(2000);
+  REQUIRE(only_b);
+  REQUIRE(*only_b);
+  CHECK((*only_b)->topic == "device.config.changed");
+  auto none_b = b.next_event(100);
+  REQUIRE(none_b);
+  CHECK_FALSE(*none_b);
+  auto none_c = c.next_event(100);
+  REQUIRE(none_c);
+  CHECK_FALSE(*none_c);
+
+  const auto stats = bus.stats();
+  CHECK(stats["totals"]["events_in"] == 2);
+  CHECK(stats["totals"]["events_delivered"] == 3);
+}
+
+TEST_CASE("requests reach the service owner and replies return by correlation id", "[router]") {
+  BusFixture bus;
+  auto service = bus.client("svc");
+  REQUIRE(service.call("bus.register", {{"name", "svc"}, {"serves", {"svc.echo"}}}, 2000));
+  auto caller = bus.client("caller");
+  std::thread server([&] { serve_one(service, {{"answer", 42}}); });
+  auto reply = caller.call("svc.echo", {{"q", 1}}, 2000);
+  server.join();
+  REQUIRE(reply);
+  CHECK((*reply)["answer"] == 42);
+}
+
+TEST_CASE("a request for a service nobody serves gets an Unavailable error at once", "[router]") {
+  BusFixture bus;
+  auto caller = bus.client("caller");
+  const auto start = steady_us();
+  auto reply = caller.call("nobody.home", json::object(), 5000);
+  REQUIRE_FALSE(reply);
+  CHECK(reply.error().code == Errc::Unavailable);
+  CHECK(reply.error().message.find("no module serves 'nobody.home'") != std::string::npos);
+  CHECK(steady_us() - start < 1000000);
+}
+
+TEST_CASE("a request past its deadline is answered with Timeout by the router", "[router]") {
+  BusFixture bus;
+  auto silent = bus.client("silent");
+  REQUIRE(silent.call("bus.register", {{"name", "silent"}, {"serves", {"silent.wait"}}}, 2000));
+  auto caller = bus.client("caller");
+  const auto start = steady_us();
+  auto reply = caller.call("silent.wait", json::object(), 150);
+  const auto took_ms = (steady_us() - start) / 1000;
+  REQUIRE_FALSE(reply);
+  CHECK(reply.error().code == Errc::Timeout);
+  CHECK(reply.error().where == "silent.wait");
+  CHECK(took_ms >= 140);
+  CHECK(took_ms < 1000);
+  // The late reply is counted, not delivered.
+  serve_one(silent, {{"too", "late"}});
+  REQUIRE(eventually([&] { return bus.stats()["totals"]["late_replies"] == 1; }));
+  CHECK(bus.stats()["totals"]["timeouts"] == 1);
+}
+
+TEST_CASE("a subscriber that does not read loses events, counted against it", "[router]") {
+  kernel::RouterOptions options;
+  options.peer_high_water_mark = 10;
+  BusFixture bus(options);
+  bus::ClientOptions small;
+  small.receive_high_water_mark = 10;
+  auto slow = bus.client("slow", small);
+  REQUIRE(slow.subscribe({"flood."}, 2000));
+  auto fast = bus.client("fast");
+  REQUIRE(fast.subscribe({"flood."}, 2000));
+  auto publisher = bus.client("pub");
+  constexpr int kEvents = 3000;
+  int fast_received = 0;
+  for (int i = 0; i < kEvents; ++i) {
+    REQUIRE(publisher.publish("flood.event", {{"n", i}}));
+    // The fast subscriber keeps up; the slow one never reads.
+    while (true) {
+      auto e = fast.next_event(0);
+      REQUIRE(e);
+      if (!*e) break;
+      ++fast_received;
+    }
+  }
+  REQUIRE(eventually([&] {
+    const auto p = peer(bus.stats(), "slow");
+    return p["events_delivered"].get<int>() + p["events_dropped"].get<int>() == kEvents;
+  }));
+  const auto stats = bus.stats();
+  const auto slow_peer = peer(stats, "slow");
+  CHECK(slow_peer["events_dropped"].get<int>() > 0);
+  CHECK(slow_peer["events_delivered"].get<int>() <= 40);
+  while (fast_received < kEvents) {
+    auto e = fast.next_event(2000);
+    REQUIRE(e);
+    REQUIRE(*e);
+    ++fast_received;
+  }
+  CHECK(peer(stats, "fast")["events_dropped"] == 0);
+  CHECK(stats["totals"]["events_dropped"] == slow_peer["events_dropped"]);
+}
+
+TEST_CASE("requests to a full service are answered with Overloaded, never dropped", "[router]") {
+  kernel::RouterOptions options;
+  options.peer_high_water_mark = 5;
+  BusFixture bus(options);
+  bus::ClientOptions small;
+  small.receive_high_water_mark = 5;
+  auto stuck = bus.client("stuck", small);
+  REQUIRE(stuck.call("bus.register", {{"name", "stuck"}, {"serves", {"stuck.work"}}}, 2000));
+  auto caller = bus.client("caller");
+  constexpr int kRequests = 200;
+  std::set<std::string> ids;
+  for (int i = 0; i < kRequests; ++i) {
+    auto request = bus::make_request("stuck.work", "caller", bus::to_body({{"n", i}}), 300);
+    ids.insert(request.header.id);
+    REQUIRE(bus::send_envelope(caller.socket(), request));
+  }
+  int overloaded = 0, timed_out = 0;
+  while (!ids.empty()) {
+    auto answer = bus::receive_envelope(caller.socket());
+    REQUIRE(answer);
+    REQUIRE(*answer);
+    REQUIRE((*answer)->header.kind == bus::Kind::Error);
+    REQUIRE(ids.erase((*answer)->header.correlation_id) == 1);
+    const auto error = bus::error_from_body((*answer)->body);
+    if (error.code == Errc::Overloaded) ++overloaded;
+    if (error.code == Errc::Timeout) ++timed_out;
+  }
+  CHECK(overloaded > 0);
+  CHECK(timed_out > 0);
+  CHECK(overloaded + timed_out == kRequests);
+  const auto stats = bus.stats();
+  CHECK(stats["totals"]["requests_overloaded"] == overloaded);
+  CHECK(peer(stats, "stuck")["requests_rejected"] == overloaded);
+}
+
+TEST_CASE("malformed messages are counted and the router keeps working", "[router]") {
+  BusFixture bus;
+  auto bad = bus.client("bad");
+  bad.socket().send(zmq::buffer(std::string("only-one-frame")));
+  std::vector<zmq::message_t> frames;
+  frames.emplace_back("topic", 5);
+  frames.emplace_back("\xc1\xc1", 2);
+  frames.emplace_back("", 0);
+  zmq::send_multipart(bad.socket(), frames);
+  REQUIRE(eventually([&] { return bus.stats()["totals"]["malformed"] == 2; }));
+  auto caller = bus.client("caller");
+  CHECK(caller.call("bus.stats", json::object(), 1000));
+}
+
+TEST_CASE("registration rejects taken services and bad patterns", "[router]") {
+  BusFixture bus;
+  auto first = bus.client("first");
+  REQUIRE(first.call("bus.register", {{"name", "first"}, {"serves", {"x.get"}}}, 2000));
+  auto second = bus.client("second");
+  auto clash = second.call("bus.register", {{"name", "second"}, {"serves", {"x.get"}}}, 2000);
+  REQUIRE_FALSE(clash);
+  CHECK(clash.error().message.find("already served by 'first'") != std::string::npos);
+  auto pattern = second.call("bus.register", {{"name", "second"}, {"subscribes", {"a.b*"}}}, 2000);
+  REQUIRE_FALSE(pattern);
+  CHECK(pattern.error().code == Errc::InvalidArgument);
+  auto reserved = second.call("bus.register", {{"name", "second"}, {"serves", {"bus.evil"}}}, 2000);
+  REQUIRE_FALSE(reserved);
+}
+
+TEST_CASE("tcp with CURVE accepts clients with the server key and refuses others", "[router]") {
+  auto server_keys = bus::make_curve_keys();
+  REQUIRE(server_keys);
+  kernel::RouterOptions options;
+  options.curve_server = *server_keys;
+  // A loopback port derived from the pid, so parallel test runs do not collide.
+  options.tcp_endpoint = "tcp://127.0.0.1:" + std::to_string(39000 + (::getpid() % 1000));
+  BusFixture bus(options);
+  auto client_keys = bus::make_curve_keys();
+  REQUIRE(client_keys);
+  bus::ClientOptions secure;
+  secure.curve_client = *client_keys;
+  secure.curve_server_public_key = server_keys->public_key;
+  auto good = bus::BusClient::connect(*bus.context, options.tcp_endpoint, "good", secure);
+  REQUIRE(good);
+  auto stats = good->call("bus.stats", json::object(), 3000);
+  CHECK(stats);
+  auto plain = bus::BusClient::connect(*bus.context, options.tcp_endpoint, "plain");
+  REQUIRE(plain);
+  auto refused = plain->call("bus.stats", json::object(), 300);
+  CHECK_FALSE(refused);
+  // Plain inproc on the same router still works: CURVE applies to the tcp bind only.
+  auto local = bus.client("local");
+  CHECK(local.call("bus.stats", json::object(), 1000));
+}
