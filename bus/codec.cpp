@@ -2,30 +2,14 @@
 
 #include <msgpack.hpp>
 
+#include "msgpack_reader.h"
+
 namespace nauto::bus {
 namespace {
 
 constexpr std::size_t kMaxHeaderBytes = 4096;
 
 Error malformed(std::string what) { return fail(Errc::Malformed, std::move(what), "bus.codec"); }
-
-Result<std::string> as_string(const msgpack::object& o, const char* key) {
-  if (o.type != msgpack::type::STR) {
-    return malformed(std::string("header key '") + key + "' must be a string");
-  }
-  return std::string(o.via.str.ptr, o.via.str.size);
-}
-
-Result<std::int64_t> as_int(const msgpack::object& o, const char* key) {
-  if (o.type == msgpack::type::POSITIVE_INTEGER) {
-    if (o.via.u64 > static_cast<std::uint64_t>(INT64_MAX)) {
-      return malformed(std::string("header key '") + key + "' is out of range");
-    }
-    return static_cast<std::int64_t>(o.via.u64);
-  }
-  if (o.type == msgpack::type::NEGATIVE_INTEGER) return o.via.i64;
-  return malformed(std::string("header key '") + key + "' must be an integer");
-}
 
 }  // namespace
 
@@ -60,60 +44,67 @@ std::string encode_header(const Header& h) {
   return std::string(buffer.data(), buffer.size());
 }
 
-Result<Header> decode_header(std::string_view bytes) {
+Header HeaderView::to_header() const {
+  return Header{std::string(id),          kind,    std::string(source),
+                std::string(correlation_id), time_us, deadline_us};
+}
+
+Result<HeaderView> decode_header_view(std::string_view bytes) {
   if (bytes.empty()) return malformed("empty header frame");
   if (bytes.size() > kMaxHeaderBytes) return malformed("header frame larger than 4096 bytes");
-  msgpack::object_handle handle;
-  try {
-    handle = msgpack::unpack(bytes.data(), bytes.size());
-  } catch (const std::exception& e) {
-    return malformed(std::string("header is not valid msgpack: ") + e.what());
+  detail::MsgpackReader in(bytes);
+  std::uint32_t fields = 0;
+  if (!in.map_size(fields)) {
+    // Tell "not msgpack at all" from "msgpack, but not a map".
+    detail::MsgpackReader probe(bytes);
+    if (probe.skip() && probe.at_end()) return malformed("header must be a msgpack map");
+    return malformed("header is not valid msgpack");
   }
-  const msgpack::object& root = handle.get();
-  if (root.type != msgpack::type::MAP) return malformed("header must be a msgpack map");
-  Header h;
+  HeaderView h;
   bool has_version = false, has_id = false, has_kind = false;
-  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
-    const auto& kv = root.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR) return malformed("header keys must be strings");
-    const std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
+  auto want_string = [&](const char* key, std::string_view& out) -> Result<void> {
+    if (!in.next_is_string()) return malformed(std::string("header key '") + key + "' must be a string");
+    if (!in.string(out)) return malformed("header is not valid msgpack (truncated string)");
+    return ok();
+  };
+  auto want_int = [&](const char* key, std::int64_t& out) -> Result<void> {
+    if (!in.integer(out)) return malformed(std::string("header key '") + key + "' must be an integer");
+    return ok();
+  };
+  for (std::uint32_t i = 0; i < fields; ++i) {
+    std::string_view key;
+    if (!in.next_is_string()) return malformed("header keys must be strings");
+    if (!in.string(key)) return malformed("header is not valid msgpack (truncated key)");
+    Result<void> read = ok();
+    std::int64_t number = 0;
     if (key == "v") {
-      auto v = as_int(kv.val, "v");
-      if (!v) return std::move(v).error();
-      if (*v != Header::kVersion) {
-        return malformed("header version " + std::to_string(*v) + " is not supported (want " +
+      read = want_int("v", number);
+      if (read && number != Header::kVersion) {
+        return malformed("header version " + std::to_string(number) + " is not supported (want " +
                          std::to_string(Header::kVersion) + ")");
       }
       has_version = true;
     } else if (key == "id") {
-      auto v = as_string(kv.val, "id");
-      if (!v) return std::move(v).error();
-      h.id = std::move(*v);
+      read = want_string("id", h.id);
       has_id = !h.id.empty();
     } else if (key == "kind") {
-      auto v = as_int(kv.val, "kind");
-      if (!v) return std::move(v).error();
-      if (*v < 0 || *v > 3) return malformed("header kind must be 0..3 (event..error)");
-      h.kind = static_cast<Kind>(*v);
+      read = want_int("kind", number);
+      if (read && (number < 0 || number > 3)) return malformed("header kind must be 0..3 (event..error)");
+      h.kind = static_cast<Kind>(number);
       has_kind = true;
     } else if (key == "src") {
-      auto v = as_string(kv.val, "src");
-      if (!v) return std::move(v).error();
-      h.source = std::move(*v);
+      read = want_string("src", h.source);
     } else if (key == "corr") {
-      auto v = as_string(kv.val, "corr");
-      if (!v) return std::move(v).error();
-      h.correlation_id = std::move(*v);
+      read = want_string("corr", h.correlation_id);
     } else if (key == "ts") {
-      auto v = as_int(kv.val, "ts");
-      if (!v) return std::move(v).error();
-      h.time_us = *v;
+      read = want_int("ts", h.time_us);
     } else if (key == "dl") {
-      auto v = as_int(kv.val, "dl");
-      if (!v) return std::move(v).error();
-      h.deadline_us = *v;
+      read = want_int("dl", h.deadline_us);
+    } else if (!in.skip()) {
+      // Unknown keys are ignored on purpose (newer peers may add fields), but must be readable.
+      return malformed("header is not valid msgpack (unreadable value of '" + std::string(key) + "')");
     }
-    // Unknown keys are ignored on purpose: newer peers may add optional fields.
+    if (!read) return std::move(read).error();
   }
   if (!has_version) return malformed("header has no version 'v'");
   if (!has_id) return malformed("header has no 'id'");
@@ -122,6 +113,12 @@ Result<Header> decode_header(std::string_view bytes) {
     return malformed("reply without a correlation id 'corr'");
   }
   return h;
+}
+
+Result<Header> decode_header(std::string_view bytes) {
+  auto view = decode_header_view(bytes);
+  if (!view) return std::move(view).error();
+  return view->to_header();
 }
 
 std::vector<zmq::message_t> encode_frames(const Envelope& e) {

@@ -50,6 +50,16 @@ struct Peer {
   std::int64_t registered_us = 0;
 };
 
+// Lets the maps be searched with a string_view of a frame, without building a std::string.
+struct TransparentHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const noexcept {
+    return std::hash<std::string_view>{}(text);
+  }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, TransparentHash, std::equal_to<>>;
+
 struct PendingRequest {
   std::string requester;  // routing id
   std::string service;
@@ -131,27 +141,28 @@ class RouterImpl {
                  frames.size() - 1);
       return;
     }
-    const std::string identity = frames[0].to_string();
+    const std::string_view identity(frames[0].data<char>(), frames[0].size());
     auto header =
-        bus::decode_header(std::string_view(frames[2].data<char>(), frames[2].size()));
+        bus::decode_header_view(std::string_view(frames[2].data<char>(), frames[2].size()));
     if (!header || frames[1].size() == 0) {
       ++totals_.malformed;
-      log_->warn("dropped a malformed message from {}: {}", printable_identity(identity),
+      log_->warn("dropped a malformed message from {}: {}", printable_identity(std::string(identity)),
                  header ? "empty topic" : header.error().message);
       return;
     }
     const std::string_view topic(frames[1].data<char>(), frames[1].size());
     switch (header->kind) {
       case bus::Kind::Event: return route_event(identity, topic, frames);
-      case bus::Kind::Request: return route_request(identity, topic, *header, frames);
+      case bus::Kind::Request:
+        return route_request(std::string(identity), topic, header->to_header(), frames);
       case bus::Kind::Reply:
       case bus::Kind::Error: return route_reply(*header, frames);
     }
   }
 
   // Sends [identity] + copies of frames[1..3]. Returns Overloaded when the peer's queue is
-  // full and Unavailable when the peer is gone (it is forgotten then).
-  Result<void> forward(const std::string& identity, std::vector<zmq::message_t>& frames) {
+  // full and Unavailable when the peer is gone (the caller forgets it).
+  Result<void> forward(std::string_view identity, std::vector<zmq::message_t>& frames) {
     try {
       zmq::message_t id(identity.data(), identity.size());
       if (!socket_.send(id, zmq::send_flags::dontwait | zmq::send_flags::sndmore)) {
@@ -164,10 +175,7 @@ class RouterImpl {
       }
       return ok();
     } catch (const zmq::error_t& e) {
-      if (e.num() == EHOSTUNREACH) {
-        forget(identity);
-        return fail(Errc::Unavailable, "peer disconnected");
-      }
+      if (e.num() == EHOSTUNREACH) return fail(Errc::Unavailable, "peer disconnected");
       return fail(Errc::Library, e.what());
     }
   }
@@ -178,12 +186,14 @@ class RouterImpl {
     with_id.reserve(4);
     with_id.emplace_back();
     for (auto& f : frames) with_id.push_back(std::move(f));
-    return forward(identity, with_id);
+    auto sent = forward(identity, with_id);
+    if (!sent && sent.error().code == Errc::Unavailable) forget(identity);
+    return sent;
   }
 
   // A heartbeat says how many messages the module has processed; what the router delivered
   // beyond that is still queued. Both counts are taken at the same instant for this peer.
-  void note_heartbeat(const std::string& identity, const zmq::message_t& body) {
+  void note_heartbeat(std::string_view identity, const zmq::message_t& body) {
     auto peer = peers_.find(identity);
     if (peer == peers_.end()) return;
     auto parsed = bus::from_body(std::string_view(body.data<char>(), body.size()));
@@ -194,39 +204,37 @@ class RouterImpl {
     peer->second.queue_depth = delivered > processed ? delivered - processed : 0;
   }
 
-  void route_event(const std::string& identity, std::string_view topic,
+  void route_event(std::string_view identity, std::string_view topic,
                    std::vector<zmq::message_t>& frames) {
     ++totals_.events_in;
     if (topic == kHeartbeatTopic) note_heartbeat(identity, frames[3]);
-    bool routed = false;
-    // Collect first: forward() may forget a peer and so change peers_.
     targets_.clear();
-    for (const auto& [identity, peer] : peers_) {
+    for (auto& [peer_identity, peer] : peers_) {
       for (const auto& pattern : peer.subscriptions) {
         if (bus::topic_matches(pattern, topic)) {
-          targets_.push_back(identity);
+          targets_.emplace_back(&peer_identity, &peer);
           break;
         }
       }
     }
-    for (const auto& identity : targets_) {
-      routed = true;
-      auto sent = forward(identity, frames);
-      auto it = peers_.find(identity);
+    if (targets_.empty()) ++totals_.events_unrouted;
+    for (const auto& [peer_identity, peer] : targets_) {
+      auto sent = forward(*peer_identity, frames);
       if (sent) {
         ++totals_.events_delivered;
-        if (it != peers_.end()) ++it->second.events_delivered;
-      } else {
-        ++totals_.events_dropped;
-        if (it != peers_.end()) {
-          if (it->second.events_dropped++ % 1000 == 0) {
-            log_->warn("dropping events for '{}': {} (dropped so far: {})", it->second.name,
-                       sent.error().message, it->second.events_dropped);
-          }
-        }
+        ++peer->events_delivered;
+        continue;
+      }
+      ++totals_.events_dropped;
+      if (sent.error().code == Errc::Unavailable) {
+        gone_.push_back(*peer_identity);
+      } else if (peer->events_dropped++ % 1000 == 0) {
+        log_->warn("dropping events for '{}': {} (dropped so far: {})", peer->name,
+                   sent.error().message, peer->events_dropped);
       }
     }
-    if (!routed) ++totals_.events_unrouted;
+    for (const auto& identity_gone : gone_) forget(identity_gone);
+    gone_.clear();
   }
 
   void reply_error(const std::string& identity, const bus::Envelope& request, Error error) {
@@ -275,6 +283,7 @@ class RouterImpl {
                               std::string(topic)));
     }
     auto sent = forward(owner_identity, frames);
+    if (!sent && sent.error().code == Errc::Unavailable) forget(owner_identity);
     auto peer = peers_.find(owner_identity);
     if (!sent) {
       if (sent.error().code == Errc::Overloaded) {
@@ -301,7 +310,7 @@ class RouterImpl {
     deadlines_.emplace(deadline, key);
   }
 
-  void route_reply(const bus::Header& header, std::vector<zmq::message_t>& frames) {
+  void route_reply(const bus::HeaderView& header, std::vector<zmq::message_t>& frames) {
     auto it = pending_.find(header.correlation_id);
     if (it == pending_.end()) {
       ++totals_.late_replies;  // its request already timed out, or the id is unknown
@@ -310,6 +319,7 @@ class RouterImpl {
     const std::string requester = it->second.requester;
     pending_.erase(it);
     auto sent = forward(requester, frames);
+    if (!sent && sent.error().code == Errc::Unavailable) forget(requester);
     if (sent) {
       ++totals_.replies_routed;
     } else {
@@ -415,13 +425,14 @@ class RouterImpl {
     return json{{"registered", true}};
   }
 
-  void forget(const std::string& identity) {
+  void forget(std::string_view identity) {
     auto it = peers_.find(identity);
     if (it == peers_.end()) return;
     for (const auto& service : it->second.services) {
       auto owner = services_.find(service);
       if (owner != services_.end() && owner->second == identity) services_.erase(owner);
     }
+    // `identity` may point into the node erased here: it is not used afterwards.
     peers_.erase(it);
   }
 
@@ -462,12 +473,13 @@ class RouterImpl {
   zmq::socket_t socket_;
   std::shared_ptr<spdlog::logger> log_;
   std::int64_t started_us_;
-  std::unordered_map<std::string, Peer> peers_;          // by routing id
-  std::unordered_map<std::string, std::string> services_;// service -> routing id
-  std::unordered_map<std::string, PendingRequest> pending_;  // by request id
+  StringMap<Peer> peers_;                // by routing id
+  StringMap<std::string> services_;      // service -> routing id
+  StringMap<PendingRequest> pending_;    // by request id
   using Deadline = std::pair<std::int64_t, std::string>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
-  std::vector<std::string> targets_;
+  std::vector<std::pair<const std::string*, Peer*>> targets_;  // nodes are stable in the map
+  std::vector<std::string> gone_;  // peers found disconnected while routing, forgotten after
   Totals totals_;
 };
 

@@ -87,7 +87,7 @@ class StoreImpl {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_all();
+    wake_.notify_all();  // unconditionally: stop must not depend on writer_waiting_
     if (writer_.joinable()) writer_.join();
     if (env_) mdb_env_close(env_);
   }
@@ -187,11 +187,14 @@ class StoreImpl {
   }
 
   void enqueue(WriteBatch batch, std::function<void(Result<void>)> done) {
+    bool wake = false;
     {
       std::lock_guard lock(mutex_);
       queue_.push_back(Pending{std::move(batch), std::move(done)});
+      wake = writer_waiting_;  // a busy writer takes the queue on its next round anyway
+      writer_waiting_ = false;
     }
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
   }
 
   Result<void> apply(MDB_txn* txn, const WriteOp& op) {
@@ -248,7 +251,11 @@ class StoreImpl {
       group.clear();
       {
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        while (!stopping_ && queue_.empty()) {
+          writer_waiting_ = true;
+          wake_.wait(lock);
+        }
+        writer_waiting_ = false;
         if (queue_.empty()) return;  // stopping and drained
         std::size_t ops = 0;
         while (!queue_.empty() && (group.empty() || ops + queue_.front().batch.size() <=
@@ -265,50 +272,54 @@ class StoreImpl {
     }
   }
 
+  // Applies every batch of the group in one transaction. A batch that fails is rare (unknown
+  // table, full map), so instead of a nested transaction per batch on the hot path, the group
+  // is aborted and redone without the failed batch: each batch stays all-or-nothing.
   void commit_group(std::vector<Pending>& group, std::vector<Result<void>>& results) {
     results.assign(group.size(), ok());
-    MDB_txn* parent = nullptr;
-    int rc = mdb_txn_begin(env_, nullptr, 0, &parent);
-    if (rc) {
-      results.assign(group.size(), lmdb_error(rc, "begin write"));
-      count(group, results, 0);
+    std::vector<bool> excluded(group.size(), false);
+    for (;;) {
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+      if (rc) {
+        fail_remaining(results, excluded, lmdb_error(rc, "begin write"));
+        break;
+      }
+      std::uint64_t ops = 0;
+      std::optional<std::size_t> failed_batch;
+      for (std::size_t i = 0; i < group.size() && !failed_batch; ++i) {
+        if (excluded[i]) continue;
+        for (const auto& op : group[i].batch.ops()) {
+          auto applied = apply(txn, op);
+          if (!applied) {
+            results[i] = std::move(applied);
+            failed_batch = i;
+            break;
+          }
+        }
+        ops += group[i].batch.size();
+      }
+      if (failed_batch) {
+        mdb_txn_abort(txn);
+        excluded[*failed_batch] = true;
+        continue;
+      }
+      rc = mdb_txn_commit(txn);
+      if (rc) {
+        fail_remaining(results, excluded, lmdb_error(rc, "commit"));
+        ops = 0;
+      }
+      count(group, results, ops);
       return;
     }
-    std::uint64_t ops = 0;
-    for (std::size_t i = 0; i < group.size(); ++i) {
-      // Each batch in a nested transaction, so one bad batch fails alone.
-      MDB_txn* child = nullptr;
-      rc = mdb_txn_begin(env_, parent, 0, &child);
-      if (rc) {
-        results[i] = lmdb_error(rc, "begin batch");
-        continue;
-      }
-      Result<void> applied = ok();
-      for (const auto& op : group[i].batch.ops()) {
-        applied = apply(child, op);
-        if (!applied) break;
-      }
-      if (!applied) {
-        mdb_txn_abort(child);
-        results[i] = std::move(applied);
-        continue;
-      }
-      rc = mdb_txn_commit(child);
-      if (rc) {
-        results[i] = lmdb_error(rc, "commit batch");
-        continue;
-      }
-      ops += group[i].batch.size();
+    count(group, results, 0);
+  }
+
+  static void fail_remaining(std::vector<Result<void>>& results, const std::vector<bool>& excluded,
+                             const Error& error) {
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (!excluded[i]) results[i] = error;
     }
-    rc = mdb_txn_commit(parent);
-    if (rc) {
-      const auto error = lmdb_error(rc, "commit");
-      for (auto& r : results) {
-        if (r) r = error;
-      }
-      ops = 0;
-    }
-    count(group, results, ops);
   }
 
   void count(const std::vector<Pending>& group, const std::vector<Result<void>>& results,
@@ -407,6 +418,7 @@ class StoreImpl {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Pending> queue_;
+  bool writer_waiting_ = false;
   bool stopping_ = false;
   mutable std::mutex stats_mutex_;
   StoreStats stats_;

@@ -93,10 +93,15 @@ TEST_CASE("retention keeps at most max_count events", "[journal]") {
   auto c = fx.client();
   REQUIRE(eventually([&] { return bool(c.call("journal.query", json::object(), 200)); }));
   for (int i = 0; i < 50; ++i) REQUIRE(c.publish("flood.x", {{"n", i}}));
-  REQUIRE(eventually([&] {
-    auto all = fx.query(c, {{"limit", 1000}});
-    return all.size() <= 10 && !all.empty() && all.back()["body"]["n"] == 49;
-  }));
+  json all;
+  const bool trimmed = eventually(
+      [&] {
+        all = fx.query(c, {{"limit", 1000}});
+        return all.size() <= 10 && !all.empty() && all.back()["body"]["n"] == 49;
+      },
+      15000);
+  INFO(all.dump());
+  CHECK(trimmed);
 }
 
 TEST_CASE("retention drops events older than max_age", "[journal]") {

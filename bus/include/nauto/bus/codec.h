@@ -17,7 +17,21 @@ namespace nauto::bus {
 /// Header as a msgpack map {v, id, kind, src, corr, ts, dl}. Empty strings and zero times are
 /// omitted to keep the hot path small.
 std::string encode_header(const Header& header);
+/// A decoded header whose strings point into the bytes it was read from (valid as long as
+/// they are). The router uses it to route without allocating.
+struct HeaderView {
+  std::string_view id;
+  Kind kind = Kind::Event;
+  std::string_view source;
+  std::string_view correlation_id;
+  std::int64_t time_us = 0;
+  std::int64_t deadline_us = 0;
+  Header to_header() const;
+};
+
 /// Parses a header map; unknown keys are ignored, missing `v`/`id`/`kind` are errors.
+Result<HeaderView> decode_header_view(std::string_view bytes);
+/// Same, with owned strings.
 Result<Header> decode_header(std::string_view bytes);
 
 /// The three frames of an envelope, ready for zmq::send_multipart.
