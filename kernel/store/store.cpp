@@ -77,7 +77,8 @@ class StoreImpl {
  public:
   struct Pending {
     WriteBatch batch;
-    std::function<void(Result<void>)> done;
+    std::function<void(Result<void>)> done;  // empty for ticket writes
+    std::uint64_t sequence = 0;
   };
 
   explicit StoreImpl(StoreOptions options) : options_(std::move(options)), log_(logger("kernel.store")) {}
@@ -186,15 +187,41 @@ class StoreImpl {
     return view.put(kMetaTable, kSchemaKey, std::to_string(version));
   }
 
-  void enqueue(WriteBatch batch, std::function<void(Result<void>)> done) {
+  std::uint64_t enqueue(WriteBatch batch, std::function<void(Result<void>)> done) {
     bool wake = false;
+    std::uint64_t sequence = 0;
     {
       std::lock_guard lock(mutex_);
-      queue_.push_back(Pending{std::move(batch), std::move(done)});
+      sequence = ++last_sequence_;
+      queue_.push_back(Pending{std::move(batch), std::move(done), sequence});
       wake = writer_waiting_;  // a busy writer takes the queue on its next round anyway
       writer_waiting_ = false;
     }
     if (wake) wake_.notify_one();
+    return sequence;
+  }
+
+  // Ticket support: the queue is FIFO and each group is a prefix of it, so "committed up to
+  // N" describes every write; failures are kept by sequence until their ticket reads them.
+  Result<void> wait_for(std::uint64_t sequence) {
+    std::unique_lock lock(done_mutex_);
+    done_cv_.wait(lock, [&] { return committed_sequence_ >= sequence; });
+    auto failed = failures_.find(sequence);
+    if (failed == failures_.end()) return ok();
+    Error error = std::move(failed->second);
+    failures_.erase(failed);
+    return error;
+  }
+
+  bool is_done(std::uint64_t sequence) {
+    std::lock_guard lock(done_mutex_);
+    return committed_sequence_ >= sequence;
+  }
+
+  void forget_ticket(std::uint64_t sequence) {
+    std::unique_lock lock(done_mutex_);
+    done_cv_.wait(lock, [&] { return committed_sequence_ >= sequence; });
+    failures_.erase(sequence);
   }
 
   Result<void> apply(MDB_txn* txn, const WriteOp& op) {
@@ -266,6 +293,14 @@ class StoreImpl {
         }
       }
       commit_group(group, results);
+      {
+        std::lock_guard lock(done_mutex_);
+        for (std::size_t i = 0; i < group.size(); ++i) {
+          if (!group[i].done && !results[i]) failures_[group[i].sequence] = results[i].error();
+        }
+        committed_sequence_ = group.back().sequence;
+      }
+      done_cv_.notify_all();
       for (std::size_t i = 0; i < group.size(); ++i) {
         if (group[i].done) group[i].done(std::move(results[i]));
       }
@@ -418,7 +453,12 @@ class StoreImpl {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Pending> queue_;
+  std::uint64_t last_sequence_ = 0;  // guarded by mutex_
   bool writer_waiting_ = false;
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  std::uint64_t committed_sequence_ = 0;           // guarded by done_mutex_
+  std::map<std::uint64_t, Error> failures_;        // guarded by done_mutex_
   bool stopping_ = false;
   mutable std::mutex stats_mutex_;
   StoreStats stats_;
@@ -472,12 +512,37 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
 Store::Store(std::unique_ptr<StoreImpl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-std::future<Result<void>> Store::write(WriteBatch batch) {
-  auto promise = std::make_shared<std::promise<Result<void>>>();
-  auto future = promise->get_future();
-  impl_->enqueue(std::move(batch), [promise](Result<void> r) { promise->set_value(std::move(r)); });
-  return future;
+WriteTicket Store::write(WriteBatch batch) {
+  return WriteTicket(impl_.get(), impl_->enqueue(std::move(batch), nullptr));
 }
+
+WriteTicket::WriteTicket(WriteTicket&& other) noexcept
+    : store_(other.store_), sequence_(other.sequence_) {
+  other.store_ = nullptr;
+}
+
+WriteTicket& WriteTicket::operator=(WriteTicket&& other) noexcept {
+  if (this != &other) {
+    if (store_) store_->forget_ticket(sequence_);
+    store_ = other.store_;
+    sequence_ = other.sequence_;
+    other.store_ = nullptr;
+  }
+  return *this;
+}
+
+WriteTicket::~WriteTicket() {
+  if (store_) store_->forget_ticket(sequence_);
+}
+
+Result<void> WriteTicket::wait() {
+  if (!store_) return fail(Errc::Bug, "wait() on a ticket that was already waited on", "store");
+  auto result = store_->wait_for(sequence_);
+  store_ = nullptr;
+  return result;
+}
+
+bool WriteTicket::ready() const { return !store_ || store_->is_done(sequence_); }
 
 void Store::write(WriteBatch batch, std::function<void(Result<void>)> done) {
   impl_->enqueue(std::move(batch), std::move(done));

@@ -130,14 +130,14 @@ TEST_CASE("writes from many threads share commits (group commit)", "[store]") {
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
     writers.emplace_back([&, t] {
-      std::vector<std::future<Result<void>>> pending;
+      std::vector<WriteTicket> pending;
       for (int i = 0; i < kWrites; ++i) {
         WriteBatch b;
         b.put("state", std::to_string(t) + "/" + std::to_string(i), "x");
         pending.push_back(store->write(std::move(b)));
       }
-      for (auto& f : pending) {
-        if (!f.get()) ++failures;
+      for (auto& ticket : pending) {
+        if (!ticket.wait()) ++failures;
       }
     });
   }
@@ -160,12 +160,12 @@ TEST_CASE("one bad batch fails alone inside a group", "[store]") {
   auto f1 = store->write(std::move(good1));
   auto f2 = store->write(std::move(bad));
   auto f3 = store->write(std::move(good2));
-  CHECK(f1.get());
-  auto r2 = f2.get();
+  CHECK(f1.wait());
+  auto r2 = f2.wait();
   REQUIRE_FALSE(r2);
   CHECK(r2.error().code == Errc::NotFound);
   CHECK(r2.error().where.find("no_such_table") != std::string::npos);
-  CHECK(f3.get());
+  CHECK(f3.wait());
   CHECK(*store->get("state", "a"));
   CHECK_FALSE(*store->get("state", "b"));  // atomic: none of the bad batch landed
   CHECK(*store->get("state", "d"));

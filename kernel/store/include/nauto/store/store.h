@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,6 +94,30 @@ using Entry = std::pair<std::string, std::string>;
 
 class StoreImpl;
 
+/// The receipt of one queued write: wait() returns once the commit that holds it is on disk.
+/// Cheap by design (a sequence number, no allocation): the writer announces "committed up to
+/// N" once per group commit, so thousands of writes in flight cost one wake-up, not thousands.
+/// Move-only; may be waited on from any thread, once. Must not outlive its Store.
+class WriteTicket {
+ public:
+  WriteTicket(WriteTicket&& other) noexcept;
+  WriteTicket& operator=(WriteTicket&& other) noexcept;
+  WriteTicket(const WriteTicket&) = delete;
+  WriteTicket& operator=(const WriteTicket&) = delete;
+  ~WriteTicket();
+
+  /// Blocks until the batch is committed (success) or rejected (its error).
+  Result<void> wait();
+  /// True once wait() would not block.
+  bool ready() const;
+
+ private:
+  friend class Store;
+  WriteTicket(StoreImpl* store, std::uint64_t sequence) : store_(store), sequence_(sequence) {}
+  StoreImpl* store_;
+  std::uint64_t sequence_;
+};
+
 class Store {
  public:
   /// Opens or creates the store and runs migrations. Errors: Errc::System (path),
@@ -102,13 +125,13 @@ class Store {
   static Result<std::unique_ptr<Store>> open(StoreOptions options);
   ~Store();
 
-  /// Queues a batch; the future resolves after the commit that contains it.
-  /// Errc::ResourceExhausted when the map is full, Errc::NotFound for an undeclared table.
-  std::future<Result<void>> write(WriteBatch batch);
+  /// Queues a batch; the ticket's wait() returns after the commit that contains it.
+  /// Errors: Errc::ResourceExhausted when the map is full, Errc::NotFound for an undeclared table.
+  WriteTicket write(WriteBatch batch);
   /// Same, with a callback that runs on the store's writer thread after the commit.
   void write(WriteBatch batch, std::function<void(Result<void>)> done);
   /// Convenience: write and wait.
-  Result<void> write_and_wait(WriteBatch batch) { return write(std::move(batch)).get(); }
+  Result<void> write_and_wait(WriteBatch batch) { return write(std::move(batch)).wait(); }
 
   /// std::nullopt when the key is absent.
   Result<std::optional<std::string>> get(const std::string& table, const std::string& key) const;
