@@ -9,15 +9,17 @@ namespace {
 
 constexpr std::size_t kMaxHeaderBytes = 4096;
 
-Error malformed(std::string what) { return fail(Errc::Malformed, std::move(what), "bus.codec"); }
+Error malformed(std::string what) {
+  return fail(Errc::Malformed, std::move(what), "bus.codec");
+}
 
 }  // namespace
 
 std::string encode_header(const Header& h) {
   msgpack::sbuffer buffer(128);
   msgpack::packer<msgpack::sbuffer> pk(buffer);
-  const std::uint32_t fields = 3 + !h.source.empty() + !h.correlation_id.empty() +
-                               (h.time_us != 0) + (h.deadline_us != 0);
+  const std::uint32_t fields =
+      3 + !h.source.empty() + !h.correlation_id.empty() + (h.time_us != 0) + (h.deadline_us != 0);
   pk.pack_map(fields);
   pk.pack(std::string_view("v"));
   pk.pack(Header::kVersion);
@@ -45,36 +47,44 @@ std::string encode_header(const Header& h) {
 }
 
 Header HeaderView::to_header() const {
-  return Header{std::string(id),          kind,    std::string(source),
-                std::string(correlation_id), time_us, deadline_us};
+  return Header{std::string(id), kind,       std::string(source), std::string(correlation_id),
+                time_us,         deadline_us};
 }
 
 Result<HeaderView> decode_header_view(std::string_view bytes) {
-  if (bytes.empty()) return malformed("empty header frame");
-  if (bytes.size() > kMaxHeaderBytes) return malformed("header frame larger than 4096 bytes");
+  if (bytes.empty())
+    return malformed("empty header frame");
+  if (bytes.size() > kMaxHeaderBytes)
+    return malformed("header frame larger than 4096 bytes");
   detail::MsgpackReader in(bytes);
   std::uint32_t fields = 0;
   if (!in.map_size(fields)) {
     // Tell "not msgpack at all" from "msgpack, but not a map".
     detail::MsgpackReader probe(bytes);
-    if (probe.skip() && probe.at_end()) return malformed("header must be a msgpack map");
+    if (probe.skip() && probe.at_end())
+      return malformed("header must be a msgpack map");
     return malformed("header is not valid msgpack");
   }
   HeaderView h;
   bool has_version = false, has_id = false, has_kind = false;
   auto want_string = [&](const char* key, std::string_view& out) -> Result<void> {
-    if (!in.next_is_string()) return malformed(std::string("header key '") + key + "' must be a string");
-    if (!in.string(out)) return malformed("header is not valid msgpack (truncated string)");
+    if (!in.next_is_string())
+      return malformed(std::string("header key '") + key + "' must be a string");
+    if (!in.string(out))
+      return malformed("header is not valid msgpack (truncated string)");
     return ok();
   };
   auto want_int = [&](const char* key, std::int64_t& out) -> Result<void> {
-    if (!in.integer(out)) return malformed(std::string("header key '") + key + "' must be an integer");
+    if (!in.integer(out))
+      return malformed(std::string("header key '") + key + "' must be an integer");
     return ok();
   };
   for (std::uint32_t i = 0; i < fields; ++i) {
     std::string_view key;
-    if (!in.next_is_string()) return malformed("header keys must be strings");
-    if (!in.string(key)) return malformed("header is not valid msgpack (truncated key)");
+    if (!in.next_is_string())
+      return malformed("header keys must be strings");
+    if (!in.string(key))
+      return malformed("header is not valid msgpack (truncated key)");
     Result<void> read = ok();
     std::int64_t number = 0;
     if (key == "v") {
@@ -89,7 +99,8 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
       has_id = !h.id.empty();
     } else if (key == "kind") {
       read = want_int("kind", number);
-      if (read && (number < 0 || number > 3)) return malformed("header kind must be 0..3 (event..error)");
+      if (read && (number < 0 || number > 3))
+        return malformed("header kind must be 0..3 (event..error)");
       h.kind = static_cast<Kind>(number);
       has_kind = true;
     } else if (key == "src") {
@@ -102,13 +113,18 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
       read = want_int("dl", h.deadline_us);
     } else if (!in.skip()) {
       // Unknown keys are ignored on purpose (newer peers may add fields), but must be readable.
-      return malformed("header is not valid msgpack (unreadable value of '" + std::string(key) + "')");
+      return malformed("header is not valid msgpack (unreadable value of '" + std::string(key) +
+                       "')");
     }
-    if (!read) return std::move(read).error();
+    if (!read)
+      return std::move(read).error();
   }
-  if (!has_version) return malformed("header has no version 'v'");
-  if (!has_id) return malformed("header has no 'id'");
-  if (!has_kind) return malformed("header has no 'kind'");
+  if (!has_version)
+    return malformed("header has no version 'v'");
+  if (!has_id)
+    return malformed("header has no 'id'");
+  if (!has_kind)
+    return malformed("header has no 'kind'");
   if ((h.kind == Kind::Reply || h.kind == Kind::Error) && h.correlation_id.empty()) {
     return malformed("reply without a correlation id 'corr'");
   }
@@ -117,7 +133,8 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
 
 Result<Header> decode_header(std::string_view bytes) {
   auto view = decode_header_view(bytes);
-  if (!view) return std::move(view).error();
+  if (!view)
+    return std::move(view).error();
   return view->to_header();
 }
 
@@ -138,9 +155,11 @@ Result<Envelope> decode_frames(std::span<const zmq::message_t> frames) {
   }
   Envelope e;
   e.topic.assign(frames[0].data<char>(), frames[0].size());
-  if (e.topic.empty()) return malformed("empty topic frame");
+  if (e.topic.empty())
+    return malformed("empty topic frame");
   auto header = decode_header(std::string_view(frames[1].data<char>(), frames[1].size()));
-  if (!header) return std::move(header).error();
+  if (!header)
+    return std::move(header).error();
   e.header = std::move(*header);
   e.body.assign(frames[2].data<char>(), frames[2].size());
   return e;

@@ -9,10 +9,14 @@ namespace nauto::bus {
 
 std::string_view kind_name(Kind kind) noexcept {
   switch (kind) {
-    case Kind::Event: return "event";
-    case Kind::Request: return "request";
-    case Kind::Reply: return "reply";
-    case Kind::Error: return "error";
+    case Kind::Event:
+      return "event";
+    case Kind::Request:
+      return "request";
+    case Kind::Reply:
+      return "reply";
+    case Kind::Error:
+      return "error";
   }
   return "unknown";
 }
@@ -52,7 +56,8 @@ Envelope make_error_reply(const Envelope& request, std::string source, const Err
 
 std::string error_body(const Error& error) {
   nlohmann::json j = {{"code", errc_name(error.code)}, {"message", error.message}};
-  if (!error.where.empty()) j["where"] = error.where;
+  if (!error.where.empty())
+    j["where"] = error.where;
   const auto bytes = nlohmann::json::to_msgpack(j);
   return std::string(bytes.begin(), bytes.end());
 }

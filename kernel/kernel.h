@@ -5,7 +5,6 @@
 
 #include <memory>
 #include <string>
-
 #include <zmq.hpp>
 
 #include "config/config.h"

@@ -25,7 +25,8 @@ namespace {
 std::string self_executable(const char* argv0) {
   char path[PATH_MAX];
   const auto n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0) return argv0;
+  if (n <= 0)
+    return argv0;
   return std::string(path, static_cast<std::size_t>(n));
 }
 
@@ -88,8 +89,8 @@ int main(int argc, char** argv) {
   bool check_only = false;
   std::string run_module_name, connect_endpoint, module_config = "{}", log_level;
   std::int64_t heartbeat_ms = 500;
-  auto* config_option = app.add_option("-c,--config", config_path, "configuration file")
-                            ->envname("NAUTO_CONFIG");
+  auto* config_option =
+      app.add_option("-c,--config", config_path, "configuration file")->envname("NAUTO_CONFIG");
   app.add_flag("--check-config", check_only, "validate the configuration and exit");
   app.add_option("--log-level", log_level, "override log.level");
   auto* internal = app.add_option_group("internal", "used by nautod to start child modules");
@@ -101,7 +102,8 @@ int main(int argc, char** argv) {
 
   if (!run_module_name.empty()) {
     LogOptions log;
-    if (!log_level.empty()) log.level = log_level;
+    if (!log_level.empty())
+      log.level = log_level;
     if (auto set = log_setup(log); !set) {
       std::fprintf(stderr, "nautod: %s\n", set.error().describe().c_str());
       return 2;
@@ -112,11 +114,12 @@ int main(int argc, char** argv) {
   const bool path_given = config_option->count() > 0;
   auto config = load_config(config_path, path_given);
   if (!config) {
-    std::fprintf(stderr, "nautod: invalid configuration in %s:\n%s\n",
-                 config.error().where.c_str(), config.error().message.c_str());
+    std::fprintf(stderr, "nautod: invalid configuration in %s:\n%s\n", config.error().where.c_str(),
+                 config.error().message.c_str());
     return 2;
   }
-  if (!log_level.empty()) config->log.level = log_level;
+  if (!log_level.empty())
+    config->log.level = log_level;
   if (auto set = log_setup(config->log); !set) {
     std::fprintf(stderr, "nautod: %s\n", set.error().describe().c_str());
     return 2;
@@ -144,7 +147,8 @@ int main(int argc, char** argv) {
 
   for (;;) {
     int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    if (sigwait(&signals, &sig) != 0)
+      continue;
     if (sig == SIGHUP) {
       auto reloaded = load_config(config_path, path_given);
       if (!reloaded) {

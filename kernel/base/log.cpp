@@ -1,11 +1,11 @@
 #include "nauto/base/log.h"
 
-#include <mutex>
-#include <vector>
-
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <mutex>
+#include <vector>
 
 namespace nauto {
 namespace {
@@ -41,11 +41,21 @@ class JsonFormatter final : public spdlog::formatter {
   static void escape(std::string_view text, spdlog::memory_buf_t& dest) {
     for (const unsigned char c : text) {
       switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        case '\r':
+          dest.append(std::string_view("\\r"));
+          break;
+        case '\t':
+          dest.append(std::string_view("\\t"));
+          break;
         default:
           if (c < 0x20) {
             fmt::format_to(std::back_inserter(dest), "\\u{:04x}", static_cast<int>(c));
@@ -74,10 +84,11 @@ std::vector<spdlog::sink_ptr> current_sinks() {
 }  // namespace
 
 Result<spdlog::level::level_enum> parse_log_level(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"trace", "debug", "info",    "warn",
+  static constexpr std::string_view kNames[] = {"trace", "debug",    "info", "warn",
                                                 "error", "critical", "off"};
   for (std::size_t i = 0; i < std::size(kNames); ++i) {
-    if (name == kNames[i]) return static_cast<spdlog::level::level_enum>(i);
+    if (name == kNames[i])
+      return static_cast<spdlog::level::level_enum>(i);
   }
   return fail(Errc::InvalidConfig, "unknown log level '" + std::string(name) +
                                        "'; expected one of trace, debug, info, warn, error, "
@@ -86,7 +97,8 @@ Result<spdlog::level::level_enum> parse_log_level(std::string_view name) {
 
 Result<void> log_setup(const LogOptions& options) {
   auto level = parse_log_level(options.level);
-  if (!level) return std::move(level).error();
+  if (!level)
+    return std::move(level).error();
   std::vector<spdlog::sink_ptr> sinks;
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   if (options.console_format == LogFormat::Json) {
@@ -117,7 +129,8 @@ Result<void> log_setup(const LogOptions& options) {
 }
 
 std::shared_ptr<spdlog::logger> logger(const std::string& name) {
-  if (auto existing = spdlog::get(name)) return existing;
+  if (auto existing = spdlog::get(name))
+    return existing;
   auto sinks = current_sinks();
   auto created = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
   {
@@ -128,7 +141,8 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
     spdlog::register_logger(created);
   } catch (const spdlog::spdlog_ex&) {
     // Another thread registered the same name first; use theirs.
-    if (auto raced = spdlog::get(name)) return raced;
+    if (auto raced = spdlog::get(name))
+      return raced;
   }
   return created;
 }

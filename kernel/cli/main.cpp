@@ -40,19 +40,23 @@ struct Options {
 
 // Only run_dir is needed from the config; read just that, so the CLI does not depend on modules.
 std::string resolve_endpoint(const Options& o) {
-  if (!o.endpoint.empty()) return o.endpoint;
-  if (const char* e = std::getenv("NAUTO_ENDPOINT"); e && *e) return e;
+  if (!o.endpoint.empty())
+    return o.endpoint;
+  if (const char* e = std::getenv("NAUTO_ENDPOINT"); e && *e)
+    return e;
   std::string run_dir = "/run/nauto";
   try {
     std::ifstream file(o.config);
     if (file) {
       auto root = YAML::Load(file);
-      if (root["run_dir"]) run_dir = root["run_dir"].as<std::string>();
+      if (root["run_dir"])
+        run_dir = root["run_dir"].as<std::string>();
     }
   } catch (const YAML::Exception&) {
     // A broken config is nautod's to report; fall back to the default run_dir here.
   }
-  if (const char* e = std::getenv("NAUTO_RUN_DIR"); e && *e) run_dir = e;
+  if (const char* e = std::getenv("NAUTO_RUN_DIR"); e && *e)
+    run_dir = e;
   return bus::endpoints::router_ipc(run_dir);
 }
 
@@ -63,14 +67,18 @@ int report(const Error& error) {
 
 Result<json> call(zmq::context_t& context, const Options& o, const std::string& service,
                   const json& body) {
-  auto client = bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
-  if (!client) return std::move(client).error();
+  auto client =
+      bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
+  if (!client)
+    return std::move(client).error();
   return client->call(service, body, o.timeout_ms);
 }
 
 std::string age_text(std::int64_t ms) {
-  if (ms < 0) return "-";
-  if (ms < 10000) return std::to_string(ms) + "ms";
+  if (ms < 0)
+    return "-";
+  if (ms < 10000)
+    return std::to_string(ms) + "ms";
   return std::to_string(ms / 1000) + "s";
 }
 
@@ -84,12 +92,12 @@ int print_status(const json& s, OutputFormat format) {
                 s.value("version", "?").c_str(), static_cast<long long>(s.value("pid", 0)),
                 s.value("uptime_s", 0.0));
   std::cout << head << "\n";
-  Table t{{"MODULE", "STATE", "ISOLATION", "RESTARTS", "QUEUE", "DELIVERED", "DROPPED",
-           "HEARTBEAT", "LAST ERROR"},
+  Table t{{"MODULE", "STATE", "ISOLATION", "RESTARTS", "QUEUE", "DELIVERED", "DROPPED", "HEARTBEAT",
+           "LAST ERROR"},
           {}};
   for (const auto& m : s["modules"]) {
-    t.rows.push_back({cell(m["name"]), cell(m["state"]), cell(m["isolation"]),
-                      cell(m["restarts"]), cell(m["queue_depth"]), cell(m["events_delivered"]),
+    t.rows.push_back({cell(m["name"]), cell(m["state"]), cell(m["isolation"]), cell(m["restarts"]),
+                      cell(m["queue_depth"]), cell(m["events_delivered"]),
                       cell(m["events_dropped"]), age_text(m.value("heartbeat_age_ms", -1)),
                       m.value("last_error", "").empty() ? "-" : m.value("last_error", "")});
   }
@@ -97,17 +105,19 @@ int print_status(const json& s, OutputFormat format) {
   const auto& r = s["router"];
   std::cout << "router: events in " << cell(r["events_in"]) << ", delivered "
             << cell(r["events_delivered"]) << ", dropped " << cell(r["events_dropped"])
-            << ", unrouted " << cell(r["events_unrouted"]) << "; requests " << cell(r["requests_in"])
-            << ", pending " << cell(s["pending_requests"]) << ", timeouts " << cell(r["timeouts"])
-            << ", overloaded " << cell(r["requests_overloaded"]) << ", unavailable "
-            << cell(r["requests_unavailable"]) << "; malformed " << cell(r["malformed"]) << "\n";
+            << ", unrouted " << cell(r["events_unrouted"]) << "; requests "
+            << cell(r["requests_in"]) << ", pending " << cell(s["pending_requests"])
+            << ", timeouts " << cell(r["timeouts"]) << ", overloaded "
+            << cell(r["requests_overloaded"]) << ", unavailable " << cell(r["requests_unavailable"])
+            << "; malformed " << cell(r["malformed"]) << "\n";
   if (s["store"].is_object()) {
     const auto& st = s["store"];
     std::cout << "store: commits " << cell(st["commits"]) << ", batches " << cell(st["batches"])
               << ", writes " << cell(st["ops"]) << ", failed " << cell(st["failed_batches"])
               << ", map size " << (st.value("map_size", std::uint64_t{0}) >> 20) << "MiB\n";
   }
-  if (!s["clients"].empty()) std::cout << "clients: " << cell(s["clients"]) << "\n";
+  if (!s["clients"].empty())
+    std::cout << "clients: " << cell(s["clients"]) << "\n";
   return 0;
 }
 
@@ -155,8 +165,10 @@ void print_event(const json& e, OutputFormat format) {
 
 int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
                 const std::string& topic, std::int64_t limit, bool follow) {
-  auto client = bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
-  if (!client) return report(client.error());
+  auto client =
+      bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
+  if (!client)
+    return report(client.error());
   // Subscribe before reading history so nothing falls in between; duplicates are skipped by id.
   if (follow) {
     if (auto subscribed = client->subscribe({topic}, o.timeout_ms); !subscribed) {
@@ -166,7 +178,8 @@ int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
   std::set<std::string> seen;
   auto history = client->call("journal.query", {{"topic", topic}, {"limit", limit}}, o.timeout_ms);
   if (!history) {
-    if (!follow || history.error().code != Errc::Unavailable) return report(history.error());
+    if (!follow || history.error().code != Errc::Unavailable)
+      return report(history.error());
     std::fprintf(stderr, "nauto: no journal module; showing live events only\n");
   } else if (!follow && format != OutputFormat::Table) {
     std::cout << render_document((*history)["events"], format);
@@ -176,12 +189,16 @@ int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
       print_event(e, format == OutputFormat::Yaml ? format : format);
     }
   }
-  if (!follow) return 0;
+  if (!follow)
+    return 0;
   while (!g_interrupted) {
     auto event = client->next_event(200);
-    if (!event) return report(event.error());
-    if (!*event) continue;
-    if (seen.erase((*event)->header.id)) continue;
+    if (!event)
+      return report(event.error());
+    if (!*event)
+      continue;
+    if (seen.erase((*event)->header.id))
+      continue;
     print_event(event_row(**event), format);
   }
   client->unsubscribe();
@@ -197,7 +214,8 @@ int main(int argc, char** argv) {
   app.add_option("--endpoint", o.endpoint, "nautod endpoint (default: from the config's run_dir)");
   app.add_option("-c,--config", o.config, "configuration file, to find nautod's run_dir")
       ->envname("NAUTO_CONFIG");
-  app.add_option("--timeout", o.timeout_ms, "milliseconds to wait for nautod")->check(CLI::PositiveNumber);
+  app.add_option("--timeout", o.timeout_ms, "milliseconds to wait for nautod")
+      ->check(CLI::PositiveNumber);
 
   auto add_output = [&](CLI::App* cmd) {
     cmd->add_option("-o,--output", o.output, "table, json or yaml")
@@ -235,7 +253,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   auto format = parse_output_format(o.output);
-  if (!format) return report(format.error());
+  if (!format)
+    return report(format.error());
   signal(SIGINT, [](int) { g_interrupted = true; });
   signal(SIGTERM, [](int) { g_interrupted = true; });
   zmq::context_t context;
@@ -251,17 +270,23 @@ int main(int argc, char** argv) {
 
   if (*status || *modules) {
     auto answer = call(context, o, "kernel.status", json::object());
-    if (!answer) return report(answer.error());
+    if (!answer)
+      return report(answer.error());
     return *status ? print_status(*answer, *format) : print_modules(*answer, *format);
   }
-  if (*tail) return events_tail(context, o, *format, topic, limit, follow);
+  if (*tail)
+    return events_tail(context, o, *format, topic, limit, follow);
   if (*publish) {
     auto body = parse_json(publish_json, "--json");
-    if (!body) return report(body.error());
-    auto client = bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
-    if (!client) return report(client.error());
+    if (!body)
+      return report(body.error());
+    auto client =
+        bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
+    if (!client)
+      return report(client.error());
     auto id = client->publish(publish_topic, *body);
-    if (!id) return report(id.error());
+    if (!id)
+      return report(id.error());
     // Make sure the event left before the socket closes (linger is 0): a round trip does it.
     if (auto ping = client->call("bus.stats", json::object(), o.timeout_ms); !ping) {
       return report(ping.error());
@@ -271,15 +296,19 @@ int main(int argc, char** argv) {
   }
   if (*call_cmd) {
     auto body = parse_json(call_json, "--json");
-    if (!body) return report(body.error());
+    if (!body)
+      return report(body.error());
     auto answer = call(context, o, service, *body);
-    if (!answer) return report(answer.error());
-    std::cout << render_document(*answer, *format == OutputFormat::Yaml ? *format : OutputFormat::Json);
+    if (!answer)
+      return report(answer.error());
+    std::cout << render_document(*answer,
+                                 *format == OutputFormat::Yaml ? *format : OutputFormat::Json);
     return 0;
   }
   if (*keygen) {
     auto keys = bus::make_curve_keys();
-    if (!keys) return report(keys.error());
+    if (!keys)
+      return report(keys.error());
     if (!secret_file.empty()) {
       const auto old_mask = umask(077);
       std::ofstream out(secret_file);
@@ -290,7 +319,8 @@ int main(int argc, char** argv) {
       std::cout << "public key: " << keys->public_key << "\nsecret key written to " << secret_file
                 << "\n";
     } else {
-      std::cout << "public key: " << keys->public_key << "\nsecret key: " << keys->secret_key << "\n";
+      std::cout << "public key: " << keys->public_key << "\nsecret key: " << keys->secret_key
+                << "\n";
     }
     return 0;
   }

@@ -7,17 +7,20 @@
 namespace nauto::cli {
 
 Result<OutputFormat> parse_output_format(const std::string& name) {
-  if (name == "table") return OutputFormat::Table;
-  if (name == "json") return OutputFormat::Json;
-  if (name == "yaml") return OutputFormat::Yaml;
-  return fail(Errc::InvalidArgument, "unknown output format '" + name +
-                                         "'; use table, json or yaml",
-              "--output");
+  if (name == "table")
+    return OutputFormat::Table;
+  if (name == "json")
+    return OutputFormat::Json;
+  if (name == "yaml")
+    return OutputFormat::Yaml;
+  return fail(Errc::InvalidArgument,
+              "unknown output format '" + name + "'; use table, json or yaml", "--output");
 }
 
 std::string Table::render() const {
   std::vector<std::size_t> width(header.size(), 0);
-  for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (std::size_t i = 0; i < header.size(); ++i)
+    width[i] = header[i].size();
   for (const auto& row : rows) {
     for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
       width[i] = std::max(width[i], row[i].size());
@@ -28,12 +31,14 @@ std::string Table::render() const {
     std::string text;
     for (std::size_t i = 0; i < cells.size() && i < width.size(); ++i) {
       text += cells[i];
-      if (i + 1 < cells.size()) text += std::string(width[i] - cells[i].size() + 2, ' ');
+      if (i + 1 < cells.size())
+        text += std::string(width[i] - cells[i].size() + 2, ' ');
     }
     out += text + "\n";
   };
   line(header);
-  for (const auto& row : rows) line(row);
+  for (const auto& row : rows)
+    line(row);
   return out;
 }
 
@@ -48,7 +53,8 @@ void emit_yaml(YAML::Emitter& out, const nlohmann::json& value) {
     out << YAML::EndMap;
   } else if (value.is_array()) {
     out << YAML::BeginSeq;
-    for (const auto& v : value) emit_yaml(out, v);
+    for (const auto& v : value)
+      emit_yaml(out, v);
     out << YAML::EndSeq;
   } else if (value.is_string()) {
     out << value.get<std::string>();
@@ -70,8 +76,10 @@ std::string render_document(const nlohmann::json& document, OutputFormat format)
 }
 
 std::string cell(const nlohmann::json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_null()) return "-";
+  if (value.is_string())
+    return value.get<std::string>();
+  if (value.is_null())
+    return "-";
   return value.dump();
 }
 

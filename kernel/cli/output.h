@@ -2,10 +2,9 @@
 // Output of listing commands in the three forms every `nauto` listing takes:
 // --output table (aligned columns for people), json (one document), yaml.
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "nauto/base/result.h"
 

@@ -22,25 +22,32 @@ namespace {
 json to_json(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Undefined:
+      return nullptr;
     case YAML::NodeType::Sequence: {
       json out = json::array();
-      for (const auto& item : node) out.push_back(to_json(item));
+      for (const auto& item : node)
+        out.push_back(to_json(item));
       return out;
     }
     case YAML::NodeType::Map: {
       json out = json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = to_json(kv.second);
+      for (const auto& kv : node)
+        out[kv.first.as<std::string>()] = to_json(kv.second);
       return out;
     }
     case YAML::NodeType::Scalar: {
       const auto& text = node.Scalar();
-      if (node.Tag() == "!") return text;  // quoted
-      if (text == "true" || text == "false") return text == "true";
-      if (text == "~" || text == "null") return nullptr;
+      if (node.Tag() == "!")
+        return text;  // quoted
+      if (text == "true" || text == "false")
+        return text == "true";
+      if (text == "~" || text == "null")
+        return nullptr;
       std::int64_t n = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-      if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty()) return n;
+      if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty())
+        return n;
       return text;
     }
   }
@@ -49,7 +56,8 @@ json to_json(const YAML::Node& node) {
 
 std::string env_name(const std::string& path) {
   std::string out = "NAUTO_";
-  for (char c : path) out += c == '.' ? '_' : static_cast<char>(std::toupper(c));
+  for (char c : path)
+    out += c == '.' ? '_' : static_cast<char>(std::toupper(c));
   return out;
 }
 
@@ -59,7 +67,8 @@ void set_path(json& root, const std::string& path, const std::string& value) {
   for (;;) {
     const auto dot = path.find('.', start);
     const auto part = path.substr(start, dot - start);
-    if (!node->is_object()) *node = json::object();
+    if (!node->is_object())
+      *node = json::object();
     if (dot == std::string::npos) {
       (*node)[part] = value;
       return;
@@ -128,13 +137,15 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
                     " (is the indentation consistent, with spaces only?)",
                 source);
   }
-  if (root.is_null()) root = json::object();
+  if (root.is_null())
+    root = json::object();
   if (!root.is_object()) {
     return fail(Errc::InvalidConfig, "the top level must be a mapping of keys to values", source);
   }
   for (const auto& key : kernel_config_keys()) {
     auto it = environment.find(env_name(key));
-    if (it != environment.end()) set_path(root, key, it->second);
+    if (it != environment.end())
+      set_path(root, key, it->second);
   }
 
   KernelConfig c;
@@ -145,11 +156,11 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
 
   const json log_section = top.section("log");
   ConfigReader log(log_section, "log");
-  c.log.level = log.choice("level", "info",
-                           {"trace", "debug", "info", "warn", "error", "critical", "off"});
-  c.log.console_format =
-      log.choice("format", "console", {"console", "json"}) == "json" ? LogFormat::Json
-                                                                      : LogFormat::Console;
+  c.log.level =
+      log.choice("level", "info", {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  c.log.console_format = log.choice("format", "console", {"console", "json"}) == "json"
+                             ? LogFormat::Json
+                             : LogFormat::Console;
   c.log.file = log.string("file", "");
 
   const json store_section = top.section("store");
@@ -174,7 +185,8 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
 
   std::vector<std::string> problems;
   auto collect = [&](const ConfigReader& reader) {
-    if (auto done = reader.finish(); !done) problems.push_back(done.error().message);
+    if (auto done = reader.finish(); !done)
+      problems.push_back(done.error().message);
   };
   const json modules = top.section("modules");
   if (modules.is_object()) {
@@ -183,13 +195,15 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
       spec.name = name;
       json own = value.is_null() ? json::object() : value;
       if (!own.is_object()) {
-        problems.push_back("modules." + name + ": expected a mapping of the module's keys "
+        problems.push_back("modules." + name +
+                           ": expected a mapping of the module's keys "
                            "(use {} for defaults)");
         continue;
       }
       if (own.contains("isolation")) {
         ConfigReader host_keys(json{{"isolation", own["isolation"]}}, "modules." + name);
-        spec.out_of_process = host_keys.choice("isolation", "thread", {"thread", "process"}) == "process";
+        spec.out_of_process =
+            host_keys.choice("isolation", "thread", {"thread", "process"}) == "process";
         collect(host_keys);
         own.erase("isolation");
       }
@@ -197,23 +211,28 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
       c.modules.push_back(std::move(spec));
     }
   }
-  for (const auto* reader : {&top, &log, &store, &router, &sup}) collect(*reader);
+  for (const auto* reader : {&top, &log, &store, &router, &sup})
+    collect(*reader);
   if (c.supervisor.heartbeat_timeout_ms <= c.supervisor.heartbeat_interval_ms) {
-    problems.push_back("supervisor.heartbeat_timeout: must be longer than "
-                       "supervisor.heartbeat_interval");
+    problems.push_back(
+        "supervisor.heartbeat_timeout: must be longer than "
+        "supervisor.heartbeat_interval");
   }
   if (!c.router_tcp_endpoint.empty() && c.router_tcp_endpoint.rfind("tcp://", 0) != 0) {
     problems.push_back("router.tcp_endpoint: expected tcp://HOST:PORT (got \"" +
                        c.router_tcp_endpoint + "\")");
   }
-  if (c.data_dir.empty()) problems.push_back("data_dir: must not be empty");
-  if (c.run_dir.empty()) problems.push_back("run_dir: must not be empty");
+  if (c.data_dir.empty())
+    problems.push_back("data_dir: must not be empty");
+  if (c.run_dir.empty())
+    problems.push_back("run_dir: must not be empty");
   if (auto valid = validate_module_specs(c.modules); !valid) {
     problems.push_back(valid.error().message);
   }
   if (!problems.empty()) {
     std::string message;
-    for (const auto& p : problems) message += (message.empty() ? "" : "\n") + p;
+    for (const auto& p : problems)
+      message += (message.empty() ? "" : "\n") + p;
     return fail(Errc::InvalidConfig, message, source);
   }
   return c;
@@ -223,9 +242,11 @@ std::map<std::string, std::string> nauto_environment() {
   std::map<std::string, std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string entry(*e);
-    if (entry.rfind("NAUTO_", 0) != 0) continue;
+    if (entry.rfind("NAUTO_", 0) != 0)
+      continue;
     const auto eq = entry.find('=');
-    if (eq == std::string::npos) continue;
+    if (eq == std::string::npos)
+      continue;
     out[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   return out;
@@ -235,8 +256,7 @@ Result<KernelConfig> load_config(const std::string& path, bool path_given) {
   std::ifstream file(path);
   if (!file) {
     if (path_given) {
-      return fail(Errc::InvalidConfig, "cannot read the configuration file (does it exist?)",
-                  path);
+      return fail(Errc::InvalidConfig, "cannot read the configuration file (does it exist?)", path);
     }
     return parse_config(embedded_default_config(), "embedded defaults", nauto_environment());
   }

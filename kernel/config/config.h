@@ -22,7 +22,7 @@ namespace nauto::kernel {
 inline constexpr const char* kDefaultConfigPath = "/etc/nauto/nauto.yaml";
 
 struct KernelConfig {
-  std::string source;          ///< where it came from, for messages
+  std::string source;  ///< where it came from, for messages
   std::string data_dir = "/var/lib/nauto";
   std::string run_dir = "/run/nauto";
   LogOptions log;

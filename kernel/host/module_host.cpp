@@ -36,9 +36,10 @@ Result<void> validate_module_specs(const std::vector<ModuleSpec>& specs) {
     auto factory = ModuleRegistry::find(spec.name);
     if (!factory) {
       std::string known;
-      for (const auto& n : ModuleRegistry::names()) known += (known.empty() ? "" : ", ") + n;
-      problems += (problems.empty() ? "" : "\n") + ("modules." + spec.name +
-                                                    ": no such module; available: " + known);
+      for (const auto& n : ModuleRegistry::names())
+        known += (known.empty() ? "" : ", ") + n;
+      problems += (problems.empty() ? "" : "\n") +
+                  ("modules." + spec.name + ": no such module; available: " + known);
       continue;
     }
     auto module = factory();
@@ -46,7 +47,8 @@ Result<void> validate_module_specs(const std::vector<ModuleSpec>& specs) {
       problems += (problems.empty() ? "" : "\n") + valid.error().message;
     }
   }
-  if (!problems.empty()) return fail(Errc::InvalidConfig, problems);
+  if (!problems.empty())
+    return fail(Errc::InvalidConfig, problems);
   return ok();
 }
 
@@ -59,7 +61,8 @@ struct RunOutcome {
   void set(Result<void> result) {
     std::lock_guard lock(mutex);
     finished = true;
-    if (!result) error = std::move(result).error();
+    if (!result)
+      error = std::move(result).error();
   }
 };
 
@@ -89,20 +92,24 @@ struct Slot {
   std::thread thread;
   pid_t pid = 0;
   int restarts = 0;
-  std::int64_t started_us = 0;     // steady clock
+  std::int64_t started_us = 0;  // steady clock
   std::int64_t last_heartbeat_us = 0;
   std::int64_t next_start_us = 0;
   std::int64_t backoff_ms = 0;
   std::string last_error;
   std::string restart_reason;
+  std::string reported_error;  // from kernel.module.error, for child processes
   json last_heartbeat = json::object();
 };
 
 static const char* phase_name(Slot::Phase p) {
   switch (p) {
-    case Slot::Phase::Running: return "running";
-    case Slot::Phase::Backoff: return "backoff";
-    case Slot::Phase::Stopped: return "stopped";
+    case Slot::Phase::Running:
+      return "running";
+    case Slot::Phase::Backoff:
+      return "backoff";
+    case Slot::Phase::Stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -114,8 +121,11 @@ class KernelModule final : public Module {
   explicit KernelModule(std::shared_ptr<ModuleHost::State> state) : state_(std::move(state)) {}
 
   Manifest manifest() const override {
-    return {kKernelName, "module host and supervisor", {kHeartbeatTopic},
-            {"kernel.status", "kernel.modules"}, {}};
+    return {kKernelName,
+            "module host and supervisor",
+            {kHeartbeatTopic, kModuleErrorTopic},
+            {"kernel.status", "kernel.modules"},
+            {}};
   }
   Result<void> validate(const json&) const override { return ok(); }
 
@@ -133,37 +143,45 @@ class KernelModule final : public Module {
   }
 
   void stop(Context&) noexcept override {
-    for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) halt(**it);
+    for (auto it = slots_.rbegin(); it != slots_.rend(); ++it)
+      halt(**it);
   }
 
   void on_event(const bus::Envelope& event, Context&) override {
-    if (event.topic != kHeartbeatTopic) return;
     auto body = bus::from_body(event.body);
-    if (!body || !body->is_object()) return;
+    if (!body || !body->is_object())
+      return;
     const auto name = body->value("module", std::string());
     for (auto& slot : slots_) {
-      if (slot->spec.name == name && slot->phase == Slot::Phase::Running) {
-        // A child's pid guards against a late heartbeat from a replaced instance.
-        if (slot->pid != 0 && body->value("pid", std::int64_t{0}) != slot->pid) continue;
+      if (slot->spec.name != name || slot->phase != Slot::Phase::Running)
+        continue;
+      // A child's pid guards against a late message from a replaced instance.
+      if (slot->pid != 0 && body->value("pid", std::int64_t{0}) != slot->pid)
+        continue;
+      if (event.topic == kModuleErrorTopic) {
+        slot->reported_error = body->value("error", std::string());
+      } else {
         slot->last_heartbeat_us = steady_us();
         slot->last_heartbeat = std::move(*body);
-        return;
       }
+      return;
     }
   }
 
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     auto shared = std::make_shared<Reply>(std::move(reply));
     const bool full_status = request.topic == "kernel.status";
-    ctx.request("bus.stats", bus::to_body(json::object()), 2000,
-                [this, shared, full_status](Result<std::string> stats_body) {
-                  json router = json::object();
-                  if (stats_body) {
-                    auto parsed = bus::from_body(*stats_body);
-                    if (parsed) router = std::move(*parsed);
-                  }
-                  shared->ok_json(full_status ? status(router) : json{{"modules", modules(router)}});
-                });
+    ctx.request(
+        "bus.stats", bus::to_body(json::object()), 2000,
+        [this, shared, full_status](Result<std::string> stats_body) {
+          json router = json::object();
+          if (stats_body) {
+            auto parsed = bus::from_body(*stats_body);
+            if (parsed)
+              router = std::move(*parsed);
+          }
+          shared->ok_json(full_status ? status(router) : json{{"modules", modules(router)}});
+        });
   }
 
  private:
@@ -172,7 +190,8 @@ class KernelModule final : public Module {
     auto peer_of = [&](const std::string& name) -> json {
       if (router.contains("peers")) {
         for (const auto& p : router["peers"]) {
-          if (p.value("name", "") == name) return p;
+          if (p.value("name", "") == name)
+            return p;
         }
       }
       return json::object();
@@ -198,9 +217,8 @@ class KernelModule final : public Module {
     out.push_back(row(kKernelName, "running", "kernel", 0, ::getpid(), "", 0));
     const auto now = steady_us();
     for (const auto& slot : slots_) {
-      const auto age = slot->phase == Slot::Phase::Running
-                           ? (now - slot->last_heartbeat_us) / 1000
-                           : -1;
+      const auto age =
+          slot->phase == Slot::Phase::Running ? (now - slot->last_heartbeat_us) / 1000 : -1;
       out.push_back(row(slot->spec.name, phase_name(slot->phase),
                         slot->spec.out_of_process ? "process" : "thread", slot->restarts,
                         slot->pid ? slot->pid : ::getpid(), slot->last_error, age));
@@ -223,8 +241,10 @@ class KernelModule final : public Module {
       for (const auto& p : router["peers"]) {
         const auto name = p.value("name", "");
         bool supervised = name == kKernelName;
-        for (const auto& slot : slots_) supervised = supervised || slot->spec.name == name;
-        if (!supervised) clients.push_back(name);
+        for (const auto& slot : slots_)
+          supervised = supervised || slot->spec.name == name;
+        if (!supervised)
+          clients.push_back(name);
       }
     }
     return json{{"version", kVersion},
@@ -246,6 +266,7 @@ class KernelModule final : public Module {
     slot.started_us = steady_us();
     slot.last_heartbeat_us = slot.started_us;  // a grace period until the first heartbeat
     slot.pid = 0;
+    slot.reported_error.clear();
     const auto& options = state_->options;
     if (slot.spec.out_of_process) {
       if (auto spawned = spawn_child(slot); !spawned) {
@@ -272,7 +293,8 @@ class KernelModule final : public Module {
         ModuleRunner module_runner(*context, factory(), std::move(runner), control);
         result = module_runner.run();
       }
-      if (control->abandoned) abandoned_alive->fetch_sub(1);
+      if (control->abandoned)
+        abandoned_alive->fetch_sub(1);
       outcome->set(std::move(result));
     });
     publish_lifecycle("kernel.module.started", slot, {});
@@ -289,13 +311,15 @@ class KernelModule final : public Module {
                                      slot.spec.config.dump(),
                                      "--heartbeat-interval-ms",
                                      std::to_string(options.supervisor.heartbeat_interval_ms)};
-    for (const auto& a : options.child_arguments) args.push_back(a);
+    for (const auto& a : options.child_arguments)
+      args.push_back(a);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = 0;
-    const int rc = posix_spawn(&pid, options.executable.c_str(), nullptr, nullptr, argv.data(),
-                               environ);
+    const int rc =
+        posix_spawn(&pid, options.executable.c_str(), nullptr, nullptr, argv.data(), environ);
     if (rc != 0) {
       return fail(Errc::System, std::string("cannot start child process: ") + std::strerror(rc),
                   options.executable);
@@ -309,15 +333,23 @@ class KernelModule final : public Module {
     if (slot.spec.out_of_process && slot.pid != 0) {
       int status = 0;
       const pid_t r = ::waitpid(slot.pid, &status, WNOHANG);
-      if (r != slot.pid) return std::nullopt;
+      if (r != slot.pid)
+        return std::nullopt;
       slot.pid = 0;
-      if (WIFSIGNALED(status)) return "process killed by signal " + std::to_string(WTERMSIG(status));
-      return "process exited with status " + std::to_string(WEXITSTATUS(status));
+      const auto how = WIFSIGNALED(status)
+                           ? "process killed by signal " + std::to_string(WTERMSIG(status))
+                           : "process exited with status " + std::to_string(WEXITSTATUS(status));
+      if (slot.reported_error.empty())
+        return how;
+      return slot.reported_error + " (" + how + ")";
     }
     std::lock_guard lock(slot.outcome->mutex);
-    if (!slot.outcome->finished) return std::nullopt;
-    if (slot.thread.joinable()) slot.thread.join();
-    if (slot.outcome->error) return slot.outcome->error->describe();
+    if (!slot.outcome->finished)
+      return std::nullopt;
+    if (slot.thread.joinable())
+      slot.thread.join();
+    if (slot.outcome->error)
+      return slot.outcome->error->describe();
     return std::string("returned without being asked to stop");
   }
 
@@ -358,7 +390,8 @@ class KernelModule final : public Module {
     slot.control->abandoned = true;
     slot.control->stop_requested = true;
     state_->abandoned_alive->fetch_add(1);
-    if (slot.thread.joinable()) slot.thread.detach();
+    if (slot.thread.joinable())
+      slot.thread.detach();
   }
 
   void schedule_restart(Slot& slot, const std::string& why) {
@@ -390,8 +423,10 @@ class KernelModule final : public Module {
     if (slot.spec.out_of_process && slot.pid != 0) {
       ::kill(slot.pid, SIGTERM);
       while (slot.pid != 0 && steady_us() < give_up) {
-        if (::waitpid(slot.pid, nullptr, WNOHANG) == slot.pid) slot.pid = 0;
-        if (slot.pid) usleep(10000);  // waiting for a child process to exit
+        if (::waitpid(slot.pid, nullptr, WNOHANG) == slot.pid)
+          slot.pid = 0;
+        if (slot.pid)
+          usleep(10000);  // waiting for a child process to exit
       }
       if (slot.pid != 0) {
         ::kill(slot.pid, SIGKILL);
@@ -405,10 +440,12 @@ class KernelModule final : public Module {
           std::lock_guard lock(slot.outcome->mutex);
           done = slot.outcome->finished;
         }
-        if (!done) usleep(5000);  // waiting for the module thread to leave its loop
+        if (!done)
+          usleep(5000);  // waiting for the module thread to leave its loop
       }
       if (done) {
-        if (slot.thread.joinable()) slot.thread.join();
+        if (slot.thread.joinable())
+          slot.thread.join();
       } else {
         ctx_->log().error("module '{}' did not stop within {}ms; abandoning its thread",
                           slot.spec.name, state_->options.supervisor.stop_timeout_ms);
@@ -425,7 +462,8 @@ class KernelModule final : public Module {
       std::lock_guard lock(state_->mutex);
       specs.swap(state_->pending_specs);
     }
-    if (!specs) return;
+    if (!specs)
+      return;
     // Remove or restart changed modules, then add new ones, keeping the configured order.
     std::vector<std::unique_ptr<Slot>> kept;
     for (auto& slot : slots_) {
@@ -443,7 +481,8 @@ class KernelModule final : public Module {
     for (const auto& spec : *specs) {
       const bool running = std::any_of(slots_.begin(), slots_.end(),
                                        [&](const auto& s) { return s->spec.name == spec.name; });
-      if (running) continue;
+      if (running)
+        continue;
       slots_.push_back(std::make_unique<Slot>());
       slots_.back()->spec = spec;
       launch(*slots_.back());
@@ -467,7 +506,8 @@ class KernelModule final : public Module {
 Result<std::unique_ptr<ModuleHost>> ModuleHost::create(std::shared_ptr<zmq::context_t> context,
                                                        HostOptions options,
                                                        std::vector<ModuleSpec> specs) {
-  if (auto valid = validate_module_specs(specs); !valid) return std::move(valid).error();
+  if (auto valid = validate_module_specs(specs); !valid)
+    return std::move(valid).error();
   auto host = std::unique_ptr<ModuleHost>(new ModuleHost());
   host->state_ = std::make_shared<State>();
   host->state_->context = std::move(context);
@@ -476,7 +516,9 @@ Result<std::unique_ptr<ModuleHost>> ModuleHost::create(std::shared_ptr<zmq::cont
   return host;
 }
 
-ModuleHost::~ModuleHost() { stop(); }
+ModuleHost::~ModuleHost() {
+  stop();
+}
 
 Result<void> ModuleHost::start() {
   auto state = state_;
@@ -490,25 +532,31 @@ Result<void> ModuleHost::start() {
     ModuleRunner kernel_runner(*state->context, std::make_unique<KernelModule>(state),
                                std::move(runner), state->kernel_control);
     auto result = kernel_runner.run();
-    if (!result) logger("kernel.host")->error("module host stopped: {}", result.error().describe());
+    if (!result)
+      logger("kernel.host")->error("module host stopped: {}", result.error().describe());
     state->set_ready(std::move(result));
   });
   return ready.get();
 }
 
 void ModuleHost::stop() {
-  if (!state_) return;
+  if (!state_)
+    return;
   state_->kernel_control->stop_requested = true;
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable())
+    thread_.join();
 }
 
 Result<void> ModuleHost::reconfigure(std::vector<ModuleSpec> specs) {
-  if (auto valid = validate_module_specs(specs); !valid) return valid;
+  if (auto valid = validate_module_specs(specs); !valid)
+    return valid;
   std::lock_guard lock(state_->mutex);
   state_->pending_specs = std::move(specs);
   return ok();
 }
 
-int ModuleHost::abandoned_threads() const { return state_ ? state_->abandoned_alive->load() : 0; }
+int ModuleHost::abandoned_threads() const {
+  return state_ ? state_->abandoned_alive->load() : 0;
+}
 
 }  // namespace nauto::kernel

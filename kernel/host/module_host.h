@@ -15,11 +15,10 @@
 // thread (nautod's main), except reconfigure(), which may be called from any thread.
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "nauto/base/result.h"
@@ -34,7 +33,7 @@ namespace nauto::kernel {
 struct ModuleSpec {
   std::string name;
   nlohmann::json config = nlohmann::json::object();  ///< the module's own keys
-  bool out_of_process = false;                        ///< `isolation: process`
+  bool out_of_process = false;                       ///< `isolation: process`
   bool operator==(const ModuleSpec&) const = default;
 };
 
@@ -43,17 +42,17 @@ struct SupervisorOptions {
   std::int64_t heartbeat_timeout_ms = 5000;  ///< silence longer than this means hung
   std::int64_t backoff_initial_ms = 200;
   std::int64_t backoff_max_ms = 30000;
-  std::int64_t stable_after_ms = 60000;      ///< running this long resets the backoff
-  std::int64_t stop_timeout_ms = 3000;       ///< grace before a stopping child is killed
+  std::int64_t stable_after_ms = 60000;  ///< running this long resets the backoff
+  std::int64_t stop_timeout_ms = 3000;   ///< grace before a stopping child is killed
 };
 
 struct HostOptions {
   SupervisorOptions supervisor;
-  std::string inproc_endpoint;   ///< router endpoint for in-process modules
-  std::string process_endpoint;  ///< router endpoint for child processes (ipc://)
-  std::string executable;        ///< the nautod binary, for child processes
+  std::string inproc_endpoint;               ///< router endpoint for in-process modules
+  std::string process_endpoint;              ///< router endpoint for child processes (ipc://)
+  std::string executable;                    ///< the nautod binary, for child processes
   std::vector<std::string> child_arguments;  ///< extra arguments for children (log options)
-  store::Store* store = nullptr; ///< outlives the host
+  store::Store* store = nullptr;             ///< outlives the host
 };
 
 /// Checks every spec: the module is linked in and accepts its config. Pure.

@@ -18,16 +18,21 @@ class ModuleRunner::Impl final : public Context {
  public:
   Impl(zmq::context_t& context, ModulePtr module, RunnerOptions options,
        std::shared_ptr<RunnerControl> control)
-      : zmq_context_(context), module_(std::move(module)), options_(std::move(options)),
-        control_(std::move(control)), manifest_(module_->manifest()),
+      : zmq_context_(context),
+        module_(std::move(module)),
+        options_(std::move(options)),
+        control_(std::move(control)),
+        manifest_(module_->manifest()),
         log_(logger("mod." + manifest_.name)) {}
 
   Result<void> run() {
     options_.client.routing_id = manifest_.name;
     auto socket = bus::connect_client(zmq_context_, options_.endpoint, options_.client);
-    if (!socket) return std::move(socket).error();
+    if (!socket)
+      return std::move(socket).error();
     socket_ = std::move(*socket);
-    if (auto registered = register_with_router(); !registered) return registered;
+    if (auto registered = register_with_router(); !registered)
+      return registered;
 
     Result<void> outcome = guarded("start", [&] { return module_->start(*this); });
     if (!outcome) {
@@ -36,6 +41,14 @@ class ModuleRunner::Impl final : public Context {
     }
     started_ = true;
     outcome = loop();
+    if (!outcome && !control_->abandoned) {
+      // Tell the supervisor why, before leaving: from a child process, it would otherwise see
+      // only an exit status.
+      json body = {{"module", manifest_.name},
+                   {"pid", static_cast<std::int64_t>(::getpid())},
+                   {"error", outcome.error().describe()}};
+      (void)publish(kModuleErrorTopic, bus::to_body(body));
+    }
     if (!control_->abandoned) {
       (void)guarded("stop", [&] {
         module_->stop(*this);
@@ -58,10 +71,11 @@ class ModuleRunner::Impl final : public Context {
 
   void request(std::string service, std::string body, std::int64_t timeout_ms,
                ReplyFn on_reply) override {
-    auto envelope = bus::make_request(std::move(service), manifest_.name, std::move(body),
-                                      timeout_ms);
+    auto envelope =
+        bus::make_request(std::move(service), manifest_.name, std::move(body), timeout_ms);
     // The router answers at the deadline; keep a local guard in case the router is gone.
-    const auto local_deadline = steady_us() + (timeout_ms > 0 ? timeout_ms : 30000) * 1000 + 2000000;
+    const auto local_deadline =
+        steady_us() + (timeout_ms > 0 ? timeout_ms : 30000) * 1000 + 2000000;
     auto sent = send(envelope);
     if (!sent) {
       on_reply(std::move(sent).error());
@@ -102,7 +116,8 @@ class ModuleRunner::Impl final : public Context {
   }
 
   Result<void> send(const bus::Envelope& envelope) {
-    if (control_->abandoned) return fail(Errc::Cancelled, "module instance was replaced");
+    if (control_->abandoned)
+      return fail(Errc::Cancelled, "module instance was replaced");
     return bus::send_envelope(socket_, envelope, true);
   }
 
@@ -119,7 +134,8 @@ class ModuleRunner::Impl final : public Context {
     // Heartbeats are how the supervisor sees us; the kernel module subscribes to them itself.
     auto request = bus::make_request("bus.register", manifest_.name, bus::to_body(body),
                                      options_.register_timeout_ms);
-    if (auto sent = bus::send_envelope(socket_, request); !sent) return sent;
+    if (auto sent = bus::send_envelope(socket_, request); !sent)
+      return sent;
     const auto give_up = steady_us() + options_.register_timeout_ms * 1000;
     while (steady_us() < give_up && !control_->stop_requested) {
       zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
@@ -128,10 +144,13 @@ class ModuleRunner::Impl final : public Context {
       } catch (const zmq::error_t& e) {
         return fail(Errc::Library, e.what(), "register");
       }
-      if (!(item.revents & ZMQ_POLLIN)) continue;
+      if (!(item.revents & ZMQ_POLLIN))
+        continue;
       auto reply = bus::receive_envelope(socket_, true);
-      if (!reply) return std::move(reply).error();
-      if (!*reply || (*reply)->header.correlation_id != request.header.id) continue;
+      if (!reply)
+        return std::move(reply).error();
+      if (!*reply || (*reply)->header.correlation_id != request.header.id)
+        continue;
       if ((*reply)->header.kind == bus::Kind::Error) {
         auto error = bus::error_from_body((*reply)->body);
         error.where = "register " + manifest_.name;
@@ -143,8 +162,8 @@ class ModuleRunner::Impl final : public Context {
   }
 
   void unregister() {
-    auto request = bus::make_request("bus.unregister", manifest_.name, bus::to_body(json::object()),
-                                     1000);
+    auto request =
+        bus::make_request("bus.unregister", manifest_.name, bus::to_body(json::object()), 1000);
     (void)bus::send_envelope(socket_, request, true);
   }
 
@@ -157,12 +176,14 @@ class ModuleRunner::Impl final : public Context {
         next_heartbeat = now + options_.heartbeat_interval_ms * 1000;
       }
       std::int64_t wait_us = std::min<std::int64_t>(next_heartbeat - now, 50000);
-      for (const auto& [id, timer] : timers_) wait_us = std::min(wait_us, timer.due_us - now);
+      for (const auto& [id, timer] : timers_)
+        wait_us = std::min(wait_us, timer.due_us - now);
       zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
       try {
         zmq::poll(&item, 1, std::chrono::milliseconds(std::max<std::int64_t>(wait_us / 1000, 0)));
       } catch (const zmq::error_t& e) {
-        if (e.num() == ETERM) return ok();
+        if (e.num() == ETERM)
+          return ok();
         return fail(Errc::Library, e.what(), manifest_.name);
       }
       for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
@@ -171,11 +192,15 @@ class ModuleRunner::Impl final : public Context {
           log_->warn("dropped a malformed message: {}", received.error().message);
           continue;
         }
-        if (!*received) break;
-        if (auto handled = dispatch(std::move(**received)); !handled) return handled;
-        if (control_->stop_requested || control_->abandoned) break;
+        if (!*received)
+          break;
+        if (auto handled = dispatch(std::move(**received)); !handled)
+          return handled;
+        if (control_->stop_requested || control_->abandoned)
+          break;
       }
-      if (auto fired = run_timers(); !fired) return fired;
+      if (auto fired = run_timers(); !fired)
+        return fired;
       expire_pending();
     }
     return ok();
@@ -204,7 +229,8 @@ class ModuleRunner::Impl final : public Context {
       case bus::Kind::Reply:
       case bus::Kind::Error: {
         auto it = pending_.find(envelope.header.correlation_id);
-        if (it == pending_.end()) return ok();  // answered already (local timeout)
+        if (it == pending_.end())
+          return ok();  // answered already (local timeout)
         auto fn = std::move(it->second.fn);
         pending_.erase(it);
         Result<std::string> body = envelope.header.kind == bus::Kind::Reply
@@ -223,21 +249,24 @@ class ModuleRunner::Impl final : public Context {
     const auto now = steady_us();
     std::vector<TimerId> due;
     for (const auto& [id, timer] : timers_) {
-      if (timer.due_us <= now) due.push_back(id);
+      if (timer.due_us <= now)
+        due.push_back(id);
     }
     for (const auto id : due) {
       auto it = timers_.find(id);
-      if (it == timers_.end()) continue;  // cancelled by an earlier timer
+      if (it == timers_.end())
+        continue;  // cancelled by an earlier timer
       TimerFn fn = it->second.fn;
       if (it->second.period_ms > 0) {
         it->second.due_us = now + it->second.period_ms * 1000;
       } else {
         timers_.erase(it);
       }
-      if (auto fired = guarded("a timer", [&] {
-            fn();
-            return ok();
-          });
+      if (auto fired = guarded("a timer",
+                               [&] {
+                                 fn();
+                                 return ok();
+                               });
           !fired) {
         return fired;
       }
@@ -292,6 +321,8 @@ ModuleRunner::ModuleRunner(zmq::context_t& context, ModulePtr module, RunnerOpti
 
 ModuleRunner::~ModuleRunner() = default;
 
-Result<void> ModuleRunner::run() { return impl_->run(); }
+Result<void> ModuleRunner::run() {
+  return impl_->run();
+}
 
 }  // namespace nauto::kernel

@@ -10,9 +10,8 @@
 
 #include <atomic>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 #include <zmq.hpp>
 
 #include "nauto/base/result.h"
@@ -34,16 +33,18 @@ struct RunnerControl {
 };
 
 struct RunnerOptions {
-  std::string endpoint;                 ///< router endpoint to connect to
-  bus::ClientOptions client;            ///< socket options (routing id is set to the name)
+  std::string endpoint;       ///< router endpoint to connect to
+  bus::ClientOptions client;  ///< socket options (routing id is set to the name)
   std::int64_t heartbeat_interval_ms = 500;
   std::int64_t register_timeout_ms = 5000;
-  nlohmann::json config;                ///< the module's validated config
-  store::Store* store = nullptr;        ///< outlives the runner; nullptr out of process
+  nlohmann::json config;          ///< the module's validated config
+  store::Store* store = nullptr;  ///< outlives the runner; nullptr out of process
 };
 
 /// Topic of the heartbeat event every runner publishes.
 inline constexpr const char* kHeartbeatTopic = "kernel.heartbeat";
+/// Topic of the event a runner publishes when its module fails: {module, pid, error}.
+inline constexpr const char* kModuleErrorTopic = "kernel.module.error";
 
 class ModuleRunner {
  public:

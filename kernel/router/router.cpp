@@ -4,15 +4,14 @@
 
 #include <queue>
 #include <unordered_map>
-
 #include <zmq_addon.hpp>
 
+#include "../host/module_runner.h"
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/codec.h"
 #include "nauto/bus/topic_match.h"
-#include "../host/module_runner.h"
 
 namespace nauto::kernel {
 
@@ -25,8 +24,10 @@ constexpr int kMaxBatch = 512;  // messages handled between deadline checks
 // Routing ids from zmq are binary; show them as hex when they are not printable.
 std::string printable_identity(const std::string& id) {
   bool text = !id.empty();
-  for (unsigned char c : id) text = text && c >= 0x20 && c < 0x7f;
-  if (text) return id;
+  for (unsigned char c : id)
+    text = text && c >= 0x20 && c < 0x7f;
+  if (text)
+    return id;
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "0x";
   for (unsigned char c : id) {
@@ -77,8 +78,10 @@ struct Totals {
 class RouterImpl {
  public:
   RouterImpl(zmq::context_t& context, RouterOptions options)
-      : options_(std::move(options)), socket_(context, zmq::socket_type::router),
-        log_(logger(kSelf)), started_us_(now_us()) {}
+      : options_(std::move(options)),
+        socket_(context, zmq::socket_type::router),
+        log_(logger(kSelf)),
+        started_us_(now_us()) {}
 
   Result<void> bind() {
     try {
@@ -87,7 +90,8 @@ class RouterImpl {
       socket_.set(zmq::sockopt::router_handover, 1);
       socket_.set(zmq::sockopt::sndhwm, options_.peer_high_water_mark);
       socket_.set(zmq::sockopt::rcvhwm, 100000);
-      for (const auto& endpoint : options_.endpoints) socket_.bind(endpoint);
+      for (const auto& endpoint : options_.endpoints)
+        socket_.bind(endpoint);
       if (!options_.tcp_endpoint.empty()) {
         // Socket options are captured per bind, so CURVE applies to the tcp bind only.
         if (options_.curve_server) {
@@ -120,7 +124,8 @@ class RouterImpl {
           handle(frames);
         }
       } catch (const zmq::error_t& e) {
-        if (e.num() == ETERM) return;
+        if (e.num() == ETERM)
+          return;
         log_->error("router loop: {}", e.what());
       }
       expire_requests();
@@ -129,7 +134,8 @@ class RouterImpl {
 
  private:
   int next_poll_timeout_ms() const {
-    if (deadlines_.empty()) return 20;
+    if (deadlines_.empty())
+      return 20;
     const auto wait_us = deadlines_.top().first - now_us();
     return static_cast<int>(std::clamp<std::int64_t>(wait_us / 1000 + 1, 0, 20));
   }
@@ -146,17 +152,20 @@ class RouterImpl {
         bus::decode_header_view(std::string_view(frames[2].data<char>(), frames[2].size()));
     if (!header || frames[1].size() == 0) {
       ++totals_.malformed;
-      log_->warn("dropped a malformed message from {}: {}", printable_identity(std::string(identity)),
+      log_->warn("dropped a malformed message from {}: {}",
+                 printable_identity(std::string(identity)),
                  header ? "empty topic" : header.error().message);
       return;
     }
     const std::string_view topic(frames[1].data<char>(), frames[1].size());
     switch (header->kind) {
-      case bus::Kind::Event: return route_event(identity, topic, frames);
+      case bus::Kind::Event:
+        return route_event(identity, topic, frames);
       case bus::Kind::Request:
         return route_request(std::string(identity), topic, header->to_header(), frames);
       case bus::Kind::Reply:
-      case bus::Kind::Error: return route_reply(*header, frames);
+      case bus::Kind::Error:
+        return route_reply(*header, frames);
     }
   }
 
@@ -175,7 +184,8 @@ class RouterImpl {
       }
       return ok();
     } catch (const zmq::error_t& e) {
-      if (e.num() == EHOSTUNREACH) return fail(Errc::Unavailable, "peer disconnected");
+      if (e.num() == EHOSTUNREACH)
+        return fail(Errc::Unavailable, "peer disconnected");
       return fail(Errc::Library, e.what());
     }
   }
@@ -185,9 +195,11 @@ class RouterImpl {
     std::vector<zmq::message_t> with_id;
     with_id.reserve(4);
     with_id.emplace_back();
-    for (auto& f : frames) with_id.push_back(std::move(f));
+    for (auto& f : frames)
+      with_id.push_back(std::move(f));
     auto sent = forward(identity, with_id);
-    if (!sent && sent.error().code == Errc::Unavailable) forget(identity);
+    if (!sent && sent.error().code == Errc::Unavailable)
+      forget(identity);
     return sent;
   }
 
@@ -195,9 +207,11 @@ class RouterImpl {
   // beyond that is still queued. Both counts are taken at the same instant for this peer.
   void note_heartbeat(std::string_view identity, const zmq::message_t& body) {
     auto peer = peers_.find(identity);
-    if (peer == peers_.end()) return;
+    if (peer == peers_.end())
+      return;
     auto parsed = bus::from_body(std::string_view(body.data<char>(), body.size()));
-    if (!parsed || !parsed->is_object()) return;
+    if (!parsed || !parsed->is_object())
+      return;
     const auto processed = parsed->value("processed_events", std::uint64_t{0}) +
                            parsed->value("processed_requests", std::uint64_t{0});
     const auto delivered = peer->second.events_delivered + peer->second.requests_delivered;
@@ -207,7 +221,8 @@ class RouterImpl {
   void route_event(std::string_view identity, std::string_view topic,
                    std::vector<zmq::message_t>& frames) {
     ++totals_.events_in;
-    if (topic == kHeartbeatTopic) note_heartbeat(identity, frames[3]);
+    if (topic == kHeartbeatTopic)
+      note_heartbeat(identity, frames[3]);
     targets_.clear();
     for (auto& [peer_identity, peer] : peers_) {
       for (const auto& pattern : peer.subscriptions) {
@@ -217,7 +232,8 @@ class RouterImpl {
         }
       }
     }
-    if (targets_.empty()) ++totals_.events_unrouted;
+    if (targets_.empty())
+      ++totals_.events_unrouted;
     for (const auto& [peer_identity, peer] : targets_) {
       auto sent = forward(*peer_identity, frames);
       if (sent) {
@@ -233,7 +249,8 @@ class RouterImpl {
                    sent.error().message, peer->events_dropped);
       }
     }
-    for (const auto& identity_gone : gone_) forget(identity_gone);
+    for (const auto& identity_gone : gone_)
+      forget(identity_gone);
     gone_.clear();
   }
 
@@ -255,16 +272,17 @@ class RouterImpl {
     return e;
   }
 
-  void route_request(const std::string& identity, std::string_view topic,
-                     const bus::Header& header, std::vector<zmq::message_t>& frames) {
+  void route_request(const std::string& identity, std::string_view topic, const bus::Header& header,
+                     std::vector<zmq::message_t>& frames) {
     ++totals_.requests_in;
-    if (topic.rfind("bus.", 0) == 0) return serve_control(identity, topic, header, frames);
+    if (topic.rfind("bus.", 0) == 0)
+      return serve_control(identity, topic, header, frames);
     const auto now = now_us();
     if (header.deadline_us != 0 && header.deadline_us <= now) {
       ++totals_.timeouts;
-      return reply_error(identity, request_view(topic, header, frames[3]),
-                         fail(Errc::Timeout, "deadline passed before the request was routed",
-                              std::string(topic)));
+      return reply_error(
+          identity, request_view(topic, header, frames[3]),
+          fail(Errc::Timeout, "deadline passed before the request was routed", std::string(topic)));
     }
     const auto owner = services_.find(std::string(topic));
     if (owner == services_.end()) {
@@ -278,17 +296,19 @@ class RouterImpl {
     const std::string owner_identity = owner->second;
     const std::string key = header.id;
     if (pending_.count(key)) {
-      return reply_error(identity, request_view(topic, header, frames[3]),
-                         fail(Errc::InvalidArgument, "a request with this id is in flight",
-                              std::string(topic)));
+      return reply_error(
+          identity, request_view(topic, header, frames[3]),
+          fail(Errc::InvalidArgument, "a request with this id is in flight", std::string(topic)));
     }
     auto sent = forward(owner_identity, frames);
-    if (!sent && sent.error().code == Errc::Unavailable) forget(owner_identity);
+    if (!sent && sent.error().code == Errc::Unavailable)
+      forget(owner_identity);
     auto peer = peers_.find(owner_identity);
     if (!sent) {
       if (sent.error().code == Errc::Overloaded) {
         ++totals_.requests_overloaded;
-        if (peer != peers_.end()) ++peer->second.requests_rejected;
+        if (peer != peers_.end())
+          ++peer->second.requests_rejected;
         return reply_error(identity, request_view(topic, header, frames[3]),
                            fail(Errc::Overloaded,
                                 "module '" + (peer != peers_.end() ? peer->second.name : "") +
@@ -296,15 +316,17 @@ class RouterImpl {
                                 std::string(topic)));
       }
       ++totals_.requests_unavailable;
-      return reply_error(identity, request_view(topic, header, frames[3]),
-                         fail(Errc::Unavailable, "the serving module went away: " +
-                                                     sent.error().message,
-                              std::string(topic)));
+      return reply_error(
+          identity, request_view(topic, header, frames[3]),
+          fail(Errc::Unavailable, "the serving module went away: " + sent.error().message,
+               std::string(topic)));
     }
-    if (peer != peers_.end()) ++peer->second.requests_delivered;
+    if (peer != peers_.end())
+      ++peer->second.requests_delivered;
     std::int64_t deadline = header.deadline_us;
     const auto cap = now + options_.max_request_timeout_ms * 1000;
-    if (deadline == 0) deadline = now + options_.default_request_timeout_ms * 1000;
+    if (deadline == 0)
+      deadline = now + options_.default_request_timeout_ms * 1000;
     deadline = std::min(deadline, cap);
     pending_.emplace(key, PendingRequest{identity, std::string(topic), deadline, header.id});
     deadlines_.emplace(deadline, key);
@@ -319,7 +341,8 @@ class RouterImpl {
     const std::string requester = it->second.requester;
     pending_.erase(it);
     auto sent = forward(requester, frames);
-    if (!sent && sent.error().code == Errc::Unavailable) forget(requester);
+    if (!sent && sent.error().code == Errc::Unavailable)
+      forget(requester);
     if (sent) {
       ++totals_.replies_routed;
     } else {
@@ -335,7 +358,8 @@ class RouterImpl {
       const auto key = deadlines_.top().second;
       deadlines_.pop();
       auto it = pending_.find(key);
-      if (it == pending_.end() || it->second.deadline_us > now) continue;
+      if (it == pending_.end() || it->second.deadline_us > now)
+        continue;
       ++totals_.timeouts;
       bus::Envelope request;
       request.topic = it->second.service;
@@ -347,11 +371,12 @@ class RouterImpl {
     }
   }
 
-  void serve_control(const std::string& identity, std::string_view topic,
-                     const bus::Header& header, std::vector<zmq::message_t>& frames) {
+  void serve_control(const std::string& identity, std::string_view topic, const bus::Header& header,
+                     std::vector<zmq::message_t>& frames) {
     const auto request = request_view(topic, header, frames[3]);
     auto body = bus::from_body(request.body);
-    if (!body) return reply_error(identity, request, std::move(body).error());
+    if (!body)
+      return reply_error(identity, request, std::move(body).error());
     Result<json> answer = json::object();
     if (topic == router_services::kRegister) {
       answer = register_peer(identity, *body);
@@ -363,22 +388,26 @@ class RouterImpl {
       answer = fail(Errc::Unavailable, "the router has no service '" + std::string(topic) + "'",
                     std::string(topic));
     }
-    if (!answer) return reply_error(identity, request, std::move(answer).error());
+    if (!answer)
+      return reply_error(identity, request, std::move(answer).error());
     auto sent = send_envelope_to(identity, bus::make_reply(request, kSelf, bus::to_body(*answer)));
-    if (!sent && sent.error().code != Errc::Unavailable) ++totals_.replies_dropped;
+    if (!sent && sent.error().code != Errc::Unavailable)
+      ++totals_.replies_dropped;
   }
 
   Result<json> register_peer(const std::string& identity, const json& body) {
     if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
-      return fail(Errc::InvalidArgument, "bus.register needs {name: string, subscribes: [..], "
-                                         "serves: [..]}",
+      return fail(Errc::InvalidArgument,
+                  "bus.register needs {name: string, subscribes: [..], "
+                  "serves: [..]}",
                   router_services::kRegister);
     }
     Peer peer;
     peer.name = body["name"].get<std::string>();
     peer.registered_us = now_us();
     for (const char* key : {"subscribes", "serves"}) {
-      if (!body.contains(key)) continue;
+      if (!body.contains(key))
+        continue;
       if (!body[key].is_array()) {
         return fail(Errc::InvalidArgument, std::string(key) + " must be a list of strings",
                     router_services::kRegister);
@@ -390,20 +419,22 @@ class RouterImpl {
         }
         auto value = item.get<std::string>();
         if (std::string_view(key) == "subscribes") {
-          if (auto valid = bus::validate_pattern(value); !valid) return std::move(valid).error();
+          if (auto valid = bus::validate_pattern(value); !valid)
+            return std::move(valid).error();
           peer.subscriptions.push_back(std::move(value));
         } else {
           if (value.rfind("bus.", 0) == 0 || value.empty()) {
-            return fail(Errc::InvalidArgument, "service names starting with 'bus.' are "
-                                               "reserved for the router",
+            return fail(Errc::InvalidArgument,
+                        "service names starting with 'bus.' are "
+                        "reserved for the router",
                         value);
           }
           auto owner = services_.find(value);
           if (owner != services_.end() && owner->second != identity) {
-            return fail(Errc::InvalidArgument,
-                        "service '" + value + "' is already served by '" +
-                            peers_[owner->second].name + "'",
-                        router_services::kRegister);
+            return fail(
+                Errc::InvalidArgument,
+                "service '" + value + "' is already served by '" + peers_[owner->second].name + "'",
+                router_services::kRegister);
           }
           peer.services.push_back(std::move(value));
         }
@@ -418,7 +449,8 @@ class RouterImpl {
       peer.requests_rejected = old.requests_rejected;
       forget(identity);
     }
-    for (const auto& service : peer.services) services_[service] = identity;
+    for (const auto& service : peer.services)
+      services_[service] = identity;
     log_->debug("registered '{}' ({} subscriptions, {} services)", peer.name,
                 peer.subscriptions.size(), peer.services.size());
     peers_[identity] = std::move(peer);
@@ -427,10 +459,12 @@ class RouterImpl {
 
   void forget(std::string_view identity) {
     auto it = peers_.find(identity);
-    if (it == peers_.end()) return;
+    if (it == peers_.end())
+      return;
     for (const auto& service : it->second.services) {
       auto owner = services_.find(service);
-      if (owner != services_.end() && owner->second == identity) services_.erase(owner);
+      if (owner != services_.end() && owner->second == identity)
+        services_.erase(owner);
     }
     // `identity` may point into the node erased here: it is not used afterwards.
     peers_.erase(it);
@@ -473,9 +507,9 @@ class RouterImpl {
   zmq::socket_t socket_;
   std::shared_ptr<spdlog::logger> log_;
   std::int64_t started_us_;
-  StringMap<Peer> peers_;                // by routing id
-  StringMap<std::string> services_;      // service -> routing id
-  StringMap<PendingRequest> pending_;    // by request id
+  StringMap<Peer> peers_;              // by routing id
+  StringMap<std::string> services_;    // service -> routing id
+  StringMap<PendingRequest> pending_;  // by request id
   using Deadline = std::pair<std::int64_t, std::string>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<std::pair<const std::string*, Peer*>> targets_;  // nodes are stable in the map
@@ -485,19 +519,23 @@ class RouterImpl {
 
 Result<std::unique_ptr<Router>> Router::create(zmq::context_t& context, RouterOptions options) {
   for (const auto& endpoint : options.endpoints) {
-    if (auto valid = bus::endpoints::validate(endpoint); !valid) return std::move(valid).error();
+    if (auto valid = bus::endpoints::validate(endpoint); !valid)
+      return std::move(valid).error();
   }
   if (options.peer_high_water_mark <= 0) {
     return fail(Errc::InvalidConfig, "must be a positive integer", "router.peer_high_water_mark");
   }
   auto impl = std::make_unique<RouterImpl>(context, std::move(options));
-  if (auto bound = impl->bind(); !bound) return std::move(bound).error();
+  if (auto bound = impl->bind(); !bound)
+    return std::move(bound).error();
   return std::unique_ptr<Router>(new Router(std::move(impl)));
 }
 
 Router::Router(std::unique_ptr<RouterImpl> impl) : impl_(std::move(impl)) {}
 
-Router::~Router() { stop(); }
+Router::~Router() {
+  stop();
+}
 
 void Router::start() {
   thread_ = std::thread([this] { impl_->run(stopping_); });
@@ -505,7 +543,8 @@ void Router::start() {
 
 void Router::stop() {
   stopping_ = true;
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable())
+    thread_.join();
   impl_.reset();
 }
 

@@ -17,7 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "nauto/base/result.h"
@@ -26,10 +25,10 @@
 namespace nauto::kernel {
 
 struct RouterOptions {
-  std::vector<std::string> endpoints;        ///< plain binds: inproc:// and ipc://
-  std::string tcp_endpoint;                  ///< optional tcp:// bind, CURVE when keys are set
-  std::optional<bus::CurveKeys> curve_server;///< the router's CURVE keys for tcp
-  int peer_high_water_mark = 1000;           ///< messages queued per peer before drops
+  std::vector<std::string> endpoints;          ///< plain binds: inproc:// and ipc://
+  std::string tcp_endpoint;                    ///< optional tcp:// bind, CURVE when keys are set
+  std::optional<bus::CurveKeys> curve_server;  ///< the router's CURVE keys for tcp
+  int peer_high_water_mark = 1000;             ///< messages queued per peer before drops
   std::int64_t default_request_timeout_ms = 30000;  ///< for requests without a deadline
   std::int64_t max_request_timeout_ms = 3600000;    ///< longer deadlines are capped to this
 };

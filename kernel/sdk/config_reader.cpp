@@ -8,19 +8,24 @@ namespace {
 
 std::string shown(const nlohmann::json& value) {
   auto text = value.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  if (text.size() > 60)
+    text = text.substr(0, 57) + "...";
   return text;
 }
 
 // Splits "30s" into 30 and "s"; fails on a missing number or trailing junk in the number.
 bool split_number(const std::string& text, std::int64_t& number, std::string& unit) {
   std::size_t i = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == 0) return false;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+    ++i;
+  if (i == 0)
+    return false;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, number);
-  if (ec != std::errc()) return false;
+  if (ec != std::errc())
+    return false;
   unit = text.substr(i);
-  while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+  while (!unit.empty() && unit.front() == ' ')
+    unit.erase(unit.begin());
   return true;
 }
 
@@ -36,7 +41,8 @@ Result<std::int64_t> parse_duration_ms(const std::string& text) {
       {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
   for (const auto& [name, factor] : kUnits) {
     if (unit == name) {
-      if (n > INT64_MAX / factor) return fail(Errc::InvalidConfig, "duration too large");
+      if (n > INT64_MAX / factor)
+        return fail(Errc::InvalidConfig, "duration too large");
       return n * factor;
     }
   }
@@ -49,11 +55,15 @@ Result<std::uint64_t> parse_size_bytes(const std::string& text) {
   if (!split_number(text, n, unit)) {
     return fail(Errc::InvalidConfig, "expected a size like 4096, 512KiB, 64MiB or 1GiB");
   }
-  static const std::pair<const char*, std::uint64_t> kUnits[] = {
-      {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
-      {"TiB", 1ull << 40}};
+  static const std::pair<const char*, std::uint64_t> kUnits[] = {{"", 1},
+                                                                 {"B", 1},
+                                                                 {"KiB", 1ull << 10},
+                                                                 {"MiB", 1ull << 20},
+                                                                 {"GiB", 1ull << 30},
+                                                                 {"TiB", 1ull << 40}};
   for (const auto& [name, factor] : kUnits) {
-    if (unit == name) return static_cast<std::uint64_t>(n) * factor;
+    if (unit == name)
+      return static_cast<std::uint64_t>(n) * factor;
   }
   return fail(Errc::InvalidConfig, "unknown size unit '" + unit + "'; use B, KiB, MiB, GiB or TiB");
 }
@@ -68,9 +78,11 @@ ConfigReader::ConfigReader(const nlohmann::json& section, std::string path)
 
 const nlohmann::json* ConfigReader::lookup(const std::string& key) {
   known_.insert(key);
-  if (!section_.is_object()) return nullptr;
+  if (!section_.is_object())
+    return nullptr;
   auto it = section_.find(key);
-  if (it == section_.end() || it->is_null()) return nullptr;
+  if (it == section_.end() || it->is_null())
+    return nullptr;
   return &*it;
 }
 
@@ -82,7 +94,8 @@ void ConfigReader::problem(const std::string& key, const std::string& expected,
 
 std::string ConfigReader::string(const std::string& key, const std::string& fallback) {
   const auto* v = lookup(key);
-  if (!v) return fallback;
+  if (!v)
+    return fallback;
   if (!v->is_string()) {
     problem(key, "expected a string", *v);
     return fallback;
@@ -90,10 +103,11 @@ std::string ConfigReader::string(const std::string& key, const std::string& fall
   return v->get<std::string>();
 }
 
-std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback,
-                                   std::int64_t min, std::int64_t max) {
+std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
+                                   std::int64_t max) {
   const auto* v = lookup(key);
-  if (!v) return fallback;
+  if (!v)
+    return fallback;
   std::int64_t n = 0;
   if (v->is_number_integer()) {
     n = v->get<std::int64_t>();
@@ -118,12 +132,16 @@ std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback
 
 bool ConfigReader::boolean(const std::string& key, bool fallback) {
   const auto* v = lookup(key);
-  if (!v) return fallback;
-  if (v->is_boolean()) return v->get<bool>();
+  if (!v)
+    return fallback;
+  if (v->is_boolean())
+    return v->get<bool>();
   if (v->is_string()) {
     const auto& s = v->get_ref<const std::string&>();
-    if (s == "true" || s == "yes" || s == "on") return true;
-    if (s == "false" || s == "no" || s == "off") return false;
+    if (s == "true" || s == "yes" || s == "on")
+      return true;
+    if (s == "false" || s == "no" || s == "off")
+      return false;
   }
   problem(key, "expected true or false", *v);
   return fallback;
@@ -132,7 +150,8 @@ bool ConfigReader::boolean(const std::string& key, bool fallback) {
 std::int64_t ConfigReader::duration_ms(const std::string& key, std::int64_t fallback_ms,
                                        std::int64_t min_ms) {
   const auto* v = lookup(key);
-  if (!v) return fallback_ms;
+  if (!v)
+    return fallback_ms;
   Result<std::int64_t> parsed = fail(Errc::InvalidConfig, "");
   if (v->is_number_integer() && v->get<std::int64_t>() >= 0) {
     parsed = v->get<std::int64_t>();
@@ -153,7 +172,8 @@ std::int64_t ConfigReader::duration_ms(const std::string& key, std::int64_t fall
 std::uint64_t ConfigReader::size_bytes(const std::string& key, std::uint64_t fallback,
                                        std::uint64_t min) {
   const auto* v = lookup(key);
-  if (!v) return fallback;
+  if (!v)
+    return fallback;
   Result<std::uint64_t> parsed = fail(Errc::InvalidConfig, "");
   if (v->is_number_integer() && v->get<std::int64_t>() >= 0) {
     parsed = v->get<std::uint64_t>();
@@ -174,14 +194,17 @@ std::uint64_t ConfigReader::size_bytes(const std::string& key, std::uint64_t fal
 std::string ConfigReader::choice(const std::string& key, const std::string& fallback,
                                  const std::vector<std::string>& choices) {
   const auto* v = lookup(key);
-  if (!v) return fallback;
+  if (!v)
+    return fallback;
   if (v->is_string()) {
     for (const auto& c : choices) {
-      if (c == v->get<std::string>()) return c;
+      if (c == v->get<std::string>())
+        return c;
     }
   }
   std::string expected = "expected one of";
-  for (std::size_t i = 0; i < choices.size(); ++i) expected += (i ? ", " : " ") + choices[i];
+  for (std::size_t i = 0; i < choices.size(); ++i)
+    expected += (i ? ", " : " ") + choices[i];
   problem(key, expected, *v);
   return fallback;
 }
@@ -189,7 +212,8 @@ std::string ConfigReader::choice(const std::string& key, const std::string& fall
 std::vector<std::string> ConfigReader::strings(const std::string& key) {
   const auto* v = lookup(key);
   std::vector<std::string> out;
-  if (!v) return out;
+  if (!v)
+    return out;
   if (!v->is_array()) {
     problem(key, "expected a list of strings", *v);
     return out;
@@ -206,7 +230,8 @@ std::vector<std::string> ConfigReader::strings(const std::string& key) {
 
 nlohmann::json ConfigReader::section(const std::string& key) {
   const auto* v = lookup(key);
-  if (!v) return nullptr;
+  if (!v)
+    return nullptr;
   if (!v->is_object()) {
     problem(key, "expected a mapping of keys to values", *v);
     return nullptr;
@@ -214,22 +239,28 @@ nlohmann::json ConfigReader::section(const std::string& key) {
   return *v;
 }
 
-void ConfigReader::allow(const std::string& key) { known_.insert(key); }
+void ConfigReader::allow(const std::string& key) {
+  known_.insert(key);
+}
 
 Result<void> ConfigReader::finish() const {
   std::vector<std::string> all = problems_;
   if (section_.is_object()) {
     for (const auto& [key, value] : section_.items()) {
-      if (known_.count(key)) continue;
+      if (known_.count(key))
+        continue;
       std::string known_list;
-      for (const auto& k : known_) known_list += (known_list.empty() ? "" : ", ") + k;
+      for (const auto& k : known_)
+        known_list += (known_list.empty() ? "" : ", ") + k;
       all.push_back((path_.empty() ? key : path_ + "." + key) + ": unknown key" +
                     (known_list.empty() ? "" : "; known keys here: " + known_list));
     }
   }
-  if (all.empty()) return ok();
+  if (all.empty())
+    return ok();
   std::string message;
-  for (const auto& p : all) message += (message.empty() ? "" : "\n") + p;
+  for (const auto& p : all)
+    message += (message.empty() ? "" : "\n") + p;
   return fail(Errc::InvalidConfig, message);
 }
 

@@ -12,8 +12,10 @@ Reply::Reply(bus::Envelope request, std::string source, Sender sender)
     : request_(std::move(request)), source_(std::move(source)), sender_(std::move(sender)) {}
 
 Reply::Reply(Reply&& other) noexcept
-    : request_(std::move(other.request_)), source_(std::move(other.source_)),
-      sender_(std::move(other.sender_)), answered_(other.answered_) {
+    : request_(std::move(other.request_)),
+      source_(std::move(other.source_)),
+      sender_(std::move(other.sender_)),
+      answered_(other.answered_) {
   other.answered_ = true;
 }
 
@@ -24,15 +26,19 @@ Reply::~Reply() {
 }
 
 void Reply::ok(std::string body) {
-  if (answered_) return;
+  if (answered_)
+    return;
   answered_ = true;
   sender_(bus::make_reply(request_, source_, std::move(body)));
 }
 
-void Reply::ok_json(const nlohmann::json& body) { ok(bus::to_body(body)); }
+void Reply::ok_json(const nlohmann::json& body) {
+  ok(bus::to_body(body));
+}
 
 void Reply::fail(const Error& error) {
-  if (answered_) return;
+  if (answered_)
+    return;
   answered_ = true;
   sender_(bus::make_error_reply(request_, source_, error));
 }
@@ -66,7 +72,8 @@ ModuleFactory ModuleRegistry::find(const std::string& name) {
 
 std::vector<std::string> ModuleRegistry::names() {
   std::vector<std::string> out;
-  for (const auto& [name, factory] : table()) out.push_back(name);
+  for (const auto& [name, factory] : table())
+    out.push_back(name);
   return out;
 }
 

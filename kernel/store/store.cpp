@@ -22,8 +22,10 @@ constexpr const char* kMetaTable = "_meta";
 constexpr const char* kSchemaKey = "schema_version";
 
 std::string human_size(std::uint64_t bytes) {
-  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + "GiB";
-  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + "MiB";
+  if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0)
+    return std::to_string(bytes >> 30) + "GiB";
+  if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0)
+    return std::to_string(bytes >> 20) + "MiB";
   return std::to_string(bytes) + "B";
 }
 
@@ -31,7 +33,9 @@ MDB_val as_val(const std::string& s) {
   return MDB_val{s.size(), const_cast<char*>(s.data())};
 }
 
-std::string as_string(const MDB_val& v) { return std::string(static_cast<char*>(v.mv_data), v.mv_size); }
+std::string as_string(const MDB_val& v) {
+  return std::string(static_cast<char*>(v.mv_data), v.mv_size);
+}
 
 void put_be64(char* out, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) {
@@ -45,7 +49,8 @@ class ReadTxn {
  public:
   explicit ReadTxn(MDB_env* env) { rc_ = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_); }
   ~ReadTxn() {
-    if (rc_ == 0) mdb_txn_abort(txn_);
+    if (rc_ == 0)
+      mdb_txn_abort(txn_);
   }
   int rc() const { return rc_; }
   MDB_txn* get() const { return txn_; }
@@ -81,7 +86,8 @@ class StoreImpl {
     std::uint64_t sequence = 0;
   };
 
-  explicit StoreImpl(StoreOptions options) : options_(std::move(options)), log_(logger("kernel.store")) {}
+  explicit StoreImpl(StoreOptions options)
+      : options_(std::move(options)), log_(logger("kernel.store")) {}
 
   ~StoreImpl() {
     {
@@ -89,12 +95,15 @@ class StoreImpl {
       stopping_ = true;
     }
     wake_.notify_all();  // unconditionally: stop must not depend on writer_waiting_
-    if (writer_.joinable()) writer_.join();
-    if (env_) mdb_env_close(env_);
+    if (writer_.joinable())
+      writer_.join();
+    if (env_)
+      mdb_env_close(env_);
   }
 
   Error lmdb_error(int rc, const std::string& where) const {
-    if (rc == MDB_NOTFOUND) return fail(Errc::NotFound, "not found", where);
+    if (rc == MDB_NOTFOUND)
+      return fail(Errc::NotFound, "not found", where);
     if (rc == MDB_MAP_FULL) {
       return fail(Errc::ResourceExhausted,
                   "the store is full (LMDB map size " + human_size(options_.map_size) +
@@ -104,28 +113,34 @@ class StoreImpl {
     if (rc == MDB_READERS_FULL) {
       return fail(Errc::ResourceExhausted, "too many concurrent readers", where);
     }
-    if (rc > 0) return fail(Errc::System, std::strerror(rc), where);
+    if (rc > 0)
+      return fail(Errc::System, std::strerror(rc), where);
     return fail(Errc::Library, std::string("LMDB: ") + mdb_strerror(rc), where);
   }
 
   Result<void> open() {
     if (::mkdir(options_.path.c_str(), 0700) != 0 && errno != EEXIST) {
-      return fail(Errc::System, std::string("cannot create store directory: ") + std::strerror(errno),
+      return fail(Errc::System,
+                  std::string("cannot create store directory: ") + std::strerror(errno),
                   options_.path);
     }
     int rc = mdb_env_create(&env_);
-    if (rc) return lmdb_error(rc, "mdb_env_create");
+    if (rc)
+      return lmdb_error(rc, "mdb_env_create");
     mdb_env_set_maxdbs(env_, static_cast<MDB_dbi>(options_.tables.size() + 2));
     mdb_env_set_maxreaders(env_, 1024);
     rc = mdb_env_set_mapsize(env_, options_.map_size);
-    if (rc) return lmdb_error(rc, "store.map_size");
+    if (rc)
+      return lmdb_error(rc, "store.map_size");
     // NOTLS: read transactions are not tied to a thread's slot, so any thread may read.
     rc = mdb_env_open(env_, options_.path.c_str(), MDB_NOTLS, 0600);
-    if (rc) return lmdb_error(rc, options_.path);
+    if (rc)
+      return lmdb_error(rc, options_.path);
 
     MDB_txn* txn = nullptr;
     rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-    if (rc) return lmdb_error(rc, "open tables");
+    if (rc)
+      return lmdb_error(rc, "open tables");
     std::vector<std::string> names = options_.tables;
     names.push_back(kMetaTable);
     for (const auto& name : names) {
@@ -142,7 +157,8 @@ class StoreImpl {
       return migrated;
     }
     rc = mdb_txn_commit(txn);
-    if (rc) return lmdb_error(rc, "open tables");
+    if (rc)
+      return lmdb_error(rc, "open tables");
     writer_ = std::thread([this] { writer_loop(); });
     return ok();
   }
@@ -159,10 +175,12 @@ class StoreImpl {
   Result<void> migrate(MDB_txn* txn) {
     WriterMigrationTxn view(*this, txn);
     auto stored = view.get(kMetaTable, kSchemaKey);
-    if (!stored) return std::move(stored).error();
+    if (!stored)
+      return std::move(stored).error();
     const auto target = options_.schema_version;
     std::uint32_t version = target;  // a new store starts at the current version
-    if (*stored) version = static_cast<std::uint32_t>(std::stoul(**stored));
+    if (*stored)
+      version = static_cast<std::uint32_t>(std::stoul(**stored));
     if (version > target) {
       return fail(Errc::InvalidConfig,
                   "the store has schema version " + std::to_string(version) +
@@ -173,13 +191,15 @@ class StoreImpl {
     while (version < target) {
       const Migration* step = nullptr;
       for (const auto& m : options_.migrations) {
-        if (m.to_version == version + 1) step = &m;
+        if (m.to_version == version + 1)
+          step = &m;
       }
       if (!step) {
         return fail(Errc::Bug, "no migration from schema version " + std::to_string(version),
                     options_.path);
       }
-      if (auto applied = step->apply(view); !applied) return applied;
+      if (auto applied = step->apply(view); !applied)
+        return applied;
       ++version;
       log_->info("store migrated to schema version {}", version);
     }
@@ -197,7 +217,8 @@ class StoreImpl {
       wake = writer_waiting_;  // a busy writer takes the queue on its next round anyway
       writer_waiting_ = false;
     }
-    if (wake) wake_.notify_one();
+    if (wake)
+      wake_.notify_one();
     return sequence;
   }
 
@@ -207,7 +228,8 @@ class StoreImpl {
     std::unique_lock lock(done_mutex_);
     done_cv_.wait(lock, [&] { return committed_sequence_ >= sequence; });
     auto failed = failures_.find(sequence);
-    if (failed == failures_.end()) return ok();
+    if (failed == failures_.end())
+      return ok();
     Error error = std::move(failed->second);
     failures_.erase(failed);
     return error;
@@ -226,13 +248,15 @@ class StoreImpl {
 
   Result<void> apply(MDB_txn* txn, const WriteOp& op) {
     auto dbi = table(op.table);
-    if (!dbi) return std::move(dbi).error();
+    if (!dbi)
+      return std::move(dbi).error();
     MDB_val key = as_val(op.key), value = as_val(op.value);
     int rc = 0;
     switch (op.kind) {
       case WriteOp::Kind::Append:
         rc = mdb_put(txn, *dbi, &key, &value, MDB_APPEND);
-        if (rc != MDB_KEYEXIST) break;
+        if (rc != MDB_KEYEXIST)
+          break;
         [[fallthrough]];  // not the largest key: an ordinary put
       case WriteOp::Kind::Put:
         value = as_val(op.value);
@@ -240,33 +264,42 @@ class StoreImpl {
         break;
       case WriteOp::Kind::Erase:
         rc = mdb_del(txn, *dbi, &key, nullptr);
-        if (rc == MDB_NOTFOUND) rc = 0;
+        if (rc == MDB_NOTFOUND)
+          rc = 0;
         break;
       case WriteOp::Kind::EraseBefore:
-      case WriteOp::Kind::EraseOldest: return erase_range(txn, *dbi, op);
+      case WriteOp::Kind::EraseOldest:
+        return erase_range(txn, *dbi, op);
     }
-    if (rc) return lmdb_error(rc, "table '" + op.table + "'");
+    if (rc)
+      return lmdb_error(rc, "table '" + op.table + "'");
     return ok();
   }
 
   Result<void> erase_range(MDB_txn* txn, MDB_dbi dbi, const WriteOp& op) {
     MDB_cursor* cursor = nullptr;
     int rc = mdb_cursor_open(txn, dbi, &cursor);
-    if (rc) return lmdb_error(rc, "table '" + op.table + "'");
+    if (rc)
+      return lmdb_error(rc, "table '" + op.table + "'");
     MDB_val key, value;
     std::uint64_t erased = 0;
     rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
     while (rc == 0) {
-      if (op.kind == WriteOp::Kind::EraseOldest && erased >= op.count) break;
-      if (op.kind == WriteOp::Kind::EraseBefore && as_string(key) >= op.key) break;
+      if (op.kind == WriteOp::Kind::EraseOldest && erased >= op.count)
+        break;
+      if (op.kind == WriteOp::Kind::EraseBefore && as_string(key) >= op.key)
+        break;
       rc = mdb_cursor_del(cursor, 0);
-      if (rc) break;
+      if (rc)
+        break;
       ++erased;
       rc = mdb_cursor_get(cursor, &key, &value, MDB_GET_CURRENT);
-      if (rc == EINVAL || rc == MDB_NOTFOUND) rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+      if (rc == EINVAL || rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
     }
     mdb_cursor_close(cursor);
-    if (rc && rc != MDB_NOTFOUND) return lmdb_error(rc, "table '" + op.table + "'");
+    if (rc && rc != MDB_NOTFOUND)
+      return lmdb_error(rc, "table '" + op.table + "'");
     return ok();
   }
 
@@ -283,7 +316,8 @@ class StoreImpl {
           wake_.wait(lock);
         }
         writer_waiting_ = false;
-        if (queue_.empty()) return;  // stopping and drained
+        if (queue_.empty())
+          return;  // stopping and drained
         std::size_t ops = 0;
         while (!queue_.empty() && (group.empty() || ops + queue_.front().batch.size() <=
                                                         options_.max_ops_per_commit)) {
@@ -296,13 +330,15 @@ class StoreImpl {
       {
         std::lock_guard lock(done_mutex_);
         for (std::size_t i = 0; i < group.size(); ++i) {
-          if (!group[i].done && !results[i]) failures_[group[i].sequence] = results[i].error();
+          if (!group[i].done && !results[i])
+            failures_[group[i].sequence] = results[i].error();
         }
         committed_sequence_ = group.back().sequence;
       }
       done_cv_.notify_all();
       for (std::size_t i = 0; i < group.size(); ++i) {
-        if (group[i].done) group[i].done(std::move(results[i]));
+        if (group[i].done)
+          group[i].done(std::move(results[i]));
       }
     }
   }
@@ -323,7 +359,8 @@ class StoreImpl {
       std::uint64_t ops = 0;
       std::optional<std::size_t> failed_batch;
       for (std::size_t i = 0; i < group.size() && !failed_batch; ++i) {
-        if (excluded[i]) continue;
+        if (excluded[i])
+          continue;
         for (const auto& op : group[i].batch.ops()) {
           auto applied = apply(txn, op);
           if (!applied) {
@@ -353,7 +390,8 @@ class StoreImpl {
   static void fail_remaining(std::vector<Result<void>>& results, const std::vector<bool>& excluded,
                              const Error& error) {
     for (std::size_t i = 0; i < results.size(); ++i) {
-      if (!excluded[i]) results[i] = error;
+      if (!excluded[i])
+        results[i] = error;
     }
   }
 
@@ -364,30 +402,39 @@ class StoreImpl {
     stats_.ops += ops;
     for (std::size_t i = 0; i < group.size(); ++i) {
       ++stats_.batches;
-      if (!results[i]) ++stats_.failed_batches;
+      if (!results[i])
+        ++stats_.failed_batches;
     }
   }
 
-  Result<std::optional<std::string>> get(const std::string& table_name, const std::string& key) const {
+  Result<std::optional<std::string>> get(const std::string& table_name,
+                                         const std::string& key) const {
     auto dbi = table(table_name);
-    if (!dbi) return std::move(dbi).error();
+    if (!dbi)
+      return std::move(dbi).error();
     ReadTxn txn(env_);
-    if (txn.rc()) return lmdb_error(txn.rc(), "begin read");
+    if (txn.rc())
+      return lmdb_error(txn.rc(), "begin read");
     MDB_val k = as_val(key), v;
     const int rc = mdb_get(txn.get(), *dbi, &k, &v);
-    if (rc == MDB_NOTFOUND) return std::optional<std::string>();
-    if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+    if (rc == MDB_NOTFOUND)
+      return std::optional<std::string>();
+    if (rc)
+      return lmdb_error(rc, "table '" + table_name + "'");
     return std::optional<std::string>(as_string(v));
   }
 
   Result<std::vector<Entry>> scan(const std::string& table_name, const ScanOptions& o) const {
     auto dbi = table(table_name);
-    if (!dbi) return std::move(dbi).error();
+    if (!dbi)
+      return std::move(dbi).error();
     ReadTxn txn(env_);
-    if (txn.rc()) return lmdb_error(txn.rc(), "begin read");
+    if (txn.rc())
+      return lmdb_error(txn.rc(), "begin read");
     MDB_cursor* cursor = nullptr;
     int rc = mdb_cursor_open(txn.get(), *dbi, &cursor);
-    if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+    if (rc)
+      return lmdb_error(rc, "table '" + table_name + "'");
     std::vector<Entry> out;
     MDB_val key, value;
     if (!o.reverse) {
@@ -399,7 +446,8 @@ class StoreImpl {
       }
       while (rc == 0 && out.size() < o.limit) {
         auto k = as_string(key);
-        if (!o.until.empty() && k >= o.until) break;
+        if (!o.until.empty() && k >= o.until)
+          break;
         out.emplace_back(std::move(k), as_string(value));
         rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
       }
@@ -414,24 +462,29 @@ class StoreImpl {
       }
       while (rc == 0 && out.size() < o.limit) {
         auto k = as_string(key);
-        if (!o.from.empty() && k < o.from) break;
+        if (!o.from.empty() && k < o.from)
+          break;
         out.emplace_back(std::move(k), as_string(value));
         rc = mdb_cursor_get(cursor, &key, &value, MDB_PREV);
       }
     }
     mdb_cursor_close(cursor);
-    if (rc && rc != MDB_NOTFOUND) return lmdb_error(rc, "table '" + table_name + "'");
+    if (rc && rc != MDB_NOTFOUND)
+      return lmdb_error(rc, "table '" + table_name + "'");
     return out;
   }
 
   Result<std::uint64_t> count_entries(const std::string& table_name) const {
     auto dbi = table(table_name);
-    if (!dbi) return std::move(dbi).error();
+    if (!dbi)
+      return std::move(dbi).error();
     ReadTxn txn(env_);
-    if (txn.rc()) return lmdb_error(txn.rc(), "begin read");
+    if (txn.rc())
+      return lmdb_error(txn.rc(), "begin read");
     MDB_stat stat;
     const int rc = mdb_stat(txn.get(), *dbi, &stat);
-    if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+    if (rc)
+      return lmdb_error(rc, "table '" + table_name + "'");
     return static_cast<std::uint64_t>(stat.ms_entries);
   }
 
@@ -457,8 +510,8 @@ class StoreImpl {
   bool writer_waiting_ = false;
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
-  std::uint64_t committed_sequence_ = 0;           // guarded by done_mutex_
-  std::map<std::uint64_t, Error> failures_;        // guarded by done_mutex_
+  std::uint64_t committed_sequence_ = 0;     // guarded by done_mutex_
+  std::map<std::uint64_t, Error> failures_;  // guarded by done_mutex_
   bool stopping_ = false;
   mutable std::mutex stats_mutex_;
   StoreStats stats_;
@@ -467,11 +520,14 @@ class StoreImpl {
 Result<std::optional<std::string>> WriterMigrationTxn::get(const std::string& table,
                                                            const std::string& key) {
   auto dbi = store_.table(table);
-  if (!dbi) return std::move(dbi).error();
+  if (!dbi)
+    return std::move(dbi).error();
   MDB_val k = as_val(key), v;
   const int rc = mdb_get(txn_, *dbi, &k, &v);
-  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
-  if (rc) return store_.lmdb_error(rc, "table '" + table + "'");
+  if (rc == MDB_NOTFOUND)
+    return std::optional<std::string>();
+  if (rc)
+    return store_.lmdb_error(rc, "table '" + table + "'");
   return std::optional<std::string>(as_string(v));
 }
 
@@ -503,9 +559,11 @@ void WriteBatch::erase_oldest(std::string table, std::uint64_t count) {
 }
 
 Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
-  if (options.path.empty()) return fail(Errc::InvalidConfig, "store path is empty", "store");
+  if (options.path.empty())
+    return fail(Errc::InvalidConfig, "store path is empty", "store");
   auto impl = std::make_unique<StoreImpl>(std::move(options));
-  if (auto opened = impl->open(); !opened) return std::move(opened).error();
+  if (auto opened = impl->open(); !opened)
+    return std::move(opened).error();
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -523,7 +581,8 @@ WriteTicket::WriteTicket(WriteTicket&& other) noexcept
 
 WriteTicket& WriteTicket::operator=(WriteTicket&& other) noexcept {
   if (this != &other) {
-    if (store_) store_->forget_ticket(sequence_);
+    if (store_)
+      store_->forget_ticket(sequence_);
     store_ = other.store_;
     sequence_ = other.sequence_;
     other.store_ = nullptr;
@@ -532,32 +591,45 @@ WriteTicket& WriteTicket::operator=(WriteTicket&& other) noexcept {
 }
 
 WriteTicket::~WriteTicket() {
-  if (store_) store_->forget_ticket(sequence_);
+  if (store_)
+    store_->forget_ticket(sequence_);
 }
 
 Result<void> WriteTicket::wait() {
-  if (!store_) return fail(Errc::Bug, "wait() on a ticket that was already waited on", "store");
+  if (!store_)
+    return fail(Errc::Bug, "wait() on a ticket that was already waited on", "store");
   auto result = store_->wait_for(sequence_);
   store_ = nullptr;
   return result;
 }
 
-bool WriteTicket::ready() const { return !store_ || store_->is_done(sequence_); }
+bool WriteTicket::ready() const {
+  return !store_ || store_->is_done(sequence_);
+}
 
 void Store::write(WriteBatch batch, std::function<void(Result<void>)> done) {
   impl_->enqueue(std::move(batch), std::move(done));
 }
 
-Result<std::optional<std::string>> Store::get(const std::string& table, const std::string& key) const {
+Result<std::optional<std::string>> Store::get(const std::string& table,
+                                              const std::string& key) const {
   return impl_->get(table, key);
 }
 Result<std::vector<Entry>> Store::scan(const std::string& table, const ScanOptions& o) const {
   return impl_->scan(table, o);
 }
-Result<std::uint64_t> Store::count(const std::string& table) const { return impl_->count_entries(table); }
-std::uint32_t Store::schema_version() const { return impl_->schema_version(); }
-StoreStats Store::stats() const { return impl_->stats(); }
-std::uint64_t Store::map_size() const { return impl_->options().map_size; }
+Result<std::uint64_t> Store::count(const std::string& table) const {
+  return impl_->count_entries(table);
+}
+std::uint32_t Store::schema_version() const {
+  return impl_->schema_version();
+}
+StoreStats Store::stats() const {
+  return impl_->stats();
+}
+std::uint64_t Store::map_size() const {
+  return impl_->options().map_size;
+}
 
 std::string time_key(std::int64_t time_us) {
   static std::atomic<std::uint64_t> sequence{0};
@@ -574,9 +646,11 @@ std::string time_key_bound(std::int64_t time_us) {
 }
 
 std::int64_t time_of_key(const std::string& key) {
-  if (key.size() != 16) return 0;
+  if (key.size() != 16)
+    return 0;
   std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(key[i]);
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | static_cast<unsigned char>(key[i]);
   return static_cast<std::int64_t>(v);
 }
 

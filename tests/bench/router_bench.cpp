@@ -57,8 +57,10 @@ Result receive_all(zmq::socket_t& socket, std::uint64_t count, bool has_identity
     frames.clear();
     (void)zmq::recv_multipart(socket, std::back_inserter(frames));
     const std::size_t base = has_identity ? 1 : 0;
-    auto header = bus::decode_header(std::string_view(frames[base + 1].data<char>(), frames[base + 1].size()));
-    if (!header) std::abort();
+    auto header = bus::decode_header(
+        std::string_view(frames[base + 1].data<char>(), frames[base + 1].size()));
+    if (!header)
+      std::abort();
     latencies.push_back(steady_us() - time_in(frames[base + 2]));
   }
   const auto elapsed = steady_us() - start_us;
@@ -70,7 +72,8 @@ void send_events(zmq::socket_t& socket, std::uint64_t count, double rate) {
   bus::Envelope e = bus::make_event("bench.event", "bench", "");
   Pacer pacer(rate > 0 ? rate : 1);
   for (std::uint64_t i = 0; i < count; ++i) {
-    if (rate > 0) pacer.wait_for(i);
+    if (rate > 0)
+      pacer.wait_for(i);
     e.header.id = std::to_string(i);
     e.body = body_with_time();
     auto frames = bus::encode_frames(e);
@@ -78,7 +81,8 @@ void send_events(zmq::socket_t& socket, std::uint64_t count, double rate) {
   }
 }
 
-Result raw_events(zmq::context_t& ctx, const std::string& endpoint, std::uint64_t count, double rate) {
+Result raw_events(zmq::context_t& ctx, const std::string& endpoint, std::uint64_t count,
+                  double rate) {
   zmq::socket_t sink(ctx, zmq::socket_type::router);
   sink.set(zmq::sockopt::rcvhwm, 0);
   sink.bind(endpoint);
@@ -120,8 +124,10 @@ Result raw_broker_events(zmq::context_t& ctx, const std::string& endpoint, std::
       zmq::poll(&item, 1, std::chrono::milliseconds(20));
       for (int i = 0; i < 512; ++i) {
         frames.clear();
-        if (!zmq::recv_multipart(broker, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
-        if (frames.size() != 4) continue;  // the hello
+        if (!zmq::recv_multipart(broker, std::back_inserter(frames), zmq::recv_flags::dontwait))
+          break;
+        if (frames.size() != 4)
+          continue;  // the hello
         frames[0] = zmq::message_t(std::string_view("sub"));
         zmq::send_multipart(broker, frames);
       }
@@ -138,20 +144,24 @@ Result raw_broker_events(zmq::context_t& ctx, const std::string& endpoint, std::
   return r;
 }
 
-Result router_events(zmq::context_t& ctx, const std::string& endpoint, std::uint64_t count, double rate) {
+Result router_events(zmq::context_t& ctx, const std::string& endpoint, std::uint64_t count,
+                     double rate) {
   kernel::RouterOptions options;
   options.endpoints = {endpoint};
   options.peer_high_water_mark = 1000000;  // measure throughput, not drops
   auto router = kernel::Router::create(ctx, options);
-  if (!router) std::abort();
+  if (!router)
+    std::abort();
   (*router)->start();
   bus::ClientOptions big;
   big.receive_high_water_mark = 0;
   big.send_high_water_mark = 0;
   auto subscriber = bus::BusClient::connect(ctx, endpoint, "sub", big);
-  if (!subscriber || !subscriber->subscribe({"bench."}, 2000)) std::abort();
+  if (!subscriber || !subscriber->subscribe({"bench."}, 2000))
+    std::abort();
   auto source = bus::connect_client(ctx, endpoint, big);
-  if (!source) std::abort();
+  if (!source)
+    std::abort();
   send_events(*source, 1, 0);
   receive_all(subscriber->socket(), 1, false, steady_us());
   const auto start = steady_us();
@@ -172,10 +182,13 @@ Result pipelined(zmq::socket_t& requester, zmq::socket_t& server, bool server_is
       zmq::poll(&item, 1, std::chrono::milliseconds(20));
       while (true) {
         frames.clear();
-        if (!zmq::recv_multipart(server, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
+        if (!zmq::recv_multipart(server, std::back_inserter(frames), zmq::recv_flags::dontwait))
+          break;
         const std::size_t base = server_is_router ? 1 : 0;
-        auto header = bus::decode_header(std::string_view(frames[base + 1].data<char>(), frames[base + 1].size()));
-        if (!header) std::abort();
+        auto header = bus::decode_header(
+            std::string_view(frames[base + 1].data<char>(), frames[base + 1].size()));
+        if (!header)
+          std::abort();
         bus::Header reply;
         reply.id = header->id + "r";
         reply.kind = bus::Kind::Reply;
@@ -196,15 +209,18 @@ Result pipelined(zmq::socket_t& requester, zmq::socket_t& server, bool server_is
     zmq::send_multipart(requester, bus::encode_frames(request));
     ++sent;
   };
-  while (sent < static_cast<std::uint64_t>(window) && sent < count) send_one();
+  while (sent < static_cast<std::uint64_t>(window) && sent < count)
+    send_one();
   while (received < count) {
     frames.clear();
     (void)zmq::recv_multipart(requester, std::back_inserter(frames));
     auto header = bus::decode_header(std::string_view(frames[1].data<char>(), frames[1].size()));
-    if (!header || header->kind != bus::Kind::Reply) std::abort();
+    if (!header || header->kind != bus::Kind::Reply)
+      std::abort();
     rtts.push_back(steady_us() - time_in(frames[2]));
     ++received;
-    if (sent < count) send_one();
+    if (sent < count)
+      send_one();
   }
   const auto elapsed = steady_us() - start;
   done = true;
@@ -240,8 +256,10 @@ Result raw_broker_requests(zmq::context_t& ctx, const std::string& endpoint, std
       zmq::poll(&item, 1, std::chrono::milliseconds(20));
       for (int i = 0; i < 512; ++i) {
         frames.clear();
-        if (!zmq::recv_multipart(broker, std::back_inserter(frames), zmq::recv_flags::dontwait)) break;
-        if (frames.size() < 4) continue;  // the hello
+        if (!zmq::recv_multipart(broker, std::back_inserter(frames), zmq::recv_flags::dontwait))
+          break;
+        if (frames.size() < 4)
+          continue;  // the hello
         if (frames[0].to_string_view() == "svc") {
           frames.erase(frames.begin());  // [requester][topic][header][body]
         } else {
@@ -262,14 +280,17 @@ Result router_requests(zmq::context_t& ctx, const std::string& endpoint, std::ui
   options.endpoints = {endpoint};
   options.peer_high_water_mark = 100000;
   auto router = kernel::Router::create(ctx, options);
-  if (!router) std::abort();
+  if (!router)
+    std::abort();
   (*router)->start();
   auto server = bus::BusClient::connect(ctx, endpoint, "echo");
-  if (!server || !server->call("bus.register", {{"name", "echo"}, {"serves", {"bench.echo"}}}, 2000)) {
+  if (!server ||
+      !server->call("bus.register", {{"name", "echo"}, {"serves", {"bench.echo"}}}, 2000)) {
     std::abort();
   }
   auto requester = bus::connect_client(ctx, endpoint, {});
-  if (!requester) std::abort();
+  if (!requester)
+    std::abort();
   return pipelined(*requester, server->socket(), false, count, 64);
 }
 
@@ -278,9 +299,8 @@ void row(const char* what, const char* baseline, const char* transport, const Re
   std::printf("%-24s %-14s %-7s %10.0f %10.0f %6.2f", what, baseline, transport, raw.per_second,
               routed.per_second, routed.per_second / raw.per_second);
   if (latency) {
-    std::printf("   p50 %6.0f /%6.0f us  p99 %6.0f /%6.0f us  p99 x%.2f", raw.p50_us,
-                routed.p50_us, raw.p99_us, routed.p99_us,
-                routed.p99_us / std::max(raw.p99_us, 1.0));
+    std::printf("   p50 %6.0f /%6.0f us  p99 %6.0f /%6.0f us  p99 x%.2f", raw.p50_us, routed.p50_us,
+                raw.p99_us, routed.p99_us, routed.p99_us / std::max(raw.p99_us, 1.0));
   }
   std::printf("\n");
 }
@@ -293,9 +313,10 @@ int main(int argc, char** argv) {
   const double load = argc > 2 ? std::stod(argv[2]) : 0.5;  // fraction of max for latency
   char dir_template[] = "/tmp/nauto-bench-XXXXXX";
   const std::string dir = ::mkdtemp(dir_template);
-  std::printf("router benchmark: %llu events of %d-byte bodies, %llu pipelined requests (64 in flight)\n",
-              static_cast<unsigned long long>(events), kBodyBytes,
-              static_cast<unsigned long long>(requests));
+  std::printf(
+      "router benchmark: %llu events of %d-byte bodies, %llu pipelined requests (64 in flight)\n",
+      static_cast<unsigned long long>(events), kBodyBytes,
+      static_cast<unsigned long long>(requests));
   std::printf("%-24s %-14s %-7s %10s %10s %6s   %s\n", "measure", "baseline", "via", "base/s",
               "router/s", "ratio", "latency base / router");
   for (const std::string transport : {"inproc", "ipc"}) {

@@ -10,8 +10,8 @@
 #include <lmdb.h>
 
 #include <atomic>
-#include <deque>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -37,7 +37,8 @@ double raw_lmdb(std::uint64_t records, std::uint64_t batch) {
   mdb_env_create(&env);
   mdb_env_set_maxdbs(env, 4);
   mdb_env_set_mapsize(env, 4ull << 30);
-  if (mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600) != 0) std::abort();
+  if (mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600) != 0)
+    std::abort();
   MDB_txn* txn = nullptr;
   MDB_dbi dbi;
   mdb_txn_begin(env, nullptr, 0, &txn);
@@ -46,13 +47,16 @@ double raw_lmdb(std::uint64_t records, std::uint64_t batch) {
   const std::string value(kValueBytes, 'v');
   const auto start = steady_us();
   for (std::uint64_t done = 0; done < records;) {
-    if (mdb_txn_begin(env, nullptr, 0, &txn) != 0) std::abort();
+    if (mdb_txn_begin(env, nullptr, 0, &txn) != 0)
+      std::abort();
     for (std::uint64_t i = 0; i < batch && done < records; ++i, ++done) {
       auto key = store::time_key(now_us());
       MDB_val k{key.size(), key.data()}, v{value.size(), const_cast<char*>(value.data())};
-      if (mdb_put(txn, dbi, &k, &v, MDB_APPEND) != 0) std::abort();
+      if (mdb_put(txn, dbi, &k, &v, MDB_APPEND) != 0)
+        std::abort();
     }
-    if (mdb_txn_commit(txn) != 0) std::abort();
+    if (mdb_txn_commit(txn) != 0)
+      std::abort();
   }
   const auto elapsed = steady_us() - start;
   mdb_env_close(env);
@@ -66,7 +70,8 @@ std::unique_ptr<store::Store> open(const std::string& dir) {
   o.map_size = 4ull << 30;
   o.tables = {"records"};
   auto s = store::Store::open(o);
-  if (!s) std::abort();
+  if (!s)
+    std::abort();
   return std::move(*s);
 }
 
@@ -86,19 +91,23 @@ double store_concurrent(std::uint64_t records, int threads, int window) {
         b.append("records", store::time_key(now_us()), value);
         in_flight.push_back(store->write(std::move(b)));
         if (in_flight.size() >= static_cast<std::size_t>(window)) {
-          if (!in_flight.front().wait()) std::abort();
+          if (!in_flight.front().wait())
+            std::abort();
           in_flight.pop_front();
         }
       }
       for (auto& ticket : in_flight) {
-        if (!ticket.wait()) std::abort();
+        if (!ticket.wait())
+          std::abort();
       }
     });
   }
-  for (auto& w : writers) w.join();
+  for (auto& w : writers)
+    w.join();
   const auto elapsed = steady_us() - start;
   const auto stats = store->stats();
-  std::printf("    (%llu commits for %llu batches)\n", static_cast<unsigned long long>(stats.commits),
+  std::printf("    (%llu commits for %llu batches)\n",
+              static_cast<unsigned long long>(stats.commits),
               static_cast<unsigned long long>(stats.batches));
   store.reset();
   std::filesystem::remove_all(dir);
@@ -121,19 +130,24 @@ double store_callbacks(std::uint64_t records, int threads) {
         store::WriteBatch b;
         b.append("records", store::time_key(now_us()), value);
         store->write(std::move(b), [&](Result<void> r) {
-          if (!r) ++failed;
+          if (!r)
+            ++failed;
           ++acknowledged;
         });
       }
     });
   }
-  for (auto& w : writers) w.join();
+  for (auto& w : writers)
+    w.join();
   const auto expected = records / static_cast<std::uint64_t>(threads) * threads;
-  while (acknowledged.load() < expected) std::this_thread::yield();
+  while (acknowledged.load() < expected)
+    std::this_thread::yield();
   const auto elapsed = steady_us() - start;
-  if (failed) std::abort();
+  if (failed)
+    std::abort();
   const auto stats = store->stats();
-  std::printf("    (%llu commits for %llu batches)\n", static_cast<unsigned long long>(stats.commits),
+  std::printf("    (%llu commits for %llu batches)\n",
+              static_cast<unsigned long long>(stats.commits),
               static_cast<unsigned long long>(stats.batches));
   store.reset();
   std::filesystem::remove_all(dir);
@@ -150,7 +164,8 @@ double store_batched(std::uint64_t records, std::uint64_t batch) {
     for (std::uint64_t i = 0; i < batch && done < records; ++i, ++done) {
       b.append("records", store::time_key(now_us()), value);
     }
-    if (!store->write_and_wait(std::move(b))) std::abort();
+    if (!store->write_and_wait(std::move(b)))
+      std::abort();
   }
   const auto elapsed = steady_us() - start;
   store.reset();
@@ -162,14 +177,17 @@ double store_batched(std::uint64_t records, std::uint64_t batch) {
 
 int main(int argc, char** argv) {
   const std::uint64_t records = argc > 1 ? std::stoull(argv[1]) : 400000;
-  std::printf("store benchmark: %llu records (16-byte time keys, %zu-byte values), durable commits\n",
-              static_cast<unsigned long long>(records), kValueBytes);
+  std::printf(
+      "store benchmark: %llu records (16-byte time keys, %zu-byte values), durable commits\n",
+      static_cast<unsigned long long>(records), kValueBytes);
   const double raw = raw_lmdb(records, 1000);
   std::printf("  raw LMDB, 1 thread, 1000 puts per commit:        %10.0f writes/s\n", raw);
   for (int threads : {1, 8}) {
     const double concurrent = store_concurrent(records, threads, 1024);
-    std::printf("  Store, %d threads, 1-record batches, tickets, 1024 in flight: %9.0f writes/s  ratio %.2f\n",
-                threads, concurrent, concurrent / raw);
+    std::printf(
+        "  Store, %d threads, 1-record batches, tickets, 1024 in flight: %9.0f writes/s  ratio "
+        "%.2f\n",
+        threads, concurrent, concurrent / raw);
   }
   for (int threads : {1, 4}) {
     const double callbacks = store_callbacks(records, threads);

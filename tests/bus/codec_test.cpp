@@ -1,16 +1,19 @@
+#include "nauto/bus/codec.h"
+
 #include <catch2/catch.hpp>
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "nauto/bus/body.h"
-#include "nauto/bus/codec.h"
 
 using namespace nauto;
 using namespace nauto::bus;
 
 namespace {
-std::string pack_map(const nlohmann::json& m) { return to_body(m.is_null() ? nlohmann::json::object() : m); }
+std::string pack_map(const nlohmann::json& m) {
+  return to_body(m.is_null() ? nlohmann::json::object() : m);
+}
 }  // namespace
 
 TEST_CASE("header round trip keeps every field for every kind", "[bus][codec]") {
@@ -49,8 +52,8 @@ TEST_CASE("envelope frames round trip, body untouched", "[bus][codec]") {
 }
 
 TEST_CASE("decoders ignore unknown header keys", "[bus][codec]") {
-  const auto bytes = pack_map({{"v", 1}, {"id", "x"}, {"kind", 0},
-                               {"trace", "future field"}, {"prio", 7}});
+  const auto bytes =
+      pack_map({{"v", 1}, {"id", "x"}, {"kind", 0}, {"trace", "future field"}, {"prio", 7}});
   auto h = decode_header(bytes);
   REQUIRE(h);
   CHECK(h->id == "x");
@@ -71,8 +74,7 @@ TEST_CASE("malformed headers are errors that say what is wrong", "[bus][codec]")
       {pack_map({{"v", 1}, {"id", 5}, {"kind", 0}}), "'id' must be a string"},
       {pack_map({{"v", 1}, {"id", "x"}, {"kind", 9}}), "kind must be"},
       {pack_map({{"v", 1}, {"id", "x"}, {"kind", 2}}), "correlation"},
-      {pack_map({{"v", 1}, {"id", "x"}, {"kind", 0}, {"ts", "now"}}),
-       "'ts' must be an integer"},
+      {pack_map({{"v", 1}, {"id", "x"}, {"kind", 0}, {"ts", "now"}}), "'ts' must be an integer"},
       {std::string(5000, 'a'), "larger than 4096"},
   };
   msgpack::sbuffer array_buffer;
@@ -110,10 +112,13 @@ TEST_CASE("random bytes never crash the decoder", "[bus][codec]") {
     std::string bytes = valid;
     // Mutate a valid header (more interesting than pure noise), sometimes truncate it.
     const int flips = 1 + static_cast<int>(rng() % 4);
-    for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
-    if (rng() % 3 == 0) bytes.resize(rng() % bytes.size());
+    for (int f = 0; f < flips; ++f)
+      bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    if (rng() % 3 == 0)
+      bytes.resize(rng() % bytes.size());
     auto h = decode_header(bytes);
-    if (h) ++accepted;
+    if (h)
+      ++accepted;
   }
   CHECK(accepted < 20000);  // most mutations must be caught; none may crash
 }

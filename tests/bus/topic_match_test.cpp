@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "nauto/bus/topic_match.h"
+
+#include <catch2/catch.hpp>
 
 using nauto::bus::topic_matches;
 using nauto::bus::validate_pattern;

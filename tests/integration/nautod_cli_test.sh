@@ -51,6 +51,8 @@ YAML
 export NAUTO_CONFIG=$work/nauto.yaml
 
 check "--check-config accepts the file" "$NAUTOD" --check-config
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+check "the shipped example configuration is valid" "$NAUTOD" --config "$repo/packaging/etc/nauto/nauto.yaml" --check-config
 printf 'log: {level: loud}\nmodules:\n  journal: {max_age: soon}\n' >"$work/bad.yaml"
 bad_config() {
   "$NAUTOD" --config "$work/bad.yaml" --check-config >"$work/bad.out" 2>&1
@@ -109,6 +111,7 @@ restarted() {
     [ "$(json_get "$work/status.json" "[m['restarts'] for m in d['modules'] if m['name']=='example'][0] >= 1")" = True ]
 }
 check "a crashing child module is restarted" wait_for 10 restarted
+check "status names the child's failure cause" bash -c "python3 -c \"import json; d=json.load(open('$work/status.json')); print([m['last_error'] for m in d['modules'] if m['name']=='example'][0])\" | grep -q 'failing on purpose (process exited with status 1)'"
 check "the restarted child serves again" wait_for 10 echo_works
 check "the restart is in the journal" wait_for 5 bash -c "'$NAUTO' events tail --topic kernel.module.restarted -o json | grep -q example"
 check "the crash did not restart the journal" bash -c "[ \"\$(python3 -c \"import json; d=json.load(open('$work/status.json')); print([m['restarts'] for m in d['modules'] if m['name']=='journal'][0])\")\" = 0 ]"

@@ -1,6 +1,7 @@
+#include "config/config.h"
+
 #include <catch2/catch.hpp>
 
-#include "config/config.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/registry.h"
 
@@ -82,7 +83,8 @@ colour: blue
   CHECK(m.find("router.peer_high_water_mark: expected an integer from 1") != std::string::npos);
   CHECK(m.find("router.request_timout: unknown key; known keys here:") != std::string::npos);
   CHECK(m.find("supervisor.heartbeat_interval: expected a duration like") != std::string::npos);
-  CHECK(m.find("modules.probe.level: expected an integer from 1 to 5 (got 9)") != std::string::npos);
+  CHECK(m.find("modules.probe.level: expected an integer from 1 to 5 (got 9)") !=
+        std::string::npos);
   CHECK(m.find("modules.nosuch: no such module; available:") != std::string::npos);
   CHECK(m.find("colour: unknown key") != std::string::npos);
 }
@@ -97,9 +99,10 @@ TEST_CASE("YAML syntax errors say where", "[config]") {
 }
 
 TEST_CASE("environment variables override the file", "[config]") {
-  auto c = parse("log: {level: info}\ndata_dir: /a\n",
-                 {{"NAUTO_LOG_LEVEL", "debug"}, {"NAUTO_DATA_DIR", "/b"},
-                  {"NAUTO_ROUTER_REQUEST_TIMEOUT", "7s"}, {"NAUTO_UNRELATED", "x"}});
+  auto c = parse("log: {level: info}\ndata_dir: /a\n", {{"NAUTO_LOG_LEVEL", "debug"},
+                                                        {"NAUTO_DATA_DIR", "/b"},
+                                                        {"NAUTO_ROUTER_REQUEST_TIMEOUT", "7s"},
+                                                        {"NAUTO_UNRELATED", "x"}});
   REQUIRE(c);
   CHECK(c->log.level == "debug");
   CHECK(c->data_dir == "/b");
@@ -110,11 +113,13 @@ TEST_CASE("environment variables override the file", "[config]") {
 }
 
 TEST_CASE("cross-key rules are checked", "[config]") {
-  auto c = parse("supervisor: {heartbeat_interval: 2s, heartbeat_timeout: 1s}\n"
-                 "router: {tcp_endpoint: 127.0.0.1:5555}\n");
+  auto c = parse(
+      "supervisor: {heartbeat_interval: 2s, heartbeat_timeout: 1s}\n"
+      "router: {tcp_endpoint: 127.0.0.1:5555}\n");
   REQUIRE_FALSE(c);
   CHECK(c.error().message.find("heartbeat_timeout: must be longer") != std::string::npos);
-  CHECK(c.error().message.find("router.tcp_endpoint: expected tcp://HOST:PORT") != std::string::npos);
+  CHECK(c.error().message.find("router.tcp_endpoint: expected tcp://HOST:PORT") !=
+        std::string::npos);
 }
 
 TEST_CASE("duration and size parsing", "[config]") {

@@ -1,3 +1,5 @@
+#include "nauto/store/store.h"
+
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -11,7 +13,6 @@
 #include <thread>
 
 #include "nauto/base/clock.h"
-#include "nauto/store/store.h"
 
 using namespace nauto;
 using namespace nauto::store;
@@ -28,7 +29,8 @@ struct TempDir {
 };
 
 std::unique_ptr<Store> open_store(const std::string& path, std::uint64_t map_size = 64ull << 20,
-                                  std::uint32_t version = 1, std::vector<Migration> migrations = {}) {
+                                  std::uint32_t version = 1,
+                                  std::vector<Migration> migrations = {}) {
   StoreOptions o;
   o.path = path;
   o.map_size = map_size;
@@ -36,7 +38,8 @@ std::unique_ptr<Store> open_store(const std::string& path, std::uint64_t map_siz
   o.schema_version = version;
   o.migrations = std::move(migrations);
   auto s = Store::open(std::move(o));
-  if (!s) FAIL(s.error().describe());
+  if (!s)
+    FAIL(s.error().describe());
   return std::move(*s);
 }
 
@@ -46,7 +49,8 @@ TEST_CASE("put, get, erase and scan in both directions", "[store]") {
   TempDir dir;
   auto store = open_store(dir.path);
   WriteBatch batch;
-  for (int i = 0; i < 10; ++i) batch.put("state", "k" + std::to_string(i), "v" + std::to_string(i));
+  for (int i = 0; i < 10; ++i)
+    batch.put("state", "k" + std::to_string(i), "v" + std::to_string(i));
   REQUIRE(store->write_and_wait(std::move(batch)));
   auto v = store->get("state", "k3");
   REQUIRE(v);
@@ -104,7 +108,8 @@ TEST_CASE("appends, erase_before and erase_oldest keep time order", "[store]") {
   auto store = open_store(dir.path);
   const std::int64_t base = 1700000000000000;
   WriteBatch batch;
-  for (int i = 0; i < 100; ++i) batch.append("events", time_key(base + i), std::to_string(i));
+  for (int i = 0; i < 100; ++i)
+    batch.append("events", time_key(base + i), std::to_string(i));
   // A key that is not the largest must still land (append falls back to put).
   batch.append("events", time_key(base - 1), "older");
   REQUIRE(store->write_and_wait(std::move(batch)));
@@ -137,11 +142,13 @@ TEST_CASE("writes from many threads share commits (group commit)", "[store]") {
         pending.push_back(store->write(std::move(b)));
       }
       for (auto& ticket : pending) {
-        if (!ticket.wait()) ++failures;
+        if (!ticket.wait())
+          ++failures;
       }
     });
   }
-  for (auto& w : writers) w.join();
+  for (auto& w : writers)
+    w.join();
   CHECK(failures == 0);
   CHECK(*store->count("state") == kThreads * kWrites);
   const auto stats = store->stats();
@@ -214,7 +221,8 @@ TEST_CASE("a full map is a clear ResourceExhausted error; a larger map_size reco
       WriteBatch b;
       b.put("events", "k" + std::to_string(i), std::string(4000, 'x'));
       last = store->write_and_wait(std::move(b));
-      if (last) ++written;
+      if (last)
+        ++written;
     }
     REQUIRE_FALSE(last);
     CHECK(last.error().code == Errc::ResourceExhausted);
@@ -243,8 +251,10 @@ TEST_CASE("schema versions migrate forward and refuse to go back", "[store]") {
   {
     Migration to2{2, [](MigrationTxn& txn) -> Result<void> {
                     auto old = txn.get("state", "greeting");
-                    if (!old) return std::move(old).error();
-                    if (auto put = txn.put("state", "greeting.v2", **old + ", world"); !put) return put;
+                    if (!old)
+                      return std::move(old).error();
+                    if (auto put = txn.put("state", "greeting.v2", **old + ", world"); !put)
+                      return put;
                     return txn.erase("state", "greeting");
                   }};
     auto v2 = open_store(dir.path, 64ull << 20, 2, {to2});
@@ -283,7 +293,8 @@ TEST_CASE("kill -9 of a writing process loses no acknowledged write", "[store][d
     const std::size_t kill_after = 200 + static_cast<std::size_t>(round) * 150;
     while (acknowledged.size() < kill_after && std::fgets(line, sizeof line, acks)) {
       std::string text(line);
-      if (text.rfind("ack ", 0) == 0) acknowledged.push_back(text.substr(4, text.size() - 5));
+      if (text.rfind("ack ", 0) == 0)
+        acknowledged.push_back(text.substr(4, text.size() - 5));
     }
     ::kill(child, SIGKILL);
     int status = 0;
@@ -308,7 +319,8 @@ TEST_CASE("kill -9 of a writing process loses no acknowledged write", "[store][d
     std::size_t missing = 0;
     for (const auto& key : acknowledged) {
       auto v = (*reopened)->get("records", key);
-      if (!v || !*v || **v != "value-" + key) ++missing;
+      if (!v || !*v || **v != "value-" + key)
+        ++missing;
     }
     INFO("round " << round << ": " << acknowledged.size() << " acknowledged");
     CHECK(missing == 0);

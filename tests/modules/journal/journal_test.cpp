@@ -17,11 +17,11 @@ struct KernelFixture {
   explicit KernelFixture(const std::string& journal_yaml) {
     char pattern[] = "/tmp/nauto-journal-XXXXXX";
     dir = ::mkdtemp(pattern);
-    auto config = kernel::parse_config(
-        "data_dir: " + dir + "/data\nrun_dir: " + dir + "/run\n" +
-            "supervisor: {heartbeat_interval: 50ms, heartbeat_timeout: 2s}\n" +
-            "modules:\n  journal: " + journal_yaml + "\n",
-        "test", {});
+    auto config =
+        kernel::parse_config("data_dir: " + dir + "/data\nrun_dir: " + dir + "/run\n" +
+                                 "supervisor: {heartbeat_interval: 50ms, heartbeat_timeout: 2s}\n" +
+                                 "modules:\n  journal: " + journal_yaml + "\n",
+                             "test", {});
     REQUIRE(config);
     auto started = kernel::Kernel::start(*config, "");
     REQUIRE(started);
@@ -50,7 +50,8 @@ TEST_CASE("the journal stores events and answers by topic, limit and time", "[jo
   auto c = fx.client();
   REQUIRE(eventually([&] { return bool(c.call("journal.query", json::object(), 200)); }));
   const auto before = now_us();
-  for (int i = 0; i < 5; ++i) REQUIRE(c.publish("device.iface.down", {{"n", i}}));
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(c.publish("device.iface.down", {{"n", i}}));
   REQUIRE(c.publish("telemetry.cpu.high", {{"cpu", 97}}));
   REQUIRE(eventually([&] { return fx.query(c, {{"topic", "device."}}).size() == 5; }));
 
@@ -92,7 +93,8 @@ TEST_CASE("retention keeps at most max_count events", "[journal]") {
   KernelFixture fx("{max_count: 10, retention_interval: 50ms}");
   auto c = fx.client();
   REQUIRE(eventually([&] { return bool(c.call("journal.query", json::object(), 200)); }));
-  for (int i = 0; i < 50; ++i) REQUIRE(c.publish("flood.x", {{"n", i}}));
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(c.publish("flood.x", {{"n", i}}));
   json all;
   const bool trimmed = eventually(
       [&] {
@@ -116,6 +118,7 @@ TEST_CASE("retention drops events older than max_age", "[journal]") {
 TEST_CASE("journal config errors name the key", "[journal]") {
   auto c = kernel::parse_config("modules:\n  journal: {max_age: forever, keep: 1}\n", "t", {});
   REQUIRE_FALSE(c);
-  CHECK(c.error().message.find("modules.journal.max_age: expected a duration") != std::string::npos);
+  CHECK(c.error().message.find("modules.journal.max_age: expected a duration") !=
+        std::string::npos);
   CHECK(c.error().message.find("modules.journal.keep: unknown key") != std::string::npos);
 }

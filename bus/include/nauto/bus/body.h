@@ -2,10 +2,9 @@
 // Message bodies as JSON values: bodies travel as msgpack; these helpers convert for code that
 // wants a document (the CLI, control messages). Hot paths may keep the raw bytes instead.
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "nauto/base/result.h"
 

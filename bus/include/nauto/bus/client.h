@@ -3,11 +3,10 @@
 // benchmarks. Modules do not use it; they get an asynchronous Context from their host.
 // Thread-bound: one thread creates, uses and destroys it.
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "nauto/bus/socket.h"

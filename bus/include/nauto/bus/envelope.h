@@ -24,12 +24,12 @@ std::string_view kind_name(Kind kind) noexcept;
 struct Header {
   static constexpr std::uint32_t kVersion = 1;
 
-  std::string id;              ///< unique per message (nauto::new_id)
+  std::string id;  ///< unique per message (nauto::new_id)
   Kind kind = Kind::Event;
-  std::string source;          ///< name of the sending module or client
-  std::string correlation_id;  ///< for replies/errors: the id of the request answered
-  std::int64_t time_us = 0;    ///< when the message was created, Unix microseconds
-  std::int64_t deadline_us = 0;///< requests: answer by then (Unix microseconds); 0 = default
+  std::string source;            ///< name of the sending module or client
+  std::string correlation_id;    ///< for replies/errors: the id of the request answered
+  std::int64_t time_us = 0;      ///< when the message was created, Unix microseconds
+  std::int64_t deadline_us = 0;  ///< requests: answer by then (Unix microseconds); 0 = default
 };
 
 /// One bus message. `body` holds msgpack bytes; the bus never looks inside it.

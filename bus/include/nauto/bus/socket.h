@@ -5,7 +5,6 @@
 
 #include <optional>
 #include <string>
-
 #include <zmq.hpp>
 
 #include "nauto/bus/envelope.h"
@@ -20,7 +19,7 @@ struct CurveKeys {
 
 /// Options for a client (DEALER) socket that talks to the kernel router.
 struct ClientOptions {
-  std::string routing_id;        ///< stable identity (module name); empty = assigned by zmq
+  std::string routing_id;  ///< stable identity (module name); empty = assigned by zmq
   int send_high_water_mark = 10000;
   int receive_high_water_mark = 10000;
   std::optional<CurveKeys> curve_client;  ///< tcp only: this client's keys
@@ -32,8 +31,7 @@ Result<zmq::socket_t> connect_client(zmq::context_t& context, const std::string&
                                      const ClientOptions& options);
 
 /// Sends an envelope as three frames. With `dont_wait`, a full queue is Errc::Overloaded.
-Result<void> send_envelope(zmq::socket_t& socket, const Envelope& envelope,
-                           bool dont_wait = false);
+Result<void> send_envelope(zmq::socket_t& socket, const Envelope& envelope, bool dont_wait = false);
 
 /// Receives one envelope. With `dont_wait` and nothing queued, returns std::nullopt.
 /// A message with the wrong frame count or a bad header is Errc::Malformed (it is consumed).

@@ -2,11 +2,11 @@
 // Logging set-up for every nauto binary: spdlog loggers named by component
 // ("kernel.router", "mod.journal"), a human console format, and an optional JSON-lines file.
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <spdlog/spdlog.h>
 
 #include "nauto/base/result.h"
 
@@ -18,7 +18,7 @@ enum class LogFormat { Console, Json };
 struct LogOptions {
   std::string level = "info";  ///< trace, debug, info, warn, error, critical, off
   LogFormat console_format = LogFormat::Console;
-  std::string file;            ///< a JSON-lines file; one object per record
+  std::string file;  ///< a JSON-lines file; one object per record
 };
 
 /// Installs sinks and level for all loggers, including ones already created. Call from main

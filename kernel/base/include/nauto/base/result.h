@@ -14,19 +14,19 @@ namespace nauto {
 
 /// Kinds of failure, grouped the way an operator acts on them.
 enum class Errc : std::uint8_t {
-  InvalidArgument,  ///< the caller passed something malformed (a bad key, an unknown topic form)
-  InvalidConfig,    ///< a configuration value breaks a rule that can be stated
-  Malformed,        ///< bytes from the wire that do not decode
-  NotFound,         ///< a normal outcome: the thing asked for does not exist
-  Unavailable,      ///< nobody serves this (no module owns the service, peer gone)
-  Timeout,          ///< a deadline passed
-  Overloaded,       ///< a bounded queue is full; retry later
-  ResourceExhausted,///< a hard limit was hit (store map full, memory cap)
-  System,           ///< an errno from the operating system
-  Library,          ///< a third-party library failed (zmq, LMDB, yaml-cpp)
-  Unsupported,      ///< the operation is not available in this configuration
-  Cancelled,        ///< stopped on request
-  Bug,              ///< an invariant of ours broke; always worth a report
+  InvalidArgument,    ///< the caller passed something malformed (a bad key, an unknown topic form)
+  InvalidConfig,      ///< a configuration value breaks a rule that can be stated
+  Malformed,          ///< bytes from the wire that do not decode
+  NotFound,           ///< a normal outcome: the thing asked for does not exist
+  Unavailable,        ///< nobody serves this (no module owns the service, peer gone)
+  Timeout,            ///< a deadline passed
+  Overloaded,         ///< a bounded queue is full; retry later
+  ResourceExhausted,  ///< a hard limit was hit (store map full, memory cap)
+  System,             ///< an errno from the operating system
+  Library,            ///< a third-party library failed (zmq, LMDB, yaml-cpp)
+  Unsupported,        ///< the operation is not available in this configuration
+  Cancelled,          ///< stopped on request
+  Bug,                ///< an invariant of ours broke; always worth a report
 };
 
 /// Stable lower-case name of a code, used on the wire and in JSON output.
@@ -53,7 +53,8 @@ inline Error fail(Errc code, std::string message, std::string where = {}) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value)
+      : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Result(Error error) : data_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool has_value() const noexcept { return data_.index() == 0; }
@@ -97,6 +98,8 @@ class [[nodiscard]] Result<void> {
 };
 
 /// The success value of Result<void>, for symmetry at return sites.
-inline Result<void> ok() { return {}; }
+inline Result<void> ok() {
+  return {};
+}
 
 }  // namespace nauto

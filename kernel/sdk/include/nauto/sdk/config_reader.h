@@ -10,11 +10,10 @@
 // Not thread-safe; cheap to create.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "nauto/base/result.h"
 

@@ -1,13 +1,13 @@
 #pragma once
 // Context: everything a module may touch. Thread-bound to the module's thread.
 
+#include <spdlog/logger.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
-#include <spdlog/logger.h>
+#include <string>
 
 #include "nauto/base/result.h"
 

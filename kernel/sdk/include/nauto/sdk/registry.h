@@ -25,6 +25,6 @@ class ModuleRegistry {
 
 }  // namespace nauto
 
-#define NAUTO_REGISTER_MODULE(Class, name)                                          \
-  static const bool nauto_registered_##Class = ::nauto::ModuleRegistry::add(        \
+#define NAUTO_REGISTER_MODULE(Class, name)                                   \
+  static const bool nauto_registered_##Class = ::nauto::ModuleRegistry::add( \
       name, []() -> ::nauto::ModulePtr { return std::make_unique<Class>(); })

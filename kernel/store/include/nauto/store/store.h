@@ -24,8 +24,8 @@ struct WriteOp {
   enum class Kind { Put, Append, Erase, EraseBefore, EraseOldest };
   Kind kind = Kind::Put;
   std::string table;
-  std::string key;    ///< Put/Append/Erase: the key; EraseBefore: first key kept
-  std::string value;  ///< Put/Append only
+  std::string key;          ///< Put/Append/Erase: the key; EraseBefore: first key kept
+  std::string value;        ///< Put/Append only
   std::uint64_t count = 0;  ///< EraseOldest: how many of the lowest keys to remove
 };
 
@@ -67,12 +67,12 @@ struct Migration {
 };
 
 struct StoreOptions {
-  std::string path;                          ///< a directory; created if missing
-  std::uint64_t map_size = 1ull << 30;       ///< LMDB map size: the most the store can hold
-  std::vector<std::string> tables;           ///< named tables (LMDB DBIs), created if missing
-  std::uint32_t schema_version = 1;          ///< the version this build expects
-  std::vector<Migration> migrations;         ///< run in order at open for older stores
-  std::size_t max_ops_per_commit = 65536;    ///< bound on one group commit
+  std::string path;                        ///< a directory; created if missing
+  std::uint64_t map_size = 1ull << 30;     ///< LMDB map size: the most the store can hold
+  std::vector<std::string> tables;         ///< named tables (LMDB DBIs), created if missing
+  std::uint32_t schema_version = 1;        ///< the version this build expects
+  std::vector<Migration> migrations;       ///< run in order at open for older stores
+  std::size_t max_ops_per_commit = 65536;  ///< bound on one group commit
 };
 
 /// Counters for benchmarks and `nauto status`.
@@ -84,10 +84,10 @@ struct StoreStats {
 };
 
 struct ScanOptions {
-  std::string from;           ///< first key (inclusive); empty = start of table
-  std::string until;          ///< stop before this key (exclusive); empty = end of table
-  std::size_t limit = 1000;   ///< at most this many entries
-  bool reverse = false;       ///< newest (highest key) first
+  std::string from;          ///< first key (inclusive); empty = start of table
+  std::string until;         ///< stop before this key (exclusive); empty = end of table
+  std::size_t limit = 1000;  ///< at most this many entries
+  bool reverse = false;      ///< newest (highest key) first
 };
 
 using Entry = std::pair<std::string, std::string>;
