@@ -9,8 +9,7 @@ std::string to_body(const nlohmann::json& value) {
 }
 
 Result<nlohmann::json> from_body(std::string_view bytes) {
-  if (bytes.empty())
-    return nlohmann::json();
+  if (bytes.empty()) return nlohmann::json();
   auto value = nlohmann::json::from_msgpack(bytes.begin(), bytes.end(), true, false);
   if (value.is_discarded()) {
     return fail(Errc::Malformed, "message body is not valid msgpack", "bus.body");

@@ -8,16 +8,14 @@ namespace nauto::bus {
 Result<BusClient> BusClient::connect(zmq::context_t& context, const std::string& endpoint,
                                      std::string name, ClientOptions options) {
   auto socket = connect_client(context, endpoint, options);
-  if (!socket)
-    return std::move(socket).error();
+  if (!socket) return std::move(socket).error();
   return BusClient(std::move(*socket), std::move(name));
 }
 
 Result<nlohmann::json> BusClient::call(const std::string& service, const nlohmann::json& body,
                                        std::int64_t timeout_ms) {
   auto request = make_request(service, name_, to_body(body), timeout_ms);
-  if (auto sent = send_envelope(socket_, request); !sent)
-    return std::move(sent).error();
+  if (auto sent = send_envelope(socket_, request); !sent) return std::move(sent).error();
   // The router answers at the deadline; wait a little longer so its error is what we report.
   const auto give_up = steady_us() + (timeout_ms + 1000) * 1000;
   while (steady_us() < give_up) {
@@ -27,22 +25,17 @@ Result<nlohmann::json> BusClient::call(const std::string& service, const nlohman
     } catch (const zmq::error_t& e) {
       return fail(Errc::Library, e.what(), service);
     }
-    if (!(item.revents & ZMQ_POLLIN))
-      continue;
+    if (!(item.revents & ZMQ_POLLIN)) continue;
     auto received = receive_envelope(socket_, true);
-    if (!received)
-      return std::move(received).error();
-    if (!*received)
-      continue;
+    if (!received) return std::move(received).error();
+    if (!*received) continue;
     auto& envelope = **received;
     if (envelope.header.kind == Kind::Event) {
       early_events_.push_back(std::move(envelope));
       continue;
     }
-    if (envelope.header.correlation_id != request.header.id)
-      continue;  // a stale reply
-    if (envelope.header.kind == Kind::Error)
-      return error_from_body(envelope.body);
+    if (envelope.header.correlation_id != request.header.id) continue;  // a stale reply
+    if (envelope.header.kind == Kind::Error) return error_from_body(envelope.body);
     return from_body(envelope.body);
   }
   return fail(Errc::Timeout,
@@ -53,16 +46,14 @@ Result<nlohmann::json> BusClient::call(const std::string& service, const nlohman
 
 Result<std::string> BusClient::publish(const std::string& topic, const nlohmann::json& body) {
   auto event = make_event(topic, name_, to_body(body));
-  if (auto sent = send_envelope(socket_, event); !sent)
-    return std::move(sent).error();
+  if (auto sent = send_envelope(socket_, event); !sent) return std::move(sent).error();
   return event.header.id;
 }
 
 Result<void> BusClient::subscribe(const std::vector<std::string>& patterns,
                                   std::int64_t timeout_ms) {
   auto registered = call("bus.register", {{"name", name_}, {"subscribes", patterns}}, timeout_ms);
-  if (!registered)
-    return std::move(registered).error();
+  if (!registered) return std::move(registered).error();
   return ok();
 }
 
@@ -83,19 +74,14 @@ Result<std::optional<Envelope>> BusClient::next_event(std::int64_t timeout_ms) {
     try {
       zmq::poll(&item, 1, std::chrono::milliseconds(left_ms));
     } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR)
-        return std::optional<Envelope>();
+      if (e.num() == EINTR) return std::optional<Envelope>();
       return fail(Errc::Library, e.what(), "next_event");
     }
-    if (!(item.revents & ZMQ_POLLIN))
-      return std::optional<Envelope>();
+    if (!(item.revents & ZMQ_POLLIN)) return std::optional<Envelope>();
     auto received = receive_envelope(socket_, true);
-    if (!received)
-      return std::move(received).error();
-    if (*received && (*received)->header.kind == Kind::Event)
-      return received;
-    if (steady_us() >= give_up)
-      return std::optional<Envelope>();
+    if (!received) return std::move(received).error();
+    if (*received && (*received)->header.kind == Kind::Event) return received;
+    if (steady_us() >= give_up) return std::optional<Envelope>();
   }
 }
 

@@ -52,17 +52,14 @@ Header HeaderView::to_header() const {
 }
 
 Result<HeaderView> decode_header_view(std::string_view bytes) {
-  if (bytes.empty())
-    return malformed("empty header frame");
-  if (bytes.size() > kMaxHeaderBytes)
-    return malformed("header frame larger than 4096 bytes");
+  if (bytes.empty()) return malformed("empty header frame");
+  if (bytes.size() > kMaxHeaderBytes) return malformed("header frame larger than 4096 bytes");
   detail::MsgpackReader in(bytes);
   std::uint32_t fields = 0;
   if (!in.map_size(fields)) {
     // Tell "not msgpack at all" from "msgpack, but not a map".
     detail::MsgpackReader probe(bytes);
-    if (probe.skip() && probe.at_end())
-      return malformed("header must be a msgpack map");
+    if (probe.skip() && probe.at_end()) return malformed("header must be a msgpack map");
     return malformed("header is not valid msgpack");
   }
   HeaderView h;
@@ -70,8 +67,7 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
   auto want_string = [&](const char* key, std::string_view& out) -> Result<void> {
     if (!in.next_is_string())
       return malformed(std::string("header key '") + key + "' must be a string");
-    if (!in.string(out))
-      return malformed("header is not valid msgpack (truncated string)");
+    if (!in.string(out)) return malformed("header is not valid msgpack (truncated string)");
     return ok();
   };
   auto want_int = [&](const char* key, std::int64_t& out) -> Result<void> {
@@ -81,10 +77,8 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
   };
   for (std::uint32_t i = 0; i < fields; ++i) {
     std::string_view key;
-    if (!in.next_is_string())
-      return malformed("header keys must be strings");
-    if (!in.string(key))
-      return malformed("header is not valid msgpack (truncated key)");
+    if (!in.next_is_string()) return malformed("header keys must be strings");
+    if (!in.string(key)) return malformed("header is not valid msgpack (truncated key)");
     Result<void> read = ok();
     std::int64_t number = 0;
     if (key == "v") {
@@ -116,15 +110,11 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
       return malformed("header is not valid msgpack (unreadable value of '" + std::string(key) +
                        "')");
     }
-    if (!read)
-      return std::move(read).error();
+    if (!read) return std::move(read).error();
   }
-  if (!has_version)
-    return malformed("header has no version 'v'");
-  if (!has_id)
-    return malformed("header has no 'id'");
-  if (!has_kind)
-    return malformed("header has no 'kind'");
+  if (!has_version) return malformed("header has no version 'v'");
+  if (!has_id) return malformed("header has no 'id'");
+  if (!has_kind) return malformed("header has no 'kind'");
   if ((h.kind == Kind::Reply || h.kind == Kind::Error) && h.correlation_id.empty()) {
     return malformed("reply without a correlation id 'corr'");
   }
@@ -133,8 +123,7 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
 
 Result<Header> decode_header(std::string_view bytes) {
   auto view = decode_header_view(bytes);
-  if (!view)
-    return std::move(view).error();
+  if (!view) return std::move(view).error();
   return view->to_header();
 }
 
@@ -155,11 +144,9 @@ Result<Envelope> decode_frames(std::span<const zmq::message_t> frames) {
   }
   Envelope e;
   e.topic.assign(frames[0].data<char>(), frames[0].size());
-  if (e.topic.empty())
-    return malformed("empty topic frame");
+  if (e.topic.empty()) return malformed("empty topic frame");
   auto header = decode_header(std::string_view(frames[1].data<char>(), frames[1].size()));
-  if (!header)
-    return std::move(header).error();
+  if (!header) return std::move(header).error();
   e.header = std::move(*header);
   e.body.assign(frames[2].data<char>(), frames[2].size());
   return e;

@@ -56,8 +56,7 @@ Envelope make_error_reply(const Envelope& request, std::string source, const Err
 
 std::string error_body(const Error& error) {
   nlohmann::json j = {{"code", errc_name(error.code)}, {"message", error.message}};
-  if (!error.where.empty())
-    j["where"] = error.where;
+  if (!error.where.empty()) j["where"] = error.where;
   const auto bytes = nlohmann::json::to_msgpack(j);
   return std::string(bytes.begin(), bytes.end());
 }

@@ -18,32 +18,27 @@ class MsgpackReader {
   bool at_end() const { return p_ == end_; }
 
   bool map_size(std::uint32_t& n) {
-    if (!have(1))
-      return false;
+    if (!have(1)) return false;
     const auto tag = *p_;
     if ((tag & 0xf0) == 0x80) {
       ++p_;
       n = tag & 0x0f;
       return true;
     }
-    if (tag == 0xde)
-      return ++p_, big_endian(2, n);
-    if (tag == 0xdf)
-      return ++p_, big_endian(4, n);
+    if (tag == 0xde) return ++p_, big_endian(2, n);
+    if (tag == 0xdf) return ++p_, big_endian(4, n);
     return false;
   }
 
   /// True if the next value is a string (without consuming it).
   bool next_is_string() const {
-    if (!have(1))
-      return false;
+    if (!have(1)) return false;
     const auto tag = *p_;
     return (tag & 0xe0) == 0xa0 || tag == 0xd9 || tag == 0xda || tag == 0xdb;
   }
 
   bool string(std::string_view& out) {
-    if (!have(1))
-      return false;
+    if (!have(1)) return false;
     const auto tag = *p_;
     std::uint32_t n = 0;
     if ((tag & 0xe0) == 0xa0) {
@@ -51,13 +46,11 @@ class MsgpackReader {
       n = tag & 0x1f;
     } else if (tag == 0xd9 || tag == 0xda || tag == 0xdb) {
       ++p_;
-      if (!big_endian(tag == 0xd9 ? 1 : tag == 0xda ? 2 : 4, n))
-        return false;
+      if (!big_endian(tag == 0xd9 ? 1 : tag == 0xda ? 2 : 4, n)) return false;
     } else {
       return false;
     }
-    if (!have(n))
-      return false;
+    if (!have(n)) return false;
     out = std::string_view(reinterpret_cast<const char*>(p_), n);
     p_ += n;
     return true;
@@ -65,13 +58,10 @@ class MsgpackReader {
 
   /// Reads any msgpack integer; false for other types or a uint64 above INT64_MAX.
   bool integer(std::int64_t& out) {
-    if (!have(1))
-      return false;
+    if (!have(1)) return false;
     const auto tag = *p_;
-    if (tag <= 0x7f)
-      return ++p_, out = tag, true;
-    if (tag >= 0xe0)
-      return ++p_, out = static_cast<std::int8_t>(tag), true;
+    if (tag <= 0x7f) return ++p_, out = tag, true;
+    if (tag >= 0xe0) return ++p_, out = static_cast<std::int8_t>(tag), true;
     std::uint32_t width = 0;
     bool is_signed = false;
     switch (tag) {
@@ -104,33 +94,26 @@ class MsgpackReader {
     }
     ++p_;
     std::uint64_t raw = 0;
-    if (!big_endian(width, raw))
-      return false;
+    if (!big_endian(width, raw)) return false;
     if (is_signed) {
       const int shift = static_cast<int>(64 - 8 * width);
       out = static_cast<std::int64_t>(raw << shift) >> shift;  // sign-extend
       return true;
     }
-    if (raw > static_cast<std::uint64_t>(INT64_MAX))
-      return false;
+    if (raw > static_cast<std::uint64_t>(INT64_MAX)) return false;
     out = static_cast<std::int64_t>(raw);
     return true;
   }
 
   /// Skips one value of any type, nested up to `depth` levels.
   bool skip(int depth = 4) {
-    if (depth < 0 || !have(1))
-      return false;
+    if (depth < 0 || !have(1)) return false;
     const auto tag = *p_;
     std::uint32_t n = 0;
-    if (tag <= 0x7f || tag >= 0xe0 || tag == 0xc0 || tag == 0xc2 || tag == 0xc3)
-      return ++p_, true;
-    if ((tag & 0xe0) == 0xa0)
-      return skip_bytes(1, tag & 0x1f);
-    if ((tag & 0xf0) == 0x90)
-      return ++p_, skip_items(tag & 0x0f, 1, depth);
-    if ((tag & 0xf0) == 0x80)
-      return ++p_, skip_items(tag & 0x0f, 2, depth);
+    if (tag <= 0x7f || tag >= 0xe0 || tag == 0xc0 || tag == 0xc2 || tag == 0xc3) return ++p_, true;
+    if ((tag & 0xe0) == 0xa0) return skip_bytes(1, tag & 0x1f);
+    if ((tag & 0xf0) == 0x90) return ++p_, skip_items(tag & 0x0f, 1, depth);
+    if ((tag & 0xf0) == 0x80) return ++p_, skip_items(tag & 0x0f, 2, depth);
     switch (tag) {
       case 0xcc:
       case 0xd0:
@@ -189,8 +172,7 @@ class MsgpackReader {
 
   template <typename T>
   bool big_endian(std::uint32_t width, T& out) {
-    if (!have(width))
-      return false;
+    if (!have(width)) return false;
     std::uint64_t v = 0;
     for (std::uint32_t i = 0; i < width; ++i)
       v = (v << 8) | p_[i];
@@ -200,19 +182,16 @@ class MsgpackReader {
   }
 
   bool skip_bytes(std::uint32_t tag_bytes, std::uint64_t n) {
-    if (!have(tag_bytes + n))
-      return false;
+    if (!have(tag_bytes + n)) return false;
     p_ += tag_bytes + n;
     return true;
   }
 
   bool skip_items(std::uint64_t count, int per_item, int depth) {
     // Each item takes at least one byte, so a count larger than what is left is malformed.
-    if (!have(count * static_cast<std::uint64_t>(per_item)))
-      return false;
+    if (!have(count * static_cast<std::uint64_t>(per_item))) return false;
     for (std::uint64_t i = 0; i < count * static_cast<std::uint64_t>(per_item); ++i) {
-      if (!skip(depth - 1))
-        return false;
+      if (!skip(depth - 1)) return false;
     }
     return true;
   }

@@ -14,15 +14,13 @@ Error zmq_failure(const zmq::error_t& e, const std::string& what) {
 
 Result<zmq::socket_t> connect_client(zmq::context_t& context, const std::string& endpoint,
                                      const ClientOptions& options) {
-  if (auto valid = endpoints::validate(endpoint); !valid)
-    return std::move(valid).error();
+  if (auto valid = endpoints::validate(endpoint); !valid) return std::move(valid).error();
   try {
     zmq::socket_t socket(context, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
     socket.set(zmq::sockopt::sndhwm, options.send_high_water_mark);
     socket.set(zmq::sockopt::rcvhwm, options.receive_high_water_mark);
-    if (!options.routing_id.empty())
-      socket.set(zmq::sockopt::routing_id, options.routing_id);
+    if (!options.routing_id.empty()) socket.set(zmq::sockopt::routing_id, options.routing_id);
     if (options.curve_client) {
       socket.set(zmq::sockopt::curve_serverkey, options.curve_server_public_key);
       socket.set(zmq::sockopt::curve_publickey, options.curve_client->public_key);
@@ -62,8 +60,7 @@ Result<std::optional<Envelope>> receive_envelope(zmq::socket_t& socket, bool don
     return zmq_failure(e, "receive failed");
   }
   auto envelope = decode_frames(frames);
-  if (!envelope)
-    return std::move(envelope).error();
+  if (!envelope) return std::move(envelope).error();
   return std::optional<Envelope>(std::move(*envelope));
 }
 
@@ -84,8 +81,7 @@ std::string router_ipc(const std::string& run_dir) {
 Result<void> validate(const std::string& endpoint) {
   for (const char* scheme : {"ipc://", "inproc://", "tcp://"}) {
     const std::string_view prefix(scheme);
-    if (endpoint.rfind(prefix, 0) == 0 && endpoint.size() > prefix.size())
-      return ok();
+    if (endpoint.rfind(prefix, 0) == 0 && endpoint.size() > prefix.size()) return ok();
   }
   return fail(Errc::InvalidArgument,
               "endpoint '" + endpoint +

@@ -7,8 +7,7 @@ namespace {
 
 // Splits off the next dot-separated segment; returns false when `rest` is exhausted.
 bool next_segment(std::string_view& rest, std::string_view& segment, bool& exhausted) {
-  if (exhausted)
-    return false;
+  if (exhausted) return false;
   const auto dot = rest.find('.');
   if (dot == std::string_view::npos) {
     segment = rest;
@@ -29,12 +28,9 @@ bool topic_matches(std::string_view pattern, std::string_view topic) noexcept {
   std::string_view p_rest = pattern, t_rest = topic, p_seg, t_seg;
   bool p_done = false, t_done = false;
   while (next_segment(p_rest, p_seg, p_done)) {
-    if (p_seg == ">")
-      return next_segment(t_rest, t_seg, t_done);
-    if (!next_segment(t_rest, t_seg, t_done))
-      return false;
-    if (p_seg != "*" && p_seg != t_seg)
-      return false;
+    if (p_seg == ">") return next_segment(t_rest, t_seg, t_done);
+    if (!next_segment(t_rest, t_seg, t_done)) return false;
+    if (p_seg != "*" && p_seg != t_seg) return false;
   }
   return t_done;
 }
@@ -42,8 +38,7 @@ bool topic_matches(std::string_view pattern, std::string_view topic) noexcept {
 Result<void> validate_pattern(std::string_view pattern) {
   std::string_view rest = pattern, segment;
   bool done = false;
-  if (pattern.find_first_of("*>") == std::string_view::npos)
-    return ok();
+  if (pattern.find_first_of("*>") == std::string_view::npos) return ok();
   while (next_segment(rest, segment, done)) {
     const bool wild = segment.find_first_of("*>") != std::string_view::npos;
     if (wild && segment != "*" && segment != ">") {

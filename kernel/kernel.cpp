@@ -60,10 +60,8 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
                                               const std::string& executable) {
   auto kernel = std::unique_ptr<Kernel>(new Kernel());
   kernel->config_ = config;
-  if (auto made = make_dir(config.data_dir, "data_dir"); !made)
-    return std::move(made).error();
-  if (auto made = make_dir(config.run_dir, "run_dir"); !made)
-    return std::move(made).error();
+  if (auto made = make_dir(config.data_dir, "data_dir"); !made) return std::move(made).error();
+  if (auto made = make_dir(config.run_dir, "run_dir"); !made) return std::move(made).error();
 
   store::StoreOptions store_options;
   store_options.path = config.data_dir + "/store";
@@ -71,8 +69,7 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   store_options.tables = declared_tables();
   store_options.schema_version = kStoreSchemaVersion;
   auto store = store::Store::open(std::move(store_options));
-  if (!store)
-    return std::move(store).error();
+  if (!store) return std::move(store).error();
   kernel->store_ = std::move(*store);
 
   kernel->context_ = std::make_shared<zmq::context_t>();
@@ -84,8 +81,7 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   router_options.default_request_timeout_ms = config.router_request_timeout_ms;
   if (!config.router_curve_secret_file.empty()) {
     auto keys = read_curve_secret(config.router_curve_secret_file);
-    if (!keys)
-      return std::move(keys).error();
+    if (!keys) return std::move(keys).error();
     router_options.curve_server = std::move(*keys);
   } else if (!config.router_tcp_endpoint.empty()) {
     logger("kernel")->warn(
@@ -96,8 +92,7 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   // A socket file left by a killed nautod would make bind fail; nobody else may own it.
   ::unlink((config.run_dir + "/nautod.sock").c_str());
   auto router = Router::create(*kernel->context_, std::move(router_options));
-  if (!router)
-    return std::move(router).error();
+  if (!router) return std::move(router).error();
   kernel->router_ = std::move(*router);
   kernel->router_->start();
 
@@ -109,11 +104,9 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   host_options.child_arguments = {"--log-level", config.log.level};
   host_options.store = kernel->store_.get();
   auto host = ModuleHost::create(kernel->context_, std::move(host_options), config.modules);
-  if (!host)
-    return std::move(host).error();
+  if (!host) return std::move(host).error();
   kernel->host_ = std::move(*host);
-  if (auto started = kernel->host_->start(); !started)
-    return std::move(started).error();
+  if (auto started = kernel->host_->start(); !started) return std::move(started).error();
   return kernel;
 }
 
@@ -130,25 +123,20 @@ Result<void> Kernel::reload(const KernelConfig& config) {
         "reload: data_dir, run_dir, store and router settings take effect "
         "only after a restart of nautod");
   }
-  if (auto logged = log_setup(config.log); !logged)
-    return logged;
-  if (auto applied = host_->reconfigure(config.modules); !applied)
-    return applied;
+  if (auto logged = log_setup(config.log); !logged) return logged;
+  if (auto applied = host_->reconfigure(config.modules); !applied) return applied;
   config_.log = config.log;
   config_.modules = config.modules;
   return ok();
 }
 
 void Kernel::stop() {
-  if (host_)
-    host_->stop();
+  if (host_) host_->stop();
   const bool hung_threads = host_ && host_->abandoned_threads() > 0;
   host_.reset();
-  if (router_)
-    router_->stop();
+  if (router_) router_->stop();
   router_.reset();
-  if (hung_threads)
-    (void)store_.release();  // the hung thread may still write to it
+  if (hung_threads) (void)store_.release();  // the hung thread may still write to it
   store_.reset();
   if (hung_threads) {
     // A hung module thread still holds a socket; terminating the context would wait for it

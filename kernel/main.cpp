@@ -25,8 +25,7 @@ namespace {
 std::string self_executable(const char* argv0) {
   char path[PATH_MAX];
   const auto n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0)
-    return argv0;
+  if (n <= 0) return argv0;
   return std::string(path, static_cast<std::size_t>(n));
 }
 
@@ -102,8 +101,7 @@ int main(int argc, char** argv) {
 
   if (!run_module_name.empty()) {
     LogOptions log;
-    if (!log_level.empty())
-      log.level = log_level;
+    if (!log_level.empty()) log.level = log_level;
     if (auto set = log_setup(log); !set) {
       std::fprintf(stderr, "nautod: %s\n", set.error().describe().c_str());
       return 2;
@@ -118,8 +116,7 @@ int main(int argc, char** argv) {
                  config.error().message.c_str());
     return 2;
   }
-  if (!log_level.empty())
-    config->log.level = log_level;
+  if (!log_level.empty()) config->log.level = log_level;
   if (auto set = log_setup(config->log); !set) {
     std::fprintf(stderr, "nautod: %s\n", set.error().describe().c_str());
     return 2;
@@ -147,8 +144,7 @@ int main(int argc, char** argv) {
 
   for (;;) {
     int sig = 0;
-    if (sigwait(&signals, &sig) != 0)
-      continue;
+    if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       auto reloaded = load_config(config_path, path_given);
       if (!reloaded) {

@@ -87,8 +87,7 @@ Result<spdlog::level::level_enum> parse_log_level(std::string_view name) {
   static constexpr std::string_view kNames[] = {"trace", "debug",    "info", "warn",
                                                 "error", "critical", "off"};
   for (std::size_t i = 0; i < std::size(kNames); ++i) {
-    if (name == kNames[i])
-      return static_cast<spdlog::level::level_enum>(i);
+    if (name == kNames[i]) return static_cast<spdlog::level::level_enum>(i);
   }
   return fail(Errc::InvalidConfig, "unknown log level '" + std::string(name) +
                                        "'; expected one of trace, debug, info, warn, error, "
@@ -97,8 +96,7 @@ Result<spdlog::level::level_enum> parse_log_level(std::string_view name) {
 
 Result<void> log_setup(const LogOptions& options) {
   auto level = parse_log_level(options.level);
-  if (!level)
-    return std::move(level).error();
+  if (!level) return std::move(level).error();
   std::vector<spdlog::sink_ptr> sinks;
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   if (options.console_format == LogFormat::Json) {
@@ -129,8 +127,7 @@ Result<void> log_setup(const LogOptions& options) {
 }
 
 std::shared_ptr<spdlog::logger> logger(const std::string& name) {
-  if (auto existing = spdlog::get(name))
-    return existing;
+  if (auto existing = spdlog::get(name)) return existing;
   auto sinks = current_sinks();
   auto created = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
   {
@@ -141,8 +138,7 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
     spdlog::register_logger(created);
   } catch (const spdlog::spdlog_ex&) {
     // Another thread registered the same name first; use theirs.
-    if (auto raced = spdlog::get(name))
-      return raced;
+    if (auto raced = spdlog::get(name)) return raced;
   }
   return created;
 }

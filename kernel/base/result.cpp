@@ -23,23 +23,20 @@ constexpr std::array<std::pair<Errc, std::string_view>, 13> kNames{{
 
 std::string_view errc_name(Errc code) noexcept {
   for (const auto& [c, name] : kNames) {
-    if (c == code)
-      return name;
+    if (c == code) return name;
   }
   return "bug";
 }
 
 Errc errc_from_name(std::string_view name) noexcept {
   for (const auto& [c, n] : kNames) {
-    if (n == name)
-      return c;
+    if (n == name) return c;
   }
   return Errc::Bug;
 }
 
 std::string Error::describe() const {
-  if (where.empty())
-    return message;
+  if (where.empty()) return message;
   return where + ": " + message;
 }
 

@@ -40,23 +40,19 @@ struct Options {
 
 // Only run_dir is needed from the config; read just that, so the CLI does not depend on modules.
 std::string resolve_endpoint(const Options& o) {
-  if (!o.endpoint.empty())
-    return o.endpoint;
-  if (const char* e = std::getenv("NAUTO_ENDPOINT"); e && *e)
-    return e;
+  if (!o.endpoint.empty()) return o.endpoint;
+  if (const char* e = std::getenv("NAUTO_ENDPOINT"); e && *e) return e;
   std::string run_dir = "/run/nauto";
   try {
     std::ifstream file(o.config);
     if (file) {
       auto root = YAML::Load(file);
-      if (root["run_dir"])
-        run_dir = root["run_dir"].as<std::string>();
+      if (root["run_dir"]) run_dir = root["run_dir"].as<std::string>();
     }
   } catch (const YAML::Exception&) {
     // A broken config is nautod's to report; fall back to the default run_dir here.
   }
-  if (const char* e = std::getenv("NAUTO_RUN_DIR"); e && *e)
-    run_dir = e;
+  if (const char* e = std::getenv("NAUTO_RUN_DIR"); e && *e) run_dir = e;
   return bus::endpoints::router_ipc(run_dir);
 }
 
@@ -69,16 +65,13 @@ Result<json> call(zmq::context_t& context, const Options& o, const std::string& 
                   const json& body) {
   auto client =
       bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
-  if (!client)
-    return std::move(client).error();
+  if (!client) return std::move(client).error();
   return client->call(service, body, o.timeout_ms);
 }
 
 std::string age_text(std::int64_t ms) {
-  if (ms < 0)
-    return "-";
-  if (ms < 10000)
-    return std::to_string(ms) + "ms";
+  if (ms < 0) return "-";
+  if (ms < 10000) return std::to_string(ms) + "ms";
   return std::to_string(ms / 1000) + "s";
 }
 
@@ -116,8 +109,7 @@ int print_status(const json& s, OutputFormat format) {
               << ", writes " << cell(st["ops"]) << ", failed " << cell(st["failed_batches"])
               << ", map size " << (st.value("map_size", std::uint64_t{0}) >> 20) << "MiB\n";
   }
-  if (!s["clients"].empty())
-    std::cout << "clients: " << cell(s["clients"]) << "\n";
+  if (!s["clients"].empty()) std::cout << "clients: " << cell(s["clients"]) << "\n";
   return 0;
 }
 
@@ -167,8 +159,7 @@ int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
                 const std::string& topic, std::int64_t limit, bool follow) {
   auto client =
       bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
-  if (!client)
-    return report(client.error());
+  if (!client) return report(client.error());
   // Subscribe before reading history so nothing falls in between; duplicates are skipped by id.
   if (follow) {
     if (auto subscribed = client->subscribe({topic}, o.timeout_ms); !subscribed) {
@@ -178,8 +169,7 @@ int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
   std::set<std::string> seen;
   auto history = client->call("journal.query", {{"topic", topic}, {"limit", limit}}, o.timeout_ms);
   if (!history) {
-    if (!follow || history.error().code != Errc::Unavailable)
-      return report(history.error());
+    if (!follow || history.error().code != Errc::Unavailable) return report(history.error());
     std::fprintf(stderr, "nauto: no journal module; showing live events only\n");
   } else if (!follow && format != OutputFormat::Table) {
     std::cout << render_document((*history)["events"], format);
@@ -189,16 +179,12 @@ int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
       print_event(e, format == OutputFormat::Yaml ? format : format);
     }
   }
-  if (!follow)
-    return 0;
+  if (!follow) return 0;
   while (!g_interrupted) {
     auto event = client->next_event(200);
-    if (!event)
-      return report(event.error());
-    if (!*event)
-      continue;
-    if (seen.erase((*event)->header.id))
-      continue;
+    if (!event) return report(event.error());
+    if (!*event) continue;
+    if (seen.erase((*event)->header.id)) continue;
     print_event(event_row(**event), format);
   }
   client->unsubscribe();
@@ -253,8 +239,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   auto format = parse_output_format(o.output);
-  if (!format)
-    return report(format.error());
+  if (!format) return report(format.error());
   signal(SIGINT, [](int) { g_interrupted = true; });
   signal(SIGTERM, [](int) { g_interrupted = true; });
   zmq::context_t context;
@@ -270,23 +255,18 @@ int main(int argc, char** argv) {
 
   if (*status || *modules) {
     auto answer = call(context, o, "kernel.status", json::object());
-    if (!answer)
-      return report(answer.error());
+    if (!answer) return report(answer.error());
     return *status ? print_status(*answer, *format) : print_modules(*answer, *format);
   }
-  if (*tail)
-    return events_tail(context, o, *format, topic, limit, follow);
+  if (*tail) return events_tail(context, o, *format, topic, limit, follow);
   if (*publish) {
     auto body = parse_json(publish_json, "--json");
-    if (!body)
-      return report(body.error());
+    if (!body) return report(body.error());
     auto client =
         bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
-    if (!client)
-      return report(client.error());
+    if (!client) return report(client.error());
     auto id = client->publish(publish_topic, *body);
-    if (!id)
-      return report(id.error());
+    if (!id) return report(id.error());
     // Make sure the event left before the socket closes (linger is 0): a round trip does it.
     if (auto ping = client->call("bus.stats", json::object(), o.timeout_ms); !ping) {
       return report(ping.error());
@@ -296,19 +276,16 @@ int main(int argc, char** argv) {
   }
   if (*call_cmd) {
     auto body = parse_json(call_json, "--json");
-    if (!body)
-      return report(body.error());
+    if (!body) return report(body.error());
     auto answer = call(context, o, service, *body);
-    if (!answer)
-      return report(answer.error());
+    if (!answer) return report(answer.error());
     std::cout << render_document(*answer,
                                  *format == OutputFormat::Yaml ? *format : OutputFormat::Json);
     return 0;
   }
   if (*keygen) {
     auto keys = bus::make_curve_keys();
-    if (!keys)
-      return report(keys.error());
+    if (!keys) return report(keys.error());
     if (!secret_file.empty()) {
       const auto old_mask = umask(077);
       std::ofstream out(secret_file);

@@ -7,12 +7,9 @@
 namespace nauto::cli {
 
 Result<OutputFormat> parse_output_format(const std::string& name) {
-  if (name == "table")
-    return OutputFormat::Table;
-  if (name == "json")
-    return OutputFormat::Json;
-  if (name == "yaml")
-    return OutputFormat::Yaml;
+  if (name == "table") return OutputFormat::Table;
+  if (name == "json") return OutputFormat::Json;
+  if (name == "yaml") return OutputFormat::Yaml;
   return fail(Errc::InvalidArgument,
               "unknown output format '" + name + "'; use table, json or yaml", "--output");
 }
@@ -31,8 +28,7 @@ std::string Table::render() const {
     std::string text;
     for (std::size_t i = 0; i < cells.size() && i < width.size(); ++i) {
       text += cells[i];
-      if (i + 1 < cells.size())
-        text += std::string(width[i] - cells[i].size() + 2, ' ');
+      if (i + 1 < cells.size()) text += std::string(width[i] - cells[i].size() + 2, ' ');
     }
     out += text + "\n";
   };
@@ -76,10 +72,8 @@ std::string render_document(const nlohmann::json& document, OutputFormat format)
 }
 
 std::string cell(const nlohmann::json& value) {
-  if (value.is_string())
-    return value.get<std::string>();
-  if (value.is_null())
-    return "-";
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "-";
   return value.dump();
 }
 

@@ -38,16 +38,12 @@ json to_json(const YAML::Node& node) {
     }
     case YAML::NodeType::Scalar: {
       const auto& text = node.Scalar();
-      if (node.Tag() == "!")
-        return text;  // quoted
-      if (text == "true" || text == "false")
-        return text == "true";
-      if (text == "~" || text == "null")
-        return nullptr;
+      if (node.Tag() == "!") return text;  // quoted
+      if (text == "true" || text == "false") return text == "true";
+      if (text == "~" || text == "null") return nullptr;
       std::int64_t n = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-      if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty())
-        return n;
+      if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty()) return n;
       return text;
     }
   }
@@ -67,8 +63,7 @@ void set_path(json& root, const std::string& path, const std::string& value) {
   for (;;) {
     const auto dot = path.find('.', start);
     const auto part = path.substr(start, dot - start);
-    if (!node->is_object())
-      *node = json::object();
+    if (!node->is_object()) *node = json::object();
     if (dot == std::string::npos) {
       (*node)[part] = value;
       return;
@@ -137,15 +132,13 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
                     " (is the indentation consistent, with spaces only?)",
                 source);
   }
-  if (root.is_null())
-    root = json::object();
+  if (root.is_null()) root = json::object();
   if (!root.is_object()) {
     return fail(Errc::InvalidConfig, "the top level must be a mapping of keys to values", source);
   }
   for (const auto& key : kernel_config_keys()) {
     auto it = environment.find(env_name(key));
-    if (it != environment.end())
-      set_path(root, key, it->second);
+    if (it != environment.end()) set_path(root, key, it->second);
   }
 
   KernelConfig c;
@@ -185,8 +178,7 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
 
   std::vector<std::string> problems;
   auto collect = [&](const ConfigReader& reader) {
-    if (auto done = reader.finish(); !done)
-      problems.push_back(done.error().message);
+    if (auto done = reader.finish(); !done) problems.push_back(done.error().message);
   };
   const json modules = top.section("modules");
   if (modules.is_object()) {
@@ -222,10 +214,8 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
     problems.push_back("router.tcp_endpoint: expected tcp://HOST:PORT (got \"" +
                        c.router_tcp_endpoint + "\")");
   }
-  if (c.data_dir.empty())
-    problems.push_back("data_dir: must not be empty");
-  if (c.run_dir.empty())
-    problems.push_back("run_dir: must not be empty");
+  if (c.data_dir.empty()) problems.push_back("data_dir: must not be empty");
+  if (c.run_dir.empty()) problems.push_back("run_dir: must not be empty");
   if (auto valid = validate_module_specs(c.modules); !valid) {
     problems.push_back(valid.error().message);
   }
@@ -242,11 +232,9 @@ std::map<std::string, std::string> nauto_environment() {
   std::map<std::string, std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string entry(*e);
-    if (entry.rfind("NAUTO_", 0) != 0)
-      continue;
+    if (entry.rfind("NAUTO_", 0) != 0) continue;
     const auto eq = entry.find('=');
-    if (eq == std::string::npos)
-      continue;
+    if (eq == std::string::npos) continue;
     out[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   return out;

@@ -47,8 +47,7 @@ Result<void> validate_module_specs(const std::vector<ModuleSpec>& specs) {
       problems += (problems.empty() ? "" : "\n") + valid.error().message;
     }
   }
-  if (!problems.empty())
-    return fail(Errc::InvalidConfig, problems);
+  if (!problems.empty()) return fail(Errc::InvalidConfig, problems);
   return ok();
 }
 
@@ -61,8 +60,7 @@ struct RunOutcome {
   void set(Result<void> result) {
     std::lock_guard lock(mutex);
     finished = true;
-    if (!result)
-      error = std::move(result).error();
+    if (!result) error = std::move(result).error();
   }
 };
 
@@ -149,15 +147,12 @@ class KernelModule final : public Module {
 
   void on_event(const bus::Envelope& event, Context&) override {
     auto body = bus::from_body(event.body);
-    if (!body || !body->is_object())
-      return;
+    if (!body || !body->is_object()) return;
     const auto name = body->value("module", std::string());
     for (auto& slot : slots_) {
-      if (slot->spec.name != name || slot->phase != Slot::Phase::Running)
-        continue;
+      if (slot->spec.name != name || slot->phase != Slot::Phase::Running) continue;
       // A child's pid guards against a late message from a replaced instance.
-      if (slot->pid != 0 && body->value("pid", std::int64_t{0}) != slot->pid)
-        continue;
+      if (slot->pid != 0 && body->value("pid", std::int64_t{0}) != slot->pid) continue;
       if (event.topic == kModuleErrorTopic) {
         slot->reported_error = body->value("error", std::string());
       } else {
@@ -177,8 +172,7 @@ class KernelModule final : public Module {
           json router = json::object();
           if (stats_body) {
             auto parsed = bus::from_body(*stats_body);
-            if (parsed)
-              router = std::move(*parsed);
+            if (parsed) router = std::move(*parsed);
           }
           shared->ok_json(full_status ? status(router) : json{{"modules", modules(router)}});
         });
@@ -190,8 +184,7 @@ class KernelModule final : public Module {
     auto peer_of = [&](const std::string& name) -> json {
       if (router.contains("peers")) {
         for (const auto& p : router["peers"]) {
-          if (p.value("name", "") == name)
-            return p;
+          if (p.value("name", "") == name) return p;
         }
       }
       return json::object();
@@ -243,8 +236,7 @@ class KernelModule final : public Module {
         bool supervised = name == kKernelName;
         for (const auto& slot : slots_)
           supervised = supervised || slot->spec.name == name;
-        if (!supervised)
-          clients.push_back(name);
+        if (!supervised) clients.push_back(name);
       }
     }
     return json{{"version", kVersion},
@@ -293,8 +285,7 @@ class KernelModule final : public Module {
         ModuleRunner module_runner(*context, factory(), std::move(runner), control);
         result = module_runner.run();
       }
-      if (control->abandoned)
-        abandoned_alive->fetch_sub(1);
+      if (control->abandoned) abandoned_alive->fetch_sub(1);
       outcome->set(std::move(result));
     });
     publish_lifecycle("kernel.module.started", slot, {});
@@ -333,23 +324,18 @@ class KernelModule final : public Module {
     if (slot.spec.out_of_process && slot.pid != 0) {
       int status = 0;
       const pid_t r = ::waitpid(slot.pid, &status, WNOHANG);
-      if (r != slot.pid)
-        return std::nullopt;
+      if (r != slot.pid) return std::nullopt;
       slot.pid = 0;
       const auto how = WIFSIGNALED(status)
                            ? "process killed by signal " + std::to_string(WTERMSIG(status))
                            : "process exited with status " + std::to_string(WEXITSTATUS(status));
-      if (slot.reported_error.empty())
-        return how;
+      if (slot.reported_error.empty()) return how;
       return slot.reported_error + " (" + how + ")";
     }
     std::lock_guard lock(slot.outcome->mutex);
-    if (!slot.outcome->finished)
-      return std::nullopt;
-    if (slot.thread.joinable())
-      slot.thread.join();
-    if (slot.outcome->error)
-      return slot.outcome->error->describe();
+    if (!slot.outcome->finished) return std::nullopt;
+    if (slot.thread.joinable()) slot.thread.join();
+    if (slot.outcome->error) return slot.outcome->error->describe();
     return std::string("returned without being asked to stop");
   }
 
@@ -390,8 +376,7 @@ class KernelModule final : public Module {
     slot.control->abandoned = true;
     slot.control->stop_requested = true;
     state_->abandoned_alive->fetch_add(1);
-    if (slot.thread.joinable())
-      slot.thread.detach();
+    if (slot.thread.joinable()) slot.thread.detach();
   }
 
   void schedule_restart(Slot& slot, const std::string& why) {
@@ -423,10 +408,8 @@ class KernelModule final : public Module {
     if (slot.spec.out_of_process && slot.pid != 0) {
       ::kill(slot.pid, SIGTERM);
       while (slot.pid != 0 && steady_us() < give_up) {
-        if (::waitpid(slot.pid, nullptr, WNOHANG) == slot.pid)
-          slot.pid = 0;
-        if (slot.pid)
-          usleep(10000);  // waiting for a child process to exit
+        if (::waitpid(slot.pid, nullptr, WNOHANG) == slot.pid) slot.pid = 0;
+        if (slot.pid) usleep(10000);  // waiting for a child process to exit
       }
       if (slot.pid != 0) {
         ::kill(slot.pid, SIGKILL);
@@ -440,12 +423,10 @@ class KernelModule final : public Module {
           std::lock_guard lock(slot.outcome->mutex);
           done = slot.outcome->finished;
         }
-        if (!done)
-          usleep(5000);  // waiting for the module thread to leave its loop
+        if (!done) usleep(5000);  // waiting for the module thread to leave its loop
       }
       if (done) {
-        if (slot.thread.joinable())
-          slot.thread.join();
+        if (slot.thread.joinable()) slot.thread.join();
       } else {
         ctx_->log().error("module '{}' did not stop within {}ms; abandoning its thread",
                           slot.spec.name, state_->options.supervisor.stop_timeout_ms);
@@ -462,8 +443,7 @@ class KernelModule final : public Module {
       std::lock_guard lock(state_->mutex);
       specs.swap(state_->pending_specs);
     }
-    if (!specs)
-      return;
+    if (!specs) return;
     // Remove or restart changed modules, then add new ones, keeping the configured order.
     std::vector<std::unique_ptr<Slot>> kept;
     for (auto& slot : slots_) {
@@ -481,8 +461,7 @@ class KernelModule final : public Module {
     for (const auto& spec : *specs) {
       const bool running = std::any_of(slots_.begin(), slots_.end(),
                                        [&](const auto& s) { return s->spec.name == spec.name; });
-      if (running)
-        continue;
+      if (running) continue;
       slots_.push_back(std::make_unique<Slot>());
       slots_.back()->spec = spec;
       launch(*slots_.back());
@@ -506,8 +485,7 @@ class KernelModule final : public Module {
 Result<std::unique_ptr<ModuleHost>> ModuleHost::create(std::shared_ptr<zmq::context_t> context,
                                                        HostOptions options,
                                                        std::vector<ModuleSpec> specs) {
-  if (auto valid = validate_module_specs(specs); !valid)
-    return std::move(valid).error();
+  if (auto valid = validate_module_specs(specs); !valid) return std::move(valid).error();
   auto host = std::unique_ptr<ModuleHost>(new ModuleHost());
   host->state_ = std::make_shared<State>();
   host->state_->context = std::move(context);
@@ -532,24 +510,20 @@ Result<void> ModuleHost::start() {
     ModuleRunner kernel_runner(*state->context, std::make_unique<KernelModule>(state),
                                std::move(runner), state->kernel_control);
     auto result = kernel_runner.run();
-    if (!result)
-      logger("kernel.host")->error("module host stopped: {}", result.error().describe());
+    if (!result) logger("kernel.host")->error("module host stopped: {}", result.error().describe());
     state->set_ready(std::move(result));
   });
   return ready.get();
 }
 
 void ModuleHost::stop() {
-  if (!state_)
-    return;
+  if (!state_) return;
   state_->kernel_control->stop_requested = true;
-  if (thread_.joinable())
-    thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 Result<void> ModuleHost::reconfigure(std::vector<ModuleSpec> specs) {
-  if (auto valid = validate_module_specs(specs); !valid)
-    return valid;
+  if (auto valid = validate_module_specs(specs); !valid) return valid;
   std::lock_guard lock(state_->mutex);
   state_->pending_specs = std::move(specs);
   return ok();

@@ -28,11 +28,9 @@ class ModuleRunner::Impl final : public Context {
   Result<void> run() {
     options_.client.routing_id = manifest_.name;
     auto socket = bus::connect_client(zmq_context_, options_.endpoint, options_.client);
-    if (!socket)
-      return std::move(socket).error();
+    if (!socket) return std::move(socket).error();
     socket_ = std::move(*socket);
-    if (auto registered = register_with_router(); !registered)
-      return registered;
+    if (auto registered = register_with_router(); !registered) return registered;
 
     Result<void> outcome = guarded("start", [&] { return module_->start(*this); });
     if (!outcome) {
@@ -116,8 +114,7 @@ class ModuleRunner::Impl final : public Context {
   }
 
   Result<void> send(const bus::Envelope& envelope) {
-    if (control_->abandoned)
-      return fail(Errc::Cancelled, "module instance was replaced");
+    if (control_->abandoned) return fail(Errc::Cancelled, "module instance was replaced");
     return bus::send_envelope(socket_, envelope, true);
   }
 
@@ -134,8 +131,7 @@ class ModuleRunner::Impl final : public Context {
     // Heartbeats are how the supervisor sees us; the kernel module subscribes to them itself.
     auto request = bus::make_request("bus.register", manifest_.name, bus::to_body(body),
                                      options_.register_timeout_ms);
-    if (auto sent = bus::send_envelope(socket_, request); !sent)
-      return sent;
+    if (auto sent = bus::send_envelope(socket_, request); !sent) return sent;
     const auto give_up = steady_us() + options_.register_timeout_ms * 1000;
     while (steady_us() < give_up && !control_->stop_requested) {
       zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
@@ -144,13 +140,10 @@ class ModuleRunner::Impl final : public Context {
       } catch (const zmq::error_t& e) {
         return fail(Errc::Library, e.what(), "register");
       }
-      if (!(item.revents & ZMQ_POLLIN))
-        continue;
+      if (!(item.revents & ZMQ_POLLIN)) continue;
       auto reply = bus::receive_envelope(socket_, true);
-      if (!reply)
-        return std::move(reply).error();
-      if (!*reply || (*reply)->header.correlation_id != request.header.id)
-        continue;
+      if (!reply) return std::move(reply).error();
+      if (!*reply || (*reply)->header.correlation_id != request.header.id) continue;
       if ((*reply)->header.kind == bus::Kind::Error) {
         auto error = bus::error_from_body((*reply)->body);
         error.where = "register " + manifest_.name;
@@ -182,8 +175,7 @@ class ModuleRunner::Impl final : public Context {
       try {
         zmq::poll(&item, 1, std::chrono::milliseconds(std::max<std::int64_t>(wait_us / 1000, 0)));
       } catch (const zmq::error_t& e) {
-        if (e.num() == ETERM)
-          return ok();
+        if (e.num() == ETERM) return ok();
         return fail(Errc::Library, e.what(), manifest_.name);
       }
       for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
@@ -192,15 +184,11 @@ class ModuleRunner::Impl final : public Context {
           log_->warn("dropped a malformed message: {}", received.error().message);
           continue;
         }
-        if (!*received)
-          break;
-        if (auto handled = dispatch(std::move(**received)); !handled)
-          return handled;
-        if (control_->stop_requested || control_->abandoned)
-          break;
+        if (!*received) break;
+        if (auto handled = dispatch(std::move(**received)); !handled) return handled;
+        if (control_->stop_requested || control_->abandoned) break;
       }
-      if (auto fired = run_timers(); !fired)
-        return fired;
+      if (auto fired = run_timers(); !fired) return fired;
       expire_pending();
     }
     return ok();
@@ -229,8 +217,7 @@ class ModuleRunner::Impl final : public Context {
       case bus::Kind::Reply:
       case bus::Kind::Error: {
         auto it = pending_.find(envelope.header.correlation_id);
-        if (it == pending_.end())
-          return ok();  // answered already (local timeout)
+        if (it == pending_.end()) return ok();  // answered already (local timeout)
         auto fn = std::move(it->second.fn);
         pending_.erase(it);
         Result<std::string> body = envelope.header.kind == bus::Kind::Reply
@@ -249,13 +236,11 @@ class ModuleRunner::Impl final : public Context {
     const auto now = steady_us();
     std::vector<TimerId> due;
     for (const auto& [id, timer] : timers_) {
-      if (timer.due_us <= now)
-        due.push_back(id);
+      if (timer.due_us <= now) due.push_back(id);
     }
     for (const auto id : due) {
       auto it = timers_.find(id);
-      if (it == timers_.end())
-        continue;  // cancelled by an earlier timer
+      if (it == timers_.end()) continue;  // cancelled by an earlier timer
       TimerFn fn = it->second.fn;
       if (it->second.period_ms > 0) {
         it->second.due_us = now + it->second.period_ms * 1000;

@@ -26,8 +26,7 @@ std::string printable_identity(const std::string& id) {
   bool text = !id.empty();
   for (unsigned char c : id)
     text = text && c >= 0x20 && c < 0x7f;
-  if (text)
-    return id;
+  if (text) return id;
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "0x";
   for (unsigned char c : id) {
@@ -124,8 +123,7 @@ class RouterImpl {
           handle(frames);
         }
       } catch (const zmq::error_t& e) {
-        if (e.num() == ETERM)
-          return;
+        if (e.num() == ETERM) return;
         log_->error("router loop: {}", e.what());
       }
       expire_requests();
@@ -134,8 +132,7 @@ class RouterImpl {
 
  private:
   int next_poll_timeout_ms() const {
-    if (deadlines_.empty())
-      return 20;
+    if (deadlines_.empty()) return 20;
     const auto wait_us = deadlines_.top().first - now_us();
     return static_cast<int>(std::clamp<std::int64_t>(wait_us / 1000 + 1, 0, 20));
   }
@@ -184,8 +181,7 @@ class RouterImpl {
       }
       return ok();
     } catch (const zmq::error_t& e) {
-      if (e.num() == EHOSTUNREACH)
-        return fail(Errc::Unavailable, "peer disconnected");
+      if (e.num() == EHOSTUNREACH) return fail(Errc::Unavailable, "peer disconnected");
       return fail(Errc::Library, e.what());
     }
   }
@@ -198,8 +194,7 @@ class RouterImpl {
     for (auto& f : frames)
       with_id.push_back(std::move(f));
     auto sent = forward(identity, with_id);
-    if (!sent && sent.error().code == Errc::Unavailable)
-      forget(identity);
+    if (!sent && sent.error().code == Errc::Unavailable) forget(identity);
     return sent;
   }
 
@@ -207,11 +202,9 @@ class RouterImpl {
   // beyond that is still queued. Both counts are taken at the same instant for this peer.
   void note_heartbeat(std::string_view identity, const zmq::message_t& body) {
     auto peer = peers_.find(identity);
-    if (peer == peers_.end())
-      return;
+    if (peer == peers_.end()) return;
     auto parsed = bus::from_body(std::string_view(body.data<char>(), body.size()));
-    if (!parsed || !parsed->is_object())
-      return;
+    if (!parsed || !parsed->is_object()) return;
     const auto processed = parsed->value("processed_events", std::uint64_t{0}) +
                            parsed->value("processed_requests", std::uint64_t{0});
     const auto delivered = peer->second.events_delivered + peer->second.requests_delivered;
@@ -221,8 +214,7 @@ class RouterImpl {
   void route_event(std::string_view identity, std::string_view topic,
                    std::vector<zmq::message_t>& frames) {
     ++totals_.events_in;
-    if (topic == kHeartbeatTopic)
-      note_heartbeat(identity, frames[3]);
+    if (topic == kHeartbeatTopic) note_heartbeat(identity, frames[3]);
     targets_.clear();
     for (auto& [peer_identity, peer] : peers_) {
       for (const auto& pattern : peer.subscriptions) {
@@ -232,8 +224,7 @@ class RouterImpl {
         }
       }
     }
-    if (targets_.empty())
-      ++totals_.events_unrouted;
+    if (targets_.empty()) ++totals_.events_unrouted;
     for (const auto& [peer_identity, peer] : targets_) {
       auto sent = forward(*peer_identity, frames);
       if (sent) {
@@ -275,8 +266,7 @@ class RouterImpl {
   void route_request(const std::string& identity, std::string_view topic, const bus::Header& header,
                      std::vector<zmq::message_t>& frames) {
     ++totals_.requests_in;
-    if (topic.rfind("bus.", 0) == 0)
-      return serve_control(identity, topic, header, frames);
+    if (topic.rfind("bus.", 0) == 0) return serve_control(identity, topic, header, frames);
     const auto now = now_us();
     if (header.deadline_us != 0 && header.deadline_us <= now) {
       ++totals_.timeouts;
@@ -301,14 +291,12 @@ class RouterImpl {
           fail(Errc::InvalidArgument, "a request with this id is in flight", std::string(topic)));
     }
     auto sent = forward(owner_identity, frames);
-    if (!sent && sent.error().code == Errc::Unavailable)
-      forget(owner_identity);
+    if (!sent && sent.error().code == Errc::Unavailable) forget(owner_identity);
     auto peer = peers_.find(owner_identity);
     if (!sent) {
       if (sent.error().code == Errc::Overloaded) {
         ++totals_.requests_overloaded;
-        if (peer != peers_.end())
-          ++peer->second.requests_rejected;
+        if (peer != peers_.end()) ++peer->second.requests_rejected;
         return reply_error(identity, request_view(topic, header, frames[3]),
                            fail(Errc::Overloaded,
                                 "module '" + (peer != peers_.end() ? peer->second.name : "") +
@@ -321,12 +309,10 @@ class RouterImpl {
           fail(Errc::Unavailable, "the serving module went away: " + sent.error().message,
                std::string(topic)));
     }
-    if (peer != peers_.end())
-      ++peer->second.requests_delivered;
+    if (peer != peers_.end()) ++peer->second.requests_delivered;
     std::int64_t deadline = header.deadline_us;
     const auto cap = now + options_.max_request_timeout_ms * 1000;
-    if (deadline == 0)
-      deadline = now + options_.default_request_timeout_ms * 1000;
+    if (deadline == 0) deadline = now + options_.default_request_timeout_ms * 1000;
     deadline = std::min(deadline, cap);
     pending_.emplace(key, PendingRequest{identity, std::string(topic), deadline, header.id});
     deadlines_.emplace(deadline, key);
@@ -341,8 +327,7 @@ class RouterImpl {
     const std::string requester = it->second.requester;
     pending_.erase(it);
     auto sent = forward(requester, frames);
-    if (!sent && sent.error().code == Errc::Unavailable)
-      forget(requester);
+    if (!sent && sent.error().code == Errc::Unavailable) forget(requester);
     if (sent) {
       ++totals_.replies_routed;
     } else {
@@ -358,8 +343,7 @@ class RouterImpl {
       const auto key = deadlines_.top().second;
       deadlines_.pop();
       auto it = pending_.find(key);
-      if (it == pending_.end() || it->second.deadline_us > now)
-        continue;
+      if (it == pending_.end() || it->second.deadline_us > now) continue;
       ++totals_.timeouts;
       bus::Envelope request;
       request.topic = it->second.service;
@@ -375,8 +359,7 @@ class RouterImpl {
                      std::vector<zmq::message_t>& frames) {
     const auto request = request_view(topic, header, frames[3]);
     auto body = bus::from_body(request.body);
-    if (!body)
-      return reply_error(identity, request, std::move(body).error());
+    if (!body) return reply_error(identity, request, std::move(body).error());
     Result<json> answer = json::object();
     if (topic == router_services::kRegister) {
       answer = register_peer(identity, *body);
@@ -388,11 +371,9 @@ class RouterImpl {
       answer = fail(Errc::Unavailable, "the router has no service '" + std::string(topic) + "'",
                     std::string(topic));
     }
-    if (!answer)
-      return reply_error(identity, request, std::move(answer).error());
+    if (!answer) return reply_error(identity, request, std::move(answer).error());
     auto sent = send_envelope_to(identity, bus::make_reply(request, kSelf, bus::to_body(*answer)));
-    if (!sent && sent.error().code != Errc::Unavailable)
-      ++totals_.replies_dropped;
+    if (!sent && sent.error().code != Errc::Unavailable) ++totals_.replies_dropped;
   }
 
   Result<json> register_peer(const std::string& identity, const json& body) {
@@ -406,8 +387,7 @@ class RouterImpl {
     peer.name = body["name"].get<std::string>();
     peer.registered_us = now_us();
     for (const char* key : {"subscribes", "serves"}) {
-      if (!body.contains(key))
-        continue;
+      if (!body.contains(key)) continue;
       if (!body[key].is_array()) {
         return fail(Errc::InvalidArgument, std::string(key) + " must be a list of strings",
                     router_services::kRegister);
@@ -419,8 +399,7 @@ class RouterImpl {
         }
         auto value = item.get<std::string>();
         if (std::string_view(key) == "subscribes") {
-          if (auto valid = bus::validate_pattern(value); !valid)
-            return std::move(valid).error();
+          if (auto valid = bus::validate_pattern(value); !valid) return std::move(valid).error();
           peer.subscriptions.push_back(std::move(value));
         } else {
           if (value.rfind("bus.", 0) == 0 || value.empty()) {
@@ -459,12 +438,10 @@ class RouterImpl {
 
   void forget(std::string_view identity) {
     auto it = peers_.find(identity);
-    if (it == peers_.end())
-      return;
+    if (it == peers_.end()) return;
     for (const auto& service : it->second.services) {
       auto owner = services_.find(service);
-      if (owner != services_.end() && owner->second == identity)
-        services_.erase(owner);
+      if (owner != services_.end() && owner->second == identity) services_.erase(owner);
     }
     // `identity` may point into the node erased here: it is not used afterwards.
     peers_.erase(it);
@@ -519,15 +496,13 @@ class RouterImpl {
 
 Result<std::unique_ptr<Router>> Router::create(zmq::context_t& context, RouterOptions options) {
   for (const auto& endpoint : options.endpoints) {
-    if (auto valid = bus::endpoints::validate(endpoint); !valid)
-      return std::move(valid).error();
+    if (auto valid = bus::endpoints::validate(endpoint); !valid) return std::move(valid).error();
   }
   if (options.peer_high_water_mark <= 0) {
     return fail(Errc::InvalidConfig, "must be a positive integer", "router.peer_high_water_mark");
   }
   auto impl = std::make_unique<RouterImpl>(context, std::move(options));
-  if (auto bound = impl->bind(); !bound)
-    return std::move(bound).error();
+  if (auto bound = impl->bind(); !bound) return std::move(bound).error();
   return std::unique_ptr<Router>(new Router(std::move(impl)));
 }
 
@@ -543,8 +518,7 @@ void Router::start() {
 
 void Router::stop() {
   stopping_ = true;
-  if (thread_.joinable())
-    thread_.join();
+  if (thread_.joinable()) thread_.join();
   impl_.reset();
 }
 

@@ -8,8 +8,7 @@ namespace {
 
 std::string shown(const nlohmann::json& value) {
   auto text = value.dump();
-  if (text.size() > 60)
-    text = text.substr(0, 57) + "...";
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
   return text;
 }
 
@@ -18,11 +17,9 @@ bool split_number(const std::string& text, std::int64_t& number, std::string& un
   std::size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
     ++i;
-  if (i == 0)
-    return false;
+  if (i == 0) return false;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, number);
-  if (ec != std::errc())
-    return false;
+  if (ec != std::errc()) return false;
   unit = text.substr(i);
   while (!unit.empty() && unit.front() == ' ')
     unit.erase(unit.begin());
@@ -41,8 +38,7 @@ Result<std::int64_t> parse_duration_ms(const std::string& text) {
       {"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
   for (const auto& [name, factor] : kUnits) {
     if (unit == name) {
-      if (n > INT64_MAX / factor)
-        return fail(Errc::InvalidConfig, "duration too large");
+      if (n > INT64_MAX / factor) return fail(Errc::InvalidConfig, "duration too large");
       return n * factor;
     }
   }
@@ -62,8 +58,7 @@ Result<std::uint64_t> parse_size_bytes(const std::string& text) {
                                                                  {"GiB", 1ull << 30},
                                                                  {"TiB", 1ull << 40}};
   for (const auto& [name, factor] : kUnits) {
-    if (unit == name)
-      return static_cast<std::uint64_t>(n) * factor;
+    if (unit == name) return static_cast<std::uint64_t>(n) * factor;
   }
   return fail(Errc::InvalidConfig, "unknown size unit '" + unit + "'; use B, KiB, MiB, GiB or TiB");
 }
@@ -78,11 +73,9 @@ ConfigReader::ConfigReader(const nlohmann::json& section, std::string path)
 
 const nlohmann::json* ConfigReader::lookup(const std::string& key) {
   known_.insert(key);
-  if (!section_.is_object())
-    return nullptr;
+  if (!section_.is_object()) return nullptr;
   auto it = section_.find(key);
-  if (it == section_.end() || it->is_null())
-    return nullptr;
+  if (it == section_.end() || it->is_null()) return nullptr;
   return &*it;
 }
 
@@ -94,8 +87,7 @@ void ConfigReader::problem(const std::string& key, const std::string& expected,
 
 std::string ConfigReader::string(const std::string& key, const std::string& fallback) {
   const auto* v = lookup(key);
-  if (!v)
-    return fallback;
+  if (!v) return fallback;
   if (!v->is_string()) {
     problem(key, "expected a string", *v);
     return fallback;
@@ -106,8 +98,7 @@ std::string ConfigReader::string(const std::string& key, const std::string& fall
 std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
                                    std::int64_t max) {
   const auto* v = lookup(key);
-  if (!v)
-    return fallback;
+  if (!v) return fallback;
   std::int64_t n = 0;
   if (v->is_number_integer()) {
     n = v->get<std::int64_t>();
@@ -132,74 +123,62 @@ std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback
 
 bool ConfigReader::boolean(const std::string& key, bool fallback) {
   const auto* v = lookup(key);
-  if (!v)
-    return fallback;
-  if (v->is_boolean())
-    return v->get<bool>();
+  if (!v) return fallback;
+  if (v->is_boolean()) return v->get<bool>();
   if (v->is_string()) {
     const auto& s = v->get_ref<const std::string&>();
-    if (s == "true" || s == "yes" || s == "on")
-      return true;
-    if (s == "false" || s == "no" || s == "off")
-      return false;
+    if (s == "true" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "no" || s == "off") return false;
   }
   problem(key, "expected true or false", *v);
   return fallback;
 }
 
-std::int64_t ConfigReader::duration_ms(const std::string& key, std::int64_t fallback_ms,
-                                       std::int64_t min_ms) {
+// A quantity with a unit (duration, size): a bare non-negative integer is taken in the base
+// unit, a string goes through `parse`; below `min` is a problem naming `min_text`.
+template <typename T, typename Parse>
+T ConfigReader::quantity(const std::string& key, T fallback, T min, Parse parse,
+                         const char* expected, const std::string& min_text) {
   const auto* v = lookup(key);
-  if (!v)
-    return fallback_ms;
-  Result<std::int64_t> parsed = fail(Errc::InvalidConfig, "");
+  if (!v) return fallback;
+  Result<T> parsed = fail(Errc::InvalidConfig, "");
   if (v->is_number_integer() && v->get<std::int64_t>() >= 0) {
-    parsed = v->get<std::int64_t>();
+    parsed = v->get<T>();
   } else if (v->is_string()) {
-    parsed = parse_duration_ms(v->get<std::string>());
+    parsed = parse(v->get<std::string>());
   }
   if (!parsed) {
-    problem(key, "expected a duration like 500ms, 30s, 15m, 2h or 7d", *v);
-    return fallback_ms;
+    problem(key, expected, *v);
+    return fallback;
   }
-  if (*parsed < min_ms) {
-    problem(key, "expected a duration of at least " + std::to_string(min_ms) + "ms", *v);
-    return fallback_ms;
+  if (*parsed < min) {
+    problem(key, "expected at least " + min_text, *v);
+    return fallback;
   }
   return *parsed;
 }
 
+std::int64_t ConfigReader::duration_ms(const std::string& key, std::int64_t fallback_ms,
+                                       std::int64_t min_ms) {
+  return quantity<std::int64_t>(key, fallback_ms, min_ms, parse_duration_ms,
+                                "expected a duration like 500ms, 30s, 15m, 2h or 7d",
+                                std::to_string(min_ms) + "ms");
+}
+
 std::uint64_t ConfigReader::size_bytes(const std::string& key, std::uint64_t fallback,
                                        std::uint64_t min) {
-  const auto* v = lookup(key);
-  if (!v)
-    return fallback;
-  Result<std::uint64_t> parsed = fail(Errc::InvalidConfig, "");
-  if (v->is_number_integer() && v->get<std::int64_t>() >= 0) {
-    parsed = v->get<std::uint64_t>();
-  } else if (v->is_string()) {
-    parsed = parse_size_bytes(v->get<std::string>());
-  }
-  if (!parsed) {
-    problem(key, "expected a size like 4096, 512KiB, 64MiB or 1GiB", *v);
-    return fallback;
-  }
-  if (*parsed < min) {
-    problem(key, "expected at least " + std::to_string(min) + " bytes", *v);
-    return fallback;
-  }
-  return *parsed;
+  return quantity<std::uint64_t>(key, fallback, min, parse_size_bytes,
+                                 "expected a size like 4096, 512KiB, 64MiB or 1GiB",
+                                 std::to_string(min) + " bytes");
 }
 
 std::string ConfigReader::choice(const std::string& key, const std::string& fallback,
                                  const std::vector<std::string>& choices) {
   const auto* v = lookup(key);
-  if (!v)
-    return fallback;
+  if (!v) return fallback;
   if (v->is_string()) {
     for (const auto& c : choices) {
-      if (c == v->get<std::string>())
-        return c;
+      if (c == v->get<std::string>()) return c;
     }
   }
   std::string expected = "expected one of";
@@ -212,8 +191,7 @@ std::string ConfigReader::choice(const std::string& key, const std::string& fall
 std::vector<std::string> ConfigReader::strings(const std::string& key) {
   const auto* v = lookup(key);
   std::vector<std::string> out;
-  if (!v)
-    return out;
+  if (!v) return out;
   if (!v->is_array()) {
     problem(key, "expected a list of strings", *v);
     return out;
@@ -230,8 +208,7 @@ std::vector<std::string> ConfigReader::strings(const std::string& key) {
 
 nlohmann::json ConfigReader::section(const std::string& key) {
   const auto* v = lookup(key);
-  if (!v)
-    return nullptr;
+  if (!v) return nullptr;
   if (!v->is_object()) {
     problem(key, "expected a mapping of keys to values", *v);
     return nullptr;
@@ -247,8 +224,7 @@ Result<void> ConfigReader::finish() const {
   std::vector<std::string> all = problems_;
   if (section_.is_object()) {
     for (const auto& [key, value] : section_.items()) {
-      if (known_.count(key))
-        continue;
+      if (known_.count(key)) continue;
       std::string known_list;
       for (const auto& k : known_)
         known_list += (known_list.empty() ? "" : ", ") + k;
@@ -256,8 +232,7 @@ Result<void> ConfigReader::finish() const {
                     (known_list.empty() ? "" : "; known keys here: " + known_list));
     }
   }
-  if (all.empty())
-    return ok();
+  if (all.empty()) return ok();
   std::string message;
   for (const auto& p : all)
     message += (message.empty() ? "" : "\n") + p;

@@ -26,8 +26,7 @@ Reply::~Reply() {
 }
 
 void Reply::ok(std::string body) {
-  if (answered_)
-    return;
+  if (answered_) return;
   answered_ = true;
   sender_(bus::make_reply(request_, source_, std::move(body)));
 }
@@ -37,8 +36,7 @@ void Reply::ok_json(const nlohmann::json& body) {
 }
 
 void Reply::fail(const Error& error) {
-  if (answered_)
-    return;
+  if (answered_) return;
   answered_ = true;
   sender_(bus::make_error_reply(request_, source_, error));
 }

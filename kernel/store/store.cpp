@@ -49,8 +49,7 @@ class ReadTxn {
  public:
   explicit ReadTxn(MDB_env* env) { rc_ = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn_); }
   ~ReadTxn() {
-    if (rc_ == 0)
-      mdb_txn_abort(txn_);
+    if (rc_ == 0) mdb_txn_abort(txn_);
   }
   int rc() const { return rc_; }
   MDB_txn* get() const { return txn_; }
@@ -95,15 +94,12 @@ class StoreImpl {
       stopping_ = true;
     }
     wake_.notify_all();  // unconditionally: stop must not depend on writer_waiting_
-    if (writer_.joinable())
-      writer_.join();
-    if (env_)
-      mdb_env_close(env_);
+    if (writer_.joinable()) writer_.join();
+    if (env_) mdb_env_close(env_);
   }
 
   Error lmdb_error(int rc, const std::string& where) const {
-    if (rc == MDB_NOTFOUND)
-      return fail(Errc::NotFound, "not found", where);
+    if (rc == MDB_NOTFOUND) return fail(Errc::NotFound, "not found", where);
     if (rc == MDB_MAP_FULL) {
       return fail(Errc::ResourceExhausted,
                   "the store is full (LMDB map size " + human_size(options_.map_size) +
@@ -113,8 +109,7 @@ class StoreImpl {
     if (rc == MDB_READERS_FULL) {
       return fail(Errc::ResourceExhausted, "too many concurrent readers", where);
     }
-    if (rc > 0)
-      return fail(Errc::System, std::strerror(rc), where);
+    if (rc > 0) return fail(Errc::System, std::strerror(rc), where);
     return fail(Errc::Library, std::string("LMDB: ") + mdb_strerror(rc), where);
   }
 
@@ -125,22 +120,18 @@ class StoreImpl {
                   options_.path);
     }
     int rc = mdb_env_create(&env_);
-    if (rc)
-      return lmdb_error(rc, "mdb_env_create");
+    if (rc) return lmdb_error(rc, "mdb_env_create");
     mdb_env_set_maxdbs(env_, static_cast<MDB_dbi>(options_.tables.size() + 2));
     mdb_env_set_maxreaders(env_, 1024);
     rc = mdb_env_set_mapsize(env_, options_.map_size);
-    if (rc)
-      return lmdb_error(rc, "store.map_size");
+    if (rc) return lmdb_error(rc, "store.map_size");
     // NOTLS: read transactions are not tied to a thread's slot, so any thread may read.
     rc = mdb_env_open(env_, options_.path.c_str(), MDB_NOTLS, 0600);
-    if (rc)
-      return lmdb_error(rc, options_.path);
+    if (rc) return lmdb_error(rc, options_.path);
 
     MDB_txn* txn = nullptr;
     rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-    if (rc)
-      return lmdb_error(rc, "open tables");
+    if (rc) return lmdb_error(rc, "open tables");
     std::vector<std::string> names = options_.tables;
     names.push_back(kMetaTable);
     for (const auto& name : names) {
@@ -157,8 +148,7 @@ class StoreImpl {
       return migrated;
     }
     rc = mdb_txn_commit(txn);
-    if (rc)
-      return lmdb_error(rc, "open tables");
+    if (rc) return lmdb_error(rc, "open tables");
     writer_ = std::thread([this] { writer_loop(); });
     return ok();
   }
@@ -175,12 +165,10 @@ class StoreImpl {
   Result<void> migrate(MDB_txn* txn) {
     WriterMigrationTxn view(*this, txn);
     auto stored = view.get(kMetaTable, kSchemaKey);
-    if (!stored)
-      return std::move(stored).error();
+    if (!stored) return std::move(stored).error();
     const auto target = options_.schema_version;
     std::uint32_t version = target;  // a new store starts at the current version
-    if (*stored)
-      version = static_cast<std::uint32_t>(std::stoul(**stored));
+    if (*stored) version = static_cast<std::uint32_t>(std::stoul(**stored));
     if (version > target) {
       return fail(Errc::InvalidConfig,
                   "the store has schema version " + std::to_string(version) +
@@ -191,15 +179,13 @@ class StoreImpl {
     while (version < target) {
       const Migration* step = nullptr;
       for (const auto& m : options_.migrations) {
-        if (m.to_version == version + 1)
-          step = &m;
+        if (m.to_version == version + 1) step = &m;
       }
       if (!step) {
         return fail(Errc::Bug, "no migration from schema version " + std::to_string(version),
                     options_.path);
       }
-      if (auto applied = step->apply(view); !applied)
-        return applied;
+      if (auto applied = step->apply(view); !applied) return applied;
       ++version;
       log_->info("store migrated to schema version {}", version);
     }
@@ -217,8 +203,7 @@ class StoreImpl {
       wake = writer_waiting_;  // a busy writer takes the queue on its next round anyway
       writer_waiting_ = false;
     }
-    if (wake)
-      wake_.notify_one();
+    if (wake) wake_.notify_one();
     return sequence;
   }
 
@@ -228,8 +213,7 @@ class StoreImpl {
     std::unique_lock lock(done_mutex_);
     done_cv_.wait(lock, [&] { return committed_sequence_ >= sequence; });
     auto failed = failures_.find(sequence);
-    if (failed == failures_.end())
-      return ok();
+    if (failed == failures_.end()) return ok();
     Error error = std::move(failed->second);
     failures_.erase(failed);
     return error;
@@ -248,15 +232,13 @@ class StoreImpl {
 
   Result<void> apply(MDB_txn* txn, const WriteOp& op) {
     auto dbi = table(op.table);
-    if (!dbi)
-      return std::move(dbi).error();
+    if (!dbi) return std::move(dbi).error();
     MDB_val key = as_val(op.key), value = as_val(op.value);
     int rc = 0;
     switch (op.kind) {
       case WriteOp::Kind::Append:
         rc = mdb_put(txn, *dbi, &key, &value, MDB_APPEND);
-        if (rc != MDB_KEYEXIST)
-          break;
+        if (rc != MDB_KEYEXIST) break;
         [[fallthrough]];  // not the largest key: an ordinary put
       case WriteOp::Kind::Put:
         value = as_val(op.value);
@@ -264,42 +246,34 @@ class StoreImpl {
         break;
       case WriteOp::Kind::Erase:
         rc = mdb_del(txn, *dbi, &key, nullptr);
-        if (rc == MDB_NOTFOUND)
-          rc = 0;
+        if (rc == MDB_NOTFOUND) rc = 0;
         break;
       case WriteOp::Kind::EraseBefore:
       case WriteOp::Kind::EraseOldest:
         return erase_range(txn, *dbi, op);
     }
-    if (rc)
-      return lmdb_error(rc, "table '" + op.table + "'");
+    if (rc) return lmdb_error(rc, "table '" + op.table + "'");
     return ok();
   }
 
   Result<void> erase_range(MDB_txn* txn, MDB_dbi dbi, const WriteOp& op) {
     MDB_cursor* cursor = nullptr;
     int rc = mdb_cursor_open(txn, dbi, &cursor);
-    if (rc)
-      return lmdb_error(rc, "table '" + op.table + "'");
+    if (rc) return lmdb_error(rc, "table '" + op.table + "'");
     MDB_val key, value;
     std::uint64_t erased = 0;
     rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
     while (rc == 0) {
-      if (op.kind == WriteOp::Kind::EraseOldest && erased >= op.count)
-        break;
-      if (op.kind == WriteOp::Kind::EraseBefore && as_string(key) >= op.key)
-        break;
+      if (op.kind == WriteOp::Kind::EraseOldest && erased >= op.count) break;
+      if (op.kind == WriteOp::Kind::EraseBefore && as_string(key) >= op.key) break;
       rc = mdb_cursor_del(cursor, 0);
-      if (rc)
-        break;
+      if (rc) break;
       ++erased;
       rc = mdb_cursor_get(cursor, &key, &value, MDB_GET_CURRENT);
-      if (rc == EINVAL || rc == MDB_NOTFOUND)
-        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+      if (rc == EINVAL || rc == MDB_NOTFOUND) rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
     }
     mdb_cursor_close(cursor);
-    if (rc && rc != MDB_NOTFOUND)
-      return lmdb_error(rc, "table '" + op.table + "'");
+    if (rc && rc != MDB_NOTFOUND) return lmdb_error(rc, "table '" + op.table + "'");
     return ok();
   }
 
@@ -316,8 +290,7 @@ class StoreImpl {
           wake_.wait(lock);
         }
         writer_waiting_ = false;
-        if (queue_.empty())
-          return;  // stopping and drained
+        if (queue_.empty()) return;  // stopping and drained
         std::size_t ops = 0;
         while (!queue_.empty() && (group.empty() || ops + queue_.front().batch.size() <=
                                                         options_.max_ops_per_commit)) {
@@ -330,15 +303,13 @@ class StoreImpl {
       {
         std::lock_guard lock(done_mutex_);
         for (std::size_t i = 0; i < group.size(); ++i) {
-          if (!group[i].done && !results[i])
-            failures_[group[i].sequence] = results[i].error();
+          if (!group[i].done && !results[i]) failures_[group[i].sequence] = results[i].error();
         }
         committed_sequence_ = group.back().sequence;
       }
       done_cv_.notify_all();
       for (std::size_t i = 0; i < group.size(); ++i) {
-        if (group[i].done)
-          group[i].done(std::move(results[i]));
+        if (group[i].done) group[i].done(std::move(results[i]));
       }
     }
   }
@@ -359,8 +330,7 @@ class StoreImpl {
       std::uint64_t ops = 0;
       std::optional<std::size_t> failed_batch;
       for (std::size_t i = 0; i < group.size() && !failed_batch; ++i) {
-        if (excluded[i])
-          continue;
+        if (excluded[i]) continue;
         for (const auto& op : group[i].batch.ops()) {
           auto applied = apply(txn, op);
           if (!applied) {
@@ -390,8 +360,7 @@ class StoreImpl {
   static void fail_remaining(std::vector<Result<void>>& results, const std::vector<bool>& excluded,
                              const Error& error) {
     for (std::size_t i = 0; i < results.size(); ++i) {
-      if (!excluded[i])
-        results[i] = error;
+      if (!excluded[i]) results[i] = error;
     }
   }
 
@@ -402,39 +371,42 @@ class StoreImpl {
     stats_.ops += ops;
     for (std::size_t i = 0; i < group.size(); ++i) {
       ++stats_.batches;
-      if (!results[i])
-        ++stats_.failed_batches;
+      if (!results[i]) ++stats_.failed_batches;
     }
+  }
+
+  // Runs `body(txn, dbi)` in a read-only transaction on `table_name`; the transaction ends
+  // when it returns, so `body` must copy out what it keeps.
+  template <typename Body>
+  auto read(const std::string& table_name, Body&& body) const -> decltype(body(nullptr, 0)) {
+    auto dbi = table(table_name);
+    if (!dbi) return std::move(dbi).error();
+    ReadTxn txn(env_);
+    if (txn.rc()) return lmdb_error(txn.rc(), "begin read");
+    return body(txn.get(), *dbi);
   }
 
   Result<std::optional<std::string>> get(const std::string& table_name,
                                          const std::string& key) const {
-    auto dbi = table(table_name);
-    if (!dbi)
-      return std::move(dbi).error();
-    ReadTxn txn(env_);
-    if (txn.rc())
-      return lmdb_error(txn.rc(), "begin read");
-    MDB_val k = as_val(key), v;
-    const int rc = mdb_get(txn.get(), *dbi, &k, &v);
-    if (rc == MDB_NOTFOUND)
-      return std::optional<std::string>();
-    if (rc)
-      return lmdb_error(rc, "table '" + table_name + "'");
-    return std::optional<std::string>(as_string(v));
+    return read(table_name, [&](MDB_txn* txn, MDB_dbi dbi) -> Result<std::optional<std::string>> {
+      MDB_val k = as_val(key), v;
+      const int rc = mdb_get(txn, dbi, &k, &v);
+      if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+      if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+      return std::optional<std::string>(as_string(v));
+    });
   }
 
   Result<std::vector<Entry>> scan(const std::string& table_name, const ScanOptions& o) const {
-    auto dbi = table(table_name);
-    if (!dbi)
-      return std::move(dbi).error();
-    ReadTxn txn(env_);
-    if (txn.rc())
-      return lmdb_error(txn.rc(), "begin read");
+    return read(table_name,
+                [&](MDB_txn* txn, MDB_dbi dbi) { return scan_in(txn, dbi, table_name, o); });
+  }
+
+  Result<std::vector<Entry>> scan_in(MDB_txn* txn, MDB_dbi dbi, const std::string& table_name,
+                                     const ScanOptions& o) const {
     MDB_cursor* cursor = nullptr;
-    int rc = mdb_cursor_open(txn.get(), *dbi, &cursor);
-    if (rc)
-      return lmdb_error(rc, "table '" + table_name + "'");
+    int rc = mdb_cursor_open(txn, dbi, &cursor);
+    if (rc) return lmdb_error(rc, "table '" + table_name + "'");
     std::vector<Entry> out;
     MDB_val key, value;
     if (!o.reverse) {
@@ -446,8 +418,7 @@ class StoreImpl {
       }
       while (rc == 0 && out.size() < o.limit) {
         auto k = as_string(key);
-        if (!o.until.empty() && k >= o.until)
-          break;
+        if (!o.until.empty() && k >= o.until) break;
         out.emplace_back(std::move(k), as_string(value));
         rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
       }
@@ -462,30 +433,23 @@ class StoreImpl {
       }
       while (rc == 0 && out.size() < o.limit) {
         auto k = as_string(key);
-        if (!o.from.empty() && k < o.from)
-          break;
+        if (!o.from.empty() && k < o.from) break;
         out.emplace_back(std::move(k), as_string(value));
         rc = mdb_cursor_get(cursor, &key, &value, MDB_PREV);
       }
     }
     mdb_cursor_close(cursor);
-    if (rc && rc != MDB_NOTFOUND)
-      return lmdb_error(rc, "table '" + table_name + "'");
+    if (rc && rc != MDB_NOTFOUND) return lmdb_error(rc, "table '" + table_name + "'");
     return out;
   }
 
   Result<std::uint64_t> count_entries(const std::string& table_name) const {
-    auto dbi = table(table_name);
-    if (!dbi)
-      return std::move(dbi).error();
-    ReadTxn txn(env_);
-    if (txn.rc())
-      return lmdb_error(txn.rc(), "begin read");
-    MDB_stat stat;
-    const int rc = mdb_stat(txn.get(), *dbi, &stat);
-    if (rc)
-      return lmdb_error(rc, "table '" + table_name + "'");
-    return static_cast<std::uint64_t>(stat.ms_entries);
+    return read(table_name, [&](MDB_txn* txn, MDB_dbi dbi) -> Result<std::uint64_t> {
+      MDB_stat stat;
+      const int rc = mdb_stat(txn, dbi, &stat);
+      if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+      return static_cast<std::uint64_t>(stat.ms_entries);
+    });
   }
 
   StoreStats stats() const {
@@ -520,14 +484,11 @@ class StoreImpl {
 Result<std::optional<std::string>> WriterMigrationTxn::get(const std::string& table,
                                                            const std::string& key) {
   auto dbi = store_.table(table);
-  if (!dbi)
-    return std::move(dbi).error();
+  if (!dbi) return std::move(dbi).error();
   MDB_val k = as_val(key), v;
   const int rc = mdb_get(txn_, *dbi, &k, &v);
-  if (rc == MDB_NOTFOUND)
-    return std::optional<std::string>();
-  if (rc)
-    return store_.lmdb_error(rc, "table '" + table + "'");
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc) return store_.lmdb_error(rc, "table '" + table + "'");
   return std::optional<std::string>(as_string(v));
 }
 
@@ -559,11 +520,9 @@ void WriteBatch::erase_oldest(std::string table, std::uint64_t count) {
 }
 
 Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
-  if (options.path.empty())
-    return fail(Errc::InvalidConfig, "store path is empty", "store");
+  if (options.path.empty()) return fail(Errc::InvalidConfig, "store path is empty", "store");
   auto impl = std::make_unique<StoreImpl>(std::move(options));
-  if (auto opened = impl->open(); !opened)
-    return std::move(opened).error();
+  if (auto opened = impl->open(); !opened) return std::move(opened).error();
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -581,8 +540,7 @@ WriteTicket::WriteTicket(WriteTicket&& other) noexcept
 
 WriteTicket& WriteTicket::operator=(WriteTicket&& other) noexcept {
   if (this != &other) {
-    if (store_)
-      store_->forget_ticket(sequence_);
+    if (store_) store_->forget_ticket(sequence_);
     store_ = other.store_;
     sequence_ = other.sequence_;
     other.store_ = nullptr;
@@ -591,13 +549,11 @@ WriteTicket& WriteTicket::operator=(WriteTicket&& other) noexcept {
 }
 
 WriteTicket::~WriteTicket() {
-  if (store_)
-    store_->forget_ticket(sequence_);
+  if (store_) store_->forget_ticket(sequence_);
 }
 
 Result<void> WriteTicket::wait() {
-  if (!store_)
-    return fail(Errc::Bug, "wait() on a ticket that was already waited on", "store");
+  if (!store_) return fail(Errc::Bug, "wait() on a ticket that was already waited on", "store");
   auto result = store_->wait_for(sequence_);
   store_ = nullptr;
   return result;
@@ -646,8 +602,7 @@ std::string time_key_bound(std::int64_t time_us) {
 }
 
 std::int64_t time_of_key(const std::string& key) {
-  if (key.size() != 16)
-    return 0;
+  if (key.size() != 16) return 0;
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i)
     v = (v << 8) | static_cast<unsigned char>(key[i]);

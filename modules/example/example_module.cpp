@@ -23,8 +23,7 @@ Result<ExampleSettings> read_settings(const json& config) {
   ConfigReader r(config, "modules.example");
   s.greeting = r.string("greeting", s.greeting);
   s.tick_interval_ms = r.duration_ms("tick_interval", 0, 0);
-  if (auto done = r.finish(); !done)
-    return std::move(done).error();
+  if (auto done = r.finish(); !done) return std::move(done).error();
   return s;
 }
 
@@ -40,15 +39,13 @@ class ExampleModule final : public Module {
 
   Result<void> validate(const json& config) const override {
     auto s = read_settings(config);
-    if (!s)
-      return std::move(s).error();
+    if (!s) return std::move(s).error();
     return ok();
   }
 
   Result<void> start(Context& ctx) override {
     auto s = read_settings(ctx.config());
-    if (!s)
-      return std::move(s).error();
+    if (!s) return std::move(s).error();
     settings_ = *s;
     if (settings_.tick_interval_ms > 0) {
       ctx.every(std::chrono::milliseconds(settings_.tick_interval_ms), [this, &ctx] {
@@ -63,8 +60,7 @@ class ExampleModule final : public Module {
       throw std::runtime_error("example.fail was called: failing on purpose");
     }
     auto body = bus::from_body(request.body);
-    if (!body)
-      return reply.fail(body.error());
+    if (!body) return reply.fail(body.error());
     reply.ok_json({{"echo", *body}, {"greeting", settings_.greeting}, {"from", ctx.name()}});
   }
 

@@ -29,8 +29,7 @@ std::string encode_entry(const bus::Envelope& e) {
 
 json decode_entry(const std::string& value) {
   auto j = bus::from_body(value);
-  if (!j || !j->is_object())
-    return json{{"error", "unreadable journal entry"}};
+  if (!j || !j->is_object()) return json{{"error", "unreadable journal entry"}};
   json out = {{"topic", j->value("topic", "")},
               {"id", j->value("id", "")},
               {"src", j->value("src", "")},
@@ -53,16 +52,14 @@ Result<JournalSettings> read_settings(const json& config) {
   s.max_count = r.integer("max_count", s.max_count, 1, INT64_MAX);
   s.retention_interval_ms = r.duration_ms("retention_interval", s.retention_interval_ms, 10);
   s.max_query_limit = r.integer("max_query_limit", s.max_query_limit, 1, 1000000);
-  if (config.is_object() && config.contains("exclude"))
-    s.exclude = r.strings("exclude");
+  if (config.is_object() && config.contains("exclude")) s.exclude = r.strings("exclude");
   r.allow("exclude");
   for (const auto& pattern : s.exclude) {
     if (auto valid = bus::validate_pattern(pattern); !valid) {
       return fail(Errc::InvalidConfig, "modules.journal.exclude: " + valid.error().describe());
     }
   }
-  if (auto done = r.finish(); !done)
-    return std::move(done).error();
+  if (auto done = r.finish(); !done) return std::move(done).error();
   return s;
 }
 
@@ -76,15 +73,13 @@ Manifest JournalModule::manifest() const {
 
 Result<void> JournalModule::validate(const json& config) const {
   auto s = read_settings(config);
-  if (!s)
-    return std::move(s).error();
+  if (!s) return std::move(s).error();
   return ok();
 }
 
 Result<void> JournalModule::start(Context& ctx) {
   auto s = read_settings(ctx.config());
-  if (!s)
-    return std::move(s).error();
+  if (!s) return std::move(s).error();
   settings_ = *s;
   if (!ctx.store()) {
     return fail(Errc::Unsupported,
@@ -99,8 +94,7 @@ Result<void> JournalModule::start(Context& ctx) {
 
 void JournalModule::on_event(const bus::Envelope& event, Context& ctx) {
   for (const auto& pattern : settings_.exclude) {
-    if (bus::topic_matches(pattern, event.topic))
-      return;
+    if (bus::topic_matches(pattern, event.topic)) return;
   }
   store::WriteBatch batch;
   batch.append(kTable, store::time_key(event.header.time_us ? event.header.time_us : now_us()),
@@ -109,8 +103,7 @@ void JournalModule::on_event(const bus::Envelope& event, Context& ctx) {
   // and logged from the store thread (spdlog loggers are thread-safe).
   auto* log = &ctx.log();
   ctx.store()->write(std::move(batch), [log](Result<void> r) {
-    if (!r)
-      log->error("could not store an event: {}", r.error().describe());
+    if (!r) log->error("could not store an event: {}", r.error().describe());
   });
 }
 
@@ -123,8 +116,7 @@ void JournalModule::enforce_retention(Context& ctx) {
   }
   auto* log = &ctx.log();
   ctx.store()->write(std::move(batch), [log](Result<void> r) {
-    if (!r)
-      log->error("retention failed: {}", r.error().describe());
+    if (!r) log->error("retention failed: {}", r.error().describe());
   });
 }
 
@@ -158,13 +150,10 @@ json JournalModule::query(const json& filter, Context& ctx, Result<void>& status
     }
     for (const auto& [key, value] : *page) {
       auto entry = decode_entry(value);
-      if (bus::topic_matches(topic, entry.value("topic", "")))
-        found.push_back(std::move(entry));
-      if (found.size() >= static_cast<std::size_t>(limit))
-        break;
+      if (bus::topic_matches(topic, entry.value("topic", ""))) found.push_back(std::move(entry));
+      if (found.size() >= static_cast<std::size_t>(limit)) break;
     }
-    if (found.size() >= static_cast<std::size_t>(limit) || page->size() < scan.limit)
-      break;
+    if (found.size() >= static_cast<std::size_t>(limit) || page->size() < scan.limit) break;
     scan.until = page->back().first;  // exclusive: continue below the last key seen
   }
   for (auto it = found.rbegin(); it != found.rend(); ++it)
@@ -174,12 +163,10 @@ json JournalModule::query(const json& filter, Context& ctx, Result<void>& status
 
 void JournalModule::on_request(const bus::Envelope& request, Context& ctx, Reply reply) {
   auto filter = bus::from_body(request.body);
-  if (!filter)
-    return reply.fail(filter.error());
+  if (!filter) return reply.fail(filter.error());
   Result<void> status = ok();
   auto answer = query(filter->is_null() ? json::object() : *filter, ctx, status);
-  if (!status)
-    return reply.fail(status.error());
+  if (!status) return reply.fail(status.error());
   reply.ok_json(answer);
 }
 

@@ -14,8 +14,7 @@
 namespace nauto::bench {
 
 inline double percentile(std::vector<std::int64_t> values, double p) {
-  if (values.empty())
-    return 0;
+  if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   const auto index = static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1));
   return static_cast<double>(values[index]);

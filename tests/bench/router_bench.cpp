@@ -59,8 +59,7 @@ Result receive_all(zmq::socket_t& socket, std::uint64_t count, bool has_identity
     const std::size_t base = has_identity ? 1 : 0;
     auto header = bus::decode_header(
         std::string_view(frames[base + 1].data<char>(), frames[base + 1].size()));
-    if (!header)
-      std::abort();
+    if (!header) std::abort();
     latencies.push_back(steady_us() - time_in(frames[base + 2]));
   }
   const auto elapsed = steady_us() - start_us;
@@ -72,8 +71,7 @@ void send_events(zmq::socket_t& socket, std::uint64_t count, double rate) {
   bus::Envelope e = bus::make_event("bench.event", "bench", "");
   Pacer pacer(rate > 0 ? rate : 1);
   for (std::uint64_t i = 0; i < count; ++i) {
-    if (rate > 0)
-      pacer.wait_for(i);
+    if (rate > 0) pacer.wait_for(i);
     e.header.id = std::to_string(i);
     e.body = body_with_time();
     auto frames = bus::encode_frames(e);
@@ -99,6 +97,29 @@ Result raw_events(zmq::context_t& ctx, const std::string& endpoint, std::uint64_
   return r;
 }
 
+// Runs a plain forwarding loop on `broker` until `done`: each message of at least `min_frames`
+// frames is passed to `readdress` (which rewrites its routing frames) and sent on.
+template <typename Readdress>
+std::thread forward_until(zmq::socket_t& broker, std::atomic<bool>& done, std::size_t min_frames,
+                          Readdress readdress) {
+  return std::thread([&broker, &done, min_frames, readdress] {
+    std::vector<zmq::message_t> frames;
+    while (!done) {
+      zmq::pollitem_t item{broker.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(20));
+      for (int i = 0; i < 512; ++i) {
+        frames.clear();
+        if (!zmq::recv_multipart(broker, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+          break;
+        }
+        if (frames.size() < min_frames) continue;  // the hello that introduced a peer
+        readdress(frames);
+        zmq::send_multipart(broker, frames);
+      }
+    }
+  });
+}
+
 // Raw ZeroMQ broker: the same topology as the kernel router (publisher -> broker thread ->
 // subscriber) but the broker only forwards frames to one fixed subscriber: no header decode,
 // no subscription matching, no counters. This isolates what the router's own logic costs.
@@ -117,21 +138,8 @@ Result raw_broker_events(zmq::context_t& ctx, const std::string& endpoint, std::
   source.connect(endpoint);
   subscriber.send(zmq::str_buffer("hello"));  // the broker learns the subscriber's identity
   std::atomic<bool> done{false};
-  std::thread forwarder([&] {
-    std::vector<zmq::message_t> frames;
-    while (!done) {
-      zmq::pollitem_t item{broker.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds(20));
-      for (int i = 0; i < 512; ++i) {
-        frames.clear();
-        if (!zmq::recv_multipart(broker, std::back_inserter(frames), zmq::recv_flags::dontwait))
-          break;
-        if (frames.size() != 4)
-          continue;  // the hello
-        frames[0] = zmq::message_t(std::string_view("sub"));
-        zmq::send_multipart(broker, frames);
-      }
-    }
+  std::thread forwarder = forward_until(broker, done, 4, [](std::vector<zmq::message_t>& frames) {
+    frames[0] = zmq::message_t(std::string_view("sub"));
   });
   send_events(source, 1, 0);
   receive_all(subscriber, 1, false, steady_us());
@@ -150,18 +158,15 @@ Result router_events(zmq::context_t& ctx, const std::string& endpoint, std::uint
   options.endpoints = {endpoint};
   options.peer_high_water_mark = 1000000;  // measure throughput, not drops
   auto router = kernel::Router::create(ctx, options);
-  if (!router)
-    std::abort();
+  if (!router) std::abort();
   (*router)->start();
   bus::ClientOptions big;
   big.receive_high_water_mark = 0;
   big.send_high_water_mark = 0;
   auto subscriber = bus::BusClient::connect(ctx, endpoint, "sub", big);
-  if (!subscriber || !subscriber->subscribe({"bench."}, 2000))
-    std::abort();
+  if (!subscriber || !subscriber->subscribe({"bench."}, 2000)) std::abort();
   auto source = bus::connect_client(ctx, endpoint, big);
-  if (!source)
-    std::abort();
+  if (!source) std::abort();
   send_events(*source, 1, 0);
   receive_all(subscriber->socket(), 1, false, steady_us());
   const auto start = steady_us();
@@ -187,8 +192,7 @@ Result pipelined(zmq::socket_t& requester, zmq::socket_t& server, bool server_is
         const std::size_t base = server_is_router ? 1 : 0;
         auto header = bus::decode_header(
             std::string_view(frames[base + 1].data<char>(), frames[base + 1].size()));
-        if (!header)
-          std::abort();
+        if (!header) std::abort();
         bus::Header reply;
         reply.id = header->id + "r";
         reply.kind = bus::Kind::Reply;
@@ -215,12 +219,10 @@ Result pipelined(zmq::socket_t& requester, zmq::socket_t& server, bool server_is
     frames.clear();
     (void)zmq::recv_multipart(requester, std::back_inserter(frames));
     auto header = bus::decode_header(std::string_view(frames[1].data<char>(), frames[1].size()));
-    if (!header || header->kind != bus::Kind::Reply)
-      std::abort();
+    if (!header || header->kind != bus::Kind::Reply) std::abort();
     rtts.push_back(steady_us() - time_in(frames[2]));
     ++received;
-    if (sent < count)
-      send_one();
+    if (sent < count) send_one();
   }
   const auto elapsed = steady_us() - start;
   done = true;
@@ -249,24 +251,11 @@ Result raw_broker_requests(zmq::context_t& ctx, const std::string& endpoint, std
   requester.connect(endpoint);
   service.send(zmq::str_buffer("hello"));
   std::atomic<bool> done{false};
-  std::thread forwarder([&] {
-    std::vector<zmq::message_t> frames;
-    while (!done) {
-      zmq::pollitem_t item{broker.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, std::chrono::milliseconds(20));
-      for (int i = 0; i < 512; ++i) {
-        frames.clear();
-        if (!zmq::recv_multipart(broker, std::back_inserter(frames), zmq::recv_flags::dontwait))
-          break;
-        if (frames.size() < 4)
-          continue;  // the hello
-        if (frames[0].to_string_view() == "svc") {
-          frames.erase(frames.begin());  // [requester][topic][header][body]
-        } else {
-          frames.insert(frames.begin(), zmq::message_t(std::string_view("svc")));
-        }
-        zmq::send_multipart(broker, frames);
-      }
+  std::thread forwarder = forward_until(broker, done, 4, [](std::vector<zmq::message_t>& frames) {
+    if (frames[0].to_string_view() == "svc") {
+      frames.erase(frames.begin());  // a reply: [requester][topic][header][body]
+    } else {
+      frames.insert(frames.begin(), zmq::message_t(std::string_view("svc")));
     }
   });
   auto r = pipelined(requester, service, true, count, 64);
@@ -280,8 +269,7 @@ Result router_requests(zmq::context_t& ctx, const std::string& endpoint, std::ui
   options.endpoints = {endpoint};
   options.peer_high_water_mark = 100000;
   auto router = kernel::Router::create(ctx, options);
-  if (!router)
-    std::abort();
+  if (!router) std::abort();
   (*router)->start();
   auto server = bus::BusClient::connect(ctx, endpoint, "echo");
   if (!server ||
@@ -289,8 +277,7 @@ Result router_requests(zmq::context_t& ctx, const std::string& endpoint, std::ui
     std::abort();
   }
   auto requester = bus::connect_client(ctx, endpoint, {});
-  if (!requester)
-    std::abort();
+  if (!requester) std::abort();
   return pipelined(*requester, server->socket(), false, count, 64);
 }
 

@@ -37,8 +37,7 @@ double raw_lmdb(std::uint64_t records, std::uint64_t batch) {
   mdb_env_create(&env);
   mdb_env_set_maxdbs(env, 4);
   mdb_env_set_mapsize(env, 4ull << 30);
-  if (mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600) != 0)
-    std::abort();
+  if (mdb_env_open(env, dir.c_str(), MDB_NOTLS, 0600) != 0) std::abort();
   MDB_txn* txn = nullptr;
   MDB_dbi dbi;
   mdb_txn_begin(env, nullptr, 0, &txn);
@@ -47,16 +46,13 @@ double raw_lmdb(std::uint64_t records, std::uint64_t batch) {
   const std::string value(kValueBytes, 'v');
   const auto start = steady_us();
   for (std::uint64_t done = 0; done < records;) {
-    if (mdb_txn_begin(env, nullptr, 0, &txn) != 0)
-      std::abort();
+    if (mdb_txn_begin(env, nullptr, 0, &txn) != 0) std::abort();
     for (std::uint64_t i = 0; i < batch && done < records; ++i, ++done) {
       auto key = store::time_key(now_us());
       MDB_val k{key.size(), key.data()}, v{value.size(), const_cast<char*>(value.data())};
-      if (mdb_put(txn, dbi, &k, &v, MDB_APPEND) != 0)
-        std::abort();
+      if (mdb_put(txn, dbi, &k, &v, MDB_APPEND) != 0) std::abort();
     }
-    if (mdb_txn_commit(txn) != 0)
-      std::abort();
+    if (mdb_txn_commit(txn) != 0) std::abort();
   }
   const auto elapsed = steady_us() - start;
   mdb_env_close(env);
@@ -70,9 +66,20 @@ std::unique_ptr<store::Store> open(const std::string& dir) {
   o.map_size = 4ull << 30;
   o.tables = {"records"};
   auto s = store::Store::open(o);
-  if (!s)
-    std::abort();
+  if (!s) std::abort();
   return std::move(*s);
+}
+
+// Prints how well writes were grouped, closes the store and returns writes per second.
+double finish(std::unique_ptr<store::Store> store, const std::string& dir, std::uint64_t writes,
+              std::int64_t elapsed_us) {
+  const auto stats = store->stats();
+  std::printf("    (%llu commits for %llu batches)\n",
+              static_cast<unsigned long long>(stats.commits),
+              static_cast<unsigned long long>(stats.batches));
+  store.reset();
+  std::filesystem::remove_all(dir);
+  return writes * 1e6 / static_cast<double>(elapsed_us);
 }
 
 double store_concurrent(std::uint64_t records, int threads, int window) {
@@ -91,27 +98,19 @@ double store_concurrent(std::uint64_t records, int threads, int window) {
         b.append("records", store::time_key(now_us()), value);
         in_flight.push_back(store->write(std::move(b)));
         if (in_flight.size() >= static_cast<std::size_t>(window)) {
-          if (!in_flight.front().wait())
-            std::abort();
+          if (!in_flight.front().wait()) std::abort();
           in_flight.pop_front();
         }
       }
       for (auto& ticket : in_flight) {
-        if (!ticket.wait())
-          std::abort();
+        if (!ticket.wait()) std::abort();
       }
     });
   }
   for (auto& w : writers)
     w.join();
   const auto elapsed = steady_us() - start;
-  const auto stats = store->stats();
-  std::printf("    (%llu commits for %llu batches)\n",
-              static_cast<unsigned long long>(stats.commits),
-              static_cast<unsigned long long>(stats.batches));
-  store.reset();
-  std::filesystem::remove_all(dir);
-  return records * 1e6 / static_cast<double>(elapsed);
+  return finish(std::move(store), dir, records, elapsed);
 }
 
 // As the journal writes: no waiting per write; a callback counts acknowledgements, and the
@@ -130,8 +129,7 @@ double store_callbacks(std::uint64_t records, int threads) {
         store::WriteBatch b;
         b.append("records", store::time_key(now_us()), value);
         store->write(std::move(b), [&](Result<void> r) {
-          if (!r)
-            ++failed;
+          if (!r) ++failed;
           ++acknowledged;
         });
       }
@@ -143,15 +141,8 @@ double store_callbacks(std::uint64_t records, int threads) {
   while (acknowledged.load() < expected)
     std::this_thread::yield();
   const auto elapsed = steady_us() - start;
-  if (failed)
-    std::abort();
-  const auto stats = store->stats();
-  std::printf("    (%llu commits for %llu batches)\n",
-              static_cast<unsigned long long>(stats.commits),
-              static_cast<unsigned long long>(stats.batches));
-  store.reset();
-  std::filesystem::remove_all(dir);
-  return expected * 1e6 / static_cast<double>(elapsed);
+  if (failed) std::abort();
+  return finish(std::move(store), dir, expected, elapsed);
 }
 
 double store_batched(std::uint64_t records, std::uint64_t batch) {
@@ -164,8 +155,7 @@ double store_batched(std::uint64_t records, std::uint64_t batch) {
     for (std::uint64_t i = 0; i < batch && done < records; ++i, ++done) {
       b.append("records", store::time_key(now_us()), value);
     }
-    if (!store->write_and_wait(std::move(b)))
-      std::abort();
+    if (!store->write_and_wait(std::move(b))) std::abort();
   }
   const auto elapsed = steady_us() - start;
   store.reset();

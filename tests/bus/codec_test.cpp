@@ -114,11 +114,9 @@ TEST_CASE("random bytes never crash the decoder", "[bus][codec]") {
     const int flips = 1 + static_cast<int>(rng() % 4);
     for (int f = 0; f < flips; ++f)
       bytes[rng() % bytes.size()] = static_cast<char>(rng());
-    if (rng() % 3 == 0)
-      bytes.resize(rng() % bytes.size());
+    if (rng() % 3 == 0) bytes.resize(rng() % bytes.size());
     auto h = decode_header(bytes);
-    if (h)
-      ++accepted;
+    if (h) ++accepted;
   }
   CHECK(accepted < 20000);  // most mutations must be caught; none may crash
 }

@@ -19,11 +19,9 @@ struct BusFixture {
   std::string endpoint = bus::endpoints::kRouterInproc;
 
   explicit BusFixture(kernel::RouterOptions options = {}) {
-    if (options.endpoints.empty())
-      options.endpoints = {endpoint};
+    if (options.endpoints.empty()) options.endpoints = {endpoint};
     auto created = kernel::Router::create(*context, std::move(options));
-    if (!created)
-      throw std::runtime_error(created.error().describe());
+    if (!created) throw std::runtime_error(created.error().describe());
     router = std::move(*created);
     router->start();
   }
@@ -31,16 +29,14 @@ struct BusFixture {
 
   bus::BusClient client(const std::string& name, bus::ClientOptions options = {}) {
     auto c = bus::BusClient::connect(*context, endpoint, name, options);
-    if (!c)
-      throw std::runtime_error(c.error().describe());
+    if (!c) throw std::runtime_error(c.error().describe());
     return std::move(*c);
   }
 
   nlohmann::json stats() {
     auto c = client("stats-reader");
     auto s = c.call("bus.stats", nlohmann::json::object(), 2000);
-    if (!s)
-      throw std::runtime_error(s.error().describe());
+    if (!s) throw std::runtime_error(s.error().describe());
     return *s;
   }
 };
@@ -49,8 +45,7 @@ struct BusFixture {
 inline bool eventually(const std::function<bool()>& condition, std::int64_t timeout_ms = 5000) {
   const auto give_up = steady_us() + timeout_ms * 1000;
   while (steady_us() < give_up) {
-    if (condition())
-      return true;
+    if (condition()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return condition();
@@ -59,8 +54,7 @@ inline bool eventually(const std::function<bool()>& condition, std::int64_t time
 /// The stats entry of the peer called `name`, or null.
 inline nlohmann::json peer(const nlohmann::json& stats, const std::string& name) {
   for (const auto& p : stats["peers"]) {
-    if (p["name"] == name)
-      return p;
+    if (p["name"] == name) return p;
   }
   return nullptr;
 }

@@ -28,14 +28,12 @@ class PingModule : public Module {
     return {name_, "test", subscribes_, {name_ + ".ping", name_ + ".crash"}, {}};
   }
   Result<void> validate(const json& config) const override {
-    if (config.contains("bad"))
-      return fail(Errc::InvalidConfig, "modules." + name_ + ".bad: no");
+    if (config.contains("bad")) return fail(Errc::InvalidConfig, "modules." + name_ + ".bad: no");
     return ok();
   }
   Result<void> start(Context&) override { return ok(); }
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
-    if (request.topic == name_ + ".crash")
-      throw std::runtime_error("asked to crash");
+    if (request.topic == name_ + ".crash") throw std::runtime_error("asked to crash");
     reply.ok_json({{"pong", ctx.name()}});
   }
 
@@ -56,8 +54,7 @@ class HangModule final : public PingModule {
  public:
   HangModule() : PingModule("hang", {"hang."}) {}
   void on_event(const bus::Envelope& event, Context&) override {
-    if (event.topic != "hang.now")
-      return;
+    if (event.topic != "hang.now") return;
     std::unique_lock lock(g_hang_mutex);
     g_hang_cv.wait(lock, [] { return g_release_hang; });
   }
@@ -66,8 +63,7 @@ class FlakyStartModule final : public PingModule {
  public:
   FlakyStartModule() : PingModule("flaky") {}
   Result<void> start(Context&) override {
-    if (g_failing_starts.fetch_sub(1) > 0)
-      return fail(Errc::Unavailable, "not yet");
+    if (g_failing_starts.fetch_sub(1) > 0) return fail(Errc::Unavailable, "not yet");
     return ok();
   }
 };
@@ -108,11 +104,9 @@ struct HostFixture : BusFixture {
   }
   json module_row(const std::string& name) {
     auto status = call("kernel.status");
-    if (!status)
-      return nullptr;
+    if (!status) return nullptr;
     for (const auto& m : (*status)["modules"]) {
-      if (m["name"] == name)
-        return m;
+      if (m["name"] == name) return m;
     }
     return nullptr;
   }
@@ -121,11 +115,9 @@ struct HostFixture : BusFixture {
     const auto give_up = steady_us() + timeout_ms * 1000;
     while (steady_us() < give_up) {
       auto e = watcher.next_event(100);
-      if (!e || !*e)
-        continue;
+      if (!e || !*e) continue;
       auto body = bus::from_body((*e)->body);
-      if ((*e)->topic == topic && body && (*body)["module"] == module)
-        return *body;
+      if ((*e)->topic == topic && body && (*body)["module"] == module) return *body;
     }
     return nullptr;
   }

@@ -17,8 +17,7 @@ void serve_one(bus::BusClient& service_client, const json& reply_body) {
   for (;;) {
     auto request = bus::receive_envelope(service_client.socket());
     REQUIRE(request);
-    if (!*request || (*request)->header.kind != bus::Kind::Request)
-      continue;
+    if (!*request || (*request)->header.kind != bus::Kind::Request) continue;
     REQUIRE(bus::send_envelope(service_client.socket(),
                                bus::make_reply(**request, "svc", bus::to_body(reply_body))));
     return;
@@ -125,8 +124,7 @@ TEST_CASE("a subscriber that does not read loses events, counted against it", "[
     while (true) {
       auto e = fast.next_event(0);
       REQUIRE(e);
-      if (!*e)
-        break;
+      if (!*e) break;
       ++fast_received;
     }
   }
@@ -172,10 +170,8 @@ TEST_CASE("requests to a full service are answered with Overloaded, never droppe
     REQUIRE((*answer)->header.kind == bus::Kind::Error);
     REQUIRE(ids.erase((*answer)->header.correlation_id) == 1);
     const auto error = bus::error_from_body((*answer)->body);
-    if (error.code == Errc::Overloaded)
-      ++overloaded;
-    if (error.code == Errc::Timeout)
-      ++timed_out;
+    if (error.code == Errc::Overloaded) ++overloaded;
+    if (error.code == Errc::Timeout) ++timed_out;
   }
   CHECK(overloaded > 0);
   CHECK(timed_out > 0);

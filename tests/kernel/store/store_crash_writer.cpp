@@ -10,8 +10,7 @@
 #include "nauto/store/store.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3)
-    return 2;
+  if (argc != 3) return 2;
   nauto::store::StoreOptions options;
   options.path = argv[1];
   options.map_size = 64ull << 20;
@@ -29,8 +28,7 @@ int main(int argc, char** argv) {
         nauto::store::WriteBatch batch;
         const auto key = std::to_string(t) + ":" + std::to_string(n);
         batch.put("records", key, "value-" + key);
-        if (!(*store)->write_and_wait(std::move(batch)))
-          return;
+        if (!(*store)->write_and_wait(std::move(batch))) return;
         std::printf("ack %s\n", key.c_str());
         std::fflush(stdout);
       }

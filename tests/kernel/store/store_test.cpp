@@ -38,8 +38,7 @@ std::unique_ptr<Store> open_store(const std::string& path, std::uint64_t map_siz
   o.schema_version = version;
   o.migrations = std::move(migrations);
   auto s = Store::open(std::move(o));
-  if (!s)
-    FAIL(s.error().describe());
+  if (!s) FAIL(s.error().describe());
   return std::move(*s);
 }
 
@@ -142,8 +141,7 @@ TEST_CASE("writes from many threads share commits (group commit)", "[store]") {
         pending.push_back(store->write(std::move(b)));
       }
       for (auto& ticket : pending) {
-        if (!ticket.wait())
-          ++failures;
+        if (!ticket.wait()) ++failures;
       }
     });
   }
@@ -221,8 +219,7 @@ TEST_CASE("a full map is a clear ResourceExhausted error; a larger map_size reco
       WriteBatch b;
       b.put("events", "k" + std::to_string(i), std::string(4000, 'x'));
       last = store->write_and_wait(std::move(b));
-      if (last)
-        ++written;
+      if (last) ++written;
     }
     REQUIRE_FALSE(last);
     CHECK(last.error().code == Errc::ResourceExhausted);
@@ -251,8 +248,7 @@ TEST_CASE("schema versions migrate forward and refuse to go back", "[store]") {
   {
     Migration to2{2, [](MigrationTxn& txn) -> Result<void> {
                     auto old = txn.get("state", "greeting");
-                    if (!old)
-                      return std::move(old).error();
+                    if (!old) return std::move(old).error();
                     if (auto put = txn.put("state", "greeting.v2", **old + ", world"); !put)
                       return put;
                     return txn.erase("state", "greeting");
@@ -293,8 +289,7 @@ TEST_CASE("kill -9 of a writing process loses no acknowledged write", "[store][d
     const std::size_t kill_after = 200 + static_cast<std::size_t>(round) * 150;
     while (acknowledged.size() < kill_after && std::fgets(line, sizeof line, acks)) {
       std::string text(line);
-      if (text.rfind("ack ", 0) == 0)
-        acknowledged.push_back(text.substr(4, text.size() - 5));
+      if (text.rfind("ack ", 0) == 0) acknowledged.push_back(text.substr(4, text.size() - 5));
     }
     ::kill(child, SIGKILL);
     int status = 0;
@@ -319,8 +314,7 @@ TEST_CASE("kill -9 of a writing process loses no acknowledged write", "[store][d
     std::size_t missing = 0;
     for (const auto& key : acknowledged) {
       auto v = (*reopened)->get("records", key);
-      if (!v || !*v || **v != "value-" + key)
-        ++missing;
+      if (!v || !*v || **v != "value-" + key) ++missing;
     }
     INFO("round " << round << ": " << acknowledged.size() << " acknowledged");
     CHECK(missing == 0);

@@ -45,6 +45,9 @@ class ConfigReader {
 
  private:
   const nlohmann::json* lookup(const std::string& key);
+  template <typename T, typename Parse>
+  T quantity(const std::string& key, T fallback, T min, Parse parse, const char* expected,
+             const std::string& min_text);
   void problem(const std::string& key, const std::string& expected, const nlohmann::json& got);
 
   nlohmann::json section_;  // a copy: readers are short-lived and sections small
