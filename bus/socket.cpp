@@ -1,6 +1,8 @@
 #include "nauto/bus/socket.h"
 
 #include <array>
+#include <fstream>
+#include <sstream>
 #include <zmq_addon.hpp>
 
 #include "nauto/bus/codec.h"
@@ -70,6 +72,44 @@ Result<CurveKeys> make_curve_keys() {
     return fail(Errc::Unsupported, "libzmq was built without CURVE support", "zmq");
   }
   return CurveKeys{public_key.data(), secret_key.data()};
+}
+
+Result<CurveKeys> read_curve_secret_file(const std::string& path) {
+  std::ifstream file(path);
+  std::string secret;
+  std::array<char, 41> public_key{};
+  if (!file || !(file >> secret) || secret.size() != 40 ||
+      zmq_curve_public(public_key.data(), secret.c_str()) != 0) {
+    return fail(Errc::InvalidArgument,
+                "expected a file holding a 40-character Z85 CURVE secret key ('nauto keygen "
+                "--secret-file F' writes one)",
+                path);
+  }
+  return CurveKeys{public_key.data(), secret};
+}
+
+Result<std::vector<std::string>> read_curve_public_keys_file(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return fail(Errc::InvalidArgument, "cannot read the file", path);
+  std::vector<std::string> keys;
+  std::string line;
+  for (int number = 1; std::getline(file, line); ++number) {
+    // The Z85 alphabet contains '#', so a comment is a whole line or follows whitespace.
+    std::istringstream words(line);
+    std::string key, rest;
+    if (!(words >> key) || key[0] == '#') continue;
+    std::array<std::uint8_t, 32> decoded{};
+    if (key.size() != 40 || !zmq_z85_decode(decoded.data(), key.c_str()) ||
+        ((words >> rest) && rest[0] != '#')) {
+      return fail(Errc::InvalidArgument,
+                  "line " + std::to_string(number) +
+                      ": expected a 40-character Z85 public key (as 'nauto keygen' prints), "
+                      "optionally followed by ' # comment'",
+                  path);
+    }
+    keys.push_back(key);
+  }
+  return keys;
 }
 
 namespace endpoints {

@@ -28,23 +28,6 @@ Result<void> make_dir(const std::string& path, const char* key) {
   return ok();
 }
 
-Result<bus::CurveKeys> read_curve_secret(const std::string& path) {
-  std::ifstream file(path);
-  std::string secret;
-  if (!file || !(file >> secret) || secret.size() != 40) {
-    return fail(Errc::InvalidConfig,
-                "expected a file holding a 40-character Z85 CURVE secret key ('nauto keygen' "
-                "writes one)",
-                "router.curve_secret_key_file: " + path);
-  }
-  char public_key[41] = {};
-  if (zmq_curve_public(public_key, secret.c_str()) != 0) {
-    return fail(Errc::InvalidConfig, "not a valid Z85 CURVE secret key",
-                "router.curve_secret_key_file: " + path);
-  }
-  return bus::CurveKeys{public_key, secret};
-}
-
 std::vector<std::string> declared_tables() {
   std::set<std::string> tables;
   for (const auto& name : ModuleRegistry::names()) {
@@ -80,9 +63,30 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   router_options.peer_high_water_mark = config.router_peer_high_water_mark;
   router_options.default_request_timeout_ms = config.router_request_timeout_ms;
   if (!config.router_curve_secret_file.empty()) {
-    auto keys = read_curve_secret(config.router_curve_secret_file);
-    if (!keys) return std::move(keys).error();
+    auto keys = bus::read_curve_secret_file(config.router_curve_secret_file);
+    if (!keys) {
+      auto error = std::move(keys).error();
+      error.code = Errc::InvalidConfig;
+      error.where = "router.curve_secret_key_file: " + error.where;
+      return error;
+    }
+    logger("kernel")->info("router tcp endpoint {} uses CURVE; server public key {}",
+                           config.router_tcp_endpoint, keys->public_key);
     router_options.curve_server = std::move(*keys);
+    if (!config.router_curve_clients_file.empty()) {
+      auto clients = bus::read_curve_public_keys_file(config.router_curve_clients_file);
+      if (!clients) {
+        auto error = std::move(clients).error();
+        error.code = Errc::InvalidConfig;
+        error.where = "router.curve_allowed_clients_file: " + error.where;
+        return error;
+      }
+      router_options.curve_allowed_clients = std::move(*clients);
+    } else {
+      logger("kernel")->warn(
+          "no router.curve_allowed_clients_file: any client that knows the "
+          "server's public key can connect over tcp");
+    }
   } else if (!config.router_tcp_endpoint.empty()) {
     logger("kernel")->warn(
         "router.tcp_endpoint {} has no CURVE key: traffic is unencrypted and "

@@ -15,6 +15,7 @@
 #include "host/module_runner.h"
 #include "kernel.h"
 #include "nauto/base/log.h"
+#include "nauto/bus/socket.h"
 #include "nauto/sdk/registry.h"
 
 using namespace nauto;
@@ -38,16 +39,42 @@ sigset_t handled_signals() {
   return set;
 }
 
-// Child mode: one module, supervised by the parent nautod over the bus.
-int run_module(const std::string& name, const std::string& endpoint, const std::string& config_text,
-               std::int64_t heartbeat_ms) {
-  ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the supervisor
+struct ModuleProcessOptions {
+  std::string name, endpoint, config_text = "{}";
+  std::int64_t heartbeat_ms = 500;
+  bool supervised = false;         // spawned by nautod: exit with it
+  std::string server_public_key;   // tcp + CURVE: the router's public key
+  std::string client_secret_file;  // tcp + CURVE: this module's secret key
+};
+
+// Module mode: one module in this process, connected to a router over ipc or tcp. nautod
+// spawns its `isolation: process` modules this way; a remote module runs it by hand (or from
+// systemd) with CURVE keys for tcp.
+int run_module(const ModuleProcessOptions& o) {
+  if (o.supervised) ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the supervisor
+  const auto& name = o.name;
   auto factory = ModuleRegistry::find(name);
   if (!factory) {
     std::fprintf(stderr, "nautod: no module named '%s' in this build\n", name.c_str());
     return 2;
   }
-  auto config = nlohmann::json::parse(config_text, nullptr, false);
+  bus::ClientOptions client;
+  if (!o.client_secret_file.empty() || !o.server_public_key.empty()) {
+    if (o.client_secret_file.empty() || o.server_public_key.size() != 40) {
+      std::fprintf(stderr,
+                   "nautod: CURVE needs both --server-public-key (40 characters) and "
+                   "--client-secret-file\n");
+      return 2;
+    }
+    auto keys = bus::read_curve_secret_file(o.client_secret_file);
+    if (!keys) {
+      std::fprintf(stderr, "nautod: %s\n", keys.error().describe().c_str());
+      return 2;
+    }
+    client.curve_client = *keys;
+    client.curve_server_public_key = o.server_public_key;
+  }
+  auto config = nlohmann::json::parse(o.config_text, nullptr, false);
   if (config.is_discarded()) {
     std::fprintf(stderr, "nautod: --module-config is not valid JSON\n");
     return 2;
@@ -67,11 +94,18 @@ int run_module(const std::string& name, const std::string& endpoint, const std::
   });
   signal_thread.detach();
   zmq::context_t context;
+  auto module = factory();
+  if (auto valid = module->validate(config); !valid) {
+    std::fprintf(stderr, "nautod: invalid configuration for module %s:\n%s\n", name.c_str(),
+                 valid.error().message.c_str());
+    return 2;
+  }
   RunnerOptions options;
-  options.endpoint = endpoint;
-  options.heartbeat_interval_ms = heartbeat_ms;
+  options.endpoint = o.endpoint;
+  options.client = client;
+  options.heartbeat_interval_ms = o.heartbeat_ms;
   options.config = std::move(config);
-  ModuleRunner runner(context, factory(), std::move(options), control);
+  ModuleRunner runner(context, std::move(module), std::move(options), control);
   auto result = runner.run();
   if (!result) {
     logger("mod." + name)->error("{}", result.error().describe());
@@ -86,27 +120,39 @@ int main(int argc, char** argv) {
   CLI::App app{"nautod: the nauto kernel daemon (bus router, module host, store)"};
   std::string config_path = kDefaultConfigPath;
   bool check_only = false;
-  std::string run_module_name, connect_endpoint, module_config = "{}", log_level;
-  std::int64_t heartbeat_ms = 500;
+  std::string log_level;
+  ModuleProcessOptions module_process;
   auto* config_option =
       app.add_option("-c,--config", config_path, "configuration file")->envname("NAUTO_CONFIG");
   app.add_flag("--check-config", check_only, "validate the configuration and exit");
   app.add_option("--log-level", log_level, "override log.level");
-  auto* internal = app.add_option_group("internal", "used by nautod to start child modules");
-  internal->add_option("--run-module", run_module_name, "host one module in this process");
-  internal->add_option("--connect", connect_endpoint, "router endpoint for --run-module");
-  internal->add_option("--module-config", module_config, "module config as JSON");
-  internal->add_option("--heartbeat-interval-ms", heartbeat_ms, "heartbeat period");
+  auto* module_mode = app.add_option_group("module process", "run one module in this process");
+  module_mode->add_option("--run-module", module_process.name, "the module to run");
+  module_mode->add_option("--connect", module_process.endpoint,
+                          "router endpoint (ipc:// or tcp://)");
+  module_mode->add_option("--module-config", module_process.config_text, "module config as JSON");
+  module_mode->add_option("--heartbeat-interval-ms", module_process.heartbeat_ms,
+                          "heartbeat period");
+  module_mode->add_option("--server-public-key", module_process.server_public_key,
+                          "tcp with CURVE: the router's public key");
+  module_mode->add_option("--client-secret-file", module_process.client_secret_file,
+                          "tcp with CURVE: this module's secret key file");
+  module_mode->add_flag("--supervised", module_process.supervised,
+                        "(set by nautod) exit when the parent exits");
   CLI11_PARSE(app, argc, argv);
 
-  if (!run_module_name.empty()) {
+  if (!module_process.name.empty()) {
     LogOptions log;
     if (!log_level.empty()) log.level = log_level;
     if (auto set = log_setup(log); !set) {
       std::fprintf(stderr, "nautod: %s\n", set.error().describe().c_str());
       return 2;
     }
-    return run_module(run_module_name, connect_endpoint, module_config, heartbeat_ms);
+    if (module_process.endpoint.empty()) {
+      std::fprintf(stderr, "nautod: --run-module needs --connect ENDPOINT\n");
+      return 2;
+    }
+    return run_module(module_process);
   }
 
   const bool path_given = config_option->count() > 0;

@@ -85,6 +85,7 @@ const std::vector<std::string>& kernel_config_keys() {
       "store.map_size",
       "router.tcp_endpoint",
       "router.curve_secret_key_file",
+      "router.curve_allowed_clients_file",
       "router.peer_high_water_mark",
       "router.request_timeout",
       "supervisor.heartbeat_interval",
@@ -164,6 +165,7 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
   ConfigReader router(router_section, "router");
   c.router_tcp_endpoint = router.string("tcp_endpoint", "");
   c.router_curve_secret_file = router.string("curve_secret_key_file", "");
+  c.router_curve_clients_file = router.string("curve_allowed_clients_file", "");
   c.router_peer_high_water_mark =
       static_cast<int>(router.integer("peer_high_water_mark", 1000, 1, 10000000));
   c.router_request_timeout_ms = router.duration_ms("request_timeout", 30000, 1);
@@ -213,6 +215,11 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
   if (!c.router_tcp_endpoint.empty() && c.router_tcp_endpoint.rfind("tcp://", 0) != 0) {
     problems.push_back("router.tcp_endpoint: expected tcp://HOST:PORT (got \"" +
                        c.router_tcp_endpoint + "\")");
+  }
+  if (!c.router_curve_clients_file.empty() && c.router_curve_secret_file.empty()) {
+    problems.push_back(
+        "router.curve_allowed_clients_file: needs router.curve_secret_key_file "
+        "(client keys are checked only when CURVE is on)");
   }
   if (c.data_dir.empty()) problems.push_back("data_dir: must not be empty");
   if (c.run_dir.empty()) problems.push_back("run_dir: must not be empty");

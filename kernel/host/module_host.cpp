@@ -301,7 +301,8 @@ class KernelModule final : public Module {
                                      "--module-config",
                                      slot.spec.config.dump(),
                                      "--heartbeat-interval-ms",
-                                     std::to_string(options.supervisor.heartbeat_interval_ms)};
+                                     std::to_string(options.supervisor.heartbeat_interval_ms),
+                                     "--supervised"};
     for (const auto& a : options.child_arguments)
       args.push_back(a);
     std::vector<char*> argv;

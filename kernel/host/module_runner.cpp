@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <map>
-#include <queue>
 
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
@@ -33,27 +32,17 @@ class ModuleRunner::Impl final : public Context {
     if (auto registered = register_with_router(); !registered) return registered;
 
     Result<void> outcome = guarded("start", [&] { return module_->start(*this); });
-    if (!outcome) {
-      unregister();
-      return outcome;
-    }
-    started_ = true;
-    outcome = loop();
-    if (!outcome && !control_->abandoned) {
-      // Tell the supervisor why, before leaving: from a child process, it would otherwise see
-      // only an exit status.
-      json body = {{"module", manifest_.name},
-                   {"pid", static_cast<std::int64_t>(::getpid())},
-                   {"error", outcome.error().describe()}};
-      (void)publish(kModuleErrorTopic, bus::to_body(body));
-    }
-    if (!control_->abandoned) {
+    const bool started = outcome.has_value();
+    if (started) outcome = loop();
+    if (control_->abandoned) return outcome;
+    if (!outcome) report_failure(outcome.error());
+    if (started) {
       (void)guarded("stop", [&] {
         module_->stop(*this);
         return ok();
       });
-      unregister();
     }
+    unregister();
     return outcome;
   }
 
@@ -152,6 +141,15 @@ class ModuleRunner::Impl final : public Context {
       return ok();
     }
     return fail(Errc::Timeout, "the router did not answer the registration", options_.endpoint);
+  }
+
+  // Tells the supervisor why this run ends: from a child process it would otherwise see only
+  // an exit status.
+  void report_failure(const Error& error) {
+    json body = {{"module", manifest_.name},
+                 {"pid", static_cast<std::int64_t>(::getpid())},
+                 {"error", error.describe()}};
+    (void)publish(kModuleErrorTopic, bus::to_body(body));
   }
 
   void unregister() {
@@ -291,7 +289,6 @@ class ModuleRunner::Impl final : public Context {
   Manifest manifest_;
   std::shared_ptr<spdlog::logger> log_;
   zmq::socket_t socket_;
-  bool started_ = false;
   std::uint64_t processed_events_ = 0;
   std::uint64_t processed_requests_ = 0;
   TimerId last_timer_id_ = 0;

@@ -82,8 +82,14 @@ class RouterImpl {
         log_(logger(kSelf)),
         started_us_(now_us()) {}
 
-  Result<void> bind() {
+  Result<void> bind(zmq::context_t& context) {
     try {
+      if (options_.curve_server && !options_.curve_allowed_clients.empty()) {
+        // The ZAP handler must be bound before the first CURVE handshake, in the same context.
+        zap_.emplace(context, zmq::socket_type::rep);
+        zap_->set(zmq::sockopt::linger, 0);
+        zap_->bind("inproc://zeromq.zap.01");
+      }
       socket_.set(zmq::sockopt::linger, 0);
       socket_.set(zmq::sockopt::router_mandatory, 1);
       socket_.set(zmq::sockopt::router_handover, 1);
@@ -110,10 +116,12 @@ class RouterImpl {
     std::vector<zmq::message_t> frames;
     frames.reserve(4);
     while (!stopping.load(std::memory_order_relaxed)) {
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                                  {zap_ ? zap_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
       const auto timeout = next_poll_timeout_ms();
       try {
-        zmq::poll(&item, 1, std::chrono::milliseconds(timeout));
+        zmq::poll(items, zap_ ? 2 : 1, std::chrono::milliseconds(timeout));
+        if (zap_ && (items[1].revents & ZMQ_POLLIN)) answer_zap();
         for (int i = 0; i < kMaxBatch; ++i) {
           frames.clear();
           if (!zmq::recv_multipart(socket_, std::back_inserter(frames),
@@ -131,6 +139,44 @@ class RouterImpl {
   }
 
  private:
+  // One ZAP request: [version][request id][domain][address][identity][mechanism][key...].
+  // Replies 200 for a listed CURVE client key and for NULL (ipc peers, guarded by the socket
+  // file's permissions), 400 otherwise.
+  void answer_zap() {
+    std::vector<zmq::message_t> request;
+    if (!zmq::recv_multipart(*zap_, std::back_inserter(request), zmq::recv_flags::dontwait)) {
+      return;
+    }
+    std::string status = "400", text = "client key not allowed", user;
+    if (request.size() >= 6 && request[5].to_string_view() == "NULL") {
+      status = "200";
+      text = "OK";
+    } else if (request.size() >= 7 && request[5].to_string_view() == "CURVE" &&
+               request[6].size() == 32) {
+      char z85[41] = {};
+      zmq_z85_encode(z85, request[6].data<std::uint8_t>(), 32);
+      for (const auto& allowed : options_.curve_allowed_clients) {
+        if (allowed == z85) {
+          status = "200";
+          text = "OK";
+          user = z85;
+        }
+      }
+      if (status != "200") {
+        log_->warn("refused a tcp client from {} with CURVE key {}: not in the allow-list",
+                   request[3].to_string(), z85);
+      }
+    }
+    std::vector<zmq::message_t> reply;
+    reply.emplace_back(std::string_view("1.0"));
+    reply.push_back(request.size() > 1 ? std::move(request[1]) : zmq::message_t());
+    reply.emplace_back(std::string_view(status));
+    reply.emplace_back(std::string_view(text));
+    reply.emplace_back(std::string_view(user));
+    reply.emplace_back();
+    zmq::send_multipart(*zap_, reply);
+  }
+
   int next_poll_timeout_ms() const {
     if (deadlines_.empty()) return 20;
     const auto wait_us = deadlines_.top().first - now_us();
@@ -138,20 +184,26 @@ class RouterImpl {
   }
 
   void handle(std::vector<zmq::message_t>& frames) {
+    // Malformed input is counted always and logged at the first and every 1000th, so a
+    // misbehaving peer cannot flood the log.
     if (frames.size() != 4) {
-      ++totals_.malformed;
-      log_->warn("dropped a malformed message: {} frames, expected [topic][header][body]",
-                 frames.size() - 1);
+      if (totals_.malformed++ % 1000 == 0) {
+        log_->warn(
+            "dropped a malformed message: {} frames, expected [topic][header][body] "
+            "(malformed so far: {})",
+            frames.size() - 1, totals_.malformed);
+      }
       return;
     }
     const std::string_view identity(frames[0].data<char>(), frames[0].size());
     auto header =
         bus::decode_header_view(std::string_view(frames[2].data<char>(), frames[2].size()));
     if (!header || frames[1].size() == 0) {
-      ++totals_.malformed;
-      log_->warn("dropped a malformed message from {}: {}",
-                 printable_identity(std::string(identity)),
-                 header ? "empty topic" : header.error().message);
+      if (totals_.malformed++ % 1000 == 0) {
+        log_->warn("dropped a malformed message from {}: {} (malformed so far: {})",
+                   printable_identity(std::string(identity)),
+                   header ? "empty topic" : header.error().message, totals_.malformed);
+      }
       return;
     }
     const std::string_view topic(frames[1].data<char>(), frames[1].size());
@@ -481,6 +533,7 @@ class RouterImpl {
   }
 
   RouterOptions options_;
+  std::optional<zmq::socket_t> zap_;  // declared before socket_: closed after it
   zmq::socket_t socket_;
   std::shared_ptr<spdlog::logger> log_;
   std::int64_t started_us_;
@@ -502,7 +555,7 @@ Result<std::unique_ptr<Router>> Router::create(zmq::context_t& context, RouterOp
     return fail(Errc::InvalidConfig, "must be a positive integer", "router.peer_high_water_mark");
   }
   auto impl = std::make_unique<RouterImpl>(context, std::move(options));
-  if (auto bound = impl->bind(); !bound) return std::move(bound).error();
+  if (auto bound = impl->bind(context); !bound) return std::move(bound).error();
   return std::unique_ptr<Router>(new Router(std::move(impl)));
 }
 

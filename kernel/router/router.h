@@ -8,6 +8,8 @@
 //     dropped and counted against that peer; a request that does not fit is answered with
 //     Errc::Overloaded, never dropped silently.
 // The router serves its own control services: bus.register, bus.unregister, bus.stats.
+// With CURVE and an allow-list, it also answers ZeroMQ's authentication requests (ZAP,
+// rfc.zeromq.org/spec/27) so only listed client keys get in over tcp.
 // Threading: all routing runs on one thread ("router"), started by start(); the object is
 // thread-bound to that thread except for start()/stop(), which the owner calls.
 
@@ -28,7 +30,10 @@ struct RouterOptions {
   std::vector<std::string> endpoints;          ///< plain binds: inproc:// and ipc://
   std::string tcp_endpoint;                    ///< optional tcp:// bind, CURVE when keys are set
   std::optional<bus::CurveKeys> curve_server;  ///< the router's CURVE keys for tcp
-  int peer_high_water_mark = 1000;             ///< messages queued per peer before drops
+  /// Z85 public keys of the clients allowed on tcp. Empty: any client that knows the server's
+  /// public key may connect (encrypted, but not authenticated).
+  std::vector<std::string> curve_allowed_clients;
+  int peer_high_water_mark = 1000;                  ///< messages queued per peer before drops
   std::int64_t default_request_timeout_ms = 30000;  ///< for requests without a deadline
   std::int64_t max_request_timeout_ms = 3600000;    ///< longer deadlines are capped to this
 };

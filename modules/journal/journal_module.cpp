@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "nauto/base/clock.h"
+#include "nauto/base/log.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/topic_match.h"
 #include "nauto/sdk/config_reader.h"
@@ -81,6 +82,7 @@ Result<void> JournalModule::start(Context& ctx) {
   auto s = read_settings(ctx.config());
   if (!s) return std::move(s).error();
   settings_ = *s;
+  log_ = logger("mod." + ctx.name());
   if (!ctx.store()) {
     return fail(Errc::Unsupported,
                 "the journal needs the kernel's store; run it in-process "
@@ -99,10 +101,10 @@ void JournalModule::on_event(const bus::Envelope& event, Context& ctx) {
   store::WriteBatch batch;
   batch.append(kTable, store::time_key(event.header.time_us ? event.header.time_us : now_us()),
                encode_entry(event));
-  // Not waited for: the store groups these writes into shared commits. A failure is counted
-  // and logged from the store thread (spdlog loggers are thread-safe).
-  auto* log = &ctx.log();
-  ctx.store()->write(std::move(batch), [log](Result<void> r) {
+  // Not waited for: the store groups these writes into shared commits. The callback runs on
+  // the store's thread, possibly after this module stopped, so it holds its own reference to
+  // the (thread-safe) logger.
+  ctx.store()->write(std::move(batch), [log = log_](Result<void> r) {
     if (!r) log->error("could not store an event: {}", r.error().describe());
   });
 }
@@ -114,8 +116,7 @@ void JournalModule::enforce_retention(Context& ctx) {
   if (count && *count > static_cast<std::uint64_t>(settings_.max_count)) {
     batch.erase_oldest(kTable, *count - static_cast<std::uint64_t>(settings_.max_count));
   }
-  auto* log = &ctx.log();
-  ctx.store()->write(std::move(batch), [log](Result<void> r) {
+  ctx.store()->write(std::move(batch), [log = log_](Result<void> r) {
     if (!r) log->error("retention failed: {}", r.error().describe());
   });
 }

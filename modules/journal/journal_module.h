@@ -4,7 +4,10 @@
 // removed every retention_interval.
 // Thread-bound to its module thread. Needs the store, so it runs in-process only.
 
+#include <spdlog/logger.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,7 +42,7 @@ class JournalModule final : public Module {
   nlohmann::json query(const nlohmann::json& filter, Context& ctx, Result<void>& status) const;
 
   JournalSettings settings_;
-  std::uint64_t write_failures_ = 0;
+  std::shared_ptr<spdlog::logger> log_;
 };
 
 }  // namespace nauto::mod::journal

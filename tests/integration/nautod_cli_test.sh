@@ -150,6 +150,50 @@ check "nautod exited 0" [ "$rc" -eq 0 ]
 check "no child module is left behind" bash -c "! pgrep -f '[-]-run-module example --connect ipc://$work'"
 check "nauto reports a stopped daemon clearly" bash -c "'$NAUTO' --timeout 300 status 2>&1 | grep -q 'is nautod running'"
 
+# A remote module over tcp with CURVE and a client allow-list.
+"$NAUTO" keygen --secret-file "$work/server.key" >"$work/server.pub"
+server_public=$(awk '/public key/ {print $3}' "$work/server.pub")
+"$NAUTO" keygen --secret-file "$work/module.key" >"$work/module.pub"
+awk '/public key/ {print $3 "  # the remote example module"}' "$work/module.pub" >"$work/clients"
+"$NAUTO" keygen --secret-file "$work/stranger.key" >/dev/null
+port=$((41000 + $$ % 2000))
+cat >"$work/nauto.yaml" <<YAML
+data_dir: $work/data
+run_dir: $work/run
+router:
+  tcp_endpoint: tcp://127.0.0.1:$port
+  curve_secret_key_file: $work/server.key
+  curve_allowed_clients_file: $work/clients
+modules:
+  journal: {}
+YAML
+"$NAUTOD" >"$work/nautod2.log" 2>&1 &
+pid=$!
+wait_for 10 "$NAUTO" status >/dev/null
+"$NAUTOD" --run-module example --connect "tcp://127.0.0.1:$port" --server-public-key "$server_public" \
+  --client-secret-file "$work/module.key" --module-config '{"greeting": "from afar"}' \
+  >"$work/remote.log" 2>&1 &
+remote=$!
+remote_echo() {
+  "$NAUTO" call example.echo >"$work/remote.json" &&
+    [ "$(json_get "$work/remote.json" "d['greeting']")" = "from afar" ]
+}
+check "a remote module with an allowed CURVE key serves over tcp" wait_for 10 remote_echo
+check "status lists the remote module among clients" bash -c "'$NAUTO' status | grep -q '^clients: .*example'"
+kill "$remote"
+wait "$remote" 2>/dev/null
+"$NAUTOD" --run-module example --connect "tcp://127.0.0.1:$port" --server-public-key "$server_public" \
+  --client-secret-file "$work/stranger.key" >"$work/stranger.log" 2>&1 &
+stranger=$!
+sleep 1
+refused() { ! "$NAUTO" --timeout 500 call example.echo >/dev/null 2>&1 && grep -q 'not in the allow-list' "$work/nautod2.log"; }
+check "a module with an unlisted CURVE key is refused" refused
+kill "$stranger" 2>/dev/null
+wait "$stranger" 2>/dev/null
+kill -TERM "$pid"
+wait "$pid"
+pid=""
+
 echo "1..$count"
 echo "integration: $((count - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -210,28 +210,58 @@ TEST_CASE("registration rejects taken services and bad patterns", "[router]") {
   REQUIRE_FALSE(reserved);
 }
 
-TEST_CASE("tcp with CURVE accepts clients with the server key and refuses others", "[router]") {
+namespace {
+// A loopback port derived from the pid and a salt, so parallel test runs do not collide.
+std::string loopback_tcp(int salt) {
+  return "tcp://127.0.0.1:" + std::to_string(39000 + (::getpid() * 7 + salt) % 2000);
+}
+
+Result<json> curve_call(BusFixture& bus, const std::string& endpoint, const bus::CurveKeys& server,
+                        const bus::CurveKeys& client, int timeout_ms) {
+  bus::ClientOptions secure;
+  secure.curve_client = client;
+  secure.curve_server_public_key = server.public_key;
+  auto c = bus::BusClient::connect(*bus.context, endpoint, "curve-client", secure);
+  if (!c) return std::move(c).error();
+  return c->call("bus.stats", json::object(), timeout_ms);
+}
+}  // namespace
+
+TEST_CASE("tcp with CURVE admits only listed client keys; ipc is unaffected", "[router]") {
   auto server_keys = bus::make_curve_keys();
+  auto listed = bus::make_curve_keys();
+  auto stranger = bus::make_curve_keys();
   REQUIRE(server_keys);
+  REQUIRE(listed);
+  REQUIRE(stranger);
   kernel::RouterOptions options;
   options.curve_server = *server_keys;
-  // A loopback port derived from the pid, so parallel test runs do not collide.
-  options.tcp_endpoint = "tcp://127.0.0.1:" + std::to_string(39000 + (::getpid() % 1000));
+  options.curve_allowed_clients = {listed->public_key};
+  options.tcp_endpoint = loopback_tcp(1);
   BusFixture bus(options);
-  auto client_keys = bus::make_curve_keys();
-  REQUIRE(client_keys);
-  bus::ClientOptions secure;
-  secure.curve_client = *client_keys;
-  secure.curve_server_public_key = server_keys->public_key;
-  auto good = bus::BusClient::connect(*bus.context, options.tcp_endpoint, "good", secure);
-  REQUIRE(good);
-  auto stats = good->call("bus.stats", json::object(), 3000);
-  CHECK(stats);
+  CHECK(curve_call(bus, options.tcp_endpoint, *server_keys, *listed, 3000));
+  auto refused = curve_call(bus, options.tcp_endpoint, *server_keys, *stranger, 300);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == Errc::Timeout);
   auto plain = bus::BusClient::connect(*bus.context, options.tcp_endpoint, "plain");
   REQUIRE(plain);
-  auto refused = plain->call("bus.stats", json::object(), 300);
-  CHECK_FALSE(refused);
+  CHECK_FALSE(plain->call("bus.stats", json::object(), 300));
   // Plain inproc on the same router still works: CURVE applies to the tcp bind only.
   auto local = bus.client("local");
   CHECK(local.call("bus.stats", json::object(), 1000));
+}
+
+TEST_CASE("tcp with CURVE and no allow-list admits any client key", "[router]") {
+  auto server_keys = bus::make_curve_keys();
+  auto anyone = bus::make_curve_keys();
+  REQUIRE(server_keys);
+  REQUIRE(anyone);
+  kernel::RouterOptions options;
+  options.curve_server = *server_keys;
+  options.tcp_endpoint = loopback_tcp(2);
+  BusFixture bus(options);
+  CHECK(curve_call(bus, options.tcp_endpoint, *server_keys, *anyone, 3000));
+  auto wrong_server = bus::make_curve_keys();
+  REQUIRE(wrong_server);
+  CHECK_FALSE(curve_call(bus, options.tcp_endpoint, *wrong_server, *anyone, 300));
 }

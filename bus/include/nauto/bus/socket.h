@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "nauto/bus/envelope.h"
@@ -39,6 +40,13 @@ Result<std::optional<Envelope>> receive_envelope(zmq::socket_t& socket, bool don
 
 /// Generates a fresh CURVE key pair (libzmq must be built with libsodium; it is on Debian).
 Result<CurveKeys> make_curve_keys();
+/// Reads a file holding a Z85 secret key (as `nauto keygen --secret-file` writes it) and derives
+/// the public key. Errc::InvalidArgument, naming the file, if it is missing or not a key.
+Result<CurveKeys> read_curve_secret_file(const std::string& path);
+/// Reads Z85 public keys, one per line; a line starting with '#', or text after the key and
+/// whitespace starting with '#', is a comment. A malformed line is
+/// Errc::InvalidArgument naming the file and line.
+Result<std::vector<std::string>> read_curve_public_keys_file(const std::string& path);
 
 /// Endpoint helpers: the only place endpoint strings are formed.
 namespace endpoints {
