@@ -28,6 +28,13 @@ Result<void> make_dir(const std::string& path, const char* key) {
   return ok();
 }
 
+// A file named by a config key was unreadable or wrong: report it against that key.
+Error config_error(Error error, const std::string& key) {
+  error.code = Errc::InvalidConfig;
+  error.where = key + ": " + error.where;
+  return error;
+}
+
 std::vector<std::string> declared_tables() {
   std::set<std::string> tables;
   for (const auto& name : ModuleRegistry::names()) {
@@ -64,22 +71,14 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   router_options.default_request_timeout_ms = config.router_request_timeout_ms;
   if (!config.router_curve_secret_file.empty()) {
     auto keys = bus::read_curve_secret_file(config.router_curve_secret_file);
-    if (!keys) {
-      auto error = std::move(keys).error();
-      error.code = Errc::InvalidConfig;
-      error.where = "router.curve_secret_key_file: " + error.where;
-      return error;
-    }
+    if (!keys) return config_error(std::move(keys).error(), "router.curve_secret_key_file");
     logger("kernel")->info("router tcp endpoint {} uses CURVE; server public key {}",
                            config.router_tcp_endpoint, keys->public_key);
     router_options.curve_server = std::move(*keys);
     if (!config.router_curve_clients_file.empty()) {
       auto clients = bus::read_curve_public_keys_file(config.router_curve_clients_file);
       if (!clients) {
-        auto error = std::move(clients).error();
-        error.code = Errc::InvalidConfig;
-        error.where = "router.curve_allowed_clients_file: " + error.where;
-        return error;
+        return config_error(std::move(clients).error(), "router.curve_allowed_clients_file");
       }
       router_options.curve_allowed_clients = std::move(*clients);
     } else {

@@ -254,7 +254,7 @@ int main(int argc, char** argv) {
   };
 
   if (*status || *modules) {
-    auto answer = call(context, o, "kernel.status", json::object());
+    auto answer = call(context, o, *status ? "kernel.status" : "kernel.modules", json::object());
     if (!answer) return report(answer.error());
     return *status ? print_status(*answer, *format) : print_modules(*answer, *format);
   }

@@ -97,7 +97,6 @@ struct Slot {
   std::string last_error;
   std::string restart_reason;
   std::string reported_error;  // from kernel.module.error, for child processes
-  json last_heartbeat = json::object();
 };
 
 static const char* phase_name(Slot::Phase p) {
@@ -157,7 +156,6 @@ class KernelModule final : public Module {
         slot->reported_error = body->value("error", std::string());
       } else {
         slot->last_heartbeat_us = steady_us();
-        slot->last_heartbeat = std::move(*body);
       }
       return;
     }
@@ -285,8 +283,11 @@ class KernelModule final : public Module {
         ModuleRunner module_runner(*context, factory(), std::move(runner), control);
         result = module_runner.run();
       }
+      // Under the outcome's lock, so abandon() sees either "finished" or counts us exactly once.
+      std::lock_guard lock(outcome->mutex);
       if (control->abandoned) abandoned_alive->fetch_sub(1);
-      outcome->set(std::move(result));
+      outcome->finished = true;
+      if (!result) outcome->error = std::move(result).error();
     });
     publish_lifecycle("kernel.module.started", slot, {});
   }
@@ -374,10 +375,17 @@ class KernelModule final : public Module {
       }
       return;
     }
-    slot.control->abandoned = true;
     slot.control->stop_requested = true;
-    state_->abandoned_alive->fetch_add(1);
-    if (slot.thread.joinable()) slot.thread.detach();
+    {
+      std::lock_guard lock(slot.outcome->mutex);
+      if (!slot.outcome->finished) {
+        slot.control->abandoned = true;
+        state_->abandoned_alive->fetch_add(1);
+        slot.thread.detach();
+        return;
+      }
+    }
+    if (slot.thread.joinable()) slot.thread.join();  // it ended just now: nothing to abandon
   }
 
   void schedule_restart(Slot& slot, const std::string& why) {

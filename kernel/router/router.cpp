@@ -62,6 +62,7 @@ using StringMap = std::unordered_map<std::string, V, TransparentHash, std::equal
 
 struct PendingRequest {
   std::string requester;  // routing id
+  std::string owner;      // routing id of the module that must answer
   std::string service;
   std::int64_t deadline_us = 0;
   std::string request_id;
@@ -366,7 +367,8 @@ class RouterImpl {
     const auto cap = now + options_.max_request_timeout_ms * 1000;
     if (deadline == 0) deadline = now + options_.default_request_timeout_ms * 1000;
     deadline = std::min(deadline, cap);
-    pending_.emplace(key, PendingRequest{identity, std::string(topic), deadline, header.id});
+    pending_.emplace(
+        key, PendingRequest{identity, owner_identity, std::string(topic), deadline, header.id});
     deadlines_.emplace(deadline, key);
   }
 
@@ -488,15 +490,39 @@ class RouterImpl {
     return json{{"registered", true}};
   }
 
-  void forget(std::string_view identity) {
+  // Answers every request the instance behind `identity` still owes: it left or was replaced
+  // by a restart, so no reply will come and the callers should not wait for their deadlines.
+  void fail_owed_requests(std::string_view identity, const std::string& why) {
+    std::vector<std::pair<std::string, bus::Envelope>> owed;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.owner != identity) {
+        ++it;
+        continue;
+      }
+      bus::Envelope request;
+      request.topic = it->second.service;
+      request.header.id = it->second.request_id;
+      owed.emplace_back(it->second.requester, std::move(request));
+      it = pending_.erase(it);
+    }
+    for (const auto& [requester, request] : owed) {
+      ++totals_.requests_unavailable;
+      reply_error(requester, request, fail(Errc::Unavailable, why, request.topic));
+    }
+  }
+
+  void forget(std::string_view identity_view) {
+    const std::string identity(identity_view);  // the view may point into the node erased here
     auto it = peers_.find(identity);
     if (it == peers_.end()) return;
+    const std::string name = it->second.name;
     for (const auto& service : it->second.services) {
       auto owner = services_.find(service);
       if (owner != services_.end() && owner->second == identity) services_.erase(owner);
     }
-    // `identity` may point into the node erased here: it is not used afterwards.
     peers_.erase(it);
+    // After the erase: answering may find another peer gone and forget it in turn.
+    fail_owed_requests(identity, "the module '" + name + "' left or restarted before answering");
   }
 
   json stats() const {

@@ -2,8 +2,14 @@
 //   - serves example.echo: answers with the request body, plus the configured greeting;
 //   - serves example.fail: throws, to show (and test) supervision: the module is restarted
 //     with backoff and kernel.module.failed / kernel.module.restarted are published;
+//   - serves example.stall {seconds}: blocks the module's thread that long without answering,
+//     to show heartbeat supervision: past supervisor.heartbeat_timeout the module is declared
+//     hung (a child process is killed) and restarted;
 //   - publishes example.tick every tick_interval if that key is set.
 // Runs in-process or with `isolation: process` alike.
+
+#include <chrono>
+#include <thread>
 
 #include "nauto/bus/body.h"
 #include "nauto/sdk/config_reader.h"
@@ -33,7 +39,7 @@ class ExampleModule final : public Module {
     return {"example",
             "copy-me template: echo and a deliberate failure",
             {},
-            {"example.echo", "example.fail"},
+            {"example.echo", "example.fail", "example.stall"},
             {}};
   }
 
@@ -58,6 +64,17 @@ class ExampleModule final : public Module {
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     if (request.topic == "example.fail") {
       throw std::runtime_error("example.fail was called: failing on purpose");
+    }
+    if (request.topic == "example.stall") {
+      auto body = bus::from_body(request.body);
+      const auto seconds = body && body->is_object() ? body->value("seconds", 0) : 0;
+      if (seconds < 1 || seconds > 3600) {
+        return reply.fail(
+            fail(Errc::InvalidArgument, "seconds: expected 1 to 3600", "example.stall"));
+      }
+      // Deliberately blocks this module's thread: no events, no heartbeats until it returns.
+      std::this_thread::sleep_for(std::chrono::seconds(seconds));
+      return reply.ok_json({{"stalled_s", seconds}});
     }
     auto body = bus::from_body(request.body);
     if (!body) return reply.fail(body.error());

@@ -1,10 +1,10 @@
+#include "nauto/bus/socket.h"
+
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
-
-#include "nauto/bus/socket.h"
 
 using namespace nauto;
 

@@ -116,6 +116,37 @@ check "the restarted child serves again" wait_for 10 echo_works
 check "the restart is in the journal" wait_for 5 bash -c "'$NAUTO' events tail --topic kernel.module.restarted -o json | grep -q example"
 check "the crash did not restart the journal" bash -c "[ \"\$(python3 -c \"import json; d=json.load(open('$work/status.json')); print([m['restarts'] for m in d['modules'] if m['name']=='journal'][0])\")\" = 0 ]"
 
+# A hung child process (its thread blocked, no heartbeats) is killed and restarted.
+"$NAUTO" --timeout 20000 call example.stall --json '{"seconds": 600}' >/dev/null 2>&1 &
+staller=$!
+hung_restart() {
+  status_json >/dev/null &&
+    python3 -c "
+import json, sys
+d = json.load(open('$work/status.json'))
+m = [m for m in d['modules'] if m['name'] == 'example'][0]
+sys.exit(0 if m['restarts'] >= 2 and 'no heartbeat' in m['last_error'] and m['state'] == 'running' else 1)"
+}
+check "a hung child module is killed and restarted" wait_for 15 hung_restart
+stall_answered() {  # the caller got an error as soon as the module was replaced, not silence
+  local started=$SECONDS
+  wait "$staller"
+  local rc=$?
+  echo "nauto call exited $rc after $((SECONDS - started))s more"
+  [ $rc -ne 0 ]
+}
+check "the stalled request is answered with an error, not left hanging" stall_answered
+check "the replacement child serves" wait_for 10 echo_works
+
+# Reload with a changed module config: the module restarts with it.
+sed -i 's/greeting: bonjour/greeting: salut/' "$work/nauto.yaml"
+kill -HUP "$pid"
+greeting_changed() {
+  "$NAUTO" call example.echo >"$work/echo2.json" &&
+    [ "$(json_get "$work/echo2.json" "d['greeting']")" = "salut" ]
+}
+check "SIGHUP reload applies a changed module config" wait_for 10 greeting_changed
+
 # Reload: drop the example module, keep the journal.
 cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data

@@ -105,6 +105,33 @@ TEST_CASE("a request past its deadline is answered with Timeout by the router", 
   CHECK(bus.stats()["totals"]["timeouts"] == 1);
 }
 
+TEST_CASE("requests owed by a module that restarts are answered at once", "[router]") {
+  BusFixture bus;
+  bus::ClientOptions same_identity;
+  same_identity.routing_id = "svc";
+  auto service = bus.client("svc", same_identity);
+  REQUIRE(service.call("bus.register", {{"name", "svc"}, {"serves", {"svc.slow"}}}, 2000));
+  auto caller = bus.client("caller");
+  auto request = bus::make_request("svc.slow", "caller", bus::to_body(json::object()), 30000);
+  REQUIRE(bus::send_envelope(caller.socket(), request));
+  auto received = bus::receive_envelope(service.socket());  // delivered, never answered
+  REQUIRE(received);
+  REQUIRE(*received);
+  // A new instance takes the identity over and registers: the old one's debts are settled.
+  auto restarted = bus.client("svc", same_identity);
+  const auto start = steady_us();
+  REQUIRE(restarted.call("bus.register", {{"name", "svc"}, {"serves", {"svc.slow"}}}, 2000));
+  auto answer = bus::receive_envelope(caller.socket());
+  REQUIRE(answer);
+  REQUIRE(*answer);
+  CHECK((*answer)->header.kind == bus::Kind::Error);
+  CHECK((*answer)->header.correlation_id == request.header.id);
+  const auto error = bus::error_from_body((*answer)->body);
+  CHECK(error.code == Errc::Unavailable);
+  CHECK(error.message.find("restarted before answering") != std::string::npos);
+  CHECK(steady_us() - start < 2000000);
+}
+
 TEST_CASE("a subscriber that does not read loses events, counted against it", "[router]") {
   kernel::RouterOptions options;
   options.peer_high_water_mark = 10;
