@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
                    reloaded.error().describe());
         continue;
       }
+      if (!log_level.empty()) reloaded->log.level = log_level;  // the command line still wins
       if (auto applied = (*kernel)->reload(*reloaded); !applied) {
         log->error("reload rejected: {}", applied.error().describe());
       } else {
