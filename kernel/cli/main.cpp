@@ -176,7 +176,7 @@ int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
   } else {
     for (const auto& e : (*history)["events"]) {
       seen.insert(e.value("id", ""));
-      print_event(e, format == OutputFormat::Yaml ? format : format);
+      print_event(e, format);
     }
   }
   if (!follow) return 0;
@@ -279,6 +279,7 @@ int main(int argc, char** argv) {
     if (!body) return report(body.error());
     auto answer = call(context, o, service, *body);
     if (!answer) return report(answer.error());
+    // A reply is a document, not a listing: "table" shows it as JSON.
     std::cout << render_document(*answer,
                                  *format == OutputFormat::Yaml ? *format : OutputFormat::Json);
     return 0;
