@@ -48,12 +48,15 @@ TEST_CASE("ids are unique across threads", "[base]") {
   std::vector<std::thread> threads;
   for (auto& ids : per_thread) {
     threads.emplace_back([&ids] {
-      for (int i = 0; i < 5000; ++i) ids.push_back(new_id());
+      for (int i = 0; i < 5000; ++i)
+        ids.push_back(new_id());
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   std::set<std::string> all;
-  for (const auto& ids : per_thread) all.insert(ids.begin(), ids.end());
+  for (const auto& ids : per_thread)
+    all.insert(ids.begin(), ids.end());
   CHECK(all.size() == 20000);
   CHECK(all.begin()->size() == 24);
 }

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "cli/output.h"
+
+#include <catch2/catch.hpp>
 
 using namespace nauto;
 using namespace nauto::cli;
