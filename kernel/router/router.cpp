@@ -130,12 +130,14 @@ class RouterImpl {
             break;
           }
           handle(frames);
+          forget_gone();
         }
       } catch (const zmq::error_t& e) {
         if (e.num() == ETERM) return;
         log_->error("router loop: {}", e.what());
       }
       expire_requests();
+      forget_gone();
     }
   }
 
@@ -212,7 +214,7 @@ class RouterImpl {
       case bus::Kind::Event:
         return route_event(identity, topic, frames);
       case bus::Kind::Request:
-        return route_request(std::string(identity), topic, header->to_header(), frames);
+        return route_request(std::string(identity), topic, *header, frames);
       case bus::Kind::Reply:
       case bus::Kind::Error:
         return route_reply(*header, frames);
@@ -220,7 +222,8 @@ class RouterImpl {
   }
 
   // Sends [identity] + copies of frames[1..3]. Returns Overloaded when the peer's queue is
-  // full and Unavailable when the peer is gone (the caller forgets it).
+  // full and Unavailable when the peer is gone; a gone peer is noted in gone_ and forgotten by
+  // forget_gone() once the current message is handled (callers may be iterating peers_).
   Result<void> forward(std::string_view identity, std::vector<zmq::message_t>& frames) {
     try {
       zmq::message_t id(identity.data(), identity.size());
@@ -234,7 +237,10 @@ class RouterImpl {
       }
       return ok();
     } catch (const zmq::error_t& e) {
-      if (e.num() == EHOSTUNREACH) return fail(Errc::Unavailable, "peer disconnected");
+      if (e.num() == EHOSTUNREACH) {
+        gone_.emplace_back(identity);
+        return fail(Errc::Unavailable, "peer disconnected");
+      }
       return fail(Errc::Library, e.what());
     }
   }
@@ -246,9 +252,7 @@ class RouterImpl {
     with_id.emplace_back();
     for (auto& f : frames)
       with_id.push_back(std::move(f));
-    auto sent = forward(identity, with_id);
-    if (!sent && sent.error().code == Errc::Unavailable) forget(identity);
-    return sent;
+    return forward(identity, with_id);
   }
 
   // A heartbeat says how many messages the module has processed; what the router delivered
@@ -286,16 +290,11 @@ class RouterImpl {
         continue;
       }
       ++totals_.events_dropped;
-      if (sent.error().code == Errc::Unavailable) {
-        gone_.push_back(*peer_identity);
-      } else if (peer->events_dropped++ % 1000 == 0) {
+      if (sent.error().code != Errc::Unavailable && peer->events_dropped++ % 1000 == 0) {
         log_->warn("dropping events for '{}': {} (dropped so far: {})", peer->name,
                    sent.error().message, peer->events_dropped);
       }
     }
-    for (const auto& identity_gone : gone_)
-      forget(identity_gone);
-    gone_.clear();
   }
 
   void reply_error(const std::string& identity, const bus::Envelope& request, Error error) {
@@ -307,17 +306,18 @@ class RouterImpl {
     }
   }
 
-  static bus::Envelope request_view(std::string_view topic, const bus::Header& header,
+  // The request as an owned envelope, for the rare paths that answer it from here.
+  static bus::Envelope request_view(std::string_view topic, const bus::HeaderView& header,
                                     const zmq::message_t& body) {
     bus::Envelope e;
     e.topic = std::string(topic);
-    e.header = header;
+    e.header = header.to_header();
     e.body.assign(body.data<char>(), body.size());
     return e;
   }
 
-  void route_request(const std::string& identity, std::string_view topic, const bus::Header& header,
-                     std::vector<zmq::message_t>& frames) {
+  void route_request(const std::string& identity, std::string_view topic,
+                     const bus::HeaderView& header, std::vector<zmq::message_t>& frames) {
     ++totals_.requests_in;
     if (topic.rfind("bus.", 0) == 0) return serve_control(identity, topic, header, frames);
     const auto now = now_us();
@@ -327,7 +327,7 @@ class RouterImpl {
           identity, request_view(topic, header, frames[3]),
           fail(Errc::Timeout, "deadline passed before the request was routed", std::string(topic)));
     }
-    const auto owner = services_.find(std::string(topic));
+    const auto owner = services_.find(topic);
     if (owner == services_.end()) {
       ++totals_.requests_unavailable;
       return reply_error(identity, request_view(topic, header, frames[3]),
@@ -337,14 +337,13 @@ class RouterImpl {
                               std::string(topic)));
     }
     const std::string owner_identity = owner->second;
-    const std::string key = header.id;
+    const std::string key(header.id);
     if (pending_.count(key)) {
       return reply_error(
           identity, request_view(topic, header, frames[3]),
           fail(Errc::InvalidArgument, "a request with this id is in flight", std::string(topic)));
     }
     auto sent = forward(owner_identity, frames);
-    if (!sent && sent.error().code == Errc::Unavailable) forget(owner_identity);
     auto peer = peers_.find(owner_identity);
     if (!sent) {
       if (sent.error().code == Errc::Overloaded) {
@@ -367,8 +366,8 @@ class RouterImpl {
     const auto cap = now + options_.max_request_timeout_ms * 1000;
     if (deadline == 0) deadline = now + options_.default_request_timeout_ms * 1000;
     deadline = std::min(deadline, cap);
-    pending_.emplace(
-        key, PendingRequest{identity, owner_identity, std::string(topic), deadline, header.id});
+    pending_.emplace(key,
+                     PendingRequest{identity, owner_identity, std::string(topic), deadline, key});
     deadlines_.emplace(deadline, key);
   }
 
@@ -381,7 +380,6 @@ class RouterImpl {
     const std::string requester = it->second.requester;
     pending_.erase(it);
     auto sent = forward(requester, frames);
-    if (!sent && sent.error().code == Errc::Unavailable) forget(requester);
     if (sent) {
       ++totals_.replies_routed;
     } else {
@@ -409,8 +407,8 @@ class RouterImpl {
     }
   }
 
-  void serve_control(const std::string& identity, std::string_view topic, const bus::Header& header,
-                     std::vector<zmq::message_t>& frames) {
+  void serve_control(const std::string& identity, std::string_view topic,
+                     const bus::HeaderView& header, std::vector<zmq::message_t>& frames) {
     const auto request = request_view(topic, header, frames[3]);
     auto body = bus::from_body(request.body);
     if (!body) return reply_error(identity, request, std::move(body).error());
@@ -511,6 +509,16 @@ class RouterImpl {
     }
   }
 
+  // Forgets the peers forward() found disconnected. Forgetting answers their owed requests,
+  // which may find more peers gone, hence the loop.
+  void forget_gone() {
+    while (!gone_.empty()) {
+      const std::string identity = std::move(gone_.back());
+      gone_.pop_back();
+      forget(identity);
+    }
+  }
+
   void forget(std::string_view identity_view) {
     const std::string identity(identity_view);  // the view may point into the node erased here
     auto it = peers_.find(identity);
@@ -569,7 +577,7 @@ class RouterImpl {
   using Deadline = std::pair<std::int64_t, std::string>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<std::pair<const std::string*, Peer*>> targets_;  // nodes are stable in the map
-  std::vector<std::string> gone_;  // peers found disconnected while routing, forgotten after
+  std::vector<std::string> gone_;  // peers forward() found disconnected; see forget_gone()
   Totals totals_;
 };
 
