@@ -388,13 +388,19 @@ class StoreImpl {
 
   Result<std::optional<std::string>> get(const std::string& table_name,
                                          const std::string& key) const {
-    return read(table_name, [&](MDB_txn* txn, MDB_dbi dbi) -> Result<std::optional<std::string>> {
-      MDB_val k = as_val(key), v;
-      const int rc = mdb_get(txn, dbi, &k, &v);
-      if (rc == MDB_NOTFOUND) return std::optional<std::string>();
-      if (rc) return lmdb_error(rc, "table '" + table_name + "'");
-      return std::optional<std::string>(as_string(v));
-    });
+    return read(table_name,
+                [&](MDB_txn* txn, MDB_dbi dbi) { return get_in(txn, dbi, table_name, key); });
+  }
+
+  // One key inside an open transaction (read-only or the writer's); a copy, or nullopt.
+  Result<std::optional<std::string>> get_in(MDB_txn* txn, MDB_dbi dbi,
+                                            const std::string& table_name,
+                                            const std::string& key) const {
+    MDB_val k = as_val(key), v;
+    const int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+    if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+    return std::optional<std::string>(as_string(v));
   }
 
   Result<std::vector<Entry>> scan(const std::string& table_name, const ScanOptions& o) const {
@@ -485,11 +491,7 @@ Result<std::optional<std::string>> WriterMigrationTxn::get(const std::string& ta
                                                            const std::string& key) {
   auto dbi = store_.table(table);
   if (!dbi) return std::move(dbi).error();
-  MDB_val k = as_val(key), v;
-  const int rc = mdb_get(txn_, *dbi, &k, &v);
-  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
-  if (rc) return store_.lmdb_error(rc, "table '" + table + "'");
-  return std::optional<std::string>(as_string(v));
+  return store_.get_in(txn_, *dbi, table, key);
 }
 
 Result<void> WriterMigrationTxn::put(const std::string& table, const std::string& key,

@@ -98,6 +98,9 @@ class StoreImpl;
 /// Cheap by design (a sequence number, no allocation): the writer announces "committed up to
 /// N" once per group commit, so thousands of writes in flight cost one wake-up, not thousands.
 /// Move-only; may be waited on from any thread, once. Must not outlive its Store.
+/// Destroying a ticket that was never waited on also waits for its commit, so a failure is
+/// never left behind unread: drop tickets only where blocking until the commit is fine, and
+/// use the callback form of write() for fire-and-forget.
 class WriteTicket {
  public:
   WriteTicket(WriteTicket&& other) noexcept;
