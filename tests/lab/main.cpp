@@ -1,5 +1,7 @@
 // nauto-lab: a simulated multi-vendor device fleet on 127.0.0.1 for tests, demos and
 // benchmarks. See tests/lab/README.md.
+#include <libssh/libssh.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
@@ -208,5 +210,6 @@ int main(int argc, char** argv) {
   }
   http.stop();
   ssh.stop();
+  ssh_finalize();
   return 0;
 }
