@@ -471,17 +471,15 @@ class CiscoCli : public CliEngine {
         enable_failures_ = 0;
         return CliReply{};
       }
-      CliReply retry;
-      retry.error = true;
       if (platform_ == Platform::AristaEos || ++enable_failures_ >= 3) {
-        retry.output = platform_ == Platform::AristaEos ? "% Access denied\n" : "% Bad secrets\n\n";
         enable_failures_ = 0;
-        return retry;
+        CliReply denied;
+        denied.error = true;
+        denied.output =
+            platform_ == Platform::AristaEos ? "% Access denied\n" : "% Bad secrets\n\n";
+        return denied;
       }
-      retry.question = "Password: ";
-      retry.secret_input = true;
-      pending_ = nullptr;
-      auto again = enable();
+      auto again = enable();  // IOS asks up to three times
       again.error = true;
       return again;
     };

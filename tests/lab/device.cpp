@@ -4,34 +4,10 @@
 #include <chrono>
 
 #include "device_events.h"
+#include "ipv4.h"
 
 namespace nauto::lab {
 namespace {
-
-uint32_t parse_ipv4(std::string_view text) {
-  uint32_t value = 0;
-  int parts = 0;
-  size_t pos = 0;
-  while (parts < 4) {
-    size_t end = text.find('.', pos);
-    auto part =
-        text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-    value = (value << 8) | static_cast<uint32_t>(std::atoi(std::string(part).c_str()) & 255);
-    ++parts;
-    if (end == std::string_view::npos) break;
-    pos = end + 1;
-  }
-  return parts == 4 ? value : 0;
-}
-
-std::string format_ipv4(uint32_t address) {
-  return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 255) + "." +
-         std::to_string((address >> 8) & 255) + "." + std::to_string(address & 255);
-}
-
-uint32_t mask_of(int length) {
-  return length <= 0 ? 0u : (length >= 32 ? 0xffffffffu : ~((1u << (32 - length)) - 1u));
-}
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && text.substr(0, prefix.size()) == prefix;
@@ -77,18 +53,6 @@ int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-std::string prefix_to_mask(int length) {
-  return format_ipv4(mask_of(length));
-}
-
-int mask_to_prefix(std::string_view mask) {
-  uint32_t value = parse_ipv4(mask);
-  int length = 0;
-  while (length < 32 && (value & (0x80000000u >> length)))
-    ++length;
-  return length;
 }
 
 const InterfaceView* DeviceView::interface(std::string_view name) const {
@@ -621,11 +585,43 @@ void Device::config_changed(const std::string& user, const std::string& peer) {
   if (sink_ != nullptr) sink_->emit(spec_, hostname, config_event(spec_.platform, user, peer));
 }
 
+void DeviceState::remember(const JunosConfig& config) {
+  history.push_front(config);
+  if (history.size() > 49) history.pop_back();
+}
+
+void DeviceState::commit_candidate(std::optional<int64_t> confirm_deadline_steady_ms) {
+  auto previous = committed;
+  if (!(candidate == committed)) remember(committed);
+  committed = candidate;
+  if (confirm_deadline_steady_ms) {
+    auto base = confirm ? confirm->previous : previous;
+    confirm = PendingConfirm{*confirm_deadline_steady_ms, std::move(base)};
+  } else {
+    confirm.reset();
+  }
+}
+
+bool DeviceState::candidate_locked_by_other(const std::string& session) const {
+  return !candidate_lock.empty() && candidate_lock != session;
+}
+
+bool DeviceState::take_candidate_lock(const std::string& session) {
+  if (candidate_locked_by_other(session)) return false;
+  candidate_lock = session;
+  return true;
+}
+
+bool DeviceState::release_candidate_lock(const std::string& session) {
+  if (candidate_lock != session) return false;
+  candidate_lock.clear();
+  return true;
+}
+
 void Device::expire_confirmed_commit(int64_t now_steady_ms) {
   bool rolled_back = mutate([&](DeviceState& state) {
     if (!state.confirm || state.confirm->deadline_steady_ms > now_steady_ms) return false;
-    state.history.push_front(state.committed);
-    if (state.history.size() > 49) state.history.pop_back();
+    state.remember(state.committed);
     state.committed = state.confirm->previous;
     state.candidate = state.committed;
     state.confirm.reset();

@@ -120,6 +120,20 @@ struct DeviceState {
   int64_t config_changed_us = 0;
   std::string config_changed_by;
   Faults faults;
+
+  /// Junos commit: the candidate becomes the committed configuration and the one it replaces
+  /// goes to the rollback history. With a deadline the commit must be confirmed by then, or it
+  /// rolls back to what was committed before the first unconfirmed commit; a commit without a
+  /// deadline confirms a pending one.
+  void commit_candidate(std::optional<int64_t> confirm_deadline_steady_ms);
+  /// Keeps `config` as rollback 1 (at most 49 are kept).
+  void remember(const JunosConfig& config);
+  /// The exclusive candidate lock (`configure exclusive`, NETCONF <lock>): one session id.
+  bool candidate_locked_by_other(const std::string& session) const;
+  /// Takes the lock unless another session holds it.
+  bool take_candidate_lock(const std::string& session);
+  /// Releases the lock if `session` holds it; false when it does not.
+  bool release_candidate_lock(const std::string& session);
 };
 
 class Device {
@@ -187,9 +201,6 @@ class Device {
   DeviceState initial_;
 };
 
-/// Dotted-quad mask for a prefix length (24 -> 255.255.255.0) and back.
-std::string prefix_to_mask(int length);
-int mask_to_prefix(std::string_view mask);
 /// Deterministic pseudo-random number from a seed and a salt (serials, MACs, counters).
 uint64_t mix(uint64_t seed, uint64_t salt);
 int64_t wall_us();

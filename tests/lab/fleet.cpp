@@ -7,13 +7,10 @@
 #include <set>
 #include <sstream>
 
+#include "ipv4.h"
+
 namespace nauto::lab {
 namespace {
-
-std::string ipv4(uint32_t address) {
-  return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 255) + "." +
-         std::to_string((address >> 8) & 255) + "." + std::to_string(address & 255);
-}
 
 std::string default_prefix(Platform platform) {
   switch (platform) {
@@ -418,14 +415,15 @@ Result<void> build_devices(FleetSpec& fleet, const std::vector<DeviceGroup>& gro
     device.ssh_port = static_cast<uint16_t>(fleet.base_port + 2 + k);
     if (device.api_port != 0) device.api_port = next_api++;
     device.local_as = asn(k);
-    device.loopback = ipv4((192u << 24) | (168u << 16) | (static_cast<uint32_t>(k + 1) & 0xffff));
+    device.loopback =
+        format_ipv4((192u << 24) | (168u << 16) | (static_cast<uint32_t>(k + 1) & 0xffff));
     // Ring: port 0 faces the next device, port 1 the previous one. Link k joins k and k+1.
     int n = total;
     auto link_base = [](int link) { return (10u << 24) | (static_cast<uint32_t>(link) * 4u); };
     LinkPeer up;
     up.local_port = port_name(device.platform, 0);
-    up.local_address = ipv4(link_base(k) + 1);
-    up.remote_address = ipv4(link_base(k) + 2);
+    up.local_address = format_ipv4(link_base(k) + 1);
+    up.remote_address = format_ipv4(link_base(k) + 2);
     if (n == 1) {
       up.remote_name = "upstream";
       up.remote_port = "Ethernet1";
@@ -442,8 +440,8 @@ Result<void> build_devices(FleetSpec& fleet, const std::vector<DeviceGroup>& gro
       const auto& previous = fleet.devices[static_cast<size_t>(previous_index)];
       LinkPeer down;
       down.local_port = port_name(device.platform, 1);
-      down.local_address = ipv4(link_base(previous_index) + 2);
-      down.remote_address = ipv4(link_base(previous_index) + 1);
+      down.local_address = format_ipv4(link_base(previous_index) + 2);
+      down.remote_address = format_ipv4(link_base(previous_index) + 1);
       down.remote_name = previous.name;
       down.remote_port = port_name(previous.platform, 0);
       down.remote_as = asn(previous_index);

@@ -57,14 +57,35 @@ class SharedPool {
   bool stopping_ = false;
 };
 
+// One server's view of the shared pool. shutdown() waits for that server's queued and running
+// requests, as httplib's own pool does, so none outlives the server it belongs to.
 class PoolQueue : public httplib::TaskQueue {
  public:
   explicit PoolQueue(std::shared_ptr<SharedPool> pool) : pool_(std::move(pool)) {}
-  void enqueue(std::function<void()> fn) override { pool_->enqueue(std::move(fn)); }
-  void shutdown() override {}
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(state_->mutex);
+      ++state_->in_flight;
+    }
+    pool_->enqueue([state = state_, fn = std::move(fn)] {
+      fn();
+      std::lock_guard lock(state->mutex);
+      if (--state->in_flight == 0) state->idle.notify_all();
+    });
+  }
+  void shutdown() override {
+    std::unique_lock lock(state_->mutex);
+    state_->idle.wait(lock, [&] { return state_->in_flight == 0; });
+  }
 
  private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable idle;
+    int in_flight = 0;
+  };
   std::shared_ptr<SharedPool> pool_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 std::string base64_decode(const std::string& in) {
@@ -510,7 +531,6 @@ Result<void> HttpServices::start(const std::string& certificate, const std::stri
     auto* raw = server.get();
     threads_.emplace_back([raw] { raw->listen_after_bind(); });
   }
-  keep_pool_ = pool;
   return ok();
 }
 
@@ -522,7 +542,6 @@ void HttpServices::stop() {
   }
   threads_.clear();
   servers_.clear();
-  keep_pool_.reset();
 }
 
 }  // namespace nauto::lab

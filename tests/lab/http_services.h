@@ -39,7 +39,6 @@ class HttpServices {
   std::vector<Device*> devices_;
   const SshServer& ssh_;
   std::unique_ptr<MerakiDashboard> meraki_;
-  std::shared_ptr<void> keep_pool_;  ///< the thread pool every server's task queue feeds
   std::vector<std::unique_ptr<httplib::Server>> servers_;
   std::vector<std::thread> threads_;
 };

@@ -296,11 +296,8 @@ class JunosCli : public CliEngine {
       case kConfigureExclusive: {
         CliReply reply;
         if (match.id == kConfigureExclusive) {
-          bool taken = device_.mutate([&](DeviceState& state) {
-            if (!state.candidate_lock.empty() && state.candidate_lock != session_.id) return false;
-            state.candidate_lock = session_.id;
-            return true;
-          });
+          bool taken = device_.mutate(
+              [&](DeviceState& state) { return state.take_candidate_lock(session_.id); });
           if (!taken) {
             reply.error = true;
             reply.output = "error: configuration database locked by another session\n";
@@ -346,9 +343,7 @@ class JunosCli : public CliEngine {
 
   void release_lock() {
     if (!holds_lock_) return;
-    device_.mutate([&](DeviceState& state) {
-      if (state.candidate_lock == session_.id) state.candidate_lock.clear();
-    });
+    device_.mutate([&](DeviceState& state) { state.release_candidate_lock(session_.id); });
     holds_lock_ = false;
   }
 
@@ -385,9 +380,8 @@ class JunosCli : public CliEngine {
 
   CliReply commit(int confirm_minutes, bool check_only, bool and_quit) {
     CliReply reply;
-    bool locked_by_other = device_.read([&](const DeviceState& s) {
-      return !s.candidate_lock.empty() && s.candidate_lock != session_.id;
-    });
+    bool locked_by_other = device_.read(
+        [&](const DeviceState& s) { return s.candidate_locked_by_other(session_.id); });
     if (locked_by_other) {
       reply.error = true;
       reply.output = "error: configuration database locked by another session\n";
@@ -404,21 +398,9 @@ class JunosCli : public CliEngine {
       return reply;
     }
     const int64_t minute_ms = device_.fleet().minute_ms;
-    device_.mutate([&](DeviceState& state) {
-      auto previous = state.committed;
-      if (!(state.candidate == state.committed)) {
-        state.history.push_front(state.committed);
-        if (state.history.size() > 49) state.history.pop_back();
-      }
-      state.committed = state.candidate;
-      if (confirm_minutes > 0) {
-        auto base = state.confirm ? state.confirm->previous : previous;
-        state.confirm =
-            DeviceState::PendingConfirm{steady_ms() + confirm_minutes * minute_ms, base};
-      } else {
-        state.confirm.reset();
-      }
-    });
+    std::optional<int64_t> deadline;
+    if (confirm_minutes > 0) deadline = steady_ms() + confirm_minutes * minute_ms;
+    device_.mutate([&](DeviceState& state) { state.commit_candidate(deadline); });
     device_.config_changed(session_.user, session_.peer);
     if (confirm_minutes > 0) {
       reply.output = format(

@@ -64,9 +64,7 @@ NetconfSession::NetconfSession(Device& device, SessionInfo session, int session_
 
 NetconfSession::~NetconfSession() {
   if (holds_lock_) {
-    device_.mutate([&](DeviceState& state) {
-      if (state.candidate_lock == session_.id) state.candidate_lock.clear();
-    });
+    device_.mutate([&](DeviceState& state) { state.release_candidate_lock(session_.id); });
   }
 }
 
@@ -209,9 +207,8 @@ std::string NetconfSession::handle_message(const std::string& xml) {
     return "";
   };
   auto locked_by_other = [&]() {
-    return device_.read([&](const DeviceState& s) {
-      return !s.candidate_lock.empty() && s.candidate_lock != session_.id;
-    });
+    return device_.read(
+        [&](const DeviceState& s) { return s.candidate_locked_by_other(session_.id); });
   };
   if (op == "get-config" || op == "get" || op == "get-configuration") {
     std::string source =
@@ -260,14 +257,8 @@ std::string NetconfSession::handle_message(const std::string& xml) {
       return error_reply("protocol", "invalid-value", "unknown datastore '" + target + "'");
     }
     bool done = device_.mutate([&](DeviceState& state) {
-      if (op == "lock") {
-        if (!state.candidate_lock.empty() && state.candidate_lock != session_.id) return false;
-        state.candidate_lock = session_.id;
-        return true;
-      }
-      if (state.candidate_lock != session_.id) return false;
-      state.candidate_lock.clear();
-      return true;
+      return op == "lock" ? state.take_candidate_lock(session_.id)
+                          : state.release_candidate_lock(session_.id);
     });
     if (!done) {
       return op == "lock" ? rpc_reply(attributes,
@@ -290,22 +281,10 @@ std::string NetconfSession::handle_message(const std::string& xml) {
       return error_reply("protocol", "invalid-value",
                          "confirm-timeout must be a positive number of seconds");
     }
-    int64_t minute_ms = device_.fleet().minute_ms;
-    device_.mutate([&](DeviceState& state) {
-      auto previous = state.committed;
-      if (!(state.candidate == state.committed)) {
-        state.history.push_front(state.committed);
-        if (state.history.size() > 49) state.history.pop_back();
-      }
-      state.committed = state.candidate;
-      if (confirmed) {
-        auto base = state.confirm ? state.confirm->previous : previous;
-        // Seconds scale with the fleet's minute length, like the CLI's minutes.
-        state.confirm = DeviceState::PendingConfirm{steady_ms() + timeout * minute_ms / 60, base};
-      } else {
-        state.confirm.reset();
-      }
-    });
+    std::optional<int64_t> deadline;
+    // Seconds scale with the fleet's minute length, like the CLI's minutes.
+    if (confirmed) deadline = steady_ms() + timeout * device_.fleet().minute_ms / 60;
+    device_.mutate([&](DeviceState& state) { state.commit_candidate(deadline); });
     device_.config_changed(session_.user, session_.peer);
     return ok_reply();
   }

@@ -1,5 +1,4 @@
-#include <cstdio>
-
+#include "ipv4.h"
 #include "show_format.h"
 #include "show_output.h"
 
@@ -73,19 +72,11 @@ std::string render_juniper_junos(Show what, const DeviceView& view, const std::s
           out += "    Protocol inet, MTU: 1500\n";
           out += "      Flags: Sendbcast-pkt-to-re\n";
           out += "      Addresses, Flags: Is-Preferred Is-Primary\n";
-          uint32_t address = 0;
-          unsigned a = 0, b = 0, c = 0, d = 0;
-          std::sscanf(item.address.c_str(), "%u.%u.%u.%u", &a, &b, &c, &d);
-          address = (a << 24) | (b << 16) | (c << 8) | d;
-          uint32_t mask = item.prefix_length == 0 ? 0 : ~((1u << (32 - item.prefix_length)) - 1u);
-          if (item.prefix_length >= 32) mask = 0xffffffffu;
-          uint32_t network = address & mask, broadcast = network | ~mask;
-          auto dotted = [](uint32_t v) {
-            return format("%u.%u.%u.%u", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255);
-          };
-          out += "        Destination: " + dotted(network) + "/" +
+          uint32_t mask = mask_of(item.prefix_length);
+          uint32_t network = parse_ipv4(item.address) & mask;
+          out += "        Destination: " + format_ipv4(network) + "/" +
                  std::to_string(item.prefix_length) + ", Local: " + item.address +
-                 ", Broadcast: " + dotted(broadcast) + "\n\n";
+                 ", Broadcast: " + format_ipv4(network | ~mask) + "\n\n";
         }
       }
       break;
@@ -112,9 +103,7 @@ std::string render_juniper_junos(Show what, const DeviceView& view, const std::s
       }
       break;
     case Show::IpRoute: {
-      size_t active = 0;
-      for (const auto& route : view.routes)
-        active += route.code == 'L' ? 1 : 1;
+      size_t active = view.routes.size();
       out += format("\ninet.0: %zu destinations, %zu routes (%zu active, 0 holddown, 0 hidden)\n",
                     active, active, active);
       out += "+ = Active Route, - = Last Active, * = Both\n\n";

@@ -122,7 +122,6 @@ struct Channel {
 };
 
 struct Connection {
-  SshServer* server = nullptr;
   Device* device = nullptr;
   const FleetSpec* fleet = nullptr;
   const std::vector<ssh_key>* authorized = nullptr;
@@ -396,7 +395,6 @@ struct SshServer::Worker {
       int fd = ::accept4(listener.fd, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
       if (fd < 0) return;
       auto c = std::make_unique<Connection>();
-      c->server = server;
       c->device = listener.device;
       c->fleet = &server->fleet_;
       c->authorized = &listener.authorized;
