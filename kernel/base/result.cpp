@@ -4,7 +4,7 @@
 
 namespace nauto {
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 13> kNames{{
+constexpr std::array<std::pair<Errc, std::string_view>, 17> kNames{{
     {Errc::InvalidArgument, "invalid_argument"},
     {Errc::InvalidConfig, "invalid_config"},
     {Errc::Malformed, "malformed"},
@@ -17,6 +17,10 @@ constexpr std::array<std::pair<Errc, std::string_view>, 13> kNames{{
     {Errc::Library, "library"},
     {Errc::Unsupported, "unsupported"},
     {Errc::Cancelled, "cancelled"},
+    {Errc::Unreachable, "unreachable"},
+    {Errc::Unauthenticated, "unauthenticated"},
+    {Errc::Untrusted, "untrusted"},
+    {Errc::Rejected, "rejected"},
     {Errc::Bug, "bug"},
 }};
 }  // namespace

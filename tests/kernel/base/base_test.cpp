@@ -34,9 +34,11 @@ TEST_CASE("Result holds a value or an error", "[base]") {
 }
 
 TEST_CASE("error codes have stable names both ways", "[base]") {
-  for (auto code : {Errc::InvalidArgument, Errc::InvalidConfig, Errc::Malformed, Errc::NotFound,
-                    Errc::Unavailable, Errc::Timeout, Errc::Overloaded, Errc::ResourceExhausted,
-                    Errc::System, Errc::Library, Errc::Unsupported, Errc::Cancelled, Errc::Bug}) {
+  for (auto code :
+       {Errc::InvalidArgument, Errc::InvalidConfig, Errc::Malformed, Errc::NotFound,
+        Errc::Unavailable, Errc::Timeout, Errc::Overloaded, Errc::ResourceExhausted, Errc::System,
+        Errc::Library, Errc::Unsupported, Errc::Cancelled, Errc::Unreachable, Errc::Unauthenticated,
+        Errc::Untrusted, Errc::Rejected, Errc::Bug}) {
     CHECK(errc_from_name(errc_name(code)) == code);
   }
   CHECK(errc_name(Errc::Timeout) == "timeout");

@@ -26,6 +26,10 @@ enum class Errc : std::uint8_t {
   Library,            ///< a third-party library failed (zmq, LMDB, yaml-cpp)
   Unsupported,        ///< the operation is not available in this configuration
   Cancelled,          ///< stopped on request
+  Unreachable,        ///< a connection was refused, reset or dropped; transient, worth a retry
+  Unauthenticated,    ///< credentials were refused; never retried (it would lock accounts)
+  Untrusted,          ///< a peer's identity did not verify (host key, TLS); never retried
+  Rejected,           ///< the device understood the request and said no (`% Invalid input`)
   Bug,                ///< an invariant of ours broke; always worth a report
 };
 

@@ -1,0 +1,54 @@
+#include <regex>
+
+#include "nauto/drivers/driver.h"
+#include "nauto/drivers/platform.h"
+
+namespace nauto::drivers {
+
+Timeouts effective_timeouts(const DeviceTarget& target, const PlatformDefinition& platform) {
+  return target.timeouts ? *target.timeouts : platform.timeouts;
+}
+
+std::string drop_volatile_lines(const std::string& text, const PlatformDefinition& platform) {
+  if (platform.volatile_lines.empty()) return text;
+  std::vector<std::regex> patterns(platform.volatile_lines.begin(), platform.volatile_lines.end());
+  std::string out;
+  out.reserve(text.size());
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + start, end - start);
+    bool drop = false;
+    for (const auto& pattern : patterns) {
+      if (std::regex_search(line.begin(), line.end(), pattern)) {
+        drop = true;
+        break;
+      }
+    }
+    if (!drop) {
+      out.append(line);
+      out.push_back('\n');
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+void extract_facts(const std::string& output, const PlatformDefinition& platform, Facts& facts) {
+  facts.vendor = platform.vendor;
+  for (const auto& [field, pattern] : platform.facts_patterns) {
+    std::smatch match;
+    if (!std::regex_search(output, match, std::regex(pattern, std::regex::multiline))) continue;
+    std::string value = match.size() > 1 ? match[1].str() : match[0].str();
+    while (!value.empty() && (value.back() == '\r' || value.back() == ' '))
+      value.pop_back();
+    if (field == "hostname") facts.hostname = value;
+    if (field == "model") facts.model = value;
+    if (field == "os_version") facts.os_version = value;
+    if (field == "serial") facts.serial = value;
+    if (field == "uptime") facts.uptime = value;
+  }
+}
+
+}  // namespace nauto::drivers

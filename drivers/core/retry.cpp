@@ -1,0 +1,26 @@
+#include "nauto/drivers/retry.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+
+namespace nauto::drivers {
+
+bool is_transient(const Error& error) {
+  return error.code == Errc::Unreachable || error.code == Errc::Timeout;
+}
+
+std::int64_t backoff_delay_ms(const RetryPolicy& policy, int attempt) {
+  // Full jitter (AWS architecture blog): spreads a fleet's retries instead of synchronising them.
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  std::int64_t cap = policy.base_delay_ms << std::min(attempt - 1, 20);
+  cap = std::min(cap, policy.max_delay_ms);
+  return std::uniform_int_distribution<std::int64_t>(0, std::max<std::int64_t>(cap, 0))(random);
+}
+
+void sleep_ms(std::int64_t ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+}  // namespace nauto::drivers

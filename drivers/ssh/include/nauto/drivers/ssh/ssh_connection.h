@@ -1,0 +1,96 @@
+#pragma once
+// SshConnection: one authenticated libssh client session to one device — connect with a
+// deadline, host-key policy, password / public-key / keyboard-interactive auth, optional jump
+// host — and the channels drivers open on it (exec, interactive shell, subsystem). Written once
+// and shared by every SSH-based driver (CLI, NETCONF, Linux exec).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "nauto/base/result.h"
+#include "nauto/drivers/deadline.h"
+#include "nauto/drivers/device_target.h"
+
+struct ssh_session_struct;
+struct ssh_channel_struct;
+
+namespace nauto::drivers::ssh {
+
+class JumpTunnel;
+
+/// One channel (shell, exec or subsystem). Reads honour an idle timeout that restarts whenever
+/// bytes arrive, and the caller's deadline. Owned by the caller; must not outlive its connection.
+class SshChannel {
+ public:
+  SshChannel(ssh_channel_struct* channel, const DeviceTarget* target);
+  ~SshChannel();
+  SshChannel(const SshChannel&) = delete;
+  SshChannel& operator=(const SshChannel&) = delete;
+
+  Result<void> write(std::string_view bytes);
+  /// Appends whatever arrives within min(idle_ms, deadline) to `out`. Returns the byte count
+  /// (0 = the wait ended with nothing new); Unreachable when the channel closed or dropped.
+  Result<std::size_t> read_some(std::string& out, std::int64_t wait_ms, bool from_stderr = false);
+  bool at_eof() const;
+  /// Exit status of an exec channel once it ended; -1 if the server sent none.
+  int exit_status() const;
+  void close();
+
+ private:
+  ssh_channel_struct* channel_;
+  const DeviceTarget* target_;
+};
+
+/// What an exec channel produced.
+struct ExecOutput {
+  std::string out;
+  std::string err;
+  int exit_status = -1;
+};
+
+/// Terminal geometry asked for on shell channels: wide, so devices never wrap long lines.
+struct PtySize {
+  int columns = 511;
+  int rows = 24;
+};
+
+/// An authenticated session. Not thread-safe: one user at a time (the pool guarantees it).
+class SshConnection {
+ public:
+  /// Connects, checks the host key under the target's policy and authenticates, all within
+  /// `deadline` and the connect timeout. Errors: Unreachable (refused, reset), Timeout,
+  /// Untrusted (host key), Unauthenticated (every method refused) — each naming the device.
+  static Result<std::unique_ptr<SshConnection>> open(const DeviceTarget& target,
+                                                     std::int64_t connect_timeout_ms,
+                                                     Deadline deadline);
+  ~SshConnection();
+  SshConnection(const SshConnection&) = delete;
+  SshConnection& operator=(const SshConnection&) = delete;
+
+  Result<std::unique_ptr<SshChannel>> open_shell(const PtySize& size);
+  Result<std::unique_ptr<SshChannel>> open_subsystem(const std::string& name);
+  Result<std::unique_ptr<SshChannel>> open_exec(const std::string& command);
+  /// Runs one command on an exec channel and collects stdout, stderr and exit status.
+  Result<ExecOutput> exec(const std::string& command, std::int64_t idle_ms, Deadline deadline);
+  /// Opens a direct-tcpip channel (for a jump host's onward hop).
+  Result<std::unique_ptr<SshChannel>> open_forward(const std::string& host, int port);
+
+  bool is_connected() const;
+  /// Sends an SSH ignore message; false when the connection is gone.
+  bool keepalive();
+  const DeviceTarget& target() const { return target_; }
+  ssh_session_struct* raw() { return session_; }
+
+ private:
+  SshConnection(ssh_session_struct* session, DeviceTarget target);
+  Result<void> authenticate(const Credentials& credentials);
+  Result<void> verify_host_key();
+
+  ssh_session_struct* session_;
+  DeviceTarget target_;
+  std::unique_ptr<SshConnection> jump_;  ///< the hop we tunnel through, if any
+  std::unique_ptr<JumpTunnel> tunnel_;
+};
+
+}  // namespace nauto::drivers::ssh

@@ -1,0 +1,400 @@
+#include "nauto/drivers/ssh/ssh_connection.h"
+
+#include <libssh/libssh.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "jump_tunnel.h"
+#include "nauto/base/log.h"
+#include "nauto/drivers/driver.h"
+
+namespace nauto::drivers::ssh {
+namespace {
+
+// ed25519 first: the fastest handshake and the smallest keys; RSA-SHA2 last for old devices.
+constexpr const char* kHostKeyOrder =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+
+// libssh reports connect failures as text only; map the common ones to what an operator does.
+Errc classify_connect_error(const std::string& text) {
+  if (text.find("imeout") != std::string::npos || text.find("timed out") != std::string::npos) {
+    return Errc::Timeout;
+  }
+  return Errc::Unreachable;
+}
+
+std::string fingerprint(ssh_session session) {
+  ssh_key key = nullptr;
+  if (ssh_get_server_publickey(session, &key) != SSH_OK) return "(unknown)";
+  unsigned char* hash = nullptr;
+  size_t length = 0;
+  std::string out = "(unknown)";
+  if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) == SSH_OK) {
+    char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, length);
+    if (text) out = text;
+    ssh_string_free_char(text);
+    ssh_clean_pubkey_hash(&hash);
+  }
+  std::string type = ssh_key_type_to_char(ssh_key_type(key));
+  ssh_key_free(key);
+  return type + " " + out;
+}
+
+}  // namespace
+
+// ---- SshChannel ----
+
+SshChannel::SshChannel(ssh_channel_struct* channel, const DeviceTarget* target)
+    : channel_(channel), target_(target) {}
+
+SshChannel::~SshChannel() {
+  close();
+}
+
+void SshChannel::close() {
+  if (!channel_) return;
+  if (ssh_channel_is_open(channel_)) ssh_channel_close(channel_);
+  ssh_channel_free(channel_);
+  channel_ = nullptr;
+}
+
+Result<void> SshChannel::write(std::string_view bytes) {
+  while (!bytes.empty()) {
+    int n = ssh_channel_write(channel_, bytes.data(), static_cast<uint32_t>(bytes.size()));
+    if (n == SSH_ERROR) {
+      return device_error(*target_, Errc::Unreachable,
+                          "connection dropped while sending: " +
+                              std::string(ssh_get_error(ssh_channel_get_session(channel_))));
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return ok();
+}
+
+Result<std::size_t> SshChannel::read_some(std::string& out, std::int64_t wait_ms,
+                                          bool from_stderr) {
+  char buffer[16384];
+  int n = ssh_channel_read_timeout(channel_, buffer, sizeof buffer, from_stderr ? 1 : 0,
+                                   static_cast<int>(std::max<std::int64_t>(wait_ms, 1)));
+  if (n == SSH_ERROR) {
+    return device_error(
+        *target_, Errc::Unreachable,
+        "connection dropped: " + std::string(ssh_get_error(ssh_channel_get_session(channel_))));
+  }
+  if (n > 0) {
+    out.append(buffer, static_cast<std::size_t>(n));
+    return static_cast<std::size_t>(n);
+  }
+  if (ssh_channel_is_eof(channel_) || ssh_channel_is_closed(channel_)) {
+    return device_error(*target_, Errc::Unreachable, "the device closed the channel");
+  }
+  return std::size_t{0};
+}
+
+bool SshChannel::at_eof() const {
+  return !channel_ || ssh_channel_is_eof(channel_) || ssh_channel_is_closed(channel_);
+}
+
+int SshChannel::exit_status() const {
+  return channel_ ? ssh_channel_get_exit_status(channel_) : -1;
+}
+
+// ---- SshConnection ----
+
+SshConnection::SshConnection(ssh_session_struct* session, DeviceTarget target)
+    : session_(session), target_(std::move(target)) {}
+
+SshConnection::~SshConnection() {
+  if (session_) {
+    if (ssh_is_connected(session_)) ssh_disconnect(session_);
+    ssh_free(session_);
+  }
+  tunnel_.reset();  // after the session: the tunnel's thread serves it until the end
+}
+
+Result<std::unique_ptr<SshConnection>> SshConnection::open(const DeviceTarget& target,
+                                                           std::int64_t connect_timeout_ms,
+                                                           Deadline deadline) {
+  std::unique_ptr<SshConnection> jump;
+  std::unique_ptr<JumpTunnel> tunnel;
+  if (target.jump) {
+    DeviceTarget hop = target;
+    hop.name = target.name + " via jump host " + target.jump->host;
+    hop.host = target.jump->host;
+    hop.port = target.jump->port;
+    hop.credentials = target.jump->credentials;
+    hop.jump.reset();
+    auto opened = open(hop, connect_timeout_ms, deadline);
+    if (!opened) return std::move(opened).error();
+    jump = std::move(*opened);
+    auto forward = jump->open_forward(target.host, target.port);
+    if (!forward) return std::move(forward).error();
+    auto started = JumpTunnel::start(std::move(*forward));
+    if (!started) return on_device(target, std::move(started).error());
+    tunnel = std::move(*started);
+  }
+
+  ssh_session session = ssh_new();
+  if (!session) return device_error(target, Errc::ResourceExhausted, "ssh_new failed");
+  auto connection = std::unique_ptr<SshConnection>(new SshConnection(session, target));
+  connection->jump_ = std::move(jump);
+  connection->tunnel_ = std::move(tunnel);
+
+  long timeout_usec =
+      static_cast<long>(std::min(connect_timeout_ms, deadline.remaining_ms())) * 1000;
+  int port = target.port;
+  int nodelay = 1;
+  bool no_config = false;
+  int verbosity = SSH_LOG_NOLOG;
+  ssh_options_set(session, SSH_OPTIONS_HOST, target.host.c_str());
+  ssh_options_set(session, SSH_OPTIONS_PORT, &port);
+  ssh_options_set(session, SSH_OPTIONS_USER, target.credentials.username.c_str());
+  ssh_options_set(session, SSH_OPTIONS_TIMEOUT_USEC, &timeout_usec);
+  ssh_options_set(session, SSH_OPTIONS_NODELAY, &nodelay);
+  ssh_options_set(session, SSH_OPTIONS_PROCESS_CONFIG, &no_config);
+  ssh_options_set(session, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+  ssh_options_set(session, SSH_OPTIONS_HOSTKEYS, kHostKeyOrder);
+  if (!target.known_hosts.empty()) {
+    ssh_options_set(session, SSH_OPTIONS_KNOWNHOSTS, target.known_hosts.c_str());
+  }
+  if (connection->tunnel_) {
+    socket_t fd = connection->tunnel_->session_fd();
+    ssh_options_set(session, SSH_OPTIONS_FD, &fd);
+  }
+  if (ssh_connect(session) != SSH_OK) {
+    std::string text = ssh_get_error(session);
+    return device_error(
+        target, classify_connect_error(text),
+        "cannot connect to " + target.host + ":" + std::to_string(target.port) + ": " + text);
+  }
+  if (auto verified = connection->verify_host_key(); !verified) return std::move(verified).error();
+  if (deadline.expired()) {
+    return device_error(target, Errc::Timeout, "deadline passed before authentication");
+  }
+  if (auto authed = connection->authenticate(target.credentials); !authed) {
+    return std::move(authed).error();
+  }
+  return connection;
+}
+
+Result<void> SshConnection::verify_host_key() {
+  auto state = ssh_session_is_known_server(session_);
+  std::string where =
+      target_.known_hosts.empty() ? std::string("~/.ssh/known_hosts") : target_.known_hosts;
+  switch (state) {
+    case SSH_KNOWN_HOSTS_OK:
+      return ok();
+    case SSH_KNOWN_HOSTS_CHANGED:
+    case SSH_KNOWN_HOSTS_OTHER:
+      if (target_.host_key_policy == HostKeyPolicy::Off) break;
+      return device_error(target_, Errc::Untrusted,
+                          "host key for " + target_.host + ":" + std::to_string(target_.port) +
+                              " does not match " + where + " (server offers " +
+                              fingerprint(session_) +
+                              "); if the device was really replaced, remove the old entry");
+    case SSH_KNOWN_HOSTS_UNKNOWN:
+    case SSH_KNOWN_HOSTS_NOT_FOUND:
+      if (target_.host_key_policy == HostKeyPolicy::Strict) {
+        return device_error(target_, Errc::Untrusted,
+                            "host key " + fingerprint(session_) + " is not in " + where +
+                                "; add it (ssh-keyscan) or use host_key_policy: accept-new");
+      }
+      if (target_.host_key_policy == HostKeyPolicy::AcceptNew) {
+        if (ssh_session_update_known_hosts(session_) != SSH_OK) {
+          return device_error(
+              target_, Errc::System,
+              "cannot record host key in " + where + ": " + ssh_get_error(session_));
+        }
+        logger("drivers.ssh")
+            ->info("{}: recorded new host key {} in {}", target_.name, fingerprint(session_),
+                   where);
+      }
+      break;
+    case SSH_KNOWN_HOSTS_ERROR:
+      if (target_.host_key_policy != HostKeyPolicy::Off) {
+        return device_error(
+            target_, Errc::Untrusted,
+            "cannot check host key against " + where + ": " + ssh_get_error(session_));
+      }
+      break;
+  }
+  if (target_.host_key_policy == HostKeyPolicy::Off) {
+    logger("drivers.ssh")
+        ->warn("{}: HOST KEY NOT VERIFIED (host_key_policy: off); key is {}", target_.name,
+               fingerprint(session_));
+  }
+  return ok();
+}
+
+Result<void> SshConnection::authenticate(const Credentials& credentials) {
+  const char* user = nullptr;  // the one set in options
+  int rc = ssh_userauth_none(session_, user);
+  if (rc == SSH_AUTH_SUCCESS) return ok();
+  if (rc == SSH_AUTH_ERROR) {
+    return device_error(
+        target_, Errc::Unreachable,
+        std::string("connection failed during authentication: ") + ssh_get_error(session_));
+  }
+  int methods = ssh_userauth_list(session_, user);
+  std::vector<std::string> tried;
+
+  if (!credentials.private_key_file.empty() && (methods & SSH_AUTH_METHOD_PUBLICKEY)) {
+    tried.push_back("publickey");
+    ssh_key key = nullptr;
+    const char* passphrase =
+        credentials.key_passphrase.empty() ? nullptr : credentials.key_passphrase.c_str();
+    if (ssh_pki_import_privkey_file(credentials.private_key_file.c_str(), passphrase, nullptr,
+                                    nullptr, &key) != SSH_OK) {
+      return device_error(target_, Errc::InvalidConfig,
+                          "cannot load private key " + credentials.private_key_file +
+                              " (missing, unreadable, or wrong passphrase)");
+    }
+    rc = ssh_userauth_publickey(session_, user, key);
+    ssh_key_free(key);
+    if (rc == SSH_AUTH_SUCCESS) return ok();
+  }
+  if (!credentials.password.empty() && (methods & SSH_AUTH_METHOD_PASSWORD)) {
+    tried.push_back("password");
+    rc = ssh_userauth_password(session_, user, credentials.password.c_str());
+    if (rc == SSH_AUTH_SUCCESS) return ok();
+  }
+  if (!credentials.password.empty() && (methods & SSH_AUTH_METHOD_INTERACTIVE)) {
+    tried.push_back("keyboard-interactive");
+    rc = ssh_userauth_kbdint(session_, user, nullptr);
+    while (rc == SSH_AUTH_INFO) {
+      int prompts = ssh_userauth_kbdint_getnprompts(session_);
+      for (int i = 0; i < prompts; ++i) {
+        char echo = 0;
+        ssh_userauth_kbdint_getprompt(session_, static_cast<unsigned>(i), &echo);
+        // Hidden prompts want the password; echoed ones (a username question) get the user.
+        const std::string& answer = echo ? credentials.username : credentials.password;
+        ssh_userauth_kbdint_setanswer(session_, static_cast<unsigned>(i), answer.c_str());
+      }
+      rc = ssh_userauth_kbdint(session_, user, nullptr);
+    }
+    if (rc == SSH_AUTH_SUCCESS) return ok();
+  }
+  if (rc == SSH_AUTH_ERROR) {
+    return device_error(
+        target_, Errc::Unreachable,
+        std::string("connection failed during authentication: ") + ssh_get_error(session_));
+  }
+  std::string offered;
+  if (methods & SSH_AUTH_METHOD_PUBLICKEY) offered += " publickey";
+  if (methods & SSH_AUTH_METHOD_PASSWORD) offered += " password";
+  if (methods & SSH_AUTH_METHOD_INTERACTIVE) offered += " keyboard-interactive";
+  std::string tried_text;
+  for (const auto& method : tried)
+    tried_text += (tried_text.empty() ? "" : ", ") + method;
+  return device_error(target_, Errc::Unauthenticated,
+                      "authentication as '" + credentials.username + "' refused (tried: " +
+                          (tried_text.empty() ? "nothing usable" : tried_text) +
+                          "; server offers:" + (offered.empty() ? " none" : offered) + ")");
+}
+
+namespace {
+Result<std::unique_ptr<SshChannel>> new_channel(ssh_session session, const DeviceTarget& target,
+                                                ssh_channel& channel) {
+  channel = ssh_channel_new(session);
+  if (!channel) return device_error(target, Errc::ResourceExhausted, "ssh_channel_new failed");
+  return std::make_unique<SshChannel>(channel, &target);
+}
+
+Error channel_error(ssh_session session, const DeviceTarget& target, const std::string& what) {
+  return device_error(target, ssh_is_connected(session) ? Errc::Rejected : Errc::Unreachable,
+                      what + ": " + ssh_get_error(session));
+}
+}  // namespace
+
+Result<std::unique_ptr<SshChannel>> SshConnection::open_shell(const PtySize& size) {
+  ssh_channel channel = nullptr;
+  auto wrapped = new_channel(session_, target_, channel);
+  if (!wrapped) return wrapped;
+  if (ssh_channel_open_session(channel) != SSH_OK) {
+    return channel_error(session_, target_, "cannot open a session channel");
+  }
+  if (ssh_channel_request_pty_size(channel, "vt100", size.columns, size.rows) != SSH_OK) {
+    return channel_error(session_, target_, "the device refused a terminal");
+  }
+  if (ssh_channel_request_shell(channel) != SSH_OK) {
+    return channel_error(session_, target_, "the device refused a shell");
+  }
+  return wrapped;
+}
+
+Result<std::unique_ptr<SshChannel>> SshConnection::open_subsystem(const std::string& name) {
+  ssh_channel channel = nullptr;
+  auto wrapped = new_channel(session_, target_, channel);
+  if (!wrapped) return wrapped;
+  if (ssh_channel_open_session(channel) != SSH_OK) {
+    return channel_error(session_, target_, "cannot open a session channel");
+  }
+  if (ssh_channel_request_subsystem(channel, name.c_str()) != SSH_OK) {
+    return channel_error(session_, target_, "the device refused the '" + name + "' subsystem");
+  }
+  return wrapped;
+}
+
+Result<std::unique_ptr<SshChannel>> SshConnection::open_exec(const std::string& command) {
+  ssh_channel channel = nullptr;
+  auto wrapped = new_channel(session_, target_, channel);
+  if (!wrapped) return wrapped;
+  if (ssh_channel_open_session(channel) != SSH_OK) {
+    return channel_error(session_, target_, "cannot open a session channel");
+  }
+  if (ssh_channel_request_exec(channel, command.c_str()) != SSH_OK) {
+    return channel_error(session_, target_, "the device refused to execute '" + command + "'");
+  }
+  return wrapped;
+}
+
+Result<std::unique_ptr<SshChannel>> SshConnection::open_forward(const std::string& host, int port) {
+  ssh_channel channel = nullptr;
+  auto wrapped = new_channel(session_, target_, channel);
+  if (!wrapped) return wrapped;
+  if (ssh_channel_open_forward(channel, host.c_str(), port, "127.0.0.1", 0) != SSH_OK) {
+    return channel_error(session_, target_,
+                         "jump host refused to forward to " + host + ":" + std::to_string(port));
+  }
+  return wrapped;
+}
+
+Result<ExecOutput> SshConnection::exec(const std::string& command, std::int64_t idle_ms,
+                                       Deadline deadline) {
+  auto channel = open_exec(command);
+  if (!channel) return std::move(channel).error();
+  ExecOutput output;
+  std::int64_t last_data = steady_us();
+  for (;;) {
+    auto got = (*channel)->read_some(output.out, 20);
+    if (!got) break;  // EOF: the command finished
+    auto got_err = (*channel)->read_some(output.err, 1, true);
+    if ((got && *got > 0) || (got_err && *got_err > 0)) last_data = steady_us();
+    if (!got_err) break;
+    if (deadline.expired()) {
+      return device_error(target_, Errc::Timeout,
+                          "'" + command + "' still running when the deadline passed");
+    }
+    if (steady_us() - last_data > idle_ms * 1000) {
+      return device_error(target_, Errc::Timeout,
+                          "'" + command + "' sent nothing for " + std::to_string(idle_ms) + " ms");
+    }
+  }
+  // Drain what is left after EOF on one stream.
+  while ((*channel)->read_some(output.err, 1, true).value_or(std::size_t{0}) > 0) {
+  }
+  output.exit_status = (*channel)->exit_status();
+  return output;
+}
+
+bool SshConnection::is_connected() const {
+  return session_ && ssh_is_connected(session_);
+}
+
+bool SshConnection::keepalive() {
+  if (!is_connected()) return false;
+  return ssh_send_ignore(session_, "nauto-keepalive") == SSH_OK && ssh_is_connected(session_);
+}
+
+}  // namespace nauto::drivers::ssh
