@@ -119,8 +119,11 @@ void ConfigDiff::diff_level(const ConfigTree& current, const ConfigTree& intende
     if (find_line(current, line.text)) continue;
     if (auto key = key_of(line.text); !key.empty()) replaced_keys.push_back(key);
   }
-  // Removals first: a stale line may conflict with its replacement (two addresses, say).
-  for (const auto& line : current) {
+  // Removals first: a stale line may conflict with its replacement (two addresses, say). In
+  // reverse order: later lines often depend on earlier ones (a neighbour's description on its
+  // remote-as), and removing the earlier one first would take the later with it.
+  for (auto it = current.rbegin(); it != current.rend(); ++it) {
+    const auto& line = *it;
     if (find_line(intended, line.text)) continue;
     if (line.text.rfind("no ", 0) == 0) continue;  // a negated default goes away by adding
     auto key = key_of(line.text);
