@@ -229,14 +229,14 @@ Result<void> SshConnection::verify_host_key() {
 
 Result<void> SshConnection::authenticate(const Credentials& credentials) {
   const char* user = nullptr;  // the one set in options
-  int rc = ssh_userauth_none(session_, user);
-  if (rc == SSH_AUTH_SUCCESS) return ok();
-  if (rc == SSH_AUTH_ERROR) {
-    return device_error(
-        target_, Errc::Unreachable,
-        std::string("connection failed during authentication: ") + ssh_get_error(session_));
-  }
-  int methods = ssh_userauth_list(session_, user);
+  // No "none" probe first: it costs a round trip on every connect, and the server's answer to
+  // the first real attempt lists its methods just as well.
+  int rc = SSH_AUTH_DENIED;
+  int methods = SSH_AUTH_METHOD_PUBLICKEY | SSH_AUTH_METHOD_PASSWORD | SSH_AUTH_METHOD_INTERACTIVE;
+  auto refresh = [&] {
+    if (rc == SSH_AUTH_DENIED || rc == SSH_AUTH_PARTIAL)
+      methods = ssh_userauth_list(session_, user);
+  };
   std::vector<std::string> tried;
 
   if (!credentials.private_key_file.empty() && (methods & SSH_AUTH_METHOD_PUBLICKEY)) {
@@ -253,11 +253,13 @@ Result<void> SshConnection::authenticate(const Credentials& credentials) {
     rc = ssh_userauth_publickey(session_, user, key);
     ssh_key_free(key);
     if (rc == SSH_AUTH_SUCCESS) return ok();
+    refresh();
   }
   if (!credentials.password.empty() && (methods & SSH_AUTH_METHOD_PASSWORD)) {
     tried.push_back("password");
     rc = ssh_userauth_password(session_, user, credentials.password.c_str());
     if (rc == SSH_AUTH_SUCCESS) return ok();
+    refresh();
   }
   if (!credentials.password.empty() && (methods & SSH_AUTH_METHOD_INTERACTIVE)) {
     tried.push_back("keyboard-interactive");
@@ -279,6 +281,11 @@ Result<void> SshConnection::authenticate(const Credentials& credentials) {
     return device_error(
         target_, Errc::Unreachable,
         std::string("connection failed during authentication: ") + ssh_get_error(session_));
+  }
+  if (tried.empty()) {
+    rc = ssh_userauth_none(session_, user);  // only to learn what the server would accept
+    if (rc == SSH_AUTH_SUCCESS) return ok();
+    methods = ssh_userauth_list(session_, user);
   }
   std::string offered;
   if (methods & SSH_AUTH_METHOD_PUBLICKEY) offered += " publickey";
