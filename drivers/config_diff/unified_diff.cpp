@@ -128,7 +128,7 @@ std::string unified_diff(std::string_view before, std::string_view after,
     for (std::size_t j = start; j < stop; ++j) {
       const auto& e = edits[j];
       if (first) {
-        before_start = e.op == Op::Add ? e.before_line : e.before_line;
+        before_start = e.before_line;
         after_start = e.after_line;
         first = false;
       }

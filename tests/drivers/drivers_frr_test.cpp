@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "driver_test_support.h"
 #include "lab_process.h"
 #include "make_driver.h"
 
@@ -100,23 +101,9 @@ FrrSetup& frr() {
   return setup;
 }
 
-const PlatformCatalog& catalog() {
-  static PlatformCatalog loaded = std::move(*PlatformCatalog::load_default());
-  return loaded;
-}
-
-std::unique_ptr<Driver> open_driver(const DeviceTarget& target) {
-  auto driver = make_driver(target, catalog());
-  REQUIRE(driver);
-  auto opened = (*driver)->open(Deadline::after_ms(20000));
-  INFO((opened ? "" : opened.error().describe()));
-  REQUIRE(opened);
-  return std::move(*driver);
-}
-
-Deadline soon() {
-  return Deadline::after_ms(20000);
-}
+using nauto::test::catalog;
+using nauto::test::open_driver;
+using nauto::test::soon;
 
 }  // namespace
 

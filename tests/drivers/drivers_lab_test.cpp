@@ -5,6 +5,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "driver_test_support.h"
 #include "lab_process.h"
 #include "make_driver.h"
 #include "nauto/base/clock.h"
@@ -55,27 +56,9 @@ nauto::test::LabProcess& lab() {
   return process;
 }
 
-const PlatformCatalog& catalog() {
-  static PlatformCatalog loaded = [] {
-    auto result = PlatformCatalog::load_default();
-    if (!result) throw std::runtime_error(result.error().describe());
-    return std::move(*result);
-  }();
-  return loaded;
-}
-
-std::unique_ptr<Driver> open_driver(DeviceTarget target, std::int64_t deadline_ms = 20000) {
-  auto driver = make_driver(target, catalog());
-  REQUIRE(driver);
-  auto opened = (*driver)->open(Deadline::after_ms(deadline_ms));
-  INFO((opened ? "" : opened.error().describe()));
-  REQUIRE(opened);
-  return std::move(*driver);
-}
-
-Deadline soon() {
-  return Deadline::after_ms(20000);
-}
+using nauto::test::catalog;
+using nauto::test::open_driver;
+using nauto::test::soon;
 
 // A fault-test target: short timeouts so each fault ends quickly.
 DeviceTarget faulty(const nauto::test::LabDevice& device, const std::string& faults) {

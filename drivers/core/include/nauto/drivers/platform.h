@@ -94,7 +94,8 @@ class PlatformCatalog {
 
 namespace nauto::drivers {
 
-/// The target's own timeouts if it has them, else the platform's; an idle override applies last.
+/// The target's own timeouts if it has them, else the platform's (CallOptions may still
+/// override idle per call).
 Timeouts effective_timeouts(const DeviceTarget& target, const PlatformDefinition& platform);
 /// The text with every line matching one of the platform's volatile_lines removed.
 std::string drop_volatile_lines(const std::string& text, const PlatformDefinition& platform);
