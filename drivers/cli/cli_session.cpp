@@ -158,7 +158,7 @@ Result<CliSession::Stop> CliSession::read_until(const std::vector<std::string>& 
     if (deadline.expired()) return timeout_error(after, idle_ms, false);
     raw.clear();
     auto wait = std::min(idle_ms - silent_ms, deadline.remaining_ms() + 1);
-    auto got = channel_->read_some(raw, std::min<std::int64_t>(wait, 1000));
+    auto got = channel_->read_some(raw, std::min<std::int64_t>(wait, 200));
     if (!got) {
       auto error = std::move(got).error();
       error.message += " while waiting for the prompt after '" + after +

@@ -23,4 +23,13 @@ void sleep_ms(std::int64_t ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
+void sleep_within(std::int64_t ms, const Deadline& deadline) {
+  const auto until = steady_us() + ms * 1000;
+  while (!deadline.expired()) {
+    const auto left_ms = (until - steady_us()) / 1000;
+    if (left_ms <= 0) return;
+    sleep_ms(std::min<std::int64_t>(left_ms, 100));
+  }
+}
+
 }  // namespace nauto::drivers

@@ -37,6 +37,7 @@ size_t collect_header(char* data, size_t size, size_t count, void* user) {
 Errc classify(CURLcode code) {
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_ABORTED_BY_CALLBACK:  // only abort_when_cancelled aborts: the deadline is gone
       return Errc::Timeout;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
@@ -67,6 +68,12 @@ HttpClient::~HttpClient() {
   if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
+namespace {
+int abort_when_cancelled(void* deadline, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const Deadline*>(deadline)->cancelled() ? 1 : 0;
+}
+}  // namespace
+
 Result<HttpResponse> HttpClient::send_once(const HttpRequest& request, Deadline deadline) {
   auto* curl = static_cast<CURL*>(curl_);
   if (!curl) return device_error(target_, Errc::ResourceExhausted, "curl_easy_init failed");
@@ -87,6 +94,10 @@ Result<HttpResponse> HttpClient::send_once(const HttpRequest& request, Deadline 
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
                    std::max(1L, static_cast<long>(timeouts_.idle_ms / 1000)));
+  // A cancelled deadline (nauto job cancel) aborts the transfer at libcurl's next progress tick.
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &deadline);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, abort_when_cancelled);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_header);
@@ -152,7 +163,8 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& request, Deadline deadl
       delay = std::max(delay, retry_after_ms_);
     }
     if (deadline.remaining_ms() <= delay) return response;
-    sleep_ms(delay);
+    sleep_within(delay, deadline);
+    if (deadline.expired()) return response;
   }
 }
 

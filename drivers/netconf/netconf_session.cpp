@@ -117,7 +117,7 @@ Result<std::string> NetconfSession::read_message(Deadline deadline,
     }
     raw.clear();
     auto wait = std::min(timeouts_.idle_ms - silent_ms, deadline.remaining_ms() + 1);
-    auto got = channel_->read_some(raw, std::min<std::int64_t>(wait, 1000));
+    auto got = channel_->read_some(raw, std::min<std::int64_t>(wait, 200));
     if (!got) return std::move(got).error();
     if (*got) {
       decoder_.feed(raw);

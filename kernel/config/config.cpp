@@ -118,6 +118,9 @@ modules:
   journal:
     max_age: 7d
     max_count: 1000000
+  inventory: {}
+  vault: {}
+  devices: {}
 )";
 }
 

@@ -34,6 +34,8 @@ Result<T> with_retry(const RetryPolicy& policy, Deadline deadline,
 
 /// Sleeps `ms` (the calling thread; driver calls run on job threads, not event loops).
 void sleep_ms(std::int64_t ms);
+/// Sleeps `ms` or until `deadline` passes (or is cancelled), whichever comes first.
+void sleep_within(std::int64_t ms, const Deadline& deadline);
 
 template <typename T>
 Result<T> with_retry(const RetryPolicy& policy, Deadline deadline,
@@ -44,7 +46,8 @@ Result<T> with_retry(const RetryPolicy& policy, Deadline deadline,
     std::int64_t delay = backoff_delay_ms(policy, n);
     if (deadline.remaining_ms() <= delay) return result;
     if (observer) observer(result.error(), n, delay);
-    sleep_ms(delay);
+    sleep_within(delay, deadline);
+    if (deadline.expired()) return result;
   }
 }
 

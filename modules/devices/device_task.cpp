@@ -1,0 +1,122 @@
+#include "device_task.h"
+
+#include "make_driver.h"
+#include "nauto/base/clock.h"
+
+namespace nauto::devices {
+
+using drivers::Deadline;
+using drivers::Driver;
+using nlohmann::json;
+
+namespace {
+
+Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadline) {
+  switch (spec.kind) {
+    case JobKind::Commands: {
+      json outputs = json::array();
+      for (const auto& command : spec.commands) {
+        auto output = driver.run(command, deadline);
+        if (!output) return std::move(output).error();
+        outputs.push_back({{"command", command}, {"text", output->text}});
+      }
+      return outputs;
+    }
+    case JobKind::Push: {
+      drivers::ConfigPush push;
+      push.text = spec.config;
+      push.mode = spec.replace ? drivers::PushMode::Replace : drivers::PushMode::Merge;
+      push.dry_run = spec.dry_run;
+      auto result = driver.push_config(push, deadline);
+      if (!result) return std::move(result).error();
+      return json{{"changed", result->changed},
+                  {"dry_run", spec.dry_run},
+                  {"diff", result->diff},
+                  {"commands", result->commands}};
+    }
+    case JobKind::GetConfig: {
+      auto config = driver.get_config(drivers::ConfigSource::Running, deadline);
+      if (!config) return std::move(config).error();
+      return json{{"config", *config}};
+    }
+    case JobKind::Facts: {
+      auto facts = driver.facts(deadline);
+      if (!facts) return std::move(facts).error();
+      return json{{"hostname", facts->hostname}, {"vendor", facts->vendor},
+                  {"model", facts->model},       {"os_version", facts->os_version},
+                  {"serial", facts->serial},     {"uptime", facts->uptime}};
+    }
+  }
+  return fail(Errc::Bug, "unhandled job kind");
+}
+
+}  // namespace
+
+DeviceOutcome run_device_task(const DeviceTaskContext& context, const drivers::DeviceTarget& target,
+                              Deadline deadline) {
+  DeviceOutcome outcome;
+  outcome.device = target.name;
+  outcome.started_us = now_us();
+  const bool writes = context.spec.kind == JobKind::Push && !context.spec.dry_run;
+  bool locked = false;
+  auto finish = [&](Result<json> result) {
+    if (locked) context.locks.release(target.name, context.job_id);
+    outcome.finished_us = now_us();
+    if (result) {
+      outcome.status = DeviceStatus::Ok;
+      outcome.output = std::move(*result);
+      return outcome;
+    }
+    const auto& error = result.error();
+    outcome.status = deadline.cancelled()          ? DeviceStatus::Cancelled
+                     : error.code == Errc::Timeout ? DeviceStatus::Timeout
+                                                   : DeviceStatus::Failed;
+    outcome.error_code = std::string(errc_name(error.code));
+    outcome.error = deadline.cancelled() ? "cancelled: " + error.describe() : error.describe();
+    return outcome;
+  };
+
+  if (writes) {
+    auto lock =
+        context.locks.acquire(target.name, context.job_id, context.spec.lock_fail_fast, deadline);
+    if (!lock) return finish(std::move(lock).error());
+    locked = true;
+  }
+  auto made = drivers::make_driver(target, context.catalog);
+  if (!made) return finish(std::move(made).error());
+  auto& driver = **made;
+
+  if (writes) {
+    // Only connecting is retried: a push that may have reached the device is never repeated.
+    const std::function<Result<bool>()> connect = [&]() -> Result<bool> {
+      ++outcome.attempts;
+      if (auto opened = driver.open(deadline); !opened) return std::move(opened).error();
+      return true;
+    };
+    if (auto opened = drivers::with_retry<bool>(context.retry, deadline, connect); !opened) {
+      return finish(std::move(opened).error());
+    }
+    auto pushed = operate(context.spec, driver, deadline);
+    driver.close();
+    if (!pushed && drivers::is_transient(pushed.error())) {
+      auto error = std::move(pushed).error();
+      error.message += " (the push may be partly applied; check the device before retrying)";
+      return finish(std::move(error));
+    }
+    return finish(std::move(pushed));
+  }
+  const std::function<Result<json>()> attempt = [&]() -> Result<json> {
+    ++outcome.attempts;
+    if (!driver.is_open()) {
+      if (auto opened = driver.open(deadline); !opened) return std::move(opened).error();
+    }
+    auto result = operate(context.spec, driver, deadline);
+    if (!result) driver.close();  // a transient fault may have broken the session
+    return result;
+  };
+  auto result = drivers::with_retry<json>(context.retry, deadline, attempt);
+  driver.close();
+  return finish(std::move(result));
+}
+
+}  // namespace nauto::devices

@@ -1,0 +1,29 @@
+#pragma once
+// DeviceTask: one job's work on one device — open a driver, do the job's kind of operation,
+// close — turned into a DeviceOutcome. Transient faults (refused, reset, timed out) are retried
+// with backoff inside the device's deadline; a push is retried only while connecting, never
+// after lines were sent. Runs on a job worker thread; blocking by design.
+
+#include <string>
+
+#include "device_locks.h"
+#include "job.h"
+#include "nauto/drivers/device_target.h"
+#include "nauto/drivers/platform.h"
+#include "nauto/drivers/retry.h"
+
+namespace nauto::devices {
+
+struct DeviceTaskContext {
+  const JobSpec& spec;
+  const std::string& job_id;
+  const drivers::PlatformCatalog& catalog;
+  DeviceLocks& locks;
+  drivers::RetryPolicy retry;
+};
+
+/// Never fails as a call: every failure becomes the outcome's status and error.
+DeviceOutcome run_device_task(const DeviceTaskContext& context, const drivers::DeviceTarget& target,
+                              drivers::Deadline deadline);
+
+}  // namespace nauto::devices

@@ -1,0 +1,275 @@
+// The devices module: the job engine on the bus.
+//   job.run    {kind, target, commands | config, dry_run, replace, max_parallel, device_timeout,
+//               job_timeout, attempts, lock}              -> {id, devices}
+//   job.status {id}                                       -> the job record (live counts)
+//   job.list   {limit}                                    -> {jobs: [...]} newest first
+//   job.logs   {id, device, after, limit}                 -> {results: [...]}
+//   job.cancel {id}                                       -> {id}
+// Targets come from inventory.select and credentials from vault.resolve (over the bus, like
+// any module's). Publishes job.progress twice a second per running job and job.finished.
+
+#include <memory>
+#include <set>
+
+#include "job_runner.h"
+#include "nauto/bus/body.h"
+#include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/module.h"
+#include "nauto/sdk/registry.h"
+#include "nauto/store/store.h"
+
+namespace nauto::mod::devices {
+
+using namespace nauto::devices;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kLookupTimeoutMs = 30'000;
+
+Result<JobRunnerOptions> read_options(const json& config, std::string& platform_dir) {
+  JobRunnerOptions options;
+  ConfigReader r(config, "modules.devices");
+  options.max_sessions = static_cast<int>(r.integer("max_sessions", 100, 1, 10000));
+  options.device_timeout_ms = r.duration_ms("device_timeout", 120'000, 100);
+  options.job_timeout_ms = r.duration_ms("job_timeout", 3'600'000, 100);
+  options.retry.max_attempts = static_cast<int>(r.integer("attempts", 3, 1, 20));
+  options.retry.base_delay_ms = r.duration_ms("retry_delay", 500, 1);
+  platform_dir = r.string("platform_dir", "");
+  const auto limits = r.section("limits");
+  if (auto done = r.finish(); !done) return std::move(done).error();
+  if (!limits.is_null() && !limits.is_array()) {
+    return fail(Errc::InvalidConfig,
+                "modules.devices.limits: expected a list of {key, max_sessions, per_second}");
+  }
+  std::vector<std::string> problems;
+  for (std::size_t i = 0; limits.is_array() && i < limits.size(); ++i) {
+    ConfigReader l(limits[i], "modules.devices.limits[" + std::to_string(i) + "]");
+    SessionLimit limit;
+    limit.key = l.string("key", "");
+    limit.max_sessions = static_cast<int>(l.integer("max_sessions", 0, 0, 100000));
+    limit.per_second = static_cast<double>(l.integer("per_second", 0, 0, 100000));
+    limit.burst = static_cast<double>(l.integer("burst", 0, 0, 100000));
+    if (auto done = l.finish(); !done) problems.push_back(done.error().describe());
+    if (limit.key.empty() || (limit.max_sessions == 0 && limit.per_second == 0)) {
+      problems.push_back("modules.devices.limits[" + std::to_string(i) +
+                         "]: give key and max_sessions and/or per_second");
+    }
+    options.limits.push_back(limit);
+  }
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& p : problems)
+      message += (message.empty() ? "" : "\n") + p;
+    return fail(Errc::InvalidConfig, message);
+  }
+  return options;
+}
+
+// A host record's value for a limit key: a top-level field or a variable.
+std::string attribute(const json& host, const std::string& key) {
+  const auto var = key.rfind("vars.", 0) == 0 ? key.substr(5) : key;
+  const json* value = nullptr;
+  if (key == var && host.contains(key) && !host[key].is_object() && !host[key].is_array()) {
+    value = &host[key];
+  } else if (host.contains("vars") && host["vars"].contains(var)) {
+    value = &host["vars"][var];
+  }
+  if (!value || value->is_null()) return {};
+  return value->is_string() ? value->get<std::string>() : value->dump();
+}
+
+Result<drivers::DeviceTarget> target_of(const json& host, const json& credentials) {
+  drivers::DeviceTarget t;
+  t.name = host.value("name", "");
+  t.host = host.value("host", "");
+  t.port = host.value("port", 22);
+  t.platform = host.value("platform", "");
+  t.transport = host.value("transport", "");
+  t.api_port = host.value("api_port", 0);
+  t.url = host.value("url", "");
+  t.serial = host.value("serial", "");
+  t.known_hosts = host.value("known_hosts", "");
+  t.tls.ca_file = host.value("tls_ca_file", "");
+  const auto policy = attribute(host, "host_key_policy");
+  if (policy == "accept-new")
+    t.host_key_policy = drivers::HostKeyPolicy::AcceptNew;
+  else if (policy == "off")
+    t.host_key_policy = drivers::HostKeyPolicy::Off;
+  const auto name = host.value("credential", "");
+  if (!name.empty()) {
+    const auto& c = credentials[name];
+    t.credentials.username = c.value("username", "");
+    t.credentials.password = c.value("password", "");
+    t.credentials.enable_secret = c.value("enable_secret", "");
+    t.credentials.private_key_file = c.value("private_key_file", "");
+    t.credentials.key_passphrase = c.value("key_passphrase", "");
+    t.credentials.api_key = t.platform == "meraki" ? t.credentials.password : "";
+  }
+  if (const auto user = host.value("username", ""); !user.empty()) t.credentials.username = user;
+  return t;
+}
+
+}  // namespace
+
+class DevicesModule final : public Module {
+ public:
+  Manifest manifest() const override {
+    return {"devices",
+            "the job engine: commands, pushes, configs and facts over the fleet",
+            {},
+            {"job.run", "job.status", "job.list", "job.logs", "job.cancel"},
+            {kJobsTable, kResultsTable}};
+  }
+
+  Result<void> validate(const json& config) const override {
+    std::string platform_dir;
+    auto options = read_options(config, platform_dir);
+    if (!options) return std::move(options).error();
+    return ok();
+  }
+
+  Result<void> start(Context& ctx) override {
+    std::string platform_dir;
+    auto options = read_options(ctx.config(), platform_dir);
+    if (!options) return std::move(options).error();
+    if (!ctx.store()) {
+      return fail(Errc::Unsupported, "the job engine needs the kernel's store; run it in-process",
+                  "modules.devices");
+    }
+    auto catalog = drivers::PlatformCatalog::load_default();
+    if (!catalog) return std::move(catalog).error();
+    if (!platform_dir.empty()) {
+      if (auto loaded = catalog->load_directory(platform_dir); !loaded) {
+        return std::move(loaded).error();
+      }
+    }
+    catalog_ = std::make_unique<drivers::PlatformCatalog>(std::move(*catalog));
+    options_ = *options;
+    JobStore job_store(*ctx.store());
+    auto interrupted = job_store.mark_interrupted();
+    if (!interrupted) return std::move(interrupted).error();
+    for (const auto& id : *interrupted) {
+      ctx.log().warn("job {} was running when nautod stopped; marked interrupted", id);
+      (void)ctx.publish("job.interrupted", bus::to_body(json{{"id", id}}));
+    }
+    runner_ = std::make_unique<JobRunner>(*options, *ctx.store(), *catalog_);
+    ctx.every(std::chrono::milliseconds(500), [this, &ctx] { publish_progress(ctx); });
+    return ok();
+  }
+
+  void stop(Context&) noexcept override { runner_.reset(); }
+
+  void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
+    auto body = bus::from_body(request.body);
+    if (!body) return reply.fail(body.error());
+    const json args = body->is_object() ? *body : json::object();
+    if (request.topic == "job.run") return run(args, request.header.source, ctx, std::move(reply));
+    auto answer = answer_query(request.topic, args);
+    if (!answer) return reply.fail(answer.error());
+    reply.ok_json(*answer);
+  }
+
+ private:
+  Result<json> answer_query(const std::string& service, const json& args) {
+    auto& store = runner_->job_store();
+    const auto id = args.value("id", "");
+    if (service == "job.cancel") {
+      if (auto cancelled = runner_->cancel(id); !cancelled) return std::move(cancelled).error();
+      return json{{"id", id}};
+    }
+    if (service == "job.status") {
+      auto record = store.job(id);
+      if (!record) return std::move(record).error();
+      if (!*record) return fail(Errc::NotFound, "no job " + id + " (`nauto job list`)");
+      auto status = **record;
+      if (auto live = runner_->progress(id)) {
+        status["counts"] = to_json(live->counts);
+        status["rate_per_second"] = live->rate_per_second;
+        status["eta_seconds"] = live->eta_seconds;
+      }
+      return status;
+    }
+    if (service == "job.list") {
+      auto jobs = store.jobs(static_cast<std::size_t>(args.value("limit", 50)));
+      if (!jobs) return std::move(jobs).error();
+      for (auto& job : *jobs) {
+        if (auto live = runner_->progress(job.value("id", "")))
+          job["counts"] = to_json(live->counts);
+      }
+      return json{{"jobs", *jobs}};
+    }
+    if (service == "job.logs") {
+      auto results = store.results(id, args.value("device", ""), args.value("after", ""),
+                                   static_cast<std::size_t>(args.value("limit", 1000)));
+      if (!results) return std::move(results).error();
+      return json{{"results", *results}};
+    }
+    return fail(Errc::Unsupported, "unknown service " + service);
+  }
+
+  // inventory.select -> vault.resolve -> runner.start, each step answered on this thread.
+  void run(const json& args, const std::string& who, Context& ctx, Reply reply) {
+    auto spec = parse_job_spec(args);
+    if (!spec) return reply.fail(spec.error());
+    if (spec->started_by.empty()) spec->started_by = who;
+    auto shared_reply = std::make_shared<Reply>(std::move(reply));
+    auto shared_spec = std::make_shared<JobSpec>(std::move(*spec));
+    ctx.request(
+        "inventory.select", bus::to_body(json{{"selector", shared_spec->target}}), kLookupTimeoutMs,
+        [this, &ctx, shared_reply, shared_spec](Result<std::string> answer) {
+          auto hosts = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+          if (!hosts) return shared_reply->fail(hosts.error());
+          auto list = (*hosts)["hosts"];
+          if (list.empty()) {
+            return shared_reply->fail(
+                fail(Errc::NotFound, "selector '" + shared_spec->target + "' matches no device"));
+          }
+          std::set<std::string> names;
+          for (const auto& host : list) {
+            if (!host.value("credential", "").empty()) names.insert(host["credential"]);
+          }
+          auto start = [this, shared_reply, shared_spec, list](const json& credentials) {
+            std::vector<JobDevice> devices;
+            for (const auto& host : list) {
+              auto target = target_of(host, credentials);
+              if (!target) return shared_reply->fail(target.error());
+              JobDevice device{std::move(*target), {}};
+              for (const auto& limit : options_.limits) {
+                device.limit_values.push_back(attribute(host, limit.key));
+              }
+              devices.push_back(std::move(device));
+            }
+            const auto count = devices.size();
+            auto id = runner_->start(*shared_spec, std::move(devices), json{{"selected", count}});
+            if (!id) return shared_reply->fail(id.error());
+            shared_reply->ok_json(json{{"id", *id}, {"devices", count}});
+          };
+          if (names.empty()) return start(json::object());
+          ctx.request("vault.resolve",
+                      bus::to_body(json{{"names", names},
+                                        {"purpose", "job for " + shared_spec->started_by}}),
+                      kLookupTimeoutMs, [shared_reply, start](Result<std::string> resolved) {
+                        auto body =
+                            resolved ? bus::from_body(*resolved) : Result<json>(resolved.error());
+                        if (!body) return shared_reply->fail(body.error());
+                        start((*body)["credentials"]);
+                      });
+        });
+  }
+
+  void publish_progress(Context& ctx) {
+    for (const auto& progress : runner_->poll()) {
+      const bool ended = progress.state != JobState::Running;
+      (void)ctx.publish(ended ? "job.finished" : "job.progress", bus::to_body(to_json(progress)));
+    }
+  }
+
+  JobRunnerOptions options_;
+  std::unique_ptr<drivers::PlatformCatalog> catalog_;
+  std::unique_ptr<JobRunner> runner_;
+};
+
+NAUTO_REGISTER_MODULE(DevicesModule, "devices");
+
+}  // namespace nauto::mod::devices

@@ -1,0 +1,68 @@
+#pragma once
+// A job: one operation (commands, a config push, a config fetch, facts) over a set of
+// devices. JobSpec is what was asked; DeviceOutcome is what happened on one device; JobRecord
+// is the job's stored state. All three have a JSON form (stored as msgpack, sent on the bus).
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "nauto/base/result.h"
+
+namespace nauto::devices {
+
+enum class JobKind { Commands, Push, GetConfig, Facts };
+
+std::string_view job_kind_name(JobKind kind);
+
+/// What a caller asks for. Invariant after parse_job_spec: the fields the kind needs are set,
+/// limits are positive.
+struct JobSpec {
+  JobKind kind = JobKind::Commands;
+  std::string target;                  ///< a selector (modules/inventory/selector.h)
+  std::vector<std::string> commands;   ///< Commands
+  std::string config;                  ///< Push: the lines to apply
+  bool replace = false;                ///< Push: make the config equal `config`
+  bool dry_run = false;                ///< Push: compute the diff, change nothing
+  int max_parallel = 0;                ///< 0: only the global limit applies
+  std::int64_t device_timeout_ms = 0;  ///< 0: the module's default
+  std::int64_t job_timeout_ms = 0;     ///< 0: the module's default
+  int attempts = 0;                    ///< per device, transient faults only; 0: default
+  bool lock_fail_fast = false;         ///< a device locked by another job: fail at once
+  std::string started_by;
+};
+
+/// Reads a job.run / job.push request body. Errors name the field and the expected form.
+Result<JobSpec> parse_job_spec(const nlohmann::json& body);
+nlohmann::json to_json(const JobSpec& spec);
+
+enum class DeviceStatus { Ok, Failed, Timeout, Cancelled, Skipped };
+std::string_view device_status_name(DeviceStatus status);
+
+/// One device's result, written to the store the moment the device is done.
+struct DeviceOutcome {
+  std::string device;
+  DeviceStatus status = DeviceStatus::Ok;
+  std::string error_code;  ///< errc_name of the error, empty when Ok
+  std::string error;
+  nlohmann::json output;  ///< per kind: [{command, text}], {diff, commands, changed}, ...
+  int attempts = 0;
+  std::int64_t started_us = 0;
+  std::int64_t finished_us = 0;
+};
+
+nlohmann::json to_json(const DeviceOutcome& outcome);
+
+enum class JobState { Running, Done, Cancelled, TimedOut, Interrupted };
+std::string_view job_state_name(JobState state);
+
+/// Counts by outcome; `pending` + `running` + the rest = `total`.
+struct JobCounts {
+  std::int64_t total = 0, pending = 0, running = 0, ok = 0, failed = 0, timeout = 0, cancelled = 0,
+               skipped = 0;
+  std::int64_t finished() const { return ok + failed + timeout + cancelled + skipped; }
+};
+nlohmann::json to_json(const JobCounts& counts);
+
+}  // namespace nauto::devices

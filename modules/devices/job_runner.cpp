@@ -1,0 +1,325 @@
+#include "job_runner.h"
+
+#include <algorithm>
+#include <set>
+
+#include "device_task.h"
+#include "nauto/base/clock.h"
+#include "nauto/base/log.h"
+
+namespace nauto::devices {
+
+using nlohmann::json;
+
+struct JobRunner::Job {
+  std::string id;
+  JobSpec spec;
+  std::vector<JobDevice> devices;
+  std::list<std::size_t> pending;
+  JobCounts counts;
+  json record;
+  std::int64_t started_us = 0;      // wall clock, for records
+  std::int64_t started_steady = 0;  // monotonic, for rates
+  std::int64_t deadline_steady = 0;
+  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
+  bool cancel_requested = false;
+  bool timed_out = false;
+};
+
+json to_json(const JobProgress& p) {
+  return json{{"id", p.id},
+              {"state", job_state_name(p.state)},
+              {"counts", to_json(p.counts)},
+              {"started_us", p.started_us},
+              {"finished_us", p.finished_us},
+              {"rate_per_second", p.rate_per_second},
+              {"eta_seconds", p.eta_seconds}};
+}
+
+namespace {
+
+JobProgress progress_of(const std::string& id, JobState state, const JobCounts& counts,
+                        std::int64_t started_us, std::int64_t started_steady) {
+  JobProgress p;
+  p.id = id;
+  p.state = state;
+  p.counts = counts;
+  p.started_us = started_us;
+  const double elapsed = static_cast<double>(steady_us() - started_steady) / 1e6;
+  if (elapsed > 0 && counts.finished() > 0) {
+    p.rate_per_second = static_cast<double>(counts.finished()) / elapsed;
+    p.eta_seconds = static_cast<double>(counts.pending + counts.running) / p.rate_per_second;
+  }
+  return p;
+}
+
+void count(JobCounts& counts, DeviceStatus status) {
+  switch (status) {
+    case DeviceStatus::Ok:
+      ++counts.ok;
+      break;
+    case DeviceStatus::Failed:
+      ++counts.failed;
+      break;
+    case DeviceStatus::Timeout:
+      ++counts.timeout;
+      break;
+    case DeviceStatus::Cancelled:
+      ++counts.cancelled;
+      break;
+    case DeviceStatus::Skipped:
+      ++counts.skipped;
+      break;
+  }
+}
+
+}  // namespace
+
+JobRunner::JobRunner(JobRunnerOptions options, store::Store& store,
+                     const drivers::PlatformCatalog& catalog)
+    : options_(std::move(options)),
+      job_store_(store),
+      catalog_(catalog),
+      gate_(options_.max_sessions, options_.limits) {
+  for (int i = 0; i < gate_.max_sessions(); ++i)
+    workers_.emplace_back([this] { worker_loop(); });
+  dispatcher_ = std::thread([this] { dispatch_loop(); });
+}
+
+JobRunner::~JobRunner() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& job : jobs_)
+      job->cancel->store(true);
+  }
+  dispatcher_wake_.notify_all();
+  work_ready_.notify_all();
+  dispatcher_.join();
+  for (auto& worker : workers_)
+    worker.join();
+  // What finished while stopping is recorded; the jobs stay interrupted, as after a crash.
+  for (auto& done : done_)
+    record(*done.job, done.outcome);
+  for (auto& job : jobs_) {
+    job->record["state"] = job_state_name(JobState::Interrupted);
+    job->counts.running = 0;
+    job->record["counts"] = to_json(job->counts);
+    job->record["finished_us"] = now_us();
+    job->record["note"] = "nautod stopped while the job ran";
+    if (auto written = job_store_.put_job(job->record); !written) {
+      logger("mod.devices")->error("job {}: {}", job->id, written.error().describe());
+    }
+  }
+}
+
+Result<std::string> JobRunner::start(JobSpec spec, std::vector<JobDevice> devices, json extra) {
+  auto job = std::make_shared<Job>();
+  job->id = JobStore::new_job_id();
+  job->spec = std::move(spec);
+  job->devices = std::move(devices);
+  // Devices in name order keep results, logs and progress lines predictable.
+  std::sort(job->devices.begin(), job->devices.end(),
+            [](const JobDevice& a, const JobDevice& b) { return a.target.name < b.target.name; });
+  for (std::size_t i = 0; i < job->devices.size(); ++i)
+    job->pending.push_back(i);
+  job->counts.total = job->counts.pending = static_cast<std::int64_t>(job->devices.size());
+  job->started_us = now_us();
+  job->started_steady = steady_us();
+  const auto timeout =
+      job->spec.job_timeout_ms ? job->spec.job_timeout_ms : options_.job_timeout_ms;
+  job->deadline_steady = job->started_steady + timeout * 1000;
+  job->record = std::move(extra);
+  if (!job->record.is_object()) job->record = json::object();
+  job->record["id"] = job->id;
+  job->record["spec"] = to_json(job->spec);
+  job->record["state"] = job_state_name(JobState::Running);
+  job->record["counts"] = to_json(job->counts);
+  job->record["created_us"] = job->started_us;
+  if (auto written = job_store_.put_job(job->record); !written) return std::move(written).error();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return fail(Errc::Unavailable, "the job runner is stopping");
+    jobs_.push_back(job);
+  }
+  dispatcher_wake_.notify_one();
+  return job->id;
+}
+
+Result<void> JobRunner::cancel(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it =
+        std::find_if(jobs_.begin(), jobs_.end(), [&](const auto& job) { return job->id == id; });
+    if (it == jobs_.end()) return fail(Errc::NotFound, "no running job " + id);
+    (*it)->cancel_requested = true;
+    (*it)->cancel->store(true);
+  }
+  dispatcher_wake_.notify_one();
+  return ok();
+}
+
+std::optional<JobProgress> JobRunner::progress(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& job : jobs_) {
+    if (job->id == id) {
+      return progress_of(job->id, JobState::Running, job->counts, job->started_us,
+                         job->started_steady);
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<JobProgress> JobRunner::poll() {
+  std::lock_guard lock(mutex_);
+  std::vector<JobProgress> out = std::move(ended_);
+  ended_.clear();
+  for (const auto& job : jobs_) {
+    out.push_back(
+        progress_of(job->id, JobState::Running, job->counts, job->started_us, job->started_steady));
+  }
+  return out;
+}
+
+int JobRunner::peak(std::size_t index, const std::string& value) const {
+  std::lock_guard lock(mutex_);
+  return gate_.peak(index, value);
+}
+
+void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
+  count(job.counts, outcome.status);
+  job_store_.put_result(job.id, outcome);
+}
+
+// Pending devices of a cancelled or expired job are recorded without being touched.
+void JobRunner::settle(Job& job, std::int64_t now) {
+  if (!job.timed_out && !job.cancel_requested && now >= job.deadline_steady) job.timed_out = true;
+  if (!job.cancel_requested && !job.timed_out) return;
+  for (const auto index : job.pending) {
+    DeviceOutcome outcome;
+    outcome.device = job.devices[index].target.name;
+    outcome.status = job.cancel_requested ? DeviceStatus::Cancelled : DeviceStatus::Skipped;
+    outcome.error_code = job.cancel_requested ? "cancelled" : "timeout";
+    outcome.error = job.cancel_requested ? "cancelled before it started"
+                                         : "not started: the job deadline passed first";
+    outcome.finished_us = now_us();
+    record(job, outcome);
+  }
+  job.counts.pending = 0;
+  job.pending.clear();
+}
+
+void JobRunner::admit(std::int64_t& wake_at_us) {
+  const auto now = steady_us();
+  // Values found saturated in this pass: later devices with them are skipped without asking.
+  std::vector<std::set<std::string>> saturated(gate_.limits().size());
+  for (auto& job : jobs_) {
+    for (auto it = job->pending.begin(); it != job->pending.end();) {
+      if (gate_.in_use() >= gate_.max_sessions()) return;
+      if (job->spec.max_parallel > 0 && job->counts.running >= job->spec.max_parallel) break;
+      const auto& values = job->devices[*it].limit_values;
+      bool skip = false;
+      for (std::size_t i = 0; i < values.size() && i < saturated.size() && !skip; ++i) {
+        skip = !values[i].empty() && saturated[i].count(values[i]) > 0;
+      }
+      int blocking = -1;
+      if (skip || !gate_.try_acquire(values, now, wake_at_us, &blocking)) {
+        if (!skip && blocking >= 0) saturated[blocking].insert(values[blocking]);
+        ++it;
+        continue;
+      }
+      ++job->counts.running;
+      --job->counts.pending;
+      work_.push_back({job, *it});
+      it = job->pending.erase(it);
+      work_ready_.notify_one();
+    }
+  }
+}
+
+void JobRunner::dispatch_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    while (!done_.empty()) {
+      auto done = std::move(done_.front());
+      done_.pop_front();
+      gate_.release(done.job->devices[done.device].limit_values);
+      --done.job->counts.running;
+      record(*done.job, done.outcome);
+    }
+    const auto now = steady_us();
+    std::vector<std::shared_ptr<Job>> finished;
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+      settle(**it, now);
+      if ((*it)->pending.empty() && (*it)->counts.running == 0) {
+        finished.push_back(*it);
+        it = jobs_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!finished.empty()) {
+      lock.unlock();  // the job records are committed without holding up the workers
+      for (const auto& job : finished)
+        finish_job(job);
+      lock.lock();
+      continue;
+    }
+    std::int64_t wake_at = now + 1'000'000;
+    for (const auto& job : jobs_)
+      wake_at = std::min(wake_at, job->deadline_steady);
+    admit(wake_at);
+    const auto wait_us = std::max<std::int64_t>(wake_at - steady_us(), 1000);
+    dispatcher_wake_.wait_for(lock, std::chrono::microseconds(wait_us),
+                              [this] { return stopping_ || !done_.empty(); });
+  }
+}
+
+void JobRunner::finish_job(const std::shared_ptr<Job>& job) {
+  const auto state = job->cancel_requested ? JobState::Cancelled
+                     : job->timed_out      ? JobState::TimedOut
+                                           : JobState::Done;
+  auto progress = progress_of(job->id, state, job->counts, job->started_us, job->started_steady);
+  progress.finished_us = now_us();
+  progress.eta_seconds = 0;
+  job->record["state"] = job_state_name(state);
+  job->record["counts"] = to_json(job->counts);
+  job->record["finished_us"] = progress.finished_us;
+  job->record["duration_ms"] = (progress.finished_us - job->started_us) / 1000;
+  if (auto written = job_store_.put_job(job->record); !written) {
+    logger("mod.devices")
+        ->error("job {}: the final record was not stored: {}", job->id, written.error().describe());
+  }
+  std::lock_guard lock(mutex_);
+  ended_.push_back(progress);
+}
+
+void JobRunner::worker_loop() {
+  for (;;) {
+    Work work;
+    {
+      std::unique_lock lock(mutex_);
+      work_ready_.wait(lock, [this] { return stopping_ || !work_.empty(); });
+      if (stopping_ && work_.empty()) return;
+      work = std::move(work_.front());
+      work_.pop_front();
+    }
+    auto& job = *work.job;
+    const auto device_timeout =
+        job.spec.device_timeout_ms ? job.spec.device_timeout_ms : options_.device_timeout_ms;
+    const auto job_left_ms = std::max<std::int64_t>(0, (job.deadline_steady - steady_us()) / 1000);
+    auto deadline =
+        drivers::Deadline::after_ms(std::min(device_timeout, job_left_ms)).cancellable(job.cancel);
+    auto retry = options_.retry;
+    if (job.spec.attempts > 0) retry.max_attempts = job.spec.attempts;
+    DeviceTaskContext context{job.spec, job.id, catalog_, locks_, retry};
+    auto outcome = run_device_task(context, job.devices[work.device].target, deadline);
+    {
+      std::lock_guard lock(mutex_);
+      done_.push_back({std::move(work.job), work.device, std::move(outcome)});
+    }
+    dispatcher_wake_.notify_one();
+  }
+}
+
+}  // namespace nauto::devices

@@ -1,0 +1,119 @@
+#pragma once
+// JobRunner: runs jobs over many devices with bounded concurrency.
+//
+// One dispatcher thread decides what starts (ConcurrencyGate: global, keyed session and rate
+// limits; each job's max_parallel) and a fixed pool of worker threads runs DeviceTasks, which
+// block on the network. Each device result goes to the store as it finishes; the runner keeps
+// only counters, so memory follows concurrency, not fleet size. Cancelling a job raises the
+// flag its devices' deadlines carry: running devices stop at their next wait (within about
+// 200 ms), pending ones are recorded as cancelled without being touched. A job deadline does
+// the same for what has not finished by then.
+// Thread-safe: start/cancel/progress may be called from any thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "concurrency_gate.h"
+#include "device_locks.h"
+#include "job.h"
+#include "job_store.h"
+#include "nauto/drivers/device_target.h"
+#include "nauto/drivers/platform.h"
+#include "nauto/drivers/retry.h"
+
+namespace nauto::devices {
+
+struct JobRunnerOptions {
+  int max_sessions = 100;  ///< worker threads = global session limit
+  std::vector<SessionLimit> limits;
+  std::int64_t device_timeout_ms = 120'000;
+  std::int64_t job_timeout_ms = 3'600'000;
+  drivers::RetryPolicy retry{3, 500, 5'000};
+};
+
+/// A device as the runner needs it: how to reach it and its values for the keyed limits
+/// (limit_values[i] belongs to JobRunnerOptions::limits[i]; empty = not subject).
+struct JobDevice {
+  drivers::DeviceTarget target;
+  std::vector<std::string> limit_values;
+};
+
+/// A live view of one job.
+struct JobProgress {
+  std::string id;
+  JobState state = JobState::Running;
+  JobCounts counts;
+  std::int64_t started_us = 0;
+  std::int64_t finished_us = 0;
+  double rate_per_second = 0;  ///< devices finished per second so far
+  double eta_seconds = -1;     ///< -1 when unknown
+};
+nlohmann::json to_json(const JobProgress& progress);
+
+class JobRunner {
+ public:
+  JobRunner(JobRunnerOptions options, store::Store& store, const drivers::PlatformCatalog& catalog);
+  /// Cancels what runs, waits for the workers, and records the jobs as interrupted.
+  ~JobRunner();
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+
+  /// Records the job (state running) and queues its devices. Returns the job id.
+  Result<std::string> start(JobSpec spec, std::vector<JobDevice> devices,
+                            nlohmann::json extra = {});
+  /// Errors: NotFound when no such job is running.
+  Result<void> cancel(const std::string& id);
+  std::optional<JobProgress> progress(const std::string& id) const;
+  /// Live jobs, and those that ended since the last call (each reported once as ended).
+  std::vector<JobProgress> poll();
+  /// Peak sessions seen for limits[index] == value (tests, status).
+  int peak(std::size_t index, const std::string& value) const;
+  JobStore& job_store() { return job_store_; }
+
+ private:
+  struct Job;
+  struct Work {
+    std::shared_ptr<Job> job;
+    std::size_t device;
+  };
+  struct Done {
+    std::shared_ptr<Job> job;
+    std::size_t device;
+    DeviceOutcome outcome;
+  };
+
+  void dispatch_loop();
+  void worker_loop();
+  void admit(std::int64_t& wake_at_us);
+  void settle(Job& job, std::int64_t now);
+  void finish_job(const std::shared_ptr<Job>& job);
+  void record(Job& job, const DeviceOutcome& outcome);
+
+  JobRunnerOptions options_;
+  JobStore job_store_;
+  const drivers::PlatformCatalog& catalog_;
+  DeviceLocks locks_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable dispatcher_wake_;
+  std::condition_variable work_ready_;
+  bool stopping_ = false;
+  ConcurrencyGate gate_;
+  std::list<std::shared_ptr<Job>> jobs_;  // running, in start order
+  std::vector<JobProgress> ended_;        // ended since the last poll()
+  std::deque<Work> work_;                 // admitted, waiting for a worker
+  std::deque<Done> done_;                 // finished, waiting for the dispatcher
+  std::thread dispatcher_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace nauto::devices

@@ -1,0 +1,49 @@
+#pragma once
+// JobStore: jobs and their per-device results in the kernel's store.
+//   jobs         id -> {id, spec, state, counts, created_us, started_us, finished_us, ...}
+//   job_results  "<id>/<device>" -> DeviceOutcome
+// Results are written as each device finishes (not kept in memory), so a job's memory stays
+// proportional to its concurrency. Job ids sort by creation time. Thread-safe (the store is).
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "job.h"
+#include "nauto/store/store.h"
+
+namespace nauto::devices {
+
+inline constexpr const char* kJobsTable = "jobs";
+inline constexpr const char* kResultsTable = "job_results";
+
+class JobStore {
+ public:
+  explicit JobStore(store::Store& store) : store_(store) {}
+
+  /// A new time-ordered job id, e.g. 20261122T141502.123-3fa9c1.
+  static std::string new_job_id();
+
+  /// Writes the job record and waits for the commit.
+  Result<void> put_job(const nlohmann::json& record);
+  /// Queues a device's result; the commit is shared with others (group commit).
+  void put_result(const std::string& job, const DeviceOutcome& outcome);
+
+  Result<std::optional<nlohmann::json>> job(const std::string& id) const;
+  /// Newest first.
+  Result<std::vector<nlohmann::json>> jobs(std::size_t limit) const;
+  /// Results of a job in device-name order, after the device `after` (exclusive).
+  Result<std::vector<nlohmann::json>> results(const std::string& job, const std::string& device,
+                                              const std::string& after, std::size_t limit) const;
+  /// Counts a job's stored results by status.
+  Result<JobCounts> count_results(const std::string& job, std::int64_t total) const;
+  /// At start-up: jobs left "running" by a previous nautod are marked interrupted, with the
+  /// counts of the devices that had finished. Returns their ids.
+  Result<std::vector<std::string>> mark_interrupted();
+
+ private:
+  store::Store& store_;
+};
+
+}  // namespace nauto::devices

@@ -1,0 +1,269 @@
+// The job engine against nauto-lab: a fleet of healthy, hung, slow, refusing and flapping
+// devices; cancellation; keyed session and rate limits; two jobs on one device.
+
+#include "job_runner.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "../../drivers/lab_process.h"
+#include "nauto/base/clock.h"
+
+using namespace nauto;
+using Catch::Matchers::Contains;
+using nauto::devices::JobDevice;
+using nauto::devices::JobKind;
+using nauto::devices::JobProgress;
+using nauto::devices::JobRunner;
+using nauto::devices::JobRunnerOptions;
+using nauto::devices::JobSpec;
+using nauto::devices::JobState;
+using nauto::devices::kJobsTable;
+using nauto::devices::kResultsTable;
+using nlohmann::json;
+
+namespace {
+
+nauto::test::LabProcess& lab() {
+  static nauto::test::LabProcess process(NAUTO_LAB_BINARY,
+                                         "seed: 5\nminute_ms: 400\n"
+                                         "credentials: {username: admin, password: admin, "
+                                         "enable_secret: enable}\n"
+                                         "groups:\n  - {platform: cisco_ios, count: 30}\n",
+                                         nauto::test::test_base_port(7));
+  return process;
+}
+
+const drivers::PlatformCatalog& catalog() {
+  static auto loaded = drivers::PlatformCatalog::load_default();
+  return *loaded;
+}
+
+struct TempStore {
+  std::filesystem::path dir;
+  std::unique_ptr<store::Store> store;
+  TempStore() {
+    char name[] = "/tmp/nauto-jobs-XXXXXX";
+    dir = ::mkdtemp(name);
+    store::StoreOptions options;
+    options.path = dir.string();
+    options.map_size = 256ull << 20;
+    options.tables = {kJobsTable, kResultsTable};
+    auto opened = store::Store::open(options);
+    if (!opened) throw std::runtime_error(opened.error().describe());
+    store = std::move(*opened);
+  }
+  ~TempStore() {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+void set_faults(int index, const std::string& faults) {
+  lab().control("PUT", "/devices/" + lab().device("cisco_ios", index).name + "/faults", faults);
+}
+
+void clear_faults() {
+  for (int i = 0; i < 30; ++i)
+    set_faults(i, "{}");
+}
+
+std::vector<JobDevice> lab_devices(int first, int count,
+                                   const std::vector<std::string>& values = {}) {
+  std::vector<JobDevice> out;
+  for (int i = first; i < first + count; ++i) {
+    auto target = lab().target(lab().device("cisco_ios", i));
+    out.push_back({target, values});
+  }
+  return out;
+}
+
+// poll() reports an ended job once; endings seen while waiting for another job are kept.
+JobProgress wait_for_end(JobRunner& runner, const std::string& id, std::int64_t limit_ms) {
+  static std::map<std::string, JobProgress> ended;
+  const auto until = steady_us() + limit_ms * 1000;
+  while (steady_us() < until) {
+    for (const auto& progress : runner.poll()) {
+      if (progress.state != JobState::Running) ended[progress.id] = progress;
+    }
+    if (ended.count(id)) return ended[id];
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  FAIL("job " << id << " did not end within " << limit_ms << " ms");
+  return {};
+}
+
+std::map<std::string, json> results_by_device(JobRunner& runner, const std::string& id) {
+  std::map<std::string, json> out;
+  auto results = runner.job_store().results(id, "", "", 10000);
+  REQUIRE(results);
+  for (const auto& r : *results)
+    out[r["device"]] = r;
+  return out;
+}
+
+std::string lab_commands(int index) {
+  return lab().control("GET", "/devices/" + lab().device("cisco_ios", index).name + "/commands");
+}
+
+}  // namespace
+
+TEST_CASE("a job over healthy, hung, slow, refusing and flapping devices", "[jobs][lab]") {
+  clear_faults();
+  set_faults(1, R"({"hang_after_bytes": 200})");
+  set_faults(2, R"({"hang_after_bytes": 200})");
+  set_faults(3, R"({"output_bytes_per_second": 4000})");
+  set_faults(4, R"({"refuse_auth": true})");
+  set_faults(5, R"({"disconnect_probability": 0.5})");
+  TempStore temp;
+  JobRunnerOptions options;
+  options.max_sessions = 8;
+  options.retry = {4, 50, 200};
+  JobRunner runner(options, *temp.store, catalog());
+  JobSpec spec;
+  spec.kind = JobKind::Commands;
+  spec.commands = {"show version", "show clock"};
+  spec.device_timeout_ms = 3000;
+  spec.job_timeout_ms = 20000;
+  const auto started = steady_us();
+  auto id = runner.start(spec, lab_devices(0, 12));
+  REQUIRE(id);
+  auto end = wait_for_end(runner, *id, 25000);
+  const auto elapsed_ms = (steady_us() - started) / 1000;
+  CHECK(end.state == JobState::Done);
+  CHECK(elapsed_ms < 20000);
+  CHECK(end.counts.total == 12);
+  CHECK(end.counts.finished() == 12);
+  auto results = results_by_device(runner, *id);
+  REQUIRE(results.size() == 12);  // nothing lost: every device has its record
+  auto status = [&](int index) {
+    return results[lab().device("cisco_ios", index).name]["status"].get<std::string>();
+  };
+  CHECK(status(0) == "ok");
+  CHECK(status(1) == "timeout");
+  CHECK(status(2) == "timeout");
+  CHECK(status(3) == "ok");  // slow, but within its deadline
+  CHECK(status(4) == "failed");
+  CHECK(results[lab().device("cisco_ios", 4).name]["error_code"] == "unauthenticated");
+  CHECK(results[lab().device("cisco_ios", 4).name]["attempts"] == 1);  // never retried
+  CHECK((status(5) == "ok" || status(5) == "failed"));
+  for (int i = 6; i < 12; ++i)
+    CHECK(status(i) == "ok");
+  const auto& healthy = results[lab().device("cisco_ios", 0).name];
+  REQUIRE(healthy["output"].size() == 2);
+  CHECK(healthy["output"][0]["command"] == "show version");
+  CHECK_THAT(healthy["output"][0]["text"].get<std::string>(), Contains("Cisco IOS"));
+  CHECK(healthy["duration_ms"].get<std::int64_t>() >= 0);
+  // The hung devices ended at their own deadline, not the job's.
+  CHECK(results[lab().device("cisco_ios", 1).name]["duration_ms"].get<std::int64_t>() < 4500);
+  auto record = runner.job_store().job(*id);
+  REQUIRE(record);
+  REQUIRE(*record);
+  CHECK((**record)["state"] == "done");
+  CHECK((**record)["counts"]["ok"].get<int>() == end.counts.ok);
+  clear_faults();
+}
+
+TEST_CASE("cancel mid-job: running devices stop, pending ones are never touched", "[jobs][lab]") {
+  clear_faults();
+  for (int i = 0; i < 30; ++i)
+    set_faults(i, R"({"latency_ms": 400})");
+  TempStore temp;
+  JobRunnerOptions options;
+  options.max_sessions = 4;
+  JobRunner runner(options, *temp.store, catalog());
+  JobSpec spec;
+  spec.commands = {"show version", "show clock", "show ip interface brief"};
+  spec.max_parallel = 2;
+  auto before = lab_commands(29);
+  auto id = runner.start(spec, lab_devices(10, 20));
+  REQUIRE(id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const auto cancelled_at = steady_us();
+  REQUIRE(runner.cancel(*id));
+  auto end = wait_for_end(runner, *id, 10000);
+  CHECK((steady_us() - cancelled_at) / 1000 < 1500);
+  CHECK(end.state == JobState::Cancelled);
+  CHECK(end.counts.finished() == 20);
+  CHECK(end.counts.cancelled >= 15);
+  auto results = results_by_device(runner, *id);
+  CHECK(results.size() == 20);
+  const auto last = results[lab().device("cisco_ios", 29).name];
+  CHECK(last["status"] == "cancelled");
+  CHECK(last["error"] == "cancelled before it started");
+  CHECK(lab_commands(29) == before);  // the lab saw nothing from the last device
+  CHECK(runner.cancel(*id).error().code == Errc::NotFound);
+  clear_faults();
+}
+
+TEST_CASE("keyed session limits and rates", "[jobs][lab]") {
+  clear_faults();
+  for (int i = 0; i < 12; ++i)
+    set_faults(i, R"({"latency_ms": 150})");
+  TempStore temp;
+  JobRunnerOptions options;
+  options.max_sessions = 10;
+  options.limits = {{"site", 2, 0, 0}, {"organization", 0, 5, 5}};
+  JobRunner runner(options, *temp.store, catalog());
+  JobSpec spec;
+  spec.commands = {"show clock"};
+  auto fleet = lab_devices(0, 6, {"a", ""});
+  for (auto& device : lab_devices(6, 6, {"b", ""}))
+    fleet.push_back(device);
+  auto id = runner.start(spec, fleet);
+  REQUIRE(id);
+  auto end = wait_for_end(runner, *id, 30000);
+  CHECK(end.counts.ok == 12);
+  CHECK(runner.peak(0, "a") == 2);  // reached, never passed
+  CHECK(runner.peak(0, "b") == 2);
+
+  // 12 starts at 5/s with a burst of 5: at least (12 - 5) / 5 = 1.4 s.
+  auto rated = lab_devices(12, 12, {"", "org1"});
+  const auto started = steady_us();
+  auto rate_id = runner.start(spec, rated);
+  REQUIRE(rate_id);
+  auto rate_end = wait_for_end(runner, *rate_id, 30000);
+  CHECK(rate_end.counts.ok == 12);
+  CHECK((steady_us() - started) / 1000 >= 1300);
+  clear_faults();
+}
+
+TEST_CASE("two jobs changing one device: the second waits, or fails fast", "[jobs][lab]") {
+  clear_faults();
+  set_faults(25, R"({"latency_ms": 300})");
+  TempStore temp;
+  JobRunner runner(JobRunnerOptions{}, *temp.store, catalog());
+  JobSpec push;
+  push.kind = JobKind::Push;
+  push.config = "interface Loopback77\n description first\nntp server 10.7.7.7";
+  auto first = runner.start(push, lab_devices(25, 1));
+  REQUIRE(first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto second_spec = push;
+  second_spec.config = "interface Loopback77\n description second";
+  auto second = runner.start(second_spec, lab_devices(25, 1));
+  REQUIRE(second);
+  auto fast_spec = push;
+  fast_spec.lock_fail_fast = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto fast = runner.start(fast_spec, lab_devices(25, 1));
+  REQUIRE(fast);
+  wait_for_end(runner, *first, 20000);
+  wait_for_end(runner, *second, 20000);
+  wait_for_end(runner, *fast, 20000);
+  const auto name = lab().device("cisco_ios", 25).name;
+  auto a = results_by_device(runner, *first)[name];
+  auto b = results_by_device(runner, *second)[name];
+  auto c = results_by_device(runner, *fast)[name];
+  CHECK(a["status"] == "ok");
+  CHECK(b["status"] == "ok");
+  CHECK(b["finished_us"].get<std::int64_t>() > a["finished_us"].get<std::int64_t>());
+  CHECK(c["status"] == "failed");
+  CHECK_THAT(c["error"].get<std::string>(), Contains("being changed by job"));
+  // The device ends with the second job's description: the pushes did not interleave.
+  const auto config = lab().control("GET", "/devices/" + name + "/config");
+  CHECK_THAT(config, Contains("description second"));
+  CHECK_THAT(config, Contains("ntp server 10.7.7.7"));
+}
