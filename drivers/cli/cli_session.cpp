@@ -56,7 +56,8 @@ Result<std::unique_ptr<CliSession>> CliSession::start(ssh::SshConnection& connec
 }
 
 Result<void> CliSession::learn_prompt(Deadline deadline) {
-  std::int64_t last_data = steady_us();
+  const std::int64_t started = steady_us();
+  std::int64_t last_data = started;
   bool nudged = false;
   for (;;) {
     if (prompts_.learn(terminal_.last_line())) {
@@ -64,6 +65,10 @@ Result<void> CliSession::learn_prompt(Deadline deadline) {
       if (mode) {
         mode_ = *mode;
         terminal_.clear();
+        // The nudge's newline makes the device print one more prompt; left unread it would
+        // end the next command's reply early and shift every reply by one. It can take as long
+        // as the first prompt took; a device that waited for the keystroke sends none.
+        if (nudged) return absorb_prompt(deadline, (steady_us() - started) / 1000 + 500);
         return ok();
       }
     }
@@ -89,6 +94,21 @@ Result<void> CliSession::learn_prompt(Deadline deadline) {
       last_data = steady_us();
     }
   }
+}
+
+Result<void> CliSession::absorb_prompt(Deadline deadline, std::int64_t wait_ms) {
+  const auto until = steady_us() + wait_ms * 1000;
+  while (!deadline.expired() && steady_us() < until) {
+    std::string raw;
+    auto got = channel_->read_some(raw, 100);
+    if (!got) return std::move(got).error();
+    if (*got) {
+      terminal_.feed(raw);
+      if (prompts_.match(terminal_.last_line())) break;
+    }
+  }
+  terminal_.clear();
+  return ok();
 }
 
 Result<void> CliSession::enable(Deadline deadline) {

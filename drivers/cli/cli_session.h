@@ -56,6 +56,9 @@ class CliSession {
   Result<Stop> read_until(const std::vector<std::string>& extra, const std::string& after,
                           Deadline deadline, std::int64_t idle_ms);
   Result<void> learn_prompt(Deadline deadline);
+  /// After a nudge: reads the extra prompt it caused (waiting at most `wait_ms`), then
+  /// forgets what was read.
+  Result<void> absorb_prompt(Deadline deadline, std::int64_t wait_ms);
   Result<void> enable(Deadline deadline);
   std::string take_output(const std::string& sent);
   Error timeout_error(const std::string& after, std::int64_t idle_ms, bool idle) const;

@@ -4,6 +4,7 @@
 //   nauto events publish TOPIC --json BODY           publish an event
 //   nauto call SERVICE [--json BODY]                 send any request, print the reply
 //   nauto keygen [--secret-file F]                   a CURVE key pair for router.tcp_endpoint
+//   nauto inventory | creds | job | completion       see their files in this folder
 // It talks to nautod over its ipc endpoint: --endpoint, else NAUTO_ENDPOINT, else the run_dir of
 // the configuration (NAUTO_RUN_DIR, --config, /etc/nauto/nauto.yaml, /run/nauto).
 
@@ -19,6 +20,7 @@
 #include <iostream>
 #include <set>
 
+#include "cli_context.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/client.h"
 #include "output.h"
@@ -28,46 +30,6 @@ using namespace nauto;
 using namespace nauto::cli;
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-struct Options {
-  std::string endpoint;
-  std::string config = "/etc/nauto/nauto.yaml";
-  std::string output = "table";
-  std::int64_t timeout_ms = 5000;
-};
-
-// Only run_dir is needed from the config; read just that, so the CLI does not depend on modules.
-std::string resolve_endpoint(const Options& o) {
-  if (!o.endpoint.empty()) return o.endpoint;
-  if (const char* e = std::getenv("NAUTO_ENDPOINT"); e && *e) return e;
-  std::string run_dir = "/run/nauto";
-  try {
-    std::ifstream file(o.config);
-    if (file) {
-      auto root = YAML::Load(file);
-      if (root["run_dir"]) run_dir = root["run_dir"].as<std::string>();
-    }
-  } catch (const YAML::Exception&) {
-    // A broken config is nautod's to report; fall back to the default run_dir here.
-  }
-  if (const char* e = std::getenv("NAUTO_RUN_DIR"); e && *e) run_dir = e;
-  return bus::endpoints::router_ipc(run_dir);
-}
-
-int report(const Error& error) {
-  std::fprintf(stderr, "nauto: %s\n", error.describe().c_str());
-  return error.code == Errc::InvalidArgument ? 2 : 1;
-}
-
-Result<json> call(zmq::context_t& context, const Options& o, const std::string& service,
-                  const json& body) {
-  auto client =
-      bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
-  if (!client) return std::move(client).error();
-  return client->call(service, body, o.timeout_ms);
-}
 
 std::string age_text(std::int64_t ms) {
   if (ms < 0) return "-";
@@ -155,10 +117,9 @@ void print_event(const json& e, OutputFormat format) {
   }
 }
 
-int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
-                const std::string& topic, std::int64_t limit, bool follow) {
-  auto client =
-      bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
+int events_tail(CliContext& o, OutputFormat format, const std::string& topic, std::int64_t limit,
+                bool follow) {
+  auto client = o.connect();
   if (!client) return report(client.error());
   // Subscribe before reading history so nothing falls in between; duplicates are skipped by id.
   if (follow) {
@@ -196,17 +157,14 @@ int events_tail(zmq::context_t& context, const Options& o, OutputFormat format,
 int main(int argc, char** argv) {
   CLI::App app{"nauto: network automation — command-line client of nautod"};
   app.require_subcommand(1);
-  Options o;
+  CliContext o;
   app.add_option("--endpoint", o.endpoint, "nautod endpoint (default: from the config's run_dir)");
   app.add_option("-c,--config", o.config, "configuration file, to find nautod's run_dir")
       ->envname("NAUTO_CONFIG");
   app.add_option("--timeout", o.timeout_ms, "milliseconds to wait for nautod")
       ->check(CLI::PositiveNumber);
 
-  auto add_output = [&](CLI::App* cmd) {
-    cmd->add_option("-o,--output", o.output, "table, json or yaml")
-        ->check(CLI::IsMember({"table", "json", "yaml"}));
-  };
+  auto add_output = [&](CLI::App* cmd) { add_output_option(cmd, o); };
   auto* status = app.add_subcommand("status", "uptime, modules, queues and dropped events");
   add_output(status);
   auto* modules = app.add_subcommand("modules", "the modules, their services and subscriptions");
@@ -237,12 +195,20 @@ int main(int argc, char** argv) {
   std::string secret_file;
   keygen->add_option("--secret-file", secret_file, "write the secret key here (mode 0600)");
 
-  CLI11_PARSE(app, argc, argv);
-  auto format = parse_output_format(o.output);
-  if (!format) return report(format.error());
+  add_inventory_commands(app, o);
+  add_creds_commands(app, o);
+  add_job_commands(app, o);
+  add_completion_command(app, o);
+
   signal(SIGINT, [](int) { g_interrupted = true; });
   signal(SIGTERM, [](int) { g_interrupted = true; });
-  zmq::context_t context;
+  CLI11_PARSE(app, argc, argv);
+  if (o.exit_code != 0 || app.got_subcommand("inventory") || app.got_subcommand("creds") ||
+      app.got_subcommand("job") || app.got_subcommand("completion")) {
+    return o.exit_code;
+  }
+  auto format = parse_output_format(o.output);
+  if (!format) return report(format.error());
 
   auto parse_json = [](const std::string& text, const char* what) -> Result<json> {
     auto value = json::parse(text, nullptr, false);
@@ -254,16 +220,15 @@ int main(int argc, char** argv) {
   };
 
   if (*status || *modules) {
-    auto answer = call(context, o, *status ? "kernel.status" : "kernel.modules", json::object());
+    auto answer = o.call(*status ? "kernel.status" : "kernel.modules", json::object());
     if (!answer) return report(answer.error());
     return *status ? print_status(*answer, *format) : print_modules(*answer, *format);
   }
-  if (*tail) return events_tail(context, o, *format, topic, limit, follow);
+  if (*tail) return events_tail(o, *format, topic, limit, follow);
   if (*publish) {
     auto body = parse_json(publish_json, "--json");
     if (!body) return report(body.error());
-    auto client =
-        bus::BusClient::connect(context, resolve_endpoint(o), "cli." + std::to_string(getpid()));
+    auto client = o.connect();
     if (!client) return report(client.error());
     auto id = client->publish(publish_topic, *body);
     if (!id) return report(id.error());
@@ -277,7 +242,7 @@ int main(int argc, char** argv) {
   if (*call_cmd) {
     auto body = parse_json(call_json, "--json");
     if (!body) return report(body.error());
-    auto answer = call(context, o, service, *body);
+    auto answer = o.call(service, *body);
     if (!answer) return report(answer.error());
     // A reply is a document, not a listing: "table" shows it as JSON.
     std::cout << render_document(*answer,

@@ -6,7 +6,8 @@
 //   job.logs   {id, device, after, limit}                 -> {results: [...]}
 //   job.cancel {id}                                       -> {id}
 // Targets come from inventory.select and credentials from vault.resolve (over the bus, like
-// any module's). Publishes job.progress twice a second per running job and job.finished.
+// any module's). Publishes job.device per finished device, job.progress four times a second per
+// running job, and job.finished.
 
 #include <memory>
 #include <set>
@@ -36,7 +37,8 @@ Result<JobRunnerOptions> read_options(const json& config, std::string& platform_
   options.retry.max_attempts = static_cast<int>(r.integer("attempts", 3, 1, 20));
   options.retry.base_delay_ms = r.duration_ms("retry_delay", 500, 1);
   platform_dir = r.string("platform_dir", "");
-  const auto limits = r.section("limits");
+  r.allow("limits");  // a list, read below
+  const auto limits = config.is_object() && config.contains("limits") ? config["limits"] : json();
   if (auto done = r.finish(); !done) return std::move(done).error();
   if (!limits.is_null() && !limits.is_array()) {
     return fail(Errc::InvalidConfig,
@@ -154,7 +156,7 @@ class DevicesModule final : public Module {
       (void)ctx.publish("job.interrupted", bus::to_body(json{{"id", id}}));
     }
     runner_ = std::make_unique<JobRunner>(*options, *ctx.store(), *catalog_);
-    ctx.every(std::chrono::milliseconds(500), [this, &ctx] { publish_progress(ctx); });
+    ctx.every(std::chrono::milliseconds(250), [this, &ctx] { publish_progress(ctx); });
     return ok();
   }
 
@@ -258,8 +260,17 @@ class DevicesModule final : public Module {
         });
   }
 
+  // Finished devices first, so a watcher has every device line before the job's end.
   void publish_progress(Context& ctx) {
-    for (const auto& progress : runner_->poll()) {
+    auto news = runner_->poll();
+    for (const auto& device : news.devices) {
+      (void)ctx.publish("job.device", bus::to_body(to_json(device)));
+    }
+    if (news.devices_dropped) {
+      ctx.log().warn("{} job.device announcements dropped (more than {} between polls)",
+                     news.devices_dropped, JobRunner::kMaxAnnounced);
+    }
+    for (const auto& progress : news.jobs) {
       const bool ended = progress.state != JobState::Running;
       (void)ctx.publish(ended ? "job.finished" : "job.progress", bus::to_body(to_json(progress)));
     }

@@ -170,15 +170,30 @@ std::optional<JobProgress> JobRunner::progress(const std::string& id) const {
   return std::nullopt;
 }
 
-std::vector<JobProgress> JobRunner::poll() {
+json to_json(const DeviceFinished& f) {
+  return json{{"job", f.job},
+              {"device", f.device},
+              {"status", device_status_name(f.status)},
+              {"error_code", f.error_code},
+              {"error", f.error},
+              {"duration_ms", f.duration_ms}};
+}
+
+RunnerNews JobRunner::poll() {
   std::lock_guard lock(mutex_);
-  std::vector<JobProgress> out = std::move(ended_);
+  RunnerNews news;
+  news.jobs = std::move(ended_);
   ended_.clear();
   for (const auto& job : jobs_) {
-    out.push_back(
+    news.jobs.push_back(
         progress_of(job->id, JobState::Running, job->counts, job->started_us, job->started_steady));
   }
-  return out;
+  news.devices.assign(std::make_move_iterator(announced_.begin()),
+                      std::make_move_iterator(announced_.end()));
+  announced_.clear();
+  news.devices_dropped = announced_dropped_;
+  announced_dropped_ = 0;
+  return news;
 }
 
 int JobRunner::peak(std::size_t index, const std::string& value) const {
@@ -189,6 +204,13 @@ int JobRunner::peak(std::size_t index, const std::string& value) const {
 void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
   count(job.counts, outcome.status);
   job_store_.put_result(job.id, outcome);
+  if (announced_.size() >= kMaxAnnounced) {
+    announced_.pop_front();
+    ++announced_dropped_;
+  }
+  announced_.push_back(
+      {job.id, outcome.device, outcome.status, outcome.error_code, outcome.error,
+       outcome.started_us ? (outcome.finished_us - outcome.started_us) / 1000 : 0});
 }
 
 // Pending devices of a cancelled or expired job are recorded without being touched.

@@ -59,6 +59,26 @@ struct JobProgress {
 };
 nlohmann::json to_json(const JobProgress& progress);
 
+/// A finished device, as announced to watchers (the full outcome is in the store).
+struct DeviceFinished {
+  std::string job;
+  std::string device;
+  DeviceStatus status = DeviceStatus::Ok;
+  std::string error_code;
+  std::string error;
+  std::int64_t duration_ms = 0;
+};
+nlohmann::json to_json(const DeviceFinished& finished);
+
+/// What poll() hands over: job progress, and devices finished since the last poll. At most
+/// kMaxAnnounced devices are kept between polls; beyond that the oldest are dropped and
+/// counted (watchers read the store for the full list).
+struct RunnerNews {
+  std::vector<JobProgress> jobs;
+  std::vector<DeviceFinished> devices;
+  std::uint64_t devices_dropped = 0;
+};
+
 class JobRunner {
  public:
   JobRunner(JobRunnerOptions options, store::Store& store, const drivers::PlatformCatalog& catalog);
@@ -73,8 +93,10 @@ class JobRunner {
   /// Errors: NotFound when no such job is running.
   Result<void> cancel(const std::string& id);
   std::optional<JobProgress> progress(const std::string& id) const;
-  /// Live jobs, and those that ended since the last call (each reported once as ended).
-  std::vector<JobProgress> poll();
+  static constexpr std::size_t kMaxAnnounced = 20000;
+  /// Live jobs, those that ended since the last call (each reported once as ended), and the
+  /// devices finished since the last call.
+  RunnerNews poll();
   /// Peak sessions seen for limits[index] == value (tests, status).
   int peak(std::size_t index, const std::string& value) const;
   JobStore& job_store() { return job_store_; }
@@ -110,8 +132,10 @@ class JobRunner {
   ConcurrencyGate gate_;
   std::list<std::shared_ptr<Job>> jobs_;  // running, in start order
   std::vector<JobProgress> ended_;        // ended since the last poll()
-  std::deque<Work> work_;                 // admitted, waiting for a worker
-  std::deque<Done> done_;                 // finished, waiting for the dispatcher
+  std::deque<DeviceFinished> announced_;  // finished devices since the last poll()
+  std::uint64_t announced_dropped_ = 0;
+  std::deque<Work> work_;  // admitted, waiting for a worker
+  std::deque<Done> done_;  // finished, waiting for the dispatcher
   std::thread dispatcher_;
   std::vector<std::thread> workers_;
 };

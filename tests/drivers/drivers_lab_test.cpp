@@ -446,6 +446,21 @@ TEST_CASE("faults end in the right typed error within the deadline", "[drivers][
     CHECK_THAT(*config, Contains("router bgp"));
     CHECK(ms > 1000);  // longer than one idle period: the idle timer restarted with each byte
   }
+  SECTION("a prompt that comes late: the nudge's extra prompt does not shift the replies") {
+    // Every byte arrives 1.3 s late, so the driver nudges with a newline before the prompt
+    // shows; the device then prints two prompts and the second must not end the next reply.
+    auto target = faulty(lab().device("cisco_ios", 6), R"({"latency_ms": 1300})");
+    target.timeouts = Timeouts{3000, 4000, 30000};
+    auto driver = open_driver(target);
+    auto version = driver->run("show version", Deadline::after_ms(15000));
+    REQUIRE(version);
+    CHECK_THAT(version->text, Contains("Cisco IOS"));
+    auto clock = driver->run("show clock", Deadline::after_ms(15000));
+    REQUIRE(clock);
+    CHECK_THAT(clock->text, Contains("UTC"));
+    CHECK_THAT(clock->text, !Contains("Cisco IOS"));
+    lab().control("PUT", "/devices/" + lab().device("cisco_ios", 6).name + "/faults", "{}");
+  }
   SECTION("connection dropped mid-output: Unreachable") {
     auto target = faulty(lab().device("cisco_ios", 4), R"({"drop_after_bytes": 300})");
     auto driver = make_driver(target, catalog());

@@ -71,9 +71,10 @@ class LabProcess {
       if (host.second["api_port"]) device.api_port = host.second["api_port"].as<int>();
       devices_.push_back(device);
     }
-    if (inventory["dashboards"]) {
-      meraki_url_ = inventory["dashboards"]["meraki"]["url"].as<std::string>();
-      meraki_key_ = inventory["dashboards"]["meraki"]["api_key"].as<std::string>();
+    auto dashboards = YAML::LoadFile((dir_ / "state" / "dashboards.yaml").string());
+    if (dashboards["meraki"]) {
+      meraki_url_ = dashboards["meraki"]["url"].as<std::string>();
+      meraki_key_ = dashboards["meraki"]["api_key"].as<std::string>();
     }
   }
   ~LabProcess() {

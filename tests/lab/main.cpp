@@ -26,11 +26,12 @@ void on_signal(int) {
   g_stop = true;
 }
 
+// nauto's inventory format (modules/inventory). Secrets stay out of it: devices refer to the
+// credential "lab", whose (lab, not secret) values go to credentials_env().
 std::string inventory_yaml(const FleetSpec& fleet, const std::string& certificate) {
   std::string out = "# Written by nauto-lab: the simulated fleet, all on 127.0.0.1.\n";
-  out += "# Lab credentials below are not secrets; they are the fleet file's.\n";
-  out += "defaults:\n  username: " + fleet.username + "\n  password: " + fleet.password +
-         "\n  enable_secret: " + fleet.enable_secret + "\n";
+  out += "# Credential 'lab': see lab-credentials.env next to this file.\n";
+  out += "defaults:\n  credential: lab\n";
   if (!certificate.empty()) out += "  tls_ca_file: " + certificate + "\n";
   out += "  known_hosts: " + fleet.state_dir + "/known_hosts\n";
   out += "hosts:\n";
@@ -41,12 +42,21 @@ std::string inventory_yaml(const FleetSpec& fleet, const std::string& certificat
            "\n    site: " + device.site + "\n    role: " + device.role + "\n";
     if (device.api_port) out += "    api_port: " + std::to_string(device.api_port) + "\n";
   }
-  if (fleet.meraki.enabled) {
-    out += "dashboards:\n  meraki:\n    url: " + std::string(fleet.api_tls ? "https" : "http") +
-           "://127.0.0.1:" + std::to_string(fleet.meraki.port) +
-           "/api/v1\n    api_key: " + fleet.meraki.api_key + "\n";
-  }
   return out;
+}
+
+// The lab's login as nauto's vault reads it from the environment (NAUTO_CRED_<NAME>_*).
+std::string credentials_env(const FleetSpec& fleet) {
+  return "NAUTO_CRED_LAB_USERNAME=" + fleet.username +
+         "\nNAUTO_CRED_LAB_PASSWORD=" + fleet.password +
+         "\nNAUTO_CRED_LAB_ENABLE_SECRET=" + fleet.enable_secret + "\n";
+}
+
+std::string dashboards_yaml(const FleetSpec& fleet) {
+  if (!fleet.meraki.enabled) return "{}\n";
+  return "meraki:\n  url: " + std::string(fleet.api_tls ? "https" : "http") +
+         "://127.0.0.1:" + std::to_string(fleet.meraki.port) +
+         "/api/v1\n  api_key: " + fleet.meraki.api_key + "\n";
 }
 
 }  // namespace
@@ -188,6 +198,8 @@ int main(int argc, char** argv) {
   }
   std::ofstream(fleet.state_dir + "/known_hosts") << ssh.known_hosts();
   std::ofstream(inventory) << inventory_yaml(fleet, certificate);
+  std::ofstream(fleet.state_dir + "/lab-credentials.env") << credentials_env(fleet);
+  std::ofstream(fleet.state_dir + "/dashboards.yaml") << dashboards_yaml(fleet);
 
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
@@ -196,6 +208,8 @@ int main(int argc, char** argv) {
                           {"devices", fleet.devices.size()},
                           {"control_port", fleet.control_port},
                           {"inventory", inventory},
+                          {"credentials_env", fleet.state_dir + "/lab-credentials.env"},
+                          {"dashboards", fleet.state_dir + "/dashboards.yaml"},
                           {"known_hosts", fleet.state_dir + "/known_hosts"},
                           {"certificate", certificate},
                           {"pid", ::getpid()}};

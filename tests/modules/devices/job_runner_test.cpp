@@ -85,7 +85,7 @@ JobProgress wait_for_end(JobRunner& runner, const std::string& id, std::int64_t 
   static std::map<std::string, JobProgress> ended;
   const auto until = steady_us() + limit_ms * 1000;
   while (steady_us() < until) {
-    for (const auto& progress : runner.poll()) {
+    for (const auto& progress : runner.poll().jobs) {
       if (progress.state != JobState::Running) ended[progress.id] = progress;
     }
     if (ended.count(id)) return ended[id];

@@ -1,0 +1,390 @@
+// nauto job run | push | get-config | facts   start a job and watch it
+// nauto job status ID | list | logs ID [--device D] | cancel ID
+// Watching: a progress bar on a terminal, one line per device otherwise (--summary-only: just
+// the end). Ctrl-C cancels the job. Exit status: 0 every device ok, 3 some device not ok,
+// 1 the job could not run, 2 bad arguments.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include "cli_context.h"
+#include "nauto/base/clock.h"
+#include "nauto/bus/body.h"
+
+namespace nauto::cli {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kSomeDevicesFailed = 3;
+
+struct JobArgs {
+  std::vector<std::string> commands;
+  std::string config_file;
+  std::string target;
+  bool dry_run = false;
+  bool replace = false;
+  bool summary_only = false;
+  bool detach = false;
+  int max_parallel = 0;
+  int attempts = 0;
+  std::string device_timeout;
+  std::string job_timeout;
+  std::string lock = "wait";
+  std::string id;
+  std::string device;
+  int limit = 20;
+};
+
+std::string seconds_text(double seconds) {
+  char text[32];
+  if (seconds < 60)
+    std::snprintf(text, sizeof text, "%.1fs", seconds);
+  else
+    std::snprintf(text, sizeof text, "%dm%02ds", static_cast<int>(seconds) / 60,
+                  static_cast<int>(seconds) % 60);
+  return text;
+}
+
+std::string device_line(const json& d) {
+  char text[512];
+  const auto status = d.value("status", "?");
+  std::snprintf(text, sizeof text, "%-24s %-9s %7s", d.value("device", "?").c_str(), status.c_str(),
+                seconds_text(d.value("duration_ms", 0) / 1000.0).c_str());
+  std::string line = text;
+  if (status != "ok" && !d.value("error", "").empty()) {
+    line += "  " + d.value("error_code", "error") + ": " + d.value("error", "");
+  }
+  return line;
+}
+
+void draw_bar(const json& progress, std::int64_t total) {
+  const auto& c = progress["counts"];
+  const std::int64_t done = c.value("total", total) - c.value("pending", 0) - c.value("running", 0);
+  const int width = 30;
+  const int filled = total ? static_cast<int>(width * done / total) : width;
+  std::string bar(static_cast<std::size_t>(filled), '#');
+  bar += std::string(static_cast<std::size_t>(width - filled), '.');
+  const double eta = progress.value("eta_seconds", -1.0);
+  std::fprintf(stderr, "\r[%s] %lld/%lld  ok %lld  failed %lld  running %lld  %.1f/s  ETA %s   ",
+               bar.c_str(), static_cast<long long>(done), static_cast<long long>(total),
+               static_cast<long long>(c.value("ok", 0)),
+               static_cast<long long>(c.value("failed", 0) + c.value("timeout", 0)),
+               static_cast<long long>(c.value("running", 0)),
+               progress.value("rate_per_second", 0.0), eta < 0 ? "-" : seconds_text(eta).c_str());
+  std::fflush(stderr);
+}
+
+// Every stored result of a job, page by page.
+Result<std::vector<json>> all_results(CliContext& context, const std::string& id) {
+  std::vector<json> out;
+  std::string after;
+  for (;;) {
+    auto page = context.call("job.logs", {{"id", id}, {"after", after}, {"limit", 2000}});
+    if (!page) return std::move(page).error();
+    for (auto& r : (*page)["results"])
+      out.push_back(std::move(r));
+    if ((*page)["results"].size() < 2000) return out;
+    after = out.back().value("device", "");
+  }
+}
+
+int finish_report(CliContext& context, const std::string& id, const JobArgs& args,
+                  std::set<std::string>& printed, bool lines) {
+  auto record = context.call("job.status", {{"id", id}});
+  if (!record) return report(record.error());
+  auto results = all_results(context, id);
+  if (!results) return report(results.error());
+  const auto& counts = (*record)["counts"];
+  const bool all_ok = counts.value("ok", 0) == counts.value("total", 0);
+  if (context.format() != OutputFormat::Table) {
+    json document = {{"job", *record}};
+    if (!args.summary_only) document["results"] = *results;
+    std::cout << render_document(document, context.format());
+    return all_ok ? 0 : kSomeDevicesFailed;
+  }
+  // Lines the live stream missed (events are shed under overload; the store has everything).
+  for (const auto& r : *results) {
+    if (lines && printed.insert(r.value("device", "")).second) std::cout << device_line(r) << "\n";
+  }
+  if (results->size() <= 10 && !args.summary_only) {
+    for (const auto& r : *results) {
+      if (!r["output"].is_array()) continue;
+      for (const auto& o : r["output"]) {
+        std::cout << "\n--- " << r.value("device", "") << ": " << o.value("command", "") << "\n"
+                  << o.value("text", "");
+      }
+    }
+    for (const auto& r : *results) {
+      if (r["output"].is_object() && r["output"].contains("diff")) {
+        std::cout << "\n--- " << r.value("device", "")
+                  << (r["output"].value("dry_run", false) ? " (dry run, nothing changed)\n" : "\n")
+                  << r["output"].value("diff", "");
+      }
+    }
+  }
+  std::vector<const json*> failed;
+  for (const auto& r : *results) {
+    if (r.value("status", "") != "ok") failed.push_back(&r);
+  }
+  if (!failed.empty() && !lines) {
+    std::cout << "\nnot ok:\n";
+    for (std::size_t i = 0; i < failed.size() && i < 50; ++i) {
+      std::cout << "  " << device_line(*failed[i]) << "\n";
+    }
+    if (failed.size() > 50) std::cout << "  ... and " << failed.size() - 50 << " more\n";
+  }
+  std::printf(
+      "\njob %s %s: %lld ok, %lld failed, %lld timed out, %lld cancelled, %lld skipped "
+      "of %lld in %s\n",
+      id.c_str(), record->value("state", "?").c_str(),
+      static_cast<long long>(counts.value("ok", 0)),
+      static_cast<long long>(counts.value("failed", 0)),
+      static_cast<long long>(counts.value("timeout", 0)),
+      static_cast<long long>(counts.value("cancelled", 0)),
+      static_cast<long long>(counts.value("skipped", 0)),
+      static_cast<long long>(counts.value("total", 0)),
+      seconds_text(record->value("duration_ms", 0) / 1000.0).c_str());
+  if (results->size() > 10 && !args.summary_only) {
+    std::printf("outputs: nauto job logs %s --device NAME\n", id.c_str());
+  }
+  return all_ok ? 0 : kSomeDevicesFailed;
+}
+
+int start_and_watch(CliContext& context, json body, const JobArgs& args) {
+  auto client = context.connect();
+  if (!client) return report(client.error());
+  if (!args.detach) {
+    if (auto subscribed = client->subscribe({"job."}, context.timeout_ms); !subscribed) {
+      return report(subscribed.error());
+    }
+  }
+  auto started = client->call("job.run", body, context.timeout_ms + 30000);
+  if (!started) return report(started.error());
+  const auto id = (*started)["id"].get<std::string>();
+  const auto total = (*started)["devices"].get<std::int64_t>();
+  if (args.detach) {
+    std::cout << id << "\n";
+    return 0;
+  }
+  const bool terminal = ::isatty(STDERR_FILENO) && context.format() == OutputFormat::Table;
+  const bool lines = !terminal && !args.summary_only && context.format() == OutputFormat::Table;
+  if (context.format() == OutputFormat::Table) {
+    std::fprintf(stderr, "job %s: %lld devices\n", id.c_str(), static_cast<long long>(total));
+  }
+  std::set<std::string> printed;
+  bool cancel_sent = false;
+  auto last_news = steady_us();
+  for (;;) {
+    if (g_interrupted && !cancel_sent) {
+      std::fprintf(stderr, "\ncancelling job %s ...\n", id.c_str());
+      if (auto cancelled = client->call("job.cancel", {{"id", id}}, context.timeout_ms);
+          !cancelled && cancelled.error().code != Errc::NotFound) {
+        return report(cancelled.error());
+      }
+      cancel_sent = true;
+    }
+    auto event = client->next_event(200);
+    if (!event) return report(event.error());
+    if (!*event) {
+      // Quiet for a while: ask, in case the end was shed under load.
+      if (steady_us() - last_news > 3'000'000) {
+        auto status = client->call("job.status", {{"id", id}}, context.timeout_ms);
+        if (status && status->value("state", "running") != "running") break;
+        last_news = steady_us();
+      }
+      continue;
+    }
+    auto body_json = bus::from_body((*event)->body);
+    if (!body_json) continue;
+    const auto& topic = (*event)->topic;
+    if (topic == "job.device" && body_json->value("job", "") == id) {
+      last_news = steady_us();
+      if (lines && printed.insert(body_json->value("device", "")).second) {
+        std::cout << device_line(*body_json) << std::endl;
+      }
+    } else if ((topic == "job.progress" || topic == "job.finished") &&
+               body_json->value("id", "") == id) {
+      last_news = steady_us();
+      if (terminal && !args.summary_only) draw_bar(*body_json, total);
+      if (topic == "job.finished") break;
+    }
+  }
+  client->unsubscribe();
+  if (terminal && !args.summary_only) std::fprintf(stderr, "\n");
+  return finish_report(context, id, args, printed, lines);
+}
+
+Result<json> job_body(const JobArgs& args, const std::string& kind) {
+  json body = {{"kind", kind},
+               {"target", args.target},
+               {"max_parallel", args.max_parallel},
+               {"attempts", args.attempts},
+               {"lock", args.lock},
+               {"dry_run", args.dry_run},
+               {"replace", args.replace},
+               {"started_by", std::string("nauto cli (uid ") + std::to_string(::getuid()) + ")"}};
+  if (!args.device_timeout.empty()) body["device_timeout"] = args.device_timeout;
+  if (!args.job_timeout.empty()) body["job_timeout"] = args.job_timeout;
+  if (kind == "commands") body["commands"] = args.commands;
+  if (kind == "push") {
+    auto text = read_input(args.config_file);
+    if (!text) return std::move(text).error();
+    body["config"] = *text;
+  }
+  return body;
+}
+
+void add_job_options(CLI::App* command, CliContext& context, JobArgs& args) {
+  command->add_option("-t,--target", args.target, "selector: 'site=dc1 and role=leaf', r1,r2, all")
+      ->required();
+  command->add_option("--max-parallel", args.max_parallel, "devices at once for this job")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--device-timeout", args.device_timeout, "per device, e.g. 30s");
+  command->add_option("--job-timeout", args.job_timeout, "for the whole job, e.g. 10m");
+  command->add_option("--attempts", args.attempts, "tries per device for transient faults")
+      ->check(CLI::Range(0, 20));
+  command->add_flag("--summary-only", args.summary_only, "no progress, no device lines");
+  command->add_flag("--detach", args.detach, "print the job id and return at once");
+  add_output_option(command, context);
+}
+
+void print_job_list(CliContext& context, const json& jobs) {
+  if (context.format() != OutputFormat::Table) {
+    std::cout << render_document(jobs, context.format());
+    return;
+  }
+  Table table{{"ID", "STATE", "KIND", "TARGET", "DEVICES", "OK", "NOT OK", "STARTED", "TOOK"}, {}};
+  for (const auto& j : jobs) {
+    const auto& c = j["counts"];
+    const auto not_ok = c.value("failed", 0) + c.value("timeout", 0) + c.value("cancelled", 0) +
+                        c.value("skipped", 0);
+    table.rows.push_back(
+        {cell(j["id"]), cell(j["state"]), cell(j["spec"]["kind"]), cell(j["spec"]["target"]),
+         cell(c["total"]), cell(c["ok"]), std::to_string(not_ok),
+         format_time_us(j.value("created_us", 0)),
+         j.contains("duration_ms") ? seconds_text(j.value("duration_ms", 0) / 1000.0) : "-"});
+  }
+  std::cout << table.render();
+}
+
+int show_logs(CliContext& context, const JobArgs& args) {
+  if (!args.device.empty()) {
+    auto answer = context.call("job.logs", {{"id", args.id}, {"device", args.device}});
+    if (!answer) return report(answer.error());
+    if ((*answer)["results"].empty()) {
+      return report(fail(Errc::NotFound, "no result for " + args.device + " in job " + args.id));
+    }
+    const auto& r = (*answer)["results"][0];
+    if (context.format() != OutputFormat::Table) {
+      std::cout << render_document(r, context.format());
+      return 0;
+    }
+    std::cout << device_line(r) << "\n";
+    const auto& output = r["output"];
+    if (output.is_array()) {
+      for (const auto& o : output) {
+        std::cout << "\n--- " << o.value("command", "") << "\n" << o.value("text", "");
+      }
+    } else if (output.is_object() && output.contains("diff")) {
+      std::cout << output.value("diff", "");
+    } else if (output.is_object() && output.contains("config")) {
+      std::cout << output.value("config", "");
+    } else if (!output.is_null()) {
+      std::cout << render_document(output, OutputFormat::Yaml);
+    }
+    return 0;
+  }
+  auto results = all_results(context, args.id);
+  if (!results) return report(results.error());
+  if (context.format() != OutputFormat::Table) {
+    std::cout << render_document(*results, context.format());
+    return 0;
+  }
+  for (const auto& r : *results)
+    std::cout << device_line(r) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_job_commands(CLI::App& app, CliContext& context) {
+  auto args = std::make_shared<JobArgs>();
+  auto* job = app.add_subcommand("job", "run commands and config changes over the fleet");
+  job->require_subcommand(1);
+
+  auto start = [&context, args](const std::string& kind) {
+    auto body = job_body(*args, kind);
+    context.exit_code = body ? start_and_watch(context, *body, *args) : report(body.error());
+  };
+
+  auto* run = job->add_subcommand("run", "run show commands");
+  run->add_option("--commands", args->commands, "commands, in order (repeat or list)")
+      ->required()
+      ->expected(1, -1);
+  add_job_options(run, context, *args);
+  run->callback([start] { start("commands"); });
+
+  auto* push = job->add_subcommand("push", "apply configuration lines");
+  push->add_option("--config", args->config_file, "file of config lines, or - for stdin")
+      ->required();
+  push->add_flag("--dry-run", args->dry_run, "show what would change; change nothing");
+  push->add_flag("--replace", args->replace, "make the config equal the file (not merge)");
+  push->add_option("--lock", args->lock, "when another job changes a device: wait or fail")
+      ->check(CLI::IsMember({"wait", "fail"}));
+  add_job_options(push, context, *args);
+  push->callback([start] { start("push"); });
+
+  auto* get_config = job->add_subcommand("get-config", "fetch running configurations");
+  add_job_options(get_config, context, *args);
+  get_config->callback([start] { start("get_config"); });
+
+  auto* facts = job->add_subcommand("facts", "hostname, model, OS version, serial, uptime");
+  add_job_options(facts, context, *args);
+  facts->callback([start] { start("facts"); });
+
+  auto* status = job->add_subcommand("status", "a job's state and counts");
+  status->add_option("id", args->id, "job id")->required();
+  add_output_option(status, context);
+  status->callback([&context, args] {
+    auto answer = context.call("job.status", {{"id", args->id}});
+    if (!answer) {
+      context.exit_code = report(answer.error());
+      return;
+    }
+    std::cout << render_document(
+        *answer, context.format() == OutputFormat::Json ? OutputFormat::Json : OutputFormat::Yaml);
+  });
+
+  auto* list = job->add_subcommand("list", "recent jobs, newest first");
+  list->add_option("-n,--limit", args->limit, "how many")->check(CLI::Range(1, 10000));
+  add_output_option(list, context);
+  list->callback([&context, args] {
+    auto answer = context.call("job.list", {{"limit", args->limit}});
+    if (!answer) {
+      context.exit_code = report(answer.error());
+      return;
+    }
+    print_job_list(context, (*answer)["jobs"]);
+  });
+
+  auto* logs = job->add_subcommand("logs", "per-device results; with --device, its output");
+  logs->add_option("id", args->id, "job id")->required();
+  logs->add_option("--device", args->device, "one device's full output");
+  add_output_option(logs, context);
+  logs->callback([&context, args] { context.exit_code = show_logs(context, *args); });
+
+  auto* cancel = job->add_subcommand("cancel", "stop a running job");
+  cancel->add_option("id", args->id, "job id")->required();
+  cancel->callback([&context, args] {
+    auto answer = context.call("job.cancel", {{"id", args->id}});
+    context.exit_code = answer ? 0 : report(answer.error());
+    if (answer) std::cout << "job " << args->id << " cancelled\n";
+  });
+}
+
+}  // namespace nauto::cli
