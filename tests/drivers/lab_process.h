@@ -134,9 +134,11 @@ class LabProcess {
   std::vector<LabDevice> devices_;
 };
 
-/// A base port per test binary and process, so parallel test binaries never collide.
+// A 40-port block for a test's lab, varied by process and `salt` so tests run in parallel.
+// Kept below the kernel's ephemeral range (32768 and up): a listener port that an outgoing
+// connection happens to hold would make the lab fail to start.
 inline int test_base_port(int salt) {
-  return 21000 + static_cast<int>((::getpid() * 7 + salt * 131) % 1000) * 40;
+  return 21000 + static_cast<int>((::getpid() * 7 + salt * 131) % 290) * 40;
 }
 
 }  // namespace nauto::test

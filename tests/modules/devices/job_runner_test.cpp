@@ -32,7 +32,7 @@ nauto::test::LabProcess& lab() {
                                          "credentials: {username: admin, password: admin, "
                                          "enable_secret: enable}\n"
                                          "groups:\n  - {platform: cisco_ios, count: 30}\n",
-                                         nauto::test::test_base_port(7));
+                                         nauto::test::test_base_port(3));
   return process;
 }
 
