@@ -100,7 +100,7 @@ Result<drivers::DeviceTarget> target_of(const json& host, const json& credential
     t.host_key_policy = drivers::HostKeyPolicy::Off;
   const auto name = host.value("credential", "");
   if (!name.empty()) {
-    const auto& c = credentials[name];
+    const auto c = credentials.value(name, json::object());
     t.credentials.username = c.value("username", "");
     t.credentials.password = c.value("password", "");
     t.credentials.enable_secret = c.value("enable_secret", "");
