@@ -47,6 +47,7 @@ Result<std::string> read_input(const std::string& path);
 void add_inventory_commands(CLI::App& app, CliContext& context);
 void add_creds_commands(CLI::App& app, CliContext& context);
 void add_job_commands(CLI::App& app, CliContext& context);
+void add_run_commands(CLI::App& app, CliContext& context);
 /// `nauto completion bash|zsh|fish`: scripts generated from the app's own definition.
 void add_completion_command(CLI::App& app, CliContext& context);
 

@@ -121,6 +121,7 @@ modules:
   inventory: {}
   vault: {}
   devices: {}
+  runbooks: {}
 )";
 }
 

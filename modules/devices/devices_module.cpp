@@ -5,14 +5,21 @@
 //   job.list   {limit}                                    -> {jobs: [...]} newest first
 //   job.logs   {id, device, after, limit}                 -> {results: [...]}
 //   job.cancel {id}                                       -> {id}
+//   device.call {device, kind, commands | config, dry_run, replace, run, ...}
+//                        -> the device's output, once it is done (a one-device job; runbooks
+//                           use it for each device step); a device that fails -> its error
+//   device.cancel {run}  cancels the device calls a run has in flight
 // Targets come from inventory.select and credentials from vault.resolve (over the bus, like
 // any module's). Publishes job.device per finished device, job.progress four times a second per
 // running job, and job.finished.
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 
 #include "job_runner.h"
+#include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/module.h"
@@ -120,7 +127,8 @@ class DevicesModule final : public Module {
     return {"devices",
             "the job engine: commands, pushes, configs and facts over the fleet",
             {},
-            {"job.run", "job.status", "job.list", "job.logs", "job.cancel"},
+            {"job.run", "job.status", "job.list", "job.logs", "job.cancel", "device.call",
+             "device.cancel"},
             {kJobsTable, kResultsTable}};
   }
 
@@ -156,17 +164,31 @@ class DevicesModule final : public Module {
       (void)ctx.publish("job.interrupted", bus::to_body(json{{"id", id}}));
     }
     runner_ = std::make_unique<JobRunner>(*options, *ctx.store(), *catalog_);
-    ctx.every(std::chrono::milliseconds(250), [this, &ctx] { publish_progress(ctx); });
+    ctx.every(std::chrono::milliseconds(kPollMs), [this, &ctx] { publish_progress(ctx); });
     return ok();
   }
 
-  void stop(Context&) noexcept override { runner_.reset(); }
+  void stop(Context&) noexcept override {
+    runner_.reset();
+    for (auto& [id, call] : calls_)
+      call.reply->fail(fail(Errc::Unavailable, "the devices module stopped", "device.call"));
+    calls_.clear();
+  }
 
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     auto body = bus::from_body(request.body);
     if (!body) return reply.fail(body.error());
     const json args = body->is_object() ? *body : json::object();
     if (request.topic == "job.run") return run(args, request.header.source, ctx, std::move(reply));
+    if (request.topic == "device.call")
+      return call(args, request.header.source, ctx, std::move(reply));
+    if (request.topic == "device.cancel") {
+      std::size_t cancelled = 0;
+      for (const auto& [id, c] : calls_) {
+        if (c.run == args.value("run", "") && runner_->cancel(id)) ++cancelled;
+      }
+      return reply.ok_json(json{{"cancelled", cancelled}});
+    }
     auto answer = answer_query(request.topic, args);
     if (!answer) return reply.fail(answer.error());
     reply.ok_json(*answer);
@@ -210,32 +232,29 @@ class DevicesModule final : public Module {
     return fail(Errc::Unsupported, "unknown service " + service);
   }
 
+  using Started = std::function<void(Result<std::string> id, std::size_t devices)>;
+
   // inventory.select -> vault.resolve -> runner.start, each step answered on this thread.
-  void run(const json& args, const std::string& who, Context& ctx, Reply reply) {
-    auto spec = parse_job_spec(args);
-    if (!spec) return reply.fail(spec.error());
-    if (spec->started_by.empty()) spec->started_by = who;
-    auto shared_reply = std::make_shared<Reply>(std::move(reply));
-    auto shared_spec = std::make_shared<JobSpec>(std::move(*spec));
+  void start_job(std::shared_ptr<JobSpec> spec, Context& ctx, Started started) {
     ctx.request(
-        "inventory.select", bus::to_body(json{{"selector", shared_spec->target}}), kLookupTimeoutMs,
-        [this, &ctx, shared_reply, shared_spec](Result<std::string> answer) {
+        "inventory.select", bus::to_body(json{{"selector", spec->target}}), kLookupTimeoutMs,
+        [this, &ctx, spec, started](Result<std::string> answer) {
           auto hosts = answer ? bus::from_body(*answer) : Result<json>(answer.error());
-          if (!hosts) return shared_reply->fail(hosts.error());
+          if (!hosts) return started(hosts.error(), 0);
           auto list = (*hosts)["hosts"];
           if (list.empty()) {
-            return shared_reply->fail(
-                fail(Errc::NotFound, "selector '" + shared_spec->target + "' matches no device"));
+            return started(
+                fail(Errc::NotFound, "selector '" + spec->target + "' matches no device"), 0);
           }
           std::set<std::string> names;
           for (const auto& host : list) {
             if (!host.value("credential", "").empty()) names.insert(host["credential"]);
           }
-          auto start = [this, shared_reply, shared_spec, list](const json& credentials) {
+          auto start = [this, spec, started, list](const json& credentials) {
             std::vector<JobDevice> devices;
             for (const auto& host : list) {
               auto target = target_of(host, credentials);
-              if (!target) return shared_reply->fail(target.error());
+              if (!target) return started(target.error(), 0);
               JobDevice device{std::move(*target), {}};
               for (const auto& limit : options_.limits) {
                 device.limit_values.push_back(attribute(host, limit.key));
@@ -243,24 +262,75 @@ class DevicesModule final : public Module {
               devices.push_back(std::move(device));
             }
             const auto count = devices.size();
-            auto id = runner_->start(*shared_spec, std::move(devices), json{{"selected", count}});
-            if (!id) return shared_reply->fail(id.error());
-            shared_reply->ok_json(json{{"id", *id}, {"devices", count}});
+            started(runner_->start(*spec, std::move(devices), json{{"selected", count}}), count);
           };
           if (names.empty()) return start(json::object());
-          ctx.request("vault.resolve",
-                      bus::to_body(json{{"names", names},
-                                        {"purpose", "job for " + shared_spec->started_by}}),
-                      kLookupTimeoutMs, [shared_reply, start](Result<std::string> resolved) {
-                        auto body =
-                            resolved ? bus::from_body(*resolved) : Result<json>(resolved.error());
-                        if (!body) return shared_reply->fail(body.error());
-                        start((*body)["credentials"]);
-                      });
+          ctx.request(
+              "vault.resolve",
+              bus::to_body(json{{"names", names}, {"purpose", "job for " + spec->started_by}}),
+              kLookupTimeoutMs, [started, start](Result<std::string> resolved) {
+                auto body = resolved ? bus::from_body(*resolved) : Result<json>(resolved.error());
+                if (!body) return started(body.error(), 0);
+                start((*body)["credentials"]);
+              });
         });
   }
 
+  void run(const json& args, const std::string& who, Context& ctx, Reply reply) {
+    auto spec = parse_job_spec(args);
+    if (!spec) return reply.fail(spec.error());
+    if (spec->started_by.empty()) spec->started_by = who;
+    auto shared_reply = std::make_shared<Reply>(std::move(reply));
+    start_job(std::make_shared<JobSpec>(std::move(*spec)), ctx,
+              [shared_reply](Result<std::string> id, std::size_t devices) {
+                if (!id) return shared_reply->fail(id.error());
+                shared_reply->ok_json(json{{"id", *id}, {"devices", devices}});
+              });
+  }
+
+  // One device, answered when it is done: a one-device job, so it has the job engine's
+  // limits, locks, retries and records.
+  void call(json args, const std::string& who, Context& ctx, Reply reply) {
+    const auto device = args.value("device", "");
+    const auto run_id = args.value("run", "");
+    if (device.empty()) return reply.fail(fail(Errc::InvalidArgument, "device.call: no device"));
+    args.erase("device");
+    args.erase("run");
+    args["target"] = "name=" + device;
+    auto spec = parse_job_spec(args);
+    if (!spec) return reply.fail(spec.error());
+    if (spec->started_by.empty()) spec->started_by = who;
+    auto shared_reply = std::make_shared<Reply>(std::move(reply));
+    start_job(std::make_shared<JobSpec>(std::move(*spec)), ctx,
+              [this, shared_reply, run_id, device](Result<std::string> id, std::size_t) {
+                if (!id) {
+                  auto error = id.error();
+                  if (error.code == Errc::NotFound)
+                    error.message = "no device named '" + device + "' in the inventory";
+                  return shared_reply->fail(error);
+                }
+                calls_.emplace(*id, Call{shared_reply, run_id});
+              });
+  }
+
+  void answer_call(const std::string& id) {
+    const auto it = calls_.find(id);
+    if (it == calls_.end()) return;
+    auto reply = it->second.reply;
+    calls_.erase(it);
+    auto results = runner_->job_store().results(id, "", "", 1);
+    if (!results) return reply->fail(results.error());
+    if (results->empty()) {
+      return reply->fail(fail(Errc::Cancelled, "the device call was cancelled before it started"));
+    }
+    const auto& r = results->front();
+    if (r.value("status", "") == "ok") return reply->ok_json(r.value("output", json()));
+    const auto code = errc_from_name(r.value("error_code", "bug"));
+    reply->fail(fail(code, r.value("error", r.value("status", "failed"))));
+  }
+
   // Finished devices first, so a watcher has every device line before the job's end.
+  // Device calls are answered at every poll; progress is published every kProgressMs.
   void publish_progress(Context& ctx) {
     auto news = runner_->poll();
     for (const auto& device : news.devices) {
@@ -270,12 +340,26 @@ class DevicesModule final : public Module {
       ctx.log().warn("{} job.device announcements dropped (more than {} between polls)",
                      news.devices_dropped, JobRunner::kMaxAnnounced);
     }
+    const auto now = steady_us();
+    const bool progress_due = now - last_progress_us_ >= kProgressMs * 1000;
+    if (progress_due) last_progress_us_ = now;
     for (const auto& progress : news.jobs) {
       const bool ended = progress.state != JobState::Running;
-      (void)ctx.publish(ended ? "job.finished" : "job.progress", bus::to_body(to_json(progress)));
+      if (ended) answer_call(progress.id);
+      if (ended || progress_due) {
+        (void)ctx.publish(ended ? "job.finished" : "job.progress", bus::to_body(to_json(progress)));
+      }
     }
   }
 
+  struct Call {
+    std::shared_ptr<Reply> reply;
+    std::string run;
+  };
+  static constexpr int kPollMs = 20;
+  static constexpr std::int64_t kProgressMs = 250;
+  std::map<std::string, Call> calls_;  // job id -> the device.call waiting for it
+  std::int64_t last_progress_us_ = 0;
   JobRunnerOptions options_;
   std::unique_ptr<drivers::PlatformCatalog> catalog_;
   std::unique_ptr<JobRunner> runner_;

@@ -1,0 +1,228 @@
+#include "lua_prelude.h"
+
+namespace nauto::runbook {
+
+// Error levels: perform(kind, args, level) raises at `level` frames above its caller, so an
+// error names the runbook's own line ("backup.lua:12: r1: timeout: ..."). No tail calls
+// (`return f(...)`) on those paths: a tail call removes a frame and shifts the levels.
+const char* const kLuaPrelude = R"LUA(
+local effect, take, spawn, note = __effect, __result, __spawn, __note
+__effect, __result, __spawn, __note = nil, nil, nil, nil
+local select_, type_, error_, pcall_, tostring_ = select, type, error, pcall, tostring
+
+local function perform(kind, args, level)
+  effect(kind, args)
+  local ok, value = take()
+  if not ok then error_(value, level + 1) end
+  return value
+end
+
+local function text_of(lines, what, level)
+  if type_(lines) == "table" then return table.concat(lines, "\n") end
+  if type_(lines) ~= "string" then
+    error_(what .. ": expected a string or a list of lines, got " .. type_(lines), level + 1)
+  end
+  return lines
+end
+
+function fail(message)
+  error_(tostring_(message), 0)
+end
+
+function runbook(definition)
+  if type_(definition) ~= "table" then error_("runbook{...}: expected a table", 2) end
+  return definition
+end
+
+local Device = {}
+Device.__index = Device
+
+local function device_call(self, args, level)
+  args.device = self.name
+  local result = perform("device", args, level + 1)
+  return result
+end
+
+function Device:run(command, options)
+  options = options or {}
+  local many = type_(command) == "table"
+  local commands = many and command or { command }
+  for _, c in ipairs(commands) do
+    if type_(c) ~= "string" or c == "" then error_("d:run(command): expected a command", 2) end
+  end
+  if options.parse ~= nil and options.parse ~= "json" and options.parse ~= "textfsm" then
+    error_("d:run: parse must be \"json\" or \"textfsm\", not " .. tostring_(options.parse), 2)
+  end
+  if options.parse == "textfsm" then
+    error_("d:run: parse = \"textfsm\" needs the TextFSM engine, which nauto does not have yet;"
+      .. " use re.find_all or parse = \"json\"", 2)
+  end
+  local result = device_call(self, { op = "commands", commands = commands }, 2)
+  local outputs = {}
+  for i, o in ipairs(result) do
+    local text = o.text or ""
+    if options.parse == "json" then
+      local ok, value = pcall_(json.decode, text)
+      if not ok then
+        error_(self.name .. ": '" .. o.command .. "' did not print JSON", 2)
+      end
+      text = value
+    end
+    outputs[i] = text
+  end
+  if many then return outputs end
+  return outputs[1]
+end
+
+function Device:config()
+  return device_call(self, { op = "get_config" }, 2).config
+end
+
+function Device:push(lines, options)
+  options = options or {}
+  local result = device_call(self, { op = "push", config = text_of(lines, "d:push", 2),
+    dry_run = options.dry_run == true, replace = options.replace == true }, 2)
+  return result
+end
+
+function Device:diff(intended)
+  local result = device_call(self, { op = "push", config = text_of(intended, "d:diff", 2),
+    dry_run = true, replace = true }, 2)
+  return result.diff, result
+end
+
+function Device:facts()
+  local facts = device_call(self, { op = "facts" }, 2)
+  return facts
+end
+
+function device(name)
+  if type_(name) == "table" then name = name.name end
+  if type_(name) ~= "string" or name == "" then
+    error_("device(name): expected a device name", 2)
+  end
+  return setmetatable({ name = name }, Device)
+end
+
+inventory = {}
+function inventory.select(selector)
+  if type_(selector) ~= "string" or selector == "" then
+    error_("inventory.select(selector): expected a selector such as \"site=dc1 and role=leaf\"", 2)
+  end
+  local hosts = perform("select", { selector = selector }, 2)
+  for _, host in ipairs(hosts) do setmetatable(host, Device) end
+  return hosts
+end
+
+-- parallel and foreach never stop at a failing item: they return the results (by position)
+-- and the failures ({index, item, error}), so one bad device never stops the others.
+function parallel(items, fn, options)
+  if type_(items) ~= "table" then error_("parallel(list, fn, {max = N}): expected a list", 2) end
+  if type_(fn) ~= "function" then error_("parallel(list, fn): expected a function", 2) end
+  local max = options and options.max or 0
+  if type_(max) ~= "number" or max < 0 then error_("parallel: max must be a number >= 0", 2) end
+  local results, failures, bodies = {}, {}, {}
+  for i, item in ipairs(items) do
+    bodies[i] = function()
+      local ok, value = pcall_(fn, item, i)
+      if ok then results[i] = value
+      else failures[#failures + 1] = { index = i, item = item, error = value } end
+    end
+  end
+  if #bodies > 0 then spawn(bodies, math.floor(max)) end
+  table.sort(failures, function(a, b) return a.index < b.index end)
+  return results, failures
+end
+
+function foreach(items, fn)
+  if type_(items) ~= "table" then error_("foreach(list, fn): expected a list", 2) end
+  local results, failures = {}, {}
+  for i, item in ipairs(items) do
+    local ok, value = pcall_(fn, item, i)
+    if ok then results[i] = value
+    else failures[#failures + 1] = { index = i, item = item, error = value } end
+  end
+  return results, failures
+end
+
+function wait(seconds)
+  if type_(seconds) ~= "number" or seconds < 0 then
+    error_("wait(seconds): expected a number of seconds", 2)
+  end
+  perform("wait", { seconds = seconds }, 2)
+end
+
+function retry(fn, options)
+  options = options or {}
+  local attempts = options.attempts or 3
+  local delay = options.delay or 1
+  local backoff = options.backoff or 2
+  local last
+  for attempt = 1, attempts do
+    local ok, value = pcall_(fn, attempt)
+    if ok then return value end
+    last = value
+    if attempt < attempts then
+      wait(delay)
+      delay = delay * backoff
+    end
+  end
+  error_("gave up after " .. attempts .. " attempts: " .. tostring_(last), 2)
+end
+
+function approve(request)
+  if type_(request) ~= "table" or type_(request.message) ~= "string" then
+    error_("approve{message = ..., approvers = {...}, timeout = seconds}: message is required", 2)
+  end
+  local decision = perform("approval", { message = request.message,
+    approvers = request.approvers or {}, timeout = request.timeout or 3600 }, 2)
+  return decision
+end
+
+function emit(topic, body)
+  if type_(topic) ~= "string" or topic == "" then error_("emit(topic, body): expected a topic", 2) end
+  perform("emit", { topic = topic, body = body }, 2)
+end
+
+local function format_message(message, ...)
+  if select_("#", ...) > 0 then return string.format(message, ...) end
+  return tostring_(message)
+end
+
+log = {
+  info = function(message, ...) note("log", "info", format_message(message, ...)) end,
+  warn = function(message, ...) note("log", "warn", format_message(message, ...)) end,
+  error = function(message, ...) note("log", "error", format_message(message, ...)) end,
+}
+function print(...)
+  local parts = {}
+  for i = 1, select_("#", ...) do parts[i] = tostring_((select_(i, ...))) end
+  note("log", "info", table.concat(parts, "\t"))
+end
+
+store = {
+  get = function(key)
+    local value = perform("state_get", { key = tostring_(key) }, 2)
+    return value
+  end,
+  put = function(key, value) perform("state_put", { key = tostring_(key), value = value }, 2) end,
+}
+
+function call(name, params)
+  if type_(name) ~= "string" or name == "" then error_("call(runbook, params): expected a name", 2) end
+  local result = perform("call", { runbook = name, params = params or {} }, 2)
+  return result
+end
+
+-- A named step: recorded with its start, end, status and result; an error still propagates.
+function step(name, fn)
+  if type_(fn) ~= "function" then error_("step(name, fn): expected a function", 2) end
+  local id = note("step", tostring_(name))
+  local ok, value = pcall_(fn)
+  note("step_end", id, ok, value)
+  if not ok then error_(value, 0) end
+  return value
+end
+)LUA";
+
+}  // namespace nauto::runbook

@@ -1,0 +1,75 @@
+#pragma once
+// LuaSandbox: one Lua 5.4 state for one run, with the safe libraries only and hard limits.
+//
+// Loaded: base (without dofile, loadfile, collectgarbage; `load` accepts text only), string
+// (without string.dump), table, math, utf8. Not loaded: io, os, package/require, debug,
+// coroutine (the engine owns coroutines). Limits: a memory cap enforced by the allocator, an
+// instruction budget and a wall-clock deadline checked by a count hook every kHookEvery
+// instructions. Once a limit trips it stays tripped: the hook raises the same error again on
+// every later check, so a runbook cannot pcall its way past a limit. Reaching the memory cap
+// trips it too, even when Lua's emergency collection then finds room.
+// Thread-bound: a sandbox is used by one thread at a time (the engine's).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "nauto/base/result.h"
+
+struct lua_State;
+struct lua_Debug;
+
+namespace nauto::runbook {
+
+struct SandboxLimits {
+  std::size_t max_memory_bytes = 64u << 20;
+  std::uint64_t instruction_budget = 200'000'000;
+  std::int64_t deadline_steady_us = 0;  ///< 0: none
+};
+
+class LuaSandbox {
+ public:
+  static constexpr int kHookEvery = 1000;
+
+  /// Errc::ResourceExhausted when even an empty state does not fit the memory cap.
+  static Result<std::unique_ptr<LuaSandbox>> create(const SandboxLimits& limits);
+  ~LuaSandbox();
+  LuaSandbox(const LuaSandbox&) = delete;
+  LuaSandbox& operator=(const LuaSandbox&) = delete;
+
+  lua_State* state() const { return state_; }
+  /// Compiles text (never bytecode) as a chunk named `chunk_name` and leaves the function on
+  /// the stack. Errors: InvalidArgument with Lua's message (file:line: ...).
+  Result<void> load(const std::string& text, const std::string& chunk_name);
+
+  std::size_t memory_used() const { return memory_used_; }
+  std::uint64_t instructions() const { return instructions_; }
+  /// Why the run must stop, once a limit tripped or stop() was called; empty otherwise.
+  const std::string& tripped() const { return tripped_; }
+  /// Makes the next hook check raise `reason` (cancellation, deadline from outside).
+  void stop(std::string reason);
+  /// Recognises the allocator's failure as the memory cap ("memory limit of 64 MiB exceeded").
+  std::string describe_error(int status, const std::string& lua_message) const;
+
+  /// The sandbox that owns `L` (a thread of its state included).
+  static LuaSandbox& of(lua_State* L);
+  /// The object driving this sandbox (the Run), for the engine's Lua primitives.
+  void set_owner(void* owner) { owner_ = owner; }
+  void* owner() const { return owner_; }
+
+ private:
+  explicit LuaSandbox(const SandboxLimits& limits) : limits_(limits) {}
+  static void* allocate(void* self, void* block, std::size_t old_size, std::size_t new_size);
+  static void hook(lua_State* L, lua_Debug* debug);
+  void open_safe_libraries();
+
+  SandboxLimits limits_;
+  lua_State* state_ = nullptr;
+  std::size_t memory_used_ = 0;
+  bool memory_refused_ = false;
+  std::uint64_t instructions_ = 0;
+  std::string tripped_;
+  void* owner_ = nullptr;
+};
+
+}  // namespace nauto::runbook

@@ -1,0 +1,673 @@
+#include "run_engine.h"
+
+#include <algorithm>
+
+#include "nauto/base/clock.h"
+#include "nauto/base/log.h"
+#include "params.h"
+#include "runbook_loader.h"
+
+namespace nauto::runbook {
+
+using nlohmann::json;
+
+namespace {
+
+// Topics a runbook may not publish on: they belong to the kernel, the bus and the engine.
+bool reserved_topic(const std::string& topic) {
+  for (const char* prefix : {"kernel.", "bus.", "run.", "job.", "audit."}) {
+    if (topic.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+std::string summary_of(const Effect& effect) {
+  const auto& a = effect.args;
+  if (effect.kind == "device") {
+    const auto device = a.value("device", "?");
+    const auto op = a.value("op", "?");
+    if (op == "commands") {
+      std::string commands;
+      for (const auto& c : a.value("commands", json::array()))
+        commands += (commands.empty() ? "" : "; ") + c.get<std::string>();
+      return device + ": " + commands;
+    }
+    if (op == "push") return device + (a.value("dry_run", false) ? ": push (dry run)" : ": push");
+    return device + ": " + op;
+  }
+  if (effect.kind == "select") return "select " + a.value("selector", "");
+  if (effect.kind == "wait") return "wait " + json(a.value("seconds", 0.0)).dump() + "s";
+  if (effect.kind == "approval") return "approval: " + a.value("message", "");
+  if (effect.kind == "emit") return "emit " + a.value("topic", "");
+  if (effect.kind == "call") return "call " + a.value("runbook", "");
+  if (effect.kind == "state_get") return "store.get " + a.value("key", "");
+  if (effect.kind == "state_put") return "store.put " + a.value("key", "");
+  return effect.kind;
+}
+
+json error_fields(const Error& error) {
+  return json{{"code", errc_name(error.code)}, {"error", error.describe()}};
+}
+
+}  // namespace
+
+struct RunEngine::Slot {
+  std::unique_ptr<Run> run;
+  json record;
+  std::uint64_t deadline_timer = 0;
+  std::map<std::string, json> inflight;         // effect key -> its journal entry
+  std::map<std::string, std::uint64_t> timers;  // waits and approval expiries
+  std::map<std::string, json> approvals;        // key -> {message, approvers, expires_us}
+  std::map<std::string, std::string> children;  // call effect key -> child run id
+  bool called_devices = false;
+};
+
+struct RunEngine::Host final : RunHost {
+  explicit Host(RunEngine& engine) : engine(engine) {}
+  Slot* slot_of(Run& run) {
+    const auto it = engine.runs_.find(run.id());
+    return it == engine.runs_.end() ? nullptr : it->second.get();
+  }
+  void issue(Run& run, const Effect& effect) override {
+    if (auto* slot = slot_of(run)) engine.issue(*slot, effect);
+  }
+  void note(Run& run, const std::string& key, const json& record) override {
+    if (auto* slot = slot_of(run)) engine.on_note(*slot, key, record);
+  }
+  void finished(Run& run) override {
+    if (auto* slot = slot_of(run)) engine.on_finished(*slot);
+  }
+  RunEngine& engine;
+};
+
+RunEngine::RunEngine(EngineOptions options, store::Store& store, RunbookCatalog catalog,
+                     BusPort& bus)
+    : options_(std::move(options)),
+      journal_(store),
+      catalog_(std::move(catalog)),
+      bus_(bus),
+      host_(std::make_unique<Host>(*this)) {}
+
+// Runs still going stay "running" in the store: the next start resumes them.
+RunEngine::~RunEngine() {
+  for (auto& [id, slot] : runs_) {
+    bus_.cancel_timer(slot->deadline_timer);
+    for (const auto& [key, timer] : slot->timers)
+      bus_.cancel_timer(timer);
+  }
+}
+
+Result<RunEngine::Resolved> RunEngine::resolve(const StartRequest& request) const {
+  Resolved r;
+  std::string text;
+  if (!request.source.empty()) {
+    r.name = request.runbook.empty() ? "inline" : request.runbook;
+    r.language = !request.language.empty() ? request.language : language_of(r.name);
+    if (r.language.empty()) r.language = "lua";
+    r.chunk_name = r.name;
+    text = request.source;
+    const auto dot = r.name.rfind('.');
+    if (dot != std::string::npos && !language_of(r.name).empty()) r.name = r.name.substr(0, dot);
+  } else {
+    auto file = catalog_.find(request.runbook);
+    if (!file) return std::move(file).error();
+    auto read = read_text_file(file->path);
+    if (!read) return std::move(read).error();
+    text = std::move(*read);
+    r.name = file->name;
+    r.language = file->language;
+    r.chunk_name = file->path;
+  }
+  auto lua = lua_source_of(text, r.language, r.chunk_name);
+  if (!lua) return std::move(lua).error();
+  r.source = std::move(*lua);
+  auto description = describe_runbook(r.source, r.chunk_name);
+  if (!description) return std::move(description).error();
+  r.description = std::move(*description);
+  return r;
+}
+
+Result<json> RunEngine::validate(const StartRequest& request) const {
+  auto resolved = resolve(request);
+  if (!resolved) return std::move(resolved).error();
+  return json{{"name", resolved->name},
+              {"description", resolved->description.description},
+              {"language", resolved->language},
+              {"params", to_json(resolved->description.params)}};
+}
+
+void RunEngine::start(StartRequest request, std::function<void(Result<json>)> done) {
+  auto resolved = resolve(request);
+  if (!resolved) return done(std::move(resolved).error());
+  auto params = bind_params(resolved->description.params, request.params, resolved->name);
+  if (!params) return done(std::move(params).error());
+
+  // Device and selector parameters are checked against the inventory before the run starts.
+  struct Pending {
+    std::size_t left = 0;
+    std::vector<std::string> problems;
+  };
+  auto pending = std::make_shared<Pending>();
+  struct Check {
+    std::string param, selector;
+    bool device = false;
+  };
+  std::vector<Check> checks;
+  for (const auto& spec : resolved->description.params) {
+    if (!params->contains(spec.name)) continue;
+    if (spec.type == ParamType::Device)
+      checks.push_back({spec.name, "name=" + (*params)[spec.name].get<std::string>(), true});
+    if (spec.type == ParamType::Selector)
+      checks.push_back({spec.name, (*params)[spec.name].get<std::string>(), false});
+  }
+  auto id = RunJournal::new_run_id();
+  json context = {{"id", id},
+                  {"runbook", resolved->name},
+                  {"dry_run", request.dry_run},
+                  {"started_by", request.started_by}};
+  auto launch_now =
+      [this, id, context, request, resolved = std::make_shared<Resolved>(std::move(*resolved)),
+       params = std::make_shared<json>(std::move(*params)), pending, done](bool checked) {
+        if (!checked) return;
+        if (!pending->problems.empty()) {
+          std::string message;
+          for (const auto& p : pending->problems)
+            message += (message.empty() ? "" : "\n") + p;
+          return done(fail(Errc::InvalidArgument, message, resolved->name));
+        }
+        json record = {{"id", id},
+                       {"runbook", resolved->name},
+                       {"language", resolved->language},
+                       {"chunk_name", resolved->chunk_name},
+                       {"source", resolved->source},
+                       {"params", *params},
+                       {"dry_run", request.dry_run},
+                       {"started_by", request.started_by},
+                       {"state", "running"},
+                       {"started_us", now_us()}};
+        auto launched = launch(std::move(*resolved), *params, context, id, "", "", {}, record);
+        if (!launched) return done(std::move(launched).error());
+        done(json{{"id", id}});
+        reap();
+      };
+  if (checks.empty()) return launch_now(true);
+  pending->left = checks.size();
+  for (const auto& check : checks) {
+    const auto name = check.param;
+    const auto selector = check.selector;
+    const bool is_device = check.device;
+    bus_.request(
+        "inventory.select", json{{"selector", selector}}, options_.lookup_timeout_ms,
+        [pending, name, selector, is_device, launch_now](Result<json> answer) {
+          if (!answer) {
+            pending->problems.push_back("param '" + name + "': " + answer.error().describe());
+          } else if ((*answer)["hosts"].empty()) {
+            pending->problems.push_back(
+                "param '" + name + "': " +
+                (is_device ? "no device named '" + selector.substr(5) + "' in the inventory"
+                           : "selector '" + selector + "' matches no device") +
+                " (`nauto inventory list` shows them)");
+          }
+          launch_now(--pending->left == 0);
+        });
+  }
+}
+
+Result<std::string> RunEngine::launch(Resolved runbook, json params, const json& context,
+                                      const std::string& id, const std::string& parent,
+                                      const std::string& parent_key,
+                                      std::map<std::string, json> replay, json record) {
+  RunSpec spec;
+  spec.id = id;
+  spec.runbook = runbook.name;
+  spec.chunk_name = runbook.chunk_name;
+  spec.source = std::move(runbook.source);
+  spec.params = std::move(params);
+  spec.context = context;
+  spec.limits = options_.limits;
+  spec.limits.deadline_steady_us = steady_us() + options_.run_timeout_ms * 1000;
+  const bool resumed = !replay.empty() || record.value("resumes", 0) > 0;
+  auto run = Run::create(std::move(spec), std::move(replay), *host_);
+  if (!run) return std::move(run).error();
+  auto slot = std::make_unique<Slot>();
+  slot->run = std::move(*run);
+  slot->record = std::move(record);
+  if (!parent.empty()) {
+    slot->record["parent"] = parent;
+    slot->record["parent_key"] = parent_key;
+  }
+  if (auto written = journal_.put_run(slot->record, true); !written)
+    return std::move(written).error();
+  auto& placed = *slot;
+  runs_[id] = std::move(slot);
+  placed.deadline_timer = bus_.after(options_.run_timeout_ms, [this, id] {
+    settle(id, RunState::TimedOut,
+           "the run's deadline of " + std::to_string(options_.run_timeout_ms / 1000) + " s passed");
+    reap();
+  });
+  bus_.publish(resumed ? "run.resumed" : "run.started",
+               json{{"id", id},
+                    {"runbook", placed.record.value("runbook", "")},
+                    {"parent", parent},
+                    {"started_by", placed.record.value("started_by", "")}});
+  placed.run->start();
+  return id;
+}
+
+Result<std::size_t> RunEngine::resume_unfinished() {
+  auto records = journal_.unfinished();
+  if (!records) return std::move(records).error();
+  std::size_t resumed = 0;
+  for (auto& record : *records) {
+    const auto id = record.value("id", "");
+    auto entries = journal_.entries(id);
+    if (!entries) return std::move(entries).error();
+    Resolved r;
+    r.name = record.value("runbook", "");
+    r.language = record.value("language", "lua");
+    r.chunk_name = record.value("chunk_name", r.name);
+    r.source = record.value("source", "");
+    json context = {{"id", id},
+                    {"runbook", r.name},
+                    {"dry_run", record.value("dry_run", false)},
+                    {"started_by", record.value("started_by", "")}};
+    record["resumes"] = record.value("resumes", 0) + 1;
+    const auto params = record.value("params", json::object());
+    auto launched = launch(std::move(r), params, context, id, "", "", std::move(*entries), record);
+    if (!launched) {
+      logger("runbooks")->error("run {} cannot resume: {}", id, launched.error().describe());
+      record["state"] = run_state_name(RunState::Failed);
+      record["error"] = "could not resume after a restart: " + launched.error().describe();
+      record["finished_us"] = now_us();
+      (void)journal_.put_run(record, false);
+      continue;
+    }
+    ++resumed;
+  }
+  reap();
+  return resumed;
+}
+
+void RunEngine::issue(Slot& slot, const Effect& effect) {
+  json entry = {{"kind", effect.kind},
+                {"summary", summary_of(effect)},
+                {"state", "started"},
+                {"started_us", now_us()}};
+  if (effect.kind == "device") entry["args"] = effect.args;
+  slot.inflight[effect.key] = entry;
+  bus_.publish("run.step", json{{"run", slot.run->id()},
+                                {"key", effect.key},
+                                {"kind", effect.kind},
+                                {"summary", entry["summary"]},
+                                {"state", "started"}});
+  const auto id = slot.run->id();
+  const auto& a = effect.args;
+  if (effect.kind == "device") return issue_device(slot, effect);
+  if (effect.kind == "wait") return issue_wait(slot, effect);
+  if (effect.kind == "approval") return issue_approval(slot, effect);
+  if (effect.kind == "call") return issue_call(slot, effect);
+  (void)journal_.put_entry(id, effect.key, entry, false);
+  if (effect.kind == "select") {
+    return bus_.request("inventory.select", json{{"selector", a.value("selector", "")}},
+                        options_.lookup_timeout_ms, [this, id, key = effect.key](Result<json> r) {
+                          if (r) r = json((*r)["hosts"]);
+                          finish_effect(id, key, std::move(r));
+                          reap();
+                        });
+  }
+  if (effect.kind == "emit") {
+    const auto topic = a.value("topic", "");
+    if (reserved_topic(topic)) {
+      return finish_effect(id, effect.key,
+                           fail(Errc::InvalidArgument,
+                                "emit: topic '" + topic +
+                                    "' is reserved (kernel., bus., run., job., audit.); use your "
+                                    "own, such as 'runbook." +
+                                    slot.run->spec().runbook + ".done'"));
+    }
+    json body = a.contains("body") ? a["body"] : json();
+    bus_.publish(topic, json{{"run", id}, {"runbook", slot.run->spec().runbook}, {"body", body}});
+    return finish_effect(id, effect.key, json());
+  }
+  if (effect.kind == "state_get") {
+    auto value = journal_.state(slot.run->spec().runbook, a.value("key", ""));
+    if (!value) return finish_effect(id, effect.key, std::move(value).error());
+    return finish_effect(id, effect.key, value->value_or(json()));
+  }
+  if (effect.kind == "state_put") {
+    auto put = journal_.put_state(slot.run->spec().runbook, a.value("key", ""),
+                                  a.contains("value") ? a["value"] : json());
+    if (!put) return finish_effect(id, effect.key, std::move(put).error());
+    return finish_effect(id, effect.key, json());
+  }
+  finish_effect(id, effect.key, fail(Errc::Bug, "unknown effect kind " + effect.kind));
+}
+
+void RunEngine::issue_device(Slot& slot, const Effect& effect) {
+  const auto id = slot.run->id();
+  json body = effect.args;
+  const auto op = body.value("op", "");
+  body.erase("op");
+  body["kind"] = op;
+  if (op == "push" && slot.record.value("dry_run", false)) body["dry_run"] = true;
+  const bool changes = op == "push" && !body.value("dry_run", false);
+  body["started_by"] = "run " + id;
+  body["run"] = id;
+  auto& entry = slot.inflight[effect.key];
+  entry["args"] = body;
+  if (changes && !effect.interrupted.is_null()) {
+    return finish_effect(
+        id, effect.key,
+        fail(Errc::Cancelled,
+             body.value("device", "?") +
+                 ": a config push was in flight when nautod stopped, so whether it was applied "
+                 "is unknown; it is not repeated blindly. Check the device (d:diff shows what "
+                 "differs) and run the runbook again."));
+  }
+  // A push is journaled on disk before it is sent, so a crash can never hide that it started.
+  if (auto written = journal_.put_entry(id, effect.key, entry, changes); !written) {
+    return finish_effect(id, effect.key, std::move(written).error());
+  }
+  slot.called_devices = true;
+  bus_.request("device.call", body, options_.device_timeout_ms + 5'000,
+               [this, id, key = effect.key](Result<json> reply) {
+                 finish_effect(id, key, std::move(reply));
+                 reap();
+               });
+}
+
+void RunEngine::issue_wait(Slot& slot, const Effect& effect) {
+  const auto id = slot.run->id();
+  auto& entry = slot.inflight[effect.key];
+  const auto seconds = effect.args.value("seconds", 0.0);
+  const std::int64_t until = effect.interrupted.is_null()
+                                 ? now_us() + static_cast<std::int64_t>(seconds * 1e6)
+                                 : effect.interrupted.value("until_us", now_us());
+  entry["until_us"] = until;
+  (void)journal_.put_entry(id, effect.key, entry, false);
+  const auto left_ms = std::max<std::int64_t>(0, (until - now_us()) / 1000);
+  slot.timers[effect.key] = bus_.after(left_ms, [this, id, key = effect.key] {
+    finish_effect(id, key, json());
+    reap();
+  });
+}
+
+void RunEngine::issue_approval(Slot& slot, const Effect& effect) {
+  const auto id = slot.run->id();
+  auto& entry = slot.inflight[effect.key];
+  const auto timeout_ms =
+      std::min<std::int64_t>(static_cast<std::int64_t>(effect.args.value("timeout", 3600.0) * 1000),
+                             options_.max_approval_timeout_ms);
+  const std::int64_t expires = effect.interrupted.is_null()
+                                   ? now_us() + timeout_ms * 1000
+                                   : effect.interrupted.value("expires_us", now_us());
+  json approval = {{"run", id},
+                   {"key", effect.key},
+                   {"runbook", slot.run->spec().runbook},
+                   {"message", effect.args.value("message", "")},
+                   {"approvers", effect.args.value("approvers", json::array())},
+                   {"expires_us", expires}};
+  entry["approval"] = approval;
+  (void)journal_.put_entry(id, effect.key, entry, false);
+  slot.approvals[effect.key] = approval;
+  bus_.publish("run.approval", approval);
+  const auto left_ms = std::max<std::int64_t>(0, (expires - now_us()) / 1000);
+  slot.timers[effect.key] = bus_.after(left_ms, [this, id, key = effect.key, timeout_ms] {
+    if (auto it = runs_.find(id); it != runs_.end()) it->second->approvals.erase(key);
+    finish_effect(
+        id, key,
+        fail(Errc::Timeout, "nobody approved within " + std::to_string(timeout_ms / 1000) +
+                                " s (`nauto runs "
+                                "approve " +
+                                id + "`)"));
+    reap();
+  });
+}
+
+void RunEngine::issue_call(Slot& slot, const Effect& effect) {
+  const auto id = slot.run->id();
+  const auto child_id = id + ":" + effect.key;
+  (void)journal_.put_entry(id, effect.key, slot.inflight[effect.key], false);
+  slot.children[effect.key] = child_id;
+  auto existing = journal_.run(child_id);
+  if (!existing) return finish_effect(id, effect.key, std::move(existing).error());
+  if (*existing) {
+    auto record = **existing;
+    if (record.value("state", "") != "running") {
+      // The child ended before the restart; only the parent's record of it was lost.
+      if (record.value("state", "") == "succeeded")
+        return finish_effect(id, effect.key, record.value("result", json()));
+      return finish_effect(
+          id, effect.key,
+          fail(Errc::Rejected, "runbook '" + record.value("runbook", "") + "' " +
+                                   record.value("state", "") + ": " + record.value("error", "")));
+    }
+    auto entries = journal_.entries(child_id);
+    if (!entries) return finish_effect(id, effect.key, std::move(entries).error());
+    Resolved r;
+    r.name = record.value("runbook", "");
+    r.language = record.value("language", "lua");
+    r.chunk_name = record.value("chunk_name", r.name);
+    r.source = record.value("source", "");
+    record["resumes"] = record.value("resumes", 0) + 1;
+    auto launched =
+        launch(std::move(r), record.value("params", json::object()), slot.run->spec().context,
+               child_id, id, effect.key, std::move(*entries), record);
+    if (!launched) finish_effect(id, effect.key, std::move(launched).error());
+    return;
+  }
+  StartRequest request;
+  request.runbook = effect.args.value("runbook", "");
+  auto resolved = resolve(request);
+  if (!resolved) return finish_effect(id, effect.key, std::move(resolved).error());
+  auto params = bind_params(resolved->description.params,
+                            effect.args.value("params", json::object()), resolved->name);
+  if (!params) return finish_effect(id, effect.key, std::move(params).error());
+  json context = slot.run->spec().context;
+  context["id"] = child_id;
+  context["runbook"] = resolved->name;
+  json record = {{"id", child_id},
+                 {"runbook", resolved->name},
+                 {"language", resolved->language},
+                 {"chunk_name", resolved->chunk_name},
+                 {"source", resolved->source},
+                 {"params", *params},
+                 {"dry_run", slot.record.value("dry_run", false)},
+                 {"started_by", slot.record.value("started_by", "")},
+                 {"state", "running"},
+                 {"started_us", now_us()}};
+  auto launched = launch(std::move(*resolved), *params, context, child_id, id, effect.key, {},
+                         std::move(record));
+  if (!launched) finish_effect(id, effect.key, std::move(launched).error());
+}
+
+void RunEngine::finish_effect(const std::string& run, const std::string& key, Result<json> result) {
+  const auto it = runs_.find(run);
+  if (it == runs_.end()) return;  // the run ended; a late answer
+  Slot& slot = *it->second;
+  const auto inflight = slot.inflight.find(key);
+  if (inflight == slot.inflight.end()) return;
+  json entry = std::move(inflight->second);
+  slot.inflight.erase(inflight);
+  if (const auto timer = slot.timers.find(key); timer != slot.timers.end()) {
+    bus_.cancel_timer(timer->second);
+    slot.timers.erase(timer);
+  }
+  entry["state"] = "done";
+  entry["finished_us"] = now_us();
+  entry["ok"] = result.has_value();
+  if (result)
+    entry["result"] = *result;
+  else
+    entry.update(error_fields(result.error()));
+  (void)journal_.put_entry(run, key, entry, false);
+  json step = {
+      {"run", run},
+      {"key", key},
+      {"kind", entry["kind"]},
+      {"summary", entry["summary"]},
+      {"state", result ? "ok" : "failed"},
+      {"duration_ms",
+       (entry["finished_us"].get<std::int64_t>() - entry.value("started_us", 0LL)) / 1000}};
+  if (!result) step["error"] = entry["error"];
+  bus_.publish("run.step", step);
+  slot.run->complete(key, std::move(result));
+}
+
+void RunEngine::on_note(Slot& slot, const std::string& key, const json& record) {
+  const auto id = slot.run->id();
+  (void)journal_.put_entry(id, key, record, false);
+  const auto type = record.value("type", "");
+  if (type == "log") {
+    bus_.publish("run.log", json{{"run", id},
+                                 {"key", key},
+                                 {"level", record.value("level", "info")},
+                                 {"message", record.value("message", "")}});
+  } else if (type == "step") {
+    bus_.publish("run.step", json{{"run", id},
+                                  {"key", key},
+                                  {"kind", "step"},
+                                  {"summary", record.value("name", "")},
+                                  {"state", "started"}});
+  } else if (type == "step_end") {
+    json step = {{"run", id},
+                 {"key", record.value("step", "")},
+                 {"kind", "step"},
+                 {"state", record.value("ok", false) ? "ok" : "failed"}};
+    if (record.contains("error")) step["error"] = record["error"];
+    bus_.publish("run.step", step);
+  }
+}
+
+void RunEngine::on_finished(Slot& slot) {
+  Run& run = *slot.run;
+  const auto id = run.id();
+  bus_.cancel_timer(slot.deadline_timer);
+  for (const auto& [key, timer] : slot.timers)
+    bus_.cancel_timer(timer);
+  slot.timers.clear();
+  if (slot.called_devices && run.state() != RunState::Succeeded)
+    bus_.request("device.cancel", json{{"run", id}}, options_.lookup_timeout_ms, [](auto) {});
+  auto& record = slot.record;
+  record["state"] = run_state_name(run.state());
+  record["finished_us"] = now_us();
+  record["replayed"] = run.replayed();
+  record["instructions"] = run.instructions();
+  if (run.state() == RunState::Succeeded)
+    record["result"] = run.result();
+  else
+    record["error"] = run.error();
+  (void)journal_.put_run(record, false);
+  json finished = {{"id", id},
+                   {"runbook", record.value("runbook", "")},
+                   {"state", record["state"]},
+                   {"parent", record.value("parent", "")}};
+  if (record.contains("error")) finished["error"] = record["error"];
+  if (record.contains("result")) finished["result"] = record["result"];
+  bus_.publish("run.finished", finished);
+  const auto parent = record.value("parent", "");
+  const auto parent_key = record.value("parent_key", "");
+  Result<json> outcome =
+      run.state() == RunState::Succeeded
+          ? Result<json>(run.result())
+          : Result<json>(fail(Errc::Rejected, "runbook '" + record.value("runbook", "") + "' " +
+                                                  std::string(run_state_name(run.state())) + ": " +
+                                                  run.error()));
+  std::vector<std::string> children;
+  for (const auto& [key, child] : slot.children)
+    children.push_back(child);
+  const auto it = runs_.find(id);
+  ended_.push_back(std::move(it->second));
+  runs_.erase(it);
+  for (const auto& child : children)
+    settle(child, RunState::Cancelled, "its parent run " + id + " ended");
+  if (!parent.empty()) finish_effect(parent, parent_key, std::move(outcome));
+}
+
+void RunEngine::settle(const std::string& id, RunState state, const std::string& reason) {
+  const auto it = runs_.find(id);
+  if (it == runs_.end()) return;
+  it->second->run->stop(state, reason);
+  on_finished(*it->second);
+}
+
+Result<void> RunEngine::cancel(const std::string& id, const std::string& who) {
+  if (!runs_.count(id)) {
+    auto record = journal_.run(id);
+    if (!record) return std::move(record).error();
+    if (!*record) return fail(Errc::NotFound, "no run " + id + " (`nauto runs list`)");
+    return fail(Errc::InvalidArgument,
+                "run " + id + " is not running (" + (*record)->value("state", "?") + ")");
+  }
+  settle(id, RunState::Cancelled, "cancelled by " + (who.empty() ? "a user" : who));
+  reap();
+  return ok();
+}
+
+Result<void> RunEngine::decide(const std::string& id, const std::string& key, bool approve,
+                               const std::string& who, const std::string& comment) {
+  const auto it = runs_.find(id);
+  if (it == runs_.end()) return fail(Errc::NotFound, "no running run " + id);
+  Slot& slot = *it->second;
+  if (slot.approvals.empty()) return fail(Errc::NotFound, "run " + id + " awaits no approval");
+  std::string chosen = key;
+  if (chosen.empty()) {
+    if (slot.approvals.size() > 1) {
+      std::string keys;
+      for (const auto& [k, a] : slot.approvals)
+        keys += (keys.empty() ? "" : ", ") + k;
+      return fail(Errc::InvalidArgument, "run " + id + " awaits " +
+                                             std::to_string(slot.approvals.size()) +
+                                             " approvals; name one with --key (" + keys + ")");
+    }
+    chosen = slot.approvals.begin()->first;
+  }
+  const auto approval = slot.approvals.find(chosen);
+  if (approval == slot.approvals.end())
+    return fail(Errc::NotFound, "run " + id + " awaits no approval " + chosen);
+  const auto& approvers = approval->second["approvers"];
+  if (!approvers.empty() &&
+      std::find(approvers.begin(), approvers.end(), json(who)) == approvers.end()) {
+    return fail(Errc::Unauthenticated,
+                "'" + who + "' may not decide this approval; approvers: " + approvers.dump());
+  }
+  slot.approvals.erase(approval);
+  if (approve) {
+    finish_effect(id, chosen, json{{"approved", true}, {"by", who}, {"comment", comment}});
+  } else {
+    finish_effect(id, chosen,
+                  fail(Errc::Rejected, "not approved: rejected by " + who +
+                                           (comment.empty() ? "" : " (" + comment + ")")));
+  }
+  reap();
+  return ok();
+}
+
+Result<json> RunEngine::status(const std::string& id) const {
+  auto record = journal_.run(id);
+  if (!record) return std::move(record).error();
+  if (!*record) return fail(Errc::NotFound, "no run " + id + " (`nauto runs list`)");
+  json out = std::move(**record);
+  out.erase("source");
+  if (const auto it = runs_.find(id); it != runs_.end()) {
+    const Slot& slot = *it->second;
+    out["memory_bytes"] = slot.run->memory_used();
+    out["instructions"] = slot.run->instructions();
+    out["replayed"] = slot.run->replayed();
+    json waiting = json::array();
+    for (const auto& [key, entry] : slot.inflight)
+      waiting.push_back(entry.value("summary", key));
+    out["waiting_for"] = waiting;
+    json approvals = json::array();
+    for (const auto& [key, approval] : slot.approvals)
+      approvals.push_back(approval);
+    out["approvals"] = approvals;
+  }
+  return out;
+}
+
+void RunEngine::reap() {
+  ended_.clear();
+}
+
+}  // namespace nauto::runbook

@@ -1,0 +1,116 @@
+#pragma once
+// RunEngine: starts, drives, records and resumes runbook runs on one thread.
+//
+// Each run is a Run (its own sandbox); the engine performs what runs ask for — device calls
+// (devices module: device.call), inventory lookups (inventory.select), waits, approvals,
+// events, per-runbook state, sub-runbooks — through a BusPort, and journals every effect in
+// the store before handing its result back. After a restart, resume_unfinished() re-executes
+// every run the store still shows as running: effects the journal holds as done return their
+// recorded results (no device is touched twice); an effect that was in flight is issued again,
+// except a config push whose outcome is unknown, which fails with a reason instead.
+// Thread-bound: every call, including the BusPort's callbacks, on the engine's thread.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "nauto/base/result.h"
+#include "run.h"
+#include "run_journal.h"
+#include "runbook_catalog.h"
+#include "runbook_loader.h"
+
+namespace nauto::runbook {
+
+/// How the engine reaches the rest of nauto: the bus and timers of its host.
+class BusPort {
+ public:
+  using ReplyFn = std::function<void(Result<nlohmann::json>)>;
+  virtual ~BusPort() = default;
+  virtual void request(const std::string& service, const nlohmann::json& body,
+                       std::int64_t timeout_ms, ReplyFn on_reply) = 0;
+  virtual void publish(const std::string& topic, const nlohmann::json& body) = 0;
+  virtual std::uint64_t after(std::int64_t delay_ms, std::function<void()> fn) = 0;
+  virtual void cancel_timer(std::uint64_t id) = 0;
+};
+
+struct EngineOptions {
+  SandboxLimits limits;                     ///< per run; deadline_steady_us is set per run
+  std::int64_t run_timeout_ms = 3'600'000;  ///< wall clock per run
+  std::int64_t device_timeout_ms = 300'000;
+  std::int64_t lookup_timeout_ms = 30'000;
+  std::int64_t max_approval_timeout_ms = 7 * 24 * 3'600'000LL;
+};
+
+/// What `nauto run` asks for.
+struct StartRequest {
+  std::string runbook;   ///< a name from the catalog, or the name of `source`
+  std::string source;    ///< the runbook's text, when it comes with the request
+  std::string language;  ///< lua | yaml (with source; else from the file's extension)
+  nlohmann::json params = nlohmann::json::object();
+  bool dry_run = false;
+  std::string started_by;
+};
+
+class RunEngine {
+ public:
+  RunEngine(EngineOptions options, store::Store& store, RunbookCatalog catalog, BusPort& bus);
+  ~RunEngine();
+  RunEngine(const RunEngine&) = delete;
+  RunEngine& operator=(const RunEngine&) = delete;
+
+  /// Validates the parameters (device and selector ones against the inventory), records the
+  /// run and starts it. `done` gets {id} or the reason it could not start.
+  void start(StartRequest request, std::function<void(Result<nlohmann::json>)> done);
+  /// Re-executes runs recorded as running (at start-up). Returns how many.
+  Result<std::size_t> resume_unfinished();
+  Result<void> cancel(const std::string& id, const std::string& who);
+  /// Answers a pending approval (`key` may be empty when the run waits for exactly one).
+  Result<void> decide(const std::string& id, const std::string& key, bool approve,
+                      const std::string& who, const std::string& comment);
+
+  /// The stored record with live details for running runs.
+  Result<nlohmann::json> status(const std::string& id) const;
+  std::size_t active() const { return runs_.size(); }
+  RunJournal& journal() { return journal_; }
+  const RunbookCatalog& catalog() const { return catalog_; }
+  /// Loads and checks a runbook: {name, description, language, params}.
+  Result<nlohmann::json> validate(const StartRequest& request) const;
+
+ private:
+  struct Slot;
+  struct Host;
+  struct Resolved {
+    std::string name, chunk_name, source, language;
+    RunbookDescription description;
+  };
+  Result<Resolved> resolve(const StartRequest& request) const;
+  Result<std::string> launch(Resolved runbook, nlohmann::json params, const nlohmann::json& context,
+                             const std::string& id, const std::string& parent,
+                             const std::string& parent_key,
+                             std::map<std::string, nlohmann::json> replay, nlohmann::json record);
+  void issue(Slot& slot, const Effect& effect);
+  void finish_effect(const std::string& run, const std::string& key, Result<nlohmann::json> result);
+  void on_note(Slot& slot, const std::string& key, const nlohmann::json& record);
+  void on_finished(Slot& slot);
+  void settle(const std::string& id, RunState state, const std::string& reason);
+  void reap();
+  void issue_device(Slot& slot, const Effect& effect);
+  void issue_wait(Slot& slot, const Effect& effect);
+  void issue_approval(Slot& slot, const Effect& effect);
+  void issue_call(Slot& slot, const Effect& effect);
+
+  EngineOptions options_;
+  RunJournal journal_;
+  RunbookCatalog catalog_;
+  BusPort& bus_;
+  std::unique_ptr<Host> host_;
+  std::map<std::string, std::unique_ptr<Slot>> runs_;
+  std::vector<std::unique_ptr<Slot>> ended_;  // destroyed by reap(), outside any Run call
+};
+
+}  // namespace nauto::runbook

@@ -1,0 +1,132 @@
+#include "run_journal.h"
+
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+#include "nauto/base/clock.h"
+#include "nauto/base/log.h"
+#include "nauto/bus/body.h"
+
+namespace nauto::runbook {
+
+using nlohmann::json;
+
+std::string RunJournal::new_run_id() {
+  const auto us = now_us();
+  const std::time_t seconds = us / 1000000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char stamp[40];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+  thread_local std::mt19937 random{std::random_device{}()};
+  char id[64];
+  std::snprintf(id, sizeof id, "%s.%03d-%06x", stamp, static_cast<int>(us / 1000 % 1000),
+                static_cast<unsigned>(random() & 0xffffff));
+  return id;
+}
+
+Result<void> RunJournal::write(store::WriteBatch batch, bool durable) {
+  if (durable) return store_.write_and_wait(std::move(batch));
+  store_.write(std::move(batch), [](Result<void> written) {
+    if (!written) logger("runbooks")->error("journal write failed: {}", written.error().describe());
+  });
+  return ok();
+}
+
+Result<void> RunJournal::put_run(const json& record, bool durable) {
+  store::WriteBatch batch;
+  batch.put(kRunsTable, record.at("id").get<std::string>(), bus::to_body(record));
+  return write(std::move(batch), durable);
+}
+
+Result<std::optional<json>> RunJournal::run(const std::string& id) const {
+  auto bytes = store_.get(kRunsTable, id);
+  if (!bytes) return std::move(bytes).error();
+  if (!*bytes) return std::optional<json>();
+  auto record = bus::from_body(**bytes);
+  if (!record) return std::move(record).error();
+  return std::optional<json>(std::move(*record));
+}
+
+Result<std::vector<json>> RunJournal::runs(std::size_t limit, bool include_children) const {
+  std::vector<json> out;
+  store::ScanOptions options;
+  options.reverse = true;
+  options.limit = 500;
+  for (;;) {
+    auto page = store_.scan(kRunsTable, options);
+    if (!page) return std::move(page).error();
+    for (const auto& [key, value] : *page) {
+      auto record = bus::from_body(value);
+      if (!record) continue;
+      if (!include_children && !record->value("parent", "").empty()) continue;
+      out.push_back(std::move(*record));
+      if (out.size() >= limit) return out;
+    }
+    if (page->size() < options.limit) return out;
+    options.until = page->back().first;  // exclusive: continue below the last key seen
+  }
+}
+
+Result<std::vector<json>> RunJournal::unfinished() const {
+  std::vector<json> out;
+  store::ScanOptions options;
+  options.limit = 1000;
+  for (;;) {
+    auto page = store_.scan(kRunsTable, options);
+    if (!page) return std::move(page).error();
+    for (const auto& [key, value] : *page) {
+      auto record = bus::from_body(value);
+      if (!record || record->value("state", "") != "running") continue;
+      if (!record->value("parent", "").empty()) continue;
+      out.push_back(std::move(*record));
+    }
+    if (page->size() < options.limit) return out;
+    options.from = page->back().first + std::string(1, '\0');
+  }
+}
+
+Result<void> RunJournal::put_entry(const std::string& run, const std::string& key,
+                                   const json& record, bool durable) {
+  store::WriteBatch batch;
+  batch.put(kRunStepsTable, run + "/" + key, bus::to_body(record));
+  return write(std::move(batch), durable);
+}
+
+Result<std::map<std::string, json>> RunJournal::entries(const std::string& run) const {
+  std::map<std::string, json> out;
+  store::ScanOptions options;
+  options.from = run + "/";
+  options.until = run + "0";  // '0' follows '/': every key with the prefix, nothing after
+  options.limit = 5000;
+  for (;;) {
+    auto page = store_.scan(kRunStepsTable, options);
+    if (!page) return std::move(page).error();
+    for (const auto& [key, value] : *page) {
+      auto record = bus::from_body(value);
+      if (record) out[key.substr(run.size() + 1)] = std::move(*record);
+    }
+    if (page->size() < options.limit) return out;
+    options.from = page->back().first + std::string(1, '\0');
+  }
+}
+
+Result<std::optional<json>> RunJournal::state(const std::string& runbook,
+                                              const std::string& key) const {
+  auto bytes = store_.get(kRunbookStateTable, runbook + "/" + key);
+  if (!bytes) return std::move(bytes).error();
+  if (!*bytes) return std::optional<json>();
+  auto value = bus::from_body(**bytes);
+  if (!value) return std::move(value).error();
+  return std::optional<json>(std::move(*value));
+}
+
+Result<void> RunJournal::put_state(const std::string& runbook, const std::string& key,
+                                   const json& value) {
+  store::WriteBatch batch;
+  batch.put(kRunbookStateTable, runbook + "/" + key, bus::to_body(value));
+  return write(std::move(batch), true);  // a store.get right after must see it
+}
+
+}  // namespace nauto::runbook

@@ -1,0 +1,13 @@
+#pragma once
+// The engine's primitives, registered in a run's sandbox and captured (then hidden) by the
+// prelude: __effect(kind, args) yields the task until the effect is done, __result() returns
+// (ok, value) of the last effect, __spawn(functions, max) runs functions as parallel branches
+// and yields until all have ended, __note(type, ...) records steps and log lines.
+
+struct lua_State;
+
+namespace nauto::runbook {
+
+void open_run_primitives(lua_State* L);
+
+}  // namespace nauto::runbook

@@ -1,0 +1,228 @@
+// The runbooks module: the kernel's runbook engine on the bus.
+//   run.start        {runbook | source + name + language, params, dry_run, started_by} -> {id}
+//   run.status       {id}          -> the run record, with live details while it runs
+//   run.list         {limit, all}  -> {runs: [...]} newest first (all: with sub-runbook runs)
+//   run.steps        {id}          -> {steps: [...]} effects, named steps and log lines in order
+//   run.cancel       {id}
+//   run.approve      {id, key, approve, by, comment}
+//   runbook.list     {}            -> {runbooks: [{name, description, language, path, params}]}
+//   runbook.show     {name}        -> {name, ..., text}
+//   runbook.validate {runbook | source + name + language} -> {name, description, params}
+// Publishes run.started, run.resumed, run.step, run.log, run.approval and run.finished.
+// The engine lives in kernel/runbook (docs/adr/0007-runbook-engine-as-a-kernel-module.md).
+
+#include <algorithm>
+
+#include "nauto/base/clock.h"
+#include "nauto/bus/body.h"
+#include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/module.h"
+#include "nauto/sdk/registry.h"
+#include "run_engine.h"
+
+namespace nauto::runbook {
+
+using nlohmann::json;
+
+namespace {
+
+Result<EngineOptions> read_options(const json& config, std::vector<std::string>& dirs) {
+  EngineOptions options;
+  ConfigReader r(config, "modules.runbooks");
+  dirs = r.strings("dirs");
+  if (!config.is_object() || !config.contains("dirs"))
+    dirs = {"/etc/nauto/runbooks", "/usr/share/nauto/runbooks"};
+  options.run_timeout_ms = r.duration_ms("run_timeout", 3'600'000, 100);
+  options.device_timeout_ms = r.duration_ms("device_timeout", 300'000, 100);
+  options.limits.max_memory_bytes = r.size_bytes("memory_limit", 64u << 20, 1u << 20);
+  options.limits.instruction_budget = static_cast<std::uint64_t>(
+      r.integer("instruction_limit", 200'000'000, 10'000, 1'000'000'000'000LL));
+  if (auto done = r.finish(); !done) return std::move(done).error();
+  return options;
+}
+
+class ContextPort final : public BusPort {
+ public:
+  explicit ContextPort(Context& ctx) : ctx_(ctx) {}
+  void request(const std::string& service, const json& body, std::int64_t timeout_ms,
+               ReplyFn on_reply) override {
+    ctx_.request(service, bus::to_body(body), timeout_ms,
+                 [on_reply = std::move(on_reply)](Result<std::string> reply) {
+                   on_reply(reply ? bus::from_body(*reply) : Result<json>(reply.error()));
+                 });
+  }
+  void publish(const std::string& topic, const json& body) override {
+    if (auto sent = ctx_.publish(topic, bus::to_body(body)); !sent)
+      ctx_.log().warn("{} not published: {}", topic, sent.error().describe());
+  }
+  std::uint64_t after(std::int64_t delay_ms, std::function<void()> fn) override {
+    return ctx_.after(std::chrono::milliseconds(std::max<std::int64_t>(0, delay_ms)),
+                      std::move(fn));
+  }
+  void cancel_timer(std::uint64_t id) override {
+    if (id) ctx_.cancel(id);
+  }
+
+ private:
+  Context& ctx_;
+};
+
+StartRequest start_request(const json& args, const std::string& who) {
+  StartRequest request;
+  request.runbook = args.value("runbook", args.value("name", ""));
+  request.source = args.value("source", "");
+  request.language = args.value("language", "");
+  request.params = args.value("params", json::object());
+  request.dry_run = args.value("dry_run", false);
+  request.started_by = args.value("started_by", who);
+  return request;
+}
+
+}  // namespace
+
+class RunbooksModule final : public Module {
+ public:
+  Manifest manifest() const override {
+    return {"runbooks",
+            "the runbook engine: Lua and YAML runbooks, durable runs, approvals",
+            {},
+            {"run.start", "run.status", "run.list", "run.steps", "run.cancel", "run.approve",
+             "runbook.list", "runbook.show", "runbook.validate"},
+            {kRunsTable, kRunStepsTable, kRunbookStateTable}};
+  }
+
+  Result<void> validate(const json& config) const override {
+    std::vector<std::string> dirs;
+    auto options = read_options(config, dirs);
+    if (!options) return std::move(options).error();
+    return ok();
+  }
+
+  Result<void> start(Context& ctx) override {
+    std::vector<std::string> dirs;
+    auto options = read_options(ctx.config(), dirs);
+    if (!options) return std::move(options).error();
+    if (!ctx.store()) {
+      return fail(Errc::Unsupported, "the runbook engine needs the kernel's store; run in-process",
+                  "modules.runbooks");
+    }
+    port_ = std::make_unique<ContextPort>(ctx);
+    engine_ = std::make_unique<RunEngine>(*options, *ctx.store(), RunbookCatalog(dirs), *port_);
+    // Resuming needs the devices and inventory modules registered; give them a moment.
+    ctx.after(std::chrono::milliseconds(300), [this, &ctx] {
+      auto resumed = engine_->resume_unfinished();
+      if (!resumed)
+        ctx.log().error("resuming unfinished runs: {}", resumed.error().describe());
+      else if (*resumed)
+        ctx.log().warn("{} unfinished run(s) resumed from the journal", *resumed);
+    });
+    return ok();
+  }
+
+  void stop(Context&) noexcept override {
+    engine_.reset();
+    port_.reset();
+  }
+
+  void on_request(const bus::Envelope& request, Context&, Reply reply) override {
+    auto body = bus::from_body(request.body);
+    if (!body) return reply.fail(body.error());
+    const json args = body->is_object() ? *body : json::object();
+    const auto& service = request.topic;
+    if (service == "run.start") {
+      auto shared = std::make_shared<Reply>(std::move(reply));
+      engine_->start(start_request(args, request.header.source), [shared](Result<json> started) {
+        if (!started) return shared->fail(started.error());
+        shared->ok_json(*started);
+      });
+      return;
+    }
+    auto answer = answer_query(service, args, request.header.source);
+    if (!answer) return reply.fail(answer.error());
+    reply.ok_json(*answer);
+  }
+
+ private:
+  Result<json> answer_query(const std::string& service, const json& args, const std::string& who) {
+    const auto id = args.value("id", "");
+    if (service == "run.status") return engine_->status(id);
+    if (service == "run.list") {
+      auto runs = engine_->journal().runs(static_cast<std::size_t>(args.value("limit", 50)),
+                                          args.value("all", false));
+      if (!runs) return std::move(runs).error();
+      for (auto& run : *runs) {
+        run.erase("source");
+      }
+      return json{{"runs", *runs}};
+    }
+    if (service == "run.steps") {
+      auto entries = engine_->journal().entries(id);
+      if (!entries) return std::move(entries).error();
+      json steps = json::array();
+      for (auto& [key, entry] : *entries) {
+        entry["key"] = key;
+        steps.push_back(std::move(entry));
+      }
+      // In time order: effects by start, notes by their time.
+      std::stable_sort(steps.begin(), steps.end(), [](const json& a, const json& b) {
+        return a.value("started_us", a.value("time_us", 0LL)) <
+               b.value("started_us", b.value("time_us", 0LL));
+      });
+      return json{{"steps", steps}};
+    }
+    if (service == "run.cancel") {
+      if (auto cancelled = engine_->cancel(id, args.value("by", who)); !cancelled)
+        return std::move(cancelled).error();
+      return json{{"id", id}};
+    }
+    if (service == "run.approve") {
+      if (auto decided = engine_->decide(id, args.value("key", ""), args.value("approve", true),
+                                         args.value("by", who), args.value("comment", ""));
+          !decided) {
+        return std::move(decided).error();
+      }
+      return json{{"id", id}};
+    }
+    if (service == "runbook.list") {
+      json list = json::array();
+      for (const auto& file : engine_->catalog().list()) {
+        StartRequest request;
+        request.runbook = file.name;
+        json entry = {{"name", file.name}, {"language", file.language}, {"path", file.path}};
+        auto described = engine_->validate(request);
+        if (described) {
+          entry["description"] = (*described)["description"];
+          entry["params"] = (*described)["params"];
+        } else {
+          entry["error"] = described.error().describe();
+        }
+        list.push_back(std::move(entry));
+      }
+      return json{{"runbooks", list}, {"dirs", engine_->catalog().directories()}};
+    }
+    if (service == "runbook.show") {
+      auto file = engine_->catalog().find(args.value("name", ""));
+      if (!file) return std::move(file).error();
+      auto text = read_text_file(file->path);
+      if (!text) return std::move(text).error();
+      StartRequest request;
+      request.runbook = file->name;
+      json out = {{"name", file->name}, {"path", file->path}, {"text", *text}};
+      auto described = engine_->validate(request);
+      if (described)
+        out.update(*described);
+      else
+        out["error"] = described.error().describe();
+      return out;
+    }
+    if (service == "runbook.validate") return engine_->validate(start_request(args, who));
+    return fail(Errc::Unsupported, "unknown service " + service);
+  }
+
+  std::unique_ptr<ContextPort> port_;
+  std::unique_ptr<RunEngine> engine_;
+};
+
+NAUTO_REGISTER_MODULE(RunbooksModule, "runbooks");
+
+}  // namespace nauto::runbook

@@ -1,0 +1,336 @@
+// The runbook engine against a scripted bus: sandbox, limits, the Lua API, parameters, YAML
+// runbooks, approvals, sub-runbooks, and durable re-execution after a restart.
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "engine_harness.h"
+
+using namespace nauto;
+using namespace nauto::runbook;
+using namespace nauto::runbook::testing;
+using nlohmann::json;
+
+namespace {
+
+// A device service that answers `show` commands with "<device>: <command>", counts calls per
+// device+command, and fails devices whose name starts with "bad".
+struct FakeDevices {
+  std::map<std::string, int> calls;
+  std::int64_t delay_ms = 20;
+  void install(ScriptedBus& bus) {
+    bus.services["device.call"] = [this](const json& body) -> Answer {
+      const auto device = body.value("device", "");
+      const auto kind = body.value("kind", "");
+      std::string what = kind;
+      if (kind == "commands") what = body["commands"][0].get<std::string>();
+      ++calls[device + "|" + what];
+      if (device.rfind("bad", 0) == 0) {
+        return {fail(Errc::Timeout, device + ": no answer within 1s"), delay_ms};
+      }
+      if (kind == "commands") {
+        json outputs = json::array();
+        for (const auto& c : body["commands"])
+          outputs.push_back({{"command", c}, {"text", device + ": " + c.get<std::string>()}});
+        return {outputs, delay_ms};
+      }
+      if (kind == "push") {
+        return {json{{"changed", true},
+                     {"dry_run", body.value("dry_run", false)},
+                     {"diff", "+" + body.value("config", "")},
+                     {"commands", json::array()}},
+                delay_ms};
+      }
+      if (kind == "get_config") return {json{{"config", "hostname " + device}}, delay_ms};
+      return {json{{"hostname", device}, {"vendor", "lab"}}, delay_ms};
+    };
+    bus.services["inventory.select"] = [](const json& body) -> Answer {
+      const auto selector = body.value("selector", "");
+      if (selector == "bad syntax(") return {fail(Errc::InvalidArgument, "unbalanced"), 0};
+      json hosts = json::array();
+      if (selector == "role=leaf" || selector == "all") {
+        for (const char* name : {"leaf1", "leaf2", "leaf3", "bad-leaf4"})
+          hosts.push_back({{"name", name}, {"platform", "cisco_ios"}, {"site", "dc1"}});
+      } else if (selector.rfind("name=", 0) == 0 && selector != "name=ghost") {
+        hosts.push_back({{"name", selector.substr(5)}});
+      }
+      return {json{{"hosts", hosts}}, 1};
+    };
+  }
+};
+
+std::string lua(const std::string& body, const std::string& params = "{}") {
+  return "return runbook{ name = 't', params = " + params + ", run = function(p)\n" + body +
+         "\nend }";
+}
+
+}  // namespace
+
+TEST_CASE("the sandbox has no way out", "[runbook][sandbox]") {
+  Harness h;
+  auto r = h.run(lua(R"LUA(
+    local escaped = {}
+    for _, name in ipairs({"os", "io", "require", "dofile", "loadfile", "debug", "package",
+                           "collectgarbage", "coroutine"}) do
+      if _G[name] ~= nil then escaped[#escaped + 1] = name end
+    end
+    if string.dump ~= nil then escaped[#escaped + 1] = "string.dump" end
+    local f, err = load("\27Lua\84\0\25\147\13\10\26\10", "binary", "b")
+    if f ~= nil then escaped[#escaped + 1] = "bytecode" end
+    local g = load("return 1 + 1")
+    return { escaped = escaped, text_load = g(), binary_error = err })LUA"));
+  INFO(r.dump());
+  REQUIRE(r["state"] == "succeeded");
+  CHECK(r["result"]["escaped"].empty());
+  CHECK(r["result"]["text_load"] == 2);
+  CHECK(r["result"]["binary_error"].get<std::string>().find("binary") != std::string::npos);
+}
+
+TEST_CASE("limits stop runaway runbooks with a clear reason", "[runbook][limits]") {
+  EngineOptions options;
+  options.limits.instruction_budget = 2'000'000;
+  options.limits.max_memory_bytes = 8u << 20;
+  options.run_timeout_ms = 400;
+  Harness h(options);
+
+  auto loop = h.run(lua("while true do end"));
+  CHECK(loop["state"] == "failed");
+  CHECK(loop["error"].get<std::string>().find("instruction budget of 2000000 exceeded") !=
+        std::string::npos);
+
+  // Catching the limit's error does not help: it is raised again at the next check.
+  auto caught = h.run(lua("pcall(function() while true do end end) while true do end"));
+  CHECK(caught["state"] == "failed");
+  CHECK(caught["error"].get<std::string>().find("instruction budget") != std::string::npos);
+
+  auto memory = h.run(lua("local t = {} for i = 1, 1e7 do t[i] = string.rep('x', 64) .. i end"));
+  CHECK(memory["state"] == "failed");
+  CHECK(memory["error"].get<std::string>().find("memory limit of 8.0 MiB exceeded") !=
+        std::string::npos);
+
+  auto slow = h.run(lua("wait(30) return 'never'"));
+  CHECK(slow["state"] == "timed_out");
+  CHECK(slow["error"].get<std::string>().find("deadline") != std::string::npos);
+}
+
+TEST_CASE("parameters are checked before the run starts", "[runbook][params]") {
+  FakeDevices devices;
+  Harness h;
+  devices.install(h.bus);
+  const auto source = lua("return p.count * 2",
+                          "{ count = {type = 'int', required = true}, peer = {type = 'ip'},"
+                          " dev = {type = 'device'}, sel = {type = 'selector'},"
+                          " vlans = {type = 'list', default = {}}, on = {type = 'bool'} }");
+  auto bad = h.start(source, json{{"count", "many"}, {"peer", "10.0.0.300"}, {"cuont", 1}});
+  REQUIRE_FALSE(bad);
+  const auto message = bad.error().message;
+  CHECK(message.find("param 'count': expected an integer, got 'many'") != std::string::npos);
+  CHECK(message.find("param 'peer': expected an IPv4 or IPv6 address") != std::string::npos);
+  CHECK(message.find("did you mean 'count'?") != std::string::npos);
+
+  auto missing = h.start(source, json::object());
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("param 'count' is required") != std::string::npos);
+
+  auto ghost = h.start(source, json{{"count", "2"}, {"dev", "ghost"}, {"sel", "bad syntax("}});
+  REQUIRE_FALSE(ghost);
+  INFO(ghost.error().message);
+  CHECK(ghost.error().message.find("no device named 'ghost'") != std::string::npos);
+  CHECK(ghost.error().message.find("param 'sel'") != std::string::npos);
+
+  auto good = h.run(source, json{{"count", "21"}, {"vlans", "10, 20"}, {"on", "yes"}});
+  CHECK(good["state"] == "succeeded");
+  CHECK(good["result"] == 42);
+  CHECK(good["params"]["vlans"] == json::array({"10", "20"}));
+  CHECK(good["params"]["on"] == true);
+
+  auto not_a_runbook = h.start("return 42");
+  REQUIRE_FALSE(not_a_runbook);
+  CHECK(not_a_runbook.error().message.find("a runbook ends with `return runbook{") !=
+        std::string::npos);
+}
+
+TEST_CASE("device calls, parallel fan-out, retry and failures", "[runbook][api]") {
+  FakeDevices devices;
+  Harness h;
+  devices.install(h.bus);
+  auto r = h.run(lua(R"LUA(
+    local leaves = inventory.select("role=leaf")
+    local versions, failures = parallel(leaves, function(d)
+      return d:run("show version")
+    end, { max = 2 })
+    local tries = 0
+    local flaky = retry(function()
+      tries = tries + 1
+      if tries < 3 then error("not yet") end
+      return "third time"
+    end, { attempts = 3, delay = 0.01 })
+    local facts = device("leaf1"):facts()
+    local diff = device("leaf2"):diff({ "hostname leaf2" })
+    local ok, err = pcall(function() local x = device("bad-x"):run("show clock") return x end)
+    log.info("checked %d devices", #leaves)
+    return { versions = versions, failed = #failures, failed_device = failures[1].item.name,
+             failed_error = failures[1].error, flaky = flaky, tries = tries,
+             vendor = facts.vendor, diff = diff, pcall_ok = ok, pcall_error = err })LUA"));
+  INFO(r.dump());
+  REQUIRE(r["state"] == "succeeded");
+  const auto& result = r["result"];
+  CHECK(result["versions"][0] == "leaf1: show version");
+  CHECK(result["versions"][2] == "leaf3: show version");
+  CHECK(result["failed"] == 1);
+  CHECK(result["failed_device"] == "bad-leaf4");
+  CHECK(result["failed_error"].get<std::string>().find("bad-leaf4: no answer") !=
+        std::string::npos);
+  CHECK(result["flaky"] == "third time");
+  CHECK(result["tries"] == 3);
+  CHECK(result["vendor"] == "lab");
+  CHECK(result["diff"] == "+hostname leaf2");
+  CHECK(result["pcall_ok"] == false);
+  // The error names the runbook line that made the call.
+  CHECK(result["pcall_error"].get<std::string>().find("test.lua:") != std::string::npos);
+  CHECK(h.bus.peak_in_flight <= 2);
+  CHECK(h.bus.count("run.log") == 1);
+  CHECK(h.bus.count("run.finished") == 1);
+
+  // Text helpers on device output.
+  auto text = h.run(lua(R"LUA(
+    local out = "interface Gi1\n description uplink\n shutdown\ninterface Gi2\n description x\n"
+    return { first = re.match(out, "^interface (\\S+)"),
+             all = re.find_all(out, "^interface (\\S+)"),
+             pairs = re.find_all("a=1 b=2", "(\\w)=(\\d)"),
+             gi1 = section(out, "^interface Gi1$"), n = #lines(out),
+             down = re.test(section(out, "Gi1$"), "^\\s+shutdown") })LUA"));
+  REQUIRE(text["state"] == "succeeded");
+  CHECK(text["result"]["first"] == "Gi1");
+  CHECK(text["result"]["all"] == json::array({"Gi1", "Gi2"}));
+  CHECK(text["result"]["pairs"] == json::parse(R"([["a","1"],["b","2"]])"));
+  CHECK(text["result"]["gi1"] == "interface Gi1\n description uplink\n shutdown");
+  CHECK(text["result"]["n"] == 5);
+  CHECK(text["result"]["down"] == true);
+
+  auto failing = h.run(lua("fail('BGP peer 192.0.2.1 is down')"));
+  CHECK(failing["state"] == "failed");
+  CHECK(failing["error"] == "BGP peer 192.0.2.1 is down");
+}
+
+TEST_CASE("dry runs never change a device", "[runbook][api]") {
+  FakeDevices devices;
+  Harness h;
+  devices.install(h.bus);
+  bool pushed_for_real = false;
+  auto inner = h.bus.services["device.call"];
+  h.bus.services["device.call"] = [&](const json& body) {
+    if (body.value("kind", "") == "push" && !body.value("dry_run", false)) pushed_for_real = true;
+    return inner(body);
+  };
+  auto id = h.start(lua("return device('leaf1'):push('ntp server 192.0.2.1').dry_run"),
+                    json::object(), "t.lua", true);
+  REQUIRE(id);
+  auto r = h.finish(*id);
+  CHECK(r["state"] == "succeeded");
+  CHECK(r["result"] == true);
+  CHECK_FALSE(pushed_for_real);
+}
+
+TEST_CASE("approvals wait for an approver", "[runbook][approval]") {
+  FakeDevices devices;
+  Harness h;
+  devices.install(h.bus);
+  const auto source = lua(R"LUA(
+    local decision = approve{ message = "push NTP to leaf1?", approvers = { "alice" },
+                              timeout = 60 }
+    return decision.by)LUA");
+  auto id = h.start(source);
+  REQUIRE(id);
+  h.bus.run_until([&] { return h.bus.count("run.approval") == 1; });
+  CHECK(h.engine().decide(*id, "", true, "mallory", "").error().code == Errc::Unauthenticated);
+  REQUIRE(h.engine().decide(*id, "", true, "alice", "looks fine"));
+  auto r = h.finish(*id);
+  CHECK(r["state"] == "succeeded");
+  CHECK(r["result"] == "alice");
+
+  auto rejected = h.start(source);
+  REQUIRE(rejected);
+  h.bus.run_until([&] { return h.bus.count("run.approval") == 2; });
+  REQUIRE(h.engine().decide(*rejected, "", false, "alice", "not during business hours"));
+  auto r2 = h.finish(*rejected);
+  CHECK(r2["state"] == "failed");
+  CHECK(r2["error"].get<std::string>().find("rejected by alice (not during business hours)") !=
+        std::string::npos);
+
+  auto expiring = h.run(lua("approve{ message = 'x', timeout = 0.2 }"));
+  CHECK(expiring["state"] == "failed");
+  CHECK(expiring["error"].get<std::string>().find("nobody approved within") != std::string::npos);
+}
+
+TEST_CASE("a restarted engine resumes a run without repeating finished device calls",
+          "[runbook][durable]") {
+  FakeDevices devices;
+  devices.delay_ms = 50;
+  Harness h;
+  devices.install(h.bus);
+  const auto source = lua(R"LUA(
+    local a = device("r1"):run("show version")
+    local b = device("r2"):run("show version")
+    wait(0.3)
+    local c = device("r3"):run("show version")
+    store.put("last", c)
+    return { a, b, c, store.get("last") })LUA");
+  auto id = h.start(source);
+  REQUIRE(id);
+  // Stop the world while the run waits: r1 and r2 are done, r3 not yet asked.
+  h.bus.run_until(
+      [&] { return devices.calls.count("r2|show version") == 1 && h.bus.in_flight == 0; });
+  h.bus.run_until([] { return false; }, 50);
+  CHECK(devices.calls["r1|show version"] == 1);
+  h.restart();
+  devices.install(h.bus);
+  auto resumed = h.engine().resume_unfinished();
+  REQUIRE(resumed);
+  CHECK(*resumed == 1);
+  auto r = h.finish(*id);
+  INFO(r.dump());
+  REQUIRE(r["state"] == "succeeded");
+  CHECK(r["result"] == json::array({"r1: show version", "r2: show version", "r3: show version",
+                                    "r3: show version"}));
+  CHECK(devices.calls["r1|show version"] == 1);  // replayed from the journal
+  CHECK(devices.calls["r2|show version"] == 1);
+  CHECK(devices.calls["r3|show version"] == 1);
+  CHECK(r["resumes"] == 1);
+  CHECK(r["replayed"].get<int>() >= 2);
+
+  // A push in flight at the crash is not repeated blindly.
+  devices.delay_ms = 5000;
+  auto push = h.start(lua("device('r1'):run('show clock') device('r1'):push('hostname x')"));
+  REQUIRE(push);
+  h.bus.run_until([&] { return devices.calls.count("r1|push") == 1; });
+  h.restart();
+  devices.delay_ms = 10;
+  devices.install(h.bus);
+  REQUIRE(h.engine().resume_unfinished());
+  auto p = h.finish(*push);
+  CHECK(p["state"] == "failed");
+  CHECK(p["error"].get<std::string>().find("a config push was in flight when nautod stopped") !=
+        std::string::npos);
+  CHECK(devices.calls["r1|show clock"] == 1);
+  CHECK(devices.calls["r1|push"] == 1);
+}
+
+TEST_CASE("runbooks call other runbooks from the catalog", "[runbook][call]") {
+  const auto dir = std::filesystem::temp_directory_path() / "nauto-runbook-catalog";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "double.lua")
+      << lua("return p.n * 2", "{ n = {type = 'int', required = true} }");
+  FakeDevices devices;
+  Harness h({}, {dir.string()});
+  devices.install(h.bus);
+  auto r = h.run(lua("return call('double', { n = 21 }) + 0"));
+  CHECK(r["state"] == "succeeded");
+  CHECK(r["result"] == 42);
+  auto missing = h.run(lua("return call('nope', {})"));
+  CHECK(missing["state"] == "failed");
+  CHECK(missing["error"].get<std::string>().find("no runbook named 'nope'") != std::string::npos);
+  auto bad_params = h.run(lua("return call('double', { m = 1 })"));
+  CHECK(bad_params["error"].get<std::string>().find("param 'n' is required") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
