@@ -151,8 +151,16 @@ int run_and_watch(CliContext& context, const RunArgs& args) {
     last_news = steady_us();
     if (!table) continue;
     if (topic == "run.step") {
-      if (e->value("state", "") != "started" || e->value("kind", "") == "step")
+      const bool named = e->value("kind", "") == "step";
+      const auto state = e->value("state", "");
+      if (named && state == "started") {
+        std::cout << "step " << e->value("summary", "") << std::endl;
+      } else if (named && state == "failed") {
+        std::cout << "  FAILED " << e->value("summary", "") << ": " << cell((*e)["error"])
+                  << std::endl;
+      } else if (!named && state != "started") {
         std::cout << step_line(*e) << std::endl;
+      }
     } else if (topic == "run.log") {
       std::cout << "  " << e->value("level", "info") << ": " << e->value("message", "")
                 << std::endl;

@@ -219,7 +219,7 @@ function step(name, fn)
   if type_(fn) ~= "function" then error_("step(name, fn): expected a function", 2) end
   local id = note("step", tostring_(name))
   local ok, value = pcall_(fn)
-  note("step_end", id, ok, value)
+  note("step_end", id, ok, value, tostring_(name))
   if not ok then error_(value, 0) end
   return value
 end

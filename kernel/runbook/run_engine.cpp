@@ -45,6 +45,12 @@ std::string summary_of(const Effect& effect) {
   return effect.kind;
 }
 
+// Per-runbook state reads and writes are journaled like any effect but not announced step by
+// step: they are bookkeeping, not work on the network.
+bool quiet(const std::string& kind) {
+  return kind == "state_get" || kind == "state_put";
+}
+
 json error_fields(const Error& error) {
   return json{{"code", errc_name(error.code)}, {"error", error.describe()}};
 }
@@ -295,11 +301,13 @@ void RunEngine::issue(Slot& slot, const Effect& effect) {
                 {"started_us", now_us()}};
   if (effect.kind == "device") entry["args"] = effect.args;
   slot.inflight[effect.key] = entry;
-  bus_.publish("run.step", json{{"run", slot.run->id()},
-                                {"key", effect.key},
-                                {"kind", effect.kind},
-                                {"summary", entry["summary"]},
-                                {"state", "started"}});
+  if (!quiet(effect.kind)) {
+    bus_.publish("run.step", json{{"run", slot.run->id()},
+                                  {"key", effect.key},
+                                  {"kind", effect.kind},
+                                  {"summary", entry["summary"]},
+                                  {"state", "started"}});
+  }
   const auto id = slot.run->id();
   const auto& a = effect.args;
   if (effect.kind == "device") return issue_device(slot, effect);
@@ -510,7 +518,7 @@ void RunEngine::finish_effect(const std::string& run, const std::string& key, Re
       {"duration_ms",
        (entry["finished_us"].get<std::int64_t>() - entry.value("started_us", 0LL)) / 1000}};
   if (!result) step["error"] = entry["error"];
-  bus_.publish("run.step", step);
+  if (!quiet(entry.value("kind", ""))) bus_.publish("run.step", step);
   slot.run->complete(key, std::move(result));
 }
 
@@ -533,6 +541,7 @@ void RunEngine::on_note(Slot& slot, const std::string& key, const json& record) 
     json step = {{"run", id},
                  {"key", record.value("step", "")},
                  {"kind", "step"},
+                 {"summary", record.value("name", "")},
                  {"state", record.value("ok", false) ? "ok" : "failed"}};
     if (record.contains("error")) step["error"] = record["error"];
     bus_.publish("run.step", step);
@@ -558,6 +567,11 @@ void RunEngine::on_finished(Slot& slot) {
   else
     record["error"] = run.error();
   (void)journal_.put_run(record, false);
+  if (recent_.emplace(id, record).second) recent_order_.push_back(id);
+  while (recent_order_.size() > kRecent) {
+    recent_.erase(recent_order_.front());
+    recent_order_.pop_front();
+  }
   json finished = {{"id", id},
                    {"runbook", record.value("runbook", "")},
                    {"state", record["state"]},
@@ -644,6 +658,11 @@ Result<void> RunEngine::decide(const std::string& id, const std::string& key, bo
 }
 
 Result<json> RunEngine::status(const std::string& id) const {
+  if (const auto it = recent_.find(id); it != recent_.end()) {
+    json out = it->second;
+    out.erase("source");
+    return out;
+  }
   auto record = journal_.run(id);
   if (!record) return std::move(record).error();
   if (!*record) return fail(Errc::NotFound, "no run " + id + " (`nauto runs list`)");

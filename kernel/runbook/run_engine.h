@@ -11,6 +11,7 @@
 // Thread-bound: every call, including the BusPort's callbacks, on the engine's thread.
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -111,6 +112,10 @@ class RunEngine {
   std::unique_ptr<Host> host_;
   std::map<std::string, std::unique_ptr<Slot>> runs_;
   std::vector<std::unique_ptr<Slot>> ended_;  // destroyed by reap(), outside any Run call
+  // Final records of recently ended runs: their store write is queued, maybe not yet visible.
+  std::map<std::string, nlohmann::json> recent_;
+  std::deque<std::string> recent_order_;
+  static constexpr std::size_t kRecent = 4096;
 };
 
 }  // namespace nauto::runbook

@@ -85,7 +85,8 @@ const char* text_arg(lua_State* L, int index) {
   return lua_type(L, index) == LUA_TSTRING ? lua_tostring(L, index) : "";
 }
 
-// __note("log", level, message) | __note("step", name) -> key | __note("step_end", key, ok, value)
+// __note("log", level, message) | __note("step", name) -> key
+// | __note("step_end", key, ok, value, name)
 int note(lua_State* L) {
   const std::string_view type = luaL_checkstring(L, 1);
   Run& run = run_of(L);
@@ -101,6 +102,7 @@ int note(lua_State* L) {
       record["name"] = text_arg(L, 2);
     } else if (type == "step_end") {
       record["step"] = text_arg(L, 2);
+      record["name"] = text_arg(L, 5);
       record["ok"] = lua_toboolean(L, 3) != 0;
       auto value = json_of(L, 4);
       if (record["ok"].get<bool>()) {

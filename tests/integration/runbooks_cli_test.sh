@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Integration: runbooks end to end — the runbook library in runbooks/ against nauto-lab through
+# a real nautod and the nauto CLI, approvals, cancel, dry run, and kill -9 of nautod in the
+# middle of a multi-step run (the lab's command log proves no finished step was repeated).
+#   runbooks_cli_test.sh NAUTOD NAUTO NAUTO_LAB RUNBOOK_DIR
+set -uo pipefail
+NAUTOD=$1
+NAUTO=$2
+LAB=$3
+LIBRARY=$4
+work=$(mktemp -d /tmp/nauto-runbooks-it-XXXXXX)
+pid=""
+lab_pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null && wait "$lab_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+count=0
+failed=0
+check() {  # check "description" command...
+  local what=$1
+  shift
+  count=$((count + 1))
+  if "$@" >"$work/out.$count" 2>&1; then
+    echo "ok $count - $what"
+  else
+    echo "not ok $count - $what"
+    sed 's/^/#   /' "$work/out.$count" | tail -30
+    failed=$((failed + 1))
+  fi
+}
+json_get() {  # json_get FILE PYTHON-EXPR (d is the document)
+  python3 -c "import json,sys; d=json.load(open('$1')); print($2)"
+}
+wait_for() {  # wait_for SECONDS command...
+  local until=$((SECONDS + $1))
+  shift
+  while ((SECONDS < until)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  "$@"
+}
+control() {  # control METHOD PATH [BODY]: the lab's control API
+  python3 - "$1" "$2" "${3:-}" <<PY
+import sys, urllib.request
+method, path, body = sys.argv[1], sys.argv[2], sys.argv[3]
+request = urllib.request.Request("http://127.0.0.1:$base_port" + path, method=method,
+                                 data=body.encode() if body else None,
+                                 headers={"Content-Type": "application/json"})
+print(urllib.request.urlopen(request, timeout=10).read().decode())
+PY
+}
+commands_seen() {  # commands_seen DEVICE COMMAND: how often the device received the line
+  control GET "/devices/$1/commands" | python3 -c "import json,sys; print(sum(1 for c in json.load(sys.stdin) if c['command'] == sys.argv[1]))" "$2"
+}
+
+base_port=$((21000 + ($$ % 290) * 40))
+cat >"$work/fleet.yaml" <<YAML
+base_port: $base_port
+seed: 33
+credentials: {username: admin, password: lab-pass, enable_secret: lab-enable}
+groups:
+  - {platform: cisco_ios, count: 4, site: dc1, role: edge}
+  - {platform: arista_eos, count: 1, site: dc2, role: leaf}
+YAML
+"$LAB" --fleet "$work/fleet.yaml" --state-dir "$work/lab" >"$work/lab.out" 2>&1 &
+lab_pid=$!
+check "nauto-lab is ready" wait_for 20 grep -q '"ready":true' "$work/lab.out"
+
+mkdir -p "$work/runbooks"
+cat >"$work/runbooks/three_steps.lua" <<'LUA'
+return runbook {
+  name = "three_steps",
+  params = { pause = { type = "int", default = 4 } },
+  run = function(p)
+    local a = device("ios1"):run("show version")
+    local b = device("ios2"):run("show version")
+    log.info("first two done; pausing %d s", p.pause)
+    wait(p.pause)
+    local c = device("ios3"):run("show version")
+    return { #a > 0, #b > 0, #c > 0 }
+  end,
+}
+LUA
+cat >"$work/runbooks/ntp_change.lua" <<'LUA'
+return runbook {
+  name = "ntp_change",
+  params = { device = { type = "device", required = true } },
+  run = function(p)
+    local d = device(p.device)
+    local diff = d:diff(d:config() .. "\nntp server 192.0.2.123")
+    approve { message = "add NTP server to " .. p.device .. "?", approvers = { "alice" }, timeout = 60 }
+    local result = d:push({ "ntp server 192.0.2.123" })
+    return { changed = result.changed, dry_run = result.dry_run }
+  end,
+}
+LUA
+cat >"$work/runbooks/slow.lua" <<'LUA'
+return runbook { name = "slow", run = function() wait(60) end }
+LUA
+cat >"$work/broken.yaml" <<'YAML'
+name: broken
+steps:
+  - name: first
+    type: comand
+    command: show version
+YAML
+
+cat >"$work/nauto.yaml" <<YAML
+data_dir: $work/data
+run_dir: $work/run
+log: {level: info, file: $work/nautod.jsonl}
+modules:
+  journal: {max_age: 1h}
+  inventory: {files: [$work/lab/inventory.yaml]}
+  vault: {}
+  devices: {max_sessions: 8, device_timeout: 10s, attempts: 2, retry_delay: 50ms}
+  runbooks: {dirs: [$LIBRARY, $work/runbooks]}
+YAML
+export NAUTO_CONFIG=$work/nauto.yaml
+set -a
+. "$work/lab/lab-credentials.env"
+set +a
+start_nautod() {
+  "$NAUTOD" >>"$work/nautod.log" 2>&1 &
+  pid=$!
+  wait_for 15 "$NAUTO" call run.list
+}
+check "nautod starts with the runbooks module" start_nautod
+
+list_library() {
+  "$NAUTO" runbook list -o json >"$work/list.json" &&
+    for name in config_backup security_audit onboarding_check interface_diagnostics bgp_troubleshoot; do
+      [ "$(json_get "$work/list.json" "[r for r in d if r['name'] == '$name' and 'error' not in r] != []")" = True ] || return 1
+    done
+}
+check "runbook list shows the library, each one loading cleanly" list_library
+validate_broken() {
+  ! "$NAUTO" runbook validate "$work/broken.yaml" 2>"$work/broken.err" &&
+    grep -q "broken.yaml:4: steps\[0\].type: unknown type 'comand'" "$work/broken.err"
+}
+check "runbook validate points to the file, line and key of a schema error" validate_broken
+
+# Config backup and verify; a change on one device shows on the next run.
+backup() {
+  "$NAUTO" run config_backup -o json >"$work/backup1.json" &&
+    [ "$(json_get "$work/backup1.json" 'd["result"]["saved"]')" = 5 ] &&
+    printf 'logging host 192.0.2.77\n' | "$NAUTO" job push --config - --target ios2 >/dev/null &&
+    "$NAUTO" run config_backup -o json >"$work/backup2.json" &&
+    [ "$(json_get "$work/backup2.json" 'd["result"]["changed"]')" = "['ios2']" ]
+}
+check "config_backup saves every config and reports the one that changed" backup
+
+# Security audit: make ios3 weak, then audit.
+printf 'snmp-server community public RO\nline vty 0 4\n transport input telnet ssh\n' >"$work/weak.cfg"
+audit() {
+  "$NAUTO" job push --config "$work/weak.cfg" --target ios3 >/dev/null &&
+    "$NAUTO" run security_audit -o json >"$work/audit.json" &&
+    [ "$(json_get "$work/audit.json" 'd["result"]["findings"]["weak_snmp"]')" = "['ios3']" ] &&
+    [ "$(json_get "$work/audit.json" 'd["result"]["findings"]["telnet"]')" = "['ios3']" ] &&
+    [ "$(json_get "$work/audit.json" 'len(d["result"]["findings"]["no_aaa"])')" = 4 ] &&
+    ! "$NAUTO" run security_audit --param fail_on=high >"$work/audit-fail.out" 2>&1 &&
+    grep -q "failed: findings at or above 'high'" "$work/audit-fail.out"
+}
+check "security_audit finds telnet, a public community and missing AAA" audit
+
+onboarding() {
+  "$NAUTO" run onboarding_check --param device=ios1 >"$work/onboard.out" &&
+    grep -q "BGP sessions established ok" "$work/onboard.out" &&
+    ! "$NAUTO" run onboarding_check --param device=ios3 >"$work/onboard3.out" 2>&1 &&
+    grep -q "management is SSH only FAILED" "$work/onboard3.out" &&
+    ! "$NAUTO" run onboarding_check --param device=nosuch 2>"$work/onboard-x.err" &&
+    grep -q "no device named 'nosuch'" "$work/onboard-x.err"
+}
+check "onboarding_check passes a good device, fails a telnet one, refuses an unknown one" onboarding
+
+interfaces() {
+  "$NAUTO" run interface_diagnostics -p device=ios1 -p interface=GigabitEthernet0/0 -o json >"$work/if.json" &&
+    [ "$(json_get "$work/if.json" 'd["result"]["up"]')" = True ] &&
+    ! "$NAUTO" run interface_diagnostics -p device=ios1 -p interface=GigabitEthernet0/3 >"$work/if-down.out" 2>&1 &&
+    grep -q "administratively down" "$work/if-down.out" && grep -q "up=false" "$work/if-down.out"
+}
+check "interface_diagnostics: an up interface passes, a shut one fails with the reason" interfaces
+
+bgp() {
+  local neighbor
+  neighbor=$("$NAUTO" job run --commands "show ip bgp summary" --target ios1 | grep -oE '^10\.[0-9.]+' | head -1)
+  [ -n "$neighbor" ] &&
+    "$NAUTO" run bgp_troubleshoot -p device=ios1 -p neighbor_ip="$neighbor" >"$work/bgp.out" &&
+    grep -q "established=true" "$work/bgp.out" &&
+    ! "$NAUTO" run bgp_troubleshoot -p device=ios1 -p neighbor_ip=198.51.100.9 >"$work/bgp-x.out" 2>&1 &&
+    grep -q "198.51.100.9 is not a BGP neighbor of ios1" "$work/bgp-x.out" &&
+    ! "$NAUTO" run bgp_troubleshoot -p device=ios1 -p neighbor_ip=not-an-ip 2>"$work/bgp-ip.err" &&
+    grep -q "expected an IPv4 or IPv6 address" "$work/bgp-ip.err"
+}
+check "bgp_troubleshoot: an established neighbor, an unknown one, a bad address" bgp
+
+# Approval, then a real push; dry run changes nothing.
+approval() {
+  local id
+  id=$("$NAUTO" run ntp_change -p device=ios4 --detach) || return 1
+  wait_for 10 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"approvals\": \[$'" || return 1
+  ! "$NAUTO" runs approve "$id" 2>/dev/null || return 1  # the CLI user is not alice
+  python3 - "$NAUTO" "$id" <<'PY' || return 1
+import json, subprocess, sys
+nauto, run = sys.argv[1], sys.argv[2]
+subprocess.run([nauto, "call", "run.approve", "--json",
+                json.dumps({"id": run, "approve": True, "by": "alice"})], check=True)
+PY
+  wait_for 15 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"state\": \"succeeded\"'" &&
+    control GET /devices/ios4/config | grep -q "ntp server 192.0.2.123"
+}
+check "an approval holds a push until an approver says yes" approval
+dry_run() {
+  local id
+  id=$("$NAUTO" run ntp_change -p device=ios2 --dry-run --detach) || return 1
+  sleep 2
+  python3 - "$NAUTO" "$id" <<'PY' || return 1
+import json, subprocess, sys
+nauto, run = sys.argv[1], sys.argv[2]
+subprocess.run([nauto, "call", "run.approve", "--json",
+                json.dumps({"id": run, "approve": True, "by": "alice"})], check=True)
+PY
+  wait_for 15 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"state\": \"succeeded\"'" &&
+    "$NAUTO" runs show "$id" -o json >"$work/dry.json" &&
+    [ "$(json_get "$work/dry.json" 'd["run"]["result"]["dry_run"]')" = True ] &&
+    ! control GET /devices/ios2/config | grep -q "192.0.2.123"
+}
+check "run --dry-run turns pushes into diffs: the device is unchanged" dry_run
+
+cancel() {
+  local id
+  id=$("$NAUTO" run slow --detach) || return 1
+  sleep 0.5
+  "$NAUTO" runs cancel "$id" &&
+    "$NAUTO" runs show "$id" -o json >"$work/cancel.json" &&
+    [ "$(json_get "$work/cancel.json" 'd["run"]["state"]')" = cancelled ]
+}
+check "runs cancel stops a waiting run" cancel
+
+# kill -9 in the middle of a multi-step run; after the restart it finishes without repeating.
+durable() {
+  local before1 before2 before3 id
+  before1=$(commands_seen ios1 "show version")
+  before2=$(commands_seen ios2 "show version")
+  before3=$(commands_seen ios3 "show version")
+  id=$("$NAUTO" run three_steps --detach) || return 1
+  wait_for 15 bash -c "\"$NAUTO\" runs show $id -o json | grep -q 'first two done'" || return 1
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  start_nautod || return 1
+  wait_for 30 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"state\": \"succeeded\"'" || return 1
+  "$NAUTO" runs show "$id" -o json >"$work/durable.json"
+  echo "ios1 $before1 -> $(commands_seen ios1 "show version"); ios2 $before2 -> $(commands_seen ios2 "show version"); ios3 $before3 -> $(commands_seen ios3 "show version")"
+  [ "$(commands_seen ios1 "show version")" = $((before1 + 1)) ] &&
+    [ "$(commands_seen ios2 "show version")" = $((before2 + 1)) ] &&
+    [ "$(commands_seen ios3 "show version")" = $((before3 + 1)) ] &&
+    [ "$(json_get "$work/durable.json" 'd["run"]["resumes"]')" = 1 ] &&
+    [ "$(json_get "$work/durable.json" 'd["run"]["result"]')" = "[True, True, True]" ]
+}
+check "kill -9 mid-run: the run resumes and no finished device step is repeated" durable
+
+list_runs() {
+  "$NAUTO" runs list -o json >"$work/runs.json" &&
+    [ "$(json_get "$work/runs.json" 'len(d) >= 10')" = True ] &&
+    "$NAUTO" runs list >"$work/runs.out" && grep -q "three_steps .*succeeded" "$work/runs.out"
+}
+check "runs list shows the runs, newest first" list_runs
+
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+pid=""
+echo "runbooks-cli: $((count - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
