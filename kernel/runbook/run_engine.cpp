@@ -266,6 +266,7 @@ Result<std::size_t> RunEngine::resume_unfinished() {
   std::size_t resumed = 0;
   for (auto& record : *records) {
     const auto id = record.value("id", "");
+    if (runs_.contains(id)) continue;  // started in this process, not left over from the last
     auto entries = journal_.entries(id);
     if (!entries) return std::move(entries).error();
     Resolved r;

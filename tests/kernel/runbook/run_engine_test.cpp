@@ -314,6 +314,17 @@ TEST_CASE("a restarted engine resumes a run without repeating finished device ca
         std::string::npos);
   CHECK(devices.calls["r1|show clock"] == 1);
   CHECK(devices.calls["r1|push"] == 1);
+
+  // A run started after the restart but before the journal is scanned is live, not unfinished:
+  // resuming it too would run its device calls twice.
+  devices.delay_ms = 100;
+  auto live = h.start(lua("return device('r9'):run('show users')"));
+  REQUIRE(live);
+  auto rescanned = h.engine().resume_unfinished();
+  REQUIRE(rescanned);
+  CHECK(*rescanned == 0);
+  CHECK(h.finish(*live)["state"] == "succeeded");
+  CHECK(devices.calls["r9|show users"] == 1);
 }
 
 TEST_CASE("runbooks call other runbooks from the catalog", "[runbook][call]") {
