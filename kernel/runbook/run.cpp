@@ -114,6 +114,9 @@ Result<void> Run::bootstrap() {
     return fail(Errc::InvalidArgument, message, spec_.runbook);
   }
   root_ref_ = args.root_ref;
+  // Compiling the prelude and the runbook leaves garbage; a run may sit suspended for hours,
+  // so collect it now rather than carry it (measured: 65 -> 57 KiB per suspended run).
+  lua_gc(L, LUA_GCCOLLECT);
   return ok();
 }
 

@@ -96,6 +96,7 @@ RunEngine::RunEngine(EngineOptions options, store::Store& store, RunbookCatalog 
 
 // Runs still going stay "running" in the store: the next start resumes them.
 RunEngine::~RunEngine() {
+  bus_.cancel_timer(acknowledgement_timer_);
   for (auto& [id, slot] : runs_) {
     bus_.cancel_timer(slot->deadline_timer);
     for (const auto& [key, timer] : slot->timers)
@@ -191,9 +192,12 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
                        {"started_by", request.started_by},
                        {"state", "running"},
                        {"started_us", now_us()}};
-        auto launched = launch(std::move(*resolved), *params, context, id, "", "", {}, record);
+        std::optional<store::WriteTicket> durable;
+        auto launched =
+            launch(std::move(*resolved), *params, context, id, "", "", {}, record, &durable);
         if (!launched) return done(std::move(launched).error());
-        done(json{{"id", id}});
+        acknowledgements_.push_back({std::move(*durable), id, done});
+        deliver_acknowledgements();
         reap();
       };
   if (checks.empty()) return launch_now(true);
@@ -222,7 +226,8 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
 Result<std::string> RunEngine::launch(Resolved runbook, json params, const json& context,
                                       const std::string& id, const std::string& parent,
                                       const std::string& parent_key,
-                                      std::map<std::string, json> replay, json record) {
+                                      std::map<std::string, json> replay, json record,
+                                      std::optional<store::WriteTicket>* durable) {
   RunSpec spec;
   spec.id = id;
   spec.runbook = runbook.name;
@@ -242,8 +247,14 @@ Result<std::string> RunEngine::launch(Resolved runbook, json params, const json&
     slot->record["parent"] = parent;
     slot->record["parent_key"] = parent_key;
   }
-  if (auto written = journal_.put_run(slot->record, true); !written)
+  // Device reads may go out before the record is on disk: if nautod dies first, the run was
+  // never acknowledged and nothing is lost. A push is journaled durably before it is sent,
+  // behind this record in the writer's queue, so no change reaches a device unrecorded.
+  if (durable) {
+    durable->emplace(journal_.put_run_queued(slot->record));
+  } else if (auto written = journal_.put_run(slot->record, false); !written) {
     return std::move(written).error();
+  }
   auto& placed = *slot;
   runs_[id] = std::move(slot);
   placed.deadline_timer = bus_.after(options_.run_timeout_ms, [this, id] {
@@ -258,6 +269,24 @@ Result<std::string> RunEngine::launch(Resolved runbook, json params, const json&
                     {"started_by", placed.record.value("started_by", "")}});
   placed.run->start();
   return id;
+}
+
+void RunEngine::deliver_acknowledgements() {
+  acknowledgement_timer_ = 0;
+  while (!acknowledgements_.empty() && acknowledgements_.front().durable.ready()) {
+    auto ack = std::move(acknowledgements_.front());
+    acknowledgements_.pop_front();
+    if (auto written = ack.durable.wait(); !written) {
+      settle(ack.id, RunState::Failed,
+             "its record could not be stored: " + written.error().describe());
+      ack.done(std::move(written).error());
+    } else {
+      ack.done(json{{"id", ack.id}});
+    }
+  }
+  reap();
+  if (!acknowledgements_.empty())
+    acknowledgement_timer_ = bus_.after(1, [this] { deliver_acknowledgements(); });
 }
 
 Result<std::size_t> RunEngine::resume_unfinished() {

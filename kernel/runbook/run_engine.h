@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,7 +94,9 @@ class RunEngine {
   Result<std::string> launch(Resolved runbook, nlohmann::json params, const nlohmann::json& context,
                              const std::string& id, const std::string& parent,
                              const std::string& parent_key,
-                             std::map<std::string, nlohmann::json> replay, nlohmann::json record);
+                             std::map<std::string, nlohmann::json> replay, nlohmann::json record,
+                             std::optional<store::WriteTicket>* durable = nullptr);
+  void deliver_acknowledgements();
   void issue(Slot& slot, const Effect& effect);
   void finish_effect(const std::string& run, const std::string& key, Result<nlohmann::json> result);
   void on_note(Slot& slot, const std::string& key, const nlohmann::json& record);
@@ -114,6 +117,16 @@ class RunEngine {
   std::vector<std::unique_ptr<Slot>> ended_;  // destroyed by reap(), outside any Run call
   // Final records of recently ended runs: their store write is queued, maybe not yet visible.
   std::map<std::string, nlohmann::json> recent_;
+  // run.start is answered once the run's record is on disk. The engine thread never waits for
+  // that commit (a run's steps would wait behind every start's fsync); concurrent starts share
+  // one group commit. Tickets complete in order, so only the front is polled.
+  struct Acknowledgement {
+    store::WriteTicket durable;
+    std::string id;
+    std::function<void(Result<nlohmann::json>)> done;
+  };
+  std::deque<Acknowledgement> acknowledgements_;
+  std::uint64_t acknowledgement_timer_ = 0;
   std::deque<std::string> recent_order_;
   static constexpr std::size_t kRecent = 4096;
 };

@@ -40,6 +40,12 @@ Result<void> RunJournal::put_run(const json& record, bool durable) {
   return write(std::move(batch), durable);
 }
 
+store::WriteTicket RunJournal::put_run_queued(const json& record) {
+  store::WriteBatch batch;
+  batch.put(kRunsTable, record.at("id").get<std::string>(), bus::to_body(record));
+  return store_.write(std::move(batch));
+}
+
 Result<std::optional<json>> RunJournal::run(const std::string& id) const {
   auto bytes = store_.get(kRunsTable, id);
   if (!bytes) return std::move(bytes).error();
