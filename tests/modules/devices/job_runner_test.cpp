@@ -238,9 +238,14 @@ TEST_CASE("two jobs changing one device: the second waits, or fails fast", "[job
   JobSpec push;
   push.kind = JobKind::Push;
   push.config = "interface Loopback77\n description first\nntp server 10.7.7.7";
+  const auto untouched = lab_commands(25);
   auto first = runner.start(push, lab_devices(25, 1));
   REQUIRE(first);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Go on once the first job is talking to the device (so it holds the lock), not after a
+  // fixed time: on a loaded machine its session may take a while to start.
+  for (int i = 0; i < 200 && lab_commands(25) == untouched; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(lab_commands(25) != untouched);
   auto second_spec = push;
   second_spec.config = "interface Loopback77\n description second";
   auto second = runner.start(second_spec, lab_devices(25, 1));
