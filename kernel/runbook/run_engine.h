@@ -117,6 +117,8 @@ class RunEngine {
   std::vector<std::unique_ptr<Slot>> ended_;  // destroyed by reap(), outside any Run call
   // Final records of recently ended runs: their store write is queued, maybe not yet visible.
   std::map<std::string, nlohmann::json> recent_;
+  std::deque<std::string> recent_order_;
+  static constexpr std::size_t kRecent = 4096;
   // run.start is answered once the run's record is on disk. The engine thread never waits for
   // that commit (a run's steps would wait behind every start's fsync); concurrent starts share
   // one group commit. Tickets complete in order, so only the front is polled.
@@ -127,8 +129,6 @@ class RunEngine {
   };
   std::deque<Acknowledgement> acknowledgements_;
   std::uint64_t acknowledgement_timer_ = 0;
-  std::deque<std::string> recent_order_;
-  static constexpr std::size_t kRecent = 4096;
 };
 
 }  // namespace nauto::runbook

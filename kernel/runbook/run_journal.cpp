@@ -34,16 +34,20 @@ Result<void> RunJournal::write(store::WriteBatch batch, bool durable) {
   return ok();
 }
 
-Result<void> RunJournal::put_run(const json& record, bool durable) {
+namespace {
+store::WriteBatch run_batch(const json& record) {
   store::WriteBatch batch;
   batch.put(kRunsTable, record.at("id").get<std::string>(), bus::to_body(record));
-  return write(std::move(batch), durable);
+  return batch;
+}
+}  // namespace
+
+Result<void> RunJournal::put_run(const json& record, bool durable) {
+  return write(run_batch(record), durable);
 }
 
 store::WriteTicket RunJournal::put_run_queued(const json& record) {
-  store::WriteBatch batch;
-  batch.put(kRunsTable, record.at("id").get<std::string>(), bus::to_body(record));
-  return store_.write(std::move(batch));
+  return store_.write(run_batch(record));
 }
 
 Result<std::optional<json>> RunJournal::run(const std::string& id) const {

@@ -90,7 +90,6 @@ TEST_CASE("limits stop runaway runbooks with a clear reason", "[runbook][limits]
   EngineOptions options;
   options.limits.instruction_budget = 2'000'000;
   options.limits.max_memory_bytes = 8u << 20;
-  options.run_timeout_ms = 400;
   Harness h(options);
 
   auto loop = h.run(lua("while true do end"));
@@ -104,11 +103,16 @@ TEST_CASE("limits stop runaway runbooks with a clear reason", "[runbook][limits]
   CHECK(caught["error"].get<std::string>().find("instruction budget") != std::string::npos);
 
   auto memory = h.run(lua("local t = {} for i = 1, 1e7 do t[i] = string.rep('x', 64) .. i end"));
+  INFO(memory.dump());
   CHECK(memory["state"] == "failed");
   CHECK(memory["error"].get<std::string>().find("memory limit of 8.0 MiB exceeded") !=
         std::string::npos);
 
-  auto slow = h.run(lua("wait(30) return 'never'"));
+  // Its own engine, so that the short deadline cannot cut the runs above short on a loaded
+  // machine (they would fail as timed out instead of over their limit).
+  options.run_timeout_ms = 400;
+  Harness deadline(options);
+  auto slow = deadline.run(lua("wait(30) return 'never'"));
   CHECK(slow["state"] == "timed_out");
   CHECK(slow["error"].get<std::string>().find("deadline") != std::string::npos);
 }
