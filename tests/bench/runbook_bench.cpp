@@ -212,8 +212,8 @@ void through_the_bus(int runs) {
 
   // Starts come from kStarters clients at once (as from several users and rules); each is
   // answered once its run record is on disk, so durable commits bound the rate. The time a run
-  // spends on its steps is read from its events: from run.started (published once the record is on
-  // disk) to run.finished, as stamped by the runbooks module. Runs without steps give the same span
+  // spends on its steps is read from its events: from run.started (published as the run begins)
+  // to run.finished, as stamped by the runbooks module. Runs without steps give the same span
   // minus the steps.
   struct Launched {
     std::int64_t wall_us = 0;
