@@ -1,0 +1,174 @@
+#include "regex.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <algorithm>
+#include <cctype>
+#include <new>
+
+namespace nauto::textfsm {
+
+namespace {
+
+constexpr std::size_t kJitStackMax = 1024 * 1024;
+
+std::string pcre2_message(int code) {
+  PCRE2_UCHAR message[256];
+  pcre2_get_error_message(code, message, sizeof message);
+  return reinterpret_cast<const char*>(message);
+}
+
+// True when `text` at `at` reads `{,` digits `}`.
+bool is_upper_bound_only(std::string_view text, std::size_t at) {
+  if (at + 2 >= text.size() || text[at] != '{' || text[at + 1] != ',') return false;
+  std::size_t end = at + 2;
+  while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])))
+    ++end;
+  return end > at + 2 && end < text.size() && text[end] == '}';
+}
+
+}  // namespace
+
+std::string python_to_pcre2(std::string_view pattern) {
+  std::string out;
+  out.reserve(pattern.size() + 8);
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char next = pattern[++i];
+      if (next == 'Z' && !in_class) {
+        out += "\\z";
+      } else {
+        out += c;
+        out += next;
+      }
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') {
+        in_class = false;
+      } else if (c == '[') {
+        out += "\\[";
+        continue;
+      }
+      out += c;
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      out += c;
+      // A `]` first in a class (after an optional `^`) is a literal in both dialects.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];
+      continue;
+    }
+    if (c == '{' && is_upper_bound_only(pattern, i)) {
+      out += "{0";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+Result<Regex> Regex::compile(std::string_view python_pattern, Anchor anchor) {
+  const std::string translated = python_to_pcre2(python_pattern);
+  std::uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
+  if (anchor == Anchor::AtStart) options |= PCRE2_ANCHORED;
+  int code = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* compiled = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()),
+                                       translated.size(), options, &code, &offset, nullptr);
+  if (!compiled)
+    return fail(Errc::InvalidArgument, "bad regular expression '" + std::string(python_pattern) +
+                                           "': " + pcre2_message(code) + " at offset " +
+                                           std::to_string(offset));
+  // Without JIT (an architecture PCRE2 cannot JIT for) matching still works, only slower.
+  (void)pcre2_jit_compile(compiled, PCRE2_JIT_COMPLETE);
+  Regex regex;
+  regex.code_ = compiled;
+  regex.pattern_ = std::string(python_pattern);
+  pcre2_pattern_info(compiled, PCRE2_INFO_CAPTURECOUNT, &regex.captures_);
+  std::uint32_t name_count = 0;
+  std::uint32_t entry_size = 0;
+  PCRE2_SPTR table = nullptr;
+  pcre2_pattern_info(compiled, PCRE2_INFO_NAMECOUNT, &name_count);
+  pcre2_pattern_info(compiled, PCRE2_INFO_NAMEENTRYSIZE, &entry_size);
+  pcre2_pattern_info(compiled, PCRE2_INFO_NAMETABLE, &table);
+  for (std::uint32_t n = 0; n < name_count; ++n) {
+    const PCRE2_SPTR entry = table + static_cast<std::size_t>(n) * entry_size;
+    const std::uint32_t number = (static_cast<std::uint32_t>(entry[0]) << 8) | entry[1];
+    regex.names_.emplace_back(reinterpret_cast<const char*>(entry + 2), number);
+  }
+  // The name table is sorted by name; Python reports groups in the order they open.
+  std::sort(regex.names_.begin(), regex.names_.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  return regex;
+}
+
+Regex::Regex(Regex&& other) noexcept
+    : code_(std::exchange(other.code_, nullptr)),
+      captures_(other.captures_),
+      names_(std::move(other.names_)),
+      pattern_(std::move(other.pattern_)) {}
+
+Regex& Regex::operator=(Regex&& other) noexcept {
+  if (this != &other) {
+    if (code_) pcre2_code_free(code_);
+    code_ = std::exchange(other.code_, nullptr);
+    captures_ = other.captures_;
+    names_ = std::move(other.names_);
+    pattern_ = std::move(other.pattern_);
+  }
+  return *this;
+}
+
+Regex::~Regex() {
+  if (code_) pcre2_code_free(code_);
+}
+
+Matcher::Matcher() {
+  context_ = pcre2_match_context_create(nullptr);
+  jit_stack_ = pcre2_jit_stack_create(32 * 1024, kJitStackMax, nullptr);
+  if (!context_ || !jit_stack_) throw std::bad_alloc();
+  pcre2_set_match_limit(context_, kMatchLimit);
+  pcre2_jit_stack_assign(context_, nullptr, jit_stack_);
+}
+
+Matcher::~Matcher() {
+  if (data_) pcre2_match_data_free(data_);
+  if (jit_stack_) pcre2_jit_stack_free(jit_stack_);
+  if (context_) pcre2_match_context_free(context_);
+}
+
+Result<bool> Matcher::match(const Regex& regex, std::string_view subject) {
+  if (!data_ || pairs_ <= regex.captures_) {
+    if (data_) pcre2_match_data_free(data_);
+    pairs_ = std::max<std::uint32_t>(regex.captures_ + 1, 32);
+    data_ = pcre2_match_data_create(pairs_, nullptr);
+    if (!data_) throw std::bad_alloc();
+  }
+  subject_ = subject;
+  const int rc = pcre2_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()),
+                             subject.size(), 0, 0, data_, context_);
+  if (rc >= 0) return true;
+  if (rc == PCRE2_ERROR_NOMATCH) return false;
+  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+      rc == PCRE2_ERROR_JIT_STACKLIMIT)
+    return fail(Errc::ResourceExhausted,
+                "regular expression '" + regex.pattern_ +
+                    "' gave up on a line after too much backtracking (" + pcre2_message(rc) +
+                    "); simplify nested quantifiers such as (.*)* in the template");
+  return fail(Errc::Library, "matching '" + regex.pattern_ + "' failed: " + pcre2_message(rc));
+}
+
+std::optional<std::string_view> Matcher::group(std::uint32_t number) const noexcept {
+  if (!data_ || number >= pairs_) return std::nullopt;
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data_);
+  if (ovector[2 * number] == PCRE2_UNSET) return std::nullopt;
+  return subject_.substr(ovector[2 * number], ovector[2 * number + 1] - ovector[2 * number]);
+}
+
+}  // namespace nauto::textfsm
