@@ -24,8 +24,10 @@ struct ValueState {
 
 class Run {
  public:
-  Run(const Template& fsm, const ParseLimits& limits)
+  Run(const Template& fsm, const ParseLimits& limits, Matcher& matcher, Matcher& item_matcher)
       : fsm_(fsm),
+        matcher_(matcher),
+        item_matcher_(item_matcher),
         values_(fsm.values().size()),
         deadline_(std::chrono::steady_clock::now() + limits.time_budget),
         budget_(limits.time_budget) {}
@@ -54,7 +56,10 @@ class Run {
  private:
   Result<void> check_line(const State*& state, int& ending, std::string_view line) {
     for (const Rule& rule : state->rules) {
-      auto matched = matcher_.match(rule.regex, line);
+      if (!rule.regex.may_match(line)) continue;
+      auto matched = rule.assignments.empty()
+                         ? matcher_.test(rule.regex, line, Matcher::Subject::ValidUtf8)
+                         : matcher_.match(rule.regex, line, Matcher::Subject::ValidUtf8);
       if (!matched)
         return fail(matched.error().code,
                     matched.error().message + " (input line " + std::to_string(line_number_) + ")",
@@ -135,7 +140,7 @@ class Run {
     if (matched) item.text = std::string(*matched);
     if (!matched || !definition.item_regex || definition.item_regex->named_groups().empty())
       return item;
-    auto found = item_matcher_.match(*definition.item_regex, *matched);
+    auto found = item_matcher_.match(*definition.item_regex, *matched, Matcher::Subject::ValidUtf8);
     if (!found) return std::move(found).error();
     if (!*found) return item;
     item.is_map = true;
@@ -206,10 +211,10 @@ class Run {
   }
 
   const Template& fsm_;
+  Matcher& matcher_;
+  Matcher& item_matcher_;
   std::vector<ValueState> values_;
   std::vector<std::vector<Cell>> result_;
-  Matcher matcher_;
-  Matcher item_matcher_;
   std::size_t line_number_ = 0;
   std::chrono::steady_clock::time_point deadline_;
   std::chrono::milliseconds budget_;
@@ -218,7 +223,12 @@ class Run {
 }  // namespace
 
 Result<Table> parse(const Template& fsm, std::string_view text, const ParseLimits& limits) {
-  return Run(fsm, limits).execute(text);
+  // Match scratch space is per thread, not per parse: creating it costs more than a short parse.
+  thread_local Matcher matcher;
+  thread_local Matcher item_matcher;
+  if (!is_valid_utf8(text))
+    return Run(fsm, limits, matcher, item_matcher).execute(to_valid_utf8(text));
+  return Run(fsm, limits, matcher, item_matcher).execute(text);
 }
 
 }  // namespace nauto::textfsm

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <new>
 
 namespace nauto::textfsm {
@@ -28,7 +29,65 @@ bool is_upper_bound_only(std::string_view text, std::size_t at) {
   return end > at + 2 && end < text.size() && text[end] == '}';
 }
 
+// Length of the well-formed UTF-8 sequence at `at`, or 0 (RFC 3629: no overlongs, surrogates or
+// code points above U+10FFFF).
+std::size_t utf8_sequence(std::string_view text, std::size_t at) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size()) return 0;
+  if (byte(at + 1) < low || byte(at + 1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i)
+    if ((byte(at + i) & 0xc0) != 0x80) return 0;
+  return length;
+}
+
 }  // namespace
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  for (std::size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t length = utf8_sequence(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::string to_valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = utf8_sequence(text, i);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    out.append(text, i, length);
+    i += length;
+  }
+  return out;
+}
 
 std::string python_to_pcre2(std::string_view pattern) {
   std::string out;
@@ -75,7 +134,7 @@ std::string python_to_pcre2(std::string_view pattern) {
 
 Result<Regex> Regex::compile(std::string_view python_pattern, Anchor anchor) {
   const std::string translated = python_to_pcre2(python_pattern);
-  std::uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
+  std::uint32_t options = PCRE2_UTF | PCRE2_UCP;
   if (anchor == Anchor::AtStart) options |= PCRE2_ANCHORED;
   int code = 0;
   PCRE2_SIZE offset = 0;
@@ -105,14 +164,61 @@ Result<Regex> Regex::compile(std::string_view python_pattern, Anchor anchor) {
   // The name table is sorted by name; Python reports groups in the order they open.
   std::sort(regex.names_.begin(), regex.names_.end(),
             [](const auto& a, const auto& b) { return a.second < b.second; });
+  pcre2_pattern_info(compiled, PCRE2_INFO_MINLENGTH, &regex.min_length_);
+  if (anchor == Anchor::AtStart) learn_first_bytes(regex, translated);
   return regex;
+}
+
+// PCRE2 computes the bytes a match can start with only for unanchored patterns, and a template
+// rule is anchored (and usually starts with '^'). Compiling it once more unanchored, without the
+// '^', yields that set; most rules of a state then skip a line on its first byte.
+void Regex::learn_first_bytes(Regex& regex, std::string_view translated) {
+  if (translated.starts_with('^')) translated.remove_prefix(1);
+  int code = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* probe =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                    PCRE2_UTF | PCRE2_UCP, &code, &offset, nullptr);
+  if (!probe) return;
+  std::uint32_t type = 0;
+  pcre2_pattern_info(probe, PCRE2_INFO_FIRSTCODETYPE, &type);
+  if (type == 1) {
+    std::uint32_t unit = 0;
+    pcre2_pattern_info(probe, PCRE2_INFO_FIRSTCODEUNIT, &unit);
+    // PCRE2 does not say whether the first unit is caseless ([fF] and (?i)f both give 'f'), so a
+    // letter lets its other case through, and any non-ASCII lead byte (caseless 'k' also
+    // matches the Kelvin sign, U+212A).
+    auto allow = [&](std::uint32_t byte) {
+      regex.first_bytes_[byte / 8] |= static_cast<std::uint8_t>(1u << (byte % 8));
+    };
+    allow(unit & 0xff);
+    if (unit >= 0x80 || std::isalpha(static_cast<int>(unit))) {
+      allow(static_cast<std::uint32_t>(std::tolower(static_cast<int>(unit))));
+      allow(static_cast<std::uint32_t>(std::toupper(static_cast<int>(unit))));
+      for (std::uint32_t byte = 0x80; byte < 0x100; ++byte)
+        allow(byte);
+    }
+    regex.has_first_bytes_ = unit < 0x100;
+  } else {
+    const std::uint8_t* bitmap = nullptr;
+    pcre2_pattern_info(probe, PCRE2_INFO_FIRSTBITMAP, &bitmap);
+    if (bitmap) {
+      std::memcpy(regex.first_bytes_, bitmap, sizeof regex.first_bytes_);
+      regex.has_first_bytes_ = true;
+    }
+  }
+  pcre2_code_free(probe);
 }
 
 Regex::Regex(Regex&& other) noexcept
     : code_(std::exchange(other.code_, nullptr)),
       captures_(other.captures_),
       names_(std::move(other.names_)),
-      pattern_(std::move(other.pattern_)) {}
+      pattern_(std::move(other.pattern_)),
+      min_length_(other.min_length_),
+      has_first_bytes_(other.has_first_bytes_) {
+  std::memcpy(first_bytes_, other.first_bytes_, sizeof first_bytes_);
+}
 
 Regex& Regex::operator=(Regex&& other) noexcept {
   if (this != &other) {
@@ -121,6 +227,9 @@ Regex& Regex::operator=(Regex&& other) noexcept {
     captures_ = other.captures_;
     names_ = std::move(other.names_);
     pattern_ = std::move(other.pattern_);
+    min_length_ = other.min_length_;
+    has_first_bytes_ = other.has_first_bytes_;
+    std::memcpy(first_bytes_, other.first_bytes_, sizeof first_bytes_);
   }
   return *this;
 }
@@ -131,10 +240,8 @@ Regex::~Regex() {
 
 Matcher::Matcher() {
   context_ = pcre2_match_context_create(nullptr);
-  jit_stack_ = pcre2_jit_stack_create(32 * 1024, kJitStackMax, nullptr);
-  if (!context_ || !jit_stack_) throw std::bad_alloc();
+  if (!context_) throw std::bad_alloc();
   pcre2_set_match_limit(context_, kMatchLimit);
-  pcre2_jit_stack_assign(context_, nullptr, jit_stack_);
 }
 
 Matcher::~Matcher() {
@@ -143,7 +250,26 @@ Matcher::~Matcher() {
   if (context_) pcre2_match_context_free(context_);
 }
 
-Result<bool> Matcher::match(const Regex& regex, std::string_view subject) {
+Result<bool> Matcher::test(const Regex& regex, std::string_view subject, Subject kind) {
+  constexpr std::uint32_t kFirstTry = 100'000;
+  pcre2_set_match_limit(context_, kFirstTry);
+  auto found = match(regex, subject, kind);
+  pcre2_set_match_limit(context_, kMatchLimit);
+  if (found || found.error().code != Errc::ResourceExhausted) return found;
+  if (dfa_workspace_.empty()) dfa_workspace_.resize(8192);
+  const int rc =
+      pcre2_dfa_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                      kind == Subject::ValidUtf8 ? PCRE2_NO_UTF_CHECK : 0, data_, context_,
+                      dfa_workspace_.data(), dfa_workspace_.size());
+  subject_ = {};
+  if (rc >= 0) return true;
+  if (rc == PCRE2_ERROR_NOMATCH) return false;
+  // Patterns the DFA matcher cannot run (back references, ...) get the full backtracking budget.
+  return match(regex, subject, kind);
+}
+
+Result<bool> Matcher::match(const Regex& regex, std::string_view subject, Subject kind) {
+  const std::uint32_t options = kind == Subject::ValidUtf8 ? PCRE2_NO_UTF_CHECK : 0;
   if (!data_ || pairs_ <= regex.captures_) {
     if (data_) pcre2_match_data_free(data_);
     pairs_ = std::max<std::uint32_t>(regex.captures_ + 1, 32);
@@ -151,8 +277,17 @@ Result<bool> Matcher::match(const Regex& regex, std::string_view subject) {
     if (!data_) throw std::bad_alloc();
   }
   subject_ = subject;
-  const int rc = pcre2_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()),
-                             subject.size(), 0, 0, data_, context_);
+  int rc = pcre2_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                       options, data_, context_);
+  if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !jit_stack_) {
+    // The machine-stack default (32 KiB) suits almost every pattern; a larger one is mapped
+    // only for the pattern that needs it.
+    jit_stack_ = pcre2_jit_stack_create(32 * 1024, kJitStackMax, nullptr);
+    if (!jit_stack_) throw std::bad_alloc();
+    pcre2_jit_stack_assign(context_, nullptr, jit_stack_);
+    rc = pcre2_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                     options, data_, context_);
+  }
   if (rc >= 0) return true;
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||

@@ -6,6 +6,7 @@
 #include <nauto/base/result.h>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,9 +25,14 @@ namespace nauto::textfsm {
 /// character class (Python: a literal; PCRE2: maybe the start of `[:alpha:]`).
 std::string python_to_pcre2(std::string_view python_pattern);
 
+/// True when `text` is well-formed UTF-8.
+bool is_valid_utf8(std::string_view text) noexcept;
+/// `text` with each ill-formed UTF-8 sequence replaced by U+FFFD, as Python decodes with
+/// errors="replace": device output is not always clean, and patterns run in UTF mode.
+std::string to_valid_utf8(std::string_view text);
+
 /// A compiled, JIT-translated pattern. Unicode-aware (UTF-8 subjects, `\w` `\d` `\s` by Unicode
-/// properties, like Python 3 `str` patterns); invalid UTF-8 in a subject never matches a
-/// multi-byte item but is not an error. Immutable once compiled, so shared across threads.
+/// properties, like Python 3 `str` patterns). Immutable once compiled, so shared across threads.
 class Regex {
  public:
   enum class Anchor : std::uint8_t { AtStart, Anywhere };
@@ -49,14 +55,26 @@ class Regex {
   }
   /// The pattern as written (Python syntax).
   const std::string& pattern() const noexcept { return pattern_; }
+  /// A cheap necessary condition for a match at the start of `subject`: long enough, and a first
+  /// byte the pattern can start with. False means no match; true means try the regex.
+  bool may_match(std::string_view subject) const noexcept {
+    if (subject.size() < min_length_) return false;
+    if (subject.empty() || !has_first_bytes_) return true;
+    const auto first = static_cast<unsigned char>(subject.front());
+    return (first_bytes_[first / 8] >> (first % 8)) & 1;
+  }
 
  private:
   friend class Matcher;
   Regex() = default;
+  static void learn_first_bytes(Regex& regex, std::string_view translated);
   pcre2_real_code_8* code_ = nullptr;
   std::uint32_t captures_ = 0;
   std::vector<std::pair<std::string, std::uint32_t>> names_;
   std::string pattern_;
+  std::uint32_t min_length_ = 0;  // in characters, so never more than the bytes of a match
+  bool has_first_bytes_ = false;
+  std::uint8_t first_bytes_[32] = {};
 };
 
 /// Scratch space for matching: match offsets, the match limit and a JIT stack. One per thread
@@ -73,8 +91,18 @@ class Matcher {
   Matcher& operator=(const Matcher&) = delete;
   ~Matcher();
 
+  /// Whether the subject is known to be valid UTF-8 (is_valid_utf8); unchecked subjects are
+  /// checked by PCRE2 on every match, which costs a pass over the line per rule.
+  enum class Subject : std::uint8_t { Unchecked, ValidUtf8 };
+
   /// Whether `regex` matches `subject`; Errc::ResourceExhausted when the match limit was hit.
-  Result<bool> match(const Regex& regex, std::string_view subject);
+  Result<bool> match(const Regex& regex, std::string_view subject,
+                     Subject kind = Subject::Unchecked);
+  /// Whether `regex` matches, for callers that need no groups (group() is unset afterwards).
+  /// Tries backtracking with a small budget first, then PCRE2's DFA matcher, which follows all
+  /// alternatives at once and so stays polynomial where nested quantifiers blow backtracking up.
+  Result<bool> test(const Regex& regex, std::string_view subject,
+                    Subject kind = Subject::Unchecked);
   /// Group `number` of the last successful match; nullopt when it did not take part.
   std::optional<std::string_view> group(std::uint32_t number) const noexcept;
 
@@ -84,6 +112,7 @@ class Matcher {
   pcre2_real_jit_stack_8* jit_stack_ = nullptr;
   std::uint32_t pairs_ = 0;
   std::string_view subject_;
+  std::vector<int> dfa_workspace_;
 };
 
 }  // namespace nauto::textfsm
