@@ -48,6 +48,8 @@ void add_inventory_commands(CLI::App& app, CliContext& context);
 void add_creds_commands(CLI::App& app, CliContext& context);
 void add_job_commands(CLI::App& app, CliContext& context);
 void add_run_commands(CLI::App& app, CliContext& context);
+/// `nauto parse`: TextFSM parsing of command output, offline.
+void add_parse_commands(CLI::App& app, CliContext& context);
 /// `nauto completion bash|zsh|fish`: scripts generated from the app's own definition.
 void add_completion_command(CLI::App& app, CliContext& context);
 

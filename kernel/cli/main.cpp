@@ -199,6 +199,7 @@ int main(int argc, char** argv) {
   add_creds_commands(app, o);
   add_job_commands(app, o);
   add_run_commands(app, o);
+  add_parse_commands(app, o);
   add_completion_command(app, o);
 
   signal(SIGINT, [](int) { g_interrupted = true; });

@@ -9,6 +9,7 @@ const char* const kLuaPrelude = R"LUA(
 local effect, take, spawn, note = __effect, __result, __spawn, __note
 __effect, __result, __spawn, __note = nil, nil, nil, nil
 local select_, type_, error_, pcall_, tostring_ = select, type, error, pcall, tostring
+local textfsm_ = textfsm
 
 local function perform(kind, args, level)
   effect(kind, args)
@@ -53,10 +54,6 @@ function Device:run(command, options)
   if options.parse ~= nil and options.parse ~= "json" and options.parse ~= "textfsm" then
     error_("d:run: parse must be \"json\" or \"textfsm\", not " .. tostring_(options.parse), 2)
   end
-  if options.parse == "textfsm" then
-    error_("d:run: parse = \"textfsm\" needs the TextFSM engine, which nauto does not have yet;"
-      .. " use re.find_all or parse = \"json\"", 2)
-  end
   local result = device_call(self, { op = "commands", commands = commands }, 2)
   local outputs = {}
   for i, o in ipairs(result) do
@@ -67,6 +64,10 @@ function Device:run(command, options)
         error_(self.name .. ": '" .. o.command .. "' did not print JSON", 2)
       end
       text = value
+    elseif options.parse == "textfsm" then
+      local ok, records = pcall_(textfsm_.parse_command, o.platform or "", o.command, text)
+      if not ok then error_(self.name .. ": " .. tostring_(records), 2) end
+      text = records
     end
     outputs[i] = text
   end

@@ -46,6 +46,8 @@ struct EngineOptions {
   std::int64_t device_timeout_ms = 300'000;
   std::int64_t lookup_timeout_ms = 30'000;
   std::int64_t max_approval_timeout_ms = 7 * 24 * 3'600'000LL;
+  /// Template directory for textfsm.parse and d:run{parse = "textfsm"}; "" = none.
+  std::string textfsm_templates;
 };
 
 /// What `nauto run` asks for.

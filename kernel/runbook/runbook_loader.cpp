@@ -5,6 +5,7 @@
 #include "lua_prelude.h"
 #include "lua_sandbox.h"
 #include "lua_text.h"
+#include "lua_textfsm.h"
 #include "lua_values.h"
 
 namespace nauto::runbook {
@@ -14,6 +15,7 @@ using nlohmann::json;
 void push_runbook_table(lua_State* L, const std::string& source, const std::string& chunk_name) {
   open_json(L);
   open_text_helpers(L);
+  open_textfsm(L);
   if (luaL_loadbufferx(L, kLuaPrelude, std::char_traits<char>::length(kLuaPrelude), "=prelude",
                        "t") != LUA_OK) {
     lua_error(L);

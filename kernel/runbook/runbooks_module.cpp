@@ -13,6 +13,7 @@
 
 #include <algorithm>
 
+#include "lua_textfsm.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/sdk/config_reader.h"
@@ -37,8 +38,23 @@ Result<EngineOptions> read_options(const json& config, std::vector<std::string>&
   options.limits.max_memory_bytes = r.size_bytes("memory_limit", 64u << 20, 1u << 20);
   options.limits.instruction_budget = static_cast<std::uint64_t>(
       r.integer("instruction_limit", 200'000'000, 10'000, 1'000'000'000'000LL));
+  options.textfsm_templates = r.string("textfsm_templates", "");
   if (auto done = r.finish(); !done) return std::move(done).error();
   return options;
+}
+
+// A configured template directory must open (its index parse) before the module starts, so a
+// typo shows at `nautod --check-config`, not in the first runbook that parses.
+Result<void> open_templates(const EngineOptions& options, bool install) {
+  if (options.textfsm_templates.empty()) return ok();
+  auto library = textfsm::TemplateLibrary::open(options.textfsm_templates);
+  if (!library) {
+    auto error = std::move(library).error();
+    error.message = "modules.runbooks.textfsm_templates: " + error.message;
+    return error;
+  }
+  if (install) set_textfsm_templates(std::move(*library));
+  return ok();
 }
 
 class ContextPort final : public BusPort {
@@ -95,7 +111,7 @@ class RunbooksModule final : public Module {
     std::vector<std::string> dirs;
     auto options = read_options(config, dirs);
     if (!options) return std::move(options).error();
-    return ok();
+    return open_templates(*options, false);
   }
 
   Result<void> start(Context& ctx) override {
@@ -106,6 +122,7 @@ class RunbooksModule final : public Module {
       return fail(Errc::Unsupported, "the runbook engine needs the kernel's store; run in-process",
                   "modules.runbooks");
     }
+    if (auto opened = open_templates(*options, true); !opened) return opened;
     port_ = std::make_unique<ContextPort>(ctx);
     engine_ = std::make_unique<RunEngine>(*options, *ctx.store(), RunbookCatalog(dirs), *port_);
     // Resuming needs the devices and inventory modules registered; give them a moment.

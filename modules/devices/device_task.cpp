@@ -11,14 +11,16 @@ using nlohmann::json;
 
 namespace {
 
-Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadline) {
+// Command outputs carry the device's platform so a caller can pick its parsing template.
+Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadline,
+                     const std::string& platform) {
   switch (spec.kind) {
     case JobKind::Commands: {
       json outputs = json::array();
       for (const auto& command : spec.commands) {
         auto output = driver.run(command, deadline);
         if (!output) return std::move(output).error();
-        outputs.push_back({{"command", command}, {"text", output->text}});
+        outputs.push_back({{"command", command}, {"text", output->text}, {"platform", platform}});
       }
       return outputs;
     }
@@ -96,7 +98,7 @@ DeviceOutcome run_device_task(const DeviceTaskContext& context, const drivers::D
     if (auto opened = drivers::with_retry<bool>(context.retry, deadline, connect); !opened) {
       return finish(std::move(opened).error());
     }
-    auto pushed = operate(context.spec, driver, deadline);
+    auto pushed = operate(context.spec, driver, deadline, target.platform);
     driver.close();
     if (!pushed && drivers::is_transient(pushed.error())) {
       auto error = std::move(pushed).error();
@@ -110,7 +112,7 @@ DeviceOutcome run_device_task(const DeviceTaskContext& context, const drivers::D
     if (!driver.is_open()) {
       if (auto opened = driver.open(deadline); !opened) return std::move(opened).error();
     }
-    auto result = operate(context.spec, driver, deadline);
+    auto result = operate(context.spec, driver, deadline, target.platform);
     if (!result) driver.close();  // a transient fault may have broken the session
     return result;
   };

@@ -16,20 +16,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-count=0
-failed=0
-check() {  # check "description" command...
-  local what=$1
-  shift
-  count=$((count + 1))
-  if "$@" >"$work/out.$count" 2>&1; then
-    echo "ok $count - $what"
-  else
-    echo "not ok $count - $what"
-    sed 's/^/#   /' "$work/out.$count" | tail -25
-    failed=$((failed + 1))
-  fi
-}
+. "$(dirname "$0")/checks.sh"
 json_get() {  # json_get FILE PYTHON-EXPR (d is the document)
   python3 -c "import json,sys; d=json.load(open('$1')); print($2)"
 }

@@ -17,20 +17,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-count=0
-failed=0
-check() {  # check "description" command...
-  local what=$1
-  shift
-  count=$((count + 1))
-  if "$@" >"$work/out.$count" 2>&1; then
-    echo "ok $count - $what"
-  else
-    echo "not ok $count - $what"
-    sed 's/^/#   /' "$work/out.$count" | tail -30
-    failed=$((failed + 1))
-  fi
-}
+. "$(dirname "$0")/checks.sh"
 json_get() {  # json_get FILE PYTHON-EXPR (d is the document)
   python3 -c "import json,sys; d=json.load(open('$1')); print($2)"
 }
@@ -98,6 +85,18 @@ return runbook {
   end,
 }
 LUA
+cat >"$work/runbooks/parsed_interfaces.lua" <<'LUA'
+return runbook { name = "parsed_interfaces",
+  params = { device = { type = "device", required = true } },
+  run = function(p)
+    local rows = device(p.device):run("show ip interface brief", { parse = "textfsm" })
+    local up, down = {}, {}
+    for _, r in ipairs(rows) do
+      if r.status == "up" then up[#up + 1] = r.interface else down[#down + 1] = r.interface end
+    end
+    return { count = #rows, up = up, down = down }
+  end }
+LUA
 cat >"$work/runbooks/slow.lua" <<'LUA'
 return runbook { name = "slow", run = function() wait(60) end }
 LUA
@@ -109,6 +108,9 @@ steps:
     command: show version
 YAML
 
+# The ntc-templates corpus (data beside the repository, never copied into it) for parse = "textfsm".
+NTC_TEMPLATES=${NAUTO_NTC_TEMPLATES:-$LIBRARY/../../shared/ntc-templates}/ntc_templates/templates
+[ -f "$NTC_TEMPLATES/index" ] || NTC_TEMPLATES=/work/shared/ntc-templates/ntc_templates/templates
 cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data
 run_dir: $work/run
@@ -118,7 +120,7 @@ modules:
   inventory: {files: [$work/lab/inventory.yaml]}
   vault: {}
   devices: {max_sessions: 8, device_timeout: 10s, attempts: 2, retry_delay: 50ms}
-  runbooks: {dirs: [$LIBRARY, $work/runbooks]}
+  runbooks: {dirs: [$LIBRARY, $work/runbooks], textfsm_templates: $NTC_TEMPLATES}
 YAML
 export NAUTO_CONFIG=$work/nauto.yaml
 set -a
@@ -197,6 +199,14 @@ bgp() {
     grep -q "expected an IPv4 or IPv6 address" "$work/bgp-ip.err"
 }
 check "bgp_troubleshoot: an established neighbor, an unknown one, a bad address" bgp
+
+textfsm_run() {
+  "$NAUTO" run parsed_interfaces -p device=ios1 -o json >"$work/parsed.json" &&
+    [ "$(json_get "$work/parsed.json" '"GigabitEthernet0/0" in d["result"]["up"]')" = True ] &&
+    [ "$(json_get "$work/parsed.json" '"GigabitEthernet0/3" in d["result"]["down"]')" = True ] &&
+    [ "$(json_get "$work/parsed.json" 'd["result"]["count"] >= 4')" = True ]
+}
+check "d:run(cmd, {parse = \"textfsm\"}) parses a lab device's output with ntc-templates" textfsm_run
 
 # Approval, then a real push; dry run changes nothing.
 approval() {
