@@ -6,9 +6,9 @@ namespace nauto::textfsm {
 
 namespace {
 
-// The working state of one Value during a parse, mirroring Python TextFSM's objects: `current`
-// is value.value (None, the matched text, or the list a record just took), `filldown` the
-// Filldown option's memory, `items` the List option's accumulating list.
+// The working state of one Value during a parse, mirroring Python TextFSM's objects: `kind` with
+// `text` or `list` is value.value (None, the matched text, or the list a record just took),
+// `filldown` the Filldown option's memory, `items` the List option's accumulating list.
 struct ValueState {
   enum class Kind : std::uint8_t { None, Text, List };
   Kind kind = Kind::None;
