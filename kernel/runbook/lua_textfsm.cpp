@@ -41,10 +41,10 @@ Result<std::shared_ptr<const textfsm::Template>> template_from_text(const std::s
   return g_by_text.front().second;
 }
 
-// Errors are raised only after every C++ object of the call is gone: lua_error longjmps.
-int raise(lua_State* L, const std::string& message) {
+// Pushes the message for a later lua_error: the error is raised only once every C++ object of
+// the call is gone, because lua_error longjmps past destructors.
+void push_message(lua_State* L, const std::string& message) {
   lua_pushlstring(L, message.data(), message.size());
-  return lua_error(L);
 }
 
 std::string no_directory() {
@@ -68,7 +68,6 @@ int parse(lua_State* L) {
   // Arguments are read before any C++ object exists: a bad argument raises (longjmp).
   const auto source = argument(L, 1);
   const auto text = argument(L, 2);
-  std::string failure;
   {
     auto fsm = template_named(std::string(source));
     auto table = fsm ? textfsm::parse(**fsm, text) : Result<textfsm::Table>(fsm.error());
@@ -76,16 +75,15 @@ int parse(lua_State* L) {
       push_json(L, textfsm::to_json(*table));
       return 1;
     }
-    failure = "textfsm.parse: " + table.error().describe();
+    push_message(L, "textfsm.parse: " + table.error().describe());
   }
-  return raise(L, failure);
+  return lua_error(L);
 }
 
 int parse_command(lua_State* L) {
   const auto platform = argument(L, 1);
   const auto command = argument(L, 2);
   const auto text = argument(L, 3);
-  std::string failure;
   {
     auto templates = library();
     auto table = templates ? templates->parse(platform, command, text)
@@ -94,9 +92,9 @@ int parse_command(lua_State* L) {
       push_json(L, textfsm::to_json(*table));
       return 1;
     }
-    failure = "textfsm: " + table.error().describe();
+    push_message(L, "textfsm: " + table.error().describe());
   }
-  return raise(L, failure);
+  return lua_error(L);
 }
 
 }  // namespace
