@@ -36,7 +36,7 @@ void CircuitBreaker::record_success() {
 
 void CircuitBreaker::record_failure(const Error& error) {
   if (error.code == Errc::Rejected || error.code == Errc::Unsupported ||
-      error.code == Errc::InvalidArgument) {
+      error.code == Errc::InvalidArgument || error.code == Errc::Conflict) {
     return record_success();  // the device answered; it is our request that was wrong
   }
   std::lock_guard lock(mutex_);

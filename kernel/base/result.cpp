@@ -4,7 +4,7 @@
 
 namespace nauto {
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 17> kNames{{
+constexpr std::array<std::pair<Errc, std::string_view>, 18> kNames{{
     {Errc::InvalidArgument, "invalid_argument"},
     {Errc::InvalidConfig, "invalid_config"},
     {Errc::Malformed, "malformed"},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<Errc, std::string_view>, 17> kNames{{
     {Errc::Unauthenticated, "unauthenticated"},
     {Errc::Untrusted, "untrusted"},
     {Errc::Rejected, "rejected"},
+    {Errc::Conflict, "conflict"},
     {Errc::Bug, "bug"},
 }};
 }  // namespace

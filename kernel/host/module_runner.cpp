@@ -79,12 +79,28 @@ class ModuleRunner::Impl final : public Context {
   }
   void cancel(TimerId id) override { timers_.erase(id); }
 
+  Result<TimerId> watch(int fd, TimerFn on_readable) override {
+    if (watches_.size() >= kMaxWatches) {
+      return fail(Errc::ResourceExhausted, "a module may watch at most 16 descriptors",
+                  manifest_.name);
+    }
+    const auto id = ++last_timer_id_;
+    watches_[id] = Watch{fd, std::move(on_readable)};
+    return id;
+  }
+  void unwatch(TimerId id) override { watches_.erase(id); }
+
  private:
   struct Timer {
     std::int64_t due_us;
     std::int64_t period_ms;
     TimerFn fn;
   };
+  struct Watch {
+    int fd;
+    TimerFn fn;
+  };
+  static constexpr std::size_t kMaxWatches = 16;
   struct PendingReply {
     ReplyFn fn;
     std::int64_t local_deadline_us;
@@ -169,13 +185,36 @@ class ModuleRunner::Impl final : public Context {
       std::int64_t wait_us = std::min<std::int64_t>(next_heartbeat - now, 50000);
       for (const auto& [id, timer] : timers_)
         wait_us = std::min(wait_us, timer.due_us - now);
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::pollitem_t items[1 + kMaxWatches];
+      items[0] = zmq::pollitem_t{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      std::size_t count = 1;
+      TimerId watched[kMaxWatches];
+      for (const auto& [id, watch] : watches_) {
+        watched[count - 1] = id;
+        items[count++] = zmq::pollitem_t{nullptr, watch.fd, ZMQ_POLLIN, 0};
+      }
       try {
-        zmq::poll(&item, 1, std::chrono::milliseconds(std::max<std::int64_t>(wait_us / 1000, 0)));
+        zmq::poll(items, count,
+                  std::chrono::milliseconds(std::max<std::int64_t>(wait_us / 1000, 0)));
       } catch (const zmq::error_t& e) {
         if (e.num() == ETERM) return ok();
         return fail(Errc::Library, e.what(), manifest_.name);
       }
+      for (std::size_t i = 1; i < count; ++i) {
+        if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))) continue;
+        auto it = watches_.find(watched[i - 1]);
+        if (it == watches_.end()) continue;  // unwatched by an earlier callback
+        TimerFn fn = it->second.fn;
+        if (auto handled = guarded("a descriptor callback",
+                                   [&] {
+                                     fn();
+                                     return ok();
+                                   });
+            !handled) {
+          return handled;
+        }
+      }
+      const auto& item = items[0];
       for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
         auto received = bus::receive_envelope(socket_, true);
         if (!received) {
@@ -293,6 +332,7 @@ class ModuleRunner::Impl final : public Context {
   std::uint64_t processed_requests_ = 0;
   TimerId last_timer_id_ = 0;
   std::map<TimerId, Timer> timers_;
+  std::map<TimerId, Watch> watches_;
   std::map<std::string, PendingReply> pending_;
 };
 

@@ -79,9 +79,44 @@ function Device:config()
   return device_call(self, { op = "get_config" }, 2).config
 end
 
+-- With {approval = {message, approvers, timeout}} the change is shown as a diff and pushed
+-- only once approved, and only if the device would still get exactly that diff (its SHA-256
+-- is checked again under the device's write lock). If the diff changed, the new one is put to
+-- the approvers; after `attempts` (default 3) changed diffs the push gives up.
+local function approved_push(self, config, options, level)
+  local request = options.approval
+  if type_(request) ~= "table" then request = {} end
+  local attempts = request.attempts or 3
+  for _ = 1, attempts do
+    local preview = device_call(self, { op = "push", config = config, dry_run = true,
+      replace = options.replace == true }, level + 1)
+    if not preview.changed or context.dry_run then return preview end
+    local decision = perform("approval", {
+      message = request.message or ("push to " .. self.name),
+      approvers = request.approvers or {}, timeout = request.timeout,
+      device = self.name, diff = preview.diff, diff_sha256 = preview.diff_sha256 }, level + 1)
+    effect("device", { device = self.name, op = "push", config = config,
+      replace = options.replace == true, approved_diff_sha256 = preview.diff_sha256 })
+    local ok, value, code = take()
+    if ok then
+      value.approved_by = decision.by
+      return value
+    end
+    if code ~= "conflict" then error_(value, level + 1) end
+    note("log", "warn", value)
+  end
+  error_(self.name .. ": the diff changed " .. attempts .. " times while waiting for approval; " ..
+    "nothing was pushed", level + 1)
+end
+
 function Device:push(lines, options)
   options = options or {}
-  local result = device_call(self, { op = "push", config = text_of(lines, "d:push", 2),
+  local config = text_of(lines, "d:push", 2)
+  if options.approval and options.dry_run ~= true then
+    local result = approved_push(self, config, options, 2)
+    return result
+  end
+  local result = device_call(self, { op = "push", config = config,
     dry_run = options.dry_run == true, replace = options.replace == true }, 2)
   return result
 end
@@ -176,7 +211,7 @@ function approve(request)
     error_("approve{message = ..., approvers = {...}, timeout = seconds}: message is required", 2)
   end
   local decision = perform("approval", { message = request.message,
-    approvers = request.approvers or {}, timeout = request.timeout or 3600 }, 2)
+    approvers = request.approvers or {}, timeout = request.timeout }, 2)
   return decision
 end
 

@@ -51,6 +51,11 @@ bool quiet(const std::string& kind) {
   return kind == "state_get" || kind == "state_put";
 }
 
+// An approval is named by its run and the effect that asks: "<run>/<key>".
+std::string approval_id(const std::string& run, const std::string& key) {
+  return run + "/" + key;
+}
+
 json error_fields(const Error& error) {
   return json{{"code", errc_name(error.code)}, {"error", error.describe()}};
 }
@@ -171,7 +176,8 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
   json context = {{"id", id},
                   {"runbook", resolved->name},
                   {"dry_run", request.dry_run},
-                  {"started_by", request.started_by}};
+                  {"started_by", request.started_by},
+                  {"chain", request.chain}};
   auto launch_now =
       [this, id, context, request, resolved = std::make_shared<Resolved>(std::move(*resolved)),
        params = std::make_shared<json>(std::move(*params)), pending, done](bool checked) {
@@ -190,6 +196,7 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
                        {"params", *params},
                        {"dry_run", request.dry_run},
                        {"started_by", request.started_by},
+                       {"chain", request.chain},
                        {"state", "running"},
                        {"started_us", now_us()}};
         std::optional<store::WriteTicket> durable;
@@ -262,13 +269,20 @@ Result<std::string> RunEngine::launch(Resolved runbook, json params, const json&
            "the run's deadline of " + std::to_string(options_.run_timeout_ms / 1000) + " s passed");
     reap();
   });
-  bus_.publish(resumed ? "run.resumed" : "run.started",
-               json{{"id", id},
-                    {"runbook", placed.record.value("runbook", "")},
-                    {"parent", parent},
-                    {"started_by", placed.record.value("started_by", "")}});
+  announce(placed, resumed ? "run.resumed" : "run.started",
+           json{{"id", id},
+                {"runbook", placed.record.value("runbook", "")},
+                {"parent", parent},
+                {"started_by", placed.record.value("started_by", "")}});
   placed.run->start();
   return id;
+}
+
+// Every run event names the causal chain the run belongs to (the rule firing or request that
+// started it), so `nauto events tail --chain` shows event -> rule -> run -> steps -> result.
+void RunEngine::announce(const Slot& slot, const std::string& topic, json body) {
+  if (auto chain = slot.record.value("chain", ""); !chain.empty()) body["chain"] = chain;
+  bus_.publish(topic, body);
 }
 
 void RunEngine::deliver_acknowledgements() {
@@ -306,7 +320,8 @@ Result<std::size_t> RunEngine::resume_unfinished() {
     json context = {{"id", id},
                     {"runbook", r.name},
                     {"dry_run", record.value("dry_run", false)},
-                    {"started_by", record.value("started_by", "")}};
+                    {"started_by", record.value("started_by", "")},
+                    {"chain", record.value("chain", "")}};
     record["resumes"] = record.value("resumes", 0) + 1;
     const auto params = record.value("params", json::object());
     auto launched = launch(std::move(r), params, context, id, "", "", std::move(*entries), record);
@@ -332,11 +347,12 @@ void RunEngine::issue(Slot& slot, const Effect& effect) {
   if (effect.kind == "device") entry["args"] = effect.args;
   slot.inflight[effect.key] = entry;
   if (!quiet(effect.kind)) {
-    bus_.publish("run.step", json{{"run", slot.run->id()},
-                                  {"key", effect.key},
-                                  {"kind", effect.kind},
-                                  {"summary", entry["summary"]},
-                                  {"state", "started"}});
+    announce(slot, "run.step",
+             json{{"run", slot.run->id()},
+                  {"key", effect.key},
+                  {"kind", effect.kind},
+                  {"summary", entry["summary"]},
+                  {"state", "started"}});
   }
   const auto id = slot.run->id();
   const auto& a = effect.args;
@@ -433,22 +449,33 @@ void RunEngine::issue_wait(Slot& slot, const Effect& effect) {
 void RunEngine::issue_approval(Slot& slot, const Effect& effect) {
   const auto id = slot.run->id();
   auto& entry = slot.inflight[effect.key];
+  const auto& args = effect.args;
   const auto timeout_ms =
-      std::min<std::int64_t>(static_cast<std::int64_t>(effect.args.value("timeout", 3600.0) * 1000),
+      std::min<std::int64_t>(args.contains("timeout") && args["timeout"].is_number()
+                                 ? static_cast<std::int64_t>(args["timeout"].get<double>() * 1000)
+                                 : options_.approval_timeout_ms,
                              options_.max_approval_timeout_ms);
   const std::int64_t expires = effect.interrupted.is_null()
                                    ? now_us() + timeout_ms * 1000
                                    : effect.interrupted.value("expires_us", now_us());
-  json approval = {{"run", id},
+  json approval = {{"id", approval_id(id, effect.key)},
+                   {"run", id},
                    {"key", effect.key},
                    {"runbook", slot.run->spec().runbook},
-                   {"message", effect.args.value("message", "")},
-                   {"approvers", effect.args.value("approvers", json::array())},
+                   {"params", slot.record.value("params", json::object())},
+                   {"started_by", slot.record.value("started_by", "")},
+                   {"message", args.value("message", "")},
+                   {"approvers", args.value("approvers", json::array())},
+                   {"requested_us", entry.value("started_us", now_us())},
                    {"expires_us", expires}};
+  // A config change is approved as the exact diff shown; the push checks the hash again.
+  for (const char* field : {"device", "diff", "diff_sha256"}) {
+    if (args.contains(field)) approval[field] = args[field];
+  }
   entry["approval"] = approval;
   (void)journal_.put_entry(id, effect.key, entry, false);
   slot.approvals[effect.key] = approval;
-  bus_.publish("run.approval", approval);
+  announce(slot, "run.approval", approval);
   const auto left_ms = std::max<std::int64_t>(0, (expires - now_us()) / 1000);
   slot.timers[effect.key] = bus_.after(left_ms, [this, id, key = effect.key, timeout_ms] {
     if (auto it = runs_.find(id); it != runs_.end()) it->second->approvals.erase(key);
@@ -512,6 +539,7 @@ void RunEngine::issue_call(Slot& slot, const Effect& effect) {
                  {"params", *params},
                  {"dry_run", slot.record.value("dry_run", false)},
                  {"started_by", slot.record.value("started_by", "")},
+                 {"chain", slot.record.value("chain", "")},
                  {"state", "running"},
                  {"started_us", now_us()}};
   auto launched = launch(std::move(*resolved), *params, context, child_id, id, effect.key, {},
@@ -548,7 +576,7 @@ void RunEngine::finish_effect(const std::string& run, const std::string& key, Re
       {"duration_ms",
        (entry["finished_us"].get<std::int64_t>() - entry.value("started_us", 0LL)) / 1000}};
   if (!result) step["error"] = entry["error"];
-  if (!quiet(entry.value("kind", ""))) bus_.publish("run.step", step);
+  if (!quiet(entry.value("kind", ""))) announce(slot, "run.step", step);
   slot.run->complete(key, std::move(result));
 }
 
@@ -557,16 +585,18 @@ void RunEngine::on_note(Slot& slot, const std::string& key, const json& record) 
   (void)journal_.put_entry(id, key, record, false);
   const auto type = record.value("type", "");
   if (type == "log") {
-    bus_.publish("run.log", json{{"run", id},
-                                 {"key", key},
-                                 {"level", record.value("level", "info")},
-                                 {"message", record.value("message", "")}});
+    announce(slot, "run.log",
+             json{{"run", id},
+                  {"key", key},
+                  {"level", record.value("level", "info")},
+                  {"message", record.value("message", "")}});
   } else if (type == "step") {
-    bus_.publish("run.step", json{{"run", id},
-                                  {"key", key},
-                                  {"kind", "step"},
-                                  {"summary", record.value("name", "")},
-                                  {"state", "started"}});
+    announce(slot, "run.step",
+             json{{"run", id},
+                  {"key", key},
+                  {"kind", "step"},
+                  {"summary", record.value("name", "")},
+                  {"state", "started"}});
   } else if (type == "step_end") {
     json step = {{"run", id},
                  {"key", record.value("step", "")},
@@ -574,7 +604,7 @@ void RunEngine::on_note(Slot& slot, const std::string& key, const json& record) 
                  {"summary", record.value("name", "")},
                  {"state", record.value("ok", false) ? "ok" : "failed"}};
     if (record.contains("error")) step["error"] = record["error"];
-    bus_.publish("run.step", step);
+    announce(slot, "run.step", step);
   }
 }
 
@@ -608,7 +638,7 @@ void RunEngine::on_finished(Slot& slot) {
                    {"parent", record.value("parent", "")}};
   if (record.contains("error")) finished["error"] = record["error"];
   if (record.contains("result")) finished["result"] = record["result"];
-  bus_.publish("run.finished", finished);
+  announce(slot, "run.finished", finished);
   const auto parent = record.value("parent", "");
   const auto parent_key = record.value("parent_key", "");
   Result<json> outcome =
@@ -675,7 +705,17 @@ Result<void> RunEngine::decide(const std::string& id, const std::string& key, bo
     return fail(Errc::Unauthenticated,
                 "'" + who + "' may not decide this approval; approvers: " + approvers.dump());
   }
+  json decided = {{"id", approval_id(id, chosen)},
+                  {"run", id},
+                  {"key", chosen},
+                  {"runbook", slot.run->spec().runbook},
+                  {"approved", approve},
+                  {"by", who},
+                  {"reason", comment}};
+  if (approval->second.contains("diff_sha256"))
+    decided["diff_sha256"] = approval->second["diff_sha256"];
   slot.approvals.erase(approval);
+  announce(slot, "run.approval.decided", decided);
   if (approve) {
     finish_effect(id, chosen, json{{"approved", true}, {"by", who}, {"comment", comment}});
   } else {
@@ -685,6 +725,21 @@ Result<void> RunEngine::decide(const std::string& id, const std::string& key, bo
   }
   reap();
   return ok();
+}
+
+json RunEngine::pending_approvals() const {
+  json list = json::array();
+  for (const auto& [id, slot] : runs_) {
+    for (const auto& [key, approval] : slot->approvals) {
+      json item = approval;
+      if (auto chain = slot->record.value("chain", ""); !chain.empty()) item["chain"] = chain;
+      list.push_back(std::move(item));
+    }
+  }
+  std::sort(list.begin(), list.end(), [](const json& a, const json& b) {
+    return a.value("requested_us", 0LL) < b.value("requested_us", 0LL);
+  });
+  return list;
 }
 
 Result<json> RunEngine::status(const std::string& id) const {

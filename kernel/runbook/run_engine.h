@@ -46,6 +46,7 @@ struct EngineOptions {
   std::int64_t device_timeout_ms = 300'000;
   std::int64_t lookup_timeout_ms = 30'000;
   std::int64_t max_approval_timeout_ms = 7 * 24 * 3'600'000LL;
+  std::int64_t approval_timeout_ms = 3'600'000;  ///< when approve{} gives no timeout
   /// Template directory for textfsm.parse and d:run{parse = "textfsm"}; "" = none.
   std::string textfsm_templates;
 };
@@ -58,6 +59,8 @@ struct StartRequest {
   nlohmann::json params = nlohmann::json::object();
   bool dry_run = false;
   std::string started_by;
+  /// The causal chain this run continues (a rule firing's id); copied into every run event.
+  std::string chain;
 };
 
 class RunEngine {
@@ -73,6 +76,9 @@ class RunEngine {
   /// Re-executes runs recorded as running (at start-up). Returns how many.
   Result<std::size_t> resume_unfinished();
   Result<void> cancel(const std::string& id, const std::string& who);
+  /// Every approval runs are waiting for, oldest first: {id, run, key, runbook, params, message,
+  /// approvers, requested_us, expires_us, [device, diff, diff_sha256], [chain]}.
+  nlohmann::json pending_approvals() const;
   /// Answers a pending approval (`key` may be empty when the run waits for exactly one).
   Result<void> decide(const std::string& id, const std::string& key, bool approve,
                       const std::string& who, const std::string& comment);
@@ -108,6 +114,7 @@ class RunEngine {
   void issue_device(Slot& slot, const Effect& effect);
   void issue_wait(Slot& slot, const Effect& effect);
   void issue_approval(Slot& slot, const Effect& effect);
+  void announce(const Slot& slot, const std::string& topic, nlohmann::json body);
   void issue_call(Slot& slot, const Effect& effect);
 
   EngineOptions options_;

@@ -50,6 +50,7 @@ int effect(lua_State* L) {
 int result(lua_State* L) {
   Run::Task* task = task_or_raise(L, "__result");
   auto& pending = run_of(L).pending_result(*task);
+  const int returned = pending ? 2 : 3;  // ok, value | false, message, error code
   if (pending) {
     lua_pushboolean(L, 1);
     push_json(L, *pending);
@@ -57,9 +58,11 @@ int result(lua_State* L) {
     lua_pushboolean(L, 0);
     const auto& message = pending.error().message;
     lua_pushlstring(L, message.data(), message.size());
+    const auto code = errc_name(pending.error().code);
+    lua_pushlstring(L, code.data(), code.size());
   }
   pending = json();
-  return 2;
+  return returned;
 }
 
 int spawn(lua_State* L) {

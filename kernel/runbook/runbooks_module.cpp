@@ -4,11 +4,13 @@
 //   run.list         {limit, all}  -> {runs: [...]} newest first (all: with sub-runbook runs)
 //   run.steps        {id}          -> {steps: [...]} effects, named steps and log lines in order
 //   run.cancel       {id}
-//   run.approve      {id, key, approve, by, comment}
+//   run.approve      {id, key, approve, by, comment}   id may be an approval id "<run>/<key>"
+//   run.approvals    {}            -> {approvals: [...]} every pending approval, oldest first
 //   runbook.list     {}            -> {runbooks: [{name, description, language, path, params}]}
 //   runbook.show     {name}        -> {name, ..., text}
 //   runbook.validate {runbook | source + name + language} -> {name, description, params}
-// Publishes run.started, run.resumed, run.step, run.log, run.approval and run.finished.
+// Publishes run.started, run.resumed, run.step, run.log, run.approval, run.approval.decided and
+// run.finished (each with the run's `chain` when it has one).
 // The engine lives in kernel/runbook (docs/adr/0007-runbook-engine-as-a-kernel-module.md).
 
 #include <algorithm>
@@ -39,6 +41,7 @@ Result<EngineOptions> read_options(const json& config, std::vector<std::string>&
   options.limits.instruction_budget = static_cast<std::uint64_t>(
       r.integer("instruction_limit", 200'000'000, 10'000, 1'000'000'000'000LL));
   options.textfsm_templates = r.string("textfsm_templates", "");
+  options.approval_timeout_ms = r.duration_ms("approval_timeout", 3'600'000, 1000);
   if (auto done = r.finish(); !done) return std::move(done).error();
   return options;
 }
@@ -91,6 +94,7 @@ StartRequest start_request(const json& args, const std::string& who) {
   request.params = args.value("params", json::object());
   request.dry_run = args.value("dry_run", false);
   request.started_by = args.value("started_by", who);
+  request.chain = args.value("chain", "");
   return request;
 }
 
@@ -103,7 +107,7 @@ class RunbooksModule final : public Module {
             "the runbook engine: Lua and YAML runbooks, durable runs, approvals",
             {},
             {"run.start", "run.status", "run.list", "run.steps", "run.cancel", "run.approve",
-             "runbook.list", "runbook.show", "runbook.validate"},
+             "run.approvals", "runbook.list", "runbook.show", "runbook.validate"},
             {kRunsTable, kRunStepsTable, kRunbookStateTable}};
   }
 
@@ -192,8 +196,14 @@ class RunbooksModule final : public Module {
         return std::move(cancelled).error();
       return json{{"id", id}};
     }
+    if (service == "run.approvals") return json{{"approvals", engine_->pending_approvals()}};
     if (service == "run.approve") {
-      if (auto decided = engine_->decide(id, args.value("key", ""), args.value("approve", true),
+      std::string run = id, key = args.value("key", "");
+      if (const auto slash = id.find('/'); slash != std::string::npos) {
+        run = id.substr(0, slash);
+        key = id.substr(slash + 1);
+      }
+      if (auto decided = engine_->decide(run, key, args.value("approve", true),
                                          args.value("by", who), args.value("comment", ""));
           !decided) {
         return std::move(decided).error();

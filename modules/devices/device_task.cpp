@@ -2,6 +2,7 @@
 
 #include "make_driver.h"
 #include "nauto/base/clock.h"
+#include "nauto/base/digest.h"
 
 namespace nauto::devices {
 
@@ -29,11 +30,27 @@ Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadli
       push.text = spec.config;
       push.mode = spec.replace ? drivers::PushMode::Replace : drivers::PushMode::Merge;
       push.dry_run = spec.dry_run;
+      // An approved change is pushed only if it is still the change that was approved: the
+      // diff is computed again under this device's write lock and compared by hash.
+      if (!spec.approved_diff_sha256.empty() && !spec.dry_run) {
+        drivers::ConfigPush check = push;
+        check.dry_run = true;
+        auto preview = driver.push_config(check, deadline);
+        if (!preview) return std::move(preview).error();
+        if (auto now = sha256_hex(preview->diff); now != spec.approved_diff_sha256) {
+          return fail(Errc::Conflict,
+                      "the change differs from the approved diff (approved sha256 " +
+                          spec.approved_diff_sha256.substr(0, 12) + ", now " + now.substr(0, 12) +
+                          "); nothing was pushed — ask for approval of the new diff",
+                      spec.target);
+        }
+      }
       auto result = driver.push_config(push, deadline);
       if (!result) return std::move(result).error();
       return json{{"changed", result->changed},
                   {"dry_run", spec.dry_run},
                   {"diff", result->diff},
+                  {"diff_sha256", sha256_hex(result->diff)},
                   {"commands", result->commands}};
     }
     case JobKind::GetConfig: {

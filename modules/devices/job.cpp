@@ -65,6 +65,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
   spec.config = r.string("config", "");
   spec.replace = r.boolean("replace", false);
   spec.dry_run = r.boolean("dry_run", false);
+  spec.approved_diff_sha256 = r.string("approved_diff_sha256", "");
   spec.max_parallel = static_cast<int>(r.integer("max_parallel", 0, 0, 100000));
   spec.device_timeout_ms = r.duration_ms("device_timeout", 0, 0);
   spec.job_timeout_ms = r.duration_ms("job_timeout", 0, 0);
@@ -92,6 +93,7 @@ json to_json(const JobSpec& spec) {
               {"config", spec.config},
               {"replace", spec.replace},
               {"dry_run", spec.dry_run},
+              {"approved_diff_sha256", spec.approved_diff_sha256},
               {"max_parallel", spec.max_parallel},
               {"device_timeout", spec.device_timeout_ms},
               {"job_timeout", spec.job_timeout_ms},

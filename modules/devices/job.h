@@ -20,11 +20,14 @@ std::string_view job_kind_name(JobKind kind);
 /// limits are positive.
 struct JobSpec {
   JobKind kind = JobKind::Commands;
-  std::string target;                  ///< a selector (modules/inventory/selector.h)
-  std::vector<std::string> commands;   ///< Commands
-  std::string config;                  ///< Push: the lines to apply
-  bool replace = false;                ///< Push: make the config equal `config`
-  bool dry_run = false;                ///< Push: compute the diff, change nothing
+  std::string target;                 ///< a selector (modules/inventory/selector.h)
+  std::vector<std::string> commands;  ///< Commands
+  std::string config;                 ///< Push: the lines to apply
+  bool replace = false;               ///< Push: make the config equal `config`
+  bool dry_run = false;               ///< Push: compute the diff, change nothing
+  /// Push: if set, push only when the diff (recomputed under the device's write lock) still has
+  /// this SHA-256 — the diff an approver saw; otherwise fail with Errc::Conflict.
+  std::string approved_diff_sha256;
   int max_parallel = 0;                ///< 0: only the global limit applies
   std::int64_t device_timeout_ms = 0;  ///< 0: the module's default
   std::int64_t job_timeout_ms = 0;     ///< 0: the module's default

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "engine_harness.h"
+#include "nauto/base/digest.h"
 
 using namespace nauto;
 using namespace nauto::runbook;
@@ -265,6 +266,94 @@ TEST_CASE("approvals wait for an approver", "[runbook][approval]") {
   auto expiring = h.run(lua("approve{ message = 'x', timeout = 0.2 }"));
   CHECK(expiring["state"] == "failed");
   CHECK(expiring["error"].get<std::string>().find("nobody approved within") != std::string::npos);
+}
+
+// A device whose running config can drift between the approval and the push: the diff it
+// would apply is "+<config><drift>"; a push that names an approved diff hash fails with
+// Errc::Conflict when the diff it would apply now has another hash, as the devices module does.
+struct DriftingDevice {
+  std::string drift;
+  std::vector<json> real_pushes;
+  void install(ScriptedBus& bus) {
+    bus.services["device.call"] = [this](const json& body) -> Answer {
+      const auto diff = "+" + body.value("config", "") + drift;
+      if (body.value("dry_run", false)) {
+        return {json{{"changed", true},
+                     {"dry_run", true},
+                     {"diff", diff},
+                     {"diff_sha256", sha256_hex(diff)}},
+                5};
+      }
+      const auto approved = body.value("approved_diff_sha256", "");
+      if (!approved.empty() && approved != sha256_hex(diff))
+        return {fail(Errc::Conflict, "leaf1: the change differs from the approved diff"), 5};
+      real_pushes.push_back(body);
+      return {json{{"changed", true},
+                   {"dry_run", false},
+                   {"diff", diff},
+                   {"diff_sha256", sha256_hex(diff)}},
+              5};
+    };
+  }
+};
+
+TEST_CASE("an approved push goes out only as the diff that was approved", "[runbook][approval]") {
+  DriftingDevice device;
+  Harness h;
+  device.install(h.bus);
+  const auto source = lua(R"LUA(
+    local result = device('leaf1'):push('ntp server 192.0.2.1',
+      { approval = { message = "NTP on leaf1", approvers = { "alice" } } })
+    return { by = result.approved_by, diff = result.diff })LUA");
+  auto id = h.start(source);
+  REQUIRE(id);
+  h.bus.run_until([&] { return h.bus.count("run.approval") == 1; });
+  auto pending = h.engine().pending_approvals();
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0]["device"] == "leaf1");
+  CHECK(pending[0]["diff"] == "+ntp server 192.0.2.1");
+  CHECK(pending[0]["diff_sha256"] == sha256_hex("+ntp server 192.0.2.1"));
+  CHECK(pending[0]["message"] == "NTP on leaf1");
+  const auto first = pending[0]["id"].get<std::string>();
+  CHECK(first.rfind(*id + "/", 0) == 0);
+  CHECK(pending[0].contains("expires_us"));
+
+  // The device changes while the approver reads: the approved diff is not what would be pushed
+  // now, so nothing is pushed and the new diff is put to the approver.
+  device.drift = "\n+logging host 192.0.2.9";
+  REQUIRE(h.engine().decide(*id, pending[0]["key"], true, "alice", "ok"));
+  h.bus.run_until([&] { return h.bus.count("run.approval") == 2; });
+  CHECK(device.real_pushes.empty());
+  pending = h.engine().pending_approvals();
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0]["diff"] == "+ntp server 192.0.2.1\n+logging host 192.0.2.9");
+  CHECK(pending[0]["id"] != first);
+  REQUIRE(h.engine().decide(*id, pending[0]["key"], true, "alice", "seen the new one"));
+  auto r = h.finish(*id);
+  INFO(r.dump());
+  REQUIRE(r["state"] == "succeeded");
+  CHECK(r["result"]["by"] == "alice");
+  REQUIRE(device.real_pushes.size() == 1);
+  CHECK(device.real_pushes[0]["approved_diff_sha256"] ==
+        sha256_hex("+ntp server 192.0.2.1\n+logging host 192.0.2.9"));
+  CHECK(h.bus.count("run.approval.decided") == 2);
+
+  // Denied: nothing is pushed and the run fails with who and why.
+  auto denied = h.start(source);
+  REQUIRE(denied);
+  h.bus.run_until([&] { return h.bus.count("run.approval") == 3; });
+  REQUIRE(h.engine().decide(*denied, "", false, "alice", "change freeze"));
+  auto d = h.finish(*denied);
+  CHECK(d["state"] == "failed");
+  CHECK(d["error"].get<std::string>().find("rejected by alice (change freeze)") !=
+        std::string::npos);
+  CHECK(device.real_pushes.size() == 1);
+
+  // Under `nauto run --dry-run` an approval-bound push is only previewed, never asked for.
+  auto dry = h.start(source, json::object(), "t.lua", true);
+  REQUIRE(dry);
+  CHECK(h.finish(*dry)["state"] == "succeeded");
+  CHECK(h.bus.count("run.approval") == 3);
 }
 
 TEST_CASE("a restarted engine resumes a run without repeating finished device calls",

@@ -30,6 +30,7 @@ enum class Errc : std::uint8_t {
   Unauthenticated,    ///< credentials were refused; never retried (it would lock accounts)
   Untrusted,          ///< a peer's identity did not verify (host key, TLS); never retried
   Rejected,           ///< the device understood the request and said no (`% Invalid input`)
+  Conflict,           ///< what was checked changed since (an approved diff no longer matches)
   Bug,                ///< an invariant of ours broke; always worth a report
 };
 

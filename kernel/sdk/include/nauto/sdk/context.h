@@ -39,6 +39,12 @@ class Context {
   /// Runs `fn` once after `delay`.
   virtual TimerId after(std::chrono::milliseconds delay, TimerFn fn) = 0;
   virtual void cancel(TimerId id) = 0;
+  /// Runs `on_readable` on this thread whenever `fd` (a socket or pipe the module owns) is
+  /// readable, so a module that listens on the network (syslog, traps) needs no thread of its
+  /// own. The module closes `fd` only after unwatch(); at most 16 watches per module.
+  /// Errc::ResourceExhausted past the limit.
+  virtual Result<TimerId> watch(int fd, TimerFn on_readable) = 0;
+  virtual void unwatch(TimerId id) = 0;
   /// Logger named "mod.<name>".
   virtual spdlog::logger& log() = 0;
   /// The kernel's store for modules hosted in-process; nullptr out of process.

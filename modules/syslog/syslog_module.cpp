@@ -1,0 +1,265 @@
+// The syslog module: receives syslog over UDP and TCP (RFC 5424 and RFC 3164, octet-counted or
+// newline-framed, IPv4 and IPv6), finds the sending device in the inventory, recognises known
+// messages (MessageClassifier) and publishes each as the event `device.<name>.<kind>`:
+//   {device, known, address, hostname, facility, severity, program, procid, msgid, message,
+//    kind, rule, fields, timestamp, format, received_us[, structured_data]}
+// Unknown senders publish as `device._unknown.<kind>` with known=false.
+// Serves syslog.stats -> {counters, listener, listening, devices}.
+// A flood is shed, never queued without bound: per-source token buckets, a bounded batch per
+// wake-up, the bus's own high-water mark; the kernel's receive-buffer drops are read back.
+// Malformed input is counted and logged (at most once a second, with a sample).
+
+#include "ingest_counters.h"
+#include "message_classifier.h"
+#include "nauto/base/clock.h"
+#include "nauto/bus/body.h"
+#include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/registry.h"
+#include "source_directory.h"
+#include "syslog_listener.h"
+#include "syslog_message.h"
+
+namespace nauto::syslog {
+
+using nlohmann::json;
+
+namespace {
+
+struct Settings {
+  std::vector<ListenEndpoint> listen;
+  ListenerLimits limits;
+  double rate_per_source = 0;
+  double burst_per_source = 0;
+  std::vector<MessageRuleSpec> message_rules;
+  std::int64_t inventory_refresh_ms = 30'000;
+};
+
+Result<Settings> read_settings(const json& config) {
+  Settings s;
+  ConfigReader r(config, "modules.syslog");
+  auto listen = r.strings("listen");
+  if (!config.is_object() || !config.contains("listen")) listen = {"udp://127.0.0.1:5514"};
+  s.limits.max_message_bytes = r.size_bytes("max_message_size", 8192, 480);
+  s.limits.max_connections =
+      static_cast<std::size_t>(r.integer("max_connections", 256, 1, 100'000));
+  s.limits.receive_buffer_bytes = r.size_bytes("receive_buffer", 4u << 20, 65536);
+  s.rate_per_source = static_cast<double>(r.integer("rate_per_source", 0, 0, 100'000'000));
+  s.burst_per_source = static_cast<double>(r.integer(
+      "burst_per_source", static_cast<std::int64_t>(s.rate_per_source) * 2, 0, 1'000'000'000));
+  s.inventory_refresh_ms = r.duration_ms("inventory_refresh", 30'000, 1000);
+  auto rules = r.section("message_rules");
+  if (auto done = r.finish(); !done) return std::move(done).error();
+  std::string problems;
+  for (const auto& text : listen) {
+    auto endpoint = parse_endpoint(text);
+    if (!endpoint)
+      problems += "modules.syslog.listen: " + endpoint.error().message + "\n";
+    else
+      s.listen.push_back(*endpoint);
+  }
+  if (s.listen.empty() && problems.empty())
+    problems += "modules.syslog.listen: give at least one endpoint (udp://0.0.0.0:514)\n";
+  auto specs = MessageClassifier::read_specs(rules, "modules.syslog.message_rules");
+  if (!specs)
+    problems += specs.error().message + "\n";
+  else
+    s.message_rules = std::move(*specs);
+  if (!problems.empty()) {
+    problems.pop_back();
+    return fail(Errc::InvalidConfig, problems);
+  }
+  return s;
+}
+
+json structured_data_json(const SyslogMessage& message) {
+  json out = json::object();
+  for (const auto& element : message.structured_data) {
+    json params = json::object();
+    for (const auto& [name, value] : element.params)
+      params[name] = value;
+    out[element.id] = std::move(params);
+  }
+  return out;
+}
+
+}  // namespace
+
+class SyslogModule final : public Module {
+ public:
+  Manifest manifest() const override {
+    return {"syslog",
+            "syslog receiver (UDP/TCP, RFC 5424/3164) publishing device.<name>.<kind> events",
+            {},
+            {"syslog.stats"},
+            {}};
+  }
+
+  Result<void> validate(const json& config) const override {
+    auto s = read_settings(config);
+    if (!s) return std::move(s).error();
+    auto classifier = MessageClassifier::create(s->message_rules);
+    if (!classifier) return std::move(classifier).error();
+    return ok();
+  }
+
+  Result<void> start(Context& ctx) override {
+    auto s = read_settings(ctx.config());
+    if (!s) return std::move(s).error();
+    settings_ = std::move(*s);
+    auto classifier = MessageClassifier::create(settings_.message_rules);
+    if (!classifier) return std::move(classifier).error();
+    classifier_ = std::make_unique<MessageClassifier>(std::move(*classifier));
+    limiter_ =
+        std::make_unique<SourceRateLimiter>(settings_.rate_per_source, settings_.burst_per_source);
+    auto listener = SyslogListener::open(
+        settings_.listen, settings_.limits,
+        [this, &ctx](std::string_view raw, const std::string& address, std::int64_t received_us) {
+          handle(ctx, raw, address, received_us);
+        });
+    if (!listener) return std::move(listener).error();
+    listener_ = std::move(*listener);
+    auto watched = ctx.watch(listener_->fd(), [this] { listener_->on_readable(); });
+    if (!watched) return std::move(watched).error();
+    watch_ = *watched;
+    for (const auto& endpoint : listener_->bound())
+      ctx.log().info("listening on {}", endpoint);
+    refresh_inventory(ctx);
+    ctx.every(std::chrono::milliseconds(settings_.inventory_refresh_ms),
+              [this, &ctx] { refresh_inventory(ctx); });
+    return ok();
+  }
+
+  void stop(Context& ctx) noexcept override {
+    if (watch_) ctx.unwatch(watch_);
+    listener_.reset();
+  }
+
+  void on_request(const bus::Envelope& request, Context&, Reply reply) override {
+    if (request.topic != "syslog.stats")
+      return reply.fail(Error{Errc::Unsupported, "unknown service " + request.topic, "syslog"});
+    const auto& l = listener_->counters();
+    reply.ok_json({{"counters", counters_.to_json()},
+                   {"listener",
+                    {{"udp_datagrams", l.udp_datagrams},
+                     {"tcp_messages", l.tcp_messages},
+                     {"kernel_dropped", l.kernel_dropped},
+                     {"connections_accepted", l.connections_accepted},
+                     {"connections_refused", l.connections_refused},
+                     {"connections_open", listener_->open_connections()},
+                     {"tcp_truncated", l.tcp_truncated},
+                     {"tcp_broken", l.tcp_broken}}},
+                   {"listening", listener_->bound()},
+                   {"devices", directory_.size()},
+                   {"message_rules", classifier_->size()}});
+  }
+
+ private:
+  void handle(Context& ctx, std::string_view raw, const std::string& address,
+              std::int64_t received_us) {
+    ++counters_.received;
+    if (!limiter_->admit(address, received_us)) {
+      ++counters_.rate_limited;
+      warn_at_most_every_second(ctx, last_rate_warning_us_, [&] {
+        ctx.log().warn("shedding syslog from {}: over rate_per_source {} msg/s ({} shed so far)",
+                       address, settings_.rate_per_source, counters_.rate_limited);
+      });
+      return;
+    }
+    auto parsed = parse_syslog(raw);
+    if (!parsed) {
+      ++counters_.malformed;
+      warn_at_most_every_second(ctx, last_malformed_warning_us_, [&] {
+        auto sample = textfsm::to_valid_utf8(raw.substr(0, 120));
+        ctx.log().warn("malformed syslog from {} ({} so far): {}; starts: {:?}", address,
+                       counters_.malformed, parsed.error().message, sample);
+      });
+      return;
+    }
+    const auto& message = *parsed;
+    auto classification = classifier_->classify(message.text);
+    if (!classification.rule.empty()) ++counters_.classified;
+    auto device = directory_.resolve(message.hostname, address);
+    if (device.empty()) {
+      ++counters_.unresolved;
+      // A device imported since the last refresh: look again, but not on every message.
+      if (received_us - last_miss_refresh_us_ > 5'000'000) {
+        last_miss_refresh_us_ = received_us;
+        refresh_inventory(ctx);
+      }
+    }
+    json body = {{"device", device},
+                 {"known", !device.empty()},
+                 {"address", address},
+                 {"hostname", message.hostname},
+                 {"facility", facility_name(message.facility)},
+                 {"severity", message.severity},
+                 {"severity_name", severity_name(message.severity)},
+                 {"program", message.program},
+                 {"procid", message.procid},
+                 {"msgid", message.msgid},
+                 {"message", message.text},
+                 {"kind", classification.kind},
+                 {"rule", classification.rule},
+                 {"fields", std::move(classification.fields)},
+                 {"timestamp", message.timestamp},
+                 {"format", message.rfc5424 ? "rfc5424" : "rfc3164"},
+                 {"received_us", received_us}};
+    if (!message.structured_data.empty()) body["structured_data"] = structured_data_json(message);
+    const auto topic = "device." +
+                       (device.empty() ? std::string("_unknown") : topic_segment(device)) + "." +
+                       classification.kind;
+    if (auto sent = ctx.publish(topic, bus::to_body(body)); !sent) {
+      ++counters_.shed;
+      warn_at_most_every_second(ctx, last_shed_warning_us_, [&] {
+        ctx.log().warn("shedding syslog: the bus would not take more ({}; {} shed so far)",
+                       sent.error().message, counters_.shed);
+      });
+      return;
+    }
+    ++counters_.published;
+  }
+
+  template <typename Fn>
+  static void warn_at_most_every_second(Context&, std::int64_t& last_us, Fn&& warn) {
+    const auto now = steady_us();
+    if (now - last_us < 1'000'000) return;
+    last_us = now;
+    warn();
+  }
+
+  void refresh_inventory(Context& ctx) {
+    if (refreshing_) return;
+    refreshing_ = true;
+    ctx.request("inventory.select", bus::to_body(json{{"selector", "all"}}), 5000,
+                [this, &ctx](Result<std::string> reply) {
+                  refreshing_ = false;
+                  auto body = reply ? bus::from_body(*reply) : Result<json>(reply.error());
+                  if (!body) {
+                    // Not there yet at start-up: try again soon rather than at the next period.
+                    if (directory_.size() == 0) {
+                      ctx.after(std::chrono::milliseconds(500),
+                                [this, &ctx] { refresh_inventory(ctx); });
+                    }
+                    return;
+                  }
+                  directory_.load((*body)["hosts"]);
+                });
+  }
+
+  Settings settings_;
+  std::unique_ptr<MessageClassifier> classifier_;
+  std::unique_ptr<SourceRateLimiter> limiter_;
+  std::unique_ptr<SyslogListener> listener_;
+  Context::TimerId watch_ = 0;
+  SourceDirectory directory_;
+  IngestCounters counters_;
+  bool refreshing_ = false;
+  std::int64_t last_miss_refresh_us_ = 0;
+  std::int64_t last_rate_warning_us_ = 0;
+  std::int64_t last_malformed_warning_us_ = 0;
+  std::int64_t last_shed_warning_us_ = 0;
+};
+
+NAUTO_REGISTER_MODULE(SyslogModule, "syslog");
+
+}  // namespace nauto::syslog
