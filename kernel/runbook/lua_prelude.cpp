@@ -215,6 +215,14 @@ function approve(request)
   return decision
 end
 
+-- Wraps a runbook's run function behind an approval (the engine uses it once, then drops it).
+function __gate(fn, request)
+  return function(p)
+    approve(request)
+    return fn(p)
+  end
+end
+
 function emit(topic, body)
   if type_(topic) ~= "string" or topic == "" then error_("emit(topic, body): expected a topic", 2) end
   perform("emit", { topic = topic, body = body }, 2)

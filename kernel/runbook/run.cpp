@@ -69,6 +69,15 @@ int bootstrap_lua(lua_State* L) {
   push_runbook_table(L, spec.source, spec.chunk_name);
   lua_State* root = lua_newthread(L);
   lua_getfield(L, -2, "run");
+  // A run started behind an approval (a rule's `approval:`) asks before its code runs.
+  if (spec.context.contains("approval")) {
+    lua_getglobal(L, "__gate");
+    lua_insert(L, -2);
+    push_json(L, spec.context["approval"]);
+    lua_call(L, 2, 1);
+  }
+  lua_pushnil(L);
+  lua_setglobal(L, "__gate");
   push_json(L, spec.params);
   lua_xmove(L, root, 2);
   args->root_ref = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -178,6 +178,7 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
                   {"dry_run", request.dry_run},
                   {"started_by", request.started_by},
                   {"chain", request.chain}};
+  if (request.approval.is_object()) context["approval"] = request.approval;
   auto launch_now =
       [this, id, context, request, resolved = std::make_shared<Resolved>(std::move(*resolved)),
        params = std::make_shared<json>(std::move(*params)), pending, done](bool checked) {
@@ -197,6 +198,7 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
                        {"dry_run", request.dry_run},
                        {"started_by", request.started_by},
                        {"chain", request.chain},
+                       {"approval", request.approval},
                        {"state", "running"},
                        {"started_us", now_us()}};
         std::optional<store::WriteTicket> durable;
@@ -322,6 +324,8 @@ Result<std::size_t> RunEngine::resume_unfinished() {
                     {"dry_run", record.value("dry_run", false)},
                     {"started_by", record.value("started_by", "")},
                     {"chain", record.value("chain", "")}};
+    if (record.contains("approval") && record["approval"].is_object())
+      context["approval"] = record["approval"];
     record["resumes"] = record.value("resumes", 0) + 1;
     const auto params = record.value("params", json::object());
     auto launched = launch(std::move(r), params, context, id, "", "", std::move(*entries), record);
@@ -529,6 +533,7 @@ void RunEngine::issue_call(Slot& slot, const Effect& effect) {
                             effect.args.value("params", json::object()), resolved->name);
   if (!params) return finish_effect(id, effect.key, std::move(params).error());
   json context = slot.run->spec().context;
+  context.erase("approval");  // the parent's gate was passed already
   context["id"] = child_id;
   context["runbook"] = resolved->name;
   json record = {{"id", child_id},

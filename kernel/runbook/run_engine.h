@@ -61,6 +61,8 @@ struct StartRequest {
   std::string started_by;
   /// The causal chain this run continues (a rule firing's id); copied into every run event.
   std::string chain;
+  /// {message, approvers, timeout}: ask this before the runbook's code runs (a rule's gate).
+  nlohmann::json approval;
 };
 
 class RunEngine {

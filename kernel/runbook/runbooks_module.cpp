@@ -1,5 +1,6 @@
 // The runbooks module: the kernel's runbook engine on the bus.
-//   run.start        {runbook | source + name + language, params, dry_run, started_by} -> {id}
+//   run.start        {runbook | source + name + language, params, dry_run, started_by, chain,
+//                     approval: {message, approvers, timeout}} -> {id}
 //   run.status       {id}          -> the run record, with live details while it runs
 //   run.list         {limit, all}  -> {runs: [...]} newest first (all: with sub-runbook runs)
 //   run.steps        {id}          -> {steps: [...]} effects, named steps and log lines in order
@@ -95,6 +96,8 @@ StartRequest start_request(const json& args, const std::string& who) {
   request.dry_run = args.value("dry_run", false);
   request.started_by = args.value("started_by", who);
   request.chain = args.value("chain", "");
+  if (args.contains("approval") && args["approval"].is_object())
+    request.approval = args["approval"];
   return request;
 }
 

@@ -1,0 +1,334 @@
+#include "condition.h"
+
+#include <textfsm/regex.h>
+
+namespace nauto::rules {
+
+using nlohmann::json;
+
+namespace {
+
+std::string at_line(const YAML::Node& node) {
+  return "line " + std::to_string(node.Mark().line + 1);
+}
+
+json scalar_value(const YAML::Node& node) {
+  const auto& text = node.Scalar();
+  if (node.Tag() == "!") return text;  // quoted: a string, always
+  if (text == "true" || text == "yes") return true;
+  if (text == "false" || text == "no") return false;
+  char* end = nullptr;
+  const double number = std::strtod(text.c_str(), &end);
+  if (!text.empty() && end && *end == '\0') {
+    if (text.find_first_of(".eE") == std::string::npos) return static_cast<std::int64_t>(number);
+    return number;
+  }
+  return text;
+}
+
+std::optional<double> number_of(const json& value) {
+  if (value.is_number()) return value.get<double>();
+  if (value.is_string()) {
+    const auto& text = value.get_ref<const std::string&>();
+    char* end = nullptr;
+    const double number = std::strtod(text.c_str(), &end);
+    if (!text.empty() && end && *end == '\0') return number;
+  }
+  return std::nullopt;
+}
+
+std::string text_of(const json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+// Compares like an engineer reads YAML: 5 equals "5", true equals "true".
+bool same(const json& a, const json& b) {
+  if (a == b) return true;
+  auto x = number_of(a), y = number_of(b);
+  if (x && y) return *x == *y;
+  return text_of(a) == text_of(b);
+}
+
+}  // namespace
+
+const json* field_of(const json& event, const std::string& path) {
+  const json* at = &event;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto dot = path.find('.', start);
+    const auto key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!at->is_object()) return nullptr;
+    const auto it = at->find(key);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return at;
+}
+
+struct Condition::Node {
+  enum class Kind {
+    All,
+    Any,
+    Not,
+    Equals,
+    NotEquals,
+    In,
+    Regex,
+    Greater,
+    GreaterEqual,
+    Less,
+    LessEqual,
+    Exists,
+    Contains
+  };
+  Kind kind = Kind::All;
+  std::string path;
+  json value;
+  std::shared_ptr<textfsm::Regex> regex;
+  std::vector<std::unique_ptr<Node>> children;
+
+  std::string describe() const {
+    switch (kind) {
+      case Kind::Equals:
+        return path + " == " + text_of(value);
+      case Kind::NotEquals:
+        return path + " != " + text_of(value);
+      case Kind::In:
+        return path + " in " + value.dump();
+      case Kind::Regex:
+        return path + " ~ /" + text_of(value) + "/";
+      case Kind::Greater:
+        return path + " > " + text_of(value);
+      case Kind::GreaterEqual:
+        return path + " >= " + text_of(value);
+      case Kind::Less:
+        return path + " < " + text_of(value);
+      case Kind::LessEqual:
+        return path + " <= " + text_of(value);
+      case Kind::Exists:
+        return path + (value.get<bool>() ? " exists" : " is absent");
+      case Kind::Contains:
+        return path + " contains " + text_of(value);
+      case Kind::All:
+        return "all";
+      case Kind::Any:
+        return "any";
+      case Kind::Not:
+        return "not";
+    }
+    return "?";
+  }
+
+  bool test(const json& event, std::vector<std::string>* why, int depth) const {
+    auto note = [&](bool result, const std::string& got) {
+      if (why) {
+        why->push_back(std::string(static_cast<std::size_t>(depth) * 2, ' ') + describe() + ": " +
+                       (result ? "yes" : "no") + got);
+      }
+      return result;
+    };
+    switch (kind) {
+      case Kind::All:
+      case Kind::Any: {
+        if (why && depth > 0) why->push_back(std::string(depth * 2, ' ') + describe() + ":");
+        bool result = kind == Kind::All;
+        for (const auto& child : children) {
+          const bool passed = child->test(event, why, depth + 1);
+          if (kind == Kind::All && !passed) {
+            result = false;
+            if (!why) break;
+          }
+          if (kind == Kind::Any && passed) {
+            result = true;
+            if (!why) break;
+          }
+        }
+        return result;
+      }
+      case Kind::Not: {
+        if (why) why->push_back(std::string(depth * 2, ' ') + "not:");
+        return !children.front()->test(event, why, depth + 1);
+      }
+      default:
+        break;
+    }
+    const json* field = field_of(event, path);
+    const std::string got = field ? " (it is " + text_of(*field) + ")" : " (absent)";
+    if (kind == Kind::Exists) return note((field != nullptr) == value.get<bool>(), got);
+    if (!field) return note(kind == Kind::NotEquals, got);
+    switch (kind) {
+      case Kind::Equals:
+        return note(same(*field, value), got);
+      case Kind::NotEquals:
+        return note(!same(*field, value), got);
+      case Kind::In: {
+        for (const auto& item : value) {
+          if (same(*field, item)) return note(true, got);
+        }
+        return note(false, got);
+      }
+      case Kind::Regex: {
+        thread_local textfsm::Matcher matcher;
+        auto matched = matcher.test(*regex, text_of(*field));
+        return note(matched && *matched, got);
+      }
+      case Kind::Contains:
+        return note(text_of(*field).find(text_of(value)) != std::string::npos, got);
+      default: {
+        auto x = number_of(*field);
+        auto y = number_of(value);
+        if (!x || !y) return note(false, got + ", not a number");
+        const bool result = kind == Kind::Greater        ? *x > *y
+                            : kind == Kind::GreaterEqual ? *x >= *y
+                            : kind == Kind::Less         ? *x < *y
+                                                         : *x <= *y;
+        return note(result, got);
+      }
+    }
+  }
+};
+
+static Result<std::unique_ptr<Condition::Node>> parse_map(const YAML::Node& node,
+                                                          const std::string& where);
+
+static Result<std::unique_ptr<Condition::Node>> parse_field(const std::string& path,
+                                                            const YAML::Node& node,
+                                                            const std::string& where) {
+  using Kind = Condition::Node::Kind;
+  auto leaf = std::make_unique<Condition::Node>();
+  leaf->path = path;
+  if (node.IsScalar()) {
+    leaf->kind = Kind::Equals;
+    leaf->value = scalar_value(node);
+    return leaf;
+  }
+  if (node.IsSequence()) {
+    leaf->kind = Kind::In;
+    leaf->value = json::array();
+    for (const auto& item : node) {
+      if (!item.IsScalar())
+        return fail(Errc::InvalidConfig, at_line(item) + ": " + where + ": a list of values");
+      leaf->value.push_back(scalar_value(item));
+    }
+    return leaf;
+  }
+  if (!node.IsMap() || node.size() != 1) {
+    return fail(Errc::InvalidConfig,
+                at_line(node) + ": " + where +
+                    ": expected a value, a list (in), or one test such as {regex: ...}, "
+                    "{gte: 3}, {exists: true}");
+  }
+  const auto op = node.begin()->first.Scalar();
+  const auto& operand = node.begin()->second;
+  static const std::map<std::string, Kind> kinds = {
+      {"equals", Kind::Equals},    {"not_equals", Kind::NotEquals}, {"in", Kind::In},
+      {"regex", Kind::Regex},      {"gt", Kind::Greater},           {"gte", Kind::GreaterEqual},
+      {"lt", Kind::Less},          {"lte", Kind::LessEqual},        {"exists", Kind::Exists},
+      {"contains", Kind::Contains}};
+  const auto it = kinds.find(op);
+  if (it == kinds.end()) {
+    return fail(Errc::InvalidConfig, at_line(node) + ": " + where + ": unknown test '" + op +
+                                         "' (equals, not_equals, in, regex, gt, gte, lt, lte, "
+                                         "exists, contains)");
+  }
+  leaf->kind = it->second;
+  if (leaf->kind == Kind::In) {
+    auto list = parse_field(path, operand, where + ".in");
+    if (!list) return list;
+    if ((*list)->kind != Kind::In)
+      return fail(Errc::InvalidConfig, at_line(operand) + ": " + where + ".in: expected a list");
+    return list;
+  }
+  if (!operand.IsScalar())
+    return fail(Errc::InvalidConfig,
+                at_line(operand) + ": " + where + "." + op + ": expected a value");
+  leaf->value = scalar_value(operand);
+  if (leaf->kind == Kind::Exists && !leaf->value.is_boolean())
+    return fail(Errc::InvalidConfig, at_line(operand) + ": " + where + ".exists: true or false");
+  if (leaf->kind == Kind::Regex) {
+    auto regex = textfsm::Regex::compile(operand.Scalar(), textfsm::Regex::Anchor::Anywhere);
+    if (!regex)
+      return fail(Errc::InvalidConfig,
+                  at_line(operand) + ": " + where + ".regex: " + regex.error().message);
+    leaf->regex = std::make_shared<textfsm::Regex>(std::move(*regex));
+    leaf->value = operand.Scalar();
+  }
+  if ((leaf->kind == Kind::Greater || leaf->kind == Kind::GreaterEqual ||
+       leaf->kind == Kind::Less || leaf->kind == Kind::LessEqual) &&
+      !number_of(leaf->value)) {
+    return fail(Errc::InvalidConfig,
+                at_line(operand) + ": " + where + "." + op + ": expected a number");
+  }
+  return leaf;
+}
+
+static Result<std::unique_ptr<Condition::Node>> parse_map(const YAML::Node& node,
+                                                          const std::string& where) {
+  using Kind = Condition::Node::Kind;
+  if (!node.IsMap()) {
+    return fail(Errc::InvalidConfig,
+                at_line(node) + ": " + where + ": expected a map of field: test");
+  }
+  auto all = std::make_unique<Condition::Node>();
+  all->kind = Kind::All;
+  for (const auto& entry : node) {
+    const auto key = entry.first.Scalar();
+    const auto& value = entry.second;
+    const auto path = where + "." + key;
+    if (key == "all" || key == "any") {
+      if (!value.IsSequence())
+        return fail(Errc::InvalidConfig,
+                    at_line(value) + ": " + path + ": expected a list of maps");
+      auto group = std::make_unique<Condition::Node>();
+      group->kind = key == "all" ? Kind::All : Kind::Any;
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        auto child = parse_map(value[i], path + "[" + std::to_string(i) + "]");
+        if (!child) return child;
+        group->children.push_back(std::move(*child));
+      }
+      all->children.push_back(std::move(group));
+    } else if (key == "not") {
+      auto child = parse_map(value, path);
+      if (!child) return child;
+      auto negation = std::make_unique<Condition::Node>();
+      negation->kind = Kind::Not;
+      negation->children.push_back(std::move(*child));
+      all->children.push_back(std::move(negation));
+    } else {
+      auto leaf = parse_field(key, value, path);
+      if (!leaf) return leaf;
+      all->children.push_back(std::move(*leaf));
+    }
+  }
+  return all;
+}
+
+Condition::Condition() = default;
+Condition::Condition(Condition&&) noexcept = default;
+Condition& Condition::operator=(Condition&&) noexcept = default;
+Condition::~Condition() = default;
+
+Result<Condition> Condition::parse(const YAML::Node& node, const std::string& where) {
+  Condition condition;
+  if (!node || node.IsNull()) return condition;
+  auto root = parse_map(node, where);
+  if (!root) return std::move(root).error();
+  condition.root_ = std::move(*root);
+  return condition;
+}
+
+bool Condition::evaluate(const json& event) const {
+  return !root_ || root_->test(event, nullptr, 0);
+}
+
+bool Condition::explain(const json& event, std::vector<std::string>& why) const {
+  return !root_ || root_->test(event, &why, 0);
+}
+
+bool Condition::empty() const {
+  return !root_;
+}
+
+}  // namespace nauto::rules

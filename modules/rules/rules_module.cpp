@@ -1,0 +1,238 @@
+// The rules module: event-triggered automation. Every bus event is offered to the rules
+// (RuleEngine); a rule that fires starts a runbook (run.start, with the triggering event's id as
+// the causal chain and the rule's approval gate) or emits an event.
+//   rules.list     {}                    -> {rules: [summary + counters], errors}
+//   rules.validate {text, file}          -> {rules: [names]} or the problems, file:line each
+//   rules.test     {rule, event: {topic, body}} -> {matches, would_fire, why: [...], action}
+//   rules.reload   {}                    -> {rules: N}
+// Publishes rule.fired, rule.suppressed, rule.skipped, rule.budget_exhausted, rule.action,
+// rule.action_failed, rule.reloaded, rule.reload_failed — each with `chain`.
+// Rule files are re-read when they change (checked every reload_interval); a file with errors
+// changes nothing and the errors are published and logged.
+
+#include "nauto/base/clock.h"
+#include "nauto/bus/body.h"
+#include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/registry.h"
+#include "rule_engine.h"
+#include "rule_files.h"
+
+namespace nauto::rules {
+
+using nlohmann::json;
+
+namespace {
+
+struct Settings {
+  std::vector<std::string> files, dirs;
+  std::int64_t reload_interval_ms = 2000;
+  std::int64_t run_start_timeout_ms = 10'000;
+  EngineSettings engine;
+};
+
+Result<CountWindow> read_count_window(ConfigReader& r, const std::string& key,
+                                      CountWindow fallback) {
+  auto section = r.section(key);
+  if (section.is_null()) return fallback;
+  ConfigReader inner(section, "modules.rules." + key);
+  CountWindow out;
+  out.count = static_cast<int>(inner.integer("count", fallback.count, 0, 1'000'000));
+  out.window_ms = inner.duration_ms("window", fallback.window_ms, 1000);
+  if (auto done = inner.finish(); !done) return std::move(done).error();
+  return out;
+}
+
+Result<Settings> read_settings(const json& config) {
+  Settings s;
+  ConfigReader r(config, "modules.rules");
+  s.files = r.strings("files");
+  s.dirs = r.strings("dirs");
+  s.reload_interval_ms = r.duration_ms("reload_interval", 2000, 100);
+  s.run_start_timeout_ms = r.duration_ms("run_start_timeout", 10'000, 100);
+  s.engine.settle_ms = r.duration_ms("settle", 30'000, 0);
+  s.engine.guard_max_ms = r.duration_ms("guard_max", 3'600'000, 1000);
+  auto rule_budget = read_count_window(r, "rule_budget", s.engine.rule_budget);
+  auto device_budget = read_count_window(r, "device_budget", s.engine.device_budget);
+  if (auto done = r.finish(); !done) return std::move(done).error();
+  if (!rule_budget) return std::move(rule_budget).error();
+  if (!device_budget) return std::move(device_budget).error();
+  s.engine.rule_budget = *rule_budget;
+  s.engine.device_budget = *device_budget;
+  return s;
+}
+
+}  // namespace
+
+class RulesModule final : public Module {
+ public:
+  Manifest manifest() const override {
+    return {"rules",
+            "event rules: match, window, dedup, debounce, cooldown, budgets; start runbooks",
+            {""},
+            {"rules.list", "rules.validate", "rules.test", "rules.reload"},
+            {}};
+  }
+
+  Result<void> validate(const json& config) const override {
+    auto s = read_settings(config);
+    if (!s) return std::move(s).error();
+    RuleFiles files(s->files, s->dirs);
+    auto rules = files.load();
+    if (!rules) return std::move(rules).error();
+    return ok();
+  }
+
+  Result<void> start(Context& ctx) override {
+    auto s = read_settings(ctx.config());
+    if (!s) return std::move(s).error();
+    settings_ = std::move(*s);
+    files_ = std::make_unique<RuleFiles>(settings_.files, settings_.dirs);
+    auto rules = files_->load();
+    if (!rules) return std::move(rules).error();
+    RuleEngine::Hooks hooks;
+    hooks.now_ms = [] { return steady_us() / 1000; };
+    hooks.after = [&ctx](std::int64_t delay_ms, std::function<void()> fn) {
+      return ctx.after(std::chrono::milliseconds(delay_ms), std::move(fn));
+    };
+    hooks.cancel = [&ctx](std::uint64_t id) { ctx.cancel(id); };
+    hooks.publish = [&ctx](const std::string& topic, json body) {
+      if (auto sent = ctx.publish(topic, bus::to_body(body)); !sent)
+        ctx.log().warn("{} not published: {}", topic, sent.error().message);
+    };
+    hooks.act = [this, &ctx](const Rule& rule, const json& event, const std::string& chain,
+                             const std::string& device) { act(ctx, rule, event, chain, device); };
+    engine_ = std::make_unique<RuleEngine>(settings_.engine, std::move(hooks));
+    ctx.log().info("{} rule(s) loaded", rules->size());
+    engine_->replace_rules(std::move(*rules));
+    ctx.every(std::chrono::milliseconds(settings_.reload_interval_ms), [this, &ctx] {
+      if (files_->changed()) (void)reload(ctx);
+    });
+    return ok();
+  }
+
+  void stop(Context&) noexcept override { engine_.reset(); }
+
+  void on_event(const bus::Envelope& event, Context&) override {
+    const auto& topic = event.topic;
+    // Our own decisions and the kernel's bookkeeping never trigger rules.
+    if (topic.rfind("rule.", 0) == 0 || topic.rfind("kernel.", 0) == 0) return;
+    auto body = bus::from_body(event.body);
+    if (!body) return;
+    if (topic == "run.finished") engine_->run_finished(body->value("id", ""));
+    engine_->on_event(topic, event.header.id, *body);
+  }
+
+  void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
+    auto body = bus::from_body(request.body);
+    if (!body) return reply.fail(body.error());
+    const json args = body->is_object() ? *body : json::object();
+    const auto& service = request.topic;
+    if (service == "rules.list") {
+      json list = json::array();
+      const auto stats = engine_->stats();
+      for (const auto& rule : engine_->rules()) {
+        auto summary = rule.summary();
+        summary["counters"] =
+            stats.contains(rule.name) ? stats[rule.name] : RuleCounters{}.to_json();
+        list.push_back(std::move(summary));
+      }
+      return reply.ok_json({{"rules", list}, {"last_reload_error", last_reload_error_}});
+    }
+    if (service == "rules.validate") {
+      auto rules = parse_rules(args.value("text", ""), args.value("file", "rules.yaml"));
+      if (!rules) return reply.fail(rules.error());
+      json names = json::array();
+      for (const auto& rule : *rules)
+        names.push_back(rule.summary());
+      return reply.ok_json({{"rules", names}});
+    }
+    if (service == "rules.test") {
+      auto answer = engine_->test(args.value("rule", ""), args.value("event", json::object()));
+      if (answer.contains("error"))
+        return reply.fail(Error{
+            Errc::NotFound, answer["error"].get<std::string>() + " (`nauto rules list` shows them)",
+            "rules.test"});
+      return reply.ok_json(answer);
+    }
+    if (service == "rules.reload") {
+      if (auto reloaded = reload(ctx); !reloaded) return reply.fail(reloaded.error());
+      return reply.ok_json({{"rules", engine_->rules().size()}});
+    }
+    reply.fail(Error{Errc::Unsupported, "unknown service " + service, "rules"});
+  }
+
+ private:
+  Result<void> reload(Context& ctx) {
+    auto rules = files_->load();
+    if (!rules) {
+      last_reload_error_ = rules.error().message;
+      ctx.log().error("rules not reloaded, the old ones stay: {}", rules.error().message);
+      (void)ctx.publish("rule.reload_failed", bus::to_body(json{{"error", rules.error().message}}));
+      return std::move(rules).error();
+    }
+    last_reload_error_.clear();
+    const auto count = rules->size();
+    engine_->replace_rules(std::move(*rules));
+    ctx.log().info("rules reloaded: {} rule(s)", count);
+    (void)ctx.publish("rule.reloaded", bus::to_body(json{{"rules", count}}));
+    return ok();
+  }
+
+  void act(Context& ctx, const Rule& rule, const json& event, const std::string& chain,
+           const std::string& device) {
+    const auto name = rule.name;
+    if (rule.action.kind == RuleAction::Kind::Emit) {
+      auto body = fill_templates(rule.action.body, event);
+      if (!body) return engine_->action_failed(name, chain, device, body.error().message);
+      json out = {{"rule", name}, {"chain", chain}, {"device", device}, {"body", *body}};
+      if (auto sent = ctx.publish(rule.action.topic, bus::to_body(out)); !sent)
+        return engine_->action_failed(name, chain, device, sent.error().message);
+      engine_->action_started(name, chain, "");
+      return;
+    }
+    auto params = fill_templates(rule.action.params, event);
+    if (!params) {
+      return engine_->action_failed(name, chain, device,
+                                    "action.params: " + params.error().message);
+    }
+    json start = {{"runbook", rule.action.runbook},
+                  {"params", *params},
+                  {"dry_run", rule.action.dry_run},
+                  {"started_by", "rule " + name},
+                  {"chain", chain}};
+    if (rule.approval.is_object()) {
+      json approval = rule.approval;
+      if (!approval.contains("message")) {
+        approval["message"] = "rule " + name + " wants to run " + rule.action.runbook +
+                              (device.empty() ? "" : " on " + device) + " (" +
+                              event.value("topic", "") + ")";
+      }
+      start["approval"] = approval;
+    }
+    ctx.request(
+        "run.start", bus::to_body(start), settings_.run_start_timeout_ms,
+        [this, &ctx, name, chain, device](Result<std::string> reply) {
+          if (!engine_) return;
+          auto body = reply ? bus::from_body(*reply) : Result<json>(reply.error());
+          if (!body) {
+            ctx.log().warn("rule {}: the runbook did not start: {}", name, body.error().describe());
+            return engine_->action_failed(name, chain, device, body.error().describe());
+          }
+          const auto run = body->value("id", "");
+          engine_->action_started(name, chain, run);
+          (void)ctx.publish(
+              "rule.action",
+              bus::to_body(
+                  json{{"rule", name}, {"chain", chain}, {"device", device}, {"run", run}}));
+        });
+  }
+
+  Settings settings_;
+  std::unique_ptr<RuleFiles> files_;
+  std::unique_ptr<RuleEngine> engine_;
+  std::string last_reload_error_;
+};
+
+NAUTO_REGISTER_MODULE(RulesModule, "rules");
+
+}  // namespace nauto::rules
