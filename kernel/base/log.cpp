@@ -122,7 +122,11 @@ Result<void> log_setup(const LogOptions& options) {
   spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& existing) {
     existing->sinks() = sinks;
     existing->set_level(*level);
+    existing->flush_on(spdlog::level::warn);
   });
+  // Warnings reach the file at once (an operator tails it while something goes wrong); the
+  // rest within a second.
+  spdlog::flush_every(std::chrono::seconds(1));
   return ok();
 }
 
@@ -134,6 +138,7 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
     std::lock_guard lock(g_sinks_mutex);
     created->set_level(g_level);
   }
+  created->flush_on(spdlog::level::warn);
   try {
     spdlog::register_logger(created);
   } catch (const spdlog::spdlog_ex&) {

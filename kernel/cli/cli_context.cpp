@@ -1,5 +1,6 @@
 #include "cli_context.h"
 
+#include <pwd.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -55,6 +56,11 @@ int report(const Error& error) {
 void add_output_option(CLI::App* command, CliContext& context) {
   command->add_option("-o,--output", context.output, "table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}));
+}
+
+std::string user_name() {
+  if (const auto* pw = ::getpwuid(::getuid())) return pw->pw_name;
+  return "uid " + std::to_string(::getuid());
 }
 
 Result<std::string> read_input(const std::string& path) {

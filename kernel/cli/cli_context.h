@@ -44,7 +44,11 @@ void add_output_option(CLI::App* command, CliContext& context);
 /// Reads a whole file, or standard input for "-".
 Result<std::string> read_input(const std::string& path);
 
+/// Who is at the keyboard, for "started by" and "decided by" records.
+std::string user_name();
 void add_inventory_commands(CLI::App& app, CliContext& context);
+/// nauto rules list|validate|test and nauto approvals list|show|approve|deny.
+void add_event_commands(CLI::App& app, CliContext& context);
 void add_creds_commands(CLI::App& app, CliContext& context);
 void add_job_commands(CLI::App& app, CliContext& context);
 void add_run_commands(CLI::App& app, CliContext& context);

@@ -117,8 +117,8 @@ void print_event(const json& e, OutputFormat format) {
   }
 }
 
-int events_tail(CliContext& o, OutputFormat format, const std::string& topic, std::int64_t limit,
-                bool follow) {
+int events_tail(CliContext& o, OutputFormat format, const std::string& topic,
+                const std::string& chain, std::int64_t limit, bool follow) {
   auto client = o.connect();
   if (!client) return report(client.error());
   // Subscribe before reading history so nothing falls in between; duplicates are skipped by id.
@@ -128,7 +128,9 @@ int events_tail(CliContext& o, OutputFormat format, const std::string& topic, st
     }
   }
   std::set<std::string> seen;
-  auto history = client->call("journal.query", {{"topic", topic}, {"limit", limit}}, o.timeout_ms);
+  json filter = {{"topic", topic}, {"limit", limit}};
+  if (!chain.empty()) filter["chain"] = chain;
+  auto history = client->call("journal.query", filter, o.timeout_ms);
   if (!history) {
     if (!follow || history.error().code != Errc::Unavailable) return report(history.error());
     std::fprintf(stderr, "nauto: no journal module; showing live events only\n");
@@ -146,6 +148,12 @@ int events_tail(CliContext& o, OutputFormat format, const std::string& topic, st
     if (!event) return report(event.error());
     if (!*event) continue;
     if (seen.erase((*event)->header.id)) continue;
+    if (!chain.empty()) {
+      auto body = bus::from_body((*event)->body);
+      const bool in_chain = (*event)->header.id == chain ||
+                            (body && body->is_object() && body->value("chain", "") == chain);
+      if (!in_chain) continue;
+    }
     print_event(event_row(**event), format);
   }
   client->unsubscribe();
@@ -179,6 +187,10 @@ int main(int argc, char** argv) {
   tail->add_flag("-f,--follow", follow, "keep printing new events until interrupted");
   tail->add_option("-t,--topic", topic, "topic prefix or pattern (device., kernel.module.*)");
   tail->add_option("-n,--limit", limit, "how many recent events")->check(CLI::Range(1, 10000));
+  std::string chain;
+  tail->add_option("--chain", chain,
+                   "only one causal chain: the event with this id and everything it caused "
+                   "(rule.fired, the run, its steps and approvals)");
   add_output(tail);
   auto* publish = events->add_subcommand("publish", "publish an event");
   std::string publish_topic, publish_json;
@@ -200,6 +212,7 @@ int main(int argc, char** argv) {
   add_job_commands(app, o);
   add_run_commands(app, o);
   add_parse_commands(app, o);
+  add_event_commands(app, o);
   add_completion_command(app, o);
 
   signal(SIGINT, [](int) { g_interrupted = true; });
@@ -226,7 +239,7 @@ int main(int argc, char** argv) {
     if (!answer) return report(answer.error());
     return *status ? print_status(*answer, *format) : print_modules(*answer, *format);
   }
-  if (*tail) return events_tail(o, *format, topic, limit, follow);
+  if (*tail) return events_tail(o, *format, topic, chain, limit, follow);
   if (*publish) {
     auto body = parse_json(publish_json, "--json");
     if (!body) return report(body.error());

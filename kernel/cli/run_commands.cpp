@@ -38,11 +38,6 @@ struct RunArgs {
   int limit = 20;
 };
 
-std::string user_name() {
-  if (const auto* pw = ::getpwuid(::getuid())) return pw->pw_name;
-  return "uid " + std::to_string(::getuid());
-}
-
 // A path that exists (or ends in .lua/.yaml) is sent as text; anything else is a name.
 Result<json> runbook_reference(const std::string& given) {
   namespace fs = std::filesystem;

@@ -28,14 +28,20 @@ std::string encode_entry(const bus::Envelope& e) {
   return bus::to_body(j);
 }
 
+// The stored envelope with its body still msgpack; decoding the body is the costly part, so
+// a query decodes it only for entries whose topic matched.
 json decode_entry(const std::string& value) {
   auto j = bus::from_body(value);
   if (!j || !j->is_object()) return json{{"error", "unreadable journal entry"}};
-  json out = {{"topic", j->value("topic", "")},
-              {"id", j->value("id", "")},
-              {"src", j->value("src", "")},
-              {"ts", j->value("ts", std::int64_t{0})}};
-  const auto& body = (*j)["body"];
+  return std::move(*j);
+}
+
+json with_body(json stored) {
+  json out = {{"topic", stored.value("topic", "")},
+              {"id", stored.value("id", "")},
+              {"src", stored.value("src", "")},
+              {"ts", stored.value("ts", std::int64_t{0})}};
+  const auto& body = stored["body"];
   if (body.is_binary()) {
     const auto& bytes = body.get_binary();
     auto decoded =
@@ -127,6 +133,8 @@ json JournalModule::query(const json& filter, Context& ctx, Result<void>& status
   const auto since = r.integer("since_us", 0, 0, INT64_MAX);
   const auto until = r.integer("until_us", 0, 0, INT64_MAX);
   const auto limit = r.integer("limit", 100, 1, settings_.max_query_limit);
+  // A causal chain: the event that started it (id == chain) and everything carrying its id.
+  const auto chain = r.string("chain", "");
   if (auto done = r.finish(); !done) {
     status = std::move(done).error();
     return nullptr;
@@ -150,8 +158,14 @@ json JournalModule::query(const json& filter, Context& ctx, Result<void>& status
       return nullptr;
     }
     for (const auto& [key, value] : *page) {
-      auto entry = decode_entry(value);
-      if (bus::topic_matches(topic, entry.value("topic", ""))) found.push_back(std::move(entry));
+      auto stored = decode_entry(value);
+      if (!bus::topic_matches(topic, stored.value("topic", ""))) continue;
+      auto entry = with_body(std::move(stored));
+      const bool in_chain =
+          chain.empty() || entry.value("id", "") == chain ||
+          (entry["body"].is_object() && entry["body"].value("chain", "") == chain);
+      if (in_chain && bus::topic_matches(topic, entry.value("topic", "")))
+        found.push_back(std::move(entry));
       if (found.size() >= static_cast<std::size_t>(limit)) break;
     }
     if (found.size() >= static_cast<std::size_t>(limit) || page->size() < scan.limit) break;

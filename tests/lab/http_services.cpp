@@ -459,6 +459,41 @@ void HttpServices::add_control_api(httplib::Server& server) {
       send_json(response, 200, {{"ok", true}});
     };
   };
+  // An operator at the console shuts (or un-shuts) an interface: the running configuration
+  // changes and the device logs it as it would (link, line protocol, config change).
+  server.Post(R"(/devices/([^/]+)/interface)", [with_device](const httplib::Request& request,
+                                                             httplib::Response& response) {
+    auto* device = with_device(request, response);
+    if (device == nullptr) return;
+    auto body = nlohmann::json::parse(request.body, nullptr, false);
+    if (!body.is_object() || !body.contains("interface") || !body["interface"].is_string() ||
+        !body.contains("shutdown") || !body["shutdown"].is_boolean()) {
+      return send_json(response, 400,
+                       {{"error", "expected {\"interface\": NAME, \"shutdown\": true|false}"}});
+    }
+    const std::string name = body["interface"];
+    const bool shutdown = body["shutdown"];
+    if (device->view().interface(name) == nullptr) {
+      return send_json(response, 404,
+                       {{"error", "interface '" + name + "' not found on " + device->spec().name}});
+    }
+    const bool junos = device->spec().platform == Platform::JuniperJunos;
+    device->mutate([&](DeviceState& state) {
+      if (junos) {
+        if (shutdown)
+          (void)state.committed.set({}, {"interfaces", name, "disable"});
+        else
+          (void)state.committed.erase({}, {"interfaces", name, "disable"});
+        state.candidate = state.committed;
+      } else if (shutdown) {
+        state.running.set({"interface " + name}, "shutdown");
+      } else {
+        state.running.unset({"interface " + name}, "shutdown");
+      }
+    });
+    device->config_changed("console", "console");
+    send_json(response, 200, {{"ok", true}});
+  });
   server.Post(R"(/devices/([^/]+)/link)", flip("interface", true));
   server.Post(R"(/devices/([^/]+)/bgp)", flip("neighbor", false));
   server.Get(R"(/devices/([^/]+)/faults)",
