@@ -108,7 +108,8 @@ json event_row(const bus::Envelope& e) {
 
 void print_event(const json& e, OutputFormat format) {
   if (format == OutputFormat::Json) {
-    std::cout << e.dump() << std::endl;  // JSON lines, one event each
+    std::cout << e.dump(-1, ' ', false, json::error_handler_t::replace)
+              << std::endl;  // JSON lines, one event each
   } else if (format == OutputFormat::Yaml) {
     std::cout << "---\n" << render_document(e, format) << std::flush;
   } else {

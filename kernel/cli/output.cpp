@@ -57,7 +57,7 @@ void emit_yaml(YAML::Emitter& out, const nlohmann::json& value) {
   } else if (value.is_null()) {
     out << YAML::Null;
   } else {
-    out << value.dump();
+    out << value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 }
 }  // namespace
@@ -68,13 +68,13 @@ std::string render_document(const nlohmann::json& document, OutputFormat format)
     emit_yaml(out, document);
     return std::string(out.c_str()) + "\n";
   }
-  return document.dump(2) + "\n";
+  return document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string cell(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_null()) return "-";
-  return value.dump();
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string format_time_us(std::int64_t time_us) {

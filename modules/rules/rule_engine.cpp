@@ -55,6 +55,7 @@ void RuleEngine::replace_rules(std::vector<Rule> rules) {
     it = states_.erase(it);
   }
   rules_ = std::move(rules);
+  topic_cache_.clear();
 }
 
 RuleEngine::RuleState& RuleEngine::state_of(const std::string& rule) {
@@ -63,8 +64,8 @@ RuleEngine::RuleState& RuleEngine::state_of(const std::string& rule) {
   return *state;
 }
 
-json RuleEngine::view_of(const std::string& topic, const std::string& id, const json& body) {
-  json view = body.is_object() ? body : json{{"body", body}};
+json RuleEngine::view_of(const std::string& topic, const std::string& id, json body) {
+  json view = body.is_object() ? std::move(body) : json{{"body", std::move(body)}};
   view["topic"] = topic;
   view["id"] = id;
   return view;
@@ -98,15 +99,33 @@ const RuleEngine::Guard* RuleEngine::guard_for(const std::string& rule,
   return &it->second;
 }
 
-void RuleEngine::on_event(const std::string& topic, const std::string& id, const json& body) {
+// Topics repeat (device.<name>.<kind>), and matching every rule's patterns against each event
+// was most of the rules' cost under load: the rules listening on a topic are worked out once.
+const std::vector<std::size_t>& RuleEngine::rules_for(const std::string& topic) const {
+  if (auto it = topic_cache_.find(topic); it != topic_cache_.end()) return it->second;
+  if (topic_cache_.size() >= kTopicCacheSize) topic_cache_.clear();  // bounded: forget, relearn
+  std::vector<std::size_t> listening;
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    if (!rules_[i].enabled) continue;
+    for (const auto& pattern : rules_[i].topics) {
+      if (bus::topic_matches(pattern, topic)) {
+        listening.push_back(i);
+        break;
+      }
+    }
+  }
+  return topic_cache_.emplace(topic, std::move(listening)).first->second;
+}
+
+bool RuleEngine::wants(const std::string& topic) const {
+  return !rules_for(topic).empty();
+}
+
+void RuleEngine::on_event(const std::string& topic, const std::string& id, json body) {
   std::optional<json> view;
-  for (const auto& rule : rules_) {
-    if (!rule.enabled) continue;
-    bool topic_matches = false;
-    for (const auto& pattern : rule.topics)
-      topic_matches = topic_matches || bus::topic_matches(pattern, topic);
-    if (!topic_matches) continue;
-    if (!view) view = view_of(topic, id, body);
+  for (const auto index : rules_for(topic)) {
+    const auto& rule = rules_[index];
+    if (!view) view = view_of(topic, id, std::move(body));
     if (!rule.when.evaluate(*view)) continue;
     consider(rule, state_of(rule.name), *view);
   }

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "rule.h"
@@ -61,8 +62,11 @@ class RuleEngine {
   void replace_rules(std::vector<Rule> rules);
   const std::vector<Rule>& rules() const { return rules_; }
 
-  /// One bus event. `body` is its decoded body.
-  void on_event(const std::string& topic, const std::string& id, const nlohmann::json& body);
+  /// Whether any enabled rule listens on `topic`: when not, the event's body need not even be
+  /// decoded.
+  bool wants(const std::string& topic) const;
+  /// One bus event. `body` is its decoded body (taken, to become the rules' view of the event).
+  void on_event(const std::string& topic, const std::string& id, nlohmann::json body);
   /// The action of a firing (chain) started a run.
   void action_started(const std::string& rule, const std::string& chain, const std::string& run);
   /// The action of a firing could not be carried out (the run did not start, ...).
@@ -77,7 +81,7 @@ class RuleEngine {
 
   /// The event as rules see it: the body's fields plus `topic` and `id`.
   static nlohmann::json view_of(const std::string& topic, const std::string& id,
-                                const nlohmann::json& body);
+                                nlohmann::json body);
   /// The device an event is about: body.device, else the topic's second segment for device.*.
   static std::string device_of(const std::string& topic, const nlohmann::json& view);
 
@@ -95,10 +99,13 @@ class RuleEngine {
                      std::int64_t now) const;
   const Guard* guard_for(const std::string& rule, const std::string& device) const;
   RuleState& state_of(const std::string& rule);
+  const std::vector<std::size_t>& rules_for(const std::string& topic) const;
 
+  static constexpr std::size_t kTopicCacheSize = 65536;
   EngineSettings settings_;
   Hooks hooks_;
   std::vector<Rule> rules_;
+  mutable std::unordered_map<std::string, std::vector<std::size_t>> topic_cache_;
   std::map<std::string, std::unique_ptr<RuleState>> states_;
   std::map<std::string, std::deque<std::int64_t>> device_fires_;
   std::map<std::string, std::int64_t> device_budget_noticed_;

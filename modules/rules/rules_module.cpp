@@ -1,10 +1,10 @@
 // The rules module: event-triggered automation. Every bus event is offered to the rules
 // (RuleEngine); a rule that fires starts a runbook (run.start, with the triggering event's id as
 // the causal chain and the rule's approval gate) or emits an event.
-//   rules.list     {}                    -> {rules: [summary + counters], errors}
-//   rules.validate {text, file}          -> {rules: [names]} or the problems, file:line each
-//   rules.test     {rule, event: {topic, body}} -> {matches, would_fire, why: [...], action}
-//   rules.reload   {}                    -> {rules: N}
+//   rules.list     {}                    -> {rules: [summary + counters], events,
+//   last_reload_error} rules.validate {text, file}          -> {rules: [names]} or the problems,
+//   file:line each rules.test     {rule, event: {topic, body}} -> {matches, would_fire, why: [...],
+//   action} rules.reload   {}                    -> {rules: N}
 // Publishes rule.fired, rule.suppressed, rule.skipped, rule.budget_exhausted, rule.action,
 // rule.action_failed, rule.reloaded, rule.reload_failed — each with `chain`.
 // Rule files are re-read when they change (checked every reload_interval); a file with errors
@@ -116,10 +116,13 @@ class RulesModule final : public Module {
     const auto& topic = event.topic;
     // Our own decisions and the kernel's bookkeeping never trigger rules.
     if (topic.rfind("rule.", 0) == 0 || topic.rfind("kernel.", 0) == 0) return;
+    ++events_;
+    const bool finished = topic == "run.finished";
+    if (!finished && !engine_->wants(topic)) return;
     auto body = bus::from_body(event.body);
     if (!body) return;
-    if (topic == "run.finished") engine_->run_finished(body->value("id", ""));
-    engine_->on_event(topic, event.header.id, *body);
+    if (finished) engine_->run_finished(body->value("id", ""));
+    engine_->on_event(topic, event.header.id, std::move(*body));
   }
 
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
@@ -136,7 +139,8 @@ class RulesModule final : public Module {
             stats.contains(rule.name) ? stats[rule.name] : RuleCounters{}.to_json();
         list.push_back(std::move(summary));
       }
-      return reply.ok_json({{"rules", list}, {"last_reload_error", last_reload_error_}});
+      return reply.ok_json(
+          {{"rules", list}, {"events", events_}, {"last_reload_error", last_reload_error_}});
     }
     if (service == "rules.validate") {
       auto rules = parse_rules(args.value("text", ""), args.value("file", "rules.yaml"));
@@ -231,6 +235,7 @@ class RulesModule final : public Module {
   std::unique_ptr<RuleFiles> files_;
   std::unique_ptr<RuleEngine> engine_;
   std::string last_reload_error_;
+  std::uint64_t events_ = 0;  // events offered to the rules (rule.* and kernel.* not counted)
 };
 
 NAUTO_REGISTER_MODULE(RulesModule, "rules");
