@@ -220,8 +220,10 @@ static Result<std::unique_ptr<Condition::Node>> parse_field(const std::string& p
                     ": expected a value, a list (in), or one test such as {regex: ...}, "
                     "{gte: 3}, {exists: true}");
   }
-  const auto op = node.begin()->first.Scalar();
-  const auto& operand = node.begin()->second;
+  // A copy, not a reference: yaml-cpp's iterator hands out a pair that lives inside the iterator.
+  const auto entry = node.begin();
+  const std::string op = entry->first.Scalar();
+  const YAML::Node operand = entry->second;
   static const std::map<std::string, Kind> kinds = {
       {"equals", Kind::Equals},    {"not_equals", Kind::NotEquals}, {"in", Kind::In},
       {"regex", Kind::Regex},      {"gt", Kind::Greater},           {"gte", Kind::GreaterEqual},
