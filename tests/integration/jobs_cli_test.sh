@@ -17,28 +17,6 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$(dirname "$0")/checks.sh"
-json_get() {  # json_get FILE PYTHON-EXPR (d is the document)
-  python3 -c "import json,sys; d=json.load(open('$1')); print($2)"
-}
-wait_for() {  # wait_for SECONDS command...
-  local until=$((SECONDS + $1))
-  shift
-  while ((SECONDS < until)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  "$@"
-}
-control() {  # control METHOD PATH [BODY]: the lab's control API
-  python3 - "$1" "$2" "${3:-}" <<PY
-import sys, urllib.request
-method, path, body = sys.argv[1], sys.argv[2], sys.argv[3]
-request = urllib.request.Request("http://127.0.0.1:$base_port" + path, method=method,
-                                 data=body.encode() if body else None,
-                                 headers={"Content-Type": "application/json"})
-print(urllib.request.urlopen(request, timeout=10).read().decode())
-PY
-}
 
 # Ports of our own (other tests run in parallel), all on 127.0.0.1.
 base_port=$((12000 + ($$ % 150) * 40))

@@ -13,18 +13,6 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$(dirname "$0")/checks.sh"
-json_get() {  # json_get FILE PYTHON-EXPR (d is the document)
-  python3 -c "import json,sys; d=json.load(open('$1')); print($2)"
-}
-wait_for() {  # wait_for SECONDS command...
-  local until=$((SECONDS + $1))
-  shift
-  while ((SECONDS < until)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  "$@"
-}
 
 cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data
