@@ -17,19 +17,10 @@
 #include <vector>
 
 #include "nauto/base/result.h"
+#include "nauto/sdk/listen_socket.h"
 #include "stream_framer.h"
 
 namespace nauto::syslog {
-
-struct ListenEndpoint {
-  bool tcp = false;
-  std::string host;  ///< literal address: 127.0.0.1, ::1, 0.0.0.0, ::
-  std::uint16_t port = 0;
-  std::string text() const;
-};
-
-/// Parses "udp://127.0.0.1:5514", "tcp://[::1]:5514". Errors say the expected form.
-Result<ListenEndpoint> parse_endpoint(const std::string& text);
 
 struct ListenerLimits {
   std::size_t max_message_bytes = 8192;

@@ -10,8 +10,6 @@
 namespace nauto::syslog {
 namespace {
 
-constexpr std::array<std::string_view, 8> kSeverities = {
-    "emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"};
 constexpr std::array<std::string_view, 24> kFacilities = {
     "kern",   "user",   "mail",     "daemon", "auth",   "syslog", "lpr",    "news",
     "uucp",   "cron",   "authpriv", "ftp",    "ntp",    "audit",  "alert",  "clock",
@@ -265,10 +263,6 @@ Result<SyslogMessage> parse_syslog(std::string_view raw) {
   }
   take_mnemonic(message);
   return message;
-}
-
-std::string_view severity_name(int severity) {
-  return severity >= 0 && severity < 8 ? kSeverities[static_cast<std::size_t>(severity)] : "?";
 }
 
 std::string_view facility_name(int facility) {

@@ -40,8 +40,6 @@ struct SyslogMessage {
 /// RFC 5424 header is cut short or its structured data is broken.
 Result<SyslogMessage> parse_syslog(std::string_view raw);
 
-/// "emergency", "alert", ... "debug".
-std::string_view severity_name(int severity);
 /// "kern", "user", ... "local7".
 std::string_view facility_name(int facility);
 

@@ -11,13 +11,13 @@
 
 #include <msgpack.hpp>
 
-#include "ingest_counters.h"
 #include "message_classifier.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/device_directory.h"
+#include "nauto/sdk/ingest_guard.h"
 #include "nauto/sdk/registry.h"
-#include "source_directory.h"
 #include "syslog_listener.h"
 #include "syslog_message.h"
 
@@ -168,9 +168,7 @@ class SyslogModule final : public Module {
     watch_ = *watched;
     for (const auto& endpoint : listener_->bound())
       ctx.log().info("listening on {}", endpoint);
-    refresh_inventory(ctx);
-    ctx.every(std::chrono::milliseconds(settings_.inventory_refresh_ms),
-              [this, &ctx] { refresh_inventory(ctx); });
+    directory_.keep_current(ctx, std::chrono::milliseconds(settings_.inventory_refresh_ms));
     return ok();
   }
 
@@ -204,20 +202,19 @@ class SyslogModule final : public Module {
     ++counters_.received;
     if (!limiter_->admit(address, received_us)) {
       ++counters_.rate_limited;
-      warn_at_most_every_second(ctx, last_rate_warning_us_, [&] {
+      if (rate_warning_.allow(received_us))
         ctx.log().warn("shedding syslog from {}: over rate_per_source {} msg/s ({} shed so far)",
                        address, settings_.rate_per_source, counters_.rate_limited);
-      });
       return;
     }
     auto parsed = parse_syslog(raw);
     if (!parsed) {
       ++counters_.malformed;
-      warn_at_most_every_second(ctx, last_malformed_warning_us_, [&] {
+      if (malformed_warning_.allow(received_us)) {
         auto sample = textfsm::to_valid_utf8(raw.substr(0, 120));
         ctx.log().warn("malformed syslog from {} ({} so far): {}; starts: {:?}", address,
                        counters_.malformed, parsed.error().message, sample);
-      });
+      }
       return;
     }
     const auto& message = *parsed;
@@ -226,52 +223,18 @@ class SyslogModule final : public Module {
     auto device = directory_.resolve(message.hostname, address);
     if (device.empty()) {
       ++counters_.unresolved;
-      // A device imported since the last refresh: look again, but not on every message.
-      if (received_us - last_miss_refresh_us_ > 5'000'000) {
-        last_miss_refresh_us_ = received_us;
-        refresh_inventory(ctx);
-      }
+      directory_.refresh_after_miss(ctx, received_us);
     }
-    const auto topic = "device." +
-                       (device.empty() ? std::string("_unknown") : topic_segment(device)) + "." +
-                       classification.kind;
+    const auto topic = device_event_topic(device, classification.kind);
     std::string body = event_body(message, classification, device, address, received_us);
     if (auto sent = ctx.publish(topic, std::move(body)); !sent) {
       ++counters_.shed;
-      warn_at_most_every_second(ctx, last_shed_warning_us_, [&] {
+      if (shed_warning_.allow(received_us))
         ctx.log().warn("shedding syslog: the bus would not take more ({}; {} shed so far)",
                        sent.error().message, counters_.shed);
-      });
       return;
     }
     ++counters_.published;
-  }
-
-  template <typename Fn>
-  static void warn_at_most_every_second(Context&, std::int64_t& last_us, Fn&& warn) {
-    const auto now = steady_us();
-    if (now - last_us < 1'000'000) return;
-    last_us = now;
-    warn();
-  }
-
-  void refresh_inventory(Context& ctx) {
-    if (refreshing_) return;
-    refreshing_ = true;
-    ctx.request("inventory.select", bus::to_body(json{{"selector", "all"}}), 5000,
-                [this, &ctx](Result<std::string> reply) {
-                  refreshing_ = false;
-                  auto body = reply ? bus::from_body(*reply) : Result<json>(reply.error());
-                  if (!body) {
-                    // Not there yet at start-up: try again soon rather than at the next period.
-                    if (directory_.size() == 0) {
-                      ctx.after(std::chrono::milliseconds(500),
-                                [this, &ctx] { refresh_inventory(ctx); });
-                    }
-                    return;
-                  }
-                  directory_.load((*body)["hosts"]);
-                });
   }
 
   Settings settings_;
@@ -279,13 +242,9 @@ class SyslogModule final : public Module {
   std::unique_ptr<SourceRateLimiter> limiter_;
   std::unique_ptr<SyslogListener> listener_;
   Context::TimerId watch_ = 0;
-  SourceDirectory directory_;
+  DeviceDirectory directory_;
   IngestCounters counters_;
-  bool refreshing_ = false;
-  std::int64_t last_miss_refresh_us_ = 0;
-  std::int64_t last_rate_warning_us_ = 0;
-  std::int64_t last_malformed_warning_us_ = 0;
-  std::int64_t last_shed_warning_us_ = 0;
+  WarningThrottle rate_warning_, malformed_warning_, shed_warning_;
 };
 
 NAUTO_REGISTER_MODULE(SyslogModule, "syslog");

@@ -3,10 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include "message_classifier.h"
-#include "source_directory.h"
+#include "nauto/sdk/device_directory.h"
 #include "stream_framer.h"
 #include "syslog_listener.h"
 
+using namespace nauto;
 using namespace nauto::syslog;
 
 TEST_CASE("RFC 5424 messages are taken apart field by field", "[syslog]") {
@@ -220,7 +221,7 @@ TEST_CASE("configured message rules come first and are checked", "[syslog]") {
 }
 
 TEST_CASE("the sending device is found by hostname, then by a unique address", "[syslog]") {
-  SourceDirectory directory;
+  DeviceDirectory directory;
   directory.load(nlohmann::json::parse(R"([
     {"name": "r1", "host": "127.0.0.1"}, {"name": "r2", "host": "127.0.0.1"},
     {"name": "core1.dc1", "host": "192.0.2.10"}, {"name": "edge", "host": "2001:db8::1"}])"));
@@ -233,6 +234,10 @@ TEST_CASE("the sending device is found by hostname, then by a unique address", "
   CHECK(directory.resolve("unknown", "203.0.113.9").empty());
   CHECK(topic_segment("core1.dc1") == "core1_dc1");
   CHECK(topic_segment("a b/c") == "a_b_c");
+  CHECK(device_event_topic("core1.dc1", "interface.down") == "device.core1_dc1.interface.down");
+  CHECK(device_event_topic("", "syslog") == "device._unknown.syslog");
+  CHECK(directory.contains("core1.dc1"));
+  CHECK_FALSE(directory.contains("core1"));
 }
 
 TEST_CASE("listen endpoints are checked", "[syslog]") {

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Integration: the webhook and snmp_trap ingest modules in nautod. Signed webhooks and SNMP
+# traps (sent with net-snmp's own snmptrap, v2c and v1, IPv4 and IPv6) become the same typed
+# device.<name>.<kind> events as syslog, and a rule fires on them; unsigned, badly signed,
+# malformed, oversized and wrong-community input is refused, counted and logged, never
+# published, and nautod carries on. Secrets and communities appear in no log or event.
+#   ingest_test.sh NAUTOD NAUTO
+set -uo pipefail
+NAUTOD=$1
+NAUTO=$2
+work=$(mktemp -d /tmp/nauto-ingest-it-XXXXXX)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -n "${NAUTO_KEEP_TEST_DIR:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+. "$(dirname "$0")/checks.sh"
+
+base_port=$((30000 + ($$ % 250) * 20))
+hook_port=$((base_port + 1))
+trap_port=$((base_port + 2))
+secret="hook-secret-$$-$RANDOM"
+community="traps-$$-$RANDOM"
+cat >"$work/inventory.yaml" <<'YAML'
+hosts:
+  r1: {host: 127.0.0.1, platform: cisco_ios, site: dc1}
+  r2: {host: "::1", platform: arista_eos, site: dc1}
+  core1: {host: 192.0.2.10, platform: cisco_nxos, site: dc2}
+YAML
+mkdir -p "$work/rules"
+cat >"$work/rules/ingest.yaml" <<'YAML'
+rules:
+  - name: any-interface-down
+    on: device.*.interface.down
+    when: {known: true, fields.reason: admin}
+    action:
+      emit: {topic: alerts.interface, body: {device: "{{device}}", via: "{{format}}", interface: "{{fields.interface}}"}}
+YAML
+cat >"$work/nauto.yaml" <<YAML
+data_dir: $work/data
+run_dir: $work/run
+log: {level: info, file: $work/nautod.jsonl}
+modules:
+  journal: {max_age: 1h}
+  inventory: {files: [$work/inventory.yaml]}
+  vault: {}
+  webhook:
+    listen: 127.0.0.1:$hook_port
+    hooks: {monitoring: {credential: webhook-monitoring}}
+    max_body: 4KiB
+  snmp_trap:
+    listen: [udp://127.0.0.1:$trap_port, "udp://[::1]:$trap_port"]
+    communities: [$community]
+  rules: {dirs: [$work/rules], reload_interval: 200ms}
+YAML
+export NAUTO_CONFIG=$work/nauto.yaml
+export NAUTO_CRED_WEBHOOK_MONITORING_PASSWORD=$secret
+"$NAUTOD" >>"$work/nautod.log" 2>&1 &
+pid=$!
+check "nautod starts with the webhook and snmp_trap modules" \
+  wait_for 15 "$NAUTO" call snmp_trap.stats
+hook_ready() {
+  "$NAUTO" call webhook.stats -o json >"$work/hook-stats.json" &&
+    [ "$(json_get "$work/hook-stats.json" 'd["hooks_ready"]')" = 1 ] &&
+    [ "$(json_get "$work/hook-stats.json" 'd["devices"]')" = 3 ]
+}
+check "the webhook has its secret from the vault and knows the inventory" wait_for 10 hook_ready
+alive() { kill -0 "$pid"; }
+
+# post PATH BODY [SECRET|none]: prints the HTTP status, then the answer
+post() {
+  python3 - "$hook_port" "$1" "$2" "${3:-$secret}" <<'PY'
+import hashlib, hmac, sys, urllib.error, urllib.request
+port, path, body, secret = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4]
+headers = {"Content-Type": "application/json"}
+if secret != "none":
+    headers["X-Nauto-Signature"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, headers=headers, method="POST")
+try:
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        print(answer.status, answer.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}
+events() {  # events TOPIC-PATTERN FILE
+  "$NAUTO" events tail -t "$1" -n 50 -o json >"$2"
+}
+event_where() {  # event_where TOPIC PYTHON-CONDITION-ON-b (the body)
+  events "$1" "$work/events.json" && python3 - "$work/events.json" "$2" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))
+assert any(eval(sys.argv[2], {}, {"b": e["body"]}) for e in events), json.dumps(events)[:1500]
+PY
+}
+
+# --- Webhooks
+signed() {
+  post /hooks/monitoring '{"device": "r1", "kind": "interface.down", "message": "Gi0/1 shut by NOC tool", "severity": "error", "fields": {"interface": "GigabitEthernet0/1", "reason": "admin"}, "ticket": "CHG-1"}' >"$work/post.out" &&
+    grep -q '^202 ' "$work/post.out"
+}
+check "a signed webhook is accepted (202)" signed
+check "it is published as device.r1.interface.down with its fields and payload" \
+  wait_for 10 event_where device.r1.interface.down \
+  'b["format"] == "webhook" and b["known"] and b["fields"]["interface"] == "GigabitEthernet0/1" and b["severity_name"] == "error" and b["payload"]["ticket"] == "CHG-1" and b["hook"] == "monitoring"'
+check "the rule fires on the webhook event" \
+  wait_for 10 event_where alerts.interface \
+  'b["rule"] == "any-interface-down" and b["body"]["device"] == "r1" and b["body"]["via"] == "webhook"'
+by_host() {
+  post /hooks/monitoring '{"host": "192.0.2.10", "kind": "bgp.down", "fields": {"neighbor": "10.1.1.1"}}' | grep -q '^202 ' &&
+    wait_for 10 event_where device.core1.bgp.down 'b["fields"]["neighbor"] == "10.1.1.1"'
+}
+check "a device named by its address is found in the inventory" by_host
+refused() {  # refused STATUS TEXT PATH BODY [SECRET]
+  local status=$1 text=$2
+  shift 2
+  post "$@" >"$work/refused.out"
+  cat "$work/refused.out"
+  grep -q "^$status " "$work/refused.out" && grep -q -- "$text" "$work/refused.out"
+}
+check "an unsigned webhook is refused (401) and told how to sign" \
+  refused 401 "X-Nauto-Signature" /hooks/monitoring '{"device": "r1"}' none
+check "a webhook signed with another secret is refused (401)" \
+  refused 401 "does not match" /hooks/monitoring '{"device": "r1"}' wrong-secret
+check "a body that is not JSON is refused (400) with where" \
+  refused 400 "not JSON" /hooks/monitoring '{"device": "r1", '
+check "a bad kind is refused (400) with the form expected" \
+  refused 400 "not an event kind" /hooks/monitoring '{"device": "r1", "kind": "Interface Down!"}'
+check "an unknown hook is refused (404)" \
+  refused 404 "no hook" /hooks/nobody '{"device": "r1"}'
+big=$(python3 -c 'print("{\"device\": \"r1\", \"message\": \"" + "x" * 8000 + "\"}")')
+check "a body over max_body is refused (413)" refused 413 "" /hooks/monitoring "$big"
+check "nautod is still running after bad webhooks" alive
+hook_counted() {
+  "$NAUTO" call webhook.stats -o json >"$work/hook-stats.json" &&
+    json_get "$work/hook-stats.json" 'd["http"]' &&
+    [ "$(json_get "$work/hook-stats.json" 'd["http"]["rejected"]')" = 2 ] &&
+    [ "$(json_get "$work/hook-stats.json" 'd["http"]["malformed"]')" = 2 ] &&
+    [ "$(json_get "$work/hook-stats.json" 'd["http"]["too_large"]')" = 1 ] &&
+    [ "$(json_get "$work/hook-stats.json" 'd["http"]["unknown_hook"]')" = 1 ] &&
+    [ "$(json_get "$work/hook-stats.json" 'd["counters"]["published"]')" = 2 ]
+}
+check "webhook.stats counts each refusal and each publication" hook_counted
+
+# --- SNMP traps, sent by net-snmp's snmptrap (no MIBs loaded: numeric OIDs)
+export MIBS="" SNMPCONFPATH=$work
+snmp() {  # snmp snmptrap|snmpinform ARGS...
+  local command=$1
+  shift
+  "$command" -M /dev/null -m "" "$@" >>"$work/snmptrap.out" 2>&1
+}
+IF=1.3.6.1.2.1.2.2.1
+check "snmptrap sends a v2c linkDown over IPv4" \
+  snmp snmptrap -v 2c -c "$community" "udp:127.0.0.1:$trap_port" '' 1.3.6.1.6.3.1.1.5.3 \
+  $IF.1.2 i 2 $IF.2.2 s GigabitEthernet0/2 $IF.7.2 i 2 $IF.8.2 i 2
+check "the linkDown is device.r1.interface.down, admin, with the interface" \
+  wait_for 10 event_where device.r1.interface.down \
+  'b["format"] == "snmpv2c" and b["fields"]["interface"] == "GigabitEthernet0/2" and b["fields"]["reason"] == "admin" and b["rule"] == "linkDown"'
+check "the same rule fires on the trap" \
+  wait_for 10 event_where alerts.interface \
+  'b["body"]["via"] == "snmpv2c" and b["body"]["interface"] == "GigabitEthernet0/2"'
+check "snmptrap sends a v2c BGP backward transition over IPv6" \
+  snmp snmptrap -v 2c -c "$community" "udp6:[::1]:$trap_port" '' 1.3.6.1.2.1.15.0.2 \
+  1.3.6.1.2.1.15.3.1.14.10.0.0.2 x 0602 1.3.6.1.2.1.15.3.1.2.10.0.0.2 i 1
+check "it is device.r2.bgp.down with the neighbor (the IPv6 source is r2's host)" \
+  wait_for 10 event_where device.r2.bgp.down \
+  'b["fields"]["neighbor"] == "10.0.0.2" and b["fields"]["state"] == "idle" and b["address"] == "::1"'
+check "snmptrap sends a v1 linkUp naming its agent" \
+  snmp snmptrap -v 1 -c "$community" "udp:127.0.0.1:$trap_port" 1.3.6.1.4.1.8072.3.2.10 192.0.2.10 3 0 '' \
+  $IF.2.4 s Ethernet4
+check "the v1 trap is device.core1.interface.up (agent address 192.0.2.10)" \
+  wait_for 10 event_where device.core1.interface.up \
+  'b["format"] == "snmpv1" and b["fields"]["interface"] == "Ethernet4"'
+check "a trap with another community is sent" \
+  snmp snmptrap -v 2c -c not-the-community "udp:127.0.0.1:$trap_port" '' 1.3.6.1.6.3.1.1.5.1
+# An inform wants an answer nauto does not give: snmpinform times out, which is expected.
+snmp snmpinform -v 2c -c "$community" -r 0 -t 1 "udp:127.0.0.1:$trap_port" '' 1.3.6.1.6.3.1.1.5.1
+garbage() {
+  python3 - "$trap_port" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for data in [b"", b"not snmp at all", b"\x30\x84\xff\xff\xff\xff", b"\x30\x0b\x02\x01\x01\x04\x01c\xa7\x03\x02\x01"]:
+    s.sendto(data, ("127.0.0.1", int(sys.argv[1])))
+PY
+}
+check "malformed datagrams are sent to the trap port" garbage
+trap_counted() {
+  "$NAUTO" call snmp_trap.stats -o json >"$work/trap-stats.json" &&
+    json_get "$work/trap-stats.json" 'd["counters"]' &&
+    [ "$(json_get "$work/trap-stats.json" 'd["counters"]["rejected"]')" = 1 ] &&
+    [ "$(json_get "$work/trap-stats.json" 'd["counters"]["malformed"]')" = 5 ] &&
+    [ "$(json_get "$work/trap-stats.json" 'd["counters"]["unsupported"]')" = 1 ] &&
+    [ "$(json_get "$work/trap-stats.json" 'd["counters"]["published"]')" = 3 ]
+}
+check "snmp_trap.stats: 3 published, 1 bad community, 5 malformed (1 an inform)" \
+  wait_for 10 trap_counted
+check "nautod is still running after bad traps" alive
+no_restart_event() {
+  events 'device.*.restart' "$work/restart.json" &&
+    [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/restart.json")" = 0 ]
+}
+check "the wrong-community and inform coldStarts published nothing" no_restart_event
+logged() {
+  grep -q "trap from 127.0.0.1 refused" "$work/nautod.jsonl" "$work/nautod.log"
+}
+check "refused traps are logged with their source" logged
+no_secrets() {
+  "$NAUTO" events tail -n 500 -o json >"$work/all-events.json" &&
+    ! grep -q -- "$secret" "$work/nautod.jsonl" "$work/nautod.log" "$work/all-events.json" &&
+    ! grep -q -- "$community" "$work/nautod.jsonl" "$work/nautod.log" "$work/all-events.json"
+}
+check "neither the webhook secret nor the community is in a log or an event" no_secrets
+
+echo "ingest: $((count - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
