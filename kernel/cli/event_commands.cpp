@@ -141,8 +141,8 @@ void add_rules(CLI::App& app, CliContext& context) {
       for (const auto& line : (*answer)["why"])
         std::cout << "  " << line.get<std::string>() << "\n";
       if (answer->contains("action"))
-        std::cout << "  action: runbook " << (*answer)["action"].value("runbook", "") << " "
-                  << (*answer)["action"]["params"].dump() << "\n";
+        std::cout << "  action: " << (*answer)["action"].value("does", "") << " "
+                  << (*answer)["action"]["sends"].dump() << "\n";
       if (answer->contains("action_error"))
         std::cout << "  action error: " << answer->value("action_error", "") << "\n";
     }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "nauto/bus/topic_match.h"
+#include "webhook_caller.h"
 
 namespace nauto::rules {
 
@@ -97,19 +98,24 @@ class RuleReader {
 
   void action(const YAML::Node& node, const std::string& where, RuleAction& out) {
     if (!node.IsMap()) {
-      problem(node, where + ": expected {runbook: NAME, params: {...}} or {emit: {topic, body}}");
+      problem(node, where +
+                        ": expected {runbook: NAME, params: {...}}, {emit: {topic, body}} or "
+                        "{webhook: {url, body, credential, timeout}}");
       return;
     }
     for (const auto& entry : node) {
       const auto key = entry.first.Scalar();
-      if (key != "runbook" && key != "params" && key != "emit" && key != "dry_run")
-        problem(entry.first, where + "." + key + ": unknown key (runbook, params, dry_run, emit)" +
-                                 (key == "webhook" ? "; webhook actions are not available yet: "
-                                                     "emit an event instead"
-                                                   : ""));
+      if (key != "runbook" && key != "params" && key != "emit" && key != "dry_run" &&
+          key != "webhook")
+        problem(entry.first,
+                where + "." + key + ": unknown key (runbook, params, dry_run, emit, webhook)");
     }
-    if (node["runbook"] && node["emit"]) {
-      problem(node, where + ": one action per rule: runbook or emit, not both");
+    const int kinds =
+        (node["runbook"] ? 1 : 0) + (node["emit"] ? 1 : 0) + (node["webhook"] ? 1 : 0);
+    if (kinds > 1) {
+      problem(node, where + ": one action per rule: runbook, emit or webhook");
+    } else if (node["webhook"]) {
+      webhook(node["webhook"], where + ".webhook", out);
     } else if (node["runbook"]) {
       out.kind = RuleAction::Kind::Runbook;
       out.runbook = text(node["runbook"], where + ".runbook");
@@ -135,7 +141,38 @@ class RuleReader {
                   where + ".emit.topic: '" + out.topic + "' is reserved (" + reserved + "...)");
       }
     } else {
-      problem(node, where + ": say what to do: runbook: NAME or emit: {topic, body}");
+      problem(node, where +
+                        ": say what to do: runbook: NAME, emit: {topic, body} or webhook: "
+                        "{url, body}");
+    }
+  }
+
+  void webhook(const YAML::Node& node, const std::string& where, RuleAction& out) {
+    out.kind = RuleAction::Kind::Webhook;
+    if (!node.IsMap() || !node["url"]) {
+      problem(node, where +
+                        ": expected {url: https://..., body: {...}, credential: NAME, "
+                        "timeout: 10s}");
+      return;
+    }
+    for (const auto& entry : node) {
+      const auto key = entry.first.Scalar();
+      if (key != "url" && key != "body" && key != "credential" && key != "timeout")
+        problem(entry.first, where + "." + key + ": unknown key (url, body, credential, timeout)");
+    }
+    out.url = text(node["url"], where + ".url");
+    if (out.url.rfind("http://", 0) != 0 && out.url.rfind("https://", 0) != 0)
+      problem(node["url"],
+              where + ".url: '" + url_origin(out.url) + "' is not an http:// or https:// URL");
+    if (node["body"]) {
+      out.body = to_json(node["body"]);
+      out.whole_event = false;
+    }
+    if (node["credential"]) out.credential = text(node["credential"], where + ".credential");
+    if (node["timeout"]) {
+      out.timeout_ms = duration(node["timeout"], where + ".timeout");
+      if (out.timeout_ms <= 0 || out.timeout_ms > 300'000)
+        problem(node["timeout"], where + ".timeout: between 1ms and 5m");
     }
   }
 
@@ -246,6 +283,18 @@ std::int64_t parse_duration_ms(const std::string& text) {
   return static_cast<std::int64_t>(value * factor);
 }
 
+std::string RuleAction::describe() const {
+  switch (kind) {
+    case Kind::Runbook:
+      return "runbook " + runbook;
+    case Kind::Emit:
+      return "emit " + topic;
+    case Kind::Webhook:
+      return "webhook " + url_origin(url);
+  }
+  return "?";
+}
+
 json Rule::summary() const {
   json out = {{"name", name},
               {"description", description},
@@ -253,8 +302,7 @@ json Rule::summary() const {
               {"enabled", enabled},
               {"on", topics},
               {"group_by", group_by},
-              {"action", action.kind == RuleAction::Kind::Runbook ? "runbook " + action.runbook
-                                                                  : "emit " + action.topic}};
+              {"action", action.describe()}};
   if (dedup_ms) out["dedup_ms"] = dedup_ms;
   if (threshold.count > 1)
     out["threshold"] = {{"count", threshold.count}, {"window_ms", threshold.window_ms}};
@@ -361,6 +409,18 @@ Result<json> fill_templates(const json& value, const json& event) {
   }
   out += text.substr(at);
   return json(out);
+}
+
+Result<json> action_payload(const RuleAction& action, const json& event) {
+  switch (action.kind) {
+    case RuleAction::Kind::Runbook:
+      return fill_templates(action.params, event);
+    case RuleAction::Kind::Emit:
+      return fill_templates(action.body, event);
+    case RuleAction::Kind::Webhook:
+      return action.whole_event ? Result<json>(event) : fill_templates(action.body, event);
+  }
+  return fail(Errc::Bug, "unknown action kind");
 }
 
 }  // namespace nauto::rules

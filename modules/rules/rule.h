@@ -37,13 +37,20 @@ struct CountWindow {
 };
 
 struct RuleAction {
-  enum class Kind { Runbook, Emit };
+  enum class Kind { Runbook, Emit, Webhook };
   Kind kind = Kind::Runbook;
   std::string runbook;
   nlohmann::json params = nlohmann::json::object();  ///< values may hold {{ path }} templates
   std::string topic;
-  nlohmann::json body = nlohmann::json::object();
+  nlohmann::json body = nlohmann::json::object();  ///< emit's and webhook's; templates too
   bool dry_run = false;
+  std::string url;         ///< webhook: http:// or https://
+  std::string credential;  ///< webhook: vault credential whose password signs the body
+  std::int64_t timeout_ms = 10'000;
+  bool whole_event = true;  ///< webhook without `body:` posts the event as it came
+
+  /// "runbook NAME", "emit TOPIC" or "webhook https://host/…" (a URL's path is not shown).
+  std::string describe() const;
 };
 
 struct Rule {
@@ -76,6 +83,10 @@ Result<std::vector<Rule>> parse_rules(const std::string& yaml_text, const std::s
 /// A string that is exactly one template keeps the field's type. A missing field is an error
 /// naming the template.
 Result<nlohmann::json> fill_templates(const nlohmann::json& value, const nlohmann::json& event);
+/// What an action sends for `event` (a rule view: body fields plus topic and id): a runbook's
+/// params, an emit's or webhook's body — templates filled — or, for a webhook without `body:`,
+/// the event itself.
+Result<nlohmann::json> action_payload(const RuleAction& action, const nlohmann::json& event);
 
 /// "10s", "5m", "1h", "250ms", or a number of seconds. -1 when malformed.
 std::int64_t parse_duration_ms(const std::string& text);

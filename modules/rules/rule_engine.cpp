@@ -280,9 +280,7 @@ void RuleEngine::fire_stage(const Rule& rule, const json& view) {
                                 {"chain", event_id},
                                 {"event", event_id},
                                 {"topic", view.value("topic", "")},
-                                {"action", rule.action.kind == RuleAction::Kind::Runbook
-                                               ? "runbook " + rule.action.runbook
-                                               : "emit " + rule.action.topic}});
+                                {"action", rule.action.describe()}});
   hooks_.act(rule, view, event_id, device);
 }
 
@@ -291,7 +289,7 @@ void RuleEngine::action_started(const std::string& rule, const std::string& chai
   auto it = starting_.find(chain);
   if (it == starting_.end()) return;
   if (run.empty()) {
-    // An action with no run to wait for (emit): done at once.
+    // An action with no run to wait for (emit, webhook): done once it is done.
     auto firing = it->second;
     starting_.erase(it);
     if (auto state = states_.find(rule); state != states_.end()) --state->second->in_flight;
@@ -387,12 +385,12 @@ json RuleEngine::test(const std::string& name, const json& event) const {
               {"would_fire", fires && holds.empty()},
               {"why", why},
               {"device", device}};
-  if (fires && rule->action.kind == RuleAction::Kind::Runbook) {
-    auto params = fill_templates(rule->action.params, view);
-    if (params)
-      out["action"] = {{"runbook", rule->action.runbook}, {"params", *params}};
+  if (fires) {
+    auto payload = action_payload(rule->action, view);
+    if (payload)
+      out["action"] = {{"does", rule->action.describe()}, {"sends", *payload}};
     else
-      out["action_error"] = params.error().message;
+      out["action_error"] = payload.error().message;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // The rules module: event-triggered automation. Every bus event is offered to the rules
 // (RuleEngine); a rule that fires starts a runbook (run.start, with the triggering event's id as
-// the causal chain and the rule's approval gate) or emits an event.
+// the causal chain and the rule's approval gate), emits an event, or POSTs to a webhook
+// (WebhookCaller, on a thread of its own; rule.action names the HTTP status).
 //   rules.list     {}                    -> {rules: [summary + counters], events,
 //   last_reload_error} rules.validate {text, file}          -> {rules: [names]} or the problems,
 //   file:line each rules.test     {rule, event: {topic, body}} -> {matches, would_fire, why: [...],
@@ -16,6 +17,7 @@
 #include "nauto/sdk/registry.h"
 #include "rule_engine.h"
 #include "rule_files.h"
+#include "webhook_caller.h"
 
 namespace nauto::rules {
 
@@ -104,13 +106,21 @@ class RulesModule final : public Module {
     engine_ = std::make_unique<RuleEngine>(settings_.engine, std::move(hooks));
     ctx.log().info("{} rule(s) loaded", rules->size());
     engine_->replace_rules(std::move(*rules));
+    caller_ = std::make_unique<WebhookCaller>();
+    auto watched = ctx.watch(caller_->fd(), [this, &ctx] { webhook_outcomes(ctx); });
+    if (!watched) return std::move(watched).error();
+    caller_watch_ = *watched;
     ctx.every(std::chrono::milliseconds(settings_.reload_interval_ms), [this, &ctx] {
       if (files_->changed()) (void)reload(ctx);
     });
     return ok();
   }
 
-  void stop(Context&) noexcept override { engine_.reset(); }
+  void stop(Context& ctx) noexcept override {
+    if (caller_watch_) ctx.unwatch(caller_watch_);
+    caller_.reset();
+    engine_.reset();
+  }
 
   void on_event(const bus::Envelope& event, Context&) override {
     const auto& topic = event.topic;
@@ -185,20 +195,50 @@ class RulesModule final : public Module {
   void act(Context& ctx, const Rule& rule, const json& event, const std::string& chain,
            const std::string& device) {
     const auto name = rule.name;
+    auto payload = action_payload(rule.action, event);
+    if (!payload) return engine_->action_failed(name, chain, device, payload.error().message);
     if (rule.action.kind == RuleAction::Kind::Emit) {
-      auto body = fill_templates(rule.action.body, event);
-      if (!body) return engine_->action_failed(name, chain, device, body.error().message);
-      json out = {{"rule", name}, {"chain", chain}, {"device", device}, {"body", *body}};
+      json out = {{"rule", name}, {"chain", chain}, {"device", device}, {"body", *payload}};
       if (auto sent = ctx.publish(rule.action.topic, bus::to_body(out)); !sent)
         return engine_->action_failed(name, chain, device, sent.error().message);
       engine_->action_started(name, chain, "");
       return;
     }
-    auto params = fill_templates(rule.action.params, event);
-    if (!params) {
-      return engine_->action_failed(name, chain, device,
-                                    "action.params: " + params.error().message);
+    if (rule.action.kind == RuleAction::Kind::Webhook) {
+      WebhookCall call{name,
+                       chain,
+                       device,
+                       rule.action.url,
+                       payload->dump(-1, ' ', false, json::error_handler_t::replace),
+                       "",
+                       rule.action.timeout_ms};
+      if (rule.action.credential.empty()) return call_webhook(std::move(call));
+      // The signing secret is read for each call: a rotated secret applies at once, and each
+      // read is audited by the vault.
+      ctx.request(
+          "vault.resolve",
+          bus::to_body({{"names", {rule.action.credential}},
+                        {"purpose", "rule " + name + " webhook signature"}}),
+          5000,
+          [this, call = std::move(call),
+           credential = rule.action.credential](Result<std::string> reply) mutable {
+            if (!engine_) return;
+            auto body = reply ? bus::from_body(*reply) : Result<json>(reply.error());
+            if (!body)
+              return engine_->action_failed(
+                  call.rule, call.chain, call.device,
+                  "webhook secret '" + credential + "' not read: " + body.error().message);
+            call.secret =
+                (*body)["credentials"].value(credential, json::object()).value("password", "");
+            if (call.secret.empty())
+              return engine_->action_failed(
+                  call.rule, call.chain, call.device,
+                  "vault credential '" + credential + "' has no password to sign with");
+            call_webhook(std::move(call));
+          });
+      return;
     }
+    const auto& params = payload;
     json start = {{"runbook", rule.action.runbook},
                   {"params", *params},
                   {"dry_run", rule.action.dry_run},
@@ -231,7 +271,36 @@ class RulesModule final : public Module {
         });
   }
 
+  void call_webhook(WebhookCall call) {
+    const auto rule = call.rule, chain = call.chain, device = call.device;
+    if (!caller_->submit(std::move(call)))
+      engine_->action_failed(rule, chain, device,
+                             "too many webhook calls waiting (256); this one is dropped");
+  }
+
+  void webhook_outcomes(Context& ctx) {
+    for (auto& outcome : caller_->take()) {
+      const auto& call = outcome.call;
+      if (!engine_) return;
+      if (!outcome.error.empty()) {
+        ctx.log().warn("rule {}: webhook {} failed after {} attempt(s): {}", call.rule,
+                       url_origin(call.url), outcome.attempts, outcome.error);
+        engine_->action_failed(call.rule, call.chain, call.device, outcome.error);
+        continue;
+      }
+      engine_->action_started(call.rule, call.chain, "");
+      (void)ctx.publish("rule.action", bus::to_body(json{{"rule", call.rule},
+                                                         {"chain", call.chain},
+                                                         {"device", call.device},
+                                                         {"webhook", url_origin(call.url)},
+                                                         {"status", outcome.status},
+                                                         {"attempts", outcome.attempts}}));
+    }
+  }
+
   Settings settings_;
+  std::unique_ptr<WebhookCaller> caller_;
+  Context::TimerId caller_watch_ = 0;
   std::unique_ptr<RuleFiles> files_;
   std::unique_ptr<RuleEngine> engine_;
   std::string last_reload_error_;

@@ -36,7 +36,20 @@ rules:
     when: {known: true, fields.reason: admin}
     action:
       emit: {topic: alerts.interface, body: {device: "{{device}}", via: "{{format}}", interface: "{{fields.interface}}"}}
+  # The webhook action, signed, posted back to nautod's own webhook module: a closed loop.
+  - name: escalate-bgp
+    on: device.*.bgp.down
+    when: {format: {in: [snmpv2c, snmpv1]}}
+    action:
+      webhook:
+        url: http://127.0.0.1:HOOK_PORT/hooks/monitoring
+        credential: webhook-monitoring
+        body: {device: "{{device}}", kind: bgp.escalated, fields: {neighbor: "{{fields.neighbor}}"}}
+  - name: notify-nobody
+    on: device.*.bgp.down
+    action: {webhook: {url: "http://127.0.0.1:DEAD_PORT/secret-path", timeout: 2s}}
 YAML
+sed -i "s/HOOK_PORT/$hook_port/; s/DEAD_PORT/$((base_port + 3))/" "$work/rules/ingest.yaml"
 cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data
 run_dir: $work/run
@@ -91,7 +104,7 @@ event_where() {  # event_where TOPIC PYTHON-CONDITION-ON-b (the body)
   events "$1" "$work/events.json" && python3 - "$work/events.json" "$2" <<'PY'
 import json, sys
 events = json.load(open(sys.argv[1]))
-assert any(eval(sys.argv[2], {}, {"b": e["body"]}) for e in events), json.dumps(events)[:1500]
+assert any(eval(sys.argv[2], {"json": json}, {"b": e["body"]}) for e in events), json.dumps(events)[:1500]
 PY
 }
 
@@ -166,6 +179,14 @@ check "snmptrap sends a v2c BGP backward transition over IPv6" \
 check "it is device.r2.bgp.down with the neighbor (the IPv6 source is r2's host)" \
   wait_for 10 event_where device.r2.bgp.down \
   'b["fields"]["neighbor"] == "10.0.0.2" and b["fields"]["state"] == "idle" and b["address"] == "::1"'
+check "the webhook action posts, signed, to the webhook module: device.r2.bgp.escalated" \
+  wait_for 15 event_where device.r2.bgp.escalated \
+  'b["fields"]["neighbor"] == "10.0.0.2" and b["format"] == "webhook"'
+check "rule.action records the webhook call and its status" \
+  wait_for 10 event_where rule.action 'b["rule"] == "escalate-bgp" and b["status"] == 202'
+check "a webhook nobody answers is rule.action_failed, with the reason and without the URL's path" \
+  wait_for 15 event_where rule.action_failed \
+  'b["rule"] == "notify-nobody" and b["error"] and "secret-path" not in json.dumps(b)'
 check "snmptrap sends a v1 linkUp naming its agent" \
   snmp snmptrap -v 1 -c "$community" "udp:127.0.0.1:$trap_port" 1.3.6.1.4.1.8072.3.2.10 192.0.2.10 3 0 '' \
   $IF.2.4 s Ethernet4

@@ -269,7 +269,8 @@ TEST_CASE("rules.test explains why a rule would or would not fire", "[rules]") {
   auto yes = w.engine->test("shut-by-mistake",
                             {{"topic", "device.r1.interface.down"}, {"body", down("r1", "Gi0/3")}});
   CHECK(yes["would_fire"] == true);
-  CHECK(yes["action"]["params"]["interface"] == "Gi0/3");
+  CHECK(yes["action"]["does"] == "runbook interface_remediate");
+  CHECK(yes["action"]["sends"]["interface"] == "Gi0/3");
   auto no = w.engine->test("shut-by-mistake", {{"topic", "device.r1.interface.down"},
                                                {"body", down("r1", "Loopback0")}});
   CHECK(no["would_fire"] == false);
@@ -288,7 +289,7 @@ TEST_CASE("rule files: every problem at once, with file and line", "[rules]") {
     action: {runbook: x}
     colour: red
   - name: one
-    action: {webhook: {url: "http://127.0.0.1"}}
+    action: {webhook: {url: "ftp://example.net/secret-token", tokens: 1}}
   - on: "device.>.x"
     action: {emit: {topic: run.fake}}
 )Y",
@@ -300,7 +301,11 @@ TEST_CASE("rule files: every problem at once, with file and line", "[rules]") {
   CHECK(m.find("rules[0].when.severity.lte: expected a number") != std::string::npos);
   CHECK(m.find("r.yaml:7: rules[0].colour: unknown key") != std::string::npos);
   CHECK(m.find("rules[1].on: which events?") != std::string::npos);
-  CHECK(m.find("webhook actions are not available yet") != std::string::npos);
+  CHECK(m.find("rules[1].action.webhook.url: 'ftp://example.net/…' is not an http:// or https:// "
+               "URL") != std::string::npos);
+  CHECK(m.find("rules[1].action.webhook.tokens: unknown key (url, body, credential, timeout)") !=
+        std::string::npos);
+  CHECK(m.find("secret-token") == std::string::npos);  // a URL's path is often its secret
   CHECK(m.find("'one' is used twice") != std::string::npos);
   CHECK(m.find("rules[2].name: every rule needs a name") != std::string::npos);
   CHECK(m.find("'run.fake' is reserved") != std::string::npos);
