@@ -90,6 +90,14 @@ void LuaSandbox::hook(lua_State* L, lua_Debug*) {
   if (!sandbox.tripped_.empty()) luaL_error(L, "%s", sandbox.tripped_.c_str());
 }
 
+void LuaSandbox::renew(std::uint64_t instruction_budget, std::int64_t deadline_steady_us) {
+  instructions_ = 0;
+  limits_.instruction_budget = instruction_budget;
+  limits_.deadline_steady_us = deadline_steady_us;
+  memory_refused_ = false;
+  tripped_.clear();
+}
+
 void LuaSandbox::stop(std::string reason) {
   if (tripped_.empty()) tripped_ = std::move(reason);
 }

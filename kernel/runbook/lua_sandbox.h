@@ -48,6 +48,10 @@ class LuaSandbox {
   const std::string& tripped() const { return tripped_; }
   /// Makes the next hook check raise `reason` (cancellation, deadline from outside).
   void stop(std::string reason);
+  /// A fresh allowance: `instruction_budget` more instructions, a new deadline, and a tripped
+  /// limit cleared. For a long-lived state that runs many short calls (a rule's Lua predicate);
+  /// a run's sandbox never renews, which is what keeps a run's limits final.
+  void renew(std::uint64_t instruction_budget, std::int64_t deadline_steady_us);
   /// Recognises the allocator's failure as the memory cap ("memory limit of 64 MiB exceeded").
   std::string describe_error(int status, const std::string& lua_message) const;
 

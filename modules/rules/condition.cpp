@@ -2,6 +2,8 @@
 
 #include <textfsm/regex.h>
 
+#include "lua_predicate.h"
+
 namespace nauto::rules {
 
 using nlohmann::json;
@@ -81,12 +83,14 @@ struct Condition::Node {
     Less,
     LessEqual,
     Exists,
-    Contains
+    Contains,
+    Lua
   };
   Kind kind = Kind::All;
   std::string path;
   json value;
   std::shared_ptr<textfsm::Regex> regex;
+  std::shared_ptr<LuaPredicate> lua;
   std::vector<std::unique_ptr<Node>> children;
 
   std::string describe() const {
@@ -111,6 +115,12 @@ struct Condition::Node {
         return path + (value.get<bool>() ? " exists" : " is absent");
       case Kind::Contains:
         return path + " contains " + text_of(value);
+      case Kind::Lua: {
+        auto code = lua->code();
+        for (auto& c : code)
+          if (c == '\n') c = ' ';
+        return "lua `" + (code.size() > 60 ? code.substr(0, 57) + "..." : code) + "`";
+      }
       case Kind::All:
         return "all";
       case Kind::Any:
@@ -150,6 +160,11 @@ struct Condition::Node {
       case Kind::Not: {
         if (why) why->push_back(std::string(depth * 2, ' ') + "not:");
         return !children.front()->test(event, why, depth + 1);
+      }
+      case Kind::Lua: {
+        auto holds = lua->test(event);
+        if (!holds) return note(false, " (" + holds.error().message + ")");
+        return note(*holds, "");
       }
       default:
         break;
@@ -291,6 +306,19 @@ static Result<std::unique_ptr<Condition::Node>> parse_map(const YAML::Node& node
         group->children.push_back(std::move(*child));
       }
       all->children.push_back(std::move(group));
+    } else if (key == "lua") {
+      if (!value.IsScalar() || value.Scalar().empty())
+        return fail(Errc::InvalidConfig, at_line(value) + ": " + path +
+                                             ": expected Lua code (an expression, or a chunk "
+                                             "that returns true or false)");
+      auto predicate = LuaPredicate::compile(value.Scalar(), "lua");
+      if (!predicate)
+        return fail(Errc::InvalidConfig,
+                    at_line(value) + ": " + path + ": " + predicate.error().message);
+      auto leaf = std::make_unique<Condition::Node>();
+      leaf->kind = Kind::Lua;
+      leaf->lua = std::move(*predicate);
+      all->children.push_back(std::move(leaf));
     } else if (key == "not") {
       auto child = parse_map(value, path);
       if (!child) return child;

@@ -354,3 +354,82 @@ TEST_CASE("conditions: any, not, in, exists, numbers given as text", "[rules]") 
   CHECK(missing.error().message.find("the event has no fields.nope") != std::string::npos);
   CHECK(*fill_templates(json("{{fields.remote_as}}"), event) == 65000);
 }
+
+TEST_CASE("Lua predicates say what YAML tests cannot", "[rules][lua]") {
+  World w(R"Y(rules:
+  - name: error-burst
+    on: device.*.counters
+    when:
+      known: true
+      lua: tonumber(event.fields.errors) > 10 * tonumber(event.fields.baseline)
+    action: {runbook: inspect, params: {device: "{{device}}"}}
+  - name: uplinks
+    on: device.*.interface.down
+    when:
+      lua: |
+        local name = event.fields.interface or ""
+        return name:match("^Ethernet4[89]") ~= nil and event.severity <= 3
+    action: {runbook: uplink, params: {device: "{{device}}"}}
+  - name: runaway
+    on: device.*.loop
+    when: {lua: "while true do end"}
+    action: {runbook: never, params: {}}
+  - name: escape
+    on: device.*.escape
+    when: {lua: "os.execute('true') or io.open('/etc/passwd')"}
+    action: {runbook: never, params: {}}
+)Y");
+  auto counters = [](const char* errors) {
+    return json{
+        {"device", "r1"}, {"known", true}, {"fields", {{"errors", errors}, {"baseline", "4"}}}};
+  };
+  w.send("device.r1.counters", counters("30"));
+  CHECK(w.actions.empty());  // 30 is not over 40
+  w.send("device.r1.counters", counters("41"));
+  REQUIRE(w.actions.size() == 1);
+  CHECK(w.actions[0]["rule"] == "error-burst");
+
+  w.send("device.r2.interface.down",
+         {{"device", "r2"}, {"severity", 3}, {"fields", {{"interface", "Ethernet49/1"}}}});
+  w.send("device.r2.interface.down",
+         {{"device", "r2"}, {"severity", 3}, {"fields", {{"interface", "Ethernet1"}}}});
+  REQUIRE(w.actions.size() == 2);
+  CHECK(w.actions[1]["rule"] == "uplinks");
+
+  // A runaway predicate is stopped by its instruction budget and does not hold; the next
+  // evaluation starts with a fresh budget, and the other predicates go on working.
+  w.send("device.r1.loop", {{"device", "r1"}});
+  w.send("device.r1.loop", {{"device", "r1"}});
+  w.send("device.r1.escape", {{"device", "r1"}});
+  CHECK(w.actions.size() == 2);
+  std::vector<std::string> why;
+  auto runaway =
+      w.engine->test("runaway", {{"topic", "device.r1.loop"}, {"body", {{"device", "r1"}}}});
+  INFO(runaway.dump());
+  CHECK(runaway["would_fire"] == false);
+  CHECK(runaway.dump().find("instruction budget") != std::string::npos);
+  auto escape =
+      w.engine->test("escape", {{"topic", "device.r1.escape"}, {"body", {{"device", "r1"}}}});
+  CHECK(escape.dump().find("attempt to index a nil value (global 'os')") != std::string::npos);
+  auto still_works =
+      w.engine->test("error-burst", {{"topic", "device.r1.counters"}, {"body", counters("99")}});
+  CHECK(still_works["matches"] == true);
+  auto explained =
+      w.engine->test("error-burst", {{"topic", "device.r1.counters"}, {"body", counters("1")}});
+  CHECK(explained.dump().find("lua `tonumber(event.fields.errors) > 10 * ") != std::string::npos);
+  CHECK(explained.dump().find(": no") != std::string::npos);
+}
+
+TEST_CASE("a Lua predicate that does not compile is refused with where", "[rules][lua]") {
+  auto bad = parse_rules(R"Y(rules:
+  - name: broken
+    on: device.*.x
+    when:
+      lua: "event.fields.a >"
+    action: {runbook: x}
+)Y",
+                         "p.yaml");
+  REQUIRE_FALSE(bad);
+  INFO(bad.error().message);
+  CHECK(bad.error().message.find("p.yaml:5: rules[0].when.lua: lua:1:") != std::string::npos);
+}
