@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include "nauto/base/clock.h"
 #include "nauto/base/digest.h"
@@ -82,8 +83,7 @@ Result<Settings> read_settings(const json& config) {
 }
 
 struct TrapCounters {
-  std::uint64_t unsupported = 0;     ///< v3, informs, other PDUs (counted in malformed too)
-  std::uint64_t kernel_dropped = 0;  ///< SO_RXQ_OVFL
+  std::uint64_t unsupported = 0;  ///< v3, informs, other PDUs (counted in malformed too)
 };
 
 std::string message_of(const Trap& trap, const TrapMeaning& meaning) {
@@ -149,7 +149,10 @@ class SnmpTrapModule final : public Module {
       listening.push_back(socket.endpoint.text());
     auto counters = counters_.to_json();
     counters["unsupported"] = trap_counters_.unsupported;
-    counters["kernel_dropped"] = trap_counters_.kernel_dropped;
+    std::uint64_t dropped = 0;
+    for (const auto& [fd, count] : drops_by_socket_)
+      dropped += count;
+    counters["kernel_dropped"] = dropped;
     reply.ok_json(
         {{"counters", counters}, {"listening", listening}, {"devices", directory_.size()}});
   }
@@ -169,20 +172,19 @@ class SnmpTrapModule final : public Module {
       header.msg_controllen = sizeof control;
       const auto got = ::recvmsg(fd, &header, MSG_DONTWAIT);
       if (got < 0) return;  // EAGAIN: drained; anything else: nothing to read now either
-      read_drops(header);
+      read_drops(fd, header);
       handle(ctx, std::string_view(buffer_.data(), static_cast<std::size_t>(got)),
              address_text(from), (header.msg_flags & MSG_TRUNC) != 0);
     }
   }
 
   // SO_RXQ_OVFL: the kernel's count of datagrams it dropped on this socket, as of now.
-  void read_drops(msghdr& header) {
+  void read_drops(int fd, msghdr& header) {
     for (auto* c = CMSG_FIRSTHDR(&header); c; c = CMSG_NXTHDR(&header, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL) continue;
       std::uint32_t dropped = 0;
       std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
-      trap_counters_.kernel_dropped =
-          std::max<std::uint64_t>(trap_counters_.kernel_dropped, dropped);
+      drops_by_socket_[fd] = dropped;
     }
   }
 
@@ -275,6 +277,7 @@ class SnmpTrapModule final : public Module {
   DeviceDirectory directory_;
   IngestCounters counters_;
   TrapCounters trap_counters_;
+  std::map<int, std::uint64_t> drops_by_socket_;  // SO_RXQ_OVFL: each socket's own total
   WarningThrottle rate_warning_, malformed_warning_, rejected_warning_, shed_warning_;
 };
 
