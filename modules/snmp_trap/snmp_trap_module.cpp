@@ -161,7 +161,7 @@ class SnmpTrapModule final : public Module {
   void on_readable(Context& ctx, int fd) {
     for (std::size_t i = 0; i < settings_.batch; ++i) {
       sockaddr_storage from{};
-      char control[CMSG_SPACE(sizeof(std::uint32_t))];
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(std::uint32_t))];
       iovec io{buffer_.data(), buffer_.size()};
       msghdr header{};
       header.msg_name = &from;
