@@ -68,6 +68,7 @@ class WebhookServer {
   /// Readable while deliveries wait; take() drains it.
   int fd() const { return event_fd_; }
   std::vector<Delivery> take();
+  /// Requests are counted when their answer has been sent, a moment after the sender has it.
   ServerCounters counters() const;
   std::string address() const;  ///< host:port actually bound
 

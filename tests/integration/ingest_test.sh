@@ -154,7 +154,7 @@ hook_counted() {
     [ "$(json_get "$work/hook-stats.json" 'd["http"]["unknown_hook"]')" = 1 ] &&
     [ "$(json_get "$work/hook-stats.json" 'd["counters"]["published"]')" = 2 ]
 }
-check "webhook.stats counts each refusal and each publication" hook_counted
+check "webhook.stats counts each refusal and each publication" wait_for 5 hook_counted
 
 # --- SNMP traps, sent by net-snmp's snmptrap (no MIBs loaded: numeric OIDs)
 export MIBS="" SNMPCONFPATH=$work
