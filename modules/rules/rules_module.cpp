@@ -238,9 +238,8 @@ class RulesModule final : public Module {
           });
       return;
     }
-    const auto& params = payload;
     json start = {{"runbook", rule.action.runbook},
-                  {"params", *params},
+                  {"params", *payload},
                   {"dry_run", rule.action.dry_run},
                   {"started_by", "rule " + name},
                   {"chain", chain}};

@@ -49,6 +49,12 @@ std::string hex(const u_char* data, std::size_t length) {
   return out;
 }
 
+// An IPv4 address as SNMP carries it (four octets, network order) in dotted-quad form.
+std::string dotted_quad(const u_char* a) {
+  return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
+         std::to_string(a[3]);
+}
+
 VariableBinding binding(const netsnmp_variable_list& v) {
   VariableBinding b;
   b.oid = oid_text(v.name, v.name_length);
@@ -85,9 +91,7 @@ VariableBinding binding(const netsnmp_variable_list& v) {
     case ASN_IPADDRESS:
       b.type = "ipaddress";
       if (v.val_len == 4) {
-        const auto* a = v.val.string;
-        b.value = std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) +
-                  "." + std::to_string(a[3]);
+        b.value = dotted_quad(v.val.string);
       } else {
         b.value = hex(v.val.string, v.val_len);
       }
@@ -154,9 +158,7 @@ Result<Trap> decode_trap(std::string_view datagram) {
       trap.trap_oid = pdu->trap_type == SNMP_TRAP_ENTERPRISESPECIFIC
                           ? enterprise + ".0." + std::to_string(pdu->specific_type)
                           : std::string(kSnmpTraps) + "." + std::to_string(pdu->trap_type + 1);
-      const auto* a = pdu->agent_addr;
-      trap.agent_address = std::to_string(a[0]) + "." + std::to_string(a[1]) + "." +
-                           std::to_string(a[2]) + "." + std::to_string(a[3]);
+      trap.agent_address = dotted_quad(pdu->agent_addr);
       for (auto* v = pdu->variables; v; v = v->next_variable)
         trap.bindings.push_back(binding(*v));
       return trap;
