@@ -88,6 +88,9 @@ void LuaSandbox::hook(lua_State* L, lua_Debug*) {
     }
   }
   if (!sandbox.tripped_.empty()) luaL_error(L, "%s", sandbox.tripped_.c_str());
+  if (sandbox.interrupt_flag_ && sandbox.interrupt_flag_->exchange(false)) {
+    luaL_error(L, "interrupted (Ctrl-C)");
+  }
 }
 
 void LuaSandbox::renew(std::uint64_t instruction_budget, std::int64_t deadline_steady_us) {

@@ -10,6 +10,7 @@
 // trips it too, even when Lua's emergency collection then finds room.
 // Thread-bound: a sandbox is used by one thread at a time (the engine's).
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -52,6 +53,10 @@ class LuaSandbox {
   /// limit cleared. For a long-lived state that runs many short calls (a rule's Lua predicate);
   /// a run's sandbox never renews, which is what keeps a run's limits final.
   void renew(std::uint64_t instruction_budget, std::int64_t deadline_steady_us);
+  /// An interactive session's Ctrl-C: whenever `flag` is found set (by a signal handler), the
+  /// hook clears it and raises "interrupted" once — unlike a limit, it does not stay tripped,
+  /// so the session's own pcall catches it and the session goes on. `flag` outlives the sandbox.
+  void set_interrupt_flag(std::atomic<bool>* flag) { interrupt_flag_ = flag; }
   /// Recognises the allocator's failure as the memory cap ("memory limit of 64 MiB exceeded").
   std::string describe_error(int status, const std::string& lua_message) const;
 
@@ -74,6 +79,7 @@ class LuaSandbox {
   std::uint64_t instructions_ = 0;
   std::string tripped_;
   void* owner_ = nullptr;
+  std::atomic<bool>* interrupt_flag_ = nullptr;
 };
 
 }  // namespace nauto::runbook

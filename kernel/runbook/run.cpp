@@ -58,6 +58,7 @@ int bootstrap_lua(lua_State* L) {
   auto* args = static_cast<BootstrapArgs*>(lua_touserdata(L, 1));
   const RunSpec& spec = *args->spec;
   open_run_primitives(L);
+  if (spec.interactive) open_shell_primitives(L);
   push_json(L, spec.context);
   lua_setglobal(L, "context");
   // Replays must see the same "random" numbers: seed from the run id.
@@ -172,6 +173,17 @@ void Run::complete(const std::string& key, Result<json> result) {
   waiting_.erase(it);
   task.result = std::move(result);
   make_ready(task);
+  pump();
+}
+
+void Run::interrupt_waiting(const std::string& reason) {
+  if (state_ != RunState::Running) return;
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& [key, task] : waiting) {
+    task->result = fail(Errc::Cancelled, reason);
+    make_ready(*task);
+  }
   pump();
 }
 

@@ -58,6 +58,10 @@ struct RunSpec {
   nlohmann::json params = nlohmann::json::object();   ///< already bound (bind_params)
   nlohmann::json context = nlohmann::json::object();  ///< visible as `context` in Lua
   SandboxLimits limits;
+  /// An interactive session (`nauto shell`): `source` is the session's read-eval loop, which
+  /// alone sees the `__shell_input(outcome)` primitive — an "input" effect whose args are the
+  /// previous chunk's outcome and whose result is the next chunk's text (nil ends the session).
+  bool interactive = false;
 };
 
 class Run {
@@ -76,6 +80,13 @@ class Run {
   void complete(const std::string& key, Result<nlohmann::json> result);
   /// Ends the run from outside (cancel, deadline): no task is resumed after this.
   void stop(RunState state, std::string reason);
+
+  /// Ends every effect the run waits for with Cancelled `reason` (the shell's Ctrl-C while a
+  /// device call is out); the tasks see the error and go on or fail as their code decides.
+  void interrupt_waiting(const std::string& reason);
+  /// The run's Lua state, for a host that reads globals between chunks (shell completion) or
+  /// sets the sandbox's interrupt flag; never to run code while a task is suspended.
+  LuaSandbox& sandbox() { return *sandbox_; }
 
   const RunSpec& spec() const { return spec_; }
   const std::string& id() const { return spec_.id; }

@@ -11,15 +11,14 @@ namespace nauto::runbook {
 
 using nlohmann::json;
 
-namespace {
-
-// Topics a runbook may not publish on: they belong to the kernel, the bus and the engine.
 bool reserved_topic(const std::string& topic) {
   for (const char* prefix : {"kernel.", "bus.", "run.", "job.", "audit."}) {
     if (topic.rfind(prefix, 0) == 0) return true;
   }
   return false;
 }
+
+namespace {
 
 std::string summary_of(const Effect& effect) {
   const auto& a = effect.args;

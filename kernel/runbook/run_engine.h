@@ -51,6 +51,9 @@ struct EngineOptions {
   std::string textfsm_templates;
 };
 
+/// Topics a runbook may not emit on: they belong to the kernel, the bus and the engine.
+bool reserved_topic(const std::string& topic);
+
 /// What `nauto run` asks for.
 struct StartRequest {
   std::string runbook;   ///< a name from the catalog, or the name of `source`

@@ -120,7 +120,43 @@ int note(lua_State* L) {
   return 1;
 }
 
+int shell_input_continue(lua_State* L, int, lua_KContext) {
+  Run::Task* task = task_or_raise(L, "__shell_input");
+  auto& pending = run_of(L).pending_result(*task);
+  if (pending && pending->is_string()) {
+    const auto& text = pending->get_ref<const std::string&>();
+    lua_pushlstring(L, text.data(), text.size());
+  } else {
+    lua_pushnil(L);
+  }
+  pending = json();
+  return 1;
+}
+
+int shell_input(lua_State* L) {
+  task_or_raise(L, "__shell_input");
+  char problem[256] = "";
+  {
+    auto outcome = lua_isnoneornil(L, 1) ? Result<json>(json()) : json_of(L, 1);
+    auto& out = run_of(L).outgoing();
+    out = Run::Outgoing{};
+    out.type = Run::Outgoing::Type::Effect;
+    out.kind = "input";
+    if (outcome) {
+      out.args = std::move(*outcome);
+    } else {
+      std::snprintf(problem, sizeof problem, "%s", outcome.error().message.c_str());
+    }
+  }
+  if (problem[0]) return luaL_error(L, "__shell_input: %s", problem);
+  return lua_yieldk(L, 0, 0, shell_input_continue);
+}
+
 }  // namespace
+
+void open_shell_primitives(lua_State* L) {
+  lua_register(L, "__shell_input", shell_input);
+}
 
 void open_run_primitives(lua_State* L) {
   lua_register(L, "__effect", effect);

@@ -9,5 +9,9 @@ struct lua_State;
 namespace nauto::runbook {
 
 void open_run_primitives(lua_State* L);
+/// __shell_input(outcome): for the shell's read-eval loop only (RunSpec::interactive) — yields
+/// an "input" effect carrying `outcome` and returns the effect's result: the next chunk's text,
+/// or nil when the session ends.
+void open_shell_primitives(lua_State* L);
 
 }  // namespace nauto::runbook

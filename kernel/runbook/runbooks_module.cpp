@@ -110,7 +110,8 @@ class RunbooksModule final : public Module {
             "the runbook engine: Lua and YAML runbooks, durable runs, approvals",
             {},
             {"run.start", "run.status", "run.list", "run.steps", "run.cancel", "run.approve",
-             "run.approvals", "runbook.list", "runbook.show", "runbook.validate"},
+             "run.approvals", "runbook.list", "runbook.show", "runbook.validate",
+             "runbook.state_get", "runbook.state_put"},
             {kRunsTable, kRunStepsTable, kRunbookStateTable}};
   }
 
@@ -246,6 +247,22 @@ class RunbooksModule final : public Module {
       return out;
     }
     if (service == "runbook.validate") return engine_->validate(start_request(args, who));
+    // A runbook's `store` from outside a run (the shell): the same table runs use.
+    if (service == "runbook.state_get" || service == "runbook.state_put") {
+      const auto runbook = args.value("runbook", "");
+      const auto key = args.value("key", "");
+      if (runbook.empty() || key.empty()) {
+        return fail(Errc::InvalidArgument, service + ": expected {runbook, key}");
+      }
+      if (service == "runbook.state_put") {
+        auto put = engine_->journal().put_state(runbook, key, args.value("value", json()));
+        if (!put) return std::move(put).error();
+        return json::object();
+      }
+      auto value = engine_->journal().state(runbook, key);
+      if (!value) return std::move(value).error();
+      return json{{"value", value->value_or(json())}};
+    }
     return fail(Errc::Unsupported, "unknown service " + service);
   }
 
