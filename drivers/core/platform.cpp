@@ -119,6 +119,7 @@ Result<PlatformDefinition> parse_platform(const std::string& yaml_text, const st
   read.text("show_candidate_diff", def.show_candidate_diff);
   read.text("save_config", def.save_config);
   read.text("rollback_command", def.rollback_command);
+  read.list("commands", def.commands);
   read.list("volatile_lines", def.volatile_lines, true);
   read.list("replace_keys", def.replace_keys, true);
   read.text("facts_command", def.facts_command);

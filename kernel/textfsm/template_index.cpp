@@ -174,4 +174,63 @@ std::vector<std::string> TemplateIndex::platforms() const {
   return names;
 }
 
+namespace {
+
+// `sh[[ow]] ip bgp (?:all\s+)?sum[[mary]]` -> "show ip bgp summary"; "" when a pattern remains.
+std::string written_out(std::string_view pattern) {
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern.substr(i, 2) == "[[" || pattern.substr(i, 2) == "]]") {
+      ++i;
+      continue;
+    }
+    if (pattern[i] == '(') {  // an optional group is left out; any other group is a pattern
+      int depth = 0;
+      std::size_t end = i;
+      for (; end < pattern.size(); ++end) {
+        if (pattern[end] == '\\') {
+          ++end;
+        } else if (pattern[end] == '(') {
+          ++depth;
+        } else if (pattern[end] == ')' && --depth == 0) {
+          break;
+        }
+      }
+      if (end + 1 >= pattern.size() || (pattern[end + 1] != '?' && pattern[end + 1] != '*')) {
+        return "";
+      }
+      i = end + 1;
+      continue;
+    }
+    if (std::string_view("\\[]{}()*+?|^$.").find(pattern[i]) != std::string_view::npos) return "";
+    out += pattern[i];
+  }
+  std::string tidy;
+  for (const char c : out) {
+    if (c == ' ' && (tidy.empty() || tidy.back() == ' ')) continue;
+    tidy += c;
+  }
+  while (!tidy.empty() && tidy.back() == ' ')
+    tidy.pop_back();
+  return tidy;
+}
+
+}  // namespace
+
+std::vector<std::string> TemplateIndex::commands(std::string_view platform) const {
+  std::vector<std::string> out;
+  const auto platform_column = std::find(header_.begin(), header_.end(), "Platform");
+  const auto command_column = std::find(header_.begin(), header_.end(), "Command");
+  if (platform_column == header_.end() || command_column == header_.end()) return out;
+  const auto p = static_cast<std::size_t>(platform_column - header_.begin());
+  const auto c = static_cast<std::size_t>(command_column - header_.begin());
+  for (const Row& row : rows_) {
+    if (row.cells[p] != platform) continue;
+    auto command = written_out(row.cells[c]);
+    if (!command.empty() && std::find(out.begin(), out.end(), command) == out.end())
+      out.push_back(std::move(command));
+  }
+  return out;
+}
+
 }  // namespace nauto::textfsm

@@ -39,6 +39,11 @@ class TemplateIndex {
   /// Distinct Platform cells, in file order (for completion and error messages).
   std::vector<std::string> platforms() const;
 
+  /// The commands the index has templates for on `platform`, written out in full for the
+  /// shell's completion: `sh[[ow]] ip bgp (?:all\s+)?sum[[mary]]` -> "show ip bgp summary"
+  /// (abbreviation marks and optional parts dropped; rows still holding a pattern skipped).
+  std::vector<std::string> commands(std::string_view platform) const;
+
  private:
   struct Row {
     std::vector<std::string> templates;

@@ -60,3 +60,16 @@ TEST_CASE("volatile lines are dropped from configs", "[drivers][platform]") {
                             "configuration change at x\nhostname r1\n",
                             **ios) == "hostname r1\n");
 }
+
+TEST_CASE("built-in platforms list everyday commands for shell completion", "[drivers][platform]") {
+  auto catalog = PlatformCatalog::load_default();
+  REQUIRE(catalog);
+  for (const char* name : {"cisco_ios", "cisco_nxos", "arista_eos", "juniper_junos", "frr"}) {
+    auto platform = catalog->find(name);
+    REQUIRE(platform);
+    const auto& commands = (*platform)->commands;
+    INFO(name);
+    CHECK(commands.size() >= 10);
+    CHECK(std::find(commands.begin(), commands.end(), "show version") != commands.end());
+  }
+}

@@ -287,3 +287,24 @@ t_brief.textfsm:t_extra.textfsm, .*, lab_os, sh[[ow]] int[[erfaces]]
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().describe(), Catch::Contains("index"));
 }
+
+TEST_CASE("index: commands written out in full per platform, for shell completion") {
+  const char* index_text = R"(Template, Hostname, Platform, Command
+
+a.textfsm, .*, lab_os, sh[[ow]] ip bgp (?:all\s+)?sum[[mary]]
+b.textfsm, .*, lab_os, sh[[ow]] ip bgp nei[[ghbors]](\s+\d+\.\d+\.\d+\.\d+)? adv[[ertised-routes]]
+c.textfsm, .*, lab_os, sh[[ow]] ip bgp
+d.textfsm, .*, lab_os, sh[[ow]] (ip|ipv6) route
+e.textfsm, .*, other_os, sh[[ow]] ver[[sion]]
+f.textfsm, .*, lab_os, sh[[ow]] ip bgp
+)";
+  auto index = TemplateIndex::read(index_text, "index");
+  REQUIRE(index);
+  // The alternation (ip|ipv6) is a pattern that cannot be written out: left out, as are
+  // duplicates; optional groups are dropped.
+  CHECK(index->commands("lab_os") ==
+        std::vector<std::string>{"show ip bgp summary", "show ip bgp neighbors advertised-routes",
+                                 "show ip bgp"});
+  CHECK(index->commands("other_os") == std::vector<std::string>{"show version"});
+  CHECK(index->commands("none").empty());
+}

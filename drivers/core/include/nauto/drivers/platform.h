@@ -59,6 +59,9 @@ struct PlatformDefinition {
   std::string show_candidate_diff;  ///< Junos `show | compare`
   std::string save_config;
   std::string rollback_command;  ///< with {id}: Junos `rollback {id}`
+  /// Everyday commands written out in full, for `nauto shell` completion (the TextFSM index
+  /// adds the commands it has templates for). Not a limit: any command can be sent.
+  std::vector<std::string> commands;
   ConfigSyntax syntax = ConfigSyntax::Flat;
   /// Lines of the running config that are not config (timestamps, byte counts); left out of
   /// diffs and snapshots.
