@@ -101,9 +101,22 @@ DeviceOutcome run_device_task(const DeviceTaskContext& context, const drivers::D
     if (!lock) return finish(std::move(lock).error());
     locked = true;
   }
-  auto made = drivers::make_driver(target, context.catalog);
-  if (!made) return finish(std::move(made).error());
-  auto& driver = **made;
+  std::unique_ptr<drivers::Driver> session;
+  if (!writes && context.sessions) {
+    session = context.sessions->borrow(target.name);
+    // A kept session to where the inventory no longer points is not this device's any more.
+    if (session &&
+        (session->target().host != target.host || session->target().port != target.port)) {
+      session->close();
+      session.reset();
+    }
+  }
+  if (!session) {
+    auto made = drivers::make_driver(target, context.catalog);
+    if (!made) return finish(std::move(made).error());
+    session = std::move(*made);
+  }
+  auto& driver = *session;
 
   if (writes) {
     // Only connecting is retried: a push that may have reached the device is never repeated.
@@ -134,7 +147,11 @@ DeviceOutcome run_device_task(const DeviceTaskContext& context, const drivers::D
     return result;
   };
   auto result = drivers::with_retry<json>(context.retry, deadline, attempt);
-  driver.close();
+  if (context.sessions) {
+    context.sessions->give_back(target.name, std::move(session));  // closes it unless held
+  } else {
+    driver.close();
+  }
   return finish(std::move(result));
 }
 

@@ -2,7 +2,8 @@
 // DeviceTask: one job's work on one device — open a driver, do the job's kind of operation,
 // close — turned into a DeviceOutcome. Transient faults (refused, reset, timed out) are retried
 // with backoff inside the device's deadline; a push is retried only while connecting, never
-// after lines were sent. Runs on a job worker thread; blocking by design.
+// after lines were sent. Read-only work uses (and leaves open) a session the SessionPool keeps
+// when someone holds the device. Runs on a job worker thread; blocking by design.
 
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "nauto/drivers/device_target.h"
 #include "nauto/drivers/platform.h"
 #include "nauto/drivers/retry.h"
+#include "session_pool.h"
 
 namespace nauto::devices {
 
@@ -20,6 +22,8 @@ struct DeviceTaskContext {
   const drivers::PlatformCatalog& catalog;
   DeviceLocks& locks;
   drivers::RetryPolicy retry;
+  /// Sessions kept open for holders; read-only work borrows from it and gives back.
+  SessionPool* sessions = nullptr;
 };
 
 /// Never fails as a call: every failure becomes the outcome's status and error.

@@ -122,13 +122,28 @@ Result<drivers::DeviceTarget> target_of(const json& host, const json& credential
 }  // namespace
 
 class DevicesModule final : public Module {
+  // Every known platform with its everyday commands (for `nauto shell` completion).
+  json platforms() const {
+    json list = json::array();
+    for (const auto& name : catalog_->names()) {
+      auto definition = catalog_->find(name);
+      if (!definition) continue;
+      list.push_back(json{{"name", name},
+                          {"vendor", (*definition)->vendor},
+                          {"transports", (*definition)->transports},
+                          {"commands", (*definition)->commands}});
+    }
+    return json{{"platforms", list}};
+  }
+
  public:
   Manifest manifest() const override {
     return {"devices",
             "the job engine: commands, pushes, configs and facts over the fleet",
             {},
             {"job.run", "job.status", "job.list", "job.logs", "job.cancel", "device.call",
-             "device.cancel"},
+             "device.cancel", "device.platforms", "device.session.open", "device.session.close",
+             "device.sessions"},
             {kJobsTable, kResultsTable}};
   }
 
@@ -196,6 +211,10 @@ class DevicesModule final : public Module {
 
  private:
   Result<json> answer_query(const std::string& service, const json& args) {
+    if (service == "device.platforms") return platforms();
+    if (service == "device.session.open" || service == "device.session.close")
+      return session_request(service, args);
+    if (service == "device.sessions") return json{{"sessions", runner_->sessions().list()}};
     auto& store = runner_->job_store();
     const auto id = args.value("id", "");
     if (service == "job.cancel") {
@@ -331,7 +350,25 @@ class DevicesModule final : public Module {
 
   // Finished devices first, so a watcher has every device line before the job's end.
   // Device calls are answered at every poll; progress is published every kProgressMs.
+  // Holding a device keeps its session open between calls (nauto shell's :connect).
+  Result<json> session_request(const std::string& service, const json& args) {
+    const auto device = args.value("device", "");
+    const auto holder = args.value("holder", "");
+    if (holder.empty()) return fail(Errc::InvalidArgument, service + ": expected {holder, device}");
+    if (service == "device.session.close") {
+      return json{{"released", runner_->sessions().release(holder, device)}};
+    }
+    if (device.empty()) return fail(Errc::InvalidArgument, service + ": expected {holder, device}");
+    const double idle_s = args.value("idle_timeout", 600.0);
+    if (!(idle_s > 0 && idle_s <= 86'400)) {
+      return fail(Errc::InvalidArgument, service + ": idle_timeout is seconds, 0 < t <= 86400");
+    }
+    runner_->sessions().hold(device, holder, static_cast<std::int64_t>(idle_s * 1000));
+    return json{{"device", device}, {"holder", holder}};
+  }
+
   void publish_progress(Context& ctx) {
+    runner_->sessions().expire();
     auto news = runner_->poll();
     for (const auto& device : news.devices) {
       (void)ctx.publish("job.device", bus::to_body(to_json(device)));

@@ -334,7 +334,7 @@ void JobRunner::worker_loop() {
         drivers::Deadline::after_ms(std::min(device_timeout, job_left_ms)).cancellable(job.cancel);
     auto retry = options_.retry;
     if (job.spec.attempts > 0) retry.max_attempts = job.spec.attempts;
-    DeviceTaskContext context{job.spec, job.id, catalog_, locks_, retry};
+    DeviceTaskContext context{job.spec, job.id, catalog_, locks_, retry, &sessions_};
     auto outcome = run_device_task(context, job.devices[work.device].target, deadline);
     {
       std::lock_guard lock(mutex_);

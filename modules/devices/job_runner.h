@@ -29,6 +29,7 @@
 #include "nauto/drivers/device_target.h"
 #include "nauto/drivers/platform.h"
 #include "nauto/drivers/retry.h"
+#include "session_pool.h"
 
 namespace nauto::devices {
 
@@ -100,6 +101,7 @@ class JobRunner {
   /// Peak sessions seen for limits[index] == value (tests, status).
   int peak(std::size_t index, const std::string& value) const;
   JobStore& job_store() { return job_store_; }
+  SessionPool& sessions() { return sessions_; }
 
  private:
   struct Job;
@@ -124,6 +126,7 @@ class JobRunner {
   JobStore job_store_;
   const drivers::PlatformCatalog& catalog_;
   DeviceLocks locks_;
+  SessionPool sessions_;
 
   mutable std::mutex mutex_;
   std::condition_variable dispatcher_wake_;
