@@ -54,6 +54,8 @@ void add_job_commands(CLI::App& app, CliContext& context);
 void add_run_commands(CLI::App& app, CliContext& context);
 /// `nauto parse`: TextFSM parsing of command output, offline.
 void add_parse_commands(CLI::App& app, CliContext& context);
+/// `nauto shell`: the interactive Lua REPL (shell/ in this folder).
+void add_shell_command(CLI::App& app, CliContext& context);
 /// `nauto completion bash|zsh|fish`: scripts generated from the app's own definition.
 void add_completion_command(CLI::App& app, CliContext& context);
 

@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
   add_job_commands(app, o);
   add_run_commands(app, o);
   add_parse_commands(app, o);
+  add_shell_command(app, o);
   add_event_commands(app, o);
   add_completion_command(app, o);
 
