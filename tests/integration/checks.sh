@@ -39,3 +39,18 @@ request = urllib.request.Request("http://127.0.0.1:$base_port" + path, method=me
 print(urllib.request.urlopen(request, timeout=10).read().decode())
 PY
 }
+start_lab() {  # start_lab: nauto-lab ($LAB) on $work/fleet.yaml, state in $work/lab; sets lab_pid
+  "$LAB" --fleet "$work/fleet.yaml" --state-dir "$work/lab" >"$work/lab.out" 2>&1 &
+  lab_pid=$!
+  wait_for 20 grep -q '"ready":true' "$work/lab.out"
+}
+lab_credentials() {  # exports the lab's credentials (NAUTO_CRED_LAB_*) for nautod's vault
+  set -a
+  . "$work/lab/lab-credentials.env"
+  set +a
+}
+start_nautod() {  # start_nautod SERVICE: $NAUTOD in the background (sets pid) until SERVICE answers
+  "$NAUTOD" >>"$work/nautod.log" 2>&1 &
+  pid=$!
+  wait_for 15 "$NAUTO" call "$1"
+}

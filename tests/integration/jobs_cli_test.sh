@@ -29,9 +29,7 @@ groups:
   - {platform: cisco_ios, count: 4, site: dc2, role: core}
   - {platform: arista_eos, count: 2, site: dc2, role: leaf}
 YAML
-"$LAB" --fleet "$work/fleet.yaml" --state-dir "$work/lab" >"$work/lab.out" 2>&1 &
-lab_pid=$!
-check "nauto-lab is ready" wait_for 20 grep -q '"ready":true' "$work/lab.out"
+check "nauto-lab is ready" start_lab
 
 "$NAUTO" creds keygen --key-file "$work/vault.key" >/dev/null
 cat >"$work/nauto.yaml" <<YAML
@@ -50,12 +48,7 @@ modules:
     limits: [{key: site, max_sessions: 3}]
 YAML
 export NAUTO_CONFIG=$work/nauto.yaml
-start_nautod() {
-  "$NAUTOD" >>"$work/nautod.log" 2>&1 &
-  pid=$!
-  wait_for 15 "$NAUTO" call job.list
-}
-check "nautod starts with the inventory, vault and devices modules" start_nautod
+check "nautod starts with the inventory, vault and devices modules" start_nautod job.list
 
 # Inventory.
 inventory_list() {
@@ -177,7 +170,7 @@ restart_mid_job() {
   sleep 2
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
-  start_nautod || return 1
+  start_nautod job.list || return 1
   "$NAUTO" job status "$id" -o json >"$work/interrupted.json" || return 1
   cat "$work/interrupted.json"
   local finished

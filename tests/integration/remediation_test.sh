@@ -50,9 +50,7 @@ syslog: {collector: 127.0.0.1:$syslog_port, format: rfc5424}
 groups:
   - {platform: cisco_ios, count: 3, site: dc1, role: edge}
 YAML
-"$LAB" --fleet "$work/fleet.yaml" --state-dir "$work/lab" >"$work/lab.out" 2>&1 &
-lab_pid=$!
-check "nauto-lab is ready" wait_for 20 grep -q '"ready":true' "$work/lab.out"
+check "nauto-lab is ready" start_lab
 
 cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data
@@ -72,15 +70,8 @@ modules:
 YAML
 mkdir -p "$work/rules"
 export NAUTO_CONFIG=$work/nauto.yaml
-set -a
-. "$work/lab/lab-credentials.env"
-set +a
-start_nautod() {
-  "$NAUTOD" >>"$work/nautod.log" 2>&1 &
-  pid=$!
-  wait_for 15 "$NAUTO" call syslog.stats
-}
-check "nautod starts with the syslog and rules modules" start_nautod
+lab_credentials
+check "nautod starts with the syslog and rules modules" start_nautod syslog.stats
 check "the syslog module knows the lab's devices" \
   wait_for 10 test "$(stat_of 'd["devices"]')" = 3
 

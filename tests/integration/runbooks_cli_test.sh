@@ -31,9 +31,7 @@ groups:
   - {platform: cisco_ios, count: 4, site: dc1, role: edge}
   - {platform: arista_eos, count: 1, site: dc2, role: leaf}
 YAML
-"$LAB" --fleet "$work/fleet.yaml" --state-dir "$work/lab" >"$work/lab.out" 2>&1 &
-lab_pid=$!
-check "nauto-lab is ready" wait_for 20 grep -q '"ready":true' "$work/lab.out"
+check "nauto-lab is ready" start_lab
 
 mkdir -p "$work/runbooks"
 cat >"$work/runbooks/three_steps.lua" <<'LUA'
@@ -101,15 +99,8 @@ modules:
   runbooks: {dirs: [$LIBRARY, $work/runbooks], textfsm_templates: $NTC_TEMPLATES}
 YAML
 export NAUTO_CONFIG=$work/nauto.yaml
-set -a
-. "$work/lab/lab-credentials.env"
-set +a
-start_nautod() {
-  "$NAUTOD" >>"$work/nautod.log" 2>&1 &
-  pid=$!
-  wait_for 15 "$NAUTO" call run.list
-}
-check "nautod starts with the runbooks module" start_nautod
+lab_credentials
+check "nautod starts with the runbooks module" start_nautod run.list
 
 list_library() {
   "$NAUTO" runbook list -o json >"$work/list.json" &&
@@ -239,7 +230,7 @@ durable() {
   wait_for 15 bash -c "\"$NAUTO\" runs show $id -o json | grep -q 'first two done'" || return 1
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
-  start_nautod || return 1
+  start_nautod run.list || return 1
   wait_for 30 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"state\": \"succeeded\"'" || return 1
   "$NAUTO" runs show "$id" -o json >"$work/durable.json"
   echo "ios1 $before1 -> $(commands_seen ios1 "show version"); ios2 $before2 -> $(commands_seen ios2 "show version"); ios3 $before3 -> $(commands_seen ios3 "show version")"
