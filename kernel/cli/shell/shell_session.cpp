@@ -294,13 +294,10 @@ void string_keys(lua_State* L, int index, std::vector<std::string>& out) {
 
 }  // namespace
 
-std::vector<std::string> ShellSession::global_names() {
-  return field_names("");
-}
-
 std::vector<std::string> ShellSession::field_names(const std::string& path) {
   std::vector<std::string> names;
-  if (!session_) return names;
+  // A state at its memory cap could fail even these small pushes, outside any pcall.
+  if (!session_ || !session_->sandbox().tripped().empty()) return names;
   lua_State* L = session_->sandbox().state();
   const int top = lua_gettop(L);
   if (path.empty()) {
@@ -322,7 +319,7 @@ std::vector<std::string> ShellSession::field_names(const std::string& path) {
 }
 
 std::optional<std::string> ShellSession::device_of(const std::string& global) {
-  if (!session_) return std::nullopt;
+  if (!session_ || !session_->sandbox().tripped().empty()) return std::nullopt;
   lua_State* L = session_->sandbox().state();
   const int top = lua_gettop(L);
   std::optional<std::string> name;

@@ -54,9 +54,8 @@ class ShellSession : private runbook::RunHost {
                              const std::vector<std::string>& params);
 
   /// Completion helpers; they read the session's globals without running any Lua code.
-  std::vector<std::string> global_names();
-  /// Keys of the table at a dotted global path ("inventory", "string"); methods for a device
-  /// handle ("r1" -> run, config, ...).
+  /// Keys of the table at a dotted global path ("" for the globals, "inventory", "string");
+  /// with the methods for a device handle ("r1" -> run, config, ...).
   std::vector<std::string> field_names(const std::string& path);
   /// The device a global holds (`r1 = device("r1")`): its name, if it holds one.
   std::optional<std::string> device_of(const std::string& global);
