@@ -2,6 +2,7 @@
 
 #include <textfsm/parser.h>
 
+#include <cctype>
 #include <list>
 #include <lua.hpp>
 #include <mutex>
@@ -64,6 +65,23 @@ std::string_view argument(lua_State* L, int index) {
   return {text, size};
 }
 
+// The records, with a metatable whose __columns lists the column names in the template's order
+// (records are keyed tables, so that order is otherwise lost; the shell shows columns by it).
+void push_records(lua_State* L, const textfsm::Table& table) {
+  push_json(L, textfsm::to_json(table));
+  lua_createtable(L, 0, 1);
+  lua_createtable(L, static_cast<int>(table.header.size()), 0);
+  lua_Integer index = 0;
+  for (auto name : table.header) {
+    for (char& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lua_pushlstring(L, name.data(), name.size());
+    lua_rawseti(L, -2, ++index);
+  }
+  lua_setfield(L, -2, "__columns");
+  lua_setmetatable(L, -2);
+}
+
 int parse(lua_State* L) {
   // Arguments are read before any C++ object exists: a bad argument raises (longjmp).
   const auto source = argument(L, 1);
@@ -72,7 +90,7 @@ int parse(lua_State* L) {
     auto fsm = template_named(std::string(source));
     auto table = fsm ? textfsm::parse(**fsm, text) : Result<textfsm::Table>(fsm.error());
     if (table) {
-      push_json(L, textfsm::to_json(*table));
+      push_records(L, *table);
       return 1;
     }
     push_message(L, "textfsm.parse: " + table.error().describe());
@@ -89,7 +107,7 @@ int parse_command(lua_State* L) {
     auto table = templates ? templates->parse(platform, command, text)
                            : Result<textfsm::Table>(fail(Errc::InvalidConfig, no_directory()));
     if (table) {
-      push_json(L, textfsm::to_json(*table));
+      push_records(L, *table);
       return 1;
     }
     push_message(L, "textfsm: " + table.error().describe());

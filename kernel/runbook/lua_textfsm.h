@@ -3,7 +3,8 @@
 //   textfsm.parse(template, text)             template: a file name in the template directory
 //                                             or the template's text; -> list of records
 //   textfsm.parse_command(platform, command, text)   the index picks the template(s)
-// Records are tables keyed by the lower-cased Value names; List values are arrays.
+// Records are tables keyed by the lower-cased Value names; List values are arrays. The list's
+// metatable has `__columns`: those names in the template's order (for display).
 #include <textfsm/template_library.h>
 
 #include <memory>

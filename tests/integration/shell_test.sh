@@ -68,7 +68,7 @@ check "-e :devices SELECTOR lists what the selector picks" \
            ! '$NAUTO' shell -e ':devices site=dc1' | grep -q eos3"
 check "parsed records print as a table" \
   shell_e 'device("ios1"):run("show ip interface brief", {parse = "textfsm"})' 0 \
-  "^INTERFACE  *IP_ADDRESS  *PROTO"
+  "^INTERFACE  *IP_ADDRESS  *STATUS  *PROTO"
 check "store.put in one shell, store.get in the next (kept by nautod)" \
   bash -c "'$NAUTO' shell -e 'store.put(\"seen\", {\"ios1\", 2})' &&
            '$NAUTO' shell -e 'return store.get(\"seen\")[1]' | grep -qx ios1"

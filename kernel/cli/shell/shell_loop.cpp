@@ -3,12 +3,13 @@
 namespace nauto::cli::shell {
 
 // Values become plain data for printing: a device handle that is only a name shows as
-// device("r1"); functions and the like as their type and address; cycles are cut.
+// device("r1"); parsed records keep their columns' order; functions and the like show as
+// their type and address; cycles are cut.
 const char* const kShellLoop = R"LUA(
 local input = __shell_input
 __shell_input = nil
 local load_, pcall_, pack, type_, tostring_ = load, pcall, table.pack, type, tostring
-local getmetatable_, next_, pairs_ = getmetatable, next, pairs
+local getmetatable_, next_, pairs_, rawget_ = getmetatable, next, pairs, rawget
 local device_meta = getmetatable_(device("-"))
 
 local function plain(value, seen, depth)
@@ -20,6 +21,14 @@ local function plain(value, seen, depth)
     return { ["$shell"] = "device", name = value.name }
   end
   seen[value] = true
+  local meta = getmetatable_(value)
+  local columns = type_(meta) == "table" and rawget_(meta, "__columns") or nil
+  if type_(columns) == "table" then  -- parsed records: keep the template's column order
+    local rows = {}
+    for i = 1, #value do rows[i] = plain(value[i], seen, depth + 1) end
+    seen[value] = nil
+    return { ["$shell"] = "records", columns = columns, rows = rows }
+  end
   local count, out = 0, {}
   for _ in pairs_(value) do count = count + 1 end
   if count == #value then

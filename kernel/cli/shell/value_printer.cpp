@@ -47,6 +47,7 @@ json unwrap(const json& value) {
       out[key] = unwrap(item);
     return out;
   }
+  if (kind == "records") return unwrap(value["rows"]);
   return value.value("text", kind);
 }
 
@@ -102,7 +103,7 @@ std::optional<std::vector<std::pair<std::string, std::string>>> record_cells(con
 
 // A list of records (TextFSM rows, inventory hosts) as a table; columns in first-seen order,
 // columns empty in every row left out. nullopt when an item is not a record.
-std::optional<std::string> record_table(const json& rows) {
+std::optional<std::string> record_table(const json& rows, const json& order) {
   std::vector<std::vector<std::pair<std::string, std::string>>> records;
   Table table;
   for (const auto& row : rows) {
@@ -114,9 +115,22 @@ std::optional<std::string> record_table(const json& rows) {
     }
     records.push_back(std::move(*cells));
   }
-  // JSON objects come with sorted keys; a record's name (an inventory host's) leads.
-  if (const auto name = std::find(table.header.begin(), table.header.end(), "name");
-      name != table.header.end())
+  // JSON objects come with sorted keys: the template's order when known, else a record's name
+  // (an inventory host's) leads.
+  if (order.is_array() && !order.empty()) {
+    std::vector<std::string> ordered;
+    for (const auto& column : order) {
+      if (!column.is_string()) continue;
+      const auto name = column.get<std::string>();
+      if (std::find(table.header.begin(), table.header.end(), name) != table.header.end())
+        ordered.push_back(name);
+    }
+    for (const auto& name : table.header) {
+      if (std::find(ordered.begin(), ordered.end(), name) == ordered.end()) ordered.push_back(name);
+    }
+    table.header = std::move(ordered);
+  } else if (const auto name = std::find(table.header.begin(), table.header.end(), "name");
+             name != table.header.end())
     std::rotate(table.header.begin(), name, name + 1);
   for (const auto& record : records) {
     std::vector<std::string> cells(table.header.size());
@@ -140,11 +154,11 @@ std::string text_block(const std::string& text, const PrintStyle& style) {
   return style.color && looks_like_diff(text) ? color_diff(text) : text;
 }
 
-std::string render_plain(const json& value, const PrintStyle& style) {
+std::string render_plain(const json& value, const PrintStyle& style, const json& order = json()) {
   if (value.is_string()) return text_block(value.get<std::string>(), style);
   if (!value.is_object() && !value.is_array()) return scalar_text(value);
   if (value.is_array() && !value.empty()) {
-    if (auto table = record_table(value)) return *table;
+    if (auto table = record_table(value, order)) return *table;
   }
   if (value.is_object()) {
     // Short fields first, in a column; long text (outputs, diffs) after, as blocks.
@@ -200,7 +214,12 @@ std::string color_diff(const std::string& text) {
 
 std::string render_value(const json& typed_value, const PrintStyle& style) {
   if (typed_value.value("type", "") == "nil") return "nil";
-  return render_plain(unwrap(typed_value.contains("value") ? typed_value["value"] : json()), style);
+  const json value = typed_value.contains("value") ? typed_value["value"] : json();
+  if (is_marker(value) && value.value(kMarker, "") == "records") {
+    return render_plain(unwrap(value), style,
+                        value.contains("columns") ? value["columns"] : json());
+  }
+  return render_plain(unwrap(value), style);
 }
 
 std::string Pager::first_page(const std::string& text) {

@@ -132,6 +132,12 @@ TEST_CASE("values print as tables, diffs, handles and text") {
   CHECK(host_table.rfind("NAME  PLATFORM   SITE", 0) == 0);
   CHECK(host_table.find("URL") == std::string::npos);
 
+  // Parsed records keep the template's column order (sent along as "columns").
+  const json parsed = {
+      {"$shell", "records"}, {"columns", {"interface", "status", "proto"}}, {"rows", records}};
+  const auto ordered = render_value({{"type", "table"}, {"value", parsed}}, plain);
+  CHECK(ordered.rfind("INTERFACE  STATUS", 0) == 0);
+
   CHECK(render_value({{"type", "table"}, {"value", {{"$shell", "device"}, {"name", "r1"}}}},
                      plain) == "device(\"r1\")");
   CHECK(render_value({{"type", "nil"}}, plain) == "nil");
