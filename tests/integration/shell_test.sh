@@ -34,7 +34,7 @@ YAML
 check "nauto-lab is ready" start_lab
 
 # The ntc-templates corpus (data beside the repository, never copied into it) for textfsm.
-NTC_TEMPLATES=${NAUTO_NTC_TEMPLATES:-$(dirname "$0")/../../../shared/ntc-templates}/ntc_templates/templates
+NTC_TEMPLATES=$(realpath -m "${NAUTO_NTC_TEMPLATES:-$(dirname "$0")/../../../shared/ntc-templates}/ntc_templates/templates")
 [ -f "$NTC_TEMPLATES/index" ] || NTC_TEMPLATES=/work/shared/ntc-templates/ntc_templates/templates
 cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data
@@ -72,6 +72,28 @@ check "parsed records print as a table" \
 check "store.put in one shell, store.get in the next (kept by nautod)" \
   bash -c "'$NAUTO' shell -e 'store.put(\"seen\", {\"ios1\", 2})' &&
            '$NAUTO' shell -e 'return store.get(\"seen\")[1]' | grep -qx ios1"
+
+cat >"$work/runbooks/hostname_of.lua" <<'LUA'
+return runbook {
+  name = "hostname_of",
+  params = { device = { type = "string", required = true } },
+  run = function(p)
+    log.info("asking %s", p.device)
+    return { hostname = device(p.device):facts().hostname }
+  end,
+}
+LUA
+check ":run FILE k=v runs a runbook in the shell, its log and result shown" \
+  shell_e ":run $work/runbooks/hostname_of.lua device=eos3" 0 "hostname: eos3"
+check ":run with a parameter it does not declare exits 1 naming it" \
+  shell_e ":run $work/runbooks/hostname_of.lua devce=eos3" 1 "devce"
+check "call(NAME) runs a runbook in nautod and returns its result" \
+  shell_e 'return call("hostname_of", {device = "ios2"}).hostname' 0 "^ios2$"
+check "an approval in a script is refused with the reason, exit 1" \
+  shell_e 'device("ios1"):push({"ntp server 192.0.2.77"}, {approval = {message = "add ntp?"}})' 1 \
+  "nobody is at a terminal"
+check "and nothing was pushed" \
+  bash -c "! '$NAUTO' shell -e 'return device(\"ios1\"):config()' | grep -q 192.0.2.77"
 
 cat >"$work/script.lua" <<'LUA'
 -- A script on standard input: multi-line, parallel over a selector.
@@ -190,6 +212,17 @@ type_keys Enter
 check ":save writes a runbook of the session's successful entries" seen 'saved [0-9]+ entries'
 check "the saved runbook holds the entries, not the failed one" \
   bash -c "grep -q 'name_of' '$HOME/shell_saved.lua' && ! grep -q nosuch '$HOME/shell_saved.lua'"
+# After :save, so the saved runbook does not wait for an approval in nautod.
+type_text 'device("ios1"):push({"ntp server 192.0.2.78"}, {approval = {message = "add ntp?"}})'
+type_keys Enter
+check "an approval at the prompt shows the diff and asks" seen 'approve\? \[y/N\]'
+check "the diff is shown" seen '^\+ntp server 192.0.2.78'
+type_text 'y'
+type_keys Enter
+check "approved, the push is applied" seen '^changed: true'
+check "and the device has the line" \
+  bash -c "'$NAUTO' shell -e 'return device(\"ios1\"):config()' | grep -q 'ntp server 192.0.2.78'"
+
 type_text ':quit'
 type_keys Enter
 check ":quit leaves with status 0" seen 'SHELL-EXITED 0'
@@ -204,8 +237,8 @@ check "nauto run runs the saved runbook in nautod" run_saved
 check "the history file keeps the entries" grep -q 'name_of(r1)' "$work/history"
 
 check "a new REPL starts" start_repl
-type_keys Up Up
-check "Up recalls the previous session's entries" seen 'nauto> :save shell_saved$'
+type_keys Up Up Up
+check "Up recalls the previous session's entries" seen 'nauto> :save shell_saved *$'
 type_keys C-u
 type_keys C-d
 check "Ctrl-D leaves with status 0" seen 'SHELL-EXITED 0'
