@@ -193,6 +193,13 @@ more_until_end() {
 }
 check ":more shows the rest, page by page" more_until_end
 
+type_text ':run runbooks/hostn'
+type_keys Tab
+check "Tab completes a runbook file after :run" seen 'nauto> :run runbooks/hostname_of\.lua ?$'
+type_text ' device=ios1'
+type_keys Enter
+check ":run runs it in the REPL" seen '^runbook runbooks/hostname_of\.lua succeeded$'
+
 sessions_total() { control GET /stats | python3 -c "import json,sys; print(json.load(sys.stdin)['ssh_sessions_total'])"; }
 type_text ':connect ios2'
 type_keys Enter

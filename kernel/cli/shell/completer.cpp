@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <regex>
 
 namespace nauto::cli::shell {
@@ -135,12 +136,33 @@ Completion Completer::meta(std::string_view line, std::string_view word) const {
   if (command == "devices") return selector(argument);
   if (command == "timing") return finish({"on", "off"}, argument, word, ' ');
   if (command == "help") return finish(meta_commands(), argument, word, ' ');
-  if (command == "run") {
-    Completion files;
-    files.files = true;
-    return files;
-  }
+  if (command == "run") return files(argument.substr(0, argument.find(' ')), word);
   return {};
+}
+
+// Runbook files: directories (to go into) and *.lua / *.yaml / *.yml, as typed (relative or
+// absolute). Done here rather than by libedit, whose word would stop at the '.' of a path.
+Completion Completer::files(std::string_view typed, std::string_view word) const {
+  namespace fs = std::filesystem;
+  const std::string path(typed);
+  const auto slash = path.rfind('/');
+  const std::string directory = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(directory.empty() ? "." : directory, error)) {
+    const auto name = entry.path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    const auto extension = entry.path().extension().string();
+    if (entry.is_directory(error)) {
+      names.push_back(directory + name + "/");
+    } else if (extension == ".lua" || extension == ".yaml" || extension == ".yml") {
+      names.push_back(directory + name);
+    }
+  }
+  auto completion = finish(names, typed, word, ' ');
+  if (completion.candidates.size() == 1 && completion.candidates[0].back() == '/')
+    completion.append = '\0';  // into the directory: keep typing
+  return completion;
 }
 
 Completion Completer::in_string(std::string_view before, std::string_view text) const {

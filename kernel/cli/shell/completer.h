@@ -3,9 +3,9 @@
 // and after :connect, selector keys and values inside inventory.select("…") and after
 // :devices, device commands inside d:run("…") from the device's platform's command list
 // (word by word, abbreviations accepted: "sh ip bgp s" offers "summary"), Lua globals and the
-// fields and methods of tables and device handles, meta-commands after ':', and file names
-// after :run. It only looks at text and at what it was told; the session's globals come
-// through the Lookup callbacks.
+// fields and methods of tables and device handles, meta-commands after ':', and runbook files
+// (and directories) after :run. It only looks at text and at what it was told; the session's
+// globals come through the Lookup callbacks.
 
 #include <functional>
 #include <map>
@@ -27,7 +27,6 @@ struct CompletionData {
 struct Completion {
   std::vector<std::string> candidates;  ///< whole words replacing the word at the cursor
   char append = ' ';                    ///< after a single match ('\0' inside strings)
-  bool files = false;                   ///< complete file names instead
 };
 
 /// Characters that end a word for completion (the word at the cursor starts after the last).
@@ -51,6 +50,7 @@ class Completer {
   Completion in_string(std::string_view before_quote, std::string_view text) const;
   Completion selector(std::string_view text) const;
   Completion commands(const std::string& device, std::string_view text) const;
+  Completion files(std::string_view typed, std::string_view word) const;
   Completion identifier(std::string_view line, std::string_view word) const;
 
   const CompletionData& data_;

@@ -44,10 +44,6 @@ char** attempt_completion(const char* text, int, int end) {
   if (!g_repl) return nullptr;
   const std::string line(rl_line_buffer, static_cast<std::size_t>(std::max(end, 0)));
   auto completion = g_repl->complete(line);
-  if (completion.files) {
-    rl_attempted_completion_over = 0;  // libedit completes file names itself
-    return nullptr;
-  }
   if (completion.candidates.empty()) return nullptr;
   g_matches = std::move(completion.candidates);
   rl_completion_append_character = completion.append;

@@ -87,8 +87,24 @@ TEST_CASE("completion offers globals, table fields, device methods and meta-comm
   CHECK(complete(":sa") == Words{"save"});
   CHECK(complete(":timing o") == Words{"off", "on"});
   CHECK(complete("-- a comment \"dev").empty());
-  static const auto data = lab_data();
-  CHECK(Completer(data, globals()).complete(":run runb").files);
+}
+
+TEST_CASE("completion offers runbook files and directories after :run") {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / "nauto-shell-files-test";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "lib.d");
+  std::ofstream(dir / "bgp.check.lua") << "";
+  std::ofstream(dir / "bgp.yaml") << "";
+  std::ofstream(dir / "notes.txt") << "";
+  const auto base = dir.string() + "/";
+  // The word libedit replaces starts after the last '.', so candidates are cut to it.
+  CHECK(complete(":run " + base + "bgp") == Words{base + "bgp.check.lua", base + "bgp.yaml"});
+  CHECK(complete(":run " + base + "bgp.c") == Words{"check.lua"});
+  CHECK(complete(":run " + base + "l") == Words{base + "lib.d/"});
+  CHECK(complete(":run " + base + "lib.") == Words{"d/"});
+  CHECK(complete(":run " + base + "n").empty());
+  fs::remove_all(dir);
 }
 
 TEST_CASE("chunks: unfinished input asks for more; whole or broken chunks are taken") {
