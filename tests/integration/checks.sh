@@ -31,12 +31,16 @@ wait_for() {  # wait_for SECONDS command...: retries the command until it succee
 }
 control() {  # control METHOD PATH [BODY]: nauto-lab's control API on $base_port
   python3 - "$1" "$2" "${3:-}" <<PY
-import sys, urllib.request
+import os, sys, urllib.request
 method, path, body = sys.argv[1], sys.argv[2], sys.argv[3]
 request = urllib.request.Request("http://127.0.0.1:$base_port" + path, method=method,
                                  data=body.encode() if body else None,
                                  headers={"Content-Type": "application/json"})
-print(urllib.request.urlopen(request, timeout=10).read().decode())
+text = urllib.request.urlopen(request, timeout=10).read().decode()
+try:
+    print(text, flush=True)
+except BrokenPipeError:  # a reader such as grep -q stopped at its first match
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 PY
 }
 start_lab() {  # start_lab: nauto-lab ($LAB) on $work/fleet.yaml, state in $work/lab; sets lab_pid
