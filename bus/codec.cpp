@@ -2,7 +2,7 @@
 
 #include <msgpack.hpp>
 
-#include "msgpack_reader.h"
+#include "nauto/bus/msgpack_reader.h"
 
 namespace nauto::bus {
 namespace {
@@ -54,11 +54,11 @@ Header HeaderView::to_header() const {
 Result<HeaderView> decode_header_view(std::string_view bytes) {
   if (bytes.empty()) return malformed("empty header frame");
   if (bytes.size() > kMaxHeaderBytes) return malformed("header frame larger than 4096 bytes");
-  detail::MsgpackReader in(bytes);
+  MsgpackReader in(bytes);
   std::uint32_t fields = 0;
   if (!in.map_size(fields)) {
     // Tell "not msgpack at all" from "msgpack, but not a map".
-    detail::MsgpackReader probe(bytes);
+    MsgpackReader probe(bytes);
     if (probe.skip() && probe.at_end()) return malformed("header must be a msgpack map");
     return malformed("header is not valid msgpack");
   }

@@ -2,6 +2,7 @@
 
 #include <textfsm/regex.h>
 
+#include "event_fields.h"
 #include "lua_predicate.h"
 
 namespace nauto::rules {
@@ -28,27 +29,8 @@ json scalar_value(const YAML::Node& node) {
   return text;
 }
 
-std::optional<double> number_of(const json& value) {
-  if (value.is_number()) return value.get<double>();
-  if (value.is_string()) {
-    const auto& text = value.get_ref<const std::string&>();
-    char* end = nullptr;
-    const double number = std::strtod(text.c_str(), &end);
-    if (!text.empty() && end && *end == '\0') return number;
-  }
-  return std::nullopt;
-}
-
 std::string text_of(const json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
-}
-
-// Compares like an engineer reads YAML: 5 equals "5", true equals "true".
-bool same(const json& a, const json& b) {
-  if (a == b) return true;
-  auto x = number_of(a), y = number_of(b);
-  if (x && y) return *x == *y;
-  return text_of(a) == text_of(b);
 }
 
 }  // namespace
@@ -88,7 +70,9 @@ struct Condition::Node {
   };
   Kind kind = Kind::All;
   std::string path;
+  FieldPath field_path;
   json value;
+  std::vector<FieldValue> constants;  // `value` (a list's items for In), read once
   std::shared_ptr<textfsm::Regex> regex;
   std::shared_ptr<LuaPredicate> lua;
   std::vector<std::unique_ptr<Node>> children;
@@ -131,7 +115,19 @@ struct Condition::Node {
     return "?";
   }
 
-  bool test(const json& event, std::vector<std::string>* why, int depth) const {
+  // Once `value` is final: the constants a test compares with, and the path split.
+  void prepare() {
+    field_path = split_path(path);
+    constants.clear();
+    if (value.is_array()) {
+      for (const auto& item : value)
+        constants.push_back(FieldValue::of(item));
+    } else {
+      constants.push_back(FieldValue::of(value));
+    }
+  }
+
+  bool test(const EventFields& event, std::vector<std::string>* why, int depth) const {
     auto note = [&](bool result, const std::string& got) {
       if (why) {
         why->push_back(std::string(static_cast<std::size_t>(depth) * 2, ' ') + describe() + ": " +
@@ -162,38 +158,49 @@ struct Condition::Node {
         return !children.front()->test(event, why, depth + 1);
       }
       case Kind::Lua: {
-        auto holds = lua->test(event);
+        const json* document = event.document();
+        if (!document) return note(false, " (the event's body cannot be decoded)");
+        auto holds = lua->test(*document);
         if (!holds) return note(false, " (" + holds.error().message + ")");
         return note(*holds, "");
       }
       default:
         break;
     }
-    const json* field = field_of(event, path);
-    const std::string got = field ? " (it is " + text_of(*field) + ")" : " (absent)";
-    if (kind == Kind::Exists) return note((field != nullptr) == value.get<bool>(), got);
-    if (!field) return note(kind == Kind::NotEquals, got);
+    const FieldValue field = event.find(field_path);
+    // Only an explanation shows the value; evaluating builds no text.
+    const std::string got = !why             ? ""
+                            : field.absent() ? " (absent)"
+                                             : " (it is " + rules::text_of(field) + ")";
+    if (kind == Kind::Exists) return note(!field.absent() == value.get<bool>(), got);
+    if (field.absent()) return note(kind == Kind::NotEquals, got);
     switch (kind) {
       case Kind::Equals:
-        return note(same(*field, value), got);
+        return note(same(field, constants.front()), got);
       case Kind::NotEquals:
-        return note(!same(*field, value), got);
+        return note(!same(field, constants.front()), got);
       case Kind::In: {
-        for (const auto& item : value) {
-          if (same(*field, item)) return note(true, got);
+        for (const auto& item : constants) {
+          if (same(field, item)) return note(true, got);
         }
         return note(false, got);
       }
       case Kind::Regex: {
         thread_local textfsm::Matcher matcher;
-        auto matched = matcher.test(*regex, text_of(*field));
+        const bool is_text = field.type == FieldValue::Type::String;
+        auto matched = is_text ? matcher.test(*regex, field.text)
+                               : matcher.test(*regex, rules::text_of(field));
         return note(matched && *matched, got);
       }
-      case Kind::Contains:
-        return note(text_of(*field).find(text_of(value)) != std::string::npos, got);
+      case Kind::Contains: {
+        const auto& needle = constants.front();
+        if (field.type == FieldValue::Type::String && needle.type == FieldValue::Type::String)
+          return note(field.text.find(needle.text) != std::string_view::npos, got);
+        return note(rules::text_of(field).find(rules::text_of(needle)) != std::string::npos, got);
+      }
       default: {
-        auto x = number_of(*field);
-        auto y = number_of(value);
+        auto x = number_of(field);
+        auto y = number_of(constants.front());
         if (!x || !y) return note(false, got + ", not a number");
         const bool result = kind == Kind::Greater        ? *x > *y
                             : kind == Kind::GreaterEqual ? *x >= *y
@@ -274,7 +281,7 @@ static Result<std::unique_ptr<Condition::Node>> parse_field(const std::string& p
   }
   if ((leaf->kind == Kind::Greater || leaf->kind == Kind::GreaterEqual ||
        leaf->kind == Kind::Less || leaf->kind == Kind::LessEqual) &&
-      !number_of(leaf->value)) {
+      !number_of(FieldValue::of(leaf->value))) {
     return fail(Errc::InvalidConfig,
                 at_line(operand) + ": " + where + "." + op + ": expected a number");
   }
@@ -329,6 +336,7 @@ static Result<std::unique_ptr<Condition::Node>> parse_map(const YAML::Node& node
     } else {
       auto leaf = parse_field(key, value, path);
       if (!leaf) return leaf;
+      (*leaf)->prepare();
       all->children.push_back(std::move(*leaf));
     }
   }
@@ -349,12 +357,16 @@ Result<Condition> Condition::parse(const YAML::Node& node, const std::string& wh
   return condition;
 }
 
-bool Condition::evaluate(const json& event) const {
+bool Condition::evaluate(const EventFields& event) const {
   return !root_ || root_->test(event, nullptr, 0);
 }
 
+bool Condition::evaluate(const json& event) const {
+  return evaluate(JsonEventFields(event));
+}
+
 bool Condition::explain(const json& event, std::vector<std::string>& why) const {
-  return !root_ || root_->test(event, &why, 0);
+  return !root_ || root_->test(JsonEventFields(event), &why, 0);
 }
 
 bool Condition::empty() const {

@@ -27,6 +27,8 @@ class Regex;
 
 namespace nauto::rules {
 
+class EventFields;
+
 /// Looks a dotted path up in an event: `topic` and `id` from the envelope, the rest from the body.
 const nlohmann::json* field_of(const nlohmann::json& event, const std::string& path);
 
@@ -39,6 +41,7 @@ class Condition {
   Condition& operator=(Condition&&) noexcept;
   ~Condition();
 
+  bool evaluate(const EventFields& event) const;
   /// `event` is {topic, id, body...} (the body's keys at the top level, plus topic and id).
   bool evaluate(const nlohmann::json& event) const;
   /// Like evaluate(), and says why: one line per test, "fields.reason == admin: yes".

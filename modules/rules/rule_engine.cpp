@@ -64,13 +64,6 @@ RuleEngine::RuleState& RuleEngine::state_of(const std::string& rule) {
   return *state;
 }
 
-json RuleEngine::view_of(const std::string& topic, const std::string& id, json body) {
-  json view = body.is_object() ? std::move(body) : json{{"body", std::move(body)}};
-  view["topic"] = topic;
-  view["id"] = id;
-  return view;
-}
-
 std::string RuleEngine::device_of(const std::string& topic, const json& view) {
   if (auto it = view.find("device"); it != view.end() && it->is_string() && !it->empty())
     return it->get<std::string>();
@@ -117,16 +110,27 @@ const std::vector<std::size_t>& RuleEngine::rules_for(const std::string& topic) 
   return topic_cache_.emplace(topic, std::move(listening)).first->second;
 }
 
-bool RuleEngine::wants(const std::string& topic) const {
-  return !rules_for(topic).empty();
+void RuleEngine::on_event(const std::string& topic, const std::string& id, json body) {
+  const auto& listening = rules_for(topic);
+  if (listening.empty()) return;
+  const json view = event_view(topic, id, std::move(body));
+  offer(listening, JsonEventFields(view));
 }
 
-void RuleEngine::on_event(const std::string& topic, const std::string& id, json body) {
-  std::optional<json> view;
-  for (const auto index : rules_for(topic)) {
+void RuleEngine::on_packed_event(const std::string& topic, const std::string& id,
+                                 std::string_view body) {
+  const auto& listening = rules_for(topic);
+  if (listening.empty()) return;
+  offer(listening, PackedEventFields(topic, id, body));
+}
+
+void RuleEngine::offer(const std::vector<std::size_t>& listening, const EventFields& event) {
+  for (const auto index : listening) {
     const auto& rule = rules_[index];
-    if (!view) view = view_of(topic, id, std::move(body));
-    if (!rule.when.evaluate(*view)) continue;
+    if (!rule.when.evaluate(event)) continue;
+    // The rest of the way wants the whole event; a body that cannot be decoded matches nothing.
+    const json* view = event.document();
+    if (!view) return;
     consider(rule, state_of(rule.name), *view);
   }
 }
@@ -330,7 +334,7 @@ json RuleEngine::test(const std::string& name, const json& event) const {
   if (!rule) return {{"error", "no rule named '" + name + "'"}};
   const auto topic = event.value("topic", "");
   const auto body = event.contains("body") ? event["body"] : json::object();
-  const auto view = view_of(topic, event.value("id", "test"), body);
+  const auto view = event_view(topic, event.value("id", "test"), body);
   std::vector<std::string> why;
   bool fires = rule->enabled;
   if (!rule->enabled) why.push_back("the rule is disabled (enabled: false)");

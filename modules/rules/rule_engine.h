@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "event_fields.h"
 #include "rule.h"
 
 namespace nauto::rules {
@@ -62,10 +63,10 @@ class RuleEngine {
   void replace_rules(std::vector<Rule> rules);
   const std::vector<Rule>& rules() const { return rules_; }
 
-  /// Whether any enabled rule listens on `topic`: when not, the event's body need not even be
-  /// decoded.
-  bool wants(const std::string& topic) const;
-  /// One bus event. `body` is its decoded body (taken, to become the rules' view of the event).
+  /// One bus event, its body as msgpack bytes as it came: conditions read the fields they test
+  /// in place, and the body is decoded only for a rule whose condition holds.
+  void on_packed_event(const std::string& topic, const std::string& id, std::string_view body);
+  /// One event, its body decoded already.
   void on_event(const std::string& topic, const std::string& id, nlohmann::json body);
   /// The action of a firing (chain) started a run.
   void action_started(const std::string& rule, const std::string& chain, const std::string& run);
@@ -79,9 +80,6 @@ class RuleEngine {
   nlohmann::json test(const std::string& rule, const nlohmann::json& event) const;
   nlohmann::json stats() const;
 
-  /// The event as rules see it: the body's fields plus `topic` and `id`.
-  static nlohmann::json view_of(const std::string& topic, const std::string& id,
-                                nlohmann::json body);
   /// The device an event is about: body.device, else the topic's second segment for device.*.
   static std::string device_of(const std::string& topic, const nlohmann::json& view);
 
@@ -92,6 +90,7 @@ class RuleEngine {
     std::int64_t until_ms = 0;  ///< 0 while the run is going
   };
 
+  void offer(const std::vector<std::size_t>& listening, const EventFields& event);
   void consider(const Rule& rule, RuleState& state, const nlohmann::json& view);
   void fire_stage(const Rule& rule, const nlohmann::json& view);
   std::string group_key(const Rule& rule, const nlohmann::json& view) const;

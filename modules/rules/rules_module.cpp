@@ -127,12 +127,11 @@ class RulesModule final : public Module {
     // Our own decisions and the kernel's bookkeeping never trigger rules.
     if (topic.rfind("rule.", 0) == 0 || topic.rfind("kernel.", 0) == 0) return;
     ++events_;
-    const bool finished = topic == "run.finished";
-    if (!finished && !engine_->wants(topic)) return;
-    auto body = bus::from_body(event.body);
-    if (!body) return;
-    if (finished) engine_->run_finished(body->value("id", ""));
-    engine_->on_event(topic, event.header.id, std::move(*body));
+    if (topic == "run.finished") {
+      auto body = bus::from_body(event.body);
+      if (body && body->is_object()) engine_->run_finished(body->value("id", ""));
+    }
+    engine_->on_packed_event(topic, event.header.id, event.body);
   }
 
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {

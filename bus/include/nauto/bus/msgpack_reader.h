@@ -1,21 +1,87 @@
 #pragma once
-// A bounds-checked, non-allocating msgpack reader for the envelope header: the router decodes
-// one header per message, and msgpack-cxx's unpack allocates a zone each time. The header is a
-// small map of string keys to strings and integers, so this reader handles exactly those
-// forms and can skip any other value (for keys newer peers add). Internal to bus/.
+// MsgpackReader: a bounds-checked, non-allocating msgpack reader for hot paths that look at a
+// few values of a message and skip the rest — the router reads one envelope header per message,
+// the rules module tests a few fields of every event body. msgpack-cxx's unpack (and a JSON
+// document) allocate for every value; this reads in place.
+// Reads scalars (nil, booleans, integers, floats, strings), map and array heads, and skips any
+// value whole. Every read checks the bytes left: a truncated or malformed input makes the read
+// return false, never read past the end. A failed read leaves the position unspecified.
 
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 
-namespace nauto::bus::detail {
+namespace nauto::bus {
 
 class MsgpackReader {
  public:
   explicit MsgpackReader(std::string_view bytes)
       : p_(reinterpret_cast<const std::uint8_t*>(bytes.data())), end_(p_ + bytes.size()) {}
 
+  /// What the next value is, without consuming it.
+  enum class Type { End, Nil, Boolean, Integer, Float, String, Binary, Array, Map, Extension };
+  Type peek() const {
+    if (p_ == end_) return Type::End;
+    const auto tag = *p_;
+    if (tag <= 0x7f || tag >= 0xe0 || (tag >= 0xcc && tag <= 0xd3)) return Type::Integer;
+    if ((tag & 0xe0) == 0xa0 || tag == 0xd9 || tag == 0xda || tag == 0xdb) return Type::String;
+    if ((tag & 0xf0) == 0x80 || tag == 0xde || tag == 0xdf) return Type::Map;
+    if ((tag & 0xf0) == 0x90 || tag == 0xdc || tag == 0xdd) return Type::Array;
+    if (tag == 0xc0) return Type::Nil;
+    if (tag == 0xc2 || tag == 0xc3) return Type::Boolean;
+    if (tag == 0xca || tag == 0xcb) return Type::Float;
+    if (tag >= 0xc4 && tag <= 0xc6) return Type::Binary;
+    return Type::Extension;  // 0xc7-0xc9, 0xd4-0xd8 (and the never-used 0xc1)
+  }
+
   bool at_end() const { return p_ == end_; }
+  /// Where the next value starts: with skip(), gives the bytes of one whole value.
+  const char* position() const { return reinterpret_cast<const char*>(p_); }
+
+  bool nil() {
+    if (!have(1) || *p_ != 0xc0) return false;
+    ++p_;
+    return true;
+  }
+
+  bool boolean(bool& out) {
+    if (!have(1) || (*p_ != 0xc2 && *p_ != 0xc3)) return false;
+    out = *p_++ == 0xc3;
+    return true;
+  }
+
+  bool floating(double& out) {
+    if (!have(1)) return false;
+    const auto tag = *p_;
+    if (tag == 0xca) {
+      std::uint32_t bits = 0;
+      if (!(++p_, big_endian(4, bits))) return false;
+      float value = 0;
+      std::memcpy(&value, &bits, sizeof value);
+      out = value;
+      return true;
+    }
+    if (tag == 0xcb) {
+      std::uint64_t bits = 0;
+      if (!(++p_, big_endian(8, bits))) return false;
+      std::memcpy(&out, &bits, sizeof out);
+      return true;
+    }
+    return false;
+  }
+
+  bool array_size(std::uint32_t& n) {
+    if (!have(1)) return false;
+    const auto tag = *p_;
+    if ((tag & 0xf0) == 0x90) {
+      ++p_;
+      n = tag & 0x0f;
+      return true;
+    }
+    if (tag == 0xdc) return ++p_, big_endian(2, n);
+    if (tag == 0xdd) return ++p_, big_endian(4, n);
+    return false;
+  }
 
   bool map_size(std::uint32_t& n) {
     if (!have(1)) return false;
@@ -200,4 +266,4 @@ class MsgpackReader {
   const std::uint8_t* end_;
 };
 
-}  // namespace nauto::bus::detail
+}  // namespace nauto::bus
