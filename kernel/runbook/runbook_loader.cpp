@@ -1,7 +1,11 @@
 #include "runbook_loader.h"
 
 #include <lua.hpp>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 
+#include "chunk_cache.h"
 #include "lua_prelude.h"
 #include "lua_sandbox.h"
 #include "lua_text.h"
@@ -16,15 +20,10 @@ void push_runbook_table(lua_State* L, const std::string& source, const std::stri
   open_json(L);
   open_text_helpers(L);
   open_textfsm(L);
-  if (luaL_loadbufferx(L, kLuaPrelude, std::char_traits<char>::length(kLuaPrelude), "=prelude",
-                       "t") != LUA_OK) {
-    lua_error(L);
-  }
+  static const std::string kPreludeName = "=prelude";
+  if (load_text_chunk(L, kLuaPrelude, kPreludeName) != LUA_OK) lua_error(L);
   lua_call(L, 0, 0);
-  if (luaL_loadbufferx(L, source.data(), source.size(), ("@" + chunk_name).c_str(), "t") !=
-      LUA_OK) {
-    lua_error(L);
-  }
+  if (load_text_chunk(L, source, "@" + chunk_name) != LUA_OK) lua_error(L);
   lua_call(L, 0, 1);
   if (!lua_istable(L, -1)) {
     luaL_error(L,
@@ -67,8 +66,40 @@ int describe(lua_State* L) {
 
 }  // namespace
 
-Result<RunbookDescription> describe_runbook(const std::string& source,
-                                            const std::string& chunk_name) {
+namespace {
+
+// Every run.start describes its runbook (to bind its parameters) and a file rarely changes
+// between starts: a description is kept per chunk name while the text is the same, so a start
+// builds one Lua state, not two.
+struct DescriptionCache {
+  static constexpr std::size_t kMaxEntries = 1024;
+  struct Entry {
+    std::string source;
+    RunbookDescription description;
+  };
+  std::mutex mutex;
+  std::unordered_map<std::string, Entry> entries;
+
+  std::optional<RunbookDescription> find(const std::string& source, const std::string& name) {
+    std::lock_guard lock(mutex);
+    auto it = entries.find(name);
+    if (it == entries.end() || it->second.source != source) return std::nullopt;
+    return it->second.description;
+  }
+  void put(const std::string& source, const std::string& name, const RunbookDescription& d) {
+    std::lock_guard lock(mutex);
+    if (entries.size() >= kMaxEntries) entries.clear();
+    entries[name] = Entry{source, d};
+  }
+};
+
+DescriptionCache& descriptions() {
+  static DescriptionCache cache;
+  return cache;
+}
+
+Result<RunbookDescription> describe_afresh(const std::string& source,
+                                           const std::string& chunk_name) {
   SandboxLimits limits;
   limits.max_memory_bytes = 32u << 20;
   limits.instruction_budget = 10'000'000;
@@ -93,6 +124,16 @@ Result<RunbookDescription> describe_runbook(const std::string& source,
   auto params = parse_param_specs(out.value("params", json()), chunk_name);
   if (!params) return std::move(params).error();
   description.params = std::move(*params);
+  return description;
+}
+
+}  // namespace
+
+Result<RunbookDescription> describe_runbook(const std::string& source,
+                                            const std::string& chunk_name) {
+  if (auto known = descriptions().find(source, chunk_name)) return std::move(*known);
+  auto description = describe_afresh(source, chunk_name);
+  if (description) descriptions().put(source, chunk_name, *description);
   return description;
 }
 
