@@ -203,6 +203,7 @@ class KernelModule final : public Module {
                   {"requests_delivered", peer.value("requests_delivered", 0)},
                   {"requests_rejected", peer.value("requests_rejected", 0)},
                   {"subscribes", peer.value("subscribes", json::array())},
+                  {"excludes", peer.value("excludes", json::array())},
                   {"serves", peer.value("serves", json::array())}};
     };
     out.push_back(row(kKernelName, "running", "kernel", 0, ::getpid(), "", 0));

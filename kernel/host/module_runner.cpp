@@ -107,7 +107,7 @@ class ModuleRunner::Impl final : public Context {
   };
 
   template <typename F>
-  Result<void> guarded(const char* phase, F&& body) {
+  auto guarded(const char* phase, F&& body) -> decltype(body()) {
     try {
       return body();
     } catch (const std::exception& e) {
@@ -133,6 +133,11 @@ class ModuleRunner::Impl final : public Context {
     json body = {{"name", manifest_.name},
                  {"subscribes", manifest_.subscribes},
                  {"serves", manifest_.serves}};
+    auto excluded = guarded("excluded_topics", [&]() -> Result<std::vector<std::string>> {
+      return module_->excluded_topics(options_.config);
+    });
+    if (!excluded) return std::move(excluded).error();
+    if (!excluded->empty()) body["excludes"] = *excluded;
     // Heartbeats are how the supervisor sees us; the kernel module subscribes to them itself.
     auto request = bus::make_request("bus.register", manifest_.name, bus::to_body(body),
                                      options_.register_timeout_ms);

@@ -41,6 +41,7 @@ std::string printable_identity(const std::string& id) {
 struct Peer {
   std::string name;
   std::vector<std::string> subscriptions;
+  std::vector<std::string> excludes;  // topics not delivered although a subscription matches
   std::vector<std::string> services;
   std::uint64_t events_delivered = 0;
   std::uint64_t events_dropped = 0;
@@ -274,12 +275,7 @@ class RouterImpl {
     if (topic == kHeartbeatTopic) note_heartbeat(identity, frames[3]);
     targets_.clear();
     for (auto& [peer_identity, peer] : peers_) {
-      for (const auto& pattern : peer.subscriptions) {
-        if (bus::topic_matches(pattern, topic)) {
-          targets_.emplace_back(&peer_identity, &peer);
-          break;
-        }
-      }
+      if (subscribed(peer, topic)) targets_.emplace_back(&peer_identity, &peer);
     }
     if (targets_.empty()) ++totals_.events_unrouted;
     for (const auto& [peer_identity, peer] : targets_) {
@@ -295,6 +291,17 @@ class RouterImpl {
                    sent.error().message, peer->events_dropped);
       }
     }
+  }
+
+  static bool subscribed(const Peer& peer, std::string_view topic) {
+    for (const auto& pattern : peer.subscriptions) {
+      if (!bus::topic_matches(pattern, topic)) continue;
+      for (const auto& excluded : peer.excludes) {
+        if (bus::topic_matches(excluded, topic)) return false;
+      }
+      return true;
+    }
+    return false;
   }
 
   void reply_error(const std::string& identity, const bus::Envelope& request, Error error) {
@@ -432,13 +439,13 @@ class RouterImpl {
     if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
       return fail(Errc::InvalidArgument,
                   "bus.register needs {name: string, subscribes: [..], "
-                  "serves: [..]}",
+                  "serves: [..]} (and optionally excludes: [..])",
                   router_services::kRegister);
     }
     Peer peer;
     peer.name = body["name"].get<std::string>();
     peer.registered_us = now_us();
-    for (const char* key : {"subscribes", "serves"}) {
+    for (const char* key : {"subscribes", "excludes", "serves"}) {
       if (!body.contains(key)) continue;
       if (!body[key].is_array()) {
         return fail(Errc::InvalidArgument, std::string(key) + " must be a list of strings",
@@ -453,6 +460,9 @@ class RouterImpl {
         if (std::string_view(key) == "subscribes") {
           if (auto valid = bus::validate_pattern(value); !valid) return std::move(valid).error();
           peer.subscriptions.push_back(std::move(value));
+        } else if (std::string_view(key) == "excludes") {
+          if (auto valid = bus::validate_pattern(value); !valid) return std::move(valid).error();
+          peer.excludes.push_back(std::move(value));
         } else {
           if (value.rfind("bus.", 0) == 0 || value.empty()) {
             return fail(Errc::InvalidArgument,
@@ -539,6 +549,7 @@ class RouterImpl {
       peers.push_back({{"name", peer.name},
                        {"identity", printable_identity(identity)},
                        {"subscribes", peer.subscriptions},
+                       {"excludes", peer.excludes},
                        {"serves", peer.services},
                        {"events_delivered", peer.events_delivered},
                        {"events_dropped", peer.events_dropped},

@@ -43,6 +43,10 @@ void Reply::fail(const Error& error) {
 
 void Module::on_event(const bus::Envelope&, Context&) {}
 
+std::vector<std::string> Module::excluded_topics(const nlohmann::json&) const {
+  return {};
+}
+
 void Module::on_request(const bus::Envelope& request, Context& ctx, Reply reply) {
   reply.fail(nauto::fail(Errc::Unsupported,
                          "module '" + ctx.name() + "' does not serve '" + request.topic + "'"));

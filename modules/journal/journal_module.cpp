@@ -84,6 +84,11 @@ Result<void> JournalModule::validate(const json& config) const {
   return ok();
 }
 
+std::vector<std::string> JournalModule::excluded_topics(const json& config) const {
+  auto s = read_settings(config);
+  return s ? s->exclude : std::vector<std::string>{};
+}
+
 Result<void> JournalModule::start(Context& ctx) {
   auto s = read_settings(ctx.config());
   if (!s) return std::move(s).error();

@@ -33,6 +33,9 @@ class JournalModule final : public Module {
  public:
   Manifest manifest() const override;
   Result<void> validate(const nlohmann::json& config) const override;
+  /// `exclude`: the router does not even deliver those events (a flood costs the journal
+  /// nothing); on_event checks again for a router that does not know exclusions.
+  std::vector<std::string> excluded_topics(const nlohmann::json& config) const override;
   Result<void> start(Context& ctx) override;
   void on_event(const bus::Envelope& event, Context& ctx) override;
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override;

@@ -63,6 +63,43 @@ TEST_CASE("events fan out to every matching subscriber and no one else", "[route
   CHECK(stats["totals"]["events_delivered"] == 3);
 }
 
+TEST_CASE("a subscriber's exclusions are never delivered to it", "[router]") {
+  BusFixture bus;
+  auto journal = bus.client("journal");
+  auto everything = bus.client("everything");
+  REQUIRE(journal.call("bus.register",
+                       {{"name", "journal"},
+                        {"subscribes", {""}},
+                        {"excludes", {"device.*.syslog", "device.*.bgp.>"}}},
+                       2000));
+  REQUIRE(everything.subscribe({""}, 2000));
+  auto publisher = bus.client("pub");
+  for (const char* topic : {"device.r1.syslog", "device.r1.bgp.down", "device.r1.interface.down",
+                            "device.r1.syslog.extra"})
+    REQUIRE(publisher.publish(topic, {{"device", "r1"}}));
+
+  std::vector<std::string> kept, all;
+  for (auto* client : {&journal, &everything}) {
+    for (;;) {
+      auto event = client->next_event(client == &journal ? 300 : 2000);
+      REQUIRE(event);
+      if (!*event) break;
+      (client == &journal ? kept : all).push_back((*event)->topic);
+      if (client == &everything && all.size() == 4) break;
+    }
+  }
+  CHECK(kept == std::vector<std::string>{"device.r1.interface.down", "device.r1.syslog.extra"});
+  CHECK(all.size() == 4);
+  const auto peers = bus.stats()["peers"];
+  bool listed = false;
+  for (const auto& peer : peers)
+    listed = listed || (peer["name"] == "journal" && peer["excludes"].size() == 2);
+  CHECK(listed);
+  // An exclusion is a topic pattern, checked like a subscription.
+  auto bad = publisher.call("bus.register", {{"name", "pub"}, {"excludes", {"a.b*"}}}, 2000);
+  CHECK_FALSE(bad);
+}
+
 TEST_CASE("requests reach the service owner and replies return by correlation id", "[router]") {
   BusFixture bus;
   auto service = bus.client("svc");

@@ -59,6 +59,10 @@ class Module {
   virtual Manifest manifest() const = 0;
   /// Checks `config` (the module's subtree of nauto.yaml). Pure: no I/O, no side effects.
   virtual Result<void> validate(const nlohmann::json& config) const = 0;
+  /// Topic patterns the router should not deliver although `subscribes` matches them, given the
+  /// module's config (a journal that does not keep a flood should not be sent it). Asked at
+  /// registration, after validate. Default: none.
+  virtual std::vector<std::string> excluded_topics(const nlohmann::json& config) const;
   /// Starts with the validated config (ctx.config()). A failure here is reported and retried
   /// with backoff like a crash.
   virtual Result<void> start(Context& ctx) = 0;
