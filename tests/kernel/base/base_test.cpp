@@ -60,7 +60,15 @@ TEST_CASE("ids are unique across threads", "[base]") {
   for (const auto& ids : per_thread)
     all.insert(ids.begin(), ids.end());
   CHECK(all.size() == 20000);
-  CHECK(all.begin()->size() == 24);
+  for (const auto& id : all) {
+    REQUIRE(id.size() == 24);
+    REQUIRE(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+  }
+  // One thread's ids share its 16-digit prefix and count up in the last 8 digits.
+  const auto& first = per_thread[0];
+  CHECK(first[0].substr(0, 16) == first[4999].substr(0, 16));
+  CHECK(std::stoul(first[1].substr(16), nullptr, 16) ==
+        std::stoul(first[0].substr(16), nullptr, 16) + 1);
 }
 
 TEST_CASE("log levels are checked by name", "[base]") {
