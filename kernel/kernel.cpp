@@ -69,6 +69,7 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   router_options.tcp_endpoint = config.router_tcp_endpoint;
   router_options.peer_high_water_mark = config.router_peer_high_water_mark;
   router_options.default_request_timeout_ms = config.router_request_timeout_ms;
+  router_options.scheduling = config.router_scheduling;
   if (!config.router_curve_secret_file.empty()) {
     auto keys = bus::read_curve_secret_file(config.router_curve_secret_file);
     if (!keys) return config_error(std::move(keys).error(), "router.curve_secret_key_file");
@@ -121,7 +122,8 @@ Result<void> Kernel::reload(const KernelConfig& config) {
   if (config.data_dir != config_.data_dir || config.run_dir != config_.run_dir ||
       config.store_map_size != config_.store_map_size ||
       config.router_tcp_endpoint != config_.router_tcp_endpoint ||
-      config.router_peer_high_water_mark != config_.router_peer_high_water_mark) {
+      config.router_peer_high_water_mark != config_.router_peer_high_water_mark ||
+      config.router_scheduling != config_.router_scheduling) {
     logger("kernel")->warn(
         "reload: data_dir, run_dir, store and router settings take effect "
         "only after a restart of nautod");

@@ -88,6 +88,7 @@ const std::vector<std::string>& kernel_config_keys() {
       "router.curve_allowed_clients_file",
       "router.peer_high_water_mark",
       "router.request_timeout",
+      "router.scheduling",
       "supervisor.heartbeat_interval",
       "supervisor.heartbeat_timeout",
       "supervisor.backoff_initial",
@@ -173,6 +174,8 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
   c.router_peer_high_water_mark =
       static_cast<int>(router.integer("peer_high_water_mark", 1000, 1, 10000000));
   c.router_request_timeout_ms = router.duration_ms("request_timeout", 30000, 1);
+  if (router.choice("scheduling", "normal", {"normal", "batch"}) == "batch")
+    c.router_scheduling = Scheduling::Batch;
 
   const json supervisor_section = top.section("supervisor");
   ConfigReader sup(supervisor_section, "supervisor");
@@ -204,6 +207,13 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
             host_keys.choice("isolation", "thread", {"thread", "process"}) == "process";
         collect(host_keys);
         own.erase("isolation");
+      }
+      if (own.contains("scheduling")) {
+        ConfigReader host_keys(json{{"scheduling", own["scheduling"]}}, "modules." + name);
+        if (host_keys.choice("scheduling", "normal", {"normal", "batch"}) == "batch")
+          spec.scheduling = Scheduling::Batch;
+        collect(host_keys);
+        own.erase("scheduling");
       }
       spec.config = std::move(own);
       c.modules.push_back(std::move(spec));

@@ -32,6 +32,7 @@ struct KernelConfig {
   std::string router_curve_clients_file;  ///< Z85 public keys allowed on tcp, one per line
   int router_peer_high_water_mark = 1000;
   std::int64_t router_request_timeout_ms = 30000;
+  Scheduling router_scheduling = Scheduling::Normal;  ///< router.scheduling
   SupervisorOptions supervisor;
   std::vector<ModuleSpec> modules;
 };

@@ -277,8 +277,13 @@ class KernelModule final : public Module {
     auto outcome = slot.outcome;
     auto abandoned_alive = state_->abandoned_alive;
     const std::string thread_name = ("mod/" + slot.spec.name).substr(0, 15);
+    const auto scheduling = slot.spec.scheduling;
+    const auto module_name = slot.spec.name;
     slot.thread = std::thread([=]() mutable {
       pthread_setname_np(pthread_self(), thread_name.c_str());
+      if (auto applied = apply_scheduling(scheduling); !applied)
+        logger("host")->warn("modules.{}.scheduling not applied: {}", module_name,
+                             applied.error().message);
       Result<void> result = ok();
       {
         ModuleRunner module_runner(*context, factory(), std::move(runner), control);
@@ -312,8 +317,18 @@ class KernelModule final : public Module {
       argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = 0;
+    // A child process takes its scheduling from the spawn (every thread it starts inherits it).
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    if (slot.spec.scheduling == Scheduling::Batch) {
+      sched_param param{};
+      posix_spawnattr_setschedpolicy(&attributes, SCHED_BATCH);
+      posix_spawnattr_setschedparam(&attributes, &param);
+      posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSCHEDULER);
+    }
     const int rc =
-        posix_spawn(&pid, options.executable.c_str(), nullptr, nullptr, argv.data(), environ);
+        posix_spawn(&pid, options.executable.c_str(), nullptr, &attributes, argv.data(), environ);
+    posix_spawnattr_destroy(&attributes);
     if (rc != 0) {
       return fail(Errc::System, std::string("cannot start child process: ") + std::strerror(rc),
                   options.executable);

@@ -22,6 +22,7 @@
 #include <zmq.hpp>
 
 #include "nauto/base/result.h"
+#include "nauto/base/scheduling.h"
 
 namespace nauto::store {
 class Store;
@@ -34,6 +35,7 @@ struct ModuleSpec {
   std::string name;
   nlohmann::json config = nlohmann::json::object();  ///< the module's own keys
   bool out_of_process = false;                       ///< `isolation: process`
+  Scheduling scheduling = Scheduling::Normal;        ///< `scheduling: batch`
   bool operator==(const ModuleSpec&) const = default;
 };
 

@@ -115,6 +115,8 @@ class RouterImpl {
 
   void run(const std::atomic<bool>& stopping) {
     pthread_setname_np(pthread_self(), "router");
+    if (auto applied = apply_scheduling(options_.scheduling); !applied)
+      log_->warn("router.scheduling not applied: {}", applied.error().message);
     std::vector<zmq::message_t> frames;
     frames.reserve(4);
     while (!stopping.load(std::memory_order_relaxed)) {

@@ -22,6 +22,7 @@
 #include <zmq.hpp>
 
 #include "nauto/base/result.h"
+#include "nauto/base/scheduling.h"
 #include "nauto/bus/socket.h"
 
 namespace nauto::kernel {
@@ -36,6 +37,7 @@ struct RouterOptions {
   int peer_high_water_mark = 1000;                  ///< messages queued per peer before drops
   std::int64_t default_request_timeout_ms = 30000;  ///< for requests without a deadline
   std::int64_t max_request_timeout_ms = 3600000;    ///< longer deadlines are capped to this
+  Scheduling scheduling = Scheduling::Normal;       ///< of the router's thread
 };
 
 class RouterImpl;

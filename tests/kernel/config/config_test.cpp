@@ -45,10 +45,10 @@ TEST_CASE("values are read with units", "[config]") {
 data_dir: /srv/nauto
 log: {level: debug, format: json, file: /tmp/n.log}
 store: {map_size: 64MiB}
-router: {peer_high_water_mark: 50, request_timeout: 2m}
+router: {peer_high_water_mark: 50, request_timeout: 2m, scheduling: batch}
 supervisor: {heartbeat_interval: 100ms, heartbeat_timeout: 1s, backoff_max: 1h}
 modules:
-  probe: {level: 3, isolation: process}
+  probe: {level: 3, isolation: process, scheduling: batch}
 )");
   REQUIRE(c);
   CHECK(c->data_dir == "/srv/nauto");
@@ -57,8 +57,10 @@ modules:
   CHECK(c->store_map_size == 64ull << 20);
   CHECK(c->router_request_timeout_ms == 120000);
   CHECK(c->supervisor.backoff_max_ms == 3600000);
+  CHECK(c->router_scheduling == Scheduling::Batch);
   REQUIRE(c->modules.size() == 1);
   CHECK(c->modules[0].out_of_process);
+  CHECK(c->modules[0].scheduling == Scheduling::Batch);
   CHECK(c->modules[0].config == nlohmann::json{{"level", 3}});
 }
 
@@ -69,7 +71,7 @@ store: {map_size: lots}
 router: {peer_high_water_mark: -3, request_timout: 5s}
 supervisor: {heartbeat_interval: soon}
 modules:
-  probe: {level: 9}
+  probe: {level: 9, scheduling: realtime}
   nosuch: {}
 colour: blue
 )");
@@ -86,6 +88,7 @@ colour: blue
   CHECK(m.find("modules.probe.level: expected an integer from 1 to 5 (got 9)") !=
         std::string::npos);
   CHECK(m.find("modules.nosuch: no such module; available:") != std::string::npos);
+  CHECK(m.find("modules.probe.scheduling: expected one of normal, batch") != std::string::npos);
   CHECK(m.find("colour: unknown key") != std::string::npos);
 }
 

@@ -1,5 +1,7 @@
 #include "host/module_host.h"
 
+#include <sched.h>
+
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -68,6 +70,16 @@ class FlakyStartModule final : public PingModule {
   }
 };
 
+// Answers with the scheduling policy of the thread it runs on.
+class PolicyModule final : public PingModule {
+ public:
+  PolicyModule() : PingModule("policy") {}
+  void on_request(const bus::Envelope&, Context&, Reply reply) override {
+    reply.ok_json({{"batch", sched_getscheduler(0) == SCHED_BATCH}});
+  }
+};
+
+NAUTO_REGISTER_MODULE(PolicyModule, "policy");
 NAUTO_REGISTER_MODULE(CrashyModule, "crashy");
 NAUTO_REGISTER_MODULE(SteadyModule, "steady");
 NAUTO_REGISTER_MODULE(HangModule, "hang");
@@ -77,7 +89,7 @@ struct HostFixture : BusFixture {
   std::unique_ptr<kernel::ModuleHost> host;
   bus::BusClient watcher = client("watcher");
 
-  explicit HostFixture(std::vector<std::string> names) {
+  explicit HostFixture(std::vector<std::string> names, std::vector<std::string> batch = {}) {
     REQUIRE(watcher.subscribe({"kernel.module."}, 2000));
     kernel::HostOptions options;
     options.inproc_endpoint = endpoint;
@@ -86,8 +98,11 @@ struct HostFixture : BusFixture {
     options.supervisor.backoff_initial_ms = 50;
     options.supervisor.backoff_max_ms = 400;
     std::vector<kernel::ModuleSpec> specs;
-    for (auto& n : names)
-      specs.push_back({n, json::object(), false});
+    for (auto& n : names) {
+      const bool is_batch = std::find(batch.begin(), batch.end(), n) != batch.end();
+      specs.push_back(
+          {n, json::object(), false, is_batch ? Scheduling::Batch : Scheduling::Normal});
+    }
     auto created = kernel::ModuleHost::create(context, options, specs);
     REQUIRE(created);
     host = std::move(*created);
@@ -144,6 +159,17 @@ TEST_CASE("a module that throws is restarted and the others keep serving", "[hos
   CHECK(row["state"] == "running");
   CHECK(row["last_error"].get<std::string>().find("asked to crash") != std::string::npos);
   CHECK(fx.module_row("steady")["restarts"] == 0);
+}
+
+TEST_CASE("a module's thread runs with the scheduling its config asks for", "[host]") {
+  {
+    HostFixture f({"policy"}, {"policy"});
+    REQUIRE(f.ready("policy"));
+    CHECK((*f.call("policy.ping"))["batch"] == true);
+  }
+  HostFixture normal({"policy"});
+  REQUIRE(normal.ready("policy"));
+  CHECK((*normal.call("policy.ping"))["batch"] == false);
 }
 
 TEST_CASE("repeated failures back off exponentially", "[host]") {
