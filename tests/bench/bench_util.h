@@ -29,8 +29,12 @@ class Pacer {
   explicit Pacer(double per_second) : interval_us_(1e6 / per_second), start_(steady_us()) {
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   }
+  /// When the n-th item is due (steady_us clock).
+  std::int64_t due(std::uint64_t n) const {
+    return start_ + static_cast<std::int64_t>(static_cast<double>(n) * interval_us_);
+  }
   void wait_for(std::uint64_t n) const {
-    const auto due = start_ + static_cast<std::int64_t>(static_cast<double>(n) * interval_us_);
+    const auto due = this->due(n);
     for (auto now = steady_us(); now < due; now = steady_us()) {
       const auto tick = std::min<std::int64_t>(due - now, 100);
       timespec pause{0, tick * 1000};

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Event ingest -> rules -> action dispatch through a real nautod: syslog over UDP at fixed
-# offered rates (10 s each), 100 rules, every 250th message a trigger that starts a runbook.
+# offered rates (10 s each), 100 rules, every 1000th message a trigger that starts a runbook.
+# Each rate runs twice: threads scheduled normally, and with `scheduling: batch` on the router,
+# syslog, rules and journal threads (docs/architecture.md).
 # Prints, per rate: what the syslog module published, what the rules module saw, losses
 # (kernel receive buffer, bus), and the latency from datagram received to runbook started
 # (p50/p99, from the journal: run.started time minus the syslog event's received_us).
 # Baseline in the same run: the same parse + classify + rules on one thread without the bus.
-#   remediation_bench.sh NAUTOD NAUTO SYSLOG_BENCH [RATES] [SECONDS]
+#   remediation_bench.sh NAUTOD NAUTO SYSLOG_BENCH [RATES] [SECONDS] [SCHEDULINGS]
 set -euo pipefail
 NAUTOD=$1
 NAUTO=$2
 BENCH=$3
 RATES=${4:-"25000 50000 75000 100000"}
 SECONDS_EACH=${5:-10}
+SCHEDULINGS=${6:-"normal batch"}
 EVERY=${NAUTO_BENCH_TRIGGER_EVERY:-1000}
 work=$(mktemp -d /tmp/nauto-remediation-bench-XXXXXX)
 pid=""
@@ -50,27 +53,30 @@ cat >"$work/runbooks/noop.lua" <<'LUA'
 return runbook { name = "noop", params = { interface = { type = "string", required = true } },
   run = function(p) return p.interface end }
 LUA
-cat >"$work/nauto.yaml" <<YAML
+write_config() {  # SCHEDULING
+  local batch=""
+  [ "$1" = batch ] && batch=", scheduling: batch"
+  cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data
 run_dir: $work/run
 log: {level: warn, file: $work/nautod.jsonl}
-router: {peer_high_water_mark: 100000}
+router: {peer_high_water_mark: 100000$batch}
 modules:
-  journal: {max_age: 1h, exclude: ["device.*.syslog", "device.*.interface.protocol.>", "device.*.bgp.>", "run.step", "run.log"]}
+  journal: {max_age: 1h, exclude: ["device.*.syslog", "device.*.interface.protocol.>", "device.*.bgp.>", "run.step", "run.log"]$batch}
   inventory: {}
   runbooks: {dirs: [$work/runbooks]}
-  syslog: {listen: [udp://127.0.0.1:$port], receive_buffer: 32MiB}
+  syslog: {listen: [udp://127.0.0.1:$port], receive_buffer: 32MiB$batch}
   rules:
     files: [$work/rules.yaml]
     rule_budget: {count: 1000000, window: 1h}
     device_budget: {count: 1000000, window: 1h}
 YAML
+  [ "$1" = batch ] && echo "    scheduling: batch" >>"$work/nauto.yaml"
+  return 0
+}
 export NAUTO_CONFIG=$work/nauto.yaml
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%F)"
 "$BENCH" baseline "$work/rules.yaml" 300000
-"$NAUTOD" >"$work/nautod.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do "$NAUTO" call syslog.stats >/dev/null 2>&1 && break; sleep 0.1; done
 
 numbers() {  # published kernel_dropped shed rules_events router_dropped
   "$NAUTO" call syslog.stats -o json >"$work/s.json"
@@ -90,9 +96,15 @@ print(s["counters"]["published"], s["listener"]["kernel_dropped"], s["counters"]
       r["events"], dropped(st))
 PY
 }
-echo "== end to end: syslog (UDP) -> syslog module -> bus -> rules (100) -> run.start"
-printf "%-9s %-9s %-11s %-9s %-9s %-9s %-8s %-9s %-9s %s\n" RATE SENT PUBLISHED RULES_SAW \
-  KERNEL_DROP BUS_DROP TRIGGERS RUNS P50_MS P99_MS
+for scheduling in $SCHEDULINGS; do
+write_config "$scheduling"
+rm -rf "$work/data" "$work/run"
+"$NAUTOD" >"$work/nautod.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do "$NAUTO" call syslog.stats >/dev/null 2>&1 && break; sleep 0.1; done
+echo "== end to end, scheduling $scheduling: syslog (UDP) -> syslog module -> bus -> rules (100) -> run.start"
+printf "%-9s %-9s %-11s %-9s %-9s %-9s %-8s %-9s %-9s %-9s %s\n" RATE SENT PUBLISHED RULES_SAW \
+  KERNEL_DROP BUS_DROP TRIGGERS RUNS P50_MS P99_MS SENDER_LATE_MS
 for rate in $RATES; do
   read -r p0 k0 s0 e0 d0 < <(numbers)
   since=$(($(date +%s%N) / 1000))
@@ -114,6 +126,10 @@ latencies = sorted((e["ts"] - received[e["body"]["chain"]]) / 1000.0
 def pct(p):
     return latencies[min(len(latencies) - 1, int(p / 100 * (len(latencies) - 1)))] if latencies else float("nan")
 print(f"{rate:<9} {sent['sent']:<9} {p1 - p0:<11} {e1 - e0:<9} {k1 - k0:<11} {d1 - d0:<9} "
-      f"{sent['triggers']:<8} {len(latencies):<9} {pct(50):<9.2f} {pct(99):.2f}")
+      f"{sent['triggers']:<8} {len(latencies):<9} {pct(50):<9.2f} {pct(99):<9.2f} "
+      f"{sent['max_late_ms']:.1f}")
 PY
+done
+kill "$pid" && wait "$pid" 2>/dev/null
+pid=""
 done
