@@ -246,7 +246,7 @@ class SyslogModule final : public Module {
 
   // Messages are parsed a few at a time and then published back to back: the router takes them
   // in one wake-up of its own instead of one per message (each wake-up is a system call and a
-  // context switch on both sides, which was most of the cost of ingest under load). At most
+  // context switch on both sides, a large share of ingest's cost under load). At most
   // kPublishBatch wait, so the first of them is held back by tens of microseconds, not by a
   // whole wake-up's budget of 2,048.
   void publish_pending(Context& ctx) {
