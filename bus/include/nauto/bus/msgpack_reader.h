@@ -3,9 +3,9 @@
 // few values of a message and skip the rest — the router reads one envelope header per message,
 // the rules module tests a few fields of every event body. msgpack-cxx's unpack (and a JSON
 // document) allocate for every value; this reads in place.
-// Reads scalars (nil, booleans, integers, floats, strings), map and array heads, and skips any
-// value whole. Every read checks the bytes left: a truncated or malformed input makes the read
-// return false, never read past the end. A failed read leaves the position unspecified.
+// Reads booleans, integers, floats, strings and map heads, tells any value's type (peek), and
+// skips any value whole. Every read checks the bytes left: a truncated or malformed input makes the
+// read return false, never read past the end. A failed read leaves the position unspecified.
 
 #include <cstdint>
 #include <cstring>
@@ -38,12 +38,6 @@ class MsgpackReader {
   /// Where the next value starts: with skip(), gives the bytes of one whole value.
   const char* position() const { return reinterpret_cast<const char*>(p_); }
 
-  bool nil() {
-    if (!have(1) || *p_ != 0xc0) return false;
-    ++p_;
-    return true;
-  }
-
   bool boolean(bool& out) {
     if (!have(1) || (*p_ != 0xc2 && *p_ != 0xc3)) return false;
     out = *p_++ == 0xc3;
@@ -67,19 +61,6 @@ class MsgpackReader {
       std::memcpy(&out, &bits, sizeof out);
       return true;
     }
-    return false;
-  }
-
-  bool array_size(std::uint32_t& n) {
-    if (!have(1)) return false;
-    const auto tag = *p_;
-    if ((tag & 0xf0) == 0x90) {
-      ++p_;
-      n = tag & 0x0f;
-      return true;
-    }
-    if (tag == 0xdc) return ++p_, big_endian(2, n);
-    if (tag == 0xdd) return ++p_, big_endian(4, n);
     return false;
   }
 
