@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   int rounds = argc > 3 ? std::atoi(argv[3]) : 3;
   nauto::test::LabProcess lab(
       argv[1], "groups:\n  - {platform: cisco_ios, count: " + std::to_string(devices) + "}\n",
-      nauto::test::test_base_port(11));
+      nauto::test::claim_port_block(devices + 2));
   auto catalog = PlatformCatalog::load_default();
   if (!catalog) return 1;
   std::vector<DeviceTarget> targets;

@@ -43,7 +43,7 @@ class FrrSetup {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     std::filesystem::create_directories("/run/sshd");  // sshd's privilege-separation directory
-    int base = nauto::test::test_base_port(7);
+    int base = nauto::test::claim_port_block();
     vtysh_port_ = base;
     shell_port_ = base + 1;
     std::string d = dir_.string();

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,6 +19,7 @@
 
 #include "http/http_client.h"
 #include "nauto/drivers/device_target.h"
+#include "support/port_block.h"
 
 extern char** environ;
 
@@ -134,11 +136,12 @@ class LabProcess {
   std::vector<LabDevice> devices_;
 };
 
-// A 40-port block for a test's lab, varied by process and `salt` so tests run in parallel.
-// Kept below the kernel's ephemeral range (32768 and up): a listener port that an outgoing
-// connection happens to hold would make the lab fail to start.
-inline int test_base_port(int salt) {
-  return 21000 + static_cast<int>((::getpid() * 7 + salt * 131) % 290) * 40;
+// nauto-lab's path, from NAUTO_LAB_BINARY (meson's test() sets it; an environment variable rather
+// than a compiled-in path keeps these objects the same in every checkout, for the compiler cache).
+inline std::string lab_binary() {
+  const char* path = std::getenv("NAUTO_LAB_BINARY");
+  if (path == nullptr || *path == 0) throw std::runtime_error("NAUTO_LAB_BINARY is not set");
+  return path;
 }
 
 }  // namespace nauto::test

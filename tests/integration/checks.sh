@@ -17,6 +17,15 @@ check() {
 }
 
 # Shared helpers of the integration scripts.
+claim_ports() {  # sets base_port: the first of 100 free loopback ports, this script's until it ends
+  # tests/support/port_block.py holds the claim until its standard input (our end) closes.
+  coproc PORT_BLOCK { exec python3 "$(dirname "${BASH_SOURCE[0]}")/../support/port_block.py"; }
+  read -r base_port <&"${PORT_BLOCK[0]}"
+  if [ -z "$base_port" ]; then
+    echo "no block of free loopback ports could be claimed" >&2
+    exit 1
+  fi
+}
 json_get() {  # json_get FILE PYTHON-EXPR (d is the document)
   python3 -c "import json,sys; d=json.load(open('$1')); print($2)"
 }

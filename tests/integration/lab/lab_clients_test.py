@@ -1,13 +1,12 @@
 #!/usr/bin/python3
 """Real clients against nauto-lab: OpenSSH, netmiko, ncclient (paramiko), curl, a syslog
-collector, and the ntc-templates (python3-textfsm) when they are on this machine.
+collector, and the ntc-templates (python3-textfsm); a missing corpus fails its check.
 
 Usage: lab_clients_test.py NAUTO_LAB_BINARY
 Prints one line per check and ends with "lab_clients: N passed, N failed".
 """
 import json
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -31,7 +30,10 @@ def run(args, **kw):
 
 
 work = tempfile.mkdtemp(prefix="nauto-lab-test-")
-base = 24000 + random.randrange(0, 60) * 100
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../support"))
+import port_block  # noqa: E402
+
+base, port_claim = port_block.claim()  # ours until this process ends
 syslog_port = base + 99
 collector = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 collector.bind(("127.0.0.1", syslog_port))
@@ -252,9 +254,8 @@ for candidate in [os.environ.get("NAUTO_NTC_TEMPLATES", ""), os.path.join(os.pat
     if candidate and os.path.exists(os.path.join(candidate, "index")):
         templates = candidate
         break
-if templates is None:
-    print("# ntc-templates not found (set NAUTO_NTC_TEMPLATES): template checks not run")
-else:
+check("the ntc-templates corpus is found (beside the repository, or NAUTO_NTC_TEMPLATES)", templates is not None)
+if templates is not None:
     from textfsm import clitable
     table = clitable.CliTable("index", templates)
     commands = {

@@ -27,12 +27,12 @@ using nlohmann::json;
 namespace {
 
 nauto::test::LabProcess& lab() {
-  static nauto::test::LabProcess process(NAUTO_LAB_BINARY,
+  static nauto::test::LabProcess process(nauto::test::lab_binary(),
                                          "seed: 5\nminute_ms: 400\n"
                                          "credentials: {username: admin, password: admin, "
                                          "enable_secret: enable}\n"
                                          "groups:\n  - {platform: cisco_ios, count: 30}\n",
-                                         nauto::test::test_base_port(3));
+                                         nauto::test::claim_port_block());
   return process;
 }
 
