@@ -269,6 +269,10 @@ TEST_CASE("schema versions migrate forward and refuse to go back", "[store]") {
 }
 
 TEST_CASE("kill -9 of a writing process loses no acknowledged write", "[store][durability]") {
+  // The writer's path comes from the environment (meson's test() sets it), not a compiled-in
+  // path, so this object is the same in every checkout (the compiler cache reuses it).
+  const char* crash_writer = std::getenv("NAUTO_STORE_CRASH_WRITER");
+  REQUIRE(crash_writer != nullptr);
   for (int round = 0; round < 3; ++round) {
     TempDir dir;
     int out[2];
@@ -278,7 +282,7 @@ TEST_CASE("kill -9 of a writing process loses no acknowledged write", "[store][d
     if (child == 0) {
       ::dup2(out[1], 1);
       ::close(out[0]);
-      ::execl(NAUTO_STORE_CRASH_WRITER, NAUTO_STORE_CRASH_WRITER, dir.path.c_str(), "4",
+      ::execl(crash_writer, crash_writer, dir.path.c_str(), "4",
               static_cast<char*>(nullptr));
       ::_exit(127);
     }

@@ -56,10 +56,9 @@ std::string command_of(const fs::path& directory) {
 
 fs::path find_corpus(int argc, char** argv) {
   std::vector<fs::path> candidates;
-  for (int i = 1; i < argc; ++i)
-    if (argv[i][0] != '-') candidates.emplace_back(argv[i]);
   if (const char* env = std::getenv("NAUTO_NTC_TEMPLATES")) candidates.emplace_back(env);
-  candidates.emplace_back(fs::path(NAUTO_SOURCE_ROOT) / ".." / "shared" / "ntc-templates");
+  for (int i = 1; i < argc; ++i)  // meson passes ../shared/ntc-templates beside the repository
+    if (argv[i][0] != '-') candidates.emplace_back(argv[i]);
   candidates.emplace_back("/work/shared/ntc-templates");
   for (const auto& candidate : candidates)
     if (fs::exists(candidate / "ntc_templates" / "templates" / "index")) return candidate;
