@@ -17,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 . "$(dirname "$0")/checks.sh"
 
-base_port=$((30000 + ($$ % 250) * 20))
+claim_ports
 hook_port=$((base_port + 1))
 trap_port=$((base_port + 2))
 secret="hook-secret-$$-$RANDOM"
@@ -228,6 +228,7 @@ logged() {
 check "refused traps are logged with their source" logged
 no_secrets() {
   "$NAUTO" events tail -n 500 -o json >"$work/all-events.json" &&
+    [ -s "$work/nautod.jsonl" ] && [ -s "$work/nautod.log" ] && [ -s "$work/all-events.json" ] &&
     ! grep -q -- "$secret" "$work/nautod.jsonl" "$work/nautod.log" "$work/all-events.json" &&
     ! grep -q -- "$community" "$work/nautod.jsonl" "$work/nautod.log" "$work/all-events.json"
 }

@@ -19,7 +19,7 @@ trap cleanup EXIT
 . "$(dirname "$0")/checks.sh"
 
 # Ports of our own (other tests run in parallel), all on 127.0.0.1.
-base_port=$((12000 + ($$ % 150) * 40))
+claim_ports
 cat >"$work/fleet.yaml" <<YAML
 base_port: $base_port
 seed: 21
@@ -81,7 +81,7 @@ check "an Ansible INI inventory is imported (secrets reported, not imported)" im
 set_creds() {
   printf 'lab-pass\nlab-enable\n' | "$NAUTO" creds set lab --username admin --enable &&
     "$NAUTO" creds list >"$work/creds.out" && grep -q "lab .*admin .*password,enable_secret" "$work/creds.out" &&
-    ! grep -q "lab-pass" "$work/creds.out" && ! grep -q "lab-pass" "$work/vault.json"
+    [ -s "$work/vault.json" ] && ! grep -q "lab-pass" "$work/creds.out" && ! grep -q "lab-pass" "$work/vault.json"
 }
 check "creds set from stdin; list shows names, never values; the file is encrypted" set_creds
 
@@ -120,7 +120,8 @@ printf 'ntp server 192.0.2.55\n' >"$work/ntp.cfg"
 dry_run() {
   "$NAUTO" job push --config "$work/ntp.cfg" --target ios2 --dry-run >"$work/dry.out" 2>&1 &&
     grep -q "+ntp server 192.0.2.55" "$work/dry.out" && grep -q "dry run" "$work/dry.out" &&
-    control GET /devices/ios2/config >"$work/ios2.cfg" && ! grep -q "192.0.2.55" "$work/ios2.cfg"
+    control GET /devices/ios2/config >"$work/ios2.cfg" && grep -q '^hostname ios2' "$work/ios2.cfg" &&
+    ! grep -q "192.0.2.55" "$work/ios2.cfg"
 }
 check "job push --dry-run shows the diff and changes nothing" dry_run
 push() {
@@ -130,11 +131,21 @@ push() {
 check "job push applies the change" push
 
 # Cancel mid-job.
+under_way() {  # under_way [ID]: the job (default: the newest) is running and has finished a device
+  local job=d
+  if [ -n "${1:-}" ]; then
+    "$NAUTO" job status "$1" -o json >"$work/progress.json" || return 1
+  else
+    "$NAUTO" job list -o json >"$work/progress.json" || return 1
+    job='d[0]'
+  fi
+  [ "$(json_get "$work/progress.json" "$job['state'] == 'running' and $job['counts']['ok'] >= 1")" = True ]
+}
 for d in ios1 ios2 ios4 ios6 ios7 ios8 ios9 ios10; do control PUT /devices/$d/faults '{"latency_ms": 500}' >/dev/null; done
 cancel_job() {
   local id
   id=$("$NAUTO" job run --commands "show version" "show clock" "show ip interface brief" --target 'site=dc1 or role=core' --max-parallel 2 --detach) || return 1
-  sleep 1.5
+  wait_for 15 under_way "$id" || return 1
   "$NAUTO" job cancel "$id" || return 1
   wait_for 5 bash -c "\"$NAUTO\" job status $id -o json | grep -q '\"state\": \"cancelled\"'" || return 1
   "$NAUTO" job status "$id" -o json >"$work/cancel.json"
@@ -148,7 +159,7 @@ interrupt_watch() {  # Ctrl-C under `nauto job run` cancels the job it watches
   "$NAUTO" job run --commands "show version" "show clock" --target 'site=dc1' --max-parallel 1 \
     >"$work/int.out" 2>&1 &
   local watcher=$!
-  sleep 2
+  wait_for 15 under_way || return 1
   kill -INT "$watcher"
   wait "$watcher"
   local rc=$?
@@ -167,7 +178,7 @@ check "a terminal gets a live progress bar" progress_bar
 restart_mid_job() {
   local id
   id=$("$NAUTO" job run --commands "show version" "show clock" --target 'site=dc1 or role=core' --max-parallel 2 --detach) || return 1
-  sleep 2
+  wait_for 15 under_way "$id" || return 1
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
   start_nautod job.list || return 1

@@ -22,7 +22,7 @@ commands_seen() {  # commands_seen DEVICE COMMAND: how often the device received
   control GET "/devices/$1/commands" | python3 -c "import json,sys; print(sum(1 for c in json.load(sys.stdin) if c['command'] == sys.argv[1]))" "$2"
 }
 
-base_port=$((21000 + ($$ % 290) * 40))
+claim_ports
 cat >"$work/fleet.yaml" <<YAML
 base_port: $base_port
 seed: 33
@@ -74,7 +74,7 @@ return runbook { name = "parsed_interfaces",
   end }
 LUA
 cat >"$work/runbooks/slow.lua" <<'LUA'
-return runbook { name = "slow", run = function() wait(60) end }
+return runbook { name = "slow", run = function() emit("slow.waiting", {}) wait(60) end }
 LUA
 cat >"$work/broken.yaml" <<'YAML'
 name: broken
@@ -182,7 +182,8 @@ approval() {
   local id
   id=$("$NAUTO" run ntp_change -p device=ios4 --detach) || return 1
   wait_for 10 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"approvals\": \[$'" || return 1
-  ! "$NAUTO" runs approve "$id" 2>/dev/null || return 1  # the CLI user is not alice
+  ! "$NAUTO" runs approve "$id" 2>"$work/not-alice.err" || return 1  # the CLI user is not alice
+  grep -q "may not decide this approval; approvers: .*alice" "$work/not-alice.err" || return 1
   python3 - "$NAUTO" "$id" <<'PY' || return 1
 import json, subprocess, sys
 nauto, run = sys.argv[1], sys.argv[2]
@@ -196,7 +197,7 @@ check "an approval holds a push until an approver says yes" approval
 dry_run() {
   local id
   id=$("$NAUTO" run ntp_change -p device=ios2 --dry-run --detach) || return 1
-  sleep 2
+  wait_for 10 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"approvals\": \\[$'" || return 1
   python3 - "$NAUTO" "$id" <<'PY' || return 1
 import json, subprocess, sys
 nauto, run = sys.argv[1], sys.argv[2]
@@ -206,14 +207,15 @@ PY
   wait_for 15 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"state\": \"succeeded\"'" &&
     "$NAUTO" runs show "$id" -o json >"$work/dry.json" &&
     [ "$(json_get "$work/dry.json" 'd["run"]["result"]["dry_run"]')" = True ] &&
-    ! control GET /devices/ios2/config | grep -q "192.0.2.123"
+    control GET /devices/ios2/config >"$work/ios2.cfg" && grep -q '^hostname ios2' "$work/ios2.cfg" &&
+    ! grep -q "192.0.2.123" "$work/ios2.cfg"
 }
 check "run --dry-run turns pushes into diffs: the device is unchanged" dry_run
 
 cancel() {
   local id
   id=$("$NAUTO" run slow --detach) || return 1
-  sleep 0.5
+  wait_for 10 bash -c "\"$NAUTO\" events tail --topic slow.waiting -o json | grep -q '\"$id\"'" || return 1
   "$NAUTO" runs cancel "$id" &&
     "$NAUTO" runs show "$id" -o json >"$work/cancel.json" &&
     [ "$(json_get "$work/cancel.json" 'd["run"]["state"]')" = cancelled ]

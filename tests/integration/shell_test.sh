@@ -12,9 +12,8 @@ LAB=$(realpath "$3")
 work=$(mktemp -d /tmp/nauto-shell-it-XXXXXX)
 pid=""
 lab_pid=""
-socket="nauto-shell-test-$$"
 cleanup() {
-  tmux -L "$socket" kill-server 2>/dev/null
+  tmux -S "$work/tmux.sock" kill-server 2>/dev/null
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
   [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null && wait "$lab_pid" 2>/dev/null
   rm -rf "$work"
@@ -22,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 . "$(dirname "$0")/checks.sh"
 
-base_port=$((24000 + ($$ % 290) * 40))
+claim_ports
 cat >"$work/fleet.yaml" <<YAML
 base_port: $base_port
 seed: 41
@@ -92,8 +91,11 @@ check "call(NAME) runs a runbook in nautod and returns its result" \
 check "an approval in a script is refused with the reason, exit 1" \
   shell_e 'device("ios1"):push({"ntp server 192.0.2.77"}, {approval = {message = "add ntp?"}})' 1 \
   "nobody is at a terminal"
-check "and nothing was pushed" \
-  bash -c "! '$NAUTO' shell -e 'return device(\"ios1\"):config()' | grep -q 192.0.2.77"
+nothing_pushed() {  # the config was read (it names the device), and lacks the refused line
+  "$NAUTO" shell -e 'return device("ios1"):config()' >"$work/ios1.cfg" &&
+    grep -q '^hostname ios1' "$work/ios1.cfg" && ! grep -q 192.0.2.77 "$work/ios1.cfg"
+}
+check "and nothing was pushed" nothing_pushed
 
 cat >"$work/script.lua" <<'LUA'
 -- A script on standard input: multi-line, parallel over a selector.
@@ -106,17 +108,21 @@ print(table.concat(clocks, ","), #failures)
 LUA
 check "a script on stdin runs as one chunk (parallel fan-out) and exits 0" \
   bash -c "'$NAUTO' shell <'$work/script.lua' | tee /dev/stderr | grep -qx 'eos3,ios1,ios2	0'"
-check "a script on stdin that fails exits 1" \
-  bash -c "printf 'x = 1\nerror(\"stop here\")\n' | '$NAUTO' shell 2>&1 | grep -q 'stop here';
-           printf 'x = 1\nerror(\"stop here\")\n' | '$NAUTO' shell >/dev/null 2>&1; [ \$? -eq 1 ]"
+failing_script() {  # exit status 1 and the error's text
+  printf 'x = 1\nerror("stop here")\n' | "$NAUTO" shell >"$work/fail.out" 2>&1
+  local status=$?
+  cat "$work/fail.out"
+  [ "$status" -eq 1 ] && grep -q 'stop here' "$work/fail.out"
+}
+check "a script on stdin that fails exits 1 and says why" failing_script
 
 # --- the REPL under a terminal -------------------------------------------------------------
-tm() { tmux -L "$socket" "$@"; }
+tm() { tmux -S "$work/tmux.sock" "$@"; }  # a server of our own, its socket in $work
 screen() { tm capture-pane -p -J -t shell -S -300; }
 type_keys() { tm send-keys -t shell "$@"; }
 type_text() { tm send-keys -t shell -l "$1"; }
 seen() {  # seen PATTERN [SECONDS]: the terminal shows PATTERN (grep -E) within the time
-  wait_for "${2:-10}" bash -c "tmux -L '$socket' capture-pane -p -J -t shell -S -300 | grep -qE -- \"\$0\"" "$1"
+  wait_for "${2:-10}" bash -c "tmux -S '$work/tmux.sock' capture-pane -p -J -t shell -S -300 | grep -qE -- \"\$0\"" "$1"
 }
 start_repl() {
   tm -f /dev/null new-session -d -s shell -x 160 -y 24 -c "$work" \
@@ -167,9 +173,9 @@ type_text '20 + 22'
 type_keys Enter
 check "the session survives the error" seen '^42$'
 
-type_text 'wait(60)'
+type_text 'print("waiting") wait(60)'
 type_keys Enter
-sleep 0.5
+seen '^waiting$'  # the entry runs: Ctrl-C now reaches it, not the line editor
 type_keys C-c
 check "Ctrl-C stops a running entry" seen 'interrupted \(Ctrl-C\)'
 type_text 'name_of(device("ios2"))'
@@ -182,12 +188,18 @@ type_text 'r1:run("show running-config")'
 type_keys Enter
 check "long output stops at a page" seen 'more lines: :more shows the next'
 check ":timing shows how long an entry took" seen '^\([0-9]+\.[0-9]{3} s\)$'
+lines_left() { screen | sed -n 's/^-- \([0-9]*\) more lines.*/\1/p' | tail -1; }
+paged_on() {  # the last page is shown, or fewer lines are left than $left
+  screen | grep -qx 'end' || { local now; now=$(lines_left) && [ -n "$now" ] && [ "$now" -lt "$left" ]; }
+}
 more_until_end() {
-  for _ in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5 6; do
     screen | grep -qx 'end' && return 0
+    left=$(lines_left)
+    [ -n "$left" ] || return 1
     type_text ':more'
     type_keys Enter
-    sleep 0.3
+    wait_for 10 paged_on || return 1
   done
   screen | grep -qx 'end'
 }
@@ -212,7 +224,7 @@ type_keys Enter
 check "calls on a connected device run" seen '^three calls done$'
 logins_after=$(sessions_total)
 check "and reuse the kept session: no new logins ($logins_before -> $logins_after)" \
-  test "$logins_before" = "$logins_after"
+  bash -c "[[ '$logins_before' =~ ^[0-9]+\$ ]] && [ '$logins_before' -gt 0 ] && [ '$logins_before' = '$logins_after' ]"
 
 type_text ':save shell_saved'
 type_keys Enter
