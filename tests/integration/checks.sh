@@ -55,7 +55,7 @@ PY
 start_lab() {  # start_lab: nauto-lab ($LAB) on $work/fleet.yaml, state in $work/lab; sets lab_pid
   "$LAB" --fleet "$work/fleet.yaml" --state-dir "$work/lab" >"$work/lab.out" 2>&1 &
   lab_pid=$!
-  wait_for 20 grep -q '"ready":true' "$work/lab.out"
+  wait_for 20 grep -q '"ready":true' "$work/lab.out" || { cat "$work/lab.out"; return 1; }
 }
 lab_credentials() {  # exports the lab's credentials (NAUTO_CRED_LAB_*) for nautod's vault
   set -a
