@@ -19,6 +19,7 @@ check() {
 # Shared helpers of the integration scripts.
 claim_ports() {  # sets base_port: the first of 100 free loopback ports, this script's until it ends
   # tests/support/port_block.py holds the claim until its standard input (our end) closes.
+  # It is a child of the script: wait for your own PIDs, never a bare `wait`, which would hang.
   coproc PORT_BLOCK { exec python3 "$(dirname "${BASH_SOURCE[0]}")/../support/port_block.py"; }
   read -r base_port <&"${PORT_BLOCK[0]}"
   if [ -z "$base_port" ]; then
