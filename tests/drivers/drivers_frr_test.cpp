@@ -2,7 +2,9 @@
 // FRR's vtysh (bgpd started by this test) and on another in a plain shell (the linux driver, and
 // the jump host). Everything listens on 127.0.0.1 with this test's own config, keys and PID files.
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -22,6 +24,18 @@ namespace {
 
 void run_or_throw(const std::string& command) {
   if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
+}
+
+// Stops a daemon that is not our child and waits (up to 5 s) until it has exited, woken by a
+// pidfd, so that it no longer touches its files (sshd removes its PID file on the way out).
+void stop_daemon(int pid) {
+  if (pid <= 0) return;
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ::kill(pid, SIGTERM);
+  if (pidfd < 0) return;
+  pollfd exited{pidfd, POLLIN, 0};
+  ::poll(&exited, 1, 5000);
+  ::close(pidfd);
 }
 
 int read_pid(const std::filesystem::path& file) {
@@ -74,8 +88,8 @@ class FrrSetup {
         << "\n[127.0.0.1]:" << shell_port_ << " " << type << " " << key << "\n";
   }
   ~FrrSetup() {
-    if (sshd_pid_ > 0) ::kill(sshd_pid_, SIGTERM);
-    if (bgpd_pid_ > 0) ::kill(bgpd_pid_, SIGTERM);
+    stop_daemon(sshd_pid_);
+    stop_daemon(bgpd_pid_);
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
