@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Claims consecutive free loopback ports (whole blocks of 100) for one test, so tests run in parallel
-without colliding.
+"""Claims consecutive free loopback ports (whole blocks of 100) for one test, so tests run in
+parallel without colliding.
 
 The ports from 10000 to 32699 (below the kernel's ephemeral range, where an outgoing
 connection could hold a listener's port) form 227 blocks of 100. A test claims a block by
@@ -8,7 +8,7 @@ binding the abstract Unix socket "nauto-test-port-block-N": the kernel lets one 
 that name, and frees it when the process ends however it ends, so a claim never outlives its
 test and leaves no file behind. A claimed block is used only when every one of its ports is
 also free for TCP and UDP on 127.0.0.1 (and ::1 where the host has IPv6), so a port that some
-other program holds is never handed out. tests/drivers/lab_process.h claims blocks the same way
+other program holds is never handed out. tests/support/port_block.h claims blocks the same way
 from C++; keep the two in step.
 
 As a module: claim(count) -> (base, sockets); keep the sockets open while the ports are in use.
