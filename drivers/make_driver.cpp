@@ -1,4 +1,4 @@
-#include "make_driver.h"
+#include "nauto/drivers/make_driver.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "http_client.h"
+#include "nauto/drivers/http_client.h"
 
 #include <curl/curl.h>
 

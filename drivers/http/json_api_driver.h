@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "http_client.h"
 #include "nauto/drivers/config_diff.h"
 #include "nauto/drivers/driver.h"
+#include "nauto/drivers/http_client.h"
 #include "nauto/drivers/indented_push.h"
 #include "nauto/drivers/platform.h"
 

@@ -5,8 +5,8 @@
 
 #include <memory>
 
-#include "http/http_client.h"
 #include "nauto/drivers/driver.h"
+#include "nauto/drivers/http_client.h"
 #include "nauto/drivers/platform.h"
 
 namespace nauto::drivers::meraki {

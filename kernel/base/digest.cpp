@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 namespace nauto {
 namespace {
@@ -38,6 +39,20 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
 bool equal_in_constant_time(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+Result<std::string> random_bytes(std::size_t count) {
+  std::string out(count, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(count)) != 1)
+    return fail(Errc::Library, "OpenSSL could not produce random bytes");
+  return out;
+}
+
+Result<std::string> random_hex(std::size_t count) {
+  auto bytes = random_bytes(count);
+  if (!bytes) return bytes;
+  return to_hex(reinterpret_cast<const unsigned char*>(bytes->data()),
+                static_cast<unsigned int>(bytes->size()));
 }
 
 }  // namespace nauto

@@ -1,4 +1,4 @@
-#include "lua_sandbox.h"
+#include "nauto/runbook/lua_sandbox.h"
 
 #include <cstdlib>
 #include <lua.hpp>

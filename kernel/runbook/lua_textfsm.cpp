@@ -1,6 +1,4 @@
-#include "lua_textfsm.h"
-
-#include <textfsm/parser.h>
+#include "nauto/runbook/lua_textfsm.h"
 
 #include <cctype>
 #include <list>
@@ -9,7 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "lua_values.h"
+#include "nauto/runbook/lua_values.h"
+#include "nauto/text/textfsm/parser.h"
 
 namespace nauto::runbook {
 

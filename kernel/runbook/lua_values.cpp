@@ -1,4 +1,4 @@
-#include "lua_values.h"
+#include "nauto/runbook/lua_values.h"
 
 #include <cstdio>
 #include <lua.hpp>

@@ -1,4 +1,4 @@
-#include "params.h"
+#include "nauto/runbook/params.h"
 
 #include <arpa/inet.h>
 

@@ -1,12 +1,12 @@
-#include "run.h"
+#include "nauto/runbook/run.h"
 
 #include <functional>
 #include <lua.hpp>
 
-#include "lua_values.h"
 #include "nauto/base/clock.h"
+#include "nauto/runbook/lua_values.h"
+#include "nauto/runbook/runbook_loader.h"
 #include "run_primitives.h"
-#include "runbook_loader.h"
 
 namespace nauto::runbook {
 

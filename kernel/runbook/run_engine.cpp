@@ -1,11 +1,11 @@
-#include "run_engine.h"
+#include "nauto/runbook/run_engine.h"
 
 #include <algorithm>
 
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
-#include "params.h"
-#include "runbook_loader.h"
+#include "nauto/runbook/params.h"
+#include "nauto/runbook/runbook_loader.h"
 
 namespace nauto::runbook {
 

@@ -1,4 +1,4 @@
-#include "run_journal.h"
+#include "nauto/runbook/run_journal.h"
 
 #include <cstdio>
 #include <ctime>

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <lua.hpp>
 
-#include "lua_values.h"
 #include "nauto/base/clock.h"
-#include "run.h"
+#include "nauto/runbook/lua_values.h"
+#include "nauto/runbook/run.h"
 
 namespace nauto::runbook {
 

@@ -1,4 +1,4 @@
-#include "runbook_catalog.h"
+#include "nauto/runbook/runbook_catalog.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "yaml_compiler.h"
+#include "nauto/runbook/yaml_compiler.h"
 
 namespace nauto::runbook {
 

@@ -1,4 +1,4 @@
-#include "runbook_loader.h"
+#include "nauto/runbook/runbook_loader.h"
 
 #include <lua.hpp>
 #include <mutex>
@@ -7,10 +7,10 @@
 
 #include "chunk_cache.h"
 #include "lua_prelude.h"
-#include "lua_sandbox.h"
 #include "lua_text.h"
-#include "lua_textfsm.h"
-#include "lua_values.h"
+#include "nauto/runbook/lua_sandbox.h"
+#include "nauto/runbook/lua_textfsm.h"
+#include "nauto/runbook/lua_values.h"
 
 namespace nauto::runbook {
 

@@ -16,13 +16,13 @@
 
 #include <algorithm>
 
-#include "lua_textfsm.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/runbook/lua_textfsm.h"
+#include "nauto/runbook/run_engine.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/module.h"
 #include "nauto/sdk/registry.h"
-#include "run_engine.h"
 
 namespace nauto::runbook {
 

@@ -1,4 +1,4 @@
-#include "yaml_compiler.h"
+#include "nauto/runbook/yaml_compiler.h"
 
 #include <yaml-cpp/yaml.h>
 

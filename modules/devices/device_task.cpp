@@ -1,8 +1,8 @@
 #include "device_task.h"
 
-#include "make_driver.h"
 #include "nauto/base/clock.h"
 #include "nauto/base/digest.h"
+#include "nauto/drivers/make_driver.h"
 
 namespace nauto::devices {
 

@@ -94,6 +94,7 @@ Result<json> InventoryModule::import(const json& body, Context& ctx, bool store)
   auto built = inv::Inventory::build(next);
   if (!built) return std::move(built).error();
   json answer = {{"hosts", built->hosts().size()},
+                 {"groups", built->group_names().size()},
                  {"imported", imported->source.host_order.size()},
                  {"warnings", imported->warnings}};
   if (!store) return answer;

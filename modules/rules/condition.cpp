@@ -1,9 +1,8 @@
 #include "condition.h"
 
-#include <textfsm/regex.h>
-
 #include "event_fields.h"
 #include "lua_predicate.h"
+#include "nauto/text/regex.h"
 
 namespace nauto::rules {
 
@@ -73,7 +72,7 @@ struct Condition::Node {
   FieldPath field_path;
   json value;
   std::vector<FieldValue> constants;  // `value` (a list's items for In), read once
-  std::shared_ptr<textfsm::Regex> regex;
+  std::shared_ptr<text::Regex> regex;
   std::shared_ptr<LuaPredicate> lua;
   std::vector<std::unique_ptr<Node>> children;
 
@@ -186,7 +185,7 @@ struct Condition::Node {
         return note(false, got);
       }
       case Kind::Regex: {
-        thread_local textfsm::Matcher matcher;
+        thread_local text::Matcher matcher;
         const bool is_text = field.type == FieldValue::Type::String;
         auto matched = is_text ? matcher.test(*regex, field.text)
                                : matcher.test(*regex, rules::text_of(field));
@@ -272,11 +271,11 @@ static Result<std::unique_ptr<Condition::Node>> parse_field(const std::string& p
   if (leaf->kind == Kind::Exists && !leaf->value.is_boolean())
     return fail(Errc::InvalidConfig, at_line(operand) + ": " + where + ".exists: true or false");
   if (leaf->kind == Kind::Regex) {
-    auto regex = textfsm::Regex::compile(operand.Scalar(), textfsm::Regex::Anchor::Anywhere);
+    auto regex = text::Regex::compile(operand.Scalar(), text::Regex::Anchor::Anywhere);
     if (!regex)
       return fail(Errc::InvalidConfig,
                   at_line(operand) + ": " + where + ".regex: " + regex.error().message);
-    leaf->regex = std::make_shared<textfsm::Regex>(std::move(*regex));
+    leaf->regex = std::make_shared<text::Regex>(std::move(*regex));
     leaf->value = operand.Scalar();
   }
   if ((leaf->kind == Kind::Greater || leaf->kind == Kind::GreaterEqual ||

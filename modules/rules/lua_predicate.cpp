@@ -2,9 +2,9 @@
 
 #include <lua.hpp>
 
-#include "lua_sandbox.h"
-#include "lua_values.h"
 #include "nauto/base/clock.h"
+#include "nauto/runbook/lua_sandbox.h"
+#include "nauto/runbook/lua_values.h"
 
 namespace nauto::rules {
 

@@ -3,10 +3,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "http/http_client.h"
 #include "nauto/base/digest.h"
 #include "nauto/drivers/deadline.h"
 #include "nauto/drivers/device_target.h"
+#include "nauto/drivers/http_client.h"
 
 namespace nauto::rules {
 

@@ -177,7 +177,7 @@ Result<MessageClassifier> MessageClassifier::create(
   for (const auto& spec : builtin_rules())
     all.push_back(&spec);
   for (const auto* spec : all) {
-    auto regex = textfsm::Regex::compile(spec->pattern, textfsm::Regex::Anchor::Anywhere);
+    auto regex = text::Regex::compile(spec->pattern, text::Regex::Anchor::Anywhere);
     if (!regex) {
       return fail(Errc::InvalidConfig, "message rule '" + spec->name +
                                            "': pattern: " + regex.error().message +
@@ -189,12 +189,12 @@ Result<MessageClassifier> MessageClassifier::create(
 }
 
 Classification MessageClassifier::classify(std::string_view text) const {
-  thread_local textfsm::Matcher matcher;
+  thread_local text::Matcher matcher;
   Classification out;
   for (const auto& rule : rules_) {
     if (!rule.spec.contains.empty() && text.find(rule.spec.contains) == std::string_view::npos)
       continue;
-    auto matched = matcher.match(rule.regex, text, textfsm::Matcher::Subject::ValidUtf8);
+    auto matched = matcher.match(rule.regex, text, text::Matcher::Subject::ValidUtf8);
     if (!matched || !*matched) continue;
     out.kind = rule.spec.kind;
     out.rule = rule.spec.name;

@@ -11,13 +11,12 @@
 // Immutable after construction; classify() is const and cheap for messages no rule mentions
 // (each rule has a literal that must occur in the text before its regex runs).
 
-#include <textfsm/regex.h>
-
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "nauto/base/result.h"
+#include "nauto/text/regex.h"
 
 namespace nauto::syslog {
 
@@ -51,7 +50,7 @@ class MessageClassifier {
  private:
   struct Rule {
     MessageRuleSpec spec;
-    textfsm::Regex regex;
+    text::Regex regex;
   };
   std::vector<Rule> rules_;
 };

@@ -1,11 +1,11 @@
 #include "syslog_message.h"
 
-#include <textfsm/regex.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
+
+#include "nauto/text/regex.h"
 
 namespace nauto::syslog {
 namespace {
@@ -176,7 +176,7 @@ Result<void> parse_structured_data(std::string_view& rest, SyslogMessage& messag
       }
       if (at >= rest.size()) return malformed("unterminated SD-PARAM value", base + at);
       ++at;  // closing quote
-      if (!textfsm::is_valid_utf8(value)) value = textfsm::to_valid_utf8(value);
+      if (!text::is_valid_utf8(value)) value = text::to_valid_utf8(value);
       element.params.emplace_back(std::move(name), std::move(value));
     }
     if (at >= rest.size() || rest[at] != ']')
@@ -256,10 +256,10 @@ Result<SyslogMessage> parse_syslog(std::string_view raw) {
   } else {
     parse_bsd(rest, message);
   }
-  if (!textfsm::is_valid_utf8(message.text)) message.text = textfsm::to_valid_utf8(message.text);
+  if (!text::is_valid_utf8(message.text)) message.text = text::to_valid_utf8(message.text);
   for (auto* field :
        {&message.hostname, &message.program, &message.procid, &message.msgid, &message.timestamp}) {
-    if (!textfsm::is_valid_utf8(*field)) *field = textfsm::to_valid_utf8(*field);
+    if (!text::is_valid_utf8(*field)) *field = text::to_valid_utf8(*field);
   }
   take_mnemonic(message);
   return message;

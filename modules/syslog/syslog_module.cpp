@@ -224,7 +224,7 @@ class SyslogModule final : public Module {
     if (!parsed) {
       ++counters_.malformed;
       if (malformed_warning_.allow(received_us)) {
-        auto sample = textfsm::to_valid_utf8(raw.substr(0, 120));
+        auto sample = text::to_valid_utf8(raw.substr(0, 120));
         ctx.log().warn("malformed syslog from {} ({} so far): {}; starts: {:?}", address,
                        counters_.malformed, parsed.error().message, sample);
       }

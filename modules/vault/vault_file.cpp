@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -15,6 +14,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "nauto/base/digest.h"
 
 namespace nauto::vault {
 
@@ -57,14 +58,6 @@ std::string now_rfc3339() {
   char text[32];
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return text;
-}
-
-Result<std::string> random_bytes(std::size_t n) {
-  std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    return fail(Errc::Library, "OpenSSL could not produce random bytes");
-  }
-  return out;
 }
 
 using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
@@ -175,15 +168,9 @@ std::vector<std::string> secret_fields(const Credential& c) {
 }  // namespace
 
 Result<std::string> VaultFile::generate_key_file_text() {
-  auto bytes = random_bytes(kKeyBytes);
-  if (!bytes) return bytes;
-  static const char* digits = "0123456789abcdef";
-  std::string text;
-  for (const unsigned char c : *bytes) {
-    text += digits[c >> 4];
-    text += digits[c & 15];
-  }
-  return text + "\n";
+  auto text = random_hex(kKeyBytes);
+  if (!text) return text;
+  return *text + "\n";
 }
 
 Result<std::string> VaultFile::seal_manifest(std::string& nonce) const {

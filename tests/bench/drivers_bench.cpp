@@ -9,8 +9,8 @@
 #include <string>
 
 #include "../drivers/lab_process.h"
-#include "make_driver.h"
 #include "nauto/base/clock.h"
+#include "nauto/drivers/make_driver.h"
 
 using namespace nauto;
 using namespace nauto::drivers;

@@ -31,7 +31,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/client.h"
-#include "run_engine.h"
+#include "nauto/runbook/run_engine.h"
 
 using namespace nauto;
 using namespace nauto::runbook;

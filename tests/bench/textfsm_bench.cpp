@@ -6,15 +6,15 @@
 // exponentially on indented lines and dominates Python's time, so the ratio without it is the one
 // that describes ordinary templates.
 //   textfsm_bench CORPUS_DIR [ROUNDS]
-#include <textfsm/parser.h>
-#include <textfsm/template_library.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "nauto/text/textfsm/parser.h"
+#include "nauto/text/textfsm/template_library.h"
 
 namespace fs = std::filesystem;
 using namespace nauto::textfsm;

@@ -6,7 +6,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "make_driver.h"
+#include "nauto/drivers/make_driver.h"
 
 namespace nauto::test {
 

@@ -14,7 +14,7 @@
 
 #include "driver_test_support.h"
 #include "lab_process.h"
-#include "make_driver.h"
+#include "nauto/drivers/make_driver.h"
 
 using namespace nauto;
 using namespace nauto::drivers;

@@ -7,10 +7,10 @@
 
 #include "driver_test_support.h"
 #include "lab_process.h"
-#include "make_driver.h"
 #include "nauto/base/clock.h"
 #include "nauto/drivers/config_diff.h"
 #include "nauto/drivers/driver_pool.h"
+#include "nauto/drivers/make_driver.h"
 
 using namespace nauto;
 using namespace nauto::drivers;
@@ -20,8 +20,8 @@ namespace {
 
 // A passphrase-protected client key in a directory of this process's, removed at exit.
 struct KeyDirectory {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("nauto-drivers-key-" + std::to_string(::getpid()));
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("nauto-drivers-key-" + std::to_string(::getpid()));
   ~KeyDirectory() {
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);

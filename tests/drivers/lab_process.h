@@ -17,8 +17,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "http/http_client.h"
 #include "nauto/drivers/device_target.h"
+#include "nauto/drivers/http_client.h"
 #include "support/port_block.h"
 
 extern char** environ;

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "http/http_client.h"
 #include "nauto/base/clock.h"
 #include "nauto/drivers/circuit_breaker.h"
+#include "nauto/drivers/http_client.h"
 #include "nauto/drivers/retry.h"
 
 using namespace nauto;

@@ -48,6 +48,12 @@ modules:
     limits: [{key: site, max_sessions: 3}]
 YAML
 export NAUTO_CONFIG=$work/nauto.yaml
+validate_offline() {
+  "$NAUTO" inventory validate "$work/lab/inventory.yaml" >"$work/validate.out" 2>&1 &&
+    grep -q "inventory.yaml: 14 devices, .* groups: valid" "$work/validate.out" &&
+    ! pgrep -f "nautod --config $work/nauto.yaml" >/dev/null
+}
+check "inventory validate with no nautod asks a private one, then stops it" validate_offline
 check "nautod starts with the inventory, vault and devices modules" start_nautod job.list
 
 # Inventory.

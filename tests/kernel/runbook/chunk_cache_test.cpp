@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <lua.hpp>
 
-#include "runbook_loader.h"
+#include "nauto/runbook/runbook_loader.h"
 
 using namespace nauto::runbook;
 

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "nauto/base/clock.h"
-#include "run_engine.h"
+#include "nauto/runbook/run_engine.h"
 
 namespace nauto::runbook::testing {
 

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 
-#include "run.h"
+#include "nauto/runbook/run.h"
 
 using namespace nauto;
 using namespace nauto::runbook;

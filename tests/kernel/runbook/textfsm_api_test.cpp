@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "engine_harness.h"
-#include "lua_textfsm.h"
+#include "nauto/runbook/lua_textfsm.h"
 
 using namespace nauto;
 using namespace nauto::runbook;

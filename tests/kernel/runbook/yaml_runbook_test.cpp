@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine_harness.h"
-#include "yaml_compiler.h"
+#include "nauto/runbook/yaml_compiler.h"
 
 using namespace nauto;
 using namespace nauto::runbook;

@@ -1,0 +1,94 @@
+#include "cli_context.h"
+
+#include <pwd.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "nauto/bus/socket.h"
+#include "shell/private_nautod.h"
+
+namespace nauto::cli {
+
+std::atomic<bool> g_interrupted{false};
+
+// Only run_dir is needed from the config; read just that, so the CLI does not depend on modules.
+std::string CliContext::resolve_endpoint() const {
+  if (!endpoint.empty()) return endpoint;
+  if (const char* e = std::getenv("NAUTO_ENDPOINT"); e && *e) return e;
+  std::string run_dir = "/run/nauto";
+  try {
+    std::ifstream file(config);
+    if (file) {
+      auto root = YAML::Load(file);
+      if (root["run_dir"]) run_dir = root["run_dir"].as<std::string>();
+    }
+  } catch (const YAML::Exception&) {
+    // A broken config is nautod's to report; fall back to the default run_dir here.
+  }
+  if (const char* e = std::getenv("NAUTO_RUN_DIR"); e && *e) run_dir = e;
+  return bus::endpoints::router_ipc(run_dir);
+}
+
+Result<bus::BusClient> CliContext::connect() const {
+  return bus::BusClient::connect(zmq, resolve_endpoint(), "cli." + std::to_string(getpid()));
+}
+
+Result<nlohmann::json> CliContext::call(const std::string& service, const nlohmann::json& body) {
+  auto client = connect();
+  if (!client) return std::move(client).error();
+  return client->call(service, body, timeout_ms);
+}
+
+Result<nlohmann::json> CliContext::call_even_offline(const std::string& service,
+                                                     const nlohmann::json& body) {
+  {
+    auto client = connect();
+    if (client && client->call("kernel.status", nlohmann::json::object(), 1'000))
+      return client->call(service, body, timeout_ms);
+  }
+  auto started = shell::PrivateNautod::start(config, 20'000);
+  if (!started) return std::move(started).error();
+  auto client =
+      bus::BusClient::connect(zmq, started->endpoint(), "cli." + std::to_string(getpid()));
+  if (!client) return std::move(client).error();
+  return client->call(service, body, timeout_ms);
+}
+
+OutputFormat CliContext::format() const {
+  auto parsed = parse_output_format(output);
+  return parsed ? *parsed : OutputFormat::Table;
+}
+
+int report(const Error& error) {
+  std::fprintf(stderr, "nauto: %s\n", error.describe().c_str());
+  return error.code == Errc::InvalidArgument ? 2 : 1;
+}
+
+void add_output_option(CLI::App* command, CliContext& context) {
+  command->add_option("-o,--output", context.output, "table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}));
+}
+
+std::string user_name() {
+  if (const auto* pw = ::getpwuid(::getuid())) return pw->pw_name;
+  return "uid " + std::to_string(::getuid());
+}
+
+Result<std::string> read_input(const std::string& path) {
+  std::stringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+    return text.str();
+  }
+  std::ifstream in(path);
+  if (!in) return fail(Errc::InvalidArgument, "cannot read " + path);
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace nauto::cli

@@ -1,0 +1,66 @@
+#pragma once
+// What every `nauto` command shares: global options, the way to reach nautod, error reporting
+// and the interrupt flag. Commands live in one file per command group (inventory, creds, job,
+// completion) and register themselves on the CLI11 app with a callback that sets exit_code.
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <zmq.hpp>
+
+#include "nauto/base/result.h"
+#include "nauto/bus/client.h"
+#include "output.h"
+
+namespace nauto::cli {
+
+/// Set by SIGINT/SIGTERM; long-running commands check it.
+extern std::atomic<bool> g_interrupted;
+
+struct CliContext {
+  std::string endpoint;
+  std::string config = "/etc/nauto/nauto.yaml";
+  std::string output = "table";
+  std::int64_t timeout_ms = 5000;
+  mutable zmq::context_t zmq;
+  int exit_code = 0;
+
+  /// --endpoint, else NAUTO_ENDPOINT, else the run_dir of the configuration.
+  std::string resolve_endpoint() const;
+  Result<bus::BusClient> connect() const;
+  /// One request to nautod; the reply body or the error it carried.
+  Result<nlohmann::json> call(const std::string& service, const nlohmann::json& body);
+  /// Like call(), but when no nautod answers, asks a private one started for this request
+  /// (shell/private_nautod.h) and stopped after it: checks such as `inventory validate` run
+  /// the module's own code without a daemon, so what they accept is what an import accepts.
+  Result<nlohmann::json> call_even_offline(const std::string& service, const nlohmann::json& body);
+  /// The parsed --output (table when it cannot be parsed; CLI11 checked it already).
+  OutputFormat format() const;
+};
+
+/// Prints "nauto: <error>" to stderr; returns the exit code for it (2 for bad arguments).
+int report(const Error& error);
+
+/// Adds `-o,--output table|json|yaml` to a command.
+void add_output_option(CLI::App* command, CliContext& context);
+
+/// Reads a whole file, or standard input for "-".
+Result<std::string> read_input(const std::string& path);
+
+/// Who is at the keyboard, for "started by" and "decided by" records.
+std::string user_name();
+void add_inventory_commands(CLI::App& app, CliContext& context);
+/// nauto rules list|validate|test and nauto approvals list|show|approve|deny.
+void add_event_commands(CLI::App& app, CliContext& context);
+void add_creds_commands(CLI::App& app, CliContext& context);
+void add_job_commands(CLI::App& app, CliContext& context);
+void add_run_commands(CLI::App& app, CliContext& context);
+/// `nauto parse`: TextFSM parsing of command output, offline.
+void add_parse_commands(CLI::App& app, CliContext& context);
+/// `nauto shell`: the interactive Lua REPL (shell/ in this folder).
+void add_shell_command(CLI::App& app, CliContext& context);
+/// `nauto completion bash|zsh|fish`: scripts generated from the app's own definition.
+void add_completion_command(CLI::App& app, CliContext& context);
+
+}  // namespace nauto::cli

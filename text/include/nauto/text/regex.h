@@ -1,0 +1,118 @@
+#pragma once
+// Regex: PCRE2 patterns with the meaning Python's `re` gives them, because TextFSM templates are
+// written (and tested by their authors) against Python. Patterns match at the start of a line
+// only, like `re.match`, and every match is bounded by PCRE2's match limit so a pathological
+// pattern fails with an error instead of hanging a parse.
+#include <nauto/base/result.h>
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+struct pcre2_real_code_8;
+struct pcre2_real_match_data_8;
+struct pcre2_real_match_context_8;
+struct pcre2_real_jit_stack_8;
+
+namespace nauto::text {
+
+/// Rewrites the Python `re` constructs that PCRE2 10.42 reads differently: `{,n}` (Python: zero to
+/// n times; PCRE2: the literal text), `\Z` (Python: end of subject only) and a `[` inside a
+/// character class (Python: a literal; PCRE2: maybe the start of `[:alpha:]`).
+std::string python_to_pcre2(std::string_view python_pattern);
+
+/// True when `text` is well-formed UTF-8.
+bool is_valid_utf8(std::string_view text) noexcept;
+/// `text` with each ill-formed UTF-8 sequence replaced by U+FFFD, as Python decodes with
+/// errors="replace": device output is not always clean, and patterns run in UTF mode.
+std::string to_valid_utf8(std::string_view text);
+
+/// A compiled, JIT-translated pattern. Unicode-aware (UTF-8 subjects, `\w` `\d` `\s` by Unicode
+/// properties, like Python 3 `str` patterns). Immutable once compiled, so shared across threads.
+class Regex {
+ public:
+  enum class Anchor : std::uint8_t { AtStart, Anywhere };
+
+  /// Compiles a Python-syntax pattern. The error says what and where (the PCRE2 message and the
+  /// offset in `python_pattern`).
+  static Result<Regex> compile(std::string_view python_pattern, Anchor anchor = Anchor::AtStart);
+
+  Regex(Regex&& other) noexcept;
+  Regex& operator=(Regex&& other) noexcept;
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+  ~Regex();
+
+  /// Number of capturing groups, named or not.
+  std::uint32_t capture_count() const noexcept { return captures_; }
+  /// Named groups and their numbers, in group-number order (Python's groupdict() order).
+  const std::vector<std::pair<std::string, std::uint32_t>>& named_groups() const noexcept {
+    return names_;
+  }
+  /// The pattern as written (Python syntax).
+  const std::string& pattern() const noexcept { return pattern_; }
+  /// A cheap necessary condition for a match at the start of `subject`: long enough, and a first
+  /// byte the pattern can start with. False means no match; true means try the regex.
+  bool may_match(std::string_view subject) const noexcept {
+    if (subject.size() < min_length_) return false;
+    if (subject.empty() || !has_first_bytes_) return true;
+    const auto first = static_cast<unsigned char>(subject.front());
+    return (first_bytes_[first / 8] >> (first % 8)) & 1;
+  }
+
+ private:
+  friend class Matcher;
+  Regex() = default;
+  static void learn_first_bytes(Regex& regex, std::string_view translated);
+  pcre2_real_code_8* code_ = nullptr;
+  std::uint32_t captures_ = 0;
+  std::vector<std::pair<std::string, std::uint32_t>> names_;
+  std::string pattern_;
+  std::uint32_t min_length_ = 0;  // in characters, so never more than the bytes of a match
+  bool has_first_bytes_ = false;
+  std::uint8_t first_bytes_[32] = {};
+};
+
+/// Scratch space for matching: match offsets, the match limit and a JIT stack. One per thread
+/// (a parse); reused for every line so a parse allocates nothing per match.
+class Matcher {
+ public:
+  /// Upper bound on the work of one match, in PCRE2 backtracking steps: about 0.2 s of a
+  /// catastrophic pattern such as `(\s*-*)*` (which ntc-templates has, and which Python needs
+  /// 0.75 s for on a line of 23 spaces), far below the hours it would try on a longer line.
+  static constexpr std::uint32_t kMatchLimit = 100'000'000;
+
+  Matcher();
+  Matcher(const Matcher&) = delete;
+  Matcher& operator=(const Matcher&) = delete;
+  ~Matcher();
+
+  /// Whether the subject is known to be valid UTF-8 (is_valid_utf8); unchecked subjects are
+  /// checked by PCRE2 on every match, which costs a pass over the line per rule.
+  enum class Subject : std::uint8_t { Unchecked, ValidUtf8 };
+
+  /// Whether `regex` matches `subject`; Errc::ResourceExhausted when the match limit was hit.
+  Result<bool> match(const Regex& regex, std::string_view subject,
+                     Subject kind = Subject::Unchecked);
+  /// Whether `regex` matches, for callers that need no groups (group() is unset afterwards).
+  /// Tries backtracking with a small budget first, then PCRE2's DFA matcher, which follows all
+  /// alternatives at once and so stays polynomial where nested quantifiers blow backtracking up.
+  Result<bool> test(const Regex& regex, std::string_view subject,
+                    Subject kind = Subject::Unchecked);
+  /// Group `number` of the last successful match; nullopt when it did not take part.
+  std::optional<std::string_view> group(std::uint32_t number) const noexcept;
+
+ private:
+  pcre2_real_match_data_8* data_ = nullptr;
+  pcre2_real_match_context_8* context_ = nullptr;
+  pcre2_real_jit_stack_8* jit_stack_ = nullptr;
+  std::uint32_t pairs_ = 0;
+  std::string_view subject_;
+  std::vector<int> dfa_workspace_;
+};
+
+}  // namespace nauto::text

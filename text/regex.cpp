@@ -1,0 +1,309 @@
+#include "nauto/text/regex.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <new>
+
+namespace nauto::text {
+
+namespace {
+
+constexpr std::size_t kJitStackMax = 1024 * 1024;
+
+std::string pcre2_message(int code) {
+  PCRE2_UCHAR message[256];
+  pcre2_get_error_message(code, message, sizeof message);
+  return reinterpret_cast<const char*>(message);
+}
+
+// True when `text` at `at` reads `{,` digits `}`.
+bool is_upper_bound_only(std::string_view text, std::size_t at) {
+  if (at + 2 >= text.size() || text[at] != '{' || text[at + 1] != ',') return false;
+  std::size_t end = at + 2;
+  while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])))
+    ++end;
+  return end > at + 2 && end < text.size() && text[end] == '}';
+}
+
+// Length of the well-formed UTF-8 sequence at `at`, or 0 (RFC 3629: no overlongs, surrogates or
+// code points above U+10FFFF).
+std::size_t utf8_sequence(std::string_view text, std::size_t at) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size()) return 0;
+  if (byte(at + 1) < low || byte(at + 1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i)
+    if ((byte(at + i) & 0xc0) != 0x80) return 0;
+  return length;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) noexcept {
+  for (std::size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t length = utf8_sequence(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::string to_valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = utf8_sequence(text, i);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    out.append(text, i, length);
+    i += length;
+  }
+  return out;
+}
+
+std::string python_to_pcre2(std::string_view pattern) {
+  std::string out;
+  out.reserve(pattern.size() + 8);
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char next = pattern[++i];
+      if (next == 'Z' && !in_class) {
+        out += "\\z";
+      } else {
+        out += c;
+        out += next;
+      }
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') {
+        in_class = false;
+      } else if (c == '[') {
+        out += "\\[";
+        continue;
+      }
+      out += c;
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      out += c;
+      // A `]` first in a class (after an optional `^`) is a literal in both dialects.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];
+      continue;
+    }
+    if (c == '{' && is_upper_bound_only(pattern, i)) {
+      out += "{0";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+Result<Regex> Regex::compile(std::string_view python_pattern, Anchor anchor) {
+  const std::string translated = python_to_pcre2(python_pattern);
+  std::uint32_t options = PCRE2_UTF | PCRE2_UCP;
+  if (anchor == Anchor::AtStart) options |= PCRE2_ANCHORED;
+  int code = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* compiled = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()),
+                                       translated.size(), options, &code, &offset, nullptr);
+  if (!compiled)
+    return fail(Errc::InvalidArgument, "bad regular expression '" + std::string(python_pattern) +
+                                           "': " + pcre2_message(code) + " at offset " +
+                                           std::to_string(offset));
+  // Without JIT (an architecture PCRE2 cannot JIT for) matching still works, only slower.
+  (void)pcre2_jit_compile(compiled, PCRE2_JIT_COMPLETE);
+  Regex regex;
+  regex.code_ = compiled;
+  regex.pattern_ = std::string(python_pattern);
+  pcre2_pattern_info(compiled, PCRE2_INFO_CAPTURECOUNT, &regex.captures_);
+  std::uint32_t name_count = 0;
+  std::uint32_t entry_size = 0;
+  PCRE2_SPTR table = nullptr;
+  pcre2_pattern_info(compiled, PCRE2_INFO_NAMECOUNT, &name_count);
+  pcre2_pattern_info(compiled, PCRE2_INFO_NAMEENTRYSIZE, &entry_size);
+  pcre2_pattern_info(compiled, PCRE2_INFO_NAMETABLE, &table);
+  for (std::uint32_t n = 0; n < name_count; ++n) {
+    const PCRE2_SPTR entry = table + static_cast<std::size_t>(n) * entry_size;
+    const std::uint32_t number = (static_cast<std::uint32_t>(entry[0]) << 8) | entry[1];
+    regex.names_.emplace_back(reinterpret_cast<const char*>(entry + 2), number);
+  }
+  // The name table is sorted by name; Python reports groups in the order they open.
+  std::sort(regex.names_.begin(), regex.names_.end(),
+            [](const auto& a, const auto& b) { return a.second < b.second; });
+  pcre2_pattern_info(compiled, PCRE2_INFO_MINLENGTH, &regex.min_length_);
+  if (anchor == Anchor::AtStart) learn_first_bytes(regex, translated);
+  return regex;
+}
+
+// PCRE2 computes the bytes a match can start with only for unanchored patterns, and a template
+// rule is anchored (and usually starts with '^'). Compiling it once more unanchored, without the
+// '^', yields that set; most rules of a state then skip a line on its first byte.
+void Regex::learn_first_bytes(Regex& regex, std::string_view translated) {
+  if (translated.starts_with('^')) translated.remove_prefix(1);
+  int code = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* probe =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                    PCRE2_UTF | PCRE2_UCP, &code, &offset, nullptr);
+  if (!probe) return;
+  std::uint32_t type = 0;
+  pcre2_pattern_info(probe, PCRE2_INFO_FIRSTCODETYPE, &type);
+  if (type == 1) {
+    std::uint32_t unit = 0;
+    pcre2_pattern_info(probe, PCRE2_INFO_FIRSTCODEUNIT, &unit);
+    // PCRE2 does not say whether the first unit is caseless ([fF] and (?i)f both give 'f'), so a
+    // letter lets its other case through, and any non-ASCII lead byte (caseless 'k' also
+    // matches the Kelvin sign, U+212A).
+    auto allow = [&](std::uint32_t byte) {
+      regex.first_bytes_[byte / 8] |= static_cast<std::uint8_t>(1u << (byte % 8));
+    };
+    allow(unit & 0xff);
+    if (unit >= 0x80 || std::isalpha(static_cast<int>(unit))) {
+      allow(static_cast<std::uint32_t>(std::tolower(static_cast<int>(unit))));
+      allow(static_cast<std::uint32_t>(std::toupper(static_cast<int>(unit))));
+      for (std::uint32_t byte = 0x80; byte < 0x100; ++byte)
+        allow(byte);
+    }
+    regex.has_first_bytes_ = unit < 0x100;
+  } else {
+    const std::uint8_t* bitmap = nullptr;
+    pcre2_pattern_info(probe, PCRE2_INFO_FIRSTBITMAP, &bitmap);
+    if (bitmap) {
+      std::memcpy(regex.first_bytes_, bitmap, sizeof regex.first_bytes_);
+      regex.has_first_bytes_ = true;
+    }
+  }
+  pcre2_code_free(probe);
+}
+
+Regex::Regex(Regex&& other) noexcept
+    : code_(std::exchange(other.code_, nullptr)),
+      captures_(other.captures_),
+      names_(std::move(other.names_)),
+      pattern_(std::move(other.pattern_)),
+      min_length_(other.min_length_),
+      has_first_bytes_(other.has_first_bytes_) {
+  std::memcpy(first_bytes_, other.first_bytes_, sizeof first_bytes_);
+}
+
+Regex& Regex::operator=(Regex&& other) noexcept {
+  if (this != &other) {
+    if (code_) pcre2_code_free(code_);
+    code_ = std::exchange(other.code_, nullptr);
+    captures_ = other.captures_;
+    names_ = std::move(other.names_);
+    pattern_ = std::move(other.pattern_);
+    min_length_ = other.min_length_;
+    has_first_bytes_ = other.has_first_bytes_;
+    std::memcpy(first_bytes_, other.first_bytes_, sizeof first_bytes_);
+  }
+  return *this;
+}
+
+Regex::~Regex() {
+  if (code_) pcre2_code_free(code_);
+}
+
+Matcher::Matcher() {
+  context_ = pcre2_match_context_create(nullptr);
+  if (!context_) throw std::bad_alloc();
+  pcre2_set_match_limit(context_, kMatchLimit);
+}
+
+Matcher::~Matcher() {
+  if (data_) pcre2_match_data_free(data_);
+  if (jit_stack_) pcre2_jit_stack_free(jit_stack_);
+  if (context_) pcre2_match_context_free(context_);
+}
+
+Result<bool> Matcher::test(const Regex& regex, std::string_view subject, Subject kind) {
+  constexpr std::uint32_t kFirstTry = 100'000;
+  pcre2_set_match_limit(context_, kFirstTry);
+  auto found = match(regex, subject, kind);
+  pcre2_set_match_limit(context_, kMatchLimit);
+  if (found || found.error().code != Errc::ResourceExhausted) return found;
+  if (dfa_workspace_.empty()) dfa_workspace_.resize(8192);
+  const int rc =
+      pcre2_dfa_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                      kind == Subject::ValidUtf8 ? PCRE2_NO_UTF_CHECK : 0, data_, context_,
+                      dfa_workspace_.data(), dfa_workspace_.size());
+  subject_ = {};
+  if (rc >= 0) return true;
+  if (rc == PCRE2_ERROR_NOMATCH) return false;
+  // Patterns the DFA matcher cannot run (back references, ...) get the full backtracking budget.
+  return match(regex, subject, kind);
+}
+
+Result<bool> Matcher::match(const Regex& regex, std::string_view subject, Subject kind) {
+  const std::uint32_t options = kind == Subject::ValidUtf8 ? PCRE2_NO_UTF_CHECK : 0;
+  if (!data_ || pairs_ <= regex.captures_) {
+    if (data_) pcre2_match_data_free(data_);
+    pairs_ = std::max<std::uint32_t>(regex.captures_ + 1, 32);
+    data_ = pcre2_match_data_create(pairs_, nullptr);
+    if (!data_) throw std::bad_alloc();
+  }
+  subject_ = subject;
+  int rc = pcre2_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                       options, data_, context_);
+  if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !jit_stack_) {
+    // The machine-stack default (32 KiB) suits almost every pattern; a larger one is mapped
+    // only for the pattern that needs it.
+    jit_stack_ = pcre2_jit_stack_create(32 * 1024, kJitStackMax, nullptr);
+    if (!jit_stack_) throw std::bad_alloc();
+    pcre2_jit_stack_assign(context_, nullptr, jit_stack_);
+    rc = pcre2_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                     options, data_, context_);
+  }
+  if (rc >= 0) return true;
+  if (rc == PCRE2_ERROR_NOMATCH) return false;
+  if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+      rc == PCRE2_ERROR_JIT_STACKLIMIT)
+    return fail(Errc::ResourceExhausted,
+                "regular expression '" + regex.pattern_ +
+                    "' gave up on a line after too much backtracking (" + pcre2_message(rc) +
+                    "); simplify nested quantifiers such as (.*)* in the template");
+  return fail(Errc::Library, "matching '" + regex.pattern_ + "' failed: " + pcre2_message(rc));
+}
+
+std::optional<std::string_view> Matcher::group(std::uint32_t number) const noexcept {
+  if (!data_ || number >= pairs_) return std::nullopt;
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data_);
+  if (ovector[2 * number] == PCRE2_UNSET) return std::nullopt;
+  return subject_.substr(ovector[2 * number], ovector[2 * number + 1] - ovector[2 * number]);
+}
+
+}  // namespace nauto::text
