@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 namespace nauto::text {
 
@@ -136,6 +137,7 @@ Result<Regex> Regex::compile(std::string_view python_pattern, Anchor anchor) {
   const std::string translated = python_to_pcre2(python_pattern);
   std::uint32_t options = PCRE2_UTF | PCRE2_UCP;
   if (anchor == Anchor::AtStart) options |= PCRE2_ANCHORED;
+  if (anchor == Anchor::Whole) options |= PCRE2_ANCHORED | PCRE2_ENDANCHORED;
   int code = 0;
   PCRE2_SIZE offset = 0;
   pcre2_code* compiled = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()),
@@ -165,7 +167,7 @@ Result<Regex> Regex::compile(std::string_view python_pattern, Anchor anchor) {
   std::sort(regex.names_.begin(), regex.names_.end(),
             [](const auto& a, const auto& b) { return a.second < b.second; });
   pcre2_pattern_info(compiled, PCRE2_INFO_MINLENGTH, &regex.min_length_);
-  if (anchor == Anchor::AtStart) learn_first_bytes(regex, translated);
+  if (anchor != Anchor::Anywhere) learn_first_bytes(regex, translated);
   return regex;
 }
 
@@ -304,6 +306,45 @@ std::optional<std::string_view> Matcher::group(std::uint32_t number) const noexc
   const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data_);
   if (ovector[2 * number] == PCRE2_UNSET) return std::nullopt;
   return subject_.substr(ovector[2 * number], ovector[2 * number + 1] - ovector[2 * number]);
+}
+
+Regex Regex::literal(std::string_view python_pattern, Anchor anchor) {
+  auto compiled = compile(python_pattern, anchor);
+  if (!compiled) throw std::logic_error(compiled.error().message);
+  return std::move(*compiled);
+}
+
+namespace {
+
+// The subject as PCRE2 may read it: itself, or its repaired copy kept in `repaired`.
+std::string_view checked_subject(std::string_view subject, std::string& repaired) {
+  if (is_valid_utf8(subject)) return subject;
+  repaired = to_valid_utf8(subject);
+  return repaired;
+}
+
+}  // namespace
+
+bool matches(const Regex& regex, std::string_view subject) {
+  thread_local Matcher matcher;
+  std::string repaired;
+  const auto checked = checked_subject(subject, repaired);
+  if (!regex.may_match(checked)) return false;
+  auto matched = matcher.match(regex, checked, Matcher::Subject::ValidUtf8);
+  return matched && *matched;
+}
+
+std::optional<std::vector<std::string>> match_groups(const Regex& regex, std::string_view subject) {
+  thread_local Matcher matcher;
+  std::string repaired;
+  const auto checked = checked_subject(subject, repaired);
+  if (!regex.may_match(checked)) return std::nullopt;
+  auto matched = matcher.match(regex, checked, Matcher::Subject::ValidUtf8);
+  if (!matched || !*matched) return std::nullopt;
+  std::vector<std::string> groups;
+  for (std::uint32_t n = 0; n <= regex.capture_count(); ++n)
+    groups.emplace_back(matcher.group(n).value_or(std::string_view()));
+  return groups;
 }
 
 }  // namespace nauto::text

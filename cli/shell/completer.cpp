@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <regex>
+
+#include "nauto/text/regex.h"
 
 namespace nauto::cli::shell {
 
@@ -166,29 +167,31 @@ Completion Completer::files(std::string_view typed, std::string_view word) const
 }
 
 Completion Completer::in_string(std::string_view before, std::string_view text) const {
-  static const std::regex device_call(R"(device\s*\(?\s*$)");
-  static const std::regex select_call(R"(inventory\s*\.\s*select\s*\(\s*$)");
-  static const std::regex run_call(
-      R"((?:device\s*\(\s*["']([^"']+)["']\s*\)|([A-Za-z_][\w.]*))\s*:\s*run\s*\(\s*(?:\{\s*)?$)");
-  const std::string head(before);
-  std::smatch match;
-  if (std::regex_search(head, device_call)) {
+  using text::Regex;
+  static const auto device_call = Regex::literal(R"(device\s*\(?\s*\Z)", Regex::Anchor::Anywhere);
+  static const auto select_call =
+      Regex::literal(R"(inventory\s*\.\s*select\s*\(\s*\Z)", Regex::Anchor::Anywhere);
+  static const auto run_call = Regex::literal(
+      R"((?:device\s*\(\s*["']([^"']+)["']\s*\)|([A-Za-z_][\w.]*))\s*:\s*run\s*\(\s*(?:\{\s*)?\Z)",
+      Regex::Anchor::Anywhere);
+  const std::string_view head = before;
+  if (text::matches(device_call, head)) {
     std::vector<std::string> names;
     for (const auto& [name, platform] : data_.device_platform)
       names.push_back(name);
     return finish(names, text, word_at_end(text), '\0');
   }
-  if (std::regex_search(head, select_call)) {
+  if (text::matches(select_call, head)) {
     auto completion = selector(text);
     completion.append = '\0';
     return completion;
   }
-  if (std::regex_search(head, match, run_call)) {
+  if (auto match = text::match_groups(run_call, head)) {
     std::optional<std::string> device;
-    if (match[1].matched) {
-      device = match[1].str();
-    } else if (lookup_.device_of) {
-      device = lookup_.device_of(match[2].str());
+    if (!(*match)[1].empty()) {  // device("name"):run(
+      device = (*match)[1];
+    } else if (lookup_.device_of) {  // a variable holding a device
+      device = lookup_.device_of((*match)[2]);
     }
     if (device) return commands(*device, text);
   }
@@ -245,11 +248,10 @@ Completion Completer::commands(const std::string& device, std::string_view text)
 }
 
 Completion Completer::identifier(std::string_view line, std::string_view word) const {
-  static const std::regex member(R"(([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)\s*[.:]\s*(\w*)$)");
-  const std::string text(line);
-  std::smatch match;
-  if (std::regex_search(text, match, member) && lookup_.fields) {
-    return finish(lookup_.fields(match[1].str()), match[2].str(), word, '\0');
+  static const auto member = text::Regex::literal(
+      R"(([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)\s*[.:]\s*(\w*)\Z)", text::Regex::Anchor::Anywhere);
+  if (auto match = text::match_groups(member, line); match && lookup_.fields) {
+    return finish(lookup_.fields((*match)[1]), (*match)[2], word, '\0');
   }
   std::vector<std::string> names = lookup_.fields ? lookup_.fields("") : std::vector<std::string>{};
   for (const auto& keyword : kLuaKeywords)

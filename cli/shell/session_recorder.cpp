@@ -3,7 +3,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <regex>
+
+#include "nauto/text/regex.h"
 
 namespace nauto::cli::shell {
 
@@ -13,8 +14,9 @@ void SessionRecorder::record(const std::string& chunk, bool expression) {
 
 Result<std::string> SessionRecorder::runbook(const std::string& name,
                                              const std::string& author) const {
-  static const std::regex valid(R"([A-Za-z0-9_][A-Za-z0-9_\-]*)");
-  if (!std::regex_match(name, valid)) {
+  static const auto valid =
+      text::Regex::literal(R"([A-Za-z0-9_][A-Za-z0-9_\-]*)", text::Regex::Anchor::Whole);
+  if (!text::matches(valid, name)) {
     return fail(Errc::InvalidArgument, "':save " + name +
                                            "': a runbook name is letters, digits, _ and - (such as "
                                            "bgp_check)");

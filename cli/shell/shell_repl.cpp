@@ -9,11 +9,11 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <sstream>
 
 #include "../cli_context.h"
 #include "../output.h"
+#include "nauto/text/regex.h"
 
 namespace nauto::cli::shell {
 
@@ -64,8 +64,9 @@ std::pair<std::string, std::string> split_first(const std::string& text) {
 }
 
 bool lua_identifier(const std::string& name) {
-  static const std::regex identifier(R"([A-Za-z_][A-Za-z0-9_]*)");
-  return std::regex_match(name, identifier);
+  static const auto identifier =
+      text::Regex::literal(R"([A-Za-z_][A-Za-z0-9_]*)", text::Regex::Anchor::Whole);
+  return text::matches(identifier, name);
 }
 
 }  // namespace

@@ -6,8 +6,23 @@
 namespace nauto::drivers::cli {
 namespace {
 
-bool search(std::string_view line, const std::regex& pattern) {
-  return std::regex_search(line.begin(), line.end(), pattern);
+using text::Regex;
+
+// Platform patterns were checked when the platform was loaded (platform.cpp), so they compile;
+// one that did not would simply never match.
+std::optional<Regex> compiled(const std::string& pattern,
+                              Regex::Anchor anchor = Regex::Anchor::Anywhere) {
+  auto regex = Regex::compile(pattern, anchor);
+  if (!regex) return std::nullopt;
+  return std::move(*regex);
+}
+
+void add_compiled(std::vector<Regex>& out, const std::string& pattern) {
+  if (auto regex = compiled(pattern)) out.push_back(std::move(*regex));
+}
+
+bool search(std::string_view line, const Regex& pattern) {
+  return text::matches(pattern, line);
 }
 
 std::string trim(std::string_view text) {
@@ -27,11 +42,13 @@ CliSession::CliSession(std::unique_ptr<ssh::SshChannel> channel, const PlatformD
       timeouts_(timeouts),
       prompts_(platform) {
   for (const auto& pattern : platform.error_patterns)
-    error_patterns_.emplace_back(pattern);
+    add_compiled(error_patterns_, pattern);
+  // Confirmations are answered by index, so a slot is kept for each one.
   for (const auto& prompt : platform.confirmations)
-    confirmations_.emplace_back(prompt.pattern);
-  if (!platform.pager_pattern.empty()) pager_.emplace(platform.pager_pattern);
-  if (!platform.hostname_config.empty()) hostname_config_.emplace(platform.hostname_config);
+    confirmations_.push_back(compiled(prompt.pattern));
+  if (!platform.pager_pattern.empty()) pager_ = compiled(platform.pager_pattern);
+  if (!platform.hostname_config.empty())
+    hostname_config_ = compiled(platform.hostname_config, Regex::Anchor::Whole);
 }
 
 Result<std::unique_ptr<CliSession>> CliSession::start(ssh::SshConnection& connection,
@@ -140,9 +157,12 @@ Result<void> CliSession::enable(Deadline deadline) {
 Result<CliSession::Stop> CliSession::read_until(const std::vector<std::string>& extra,
                                                 const std::string& after, Deadline deadline,
                                                 std::int64_t idle_ms) {
-  std::vector<std::regex> extra_patterns;
-  for (const auto& pattern : extra)
-    extra_patterns.emplace_back(pattern);
+  std::vector<Regex> extra_patterns;
+  for (const auto& pattern : extra) {
+    auto regex = Regex::compile(pattern, Regex::Anchor::Anywhere);
+    if (!regex) return std::move(regex).error();
+    extra_patterns.push_back(std::move(*regex));
+  }
   std::int64_t last_data = steady_us();
   std::string raw;
   for (;;) {
@@ -155,7 +175,7 @@ Result<CliSession::Stop> CliSession::read_until(const std::vector<std::string>& 
       }
       bool answered = false;
       for (std::size_t i = 0; i < confirmations_.size() && !answered; ++i) {
-        if (search(line, confirmations_[i])) {
+        if (confirmations_[i] && search(line, *confirmations_[i])) {
           terminal_.drop_last_line();
           if (auto sent = channel_->write(platform_.confirmations[i].answer + "\n"); !sent) {
             return std::move(sent).error();
@@ -282,9 +302,11 @@ Result<void> CliSession::send_config(const std::vector<std::string>& lines, Dead
     ++number;
     auto trimmed = trim(line);
     if (trimmed.empty() || trimmed == "!") continue;
-    std::smatch renamed;
-    bool renames = hostname_config_ && std::regex_match(trimmed, renamed, *hostname_config_);
-    if (renames) prompts_.set_host(renamed[1].str());  // the next prompt already has the new name
+    // The next prompt already has the new name.
+    if (auto renamed =
+            hostname_config_ ? text::match_groups(*hostname_config_, trimmed) : std::nullopt;
+        renamed && renamed->size() > 1)
+      prompts_.set_host((*renamed)[1]);
     auto output = command_raw(line, deadline, idle_ms);
     if (!output) return std::move(output).error();
     if (auto error = find_error(*output)) {

@@ -6,6 +6,7 @@
 // what was last received, which patterns were tried and which mode it believed it was in.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,10 +72,10 @@ class CliSession {
   PromptMatcher prompts_;
   TerminalText terminal_;
   CliMode mode_ = CliMode::User;
-  std::vector<std::regex> error_patterns_;
-  std::vector<std::regex> confirmations_;
-  std::optional<std::regex> pager_;
-  std::optional<std::regex> hostname_config_;
+  std::vector<text::Regex> error_patterns_;
+  std::vector<std::optional<text::Regex>> confirmations_;  // one per platform confirmation
+  std::optional<text::Regex> pager_;
+  std::optional<text::Regex> hostname_config_;
 };
 
 }  // namespace nauto::drivers::cli

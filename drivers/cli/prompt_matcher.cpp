@@ -23,15 +23,16 @@ std::string regex_escape(std::string_view text) {
   return out;
 }
 
-PromptMatcher::PromptMatcher(const PlatformDefinition& platform)
-    : platform_(platform), host_regex_(platform.host_pattern) {}
+PromptMatcher::PromptMatcher(const PlatformDefinition& platform) : platform_(platform) {
+  if (auto compiled = text::Regex::compile(platform.host_pattern, text::Regex::Anchor::Whole))
+    host_regex_.emplace(std::move(*compiled));
+}
 
 std::optional<std::string> PromptMatcher::learn(std::string_view line) {
-  std::match_results<std::string_view::const_iterator> match;
-  if (!std::regex_match(line.begin(), line.end(), match, host_regex_) || match.size() < 2) {
-    return std::nullopt;
-  }
-  set_host(match[1].str());
+  if (!host_regex_) return std::nullopt;
+  auto groups = text::match_groups(*host_regex_, line);
+  if (!groups || groups->size() < 2) return std::nullopt;
+  set_host((*groups)[1]);
   return host_;
 }
 
@@ -51,13 +52,14 @@ void PromptMatcher::set_host(const std::string& host) {
                                std::pair{CliMode::User, &platform_.user_prompt}}) {
     if (pattern->empty()) continue;
     auto source = expand(*pattern);
-    patterns_.push_back({mode, source, std::regex(source)});
+    if (auto compiled = text::Regex::compile(source, text::Regex::Anchor::Whole))
+      patterns_.push_back({mode, source, std::move(*compiled)});
   }
 }
 
 std::optional<CliMode> PromptMatcher::match(std::string_view line) const {
   for (const auto& pattern : patterns_) {
-    if (std::regex_match(line.begin(), line.end(), pattern.regex)) return pattern.mode;
+    if (text::matches(pattern.regex, line)) return pattern.mode;
   }
   return std::nullopt;
 }

@@ -3,13 +3,13 @@
 // patterns with the hostname learned at login filled in, and says which mode a line is.
 
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "nauto/base/result.h"
 #include "nauto/drivers/platform.h"
+#include "nauto/text/regex.h"
 
 namespace nauto::drivers::cli {
 
@@ -36,15 +36,17 @@ class PromptMatcher {
   struct ModePattern {
     CliMode mode;
     std::string source;
-    std::regex regex;
+    text::Regex regex;
   };
   const PlatformDefinition& platform_;
-  std::regex host_regex_;
+  // Platform patterns were checked when the platform was loaded (platform.cpp), so these
+  // compile; one that did not would simply never match.
+  std::optional<text::Regex> host_regex_;
   std::string host_;
   std::vector<ModePattern> patterns_;
 };
 
-/// Escapes a literal for use inside an ECMAScript regex.
+/// Escapes a literal for use inside a regex (nauto/text/regex.h).
 std::string regex_escape(std::string_view text);
 
 }  // namespace nauto::drivers::cli

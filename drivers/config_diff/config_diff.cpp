@@ -43,10 +43,12 @@ void add_all(const ConfigLine& line, int depth, std::vector<std::string>& out) {
 
 ConfigDiff::ConfigDiff(const std::vector<std::string>& ignore,
                        const std::vector<std::string>& replace_keys) {
-  for (const auto& pattern : ignore)
-    ignore_.emplace_back(pattern);
-  for (const auto& pattern : replace_keys)
-    replace_keys_.emplace_back(pattern);
+  for (auto [patterns, into] : {std::pair{&ignore, &ignore_}, {&replace_keys, &replace_keys_}}) {
+    for (const auto& pattern : *patterns) {
+      if (auto regex = text::Regex::compile(pattern, text::Regex::Anchor::Anywhere))
+        into->push_back(std::move(*regex));
+    }
+  }
 }
 
 ConfigTree ConfigDiff::parse(std::string_view text) const {
@@ -65,7 +67,7 @@ ConfigTree ConfigDiff::parse(std::string_view text) const {
     if (line.empty() || line == "!" || line == "end" || line == "exit") continue;
     bool ignored = false;
     for (const auto& pattern : ignore_) {
-      if (std::regex_search(line, pattern)) {
+      if (text::matches(pattern, line)) {
         ignored = true;
         break;
       }
@@ -96,10 +98,8 @@ std::string ConfigDiff::normalize(std::string_view text) const {
 
 std::string ConfigDiff::key_of(const std::string& line) const {
   for (const auto& pattern : replace_keys_) {
-    std::smatch match;
-    if (std::regex_search(line, match, pattern)) {
-      return match.size() > 1 && match[1].matched ? match[1].str() : match[0].str();
-    }
+    if (auto groups = text::match_groups(pattern, line))
+      return groups->size() > 1 && !(*groups)[1].empty() ? (*groups)[1] : (*groups)[0];
   }
   return {};
 }

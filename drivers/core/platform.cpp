@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "builtin_platforms.h"
+#include "nauto/text/regex.h"
 
 namespace nauto::drivers {
 namespace {
@@ -56,11 +56,8 @@ class DefinitionReader {
   }
   void check_regex(const std::string& key, const std::string& value) {
     if (value.empty()) return;
-    try {
-      std::regex(expand_host(value, "host"));
-    } catch (const std::regex_error& e) {
-      problem(key, std::string("is not a valid regular expression: ") + e.what());
-    }
+    if (auto compiled = text::Regex::compile(expand_host(value, "host")); !compiled)
+      problem(key, "is not a valid regular expression: " + compiled.error().message);
   }
   void problem(const std::string& key, const std::string& what) {
     problems_ += (problems_.empty() ? "" : "; ") + key + " " + what;

@@ -1,7 +1,6 @@
-#include <regex>
-
 #include "nauto/drivers/driver.h"
 #include "nauto/drivers/platform.h"
+#include "nauto/text/regex.h"
 
 namespace nauto::drivers {
 
@@ -11,7 +10,12 @@ Timeouts effective_timeouts(const DeviceTarget& target, const PlatformDefinition
 
 std::string drop_volatile_lines(const std::string& text, const PlatformDefinition& platform) {
   if (platform.volatile_lines.empty()) return text;
-  std::vector<std::regex> patterns(platform.volatile_lines.begin(), platform.volatile_lines.end());
+  // Checked when the platform was loaded (platform.cpp); one that does not compile is left out.
+  std::vector<text::Regex> patterns;
+  for (const auto& pattern : platform.volatile_lines) {
+    if (auto compiled = text::Regex::compile(pattern, text::Regex::Anchor::Anywhere))
+      patterns.push_back(std::move(*compiled));
+  }
   std::string out;
   out.reserve(text.size());
   std::size_t start = 0;
@@ -21,7 +25,7 @@ std::string drop_volatile_lines(const std::string& text, const PlatformDefinitio
     std::string_view line(text.data() + start, end - start);
     bool drop = false;
     for (const auto& pattern : patterns) {
-      if (std::regex_search(line.begin(), line.end(), pattern)) {
+      if (text::matches(pattern, line)) {
         drop = true;
         break;
       }
@@ -38,9 +42,12 @@ std::string drop_volatile_lines(const std::string& text, const PlatformDefinitio
 void extract_facts(const std::string& output, const PlatformDefinition& platform, Facts& facts) {
   facts.vendor = platform.vendor;
   for (const auto& [field, pattern] : platform.facts_patterns) {
-    std::smatch match;
-    if (!std::regex_search(output, match, std::regex(pattern, std::regex::multiline))) continue;
-    std::string value = match.size() > 1 ? match[1].str() : match[0].str();
+    // ^ and $ match at each line of the output.
+    auto compiled = text::Regex::compile("(?m)" + pattern, text::Regex::Anchor::Anywhere);
+    if (!compiled) continue;
+    auto match = text::match_groups(*compiled, output);
+    if (!match) continue;
+    std::string value = match->size() > 1 ? (*match)[1] : (*match)[0];
     while (!value.empty() && (value.back() == '\r' || value.back() == ' '))
       value.pop_back();
     if (field == "hostname") facts.hostname = value;

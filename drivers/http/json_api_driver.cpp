@@ -1,8 +1,7 @@
 #include "json_api_driver.h"
 
-#include <regex>
-
 #include "nauto/base/clock.h"
+#include "nauto/text/regex.h"
 
 namespace nauto::drivers::http {
 
@@ -94,10 +93,11 @@ Result<Facts> JsonApiDriver::facts(Deadline deadline) {
   if (!replies) return std::move(replies).error();
   Facts facts;
   extract_facts((*replies)[0].text, platform_, facts);
-  std::smatch match;
-  static const std::regex kHostname(R"((?:^|\n)(?:hostname|switchname) (\S+))");
-  if (facts.hostname.empty() && std::regex_search((*replies)[1].text, match, kHostname)) {
-    facts.hostname = match[1].str();
+  static const auto hostname_line =
+      text::Regex::literal(R"((?m)^(?:hostname|switchname) (\S+))", text::Regex::Anchor::Anywhere);
+  if (facts.hostname.empty()) {
+    if (auto match = text::match_groups(hostname_line, (*replies)[1].text))
+      facts.hostname = (*match)[1];
   }
   return facts;
 }

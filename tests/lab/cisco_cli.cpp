@@ -2,10 +2,10 @@
 // modes, config mode with sub-modes, the show commands, saving, and each platform's wording
 // of prompts and errors.
 #include <map>
-#include <regex>
 #include <set>
 
 #include "cli_engine.h"
+#include "nauto/text/regex.h"
 #include "show_format.h"
 #include "show_output.h"
 
@@ -128,11 +128,12 @@ std::string expand(const std::string& word, const std::set<std::string>& keyword
 }
 
 bool valid_ipv4(const std::string& text) {
-  static const std::regex pattern(R"(^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$)");
-  std::smatch match;
-  if (!std::regex_match(text, match, pattern)) return false;
+  static const auto pattern = nauto::text::Regex::literal(
+      R"((\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}))", nauto::text::Regex::Anchor::Whole);
+  auto match = nauto::text::match_groups(pattern, text);
+  if (!match) return false;
   for (int i = 1; i <= 4; ++i) {
-    if (std::stoi(match[i].str()) > 255) return false;
+    if (std::stoi((*match)[i]) > 255) return false;
   }
   return true;
 }
@@ -223,10 +224,8 @@ class CiscoCli : public CliEngine {
       return false;
     }
     std::string pattern = filter.substr(words.size() > 1 ? words[1].column : filter.size());
-    std::regex regex;
-    try {
-      regex = std::regex(pattern);
-    } catch (const std::regex_error&) {
+    auto regex = nauto::text::Regex::compile(pattern, nauto::text::Regex::Anchor::Anywhere);
+    if (!regex) {
       reply.output = "% Invalid regular expression: " + pattern + "\n";
       reply.error = true;
       return false;
@@ -240,7 +239,7 @@ class CiscoCli : public CliEngine {
       if (end == std::string::npos) end = text.size();
       std::string current = text.substr(pos, end - pos);
       pos = end + 1;
-      bool hit = kind != "count" && std::regex_search(current, regex);
+      bool hit = kind != "count" && nauto::text::matches(*regex, current);
       bool keep = false;
       if (kind == "include") keep = hit;
       if (kind == "exclude") keep = !hit;

@@ -1,10 +1,10 @@
 // Junos CLI: operational mode (`user@host>`) and configuration mode (`user@host#` with the
 // [edit ...] banner) over the shared candidate configuration — set/delete/edit, show | compare,
 // commit, commit confirmed N, commit check, rollback N — worded as Junos words them.
-#include <regex>
 #include <set>
 
 #include "cli_engine.h"
+#include "nauto/text/regex.h"
 #include "show_format.h"
 #include "show_output.h"
 
@@ -145,10 +145,8 @@ class JunosCli : public CliEngine {
       return true;
     }
     if ((kind == "match" || kind == "except") && words.size() >= 2) {
-      std::regex regex;
-      try {
-        regex = std::regex(words[1]);
-      } catch (const std::regex_error&) {
+      auto regex = nauto::text::Regex::compile(words[1], nauto::text::Regex::Anchor::Anywhere);
+      if (!regex) {
         reply.output = "error: invalid regular expression '" + words[1] + "'\n";
         reply.error = true;
         return false;
@@ -160,7 +158,7 @@ class JunosCli : public CliEngine {
         if (end == std::string::npos) end = text.size();
         std::string current = text.substr(pos, end - pos);
         pos = end + 1;
-        if (std::regex_search(current, regex) == (kind == "match")) out += current + "\n";
+        if (nauto::text::matches(*regex, current) == (kind == "match")) out += current + "\n";
       }
       text = out;
       return true;

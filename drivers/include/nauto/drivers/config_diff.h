@@ -4,10 +4,11 @@
 // section, ignoring order within a section, and produces the commands that take a device from
 // its current config to an intended one, or predicts the config after merging some lines.
 
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "nauto/text/regex.h"
 
 namespace nauto::drivers {
 
@@ -26,7 +27,8 @@ using ConfigTree = std::vector<ConfigLine>;
 /// Hierarchy-aware diff of indented configs.
 class ConfigDiff {
  public:
-  /// `ignore`: regexes of lines that are not config (comments, timestamps, `end`).
+  /// `ignore`: regexes (nauto/text/regex.h; checked when the platform was loaded, and one that
+  /// does not compile is left out) of lines that are not config (comments, timestamps, `end`).
   /// `replace_keys`: regexes whose first capture is a key; a line with the same key as an
   /// existing one replaces it (`hostname X`, `description X`), so no `no` line is needed.
   ConfigDiff(const std::vector<std::string>& ignore, const std::vector<std::string>& replace_keys);
@@ -48,8 +50,8 @@ class ConfigDiff {
                   std::vector<std::string>& out) const;
   void merge_level(ConfigTree& into, const ConfigTree& change) const;
 
-  std::vector<std::regex> ignore_;
-  std::vector<std::regex> replace_keys_;
+  std::vector<text::Regex> ignore_;
+  std::vector<text::Regex> replace_keys_;
 };
 
 }  // namespace nauto::drivers

@@ -1,8 +1,9 @@
 #pragma once
-// Regex: PCRE2 patterns with the meaning Python's `re` gives them, because TextFSM templates are
-// written (and tested by their authors) against Python. Patterns match at the start of a line
-// only, like `re.match`, and every match is bounded by PCRE2's match limit so a pathological
-// pattern fails with an error instead of hanging a parse.
+// Regex: the one regex engine of nauto — PCRE2 with the meaning Python's `re` gives a pattern,
+// because TextFSM templates (and most network engineers' patterns) are written against Python.
+// A pattern matches at the start of the subject (`re.match`), anywhere (`re.search`) or as the
+// whole subject (`re.fullmatch`), and every match is bounded by PCRE2's match limit so a
+// pathological pattern fails with an error instead of hanging.
 #include <nauto/base/result.h>
 
 #include <cstdint>
@@ -35,11 +36,14 @@ std::string to_valid_utf8(std::string_view text);
 /// properties, like Python 3 `str` patterns). Immutable once compiled, so shared across threads.
 class Regex {
  public:
-  enum class Anchor : std::uint8_t { AtStart, Anywhere };
+  enum class Anchor : std::uint8_t { AtStart, Anywhere, Whole };
 
   /// Compiles a Python-syntax pattern. The error says what and where (the PCRE2 message and the
   /// offset in `python_pattern`).
   static Result<Regex> compile(std::string_view python_pattern, Anchor anchor = Anchor::AtStart);
+  /// A pattern written in our own source (a literal, typically held in a function-local
+  /// static): one that does not compile is a bug, so it throws std::logic_error.
+  static Regex literal(std::string_view python_pattern, Anchor anchor);
 
   Regex(Regex&& other) noexcept;
   Regex& operator=(Regex&& other) noexcept;
@@ -114,5 +118,13 @@ class Matcher {
   std::string_view subject_;
   std::vector<int> dfa_workspace_;
 };
+
+/// For callers outside a parse loop (prompts, config lines, shell input), on a thread-local
+/// Matcher: whether `regex` matches `subject` (by its own Anchor). A subject that is not valid
+/// UTF-8 is matched as to_valid_utf8() repairs it; a match that hits the match limit is no match.
+bool matches(const Regex& regex, std::string_view subject);
+/// Like matches(), with the groups: [0] the whole match, then each group in number order (empty
+/// when it did not take part); nullopt when there is no match.
+std::optional<std::vector<std::string>> match_groups(const Regex& regex, std::string_view subject);
 
 }  // namespace nauto::text
