@@ -7,6 +7,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema.h"
 #include "nauto/store/store.h"
 
 namespace nauto::kernel {
@@ -251,6 +252,12 @@ class ModuleRunner::Impl final : public Context {
             log_->warn("could not send the reply to '{}': {}", answer.topic, sent.error().message);
           }
         });
+        // The body is checked against the service's declared fields (bus/schema/) before the
+        // module sees it: a wrong body is the caller's error, never the module's failure.
+        if (auto checked = check_request(envelope); !checked) {
+          reply.fail(checked.error());
+          return ok();
+        }
         return guarded("on_request", [&] {
           module_->on_request(envelope, *this, std::move(reply));
           return ok();
@@ -272,6 +279,14 @@ class ModuleRunner::Impl final : public Context {
       }
     }
     return ok();
+  }
+
+  static Result<void> check_request(const bus::Envelope& request) {
+    const auto* declared = bus::schema::find_request(request.topic);
+    if (declared == nullptr) return ok();  // the schema test keeps every served service declared
+    auto body = bus::from_body(request.body);
+    if (!body) return std::move(body).error();
+    return bus::schema::check(*declared, *body);
   }
 
   Result<void> run_timers() {

@@ -84,7 +84,12 @@ TEST_CASE("bad queries get errors naming the key", "[journal]") {
   CHECK(bad_limit.error().message.find("journal.query.limit") != std::string::npos);
   auto unknown = c.call("journal.query", {{"topik", "x"}}, 2000);
   REQUIRE_FALSE(unknown);
-  CHECK(unknown.error().message.find("journal.query.topik: unknown key") != std::string::npos);
+  CHECK(unknown.error().code == Errc::InvalidArgument);
+  CHECK(unknown.error().message.find("journal.query: unknown field 'topik'") != std::string::npos);
+  auto mistyped = c.call("journal.query", {{"limit", "ten"}}, 2000);
+  REQUIRE_FALSE(mistyped);
+  CHECK(mistyped.error().code == Errc::InvalidArgument);
+  CHECK(mistyped.error().message.find("field 'limit' must be an integer") != std::string::npos);
   auto pattern = c.call("journal.query", {{"topic", "a.>.b"}}, 2000);
   REQUIRE_FALSE(pattern);
 }
