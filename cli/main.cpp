@@ -23,6 +23,7 @@
 #include "cli_context.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/client.h"
+#include "nauto/bus/schema.h"
 #include "output.h"
 
 using nlohmann::json;
@@ -161,6 +162,21 @@ int events_tail(CliContext& o, OutputFormat format, const std::string& topic,
   return 0;
 }
 
+// `nauto call --list [SERVICE]`: the services from the bus schema, each with its fields.
+void print_services(const std::string& only) {
+  for (const auto* request : bus::schema::requests()) {
+    if (!only.empty() && only != request->topic) continue;
+    std::cout << request->topic << "  (" << request->owner << ")  " << request->doc << "\n";
+    for (std::size_t i = 0; i < request->field_count; ++i) {
+      const auto& field = request->fields[i];
+      std::cout << "    " << field.name << ": " << bus::schema::describe(field.type)
+                << (field.required ? ", required" : "")
+                << (*field.doc ? std::string(" -- ") + field.doc : "") << "\n";
+    }
+    if (request->open) std::cout << "    (other fields are allowed too)\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -200,8 +216,11 @@ int main(int argc, char** argv) {
 
   auto* call_cmd = app.add_subcommand("call", "send a request to a service and print the reply");
   std::string service, call_json = "{}";
-  call_cmd->add_option("service", service, "service name, e.g. journal.query")->required();
+  bool list_services = false;
+  call_cmd->add_option("service", service, "service name, e.g. journal.query");
   call_cmd->add_option("--json", call_json, "request body as JSON");
+  call_cmd->add_flag("--list", list_services,
+                     "list every service with its fields (bus/schema/, docs/bus.md)");
   add_output(call_cmd);
 
   auto* keygen = app.add_subcommand("keygen", "make a CURVE key pair for router.tcp_endpoint");
@@ -255,6 +274,10 @@ int main(int argc, char** argv) {
     }
     std::cout << "published " << publish_topic << " id " << *id << "\n";
     return 0;
+  }
+  if (*call_cmd && (list_services || service.empty())) {
+    print_services(service.empty() ? "" : service);
+    return list_services ? 0 : 2;
   }
   if (*call_cmd) {
     auto body = parse_json(call_json, "--json");

@@ -6,7 +6,7 @@
   generate.py --check-docs DOC.md SCHEMA.yaml...   exit 1 when DOC.md is not what --docs writes
   generate.py --json SCHEMA.yaml...                the whole schema as JSON (for tests)
 
-A schema file describes one module (see bus/schema/README.md):
+A schema file describes one module (bus/schema/README.md):
 
   module: rules
   calls: [run.start]                    # services it requests

@@ -118,11 +118,8 @@ class KernelModule final : public Module {
   explicit KernelModule(std::shared_ptr<ModuleHost::State> state) : state_(std::move(state)) {}
 
   Manifest manifest() const override {
-    return {kKernelName,
-            "module host and supervisor",
-            {kHeartbeatTopic, kModuleErrorTopic},
-            {"kernel.status", "kernel.modules"},
-            {}};
+    return Manifest::declared(kKernelName, "module host and supervisor",
+                              {kHeartbeatTopic, kModuleErrorTopic}, {});
   }
   Result<void> validate(const json&) const override { return ok(); }
 

@@ -11,6 +11,7 @@
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/codec.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/bus/topic_match.h"
 
 namespace nauto::kernel {
@@ -425,8 +426,12 @@ class RouterImpl {
     if (topic == router_services::kRegister) {
       answer = register_peer(identity, *body);
     } else if (topic == router_services::kUnregister) {
+      if (auto checked = bus::schema::BusUnregisterRequest::decode(*body); !checked)
+        return reply_error(identity, request, std::move(checked).error());
       forget(identity);
     } else if (topic == router_services::kStats) {
+      if (auto checked = bus::schema::BusStatsRequest::decode(*body); !checked)
+        return reply_error(identity, request, std::move(checked).error());
       answer = stats();
     } else {
       answer = fail(Errc::Unavailable, "the router has no service '" + std::string(topic) + "'",
@@ -438,50 +443,32 @@ class RouterImpl {
   }
 
   Result<json> register_peer(const std::string& identity, const json& body) {
-    if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
-      return fail(Errc::InvalidArgument,
-                  "bus.register needs {name: string, subscribes: [..], "
-                  "serves: [..]} (and optionally excludes: [..])",
-                  router_services::kRegister);
-    }
+    auto request = bus::schema::BusRegisterRequest::decode(body);
+    if (!request) return std::move(request).error();
     Peer peer;
-    peer.name = body["name"].get<std::string>();
+    peer.name = std::move(request->name);
     peer.registered_us = now_us();
-    for (const char* key : {"subscribes", "excludes", "serves"}) {
-      if (!body.contains(key)) continue;
-      if (!body[key].is_array()) {
-        return fail(Errc::InvalidArgument, std::string(key) + " must be a list of strings",
-                    router_services::kRegister);
+    for (auto& pattern : request->subscribes) {
+      if (auto valid = bus::validate_pattern(pattern); !valid) return std::move(valid).error();
+      peer.subscriptions.push_back(std::move(pattern));
+    }
+    for (auto& pattern : request->excludes) {
+      if (auto valid = bus::validate_pattern(pattern); !valid) return std::move(valid).error();
+      peer.excludes.push_back(std::move(pattern));
+    }
+    for (auto& service : request->serves) {
+      if (service.rfind("bus.", 0) == 0 || service.empty()) {
+        return fail(Errc::InvalidArgument,
+                    "service names starting with 'bus.' are reserved for the router", service);
       }
-      for (const auto& item : body[key]) {
-        if (!item.is_string()) {
-          return fail(Errc::InvalidArgument, std::string(key) + " must be a list of strings",
-                      router_services::kRegister);
-        }
-        auto value = item.get<std::string>();
-        if (std::string_view(key) == "subscribes") {
-          if (auto valid = bus::validate_pattern(value); !valid) return std::move(valid).error();
-          peer.subscriptions.push_back(std::move(value));
-        } else if (std::string_view(key) == "excludes") {
-          if (auto valid = bus::validate_pattern(value); !valid) return std::move(valid).error();
-          peer.excludes.push_back(std::move(value));
-        } else {
-          if (value.rfind("bus.", 0) == 0 || value.empty()) {
-            return fail(Errc::InvalidArgument,
-                        "service names starting with 'bus.' are "
-                        "reserved for the router",
-                        value);
-          }
-          auto owner = services_.find(value);
-          if (owner != services_.end() && owner->second != identity) {
-            return fail(
-                Errc::InvalidArgument,
-                "service '" + value + "' is already served by '" + peers_[owner->second].name + "'",
-                router_services::kRegister);
-          }
-          peer.services.push_back(std::move(value));
-        }
+      auto owner = services_.find(service);
+      if (owner != services_.end() && owner->second != identity) {
+        return fail(
+            Errc::InvalidArgument,
+            "service '" + service + "' is already served by '" + peers_[owner->second].name + "'",
+            router_services::kRegister);
       }
+      peer.services.push_back(std::move(service));
     }
     if (peers_.count(identity)) {
       // A restarted module takes over its identity; keep its counters, replace the rest.

@@ -23,6 +23,7 @@
 
 #include "nauto/base/result.h"
 #include "nauto/base/scheduling.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/bus/socket.h"
 
 namespace nauto::kernel {
@@ -65,10 +66,10 @@ class Router {
 };
 
 /// Names of the router's own services.
-namespace router_services {
-inline constexpr const char* kRegister = "bus.register";
-inline constexpr const char* kUnregister = "bus.unregister";
-inline constexpr const char* kStats = "bus.stats";
+namespace router_services {  // declared in bus/schema/router.yaml
+inline constexpr const char* kRegister = bus::schema::BusRegisterRequest::kTopic;
+inline constexpr const char* kUnregister = bus::schema::BusUnregisterRequest::kTopic;
+inline constexpr const char* kStats = bus::schema::BusStatsRequest::kTopic;
 }  // namespace router_services
 
 }  // namespace nauto::kernel

@@ -106,13 +106,9 @@ StartRequest start_request(const json& args, const std::string& who) {
 class RunbooksModule final : public Module {
  public:
   Manifest manifest() const override {
-    return {"runbooks",
-            "the runbook engine: Lua and YAML runbooks, durable runs, approvals",
-            {},
-            {"run.start", "run.status", "run.list", "run.steps", "run.cancel", "run.approve",
-             "run.approvals", "runbook.list", "runbook.show", "runbook.validate",
-             "runbook.state_get", "runbook.state_put"},
-            {kRunsTable, kRunStepsTable, kRunbookStateTable}};
+    return Manifest::declared("runbooks",
+                              "the runbook engine: Lua and YAML runbooks, durable runs, approvals",
+                              {}, {kRunsTable, kRunStepsTable, kRunbookStateTable});
   }
 
   Result<void> validate(const json& config) const override {

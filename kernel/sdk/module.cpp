@@ -4,9 +4,23 @@
 #include <mutex>
 
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema.h"
 #include "nauto/sdk/registry.h"
 
 namespace nauto {
+
+Manifest Manifest::declared(std::string name, std::string summary,
+                            std::vector<std::string> subscribes,
+                            std::vector<std::string> tables) {
+  auto interface = bus::schema::module_interface(name);
+  return Manifest{std::move(name),
+                  std::move(summary),
+                  std::move(subscribes),
+                  std::move(interface.serves),
+                  std::move(tables),
+                  std::move(interface.publishes),
+                  std::move(interface.calls)};
+}
 
 Reply::Reply(bus::Envelope request, std::string source, Sender sender)
     : request_(std::move(request)), source_(std::move(source)), sender_(std::move(sender)) {}

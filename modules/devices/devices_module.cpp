@@ -138,13 +138,9 @@ class DevicesModule final : public Module {
 
  public:
   Manifest manifest() const override {
-    return {"devices",
-            "the job engine: commands, pushes, configs and facts over the fleet",
-            {},
-            {"job.run", "job.status", "job.list", "job.logs", "job.cancel", "device.call",
-             "device.cancel", "device.platforms", "device.session.open", "device.session.close",
-             "device.sessions"},
-            {kJobsTable, kResultsTable}};
+    return Manifest::declared("devices",
+                              "the job engine: commands, pushes, configs and facts over the fleet",
+                              {}, {kJobsTable, kResultsTable});
   }
 
   Result<void> validate(const json& config) const override {

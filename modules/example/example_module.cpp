@@ -36,11 +36,8 @@ Result<ExampleSettings> read_settings(const json& config) {
 class ExampleModule final : public Module {
  public:
   Manifest manifest() const override {
-    return {"example",
-            "copy-me template: echo and a deliberate failure",
-            {},
-            {"example.echo", "example.fail", "example.stall"},
-            {}};
+    return Manifest::declared("example", "copy-me template: echo and a deliberate failure", {},
+                              {});
   }
 
   Result<void> validate(const json& config) const override {

@@ -28,11 +28,9 @@ Result<std::string> read_file(const std::string& path) {
 }  // namespace
 
 Manifest InventoryModule::manifest() const {
-  return {"inventory",
-          "devices, groups and selectors; imports Ansible and CSV inventories",
-          {},
-          {"inventory.select", "inventory.show", "inventory.import", "inventory.validate"},
-          {kTable}};
+  return Manifest::declared("inventory",
+                            "devices, groups and selectors; imports Ansible and CSV inventories",
+                            {}, {kTable});
 }
 
 Result<void> InventoryModule::validate(const json& config) const {

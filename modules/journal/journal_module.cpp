@@ -71,11 +71,8 @@ Result<JournalSettings> read_settings(const json& config) {
 }
 
 Manifest JournalModule::manifest() const {
-  return {kName,
-          "stores every bus event with retention; answers journal.query",
-          {""},
-          {"journal.query"},
-          {kTable}};
+  return Manifest::declared(kName, "stores every bus event with retention; answers journal.query",
+                            {""}, {kTable});
 }
 
 Result<void> JournalModule::validate(const json& config) const {

@@ -2,10 +2,8 @@
 // (RuleEngine); a rule that fires starts a runbook (run.start, with the triggering event's id as
 // the causal chain and the rule's approval gate), emits an event, or POSTs to a webhook
 // (WebhookCaller, on a thread of its own; rule.action names the HTTP status).
-//   rules.list     {}                    -> {rules: [summary + counters], events,
-//   last_reload_error} rules.validate {text, file}          -> {rules: [names]} or the problems,
-//   file:line each rules.test     {rule, event: {topic, body}} -> {matches, would_fire, why: [...],
-//   action} rules.reload   {}                    -> {rules: N}
+// Services (fields: bus/schema/rules.yaml, docs/bus.md): rules.list, rules.validate,
+// rules.test, rules.reload.
 // Publishes rule.fired, rule.suppressed, rule.skipped, rule.budget_exhausted, rule.action,
 // rule.action_failed, rule.reloaded, rule.reload_failed — each with `chain`.
 // Rule files are re-read when they change (checked every reload_interval); a file with errors
@@ -13,6 +11,7 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/registry.h"
 #include "rule_engine.h"
@@ -24,6 +23,9 @@ namespace nauto::rules {
 using nlohmann::json;
 
 namespace {
+
+// Rule state (windows, cooldowns, loop guards, budgets) kept across restarts: RuleStateStore.
+constexpr const char* kRulesStateTable = "rules_state";
 
 struct Settings {
   std::vector<std::string> files, dirs;
@@ -68,11 +70,9 @@ Result<Settings> read_settings(const json& config) {
 class RulesModule final : public Module {
  public:
   Manifest manifest() const override {
-    return {"rules",
-            "event rules: match, window, dedup, debounce, cooldown, budgets; start runbooks",
-            {""},
-            {"rules.list", "rules.validate", "rules.test", "rules.reload"},
-            {}};
+    return Manifest::declared(
+        "rules", "event rules: match, window, dedup, debounce, cooldown, budgets; start runbooks",
+        {""}, {kRulesStateTable});
   }
 
   Result<void> validate(const json& config) const override {
@@ -137,9 +137,15 @@ class RulesModule final : public Module {
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     auto body = bus::from_body(request.body);
     if (!body) return reply.fail(body.error());
-    const json args = body->is_object() ? *body : json::object();
-    const auto& service = request.topic;
-    if (service == "rules.list") {
+    auto answer = answer_request(request.topic, *body, ctx);
+    if (!answer) return reply.fail(answer.error());
+    reply.ok_json(*answer);
+  }
+
+ private:
+  Result<json> answer_request(const std::string& service, const json& body, Context& ctx) {
+    namespace schema = bus::schema;
+    if (service == schema::RulesListRequest::kTopic) {
       json list = json::array();
       const auto stats = engine_->stats();
       for (const auto& rule : engine_->rules()) {
@@ -148,33 +154,53 @@ class RulesModule final : public Module {
             stats.contains(rule.name) ? stats[rule.name] : RuleCounters{}.to_json();
         list.push_back(std::move(summary));
       }
-      return reply.ok_json(
-          {{"rules", list}, {"events", events_}, {"last_reload_error", last_reload_error_}});
+      return json{{"rules", list}, {"events", events_}, {"last_reload_error", last_reload_error_}};
     }
-    if (service == "rules.validate") {
-      auto rules = parse_rules(args.value("text", ""), args.value("file", "rules.yaml"));
-      if (!rules) return reply.fail(rules.error());
+    if (service == schema::RulesValidateRequest::kTopic) {
+      auto args = schema::RulesValidateRequest::decode(body);
+      if (!args) return std::move(args).error();
+      auto rules = parse_rules(args->text, args->file);
+      if (!rules) return std::move(rules).error();
       json names = json::array();
       for (const auto& rule : *rules)
         names.push_back(rule.summary());
-      return reply.ok_json({{"rules", names}});
+      return json{{"rules", names}};
     }
-    if (service == "rules.test") {
-      auto answer = engine_->test(args.value("rule", ""), args.value("event", json::object()));
+    if (service == schema::RulesTestRequest::kTopic) {
+      auto args = schema::RulesTestRequest::decode(body);
+      if (!args) return std::move(args).error();
+      auto event = test_event(args->event);
+      if (!event) return std::move(event).error();
+      auto answer = engine_->test(args->rule, *event);
       if (answer.contains("error"))
-        return reply.fail(Error{
-            Errc::NotFound, answer["error"].get<std::string>() + " (`nauto rules list` shows them)",
-            "rules.test"});
-      return reply.ok_json(answer);
+        return Error{Errc::NotFound,
+                     answer["error"].get<std::string>() + " (`nauto rules list` shows them)",
+                     "rules.test"};
+      return answer;
     }
-    if (service == "rules.reload") {
-      if (auto reloaded = reload(ctx); !reloaded) return reply.fail(reloaded.error());
-      return reply.ok_json({{"rules", engine_->rules().size()}});
+    if (service == schema::RulesReloadRequest::kTopic) {
+      if (auto reloaded = reload(ctx); !reloaded) return std::move(reloaded).error();
+      return json{{"rules", engine_->rules().size()}};
     }
-    reply.fail(Error{Errc::Unsupported, "unknown service " + service, "rules"});
+    return Error{Errc::Unsupported, "unknown service " + service, "rules"};
   }
 
- private:
+  // rules.test's event, {topic, body, id}: checked here because the schema types only the
+  // request's own fields.
+  static Result<json> test_event(const json& event) {
+    json out = {{"topic", ""}, {"id", "test"}, {"body", json::object()}};
+    for (const auto& [key, value] : event.items()) {
+      const bool fits = key == "body" ? value.is_object() : value.is_string();
+      if ((key != "topic" && key != "id" && key != "body") || !fits)
+        return fail(Errc::InvalidArgument,
+                    "rules.test: field 'event." + key +
+                        "' is not part of an event {topic: string, body: object, id: string}",
+                    "rules");
+      out[key] = value;
+    }
+    return out;
+  }
+
   Result<void> reload(Context& ctx) {
     auto rules = files_->load();
     if (!rules) {

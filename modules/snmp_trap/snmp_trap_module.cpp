@@ -98,11 +98,9 @@ std::string message_of(const Trap& trap, const TrapMeaning& meaning) {
 class SnmpTrapModule final : public Module {
  public:
   Manifest manifest() const override {
-    return {"snmp_trap",
-            "SNMPv2c/v1 trap receiver (UDP) publishing device.<name>.<kind> events",
-            {},
-            {"snmp_trap.stats"},
-            {}};
+    return Manifest::declared(
+        "snmp_trap", "SNMPv2c/v1 trap receiver (UDP) publishing device.<name>.<kind> events", {},
+        {});
   }
 
   Result<void> validate(const json& config) const override {

@@ -142,11 +142,9 @@ std::string event_body(const SyslogMessage& message, const Classification& class
 class SyslogModule final : public Module {
  public:
   Manifest manifest() const override {
-    return {"syslog",
-            "syslog receiver (UDP/TCP, RFC 5424/3164) publishing device.<name>.<kind> events",
-            {},
-            {"syslog.stats"},
-            {}};
+    return Manifest::declared(
+        "syslog", "syslog receiver (UDP/TCP, RFC 5424/3164) publishing device.<name>.<kind> events",
+        {}, {});
   }
 
   Result<void> validate(const json& config) const override {

@@ -27,11 +27,8 @@ using nlohmann::json;
 class VaultModule final : public Module {
  public:
   Manifest manifest() const override {
-    return {"vault",
-            "encrypted credentials (AES-256-GCM); every access audited",
-            {},
-            {"vault.resolve", "vault.list", "vault.set", "vault.remove", "vault.rotate_key"},
-            {}};
+    return Manifest::declared("vault", "encrypted credentials (AES-256-GCM); every access audited",
+                              {}, {});
   }
 
   Result<void> validate(const json& config) const override {

@@ -103,11 +103,9 @@ Result<Settings> read_settings(const json& config) {
 class WebhookModule final : public Module {
  public:
   Manifest manifest() const override {
-    return {"webhook",
-            "HTTP webhook receiver (HMAC-signed JSON) publishing device.<name>.<kind> events",
-            {},
-            {"webhook.stats"},
-            {}};
+    return Manifest::declared(
+        "webhook", "HTTP webhook receiver (HMAC-signed JSON) publishing device.<name>.<kind> events",
+        {}, {});
   }
 
   Result<void> validate(const json& config) const override {

@@ -12,7 +12,7 @@ namespace {
 // A module so that `modules:` entries have something to validate against.
 class ConfigProbeModule final : public Module {
  public:
-  Manifest manifest() const override { return {"probe", "test", {}, {}, {}}; }
+  Manifest manifest() const override { return {"probe", "test", {}, {}, {}, {}, {}}; }
   Result<void> validate(const nlohmann::json& config) const override {
     ConfigReader r(config, "modules.probe");
     r.integer("level", 1, 1, 5);

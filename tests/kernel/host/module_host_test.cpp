@@ -27,7 +27,7 @@ class PingModule : public Module {
   explicit PingModule(std::string name, std::vector<std::string> subscribes = {})
       : name_(std::move(name)), subscribes_(std::move(subscribes)) {}
   Manifest manifest() const override {
-    return {name_, "test", subscribes_, {name_ + ".ping", name_ + ".crash"}, {}};
+    return {name_, "test", subscribes_, {name_ + ".ping", name_ + ".crash"}, {}, {}, {}};
   }
   Result<void> validate(const json& config) const override {
     if (config.contains("bad")) return fail(Errc::InvalidConfig, "modules." + name_ + ".bad: no");

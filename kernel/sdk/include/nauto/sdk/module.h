@@ -23,6 +23,14 @@ struct Manifest {
   std::vector<std::string> subscribes;  ///< event topic patterns (see nauto/bus/topic_match.h)
   std::vector<std::string> serves;      ///< request services it answers
   std::vector<std::string> tables;      ///< store tables it uses (opened by the kernel)
+  std::vector<std::string> publishes;   ///< event topics it publishes (<placeholders> allowed)
+  std::vector<std::string> calls;       ///< services it requests
+
+  /// The manifest of module `name` with serves, publishes and calls as its bus schema file
+  /// (bus/schema/<name>.yaml) declares them: the one place they are written, and the ground
+  /// for per-service access control.
+  static Manifest declared(std::string name, std::string summary,
+                           std::vector<std::string> subscribes, std::vector<std::string> tables);
 };
 
 /// The one answer to a request. Thread-bound to the module's thread; answer it before the
