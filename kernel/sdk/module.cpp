@@ -10,15 +10,11 @@
 namespace nauto {
 
 Manifest Manifest::declared(std::string name, std::string summary,
-                            std::vector<std::string> subscribes,
-                            std::vector<std::string> tables) {
+                            std::vector<std::string> subscribes, std::vector<std::string> tables) {
   auto interface = bus::schema::module_interface(name);
-  return Manifest{std::move(name),
-                  std::move(summary),
-                  std::move(subscribes),
-                  std::move(interface.serves),
-                  std::move(tables),
-                  std::move(interface.publishes),
+  return Manifest{std::move(name),           std::move(summary),
+                  std::move(subscribes),     std::move(interface.serves),
+                  std::move(tables),         std::move(interface.publishes),
                   std::move(interface.calls)};
 }
 

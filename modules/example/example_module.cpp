@@ -36,8 +36,7 @@ Result<ExampleSettings> read_settings(const json& config) {
 class ExampleModule final : public Module {
  public:
   Manifest manifest() const override {
-    return Manifest::declared("example", "copy-me template: echo and a deliberate failure", {},
-                              {});
+    return Manifest::declared("example", "copy-me template: echo and a deliberate failure", {}, {});
   }
 
   Result<void> validate(const json& config) const override {

@@ -1,5 +1,7 @@
 #include "rule_engine.h"
 
+#include <algorithm>
+
 #include "nauto/bus/topic_match.h"
 
 namespace nauto::rules {
@@ -137,6 +139,7 @@ void RuleEngine::offer(const std::vector<std::size_t>& listening, const EventFie
 
 void RuleEngine::consider(const Rule& rule, RuleState& state, const json& view) {
   ++state.counters.matched;
+  dirty_ = true;
   const auto now = hooks_.now_ms();
   const auto device = device_of(view.value("topic", ""), view);
   if (const auto* guard = guard_for(rule.name, device)) {
@@ -279,6 +282,8 @@ void RuleEngine::fire_stage(const Rule& rule, const json& view) {
   if (remediates) guards_[{rule.name, device}] = Guard{event_id, now + settings_.guard_max_ms};
   // Until the run reports, the guard has no end of its own (until_ms is the safety limit).
   starting_[event_id] = Running{rule.name, device};
+  dirty_ = true;
+  if (hooks_.fired) hooks_.fired();
   hooks_.publish("rule.fired", {{"rule", rule.name},
                                 {"device", device},
                                 {"chain", event_id},
@@ -292,6 +297,7 @@ void RuleEngine::action_started(const std::string& rule, const std::string& chai
                                 const std::string& run) {
   auto it = starting_.find(chain);
   if (it == starting_.end()) return;
+  dirty_ = true;
   if (run.empty()) {
     // An action with no run to wait for (emit, webhook): done once it is done.
     auto firing = it->second;
@@ -312,6 +318,7 @@ void RuleEngine::action_failed(const std::string& rule, const std::string& chain
     if (starting_.erase(chain)) --state->second->in_flight;
   }
   guards_.erase({rule, device});
+  dirty_ = true;
   hooks_.publish("rule.action_failed",
                  {{"rule", rule}, {"device", device}, {"chain", chain}, {"error", error}});
 }
@@ -321,6 +328,7 @@ void RuleEngine::run_finished(const std::string& run) {
   if (it == runs_.end()) return;
   const auto firing = it->second;
   runs_.erase(it);
+  dirty_ = true;
   if (auto state = states_.find(firing.rule); state != states_.end()) --state->second->in_flight;
   if (auto guard = guards_.find({firing.rule, firing.device}); guard != guards_.end())
     guard->second.until_ms = hooks_.now_ms() + settings_.settle_ms;
@@ -407,6 +415,107 @@ json RuleEngine::stats() const {
     out[name] = counters;
   }
   return out;
+}
+
+// The snapshot's layout (version 1); times are Hooks::now_ms values:
+//   {version, rules: {name: {counters, last_passed: {group: t}, window: {group: [t]},
+//    cooldown_until: {group: t}, fires: [t], budget_noticed_until: t}},
+//    device_fires: {device: [t]}, device_budget_noticed: {device: t},
+//    guards: [[rule, device, chain, until]], runs: {run: [rule, device]},
+//    starting: {chain: [rule, device]}}
+json RuleEngine::snapshot() {
+  dirty_ = false;
+  json rules = json::object();
+  for (const auto& [name, state] : states_) {
+    const auto& c = state->counters;
+    rules[name] = {
+        {"counters",
+         {c.matched, c.fired, c.deduplicated, c.below_threshold, c.debounced, c.suppressed,
+          c.cooled_down, c.over_budget, c.over_concurrency, c.action_failed}},
+        {"last_passed", state->last_passed},
+        {"window", state->window},
+        {"cooldown_until", state->cooldown_until},
+        {"fires", state->fires},
+        {"budget_noticed_until", state->budget_noticed_until}};
+  }
+  json guards = json::array();
+  for (const auto& [key, guard] : guards_)
+    guards.push_back({key.first, key.second, guard.chain, guard.until_ms});
+  auto firings = [](const std::map<std::string, Running>& from) {
+    json out = json::object();
+    for (const auto& [id, firing] : from)
+      out[id] = {firing.rule, firing.device};
+    return out;
+  };
+  return {{"version", 1},
+          {"rules", std::move(rules)},
+          {"device_fires", device_fires_},
+          {"device_budget_noticed", device_budget_noticed_},
+          {"guards", std::move(guards)},
+          {"runs", firings(runs_)},
+          {"starting", firings(starting_)}};
+}
+
+Result<void> RuleEngine::restore(const json& snapshot) {
+  // The document is our own, read back from the store; nlohmann's typed getters throw on
+  // anything else, which is caught here and leaves the engine as it was.
+  decltype(states_) states;
+  decltype(device_fires_) device_fires;
+  decltype(device_budget_noticed_) device_budget_noticed;
+  decltype(guards_) guards;
+  decltype(runs_) runs, starting;
+  try {
+    if (snapshot.at("version").get<int>() != 1)
+      return fail(Errc::Malformed, "rules state: unknown version", "rules");
+    for (const auto& [name, saved] : snapshot.at("rules").items()) {
+      if (std::none_of(rules_.begin(), rules_.end(), [&](const Rule& r) { return r.name == name; }))
+        continue;  // a rule no longer loaded
+      auto state = std::make_unique<RuleState>();
+      const auto counters = saved.at("counters").get<std::vector<std::uint64_t>>();
+      auto& c = state->counters;
+      std::uint64_t* fields[] = {
+          &c.matched,    &c.fired,       &c.deduplicated, &c.below_threshold,  &c.debounced,
+          &c.suppressed, &c.cooled_down, &c.over_budget,  &c.over_concurrency, &c.action_failed};
+      for (std::size_t i = 0; i < counters.size() && i < std::size(fields); ++i)
+        *fields[i] = counters[i];
+      saved.at("last_passed").get_to(state->last_passed);
+      saved.at("window").get_to(state->window);
+      saved.at("cooldown_until").get_to(state->cooldown_until);
+      saved.at("fires").get_to(state->fires);
+      saved.at("budget_noticed_until").get_to(state->budget_noticed_until);
+      states[name] = std::move(state);
+    }
+    snapshot.at("device_fires").get_to(device_fires);
+    snapshot.at("device_budget_noticed").get_to(device_budget_noticed);
+    for (const auto& guard : snapshot.at("guards")) {
+      guards[{guard.at(0).get<std::string>(), guard.at(1).get<std::string>()}] =
+          Guard{guard.at(2).get<std::string>(), guard.at(3).get<std::int64_t>()};
+    }
+    for (auto [from, into] : {std::pair{"runs", &runs}, {"starting", &starting}}) {
+      for (const auto& [id, firing] : snapshot.at(from).items())
+        (*into)[id] = Running{firing.at(0).get<std::string>(), firing.at(1).get<std::string>()};
+    }
+  } catch (const json::exception& e) {
+    return fail(Errc::Malformed, std::string("rules state unreadable: ") + e.what(), "rules");
+  }
+  // Runs in flight hold their rule's concurrency slots until run.finished frees them.
+  for (const auto* firings : {&runs, &starting}) {
+    for (const auto& [id, firing] : *firings) {
+      if (auto state = states.find(firing.rule); state != states.end()) ++state->second->in_flight;
+    }
+  }
+  for (auto& [name, state] : states_) {  // debounce timers of the state being replaced
+    for (const auto& [group, timer] : state->debounce_timers)
+      hooks_.cancel(timer);
+  }
+  states_ = std::move(states);
+  device_fires_ = std::move(device_fires);
+  device_budget_noticed_ = std::move(device_budget_noticed);
+  guards_ = std::move(guards);
+  runs_ = std::move(runs);
+  starting_ = std::move(starting);
+  dirty_ = false;
+  return ok();
 }
 
 }  // namespace nauto::rules

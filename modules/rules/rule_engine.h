@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "event_fields.h"
+#include "nauto/base/result.h"
 #include "rule.h"
 
 namespace nauto::rules {
@@ -54,6 +55,10 @@ class RuleEngine {
     std::function<void(const Rule&, const nlohmann::json& event, const std::string& chain,
                        const std::string& device)>
         act;
+    /// Called when a firing has been recorded (budget spent, cooldown and loop guard set) and
+    /// before its action: the module makes the state durable here, so that a crash during
+    /// the action cannot forget the firing and let the rule fire again. May be empty.
+    std::function<void()> fired;
   };
 
   RuleEngine(EngineSettings settings, Hooks hooks);
@@ -79,6 +84,17 @@ class RuleEngine {
   /// Whether `event` ({topic, body}) would fire `rule` now, and why — without changing state.
   nlohmann::json test(const std::string& rule, const nlohmann::json& event) const;
   nlohmann::json stats() const;
+
+  /// Everything a restart must not lose, as a document for the store: dedup times, threshold
+  /// windows, cooldowns, budgets, loop guards, runs in flight and the counters (times are
+  /// Hooks::now_ms values, so the module's clock must be the wall clock). Debounces waiting
+  /// to fire are not kept: the next event starts them again. Clears dirty().
+  nlohmann::json snapshot();
+  /// Takes a snapshot() back, after replace_rules(); the state of rules no longer loaded is
+  /// dropped. Errc::Malformed (and nothing restored) when the document is not a snapshot.
+  Result<void> restore(const nlohmann::json& snapshot);
+  /// Whether the state changed since the last snapshot().
+  bool dirty() const { return dirty_; }
 
   /// The device an event is about: body.device, else the topic's second segment for device.*.
   static std::string device_of(const std::string& topic, const nlohmann::json& view);
@@ -114,6 +130,7 @@ class RuleEngine {
   };
   std::map<std::string, Running> runs_;      // run id -> its firing
   std::map<std::string, Running> starting_;  // chain -> a firing whose run has no id yet
+  bool dirty_ = false;
 };
 
 }  // namespace nauto::rules

@@ -10,10 +10,12 @@
 // changes nothing and the errors are published and logged.
 
 #include "nauto/base/clock.h"
+#include "nauto/base/log.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/registry.h"
+#include "nauto/store/store.h"
 #include "rule_engine.h"
 #include "rule_files.h"
 #include "webhook_caller.h"
@@ -26,6 +28,8 @@ namespace {
 
 // Rule state (windows, cooldowns, loop guards, budgets) kept across restarts: RuleStateStore.
 constexpr const char* kRulesStateTable = "rules_state";
+constexpr const char* kRulesStateKey = "engine";
+constexpr std::int64_t kStateSaveIntervalMs = 1000;
 
 struct Settings {
   std::vector<std::string> files, dirs;
@@ -92,7 +96,8 @@ class RulesModule final : public Module {
     auto rules = files_->load();
     if (!rules) return std::move(rules).error();
     RuleEngine::Hooks hooks;
-    hooks.now_ms = [] { return steady_us() / 1000; };
+    // The wall clock: cooldowns, windows and budgets are kept in the store across restarts.
+    hooks.now_ms = [] { return now_us() / 1000; };
     hooks.after = [&ctx](std::int64_t delay_ms, std::function<void()> fn) {
       return ctx.after(std::chrono::milliseconds(delay_ms), std::move(fn));
     };
@@ -103,9 +108,15 @@ class RulesModule final : public Module {
     };
     hooks.act = [this, &ctx](const Rule& rule, const json& event, const std::string& chain,
                              const std::string& device) { act(ctx, rule, event, chain, device); };
+    hooks.fired = [this, &ctx] { save_state(ctx, true); };
     engine_ = std::make_unique<RuleEngine>(settings_.engine, std::move(hooks));
     ctx.log().info("{} rule(s) loaded", rules->size());
     engine_->replace_rules(std::move(*rules));
+    restore_state(ctx);
+    // Counting state (dedup, windows) is saved at most once a second; firings at once.
+    ctx.every(std::chrono::milliseconds(kStateSaveIntervalMs), [this, &ctx] {
+      if (engine_->dirty()) save_state(ctx, false);
+    });
     caller_ = std::make_unique<WebhookCaller>();
     auto watched = ctx.watch(caller_->fd(), [this, &ctx] { webhook_outcomes(ctx); });
     if (!watched) return std::move(watched).error();
@@ -119,6 +130,7 @@ class RulesModule final : public Module {
   void stop(Context& ctx) noexcept override {
     if (caller_watch_) ctx.unwatch(caller_watch_);
     caller_.reset();
+    if (engine_ && engine_->dirty()) save_state(ctx, true);
     engine_.reset();
   }
 
@@ -183,6 +195,38 @@ class RulesModule final : public Module {
       return json{{"rules", engine_->rules().size()}};
     }
     return Error{Errc::Unsupported, "unknown service " + service, "rules"};
+  }
+
+  // The engine's state is one value in the store (RuleEngine::snapshot). Out of process there
+  // is no store: the state then lives as long as the process, as it did before.
+  void restore_state(Context& ctx) {
+    if (!ctx.store()) return;
+    auto saved = ctx.store()->get(kRulesStateTable, kRulesStateKey);
+    if (!saved || !*saved) {
+      if (!saved) ctx.log().error("rules state not read: {}", saved.error().message);
+      return;
+    }
+    auto document = bus::from_body(**saved);
+    auto restored = document ? engine_->restore(*document) : Result<void>(document.error());
+    if (!restored)
+      ctx.log().error("rules state dropped, starting empty: {}", restored.error().message);
+    else
+      ctx.log().info("rules state restored (windows, cooldowns, guards, budgets)");
+  }
+
+  void save_state(Context& ctx, bool durable_now) {
+    if (!ctx.store()) return;
+    store::WriteBatch batch;
+    batch.put(kRulesStateTable, kRulesStateKey, bus::to_body(engine_->snapshot()));
+    if (durable_now) {
+      if (auto written = ctx.store()->write_and_wait(std::move(batch)); !written)
+        ctx.log().error("rules state not saved: {}", written.error().message);
+      return;
+    }
+    // The callback runs on the store's writer thread: it only logs.
+    ctx.store()->write(std::move(batch), [log = logger("mod." + ctx.name())](Result<void> written) {
+      if (!written) log->error("rules state not saved: {}", written.error().message);
+    });
   }
 
   // rules.test's event, {topic, body, id}: checked here because the schema types only the

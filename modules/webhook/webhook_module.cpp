@@ -104,8 +104,8 @@ class WebhookModule final : public Module {
  public:
   Manifest manifest() const override {
     return Manifest::declared(
-        "webhook", "HTTP webhook receiver (HMAC-signed JSON) publishing device.<name>.<kind> events",
-        {}, {});
+        "webhook",
+        "HTTP webhook receiver (HMAC-signed JSON) publishing device.<name>.<kind> events", {}, {});
   }
 
   Result<void> validate(const json& config) const override {

@@ -48,6 +48,11 @@ rules:
   - name: notify-nobody
     on: device.*.bgp.down
     action: {webhook: {url: "http://127.0.0.1:DEAD_PORT/secret-path", timeout: 2s}}
+  # Its cooldown must outlive a kill -9 of nautod (the rule state is kept in the store).
+  - name: cooldown-across-restarts
+    on: lab.cooldown
+    cooldown: 1h
+    action: {emit: {topic: alerts.cooldown, body: {n: "{{n}}"}}}
 YAML
 sed -i "s/HOOK_PORT/$hook_port/; s/DEAD_PORT/$((base_port + 3))/" "$work/rules/ingest.yaml"
 cat >"$work/nauto.yaml" <<YAML
@@ -233,6 +238,38 @@ no_secrets() {
     ! grep -q -- "$community" "$work/nautod.jsonl" "$work/nautod.log" "$work/all-events.json"
 }
 check "neither the webhook secret nor the community is in a log or an event" no_secrets
+
+# The rules module killed mid-cooldown (nautod with it, kill -9) still refuses the repeat.
+count_events() {  # count_events TOPIC: how many the journal has
+  events "$1" "$work/count.json" >/dev/null &&
+    python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$work/count.json"
+}
+fired_once() { [ "$(count_events alerts.cooldown)" = 1 ]; }
+first_firing() {
+  "$NAUTO" events publish lab.cooldown --json '{"n": 1}' >/dev/null && wait_for 10 fired_once
+}
+check "a rule with a 1 h cooldown fires" first_firing
+kill -9 "$pid" && wait "$pid" 2>/dev/null
+"$NAUTOD" >>"$work/nautod.log" 2>&1 &
+pid=$!
+check "nautod starts again after kill -9" wait_for 15 "$NAUTO" call rules.list
+cooled_down() {
+  events rule.skipped "$work/skipped.json" >/dev/null &&
+    python3 - "$work/skipped.json" <<'PY'
+import json, sys
+events = json.load(open(sys.argv[1]))
+sys.exit(0 if any(e["body"].get("rule") == "cooldown-across-restarts" and
+                  e["body"].get("reason") == "cooldown" for e in events) else 1)
+PY
+}
+repeat_refused() {
+  "$NAUTO" events publish lab.cooldown --json '{"n": 2}' >/dev/null || return 1
+  wait_for 10 cooled_down || { cat "$work/skipped.json"; return 1; }
+  fired_once || { echo "alerts.cooldown: $(count_events alerts.cooldown) events"; return 1; }
+  wait_for 5 grep -q "rules state restored" "$work/nautod.jsonl" "$work/nautod.log" ||
+    { echo "no 'rules state restored' logged"; return 1; }
+}
+check "the restarted rules module refuses the repeat: cooldown, not fired again" repeat_refused
 
 echo "ingest: $((count - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

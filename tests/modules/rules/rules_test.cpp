@@ -439,3 +439,113 @@ TEST_CASE("a Lua predicate that does not compile is refused with where", "[rules
   INFO(bad.error().message);
   CHECK(bad.error().message.find("p.yaml:5: rules[0].when.lua: lua:1:") != std::string::npos);
 }
+
+TEST_CASE("a snapshot carries cooldowns, loop guards, budgets and runs into a new engine",
+          "[rules][state]") {
+  EngineSettings settings;
+  settings.settle_ms = 5000;
+  const char* yaml = R"Y(
+rules:
+  - name: cool
+    on: device.*.login.failed
+    cooldown: 5m
+    action: {runbook: lock_out, params: {device: "{{device}}"}}
+  - name: limited
+    on: device.*.interface.down
+    group_by: [device, fields.interface]
+    concurrency: 1
+    budget: {count: 2, window: 1h}
+    action: {runbook: fix, params: {device: "{{device}}"}}
+)Y";
+  World before(yaml, settings);
+  const auto locked = before.send("device.r1.login.failed", {{"device", "r1"}});
+  before.engine->action_started("cool", locked, "run-c");
+  before.engine->run_finished("run-c");
+  const auto first = before.send("device.r5.interface.down", down("r5", "Gi0/1"));
+  before.engine->action_started("limited", first, "run-a");      // still running
+  before.send("device.r6.interface.down", down("r6", "Gi0/1"));  // concurrency: skipped
+  CHECK(before.engine->dirty());
+  const auto snapshot = before.engine->snapshot();
+  CHECK_FALSE(before.engine->dirty());
+  // Through msgpack, as the store keeps it.
+  auto stored = bus::from_body(bus::to_body(snapshot));
+  REQUIRE(stored);
+
+  World after(yaml, settings);    // a restarted module: same rules, 6 s later
+  after.now = before.now + 6000;  // past r1's loop guard (settle 5 s), within its cooldown
+  REQUIRE(after.engine->restore(*stored));
+  // The cooldown holds after the restart.
+  after.send("device.r1.login.failed", {{"device", "r1"}});
+  CHECK(after.actions.empty());
+  CHECK(after.last("rule.skipped")["reason"] == "cooldown");
+  // The loop guard of the running remediation on r5 holds, and its concurrency slot is taken.
+  after.send("device.r5.interface.down", down("r5", "Gi0/1"));
+  CHECK(after.count("rule.suppressed") == 1);
+  after.send("device.r7.interface.down", down("r7", "Gi0/1"));
+  CHECK(after.last("rule.skipped")["reason"] == "concurrency");
+  // run.finished of the run started before the restart frees the slot; the budget (2 per hour,
+  // one spent before the restart) allows one more firing, then refuses.
+  after.engine->run_finished("run-a");
+  after.send("device.r7.interface.down", down("r7", "Gi0/1"));
+  CHECK(after.actions.size() == 1);
+  after.engine->run_finished("none");
+  after.send("device.r8.interface.down", down("r8", "Gi0/1"));
+  CHECK(after.actions.size() == 1);
+  CHECK(after.last("rule.skipped")["reason"] == "budget");
+  // Counters carried over.
+  CHECK(after.engine->stats()["cool"]["fired"] == 1);
+}
+
+TEST_CASE("a firing is saved before its action; a bad snapshot changes nothing", "[rules][state]") {
+  World w(R"Y(
+rules:
+  - name: cool
+    on: device.*.login.failed
+    cooldown: 5m
+    action: {emit: {topic: alerts.login}}
+)Y");
+  int saved = 0;
+  std::size_t actions_when_saved = 99;
+  // The module's hook: the state is written before the action runs.
+  RuleEngine::Hooks hooks;
+  hooks.now_ms = [&w] { return w.now; };
+  hooks.after = [](std::int64_t, std::function<void()>) { return std::uint64_t{0}; };
+  hooks.cancel = [](std::uint64_t) {};
+  hooks.publish = [](const std::string&, json) {};
+  std::vector<std::string> acted;
+  hooks.act = [&](const Rule& rule, const json&, const std::string&, const std::string&) {
+    acted.push_back(rule.name);
+  };
+  hooks.fired = [&] {
+    ++saved;
+    actions_when_saved = acted.size();
+  };
+  RuleEngine engine({}, std::move(hooks));
+  auto rules = parse_rules(R"Y(
+rules:
+  - name: cool
+    on: device.*.login.failed
+    cooldown: 5m
+    action: {emit: {topic: alerts.login}}
+)Y",
+                           "test.yaml");
+  REQUIRE(rules);
+  engine.replace_rules(std::move(*rules));
+  engine.on_event("device.r1.login.failed", "e1", {{"device", "r1"}});
+  CHECK(saved == 1);
+  CHECK(actions_when_saved == 0);
+  CHECK(acted.size() == 1);
+
+  w.send("device.r1.login.failed", {{"device", "r1"}});
+  auto good = w.engine->snapshot();
+  for (const json& bad : {json(5), json{{"version", 2}}, json{{"version", 1}, {"rules", 3}}}) {
+    auto restored = w.engine->restore(bad);
+    REQUIRE_FALSE(restored);
+    CHECK(restored.error().code == Errc::Malformed);
+  }
+  // Nothing was replaced: the cooldown from before still holds.
+  w.send("device.r1.login.failed", {{"device", "r1"}});
+  CHECK(w.actions.size() == 1);
+  CHECK(w.last("rule.skipped")["reason"] == "cooldown");
+  CHECK(w.engine->restore(good));
+}
