@@ -25,6 +25,7 @@
 #include "nauto/sdk/module.h"
 #include "nauto/sdk/registry.h"
 #include "nauto/store/store.h"
+#include "path_timing.h"
 
 namespace nauto::mod::devices {
 
@@ -211,6 +212,11 @@ class DevicesModule final : public Module {
     if (service == "device.session.open" || service == "device.session.close")
       return session_request(service, args);
     if (service == "device.sessions") return json{{"sessions", runner_->sessions().list()}};
+    if (service == "device.path_stats") {
+      auto summary = timing_.summary();
+      if (args.value("clear", false)) timing_.clear();
+      return summary;
+    }
     auto& store = runner_->job_store();
     const auto id = args.value("id", "");
     if (service == "job.cancel") {
@@ -306,6 +312,7 @@ class DevicesModule final : public Module {
   // One device, answered when it is done: a one-device job, so it has the job engine's
   // limits, locks, retries and records.
   void call(json args, const std::string& who, Context& ctx, Reply reply) {
+    const auto received_us = now_us();
     const auto device = args.value("device", "");
     const auto run_id = args.value("run", "");
     if (device.empty()) return reply.fail(fail(Errc::InvalidArgument, "device.call: no device"));
@@ -316,22 +323,24 @@ class DevicesModule final : public Module {
     if (!spec) return reply.fail(spec.error());
     if (spec->started_by.empty()) spec->started_by = who;
     auto shared_reply = std::make_shared<Reply>(std::move(reply));
-    start_job(std::make_shared<JobSpec>(std::move(*spec)), ctx,
-              [this, shared_reply, run_id, device](Result<std::string> id, std::size_t) {
-                if (!id) {
-                  auto error = id.error();
-                  if (error.code == Errc::NotFound)
-                    error.message = "no device named '" + device + "' in the inventory";
-                  return shared_reply->fail(error);
-                }
-                calls_.emplace(*id, Call{shared_reply, run_id});
-              });
+    start_job(
+        std::make_shared<JobSpec>(std::move(*spec)), ctx,
+        [this, shared_reply, run_id, device, received_us](Result<std::string> id, std::size_t) {
+          if (!id) {
+            auto error = id.error();
+            if (error.code == Errc::NotFound)
+              error.message = "no device named '" + device + "' in the inventory";
+            return shared_reply->fail(error);
+          }
+          calls_.emplace(*id, Call{shared_reply, run_id, received_us});
+        });
   }
 
   void answer_call(const std::string& id) {
     const auto it = calls_.find(id);
     if (it == calls_.end()) return;
     auto reply = it->second.reply;
+    const auto it_received_us = it->second.received_us;
     calls_.erase(it);
     auto results = runner_->job_store().results(id, "", "", 1);
     if (!results) return reply->fail(results.error());
@@ -339,9 +348,14 @@ class DevicesModule final : public Module {
       return reply->fail(fail(Errc::Cancelled, "the device call was cancelled before it started"));
     }
     const auto& r = results->front();
-    if (r.value("status", "") == "ok") return reply->ok_json(r.value("output", json()));
-    const auto code = errc_from_name(r.value("error_code", "bug"));
-    reply->fail(fail(code, r.value("error", r.value("status", "failed"))));
+    if (r.value("status", "") == "ok") {
+      reply->ok_json(r.value("output", json()));
+    } else {
+      const auto code = errc_from_name(r.value("error_code", "bug"));
+      reply->fail(fail(code, r.value("error", r.value("status", "failed"))));
+    }
+    timing_.add(it_received_us, r.value("started_us", std::int64_t{0}),
+                r.value("finished_us", std::int64_t{0}), now_us());
   }
 
   // Finished devices first, so a watcher has every device line before the job's end.
@@ -388,10 +402,12 @@ class DevicesModule final : public Module {
   struct Call {
     std::shared_ptr<Reply> reply;
     std::string run;
+    std::int64_t received_us = 0;  // wall clock, for PathTiming
   };
   static constexpr int kPollMs = 20;
   static constexpr std::int64_t kProgressMs = 250;
   std::map<std::string, Call> calls_;  // job id -> the device.call waiting for it
+  PathTiming timing_;
   std::int64_t last_progress_us_ = 0;
   JobRunnerOptions options_;
   std::unique_ptr<drivers::PlatformCatalog> catalog_;
