@@ -18,6 +18,7 @@
 #include <memory>
 #include <set>
 
+#include "credential_cache.h"
 #include "job_runner.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
@@ -35,6 +36,7 @@ using nlohmann::json;
 namespace {
 
 constexpr std::int64_t kLookupTimeoutMs = 30'000;
+constexpr std::int64_t kCredentialLifetimeMs = 10'000;
 
 Result<JobRunnerOptions> read_options(const json& config, std::string& platform_dir) {
   JobRunnerOptions options;
@@ -139,9 +141,11 @@ class DevicesModule final : public Module {
 
  public:
   Manifest manifest() const override {
+    // The vault's change announcements empty the credential cache.
     return Manifest::declared("devices",
                               "the job engine: commands, pushes, configs and facts over the fleet",
-                              {}, {kJobsTable, kResultsTable});
+                              {"audit.secret.write", "audit.secret.remove", "audit.secret.rotate"},
+                              {kJobsTable, kResultsTable});
   }
 
   Result<void> validate(const json& config) const override {
@@ -176,16 +180,28 @@ class DevicesModule final : public Module {
       (void)ctx.publish("job.interrupted", bus::to_body(json{{"id", id}}));
     }
     runner_ = std::make_unique<JobRunner>(*options, *ctx.store(), *catalog_);
-    ctx.every(std::chrono::milliseconds(kPollMs), [this, &ctx] { publish_progress(ctx); });
+    // Finished devices and jobs wake the module at once (an eventfd); the timer only paces
+    // the progress of running jobs and expires idle sessions.
+    auto watched = ctx.watch(runner_->news_fd(), [this, &ctx] {
+      runner_->drain_news_fd();
+      publish_progress(ctx);
+    });
+    if (!watched) return std::move(watched).error();
+    news_watch_ = *watched;
+    ctx.every(std::chrono::milliseconds(kProgressMs), [this, &ctx] { publish_progress(ctx); });
     return ok();
   }
 
-  void stop(Context&) noexcept override {
+  void stop(Context& ctx) noexcept override {
+    if (news_watch_) ctx.unwatch(news_watch_);
+    news_watch_ = 0;
     runner_.reset();
     for (auto& [id, call] : calls_)
       call.reply->fail(fail(Errc::Unavailable, "the devices module stopped", "device.call"));
     calls_.clear();
   }
+
+  void on_event(const bus::Envelope&, Context&) override { credentials_.clear(); }
 
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     auto body = bus::from_body(request.body);
@@ -285,14 +301,20 @@ class DevicesModule final : public Module {
             const auto count = devices.size();
             started(runner_->start(*spec, std::move(devices), json{{"selected", count}}), count);
           };
-          if (names.empty()) return start(json::object());
+          std::set<std::string> missing;
+          auto cached = credentials_.find(names, missing, steady_us());
+          if (missing.empty()) return start(cached);
           ctx.request(
               "vault.resolve",
-              bus::to_body(json{{"names", names}, {"purpose", "job for " + spec->started_by}}),
-              kLookupTimeoutMs, [started, start](Result<std::string> resolved) {
+              bus::to_body(json{{"names", missing}, {"purpose", "job for " + spec->started_by}}),
+              kLookupTimeoutMs,
+              [this, started, start, cached](Result<std::string> resolved) mutable {
                 auto body = resolved ? bus::from_body(*resolved) : Result<json>(resolved.error());
                 if (!body) return started(body.error(), 0);
-                start((*body)["credentials"]);
+                const auto& credentials = (*body)["credentials"];
+                credentials_.put(credentials, steady_us());
+                if (credentials.is_object()) cached.update(credentials);
+                start(cached);
               });
         });
   }
@@ -336,30 +358,41 @@ class DevicesModule final : public Module {
         });
   }
 
-  void answer_call(const std::string& id) {
+  // Answers the device.call waiting for job `id`, if any, from its outcome; without one (the
+  // job ended before its device started) from the store, which then holds the reason.
+  void answer_call(const std::string& id, const DeviceOutcome* outcome) {
     const auto it = calls_.find(id);
     if (it == calls_.end()) return;
     auto reply = it->second.reply;
-    const auto it_received_us = it->second.received_us;
+    const auto received_us = it->second.received_us;
     calls_.erase(it);
-    auto results = runner_->job_store().results(id, "", "", 1);
-    if (!results) return reply->fail(results.error());
-    if (results->empty()) {
-      return reply->fail(fail(Errc::Cancelled, "the device call was cancelled before it started"));
+    DeviceOutcome stored;
+    if (!outcome) {
+      auto results = runner_->job_store().results(id, "", "", 1);
+      if (!results) return reply->fail(results.error());
+      if (results->empty())
+        return reply->fail(
+            fail(Errc::Cancelled, "the device call was cancelled before it started"));
+      const auto& r = results->front();
+      stored.status = r.value("status", "") == "ok" ? DeviceStatus::Ok : DeviceStatus::Failed;
+      stored.error_code = r.value("error_code", "bug");
+      stored.error = r.value("error", r.value("status", "failed"));
+      stored.output = r.value("output", json());
+      outcome = &stored;
     }
-    const auto& r = results->front();
-    if (r.value("status", "") == "ok") {
-      reply->ok_json(r.value("output", json()));
+    if (outcome->status == DeviceStatus::Ok) {
+      reply->ok_json(outcome->output);
     } else {
-      const auto code = errc_from_name(r.value("error_code", "bug"));
-      reply->fail(fail(code, r.value("error", r.value("status", "failed"))));
+      const auto code = errc_from_name(outcome->error_code.empty() ? "bug" : outcome->error_code);
+      reply->fail(fail(code, outcome->error.empty()
+                                 ? std::string(device_status_name(outcome->status))
+                                 : outcome->error));
     }
-    timing_.add(it_received_us, r.value("started_us", std::int64_t{0}),
-                r.value("finished_us", std::int64_t{0}), now_us());
+    timing_.add(received_us, outcome->started_us, outcome->finished_us, now_us());
   }
 
   // Finished devices first, so a watcher has every device line before the job's end.
-  // Device calls are answered at every poll; progress is published every kProgressMs.
+  // Device calls are answered as their outcomes arrive; progress is published every kProgressMs.
   // Holding a device keeps its session open between calls (nauto shell's :connect).
   Result<json> session_request(const std::string& service, const json& args) {
     const auto device = args.value("device", "");
@@ -380,6 +413,9 @@ class DevicesModule final : public Module {
   void publish_progress(Context& ctx) {
     runner_->sessions().expire();
     auto news = runner_->poll();
+    // device.call is answered from the outcome in memory as soon as the driver is done.
+    for (auto& [id, outcome] : news.outcomes)
+      answer_call(id, &outcome);
     for (const auto& device : news.devices) {
       (void)ctx.publish("job.device", bus::to_body(to_json(device)));
     }
@@ -388,11 +424,12 @@ class DevicesModule final : public Module {
                      news.devices_dropped, JobRunner::kMaxAnnounced);
     }
     const auto now = steady_us();
-    const bool progress_due = now - last_progress_us_ >= kProgressMs * 1000;
+    // A wake by the eventfd may come just after the timer's: progress stays 4 a second.
+    const bool progress_due = now - last_progress_us_ >= kProgressMs * 1000 - 1000;
     if (progress_due) last_progress_us_ = now;
     for (const auto& progress : news.jobs) {
       const bool ended = progress.state != JobState::Running;
-      if (ended) answer_call(progress.id);
+      if (ended) answer_call(progress.id, nullptr);  // a call without an outcome: cancelled
       if (ended || progress_due) {
         (void)ctx.publish(ended ? "job.finished" : "job.progress", bus::to_body(to_json(progress)));
       }
@@ -404,10 +441,12 @@ class DevicesModule final : public Module {
     std::string run;
     std::int64_t received_us = 0;  // wall clock, for PathTiming
   };
-  static constexpr int kPollMs = 20;
   static constexpr std::int64_t kProgressMs = 250;
+  Context::TimerId news_watch_ = 0;
   std::map<std::string, Call> calls_;  // job id -> the device.call waiting for it
   PathTiming timing_;
+  // A run's device calls share the vault's answer for a few seconds (emptied on any change).
+  CredentialCache credentials_{kCredentialLifetimeMs * 1000};
   std::int64_t last_progress_us_ = 0;
   JobRunnerOptions options_;
   std::unique_ptr<drivers::PlatformCatalog> catalog_;

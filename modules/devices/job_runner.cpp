@@ -1,7 +1,12 @@
 #include "job_runner.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <set>
+#include <system_error>
 
 #include "device_task.h"
 #include "nauto/base/clock.h"
@@ -81,6 +86,8 @@ JobRunner::JobRunner(JobRunnerOptions options, store::Store& store,
       job_store_(store),
       catalog_(catalog),
       gate_(options_.max_sessions, options_.limits) {
+  news_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (news_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   for (int i = 0; i < gate_.max_sessions(); ++i)
     workers_.emplace_back([this] { worker_loop(); });
   dispatcher_ = std::thread([this] { dispatch_loop(); });
@@ -101,6 +108,7 @@ JobRunner::~JobRunner() {
   // What finished while stopping is recorded; the jobs stay interrupted, as after a crash.
   for (auto& done : done_)
     record(*done.job, done.outcome);
+  ::close(news_fd_);
   for (auto& job : jobs_) {
     job->record["state"] = job_state_name(JobState::Interrupted);
     job->counts.running = 0;
@@ -141,6 +149,7 @@ Result<std::string> JobRunner::start(JobSpec spec, std::vector<JobDevice> device
     std::lock_guard lock(mutex_);
     if (stopping_) return fail(Errc::Unavailable, "the job runner is stopping");
     jobs_.push_back(job);
+    dispatch_needed_ = true;
   }
   dispatcher_wake_.notify_one();
   return job->id;
@@ -154,6 +163,7 @@ Result<void> JobRunner::cancel(const std::string& id) {
     if (it == jobs_.end()) return fail(Errc::NotFound, "no running job " + id);
     (*it)->cancel_requested = true;
     (*it)->cancel->store(true);
+    dispatch_needed_ = true;
   }
   dispatcher_wake_.notify_one();
   return ok();
@@ -193,6 +203,8 @@ RunnerNews JobRunner::poll() {
   announced_.clear();
   news.devices_dropped = announced_dropped_;
   announced_dropped_ = 0;
+  news.outcomes = std::move(outcomes_);
+  outcomes_.clear();
   return news;
 }
 
@@ -211,6 +223,19 @@ void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
   announced_.push_back(
       {job.id, outcome.device, outcome.status, outcome.error_code, outcome.error,
        outcome.started_us ? (outcome.finished_us - outcome.started_us) / 1000 : 0});
+  if (job.devices.size() == 1) outcomes_[job.id] = outcome;
+  announce_news();
+}
+
+void JobRunner::announce_news() const {
+  const std::uint64_t one = 1;
+  // Full only after 2^64 - 1 unread wakes; a failed write can only mean the owner is gone.
+  (void)!::write(news_fd_, &one, sizeof one);
+}
+
+void JobRunner::drain_news_fd() const {
+  std::uint64_t count = 0;
+  (void)!::read(news_fd_, &count, sizeof count);
 }
 
 // Pending devices of a cancelled or expired job are recorded without being touched.
@@ -262,6 +287,7 @@ void JobRunner::admit(std::int64_t& wake_at_us) {
 void JobRunner::dispatch_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
+    dispatch_needed_ = false;
     while (!done_.empty()) {
       auto done = std::move(done_.front());
       done_.pop_front();
@@ -292,8 +318,9 @@ void JobRunner::dispatch_loop() {
       wake_at = std::min(wake_at, job->deadline_steady);
     admit(wake_at);
     const auto wait_us = std::max<std::int64_t>(wake_at - steady_us(), 1000);
+    // Woken by a new or cancelled job, a finished device, or the next deadline.
     dispatcher_wake_.wait_for(lock, std::chrono::microseconds(wait_us),
-                              [this] { return stopping_ || !done_.empty(); });
+                              [this] { return stopping_ || dispatch_needed_ || !done_.empty(); });
   }
 }
 
@@ -314,6 +341,7 @@ void JobRunner::finish_job(const std::shared_ptr<Job>& job) {
   }
   std::lock_guard lock(mutex_);
   ended_.push_back(progress);
+  announce_news();
 }
 
 void JobRunner::worker_loop() {

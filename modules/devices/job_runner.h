@@ -78,6 +78,9 @@ struct RunnerNews {
   std::vector<JobProgress> jobs;
   std::vector<DeviceFinished> devices;
   std::uint64_t devices_dropped = 0;
+  /// The whole outcome of each one-device job finished since the last poll (device.call is
+  /// answered from it: the store is the record, not the path).
+  std::map<std::string, DeviceOutcome> outcomes;
 };
 
 class JobRunner {
@@ -98,6 +101,10 @@ class JobRunner {
   /// Live jobs, those that ended since the last call (each reported once as ended), and the
   /// devices finished since the last call.
   RunnerNews poll();
+  /// Readable (an eventfd) when poll() has news: a device finished or a job ended. The owner
+  /// watches it (Context::watch) and drains it with drain_news_fd() before polling.
+  int news_fd() const { return news_fd_; }
+  void drain_news_fd() const;
   /// Peak sessions seen for limits[index] == value (tests, status).
   int peak(std::size_t index, const std::string& value) const;
   JobStore& job_store() { return job_store_; }
@@ -128,8 +135,12 @@ class JobRunner {
   DeviceLocks locks_;
   SessionPool sessions_;
 
+  void announce_news() const;
+
+  int news_fd_ = -1;
   mutable std::mutex mutex_;
   std::condition_variable dispatcher_wake_;
+  bool dispatch_needed_ = false;  // a job started or was cancelled: the dispatcher has work
   std::condition_variable work_ready_;
   bool stopping_ = false;
   ConcurrencyGate gate_;
@@ -137,8 +148,9 @@ class JobRunner {
   std::vector<JobProgress> ended_;        // ended since the last poll()
   std::deque<DeviceFinished> announced_;  // finished devices since the last poll()
   std::uint64_t announced_dropped_ = 0;
-  std::deque<Work> work_;  // admitted, waiting for a worker
-  std::deque<Done> done_;  // finished, waiting for the dispatcher
+  std::map<std::string, DeviceOutcome> outcomes_;  // one-device jobs, since the last poll()
+  std::deque<Work> work_;                          // admitted, waiting for a worker
+  std::deque<Done> done_;                          // finished, waiting for the dispatcher
   std::thread dispatcher_;
   std::vector<std::thread> workers_;
 };

@@ -121,6 +121,17 @@ check "every secret access is an audit event without the value" audit_events
 control PUT /devices/ios3/faults '{}' >/dev/null
 control PUT /devices/ios5/faults '{}' >/dev/null
 
+# The devices module keeps vault answers a few seconds; a changed credential is used at once.
+credential_change_seen() {
+  "$NAUTO" job run --commands "show clock" --target ios1 >/dev/null 2>&1 || return 1
+  printf 'wrong-pass\nlab-enable\n' | "$NAUTO" creds set lab --username admin --enable >/dev/null &&
+    ! "$NAUTO" job run --commands "show clock" --target ios1 >"$work/wrong.out" 2>&1 &&
+    grep -q "unauthenticated" "$work/wrong.out" &&
+    printf 'lab-pass\nlab-enable\n' | "$NAUTO" creds set lab --username admin --enable >/dev/null &&
+    "$NAUTO" job run --commands "show clock" --target ios1 >/dev/null 2>&1
+}
+check "a credential changed in the vault is used by the next job, not a cached one" credential_change_seen
+
 # Dry-run push changes nothing; a real push does.
 printf 'ntp server 192.0.2.55\n' >"$work/ntp.cfg"
 dry_run() {
