@@ -174,8 +174,6 @@ void ShellSession::issue(Run& run, const runbook::Effect& effect) {
   }
   if (effect.kind == "device") {
     json body = args;
-    body["kind"] = body.value("op", "");
-    body.erase("op");
     body["started_by"] = "shell " + options_.user;
     body["run"] = options_.id;
     return bus_.request("device.call", body, options_.device_timeout_ms + 5'000, answer);

@@ -54,7 +54,7 @@ function Device:run(command, options)
   if options.parse ~= nil and options.parse ~= "json" and options.parse ~= "textfsm" then
     error_("d:run: parse must be \"json\" or \"textfsm\", not " .. tostring_(options.parse), 2)
   end
-  local result = device_call(self, { op = "commands", commands = commands }, 2)
+  local result = device_call(self, { kind = "commands", commands = commands }, 2)
   local outputs = {}
   for i, o in ipairs(result) do
     local text = o.text or ""
@@ -76,7 +76,7 @@ function Device:run(command, options)
 end
 
 function Device:config()
-  return device_call(self, { op = "get_config" }, 2).config
+  return device_call(self, { kind = "get_config" }, 2).config
 end
 
 -- With {approval = {message, approvers, timeout}} the change is shown as a diff and pushed
@@ -88,14 +88,14 @@ local function approved_push(self, config, options, level)
   if type_(request) ~= "table" then request = {} end
   local attempts = request.attempts or 3
   for _ = 1, attempts do
-    local preview = device_call(self, { op = "push", config = config, dry_run = true,
+    local preview = device_call(self, { kind = "push", config = config, dry_run = true,
       replace = options.replace == true }, level + 1)
     if not preview.changed or context.dry_run then return preview end
     local decision = perform("approval", {
       message = request.message or ("push to " .. self.name),
       approvers = request.approvers or {}, timeout = request.timeout,
       device = self.name, diff = preview.diff, diff_sha256 = preview.diff_sha256 }, level + 1)
-    effect("device", { device = self.name, op = "push", config = config,
+    effect("device", { device = self.name, kind = "push", config = config,
       replace = options.replace == true, approved_diff_sha256 = preview.diff_sha256 })
     local ok, value, code = take()
     if ok then
@@ -116,19 +116,19 @@ function Device:push(lines, options)
     local result = approved_push(self, config, options, 2)
     return result
   end
-  local result = device_call(self, { op = "push", config = config,
+  local result = device_call(self, { kind = "push", config = config,
     dry_run = options.dry_run == true, replace = options.replace == true }, 2)
   return result
 end
 
 function Device:diff(intended)
-  local result = device_call(self, { op = "push", config = text_of(intended, "d:diff", 2),
+  local result = device_call(self, { kind = "push", config = text_of(intended, "d:diff", 2),
     dry_run = true, replace = true }, 2)
   return result.diff, result
 end
 
 function Device:facts()
-  local facts = device_call(self, { op = "facts" }, 2)
+  local facts = device_call(self, { kind = "facts" }, 2)
   return facts
 end
 

@@ -24,7 +24,7 @@ std::string summary_of(const Effect& effect) {
   const auto& a = effect.args;
   if (effect.kind == "device") {
     const auto device = a.value("device", "?");
-    const auto op = a.value("op", "?");
+    const auto op = a.value("kind", "?");
     if (op == "commands") {
       std::string commands;
       for (const auto& c : a.value("commands", json::array()))
@@ -402,10 +402,10 @@ void RunEngine::issue(Slot& slot, const Effect& effect) {
 
 void RunEngine::issue_device(Slot& slot, const Effect& effect) {
   const auto id = slot.run->id();
+  // The device.call request as the Lua API made it (the one shape from Lua to the driver);
+  // the engine adds who, which run, and a run's dry run.
   json body = effect.args;
-  const auto op = body.value("op", "");
-  body.erase("op");
-  body["kind"] = op;
+  const auto op = body.value("kind", "");
   if (op == "push" && slot.record.value("dry_run", false)) body["dry_run"] = true;
   const bool changes = op == "push" && !body.value("dry_run", false);
   body["started_by"] = "run " + id;

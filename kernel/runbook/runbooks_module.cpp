@@ -18,6 +18,7 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/runbook/lua_textfsm.h"
 #include "nauto/runbook/run_engine.h"
 #include "nauto/sdk/config_reader.h"
@@ -87,18 +88,24 @@ class ContextPort final : public BusPort {
   Context& ctx_;
 };
 
-StartRequest start_request(const json& args, const std::string& who) {
+// run.start and runbook.validate have the same fields (bus/schema/runbooks.yaml).
+template <typename Fields>
+StartRequest start_request(const Fields& args, const std::string& who) {
   StartRequest request;
-  request.runbook = args.value("runbook", args.value("name", ""));
-  request.source = args.value("source", "");
-  request.language = args.value("language", "");
-  request.params = args.value("params", json::object());
-  request.dry_run = args.value("dry_run", false);
-  request.started_by = args.value("started_by", who);
-  request.chain = args.value("chain", "");
-  if (args.contains("approval") && args["approval"].is_object())
-    request.approval = args["approval"];
+  request.runbook = args.runbook.empty() ? args.name : args.runbook;
+  request.source = args.source;
+  request.language = args.language;
+  request.params = args.params;
+  request.dry_run = args.dry_run;
+  request.started_by = args.started_by.empty() ? who : args.started_by;
+  request.chain = args.chain;
+  if (!args.approval.empty()) request.approval = args.approval;
   return request;
+}
+
+template <typename Request>
+Result<Request> decode(const json& body) {
+  return Request::decode(body);
 }
 
 }  // namespace
@@ -148,36 +155,45 @@ class RunbooksModule final : public Module {
   void on_request(const bus::Envelope& request, Context&, Reply reply) override {
     auto body = bus::from_body(request.body);
     if (!body) return reply.fail(body.error());
-    const json args = body->is_object() ? *body : json::object();
     const auto& service = request.topic;
-    if (service == "run.start") {
+    if (service == bus::schema::RunStartRequest::kTopic) {
+      auto args = bus::schema::RunStartRequest::decode(*body);
+      if (!args) return reply.fail(args.error());
       auto shared = std::make_shared<Reply>(std::move(reply));
-      engine_->start(start_request(args, request.header.source), [shared](Result<json> started) {
+      engine_->start(start_request(*args, request.header.source), [shared](Result<json> started) {
         if (!started) return shared->fail(started.error());
         shared->ok_json(*started);
       });
       return;
     }
-    auto answer = answer_query(service, args, request.header.source);
+    auto answer = answer_query(service, *body, request.header.source);
     if (!answer) return reply.fail(answer.error());
     reply.ok_json(*answer);
   }
 
  private:
-  Result<json> answer_query(const std::string& service, const json& args, const std::string& who) {
-    const auto id = args.value("id", "");
-    if (service == "run.status") return engine_->status(id);
-    if (service == "run.list") {
-      auto runs = engine_->journal().runs(static_cast<std::size_t>(args.value("limit", 50)),
-                                          args.value("all", false));
+  Result<json> answer_query(const std::string& service, const json& body, const std::string& who) {
+    namespace schema = bus::schema;
+    if (service == schema::RunStatusRequest::kTopic) {
+      auto args = decode<schema::RunStatusRequest>(body);
+      if (!args) return std::move(args).error();
+      return engine_->status(args->id);
+    }
+    if (service == schema::RunListRequest::kTopic) {
+      auto args = decode<schema::RunListRequest>(body);
+      if (!args) return std::move(args).error();
+      if (args->limit < 1) return fail(Errc::InvalidArgument, "run.list: limit is at least 1");
+      auto runs = engine_->journal().runs(static_cast<std::size_t>(args->limit), args->all);
       if (!runs) return std::move(runs).error();
       for (auto& run : *runs) {
         run.erase("source");
       }
       return json{{"runs", *runs}};
     }
-    if (service == "run.steps") {
-      auto entries = engine_->journal().entries(id);
+    if (service == schema::RunStepsRequest::kTopic) {
+      auto args = decode<schema::RunStepsRequest>(body);
+      if (!args) return std::move(args).error();
+      auto entries = engine_->journal().entries(args->id);
       if (!entries) return std::move(entries).error();
       json steps = json::array();
       for (auto& [key, entry] : *entries) {
@@ -191,26 +207,32 @@ class RunbooksModule final : public Module {
       });
       return json{{"steps", steps}};
     }
-    if (service == "run.cancel") {
-      if (auto cancelled = engine_->cancel(id, args.value("by", who)); !cancelled)
+    if (service == schema::RunCancelRequest::kTopic) {
+      auto args = decode<schema::RunCancelRequest>(body);
+      if (!args) return std::move(args).error();
+      if (auto cancelled = engine_->cancel(args->id, args->by.empty() ? who : args->by); !cancelled)
         return std::move(cancelled).error();
-      return json{{"id", id}};
+      return json{{"id", args->id}};
     }
-    if (service == "run.approvals") return json{{"approvals", engine_->pending_approvals()}};
-    if (service == "run.approve") {
-      std::string run = id, key = args.value("key", "");
+    if (service == schema::RunApprovalsRequest::kTopic)
+      return json{{"approvals", engine_->pending_approvals()}};
+    if (service == schema::RunApproveRequest::kTopic) {
+      auto args = decode<schema::RunApproveRequest>(body);
+      if (!args) return std::move(args).error();
+      const auto& id = args->id;
+      std::string run = id, key = args->key;
       if (const auto slash = id.find('/'); slash != std::string::npos) {
         run = id.substr(0, slash);
         key = id.substr(slash + 1);
       }
-      if (auto decided = engine_->decide(run, key, args.value("approve", true),
-                                         args.value("by", who), args.value("comment", ""));
+      if (auto decided = engine_->decide(run, key, args->approve, args->by.empty() ? who : args->by,
+                                         args->comment);
           !decided) {
         return std::move(decided).error();
       }
       return json{{"id", id}};
     }
-    if (service == "runbook.list") {
+    if (service == schema::RunbookListRequest::kTopic) {
       json list = json::array();
       for (const auto& file : engine_->catalog().list()) {
         StartRequest request;
@@ -227,8 +249,10 @@ class RunbooksModule final : public Module {
       }
       return json{{"runbooks", list}, {"dirs", engine_->catalog().directories()}};
     }
-    if (service == "runbook.show") {
-      auto file = engine_->catalog().find(args.value("name", ""));
+    if (service == schema::RunbookShowRequest::kTopic) {
+      auto args = decode<schema::RunbookShowRequest>(body);
+      if (!args) return std::move(args).error();
+      auto file = engine_->catalog().find(args->name);
       if (!file) return std::move(file).error();
       auto text = read_text_file(file->path);
       if (!text) return std::move(text).error();
@@ -242,20 +266,27 @@ class RunbooksModule final : public Module {
         out["error"] = described.error().describe();
       return out;
     }
-    if (service == "runbook.validate") return engine_->validate(start_request(args, who));
+    if (service == schema::RunbookValidateRequest::kTopic) {
+      auto args = decode<schema::RunbookValidateRequest>(body);
+      if (!args) return std::move(args).error();
+      return engine_->validate(start_request(*args, who));
+    }
     // A runbook's `store` from outside a run (the shell): the same table runs use.
-    if (service == "runbook.state_get" || service == "runbook.state_put") {
-      const auto runbook = args.value("runbook", "");
-      const auto key = args.value("key", "");
-      if (runbook.empty() || key.empty()) {
-        return fail(Errc::InvalidArgument, service + ": expected {runbook, key}");
-      }
-      if (service == "runbook.state_put") {
-        auto put = engine_->journal().put_state(runbook, key, args.value("value", json()));
-        if (!put) return std::move(put).error();
-        return json::object();
-      }
-      auto value = engine_->journal().state(runbook, key);
+    if (service == schema::RunbookStatePutRequest::kTopic) {
+      auto args = decode<schema::RunbookStatePutRequest>(body);
+      if (!args) return std::move(args).error();
+      if (args->runbook.empty() || args->key.empty())
+        return fail(Errc::InvalidArgument, service + ": runbook and key must not be empty");
+      auto put = engine_->journal().put_state(args->runbook, args->key, args->value);
+      if (!put) return std::move(put).error();
+      return json::object();
+    }
+    if (service == schema::RunbookStateGetRequest::kTopic) {
+      auto args = decode<schema::RunbookStateGetRequest>(body);
+      if (!args) return std::move(args).error();
+      if (args->runbook.empty() || args->key.empty())
+        return fail(Errc::InvalidArgument, service + ": runbook and key must not be empty");
+      auto value = engine_->journal().state(args->runbook, args->key);
       if (!value) return std::move(value).error();
       return json{{"value", value->value_or(json())}};
     }

@@ -22,6 +22,7 @@
 #include "job_runner.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/module.h"
 #include "nauto/sdk/registry.h"
@@ -206,14 +207,18 @@ class DevicesModule final : public Module {
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     auto body = bus::from_body(request.body);
     if (!body) return reply.fail(body.error());
-    const json args = body->is_object() ? *body : json::object();
-    if (request.topic == "job.run") return run(args, request.header.source, ctx, std::move(reply));
-    if (request.topic == "device.call")
+    namespace schema = bus::schema;
+    const json& args = *body;
+    if (request.topic == schema::JobRunRequest::kTopic)
+      return run(args, request.header.source, ctx, std::move(reply));
+    if (request.topic == schema::DeviceCallRequest::kTopic)
       return call(args, request.header.source, ctx, std::move(reply));
-    if (request.topic == "device.cancel") {
+    if (request.topic == schema::DeviceCancelRequest::kTopic) {
+      auto cancel = schema::DeviceCancelRequest::decode(args);
+      if (!cancel) return reply.fail(cancel.error());
       std::size_t cancelled = 0;
       for (const auto& [id, c] : calls_) {
-        if (c.run == args.value("run", "") && runner_->cancel(id)) ++cancelled;
+        if (c.run == cancel->run && runner_->cancel(id)) ++cancelled;
       }
       return reply.ok_json(json{{"cancelled", cancelled}});
     }
@@ -223,23 +228,40 @@ class DevicesModule final : public Module {
   }
 
  private:
-  Result<json> answer_query(const std::string& service, const json& args) {
-    if (service == "device.platforms") return platforms();
-    if (service == "device.session.open" || service == "device.session.close")
-      return session_request(service, args);
-    if (service == "device.sessions") return json{{"sessions", runner_->sessions().list()}};
-    if (service == "device.path_stats") {
+  Result<json> answer_query(const std::string& service, const json& body) {
+    namespace schema = bus::schema;
+    if (service == schema::DevicePlatformsRequest::kTopic) return platforms();
+    if (service == schema::DeviceSessionOpenRequest::kTopic) {
+      auto args = schema::DeviceSessionOpenRequest::decode(body);
+      if (!args) return std::move(args).error();
+      return open_session(args->holder, args->device, args->idle_timeout);
+    }
+    if (service == schema::DeviceSessionCloseRequest::kTopic) {
+      auto args = schema::DeviceSessionCloseRequest::decode(body);
+      if (!args) return std::move(args).error();
+      return json{{"released", runner_->sessions().release(args->holder, args->device)}};
+    }
+    if (service == schema::DeviceSessionsRequest::kTopic)
+      return json{{"sessions", runner_->sessions().list()}};
+    if (service == schema::DevicePathStatsRequest::kTopic) {
+      auto args = schema::DevicePathStatsRequest::decode(body);
+      if (!args) return std::move(args).error();
       auto summary = timing_.summary();
-      if (args.value("clear", false)) timing_.clear();
+      if (args->clear) timing_.clear();
       return summary;
     }
     auto& store = runner_->job_store();
-    const auto id = args.value("id", "");
-    if (service == "job.cancel") {
-      if (auto cancelled = runner_->cancel(id); !cancelled) return std::move(cancelled).error();
-      return json{{"id", id}};
+    if (service == schema::JobCancelRequest::kTopic) {
+      auto args = schema::JobCancelRequest::decode(body);
+      if (!args) return std::move(args).error();
+      if (auto cancelled = runner_->cancel(args->id); !cancelled)
+        return std::move(cancelled).error();
+      return json{{"id", args->id}};
     }
-    if (service == "job.status") {
+    if (service == schema::JobStatusRequest::kTopic) {
+      auto args = schema::JobStatusRequest::decode(body);
+      if (!args) return std::move(args).error();
+      const auto& id = args->id;
       auto record = store.job(id);
       if (!record) return std::move(record).error();
       if (!*record) return fail(Errc::NotFound, "no job " + id + " (`nauto job list`)");
@@ -251,8 +273,11 @@ class DevicesModule final : public Module {
       }
       return status;
     }
-    if (service == "job.list") {
-      auto jobs = store.jobs(static_cast<std::size_t>(args.value("limit", 50)));
+    if (service == schema::JobListRequest::kTopic) {
+      auto args = schema::JobListRequest::decode(body);
+      if (!args) return std::move(args).error();
+      if (args->limit < 1) return fail(Errc::InvalidArgument, "job.list: limit is at least 1");
+      auto jobs = store.jobs(static_cast<std::size_t>(args->limit));
       if (!jobs) return std::move(jobs).error();
       for (auto& job : *jobs) {
         if (auto live = runner_->progress(job.value("id", "")))
@@ -260,9 +285,12 @@ class DevicesModule final : public Module {
       }
       return json{{"jobs", *jobs}};
     }
-    if (service == "job.logs") {
-      auto results = store.results(id, args.value("device", ""), args.value("after", ""),
-                                   static_cast<std::size_t>(args.value("limit", 1000)));
+    if (service == schema::JobLogsRequest::kTopic) {
+      auto args = schema::JobLogsRequest::decode(body);
+      if (!args) return std::move(args).error();
+      if (args->limit < 1) return fail(Errc::InvalidArgument, "job.logs: limit is at least 1");
+      auto results =
+          store.results(args->id, args->device, args->after, static_cast<std::size_t>(args->limit));
       if (!results) return std::move(results).error();
       return json{{"results", *results}};
     }
@@ -320,7 +348,9 @@ class DevicesModule final : public Module {
   }
 
   void run(const json& args, const std::string& who, Context& ctx, Reply reply) {
-    auto spec = parse_job_spec(args);
+    if (auto typed = bus::schema::JobRunRequest::decode(args); !typed)
+      return reply.fail(typed.error());
+    auto spec = parse_job_spec(args);  // the values: kinds, durations, ranges
     if (!spec) return reply.fail(spec.error());
     if (spec->started_by.empty()) spec->started_by = who;
     auto shared_reply = std::make_shared<Reply>(std::move(reply));
@@ -335,9 +365,12 @@ class DevicesModule final : public Module {
   // limits, locks, retries and records.
   void call(json args, const std::string& who, Context& ctx, Reply reply) {
     const auto received_us = now_us();
-    const auto device = args.value("device", "");
-    const auto run_id = args.value("run", "");
+    auto request = bus::schema::DeviceCallRequest::decode(args);
+    if (!request) return reply.fail(request.error());
+    const auto device = request->device;
+    const auto run_id = request->run;
     if (device.empty()) return reply.fail(fail(Errc::InvalidArgument, "device.call: no device"));
+    // The same fields as job.run's (parse_job_spec checks their values), for one device.
     args.erase("device");
     args.erase("run");
     args["target"] = "name=" + device;
@@ -394,17 +427,13 @@ class DevicesModule final : public Module {
   // Finished devices first, so a watcher has every device line before the job's end.
   // Device calls are answered as their outcomes arrive; progress is published every kProgressMs.
   // Holding a device keeps its session open between calls (nauto shell's :connect).
-  Result<json> session_request(const std::string& service, const json& args) {
-    const auto device = args.value("device", "");
-    const auto holder = args.value("holder", "");
-    if (holder.empty()) return fail(Errc::InvalidArgument, service + ": expected {holder, device}");
-    if (service == "device.session.close") {
-      return json{{"released", runner_->sessions().release(holder, device)}};
-    }
-    if (device.empty()) return fail(Errc::InvalidArgument, service + ": expected {holder, device}");
-    const double idle_s = args.value("idle_timeout", 600.0);
+  // Holding a device keeps its session open between calls (nauto shell's :connect).
+  Result<json> open_session(const std::string& holder, const std::string& device, double idle_s) {
+    if (holder.empty() || device.empty())
+      return fail(Errc::InvalidArgument, "device.session.open: holder and device are needed");
     if (!(idle_s > 0 && idle_s <= 86'400)) {
-      return fail(Errc::InvalidArgument, service + ": idle_timeout is seconds, 0 < t <= 86400");
+      return fail(Errc::InvalidArgument,
+                  "device.session.open: idle_timeout is seconds, 0 < t <= 86400");
     }
     runner_->sessions().hold(device, holder, static_cast<std::int64_t>(idle_s * 1000));
     return json{{"device", device}, {"holder", holder}};

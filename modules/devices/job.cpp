@@ -72,7 +72,9 @@ Result<JobSpec> parse_job_spec(const json& body) {
   spec.attempts = static_cast<int>(r.integer("attempts", 0, 0, 20));
   spec.lock_fail_fast = r.choice("lock", "wait", {"wait", "fail"}) == "fail";
   spec.started_by = r.string("started_by", "");
-  if (auto done = r.finish(); !done) return std::move(done).error();
+  // A request's problem is the caller's (invalid_argument), whatever ConfigReader calls it.
+  if (auto done = r.finish(); !done)
+    return Error{Errc::InvalidArgument, done.error().message, done.error().where};
   if (spec.target.empty()) {
     return fail(Errc::InvalidArgument,
                 "job.target: which devices? give a selector such as 'site=dc1' or 'all'");

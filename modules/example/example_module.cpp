@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/registry.h"
 
@@ -58,12 +59,16 @@ class ExampleModule final : public Module {
   }
 
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
-    if (request.topic == "example.fail") {
+    namespace schema = bus::schema;
+    if (request.topic == schema::ExampleFailRequest::kTopic) {
       throw std::runtime_error("example.fail was called: failing on purpose");
     }
-    if (request.topic == "example.stall") {
+    if (request.topic == schema::ExampleStallRequest::kTopic) {
       auto body = bus::from_body(request.body);
-      const auto seconds = body && body->is_object() ? body->value("seconds", 0) : 0;
+      auto args = body ? schema::ExampleStallRequest::decode(*body)
+                       : Result<schema::ExampleStallRequest>(body.error());
+      if (!args) return reply.fail(args.error());
+      const auto seconds = args->seconds;
       if (seconds < 1 || seconds > 3600) {
         return reply.fail(
             fail(Errc::InvalidArgument, "seconds: expected 1 to 3600", "example.stall"));

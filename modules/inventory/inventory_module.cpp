@@ -5,6 +5,7 @@
 
 #include "inventory_import.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/registry.h"
 #include "nauto/store/store.h"
@@ -79,14 +80,14 @@ Result<void> InventoryModule::rebuild(Context& ctx) {
   return ok();
 }
 
-Result<json> InventoryModule::import(const json& body, Context& ctx, bool store) {
-  const auto text = body.value("text", "");
-  const auto origin = body.value("origin", "(request)");
-  auto format = inv::import_format(body.value("format", "auto"), origin, text);
+Result<json> InventoryModule::import(const ImportArgs& args, Context& ctx, bool store) {
+  const auto& text = args.text;
+  const auto& origin = args.origin;
+  auto format = inv::import_format(args.format, origin, text);
   if (!format) return std::move(format).error();
   auto imported = inv::import_inventory(*format, text, origin);
   if (!imported) return std::move(imported).error();
-  auto next = body.value("replace", false) ? inv::InventorySource{} : stored_;
+  auto next = args.replace ? inv::InventorySource{} : stored_;
   inv::merge_source(next, imported->source);
   // Validate the whole result before keeping anything: a bad import changes nothing.
   auto built = inv::Inventory::build(next);
@@ -110,15 +111,27 @@ Result<json> InventoryModule::import(const json& body, Context& ctx, bool store)
 }
 
 Result<json> InventoryModule::handle(const std::string& service, const json& body, Context& ctx) {
-  if (service == "inventory.import") return import(body, ctx, true);
-  if (service == "inventory.validate") return import(body, ctx, false);
-  if (service == "inventory.show") {
-    const auto name = body.value("name", "");
-    const auto* host = inventory_->find(name);
-    if (!host) return fail(Errc::NotFound, "no device '" + name + "' in the inventory");
+  namespace schema = bus::schema;
+  if (service == schema::InventoryImportRequest::kTopic) {
+    auto args = schema::InventoryImportRequest::decode(body);
+    if (!args) return std::move(args).error();
+    return import({args->text, args->origin, args->format, args->replace}, ctx, true);
+  }
+  if (service == schema::InventoryValidateRequest::kTopic) {
+    auto args = schema::InventoryValidateRequest::decode(body);
+    if (!args) return std::move(args).error();
+    return import({args->text, args->origin, args->format, args->replace}, ctx, false);
+  }
+  if (service == schema::InventoryShowRequest::kTopic) {
+    auto args = schema::InventoryShowRequest::decode(body);
+    if (!args) return std::move(args).error();
+    const auto* host = inventory_->find(args->name);
+    if (!host) return fail(Errc::NotFound, "no device '" + args->name + "' in the inventory");
     return json{{"host", inv::to_json(*host)}};
   }
-  auto selector = inv::Selector::parse(body.value("selector", "all"), &variables_);
+  auto args = schema::InventorySelectRequest::decode(body);
+  if (!args) return std::move(args).error();
+  auto selector = inv::Selector::parse(args->selector, &variables_);
   if (!selector) return std::move(selector).error();
   json hosts = json::array();
   for (const auto* host : inv::select(*inventory_, *selector))
@@ -129,7 +142,7 @@ Result<json> InventoryModule::handle(const std::string& service, const json& bod
 void InventoryModule::on_request(const bus::Envelope& request, Context& ctx, Reply reply) {
   auto body = bus::from_body(request.body);
   if (!body) return reply.fail(body.error());
-  auto answer = handle(request.topic, body->is_object() ? *body : json::object(), ctx);
+  auto answer = handle(request.topic, *body, ctx);
   if (!answer) return reply.fail(answer.error());
   reply.ok_json(*answer);
 }

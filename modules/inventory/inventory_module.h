@@ -28,7 +28,12 @@ class InventoryModule final : public Module {
  private:
   Result<nlohmann::json> handle(const std::string& service, const nlohmann::json& body,
                                 Context& ctx);
-  Result<nlohmann::json> import(const nlohmann::json& body, Context& ctx, bool store);
+  // inventory.import and inventory.validate share their fields (bus/schema/inventory.yaml).
+  struct ImportArgs {
+    std::string text, origin, format;
+    bool replace = false;
+  };
+  Result<nlohmann::json> import(const ImportArgs& args, Context& ctx, bool store);
   Result<void> rebuild(Context& ctx);
 
   std::vector<std::string> files_;

@@ -6,6 +6,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/bus/topic_match.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/registry.h"
@@ -130,15 +131,22 @@ void JournalModule::enforce_retention(Context& ctx) {
 }
 
 json JournalModule::query(const json& filter, Context& ctx, Result<void>& status) const {
-  ConfigReader r(filter, "journal.query");
-  const auto topic = r.string("topic", "");
-  const auto since = r.integer("since_us", 0, 0, INT64_MAX);
-  const auto until = r.integer("until_us", 0, 0, INT64_MAX);
-  const auto limit = r.integer("limit", 100, 1, settings_.max_query_limit);
+  auto request = bus::schema::JournalQueryRequest::decode(filter);
+  if (!request) {
+    status = std::move(request).error();
+    return nullptr;
+  }
+  const auto& topic = request->topic;
+  const auto since = request->since_us;
+  const auto until = request->until_us;
+  const auto limit = request->limit;
   // A causal chain: the event that started it (id == chain) and everything carrying its id.
-  const auto chain = r.string("chain", "");
-  if (auto done = r.finish(); !done) {
-    status = std::move(done).error();
+  const auto& chain = request->chain;
+  if (since < 0 || until < 0 || limit < 1 || limit > settings_.max_query_limit) {
+    status = fail(Errc::InvalidArgument,
+                  "journal.query: since_us and until_us are times (>= 0) and limit is 1 to " +
+                      std::to_string(settings_.max_query_limit),
+                  "journal");
     return nullptr;
   }
   if (auto valid = bus::validate_pattern(topic); !valid) {

@@ -12,6 +12,7 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/module.h"
 #include "nauto/sdk/registry.h"
@@ -64,8 +65,7 @@ class VaultModule final : public Module {
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     auto body = bus::from_body(request.body);
     if (!body) return reply.fail(body.error());
-    auto answer = handle(request.topic, body->is_object() ? *body : json::object(),
-                         request.header.source, ctx);
+    auto answer = handle(request.topic, *body, request.header.source, ctx);
     if (!answer) return reply.fail(answer.error());
     reply.ok_json(*answer);
   }
@@ -93,10 +93,13 @@ class VaultModule final : public Module {
 
   Result<json> handle(const std::string& service, const json& body, const std::string& who,
                       Context& ctx) {
-    if (service == "vault.resolve") {
+    namespace schema = bus::schema;
+    if (service == schema::VaultResolveRequest::kTopic) {
+      auto args = schema::VaultResolveRequest::decode(body);
+      if (!args) return std::move(args).error();
       json out = json::object();
-      const auto purpose = body.value("purpose", "");
-      for (const auto& name : body.value("names", std::vector<std::string>{})) {
+      const auto& purpose = args->purpose;
+      for (const auto& name : args->names) {
         if (auto from_env = nauto::vault::credential_from_environment(name)) {
           out[name] = credential_json(*from_env);
           audit(ctx, "read", who, name, purpose, "environment", true);
@@ -116,7 +119,7 @@ class VaultModule final : public Module {
     }
     auto vault = need_vault();
     if (!vault) return std::move(vault).error();
-    if (service == "vault.list") {
+    if (service == schema::VaultListRequest::kTopic) {
       json list = json::array();
       for (const auto& info : (*vault)->list()) {
         list.push_back({{"name", info.name},
@@ -126,24 +129,30 @@ class VaultModule final : public Module {
       }
       return json{{"credentials", list}};
     }
-    const auto name = body.value("name", "");
-    if (service == "vault.set") {
-      Credential c{body.value("username", ""), body.value("password", ""),
-                   body.value("enable_secret", ""), body.value("private_key_file", ""),
-                   body.value("key_passphrase", "")};
+    if (service == schema::VaultSetRequest::kTopic) {
+      auto args = schema::VaultSetRequest::decode(body);
+      if (!args) return std::move(args).error();
+      const auto& name = args->name;
+      Credential c{args->username, args->password, args->enable_secret, args->private_key_file,
+                   args->key_passphrase};
       auto done = (*vault)->set(name, c);
       audit(ctx, "write", who, name, "set", "vault", done.has_value());
       if (!done) return std::move(done).error();
       return json{{"name", name}};
     }
-    if (service == "vault.remove") {
+    if (service == schema::VaultRemoveRequest::kTopic) {
+      auto args = schema::VaultRemoveRequest::decode(body);
+      if (!args) return std::move(args).error();
+      const auto& name = args->name;
       auto done = (*vault)->remove(name);
       audit(ctx, "remove", who, name, "remove", "vault", done.has_value());
       if (!done) return std::move(done).error();
       return json{{"name", name}};
     }
-    if (service == "vault.rotate_key") {
-      VaultKeySource next{body.value("passphrase", ""), body.value("key_file", "")};
+    if (service == schema::VaultRotateKeyRequest::kTopic) {
+      auto args = schema::VaultRotateKeyRequest::decode(body);
+      if (!args) return std::move(args).error();
+      VaultKeySource next{args->passphrase, args->key_file};
       auto done = (*vault)->rotate_key(next);
       audit(ctx, "rotate", who, "*", next.key_file.empty() ? "passphrase" : "key-file", "vault",
             done.has_value());

@@ -80,8 +80,8 @@ TEST_CASE("bad queries get errors naming the key", "[journal]") {
   REQUIRE(eventually([&] { return bool(c.call("journal.query", json::object(), 200)); }));
   auto bad_limit = c.call("journal.query", {{"limit", 0}}, 2000);
   REQUIRE_FALSE(bad_limit);
-  CHECK(bad_limit.error().code == Errc::InvalidConfig);
-  CHECK(bad_limit.error().message.find("journal.query.limit") != std::string::npos);
+  CHECK(bad_limit.error().code == Errc::InvalidArgument);
+  CHECK(bad_limit.error().message.find("limit is 1 to") != std::string::npos);
   auto unknown = c.call("journal.query", {{"topik", "x"}}, 2000);
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().code == Errc::InvalidArgument);
