@@ -107,8 +107,10 @@ def load(paths):
         for topic, spec in (doc.get("events") or {}).items():
             if topic in events:
                 raise SchemaError(f"{path}: event {topic} is declared twice")
+            # Events are open: a consumer ignores fields it does not know, so a publisher may
+            # add one without breaking it.
             events[topic] = {"topic": topic, "owner": module, "doc": spec.get("doc", ""),
-                             "open": bool(spec.get("open", False)),
+                             "open": bool(spec.get("open", True)),
                              "fields": parse_fields(f"{topic}.fields", spec.get("fields"))}
             entry["publishes"].append(topic)
         entry["publishes_declared_elsewhere"] = doc.get("publishes", []) or []

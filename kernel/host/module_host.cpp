@@ -16,6 +16,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/registry.h"
 #include "nauto/store/store.h"
 
@@ -141,16 +142,28 @@ class KernelModule final : public Module {
       halt(**it);
   }
 
-  void on_event(const bus::Envelope& event, Context&) override {
+  void on_event(const bus::Envelope& event, Context& ctx) override {
     auto body = bus::from_body(event.body);
-    if (!body || !body->is_object()) return;
-    const auto name = body->value("module", std::string());
+    if (!body) return;
+    // Heartbeats and error reports, typed (bus/schema/kernel.yaml); a malformed one from any
+    // bus client is logged and ignored.
+    std::string name, error;
+    std::int64_t pid = 0;
+    if (event.topic == kModuleErrorTopic) {
+      auto report = bus::schema::KernelModuleErrorEvent::decode(*body);
+      if (!report) return ctx.log().warn("ignored: {}", report.error().message);
+      name = report->module, pid = report->pid, error = report->error;
+    } else {
+      auto beat = bus::schema::KernelHeartbeatEvent::decode(*body);
+      if (!beat) return ctx.log().warn("ignored: {}", beat.error().message);
+      name = beat->module, pid = beat->pid;
+    }
     for (auto& slot : slots_) {
       if (slot->spec.name != name || slot->phase != Slot::Phase::Running) continue;
       // A child's pid guards against a late message from a replaced instance.
-      if (slot->pid != 0 && body->value("pid", std::int64_t{0}) != slot->pid) continue;
+      if (slot->pid != 0 && pid != slot->pid) continue;
       if (event.topic == kModuleErrorTopic) {
-        slot->reported_error = body->value("error", std::string());
+        slot->reported_error = error;
       } else {
         slot->last_heartbeat_us = steady_us();
       }

@@ -141,7 +141,9 @@ class RulesModule final : public Module {
     ++events_;
     if (topic == "run.finished") {
       auto body = bus::from_body(event.body);
-      if (body && body->is_object()) engine_->run_finished(body->value("id", ""));
+      auto finished = body ? bus::schema::RunFinishedEvent::decode(*body)
+                           : Result<bus::schema::RunFinishedEvent>(body.error());
+      if (finished) engine_->run_finished(finished->id);
     }
     engine_->on_packed_event(topic, event.header.id, event.body);
   }

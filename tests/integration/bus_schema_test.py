@@ -4,8 +4,9 @@
 For each service in bus/schema/*.yaml (read through generate.py --json), and each of its
 request fields: the field wrongly typed, then (when required) left out; for every service an
 undeclared field and a body that is not an object. Each answer must be invalid_argument (exit
-status 2 from `nauto call`) naming the service, the field and the type expected. Afterwards
-`nauto status` must show every module running with 0 restarts.
+status 2 from `nauto call`) naming the service, the field and the type expected. Then every
+declared event is published with each field wrongly typed. Afterwards `nauto status` must show
+every module running with 0 restarts.
 
   bus_schema_test.py NAUTOD NAUTO GENERATE_PY SCHEMA.yaml...
 """
@@ -122,6 +123,23 @@ modules:
                 check(what, code == 2 and topic in out and all(n in out for n in needles),
                       f"exit {code}, wanted 2 and {needles}: {out.strip()}")
         check(f"every bad body was answered ({asked} requests)", asked > 100, f"only {asked}")
+        # Events reach every subscriber, so each declared event is published with each field
+        # wrongly typed and as a body that is not an object: no module may restart on them.
+        published = 0
+        for topic, event in sorted(schema["events"].items()):
+            concrete = topic.replace("<device>", "schema-test").replace("<kind>", "probe") \
+                            .replace("<action>", "read")
+            bodies = [[1, 2]] + [{f["name"]: WRONG[f["type"]]} for f in event["fields"]
+                                 if f["type"] in WRONG]
+            for body in bodies:
+                done = subprocess.run([NAUTO, "events", "publish", concrete, "--json",
+                                       json.dumps(body)], env=env, capture_output=True,
+                                      text=True, timeout=30)
+                published += 1
+                check(f"publish {concrete} {json.dumps(body)}", done.returncode == 0,
+                      done.stdout + done.stderr)
+        check(f"every malformed event was published ({published})", published > 50,
+              f"only {published}")
         # Inside an object field the module checks: rules.test's event is {topic, body, id}.
         code, out = call("rules.test", {"rule": "x", "event": {"topic": 5}}, env)
         check("rules.test with event.topic wrongly typed is invalid_argument naming it",
