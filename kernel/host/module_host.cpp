@@ -173,9 +173,9 @@ class KernelModule final : public Module {
 
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     auto shared = std::make_shared<Reply>(std::move(reply));
-    const bool full_status = request.topic == "kernel.status";
+    const bool full_status = request.topic == bus::schema::KernelStatusRequest::kTopic;
     ctx.request(
-        "bus.stats", bus::to_body(json::object()), 2000,
+        bus::schema::BusStatsRequest::kTopic, bus::to_body(json::object()), 2000,
         [this, shared, full_status](Result<std::string> stats_body) {
           json router = json::object();
           if (stats_body) {
@@ -273,7 +273,7 @@ class KernelModule final : public Module {
       if (auto spawned = spawn_child(slot); !spawned) {
         slot.outcome->set(std::move(spawned));
       }
-      publish_lifecycle("kernel.module.started", slot, {});
+      publish_lifecycle(bus::schema::KernelModuleStartedEvent::kTopic, slot, {});
       return;
     }
     RunnerOptions runner;
@@ -305,7 +305,7 @@ class KernelModule final : public Module {
       outcome->finished = true;
       if (!result) outcome->error = std::move(result).error();
     });
-    publish_lifecycle("kernel.module.started", slot, {});
+    publish_lifecycle(bus::schema::KernelModuleStartedEvent::kTopic, slot, {});
   }
 
   Result<void> spawn_child(Slot& slot) {
@@ -384,7 +384,7 @@ class KernelModule final : public Module {
       } else if (slot.phase == Slot::Phase::Backoff && now >= slot.next_start_us) {
         ++slot.restarts;
         launch(slot);
-        publish_lifecycle("kernel.module.restarted", slot,
+        publish_lifecycle(bus::schema::KernelModuleRestartedEvent::kTopic, slot,
                           {{"restarts", slot.restarts}, {"reason", slot.restart_reason}});
         ctx_->log().info("restarted module '{}' (restart {}; after: {})", slot.spec.name,
                          slot.restarts, slot.restart_reason);
@@ -428,7 +428,7 @@ class KernelModule final : public Module {
     slot.next_start_us = steady_us() + slot.backoff_ms * 1000;
     ctx_->log().warn("module '{}' failed: {}; restarting in {}ms", slot.spec.name, why,
                      slot.backoff_ms);
-    publish_lifecycle("kernel.module.failed", slot,
+    publish_lifecycle(bus::schema::KernelModuleFailedEvent::kTopic, slot,
                       {{"reason", why}, {"retry_in_ms", slot.backoff_ms}});
   }
 
@@ -469,7 +469,7 @@ class KernelModule final : public Module {
       }
     }
     slot.phase = Slot::Phase::Stopped;
-    publish_lifecycle("kernel.module.stopped", slot, {});
+    publish_lifecycle(bus::schema::KernelModuleStoppedEvent::kTopic, slot, {});
   }
 
   void apply_pending_specs() {

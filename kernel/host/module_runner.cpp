@@ -8,6 +8,7 @@
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/store/store.h"
 
 namespace nauto::kernel {
@@ -140,8 +141,8 @@ class ModuleRunner::Impl final : public Context {
     if (!excluded) return std::move(excluded).error();
     if (!excluded->empty()) body["excludes"] = *excluded;
     // Heartbeats are how the supervisor sees us; the kernel module subscribes to them itself.
-    auto request = bus::make_request("bus.register", manifest_.name, bus::to_body(body),
-                                     options_.register_timeout_ms);
+    auto request = bus::make_request(bus::schema::BusRegisterRequest::kTopic, manifest_.name,
+                                     bus::to_body(body), options_.register_timeout_ms);
     if (auto sent = bus::send_envelope(socket_, request); !sent) return sent;
     const auto give_up = steady_us() + options_.register_timeout_ms * 1000;
     while (steady_us() < give_up && !control_->stop_requested) {
@@ -175,8 +176,8 @@ class ModuleRunner::Impl final : public Context {
   }
 
   void unregister() {
-    auto request =
-        bus::make_request("bus.unregister", manifest_.name, bus::to_body(json::object()), 1000);
+    auto request = bus::make_request(bus::schema::BusUnregisterRequest::kTopic, manifest_.name,
+                                     bus::to_body(json::object()), 1000);
     (void)bus::send_envelope(socket_, request, true);
   }
 

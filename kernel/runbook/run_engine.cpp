@@ -4,6 +4,7 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/runbook/params.h"
 #include "nauto/runbook/runbook_loader.h"
 
@@ -215,7 +216,8 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
     const auto selector = check.selector;
     const bool is_device = check.device;
     bus_.request(
-        "inventory.select", json{{"selector", selector}}, options_.lookup_timeout_ms,
+        bus::schema::InventorySelectRequest::kTopic, json{{"selector", selector}},
+        options_.lookup_timeout_ms,
         [pending, name, selector, is_device, launch_now](Result<json> answer) {
           if (!answer) {
             pending->problems.push_back("param '" + name + "': " + answer.error().describe());
@@ -270,7 +272,8 @@ Result<std::string> RunEngine::launch(Resolved runbook, json params, const json&
            "the run's deadline of " + std::to_string(options_.run_timeout_ms / 1000) + " s passed");
     reap();
   });
-  announce(placed, resumed ? "run.resumed" : "run.started",
+  announce(placed,
+           resumed ? bus::schema::RunResumedEvent::kTopic : bus::schema::RunStartedEvent::kTopic,
            json{{"id", id},
                 {"runbook", placed.record.value("runbook", "")},
                 {"parent", parent},
@@ -350,7 +353,7 @@ void RunEngine::issue(Slot& slot, const Effect& effect) {
   if (effect.kind == "device") entry["args"] = effect.args;
   slot.inflight[effect.key] = entry;
   if (!quiet(effect.kind)) {
-    announce(slot, "run.step",
+    announce(slot, bus::schema::RunStepEvent::kTopic,
              json{{"run", slot.run->id()},
                   {"key", effect.key},
                   {"kind", effect.kind},
@@ -365,8 +368,9 @@ void RunEngine::issue(Slot& slot, const Effect& effect) {
   if (effect.kind == "call") return issue_call(slot, effect);
   (void)journal_.put_entry(id, effect.key, entry, false);
   if (effect.kind == "select") {
-    return bus_.request("inventory.select", json{{"selector", a.value("selector", "")}},
-                        options_.lookup_timeout_ms, [this, id, key = effect.key](Result<json> r) {
+    return bus_.request(bus::schema::InventorySelectRequest::kTopic,
+                        json{{"selector", a.value("selector", "")}}, options_.lookup_timeout_ms,
+                        [this, id, key = effect.key](Result<json> r) {
                           if (r) r = json((*r)["hosts"]);
                           finish_effect(id, key, std::move(r));
                           reap();
@@ -426,7 +430,7 @@ void RunEngine::issue_device(Slot& slot, const Effect& effect) {
     return finish_effect(id, effect.key, std::move(written).error());
   }
   slot.called_devices = true;
-  bus_.request("device.call", body, options_.device_timeout_ms + 5'000,
+  bus_.request(bus::schema::DeviceCallRequest::kTopic, body, options_.device_timeout_ms + 5'000,
                [this, id, key = effect.key](Result<json> reply) {
                  finish_effect(id, key, std::move(reply));
                  reap();
@@ -478,7 +482,7 @@ void RunEngine::issue_approval(Slot& slot, const Effect& effect) {
   entry["approval"] = approval;
   (void)journal_.put_entry(id, effect.key, entry, false);
   slot.approvals[effect.key] = approval;
-  announce(slot, "run.approval", approval);
+  announce(slot, bus::schema::RunApprovalEvent::kTopic, approval);
   const auto left_ms = std::max<std::int64_t>(0, (expires - now_us()) / 1000);
   slot.timers[effect.key] = bus_.after(left_ms, [this, id, key = effect.key, timeout_ms] {
     if (auto it = runs_.find(id); it != runs_.end()) it->second->approvals.erase(key);
@@ -580,7 +584,7 @@ void RunEngine::finish_effect(const std::string& run, const std::string& key, Re
       {"duration_ms",
        (entry["finished_us"].get<std::int64_t>() - entry.value("started_us", 0LL)) / 1000}};
   if (!result) step["error"] = entry["error"];
-  if (!quiet(entry.value("kind", ""))) announce(slot, "run.step", step);
+  if (!quiet(entry.value("kind", ""))) announce(slot, bus::schema::RunStepEvent::kTopic, step);
   slot.run->complete(key, std::move(result));
 }
 
@@ -589,13 +593,13 @@ void RunEngine::on_note(Slot& slot, const std::string& key, const json& record) 
   (void)journal_.put_entry(id, key, record, false);
   const auto type = record.value("type", "");
   if (type == "log") {
-    announce(slot, "run.log",
+    announce(slot, bus::schema::RunLogEvent::kTopic,
              json{{"run", id},
                   {"key", key},
                   {"level", record.value("level", "info")},
                   {"message", record.value("message", "")}});
   } else if (type == "step") {
-    announce(slot, "run.step",
+    announce(slot, bus::schema::RunStepEvent::kTopic,
              json{{"run", id},
                   {"key", key},
                   {"kind", "step"},
@@ -608,7 +612,7 @@ void RunEngine::on_note(Slot& slot, const std::string& key, const json& record) 
                  {"summary", record.value("name", "")},
                  {"state", record.value("ok", false) ? "ok" : "failed"}};
     if (record.contains("error")) step["error"] = record["error"];
-    announce(slot, "run.step", step);
+    announce(slot, bus::schema::RunStepEvent::kTopic, step);
   }
 }
 
@@ -620,7 +624,8 @@ void RunEngine::on_finished(Slot& slot) {
     bus_.cancel_timer(timer);
   slot.timers.clear();
   if (slot.called_devices && run.state() != RunState::Succeeded)
-    bus_.request("device.cancel", json{{"run", id}}, options_.lookup_timeout_ms, [](auto) {});
+    bus_.request(bus::schema::DeviceCancelRequest::kTopic, json{{"run", id}},
+                 options_.lookup_timeout_ms, [](auto) {});
   auto& record = slot.record;
   record["state"] = run_state_name(run.state());
   record["finished_us"] = now_us();
@@ -642,7 +647,7 @@ void RunEngine::on_finished(Slot& slot) {
                    {"parent", record.value("parent", "")}};
   if (record.contains("error")) finished["error"] = record["error"];
   if (record.contains("result")) finished["result"] = record["result"];
-  announce(slot, "run.finished", finished);
+  announce(slot, bus::schema::RunFinishedEvent::kTopic, finished);
   const auto parent = record.value("parent", "");
   const auto parent_key = record.value("parent_key", "");
   Result<json> outcome =
@@ -719,7 +724,7 @@ Result<void> RunEngine::decide(const std::string& id, const std::string& key, bo
   if (approval->second.contains("diff_sha256"))
     decided["diff_sha256"] = approval->second["diff_sha256"];
   slot.approvals.erase(approval);
-  announce(slot, "run.approval.decided", decided);
+  announce(slot, bus::schema::RunApprovalDecidedEvent::kTopic, decided);
   if (approve) {
     finish_effect(id, chosen, json{{"approved", true}, {"by", who}, {"comment", comment}});
   } else {

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/context.h"
 
 namespace nauto {
@@ -74,7 +75,8 @@ bool DeviceDirectory::contains(const std::string& name) const {
 void DeviceDirectory::refresh(Context& ctx) {
   if (refreshing_) return;
   refreshing_ = true;
-  ctx.request("inventory.select", bus::to_body(nlohmann::json{{"selector", "all"}}), 5000,
+  ctx.request(bus::schema::InventorySelectRequest::kTopic,
+              bus::to_body(nlohmann::json{{"selector", "all"}}), 5000,
               [this, &ctx](Result<std::string> reply) {
                 refreshing_ = false;
                 auto body = reply ? bus::from_body(*reply) : Result<nlohmann::json>(reply.error());

@@ -178,7 +178,7 @@ class DevicesModule final : public Module {
     if (!interrupted) return std::move(interrupted).error();
     for (const auto& id : *interrupted) {
       ctx.log().warn("job {} was running when nautod stopped; marked interrupted", id);
-      (void)ctx.publish("job.interrupted", bus::to_body(json{{"id", id}}));
+      (void)ctx.publish(bus::schema::JobInterruptedEvent::kTopic, bus::to_body(json{{"id", id}}));
     }
     runner_ = std::make_unique<JobRunner>(*options, *ctx.store(), *catalog_);
     // Finished devices and jobs wake the module at once (an eventfd); the timer only paces
@@ -198,7 +198,8 @@ class DevicesModule final : public Module {
     news_watch_ = 0;
     runner_.reset();
     for (auto& [id, call] : calls_)
-      call.reply->fail(fail(Errc::Unavailable, "the devices module stopped", "device.call"));
+      call.reply->fail(fail(Errc::Unavailable, "the devices module stopped",
+                            bus::schema::DeviceCallRequest::kTopic));
     calls_.clear();
   }
 
@@ -302,8 +303,8 @@ class DevicesModule final : public Module {
   // inventory.select -> vault.resolve -> runner.start, each step answered on this thread.
   void start_job(std::shared_ptr<JobSpec> spec, Context& ctx, Started started) {
     ctx.request(
-        "inventory.select", bus::to_body(json{{"selector", spec->target}}), kLookupTimeoutMs,
-        [this, &ctx, spec, started](Result<std::string> answer) {
+        bus::schema::InventorySelectRequest::kTopic, bus::to_body(json{{"selector", spec->target}}),
+        kLookupTimeoutMs, [this, &ctx, spec, started](Result<std::string> answer) {
           auto hosts = answer ? bus::from_body(*answer) : Result<json>(answer.error());
           if (!hosts) return started(hosts.error(), 0);
           auto list = (*hosts)["hosts"];
@@ -333,7 +334,7 @@ class DevicesModule final : public Module {
           auto cached = credentials_.find(names, missing, steady_us());
           if (missing.empty()) return start(cached);
           ctx.request(
-              "vault.resolve",
+              bus::schema::VaultResolveRequest::kTopic,
               bus::to_body(json{{"names", missing}, {"purpose", "job for " + spec->started_by}}),
               kLookupTimeoutMs,
               [this, started, start, cached](Result<std::string> resolved) mutable {
@@ -446,7 +447,7 @@ class DevicesModule final : public Module {
     for (auto& [id, outcome] : news.outcomes)
       answer_call(id, &outcome);
     for (const auto& device : news.devices) {
-      (void)ctx.publish("job.device", bus::to_body(to_json(device)));
+      (void)ctx.publish(bus::schema::JobDeviceEvent::kTopic, bus::to_body(to_json(device)));
     }
     if (news.devices_dropped) {
       ctx.log().warn("{} job.device announcements dropped (more than {} between polls)",
@@ -460,7 +461,9 @@ class DevicesModule final : public Module {
       const bool ended = progress.state != JobState::Running;
       if (ended) answer_call(progress.id, nullptr);  // a call without an outcome: cancelled
       if (ended || progress_due) {
-        (void)ctx.publish(ended ? "job.finished" : "job.progress", bus::to_body(to_json(progress)));
+        (void)ctx.publish(
+            ended ? bus::schema::JobFinishedEvent::kTopic : bus::schema::JobProgressEvent::kTopic,
+            bus::to_body(to_json(progress)));
       }
     }
   }

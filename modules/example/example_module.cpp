@@ -52,7 +52,8 @@ class ExampleModule final : public Module {
     settings_ = *s;
     if (settings_.tick_interval_ms > 0) {
       ctx.every(std::chrono::milliseconds(settings_.tick_interval_ms), [this, &ctx] {
-        (void)ctx.publish("example.tick", bus::to_body(json{{"tick", ++ticks_}}));
+        (void)ctx.publish(bus::schema::ExampleTickEvent::kTopic,
+                          bus::to_body(json{{"tick", ++ticks_}}));
       });
     }
     return ok();
@@ -70,8 +71,8 @@ class ExampleModule final : public Module {
       if (!args) return reply.fail(args.error());
       const auto seconds = args->seconds;
       if (seconds < 1 || seconds > 3600) {
-        return reply.fail(
-            fail(Errc::InvalidArgument, "seconds: expected 1 to 3600", "example.stall"));
+        return reply.fail(fail(Errc::InvalidArgument, "seconds: expected 1 to 3600",
+                               bus::schema::ExampleStallRequest::kTopic));
       }
       // Deliberately blocks this module's thread: no events, no heartbeats until it returns.
       std::this_thread::sleep_for(std::chrono::seconds(seconds));

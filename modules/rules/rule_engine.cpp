@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "nauto/bus/schema_types.h"
 #include "nauto/bus/topic_match.h"
 
 namespace nauto::rules {
@@ -144,7 +145,7 @@ void RuleEngine::consider(const Rule& rule, RuleState& state, const json& view) 
   const auto device = device_of(view.value("topic", ""), view);
   if (const auto* guard = guard_for(rule.name, device)) {
     ++state.counters.suppressed;
-    hooks_.publish("rule.suppressed",
+    hooks_.publish(bus::schema::RuleSuppressedEvent::kTopic,
                    {{"rule", rule.name},
                     {"device", device},
                     {"chain", guard->chain},
@@ -214,12 +215,12 @@ void RuleEngine::fire_stage(const Rule& rule, const json& view) {
   const auto group = group_key(rule, view);
   const auto event_id = view.value("id", "");
   auto skipped = [&](const char* reason, const std::string& detail) {
-    hooks_.publish("rule.skipped", {{"rule", rule.name},
-                                    {"device", device},
-                                    {"chain", event_id},
-                                    {"event", event_id},
-                                    {"reason", reason},
-                                    {"detail", detail}});
+    hooks_.publish(bus::schema::RuleSkippedEvent::kTopic, {{"rule", rule.name},
+                                                           {"device", device},
+                                                           {"chain", event_id},
+                                                           {"event", event_id},
+                                                           {"reason", reason},
+                                                           {"detail", detail}});
   };
   if (auto until = state.cooldown_until.find(group);
       until != state.cooldown_until.end() && now < until->second) {
@@ -237,12 +238,13 @@ void RuleEngine::fire_stage(const Rule& rule, const json& view) {
     skipped("budget", detail);
     if (now >= state.budget_noticed_until) {
       state.budget_noticed_until = state.fires.front() + rule_budget.window_ms;
-      hooks_.publish("rule.budget_exhausted", {{"rule", rule.name},
-                                               {"scope", "rule"},
-                                               {"device", device},
-                                               {"count", rule_budget.count},
-                                               {"window_ms", rule_budget.window_ms},
-                                               {"chain", event_id}});
+      hooks_.publish(bus::schema::RuleBudgetExhaustedEvent::kTopic,
+                     {{"rule", rule.name},
+                      {"scope", "rule"},
+                      {"device", device},
+                      {"count", rule_budget.count},
+                      {"window_ms", rule_budget.window_ms},
+                      {"chain", event_id}});
     }
     return;
   }
@@ -258,12 +260,13 @@ void RuleEngine::fire_stage(const Rule& rule, const json& view) {
     auto& noticed = device_budget_noticed_[device];
     if (now >= noticed) {
       noticed = device_fires.front() + settings_.device_budget.window_ms;
-      hooks_.publish("rule.budget_exhausted", {{"rule", rule.name},
-                                               {"scope", "device"},
-                                               {"device", device},
-                                               {"count", settings_.device_budget.count},
-                                               {"window_ms", settings_.device_budget.window_ms},
-                                               {"chain", event_id}});
+      hooks_.publish(bus::schema::RuleBudgetExhaustedEvent::kTopic,
+                     {{"rule", rule.name},
+                      {"scope", "device"},
+                      {"device", device},
+                      {"count", settings_.device_budget.count},
+                      {"window_ms", settings_.device_budget.window_ms},
+                      {"chain", event_id}});
     }
     return;
   }
@@ -284,12 +287,12 @@ void RuleEngine::fire_stage(const Rule& rule, const json& view) {
   starting_[event_id] = Running{rule.name, device};
   dirty_ = true;
   if (hooks_.fired) hooks_.fired();
-  hooks_.publish("rule.fired", {{"rule", rule.name},
-                                {"device", device},
-                                {"chain", event_id},
-                                {"event", event_id},
-                                {"topic", view.value("topic", "")},
-                                {"action", rule.action.describe()}});
+  hooks_.publish(bus::schema::RuleFiredEvent::kTopic, {{"rule", rule.name},
+                                                       {"device", device},
+                                                       {"chain", event_id},
+                                                       {"event", event_id},
+                                                       {"topic", view.value("topic", "")},
+                                                       {"action", rule.action.describe()}});
   hooks_.act(rule, view, event_id, device);
 }
 
@@ -319,7 +322,7 @@ void RuleEngine::action_failed(const std::string& rule, const std::string& chain
   }
   guards_.erase({rule, device});
   dirty_ = true;
-  hooks_.publish("rule.action_failed",
+  hooks_.publish(bus::schema::RuleActionFailedEvent::kTopic,
                  {{"rule", rule}, {"device", device}, {"chain", chain}, {"error", error}});
 }
 

@@ -139,7 +139,7 @@ class RulesModule final : public Module {
     // Our own decisions and the kernel's bookkeeping never trigger rules.
     if (topic.rfind("rule.", 0) == 0 || topic.rfind("kernel.", 0) == 0) return;
     ++events_;
-    if (topic == "run.finished") {
+    if (topic == bus::schema::RunFinishedEvent::kTopic) {
       auto body = bus::from_body(event.body);
       auto finished = body ? bus::schema::RunFinishedEvent::decode(*body)
                            : Result<bus::schema::RunFinishedEvent>(body.error());
@@ -189,7 +189,7 @@ class RulesModule final : public Module {
       if (answer.contains("error"))
         return Error{Errc::NotFound,
                      answer["error"].get<std::string>() + " (`nauto rules list` shows them)",
-                     "rules.test"};
+                     bus::schema::RulesTestRequest::kTopic};
       return answer;
     }
     if (service == schema::RulesReloadRequest::kTopic) {
@@ -252,14 +252,15 @@ class RulesModule final : public Module {
     if (!rules) {
       last_reload_error_ = rules.error().message;
       ctx.log().error("rules not reloaded, the old ones stay: {}", rules.error().message);
-      (void)ctx.publish("rule.reload_failed", bus::to_body(json{{"error", rules.error().message}}));
+      (void)ctx.publish(bus::schema::RuleReloadFailedEvent::kTopic,
+                        bus::to_body(json{{"error", rules.error().message}}));
       return std::move(rules).error();
     }
     last_reload_error_.clear();
     const auto count = rules->size();
     engine_->replace_rules(std::move(*rules));
     ctx.log().info("rules reloaded: {} rule(s)", count);
-    (void)ctx.publish("rule.reloaded", bus::to_body(json{{"rules", count}}));
+    (void)ctx.publish(bus::schema::RuleReloadedEvent::kTopic, bus::to_body(json{{"rules", count}}));
     return ok();
   }
 
@@ -287,7 +288,7 @@ class RulesModule final : public Module {
       // The signing secret is read for each call: a rotated secret applies at once, and each
       // read is audited by the vault.
       ctx.request(
-          "vault.resolve",
+          bus::schema::VaultResolveRequest::kTopic,
           bus::to_body({{"names", {rule.action.credential}},
                         {"purpose", "rule " + name + " webhook signature"}}),
           5000,
@@ -324,7 +325,7 @@ class RulesModule final : public Module {
       start["approval"] = approval;
     }
     ctx.request(
-        "run.start", bus::to_body(start), settings_.run_start_timeout_ms,
+        bus::schema::RunStartRequest::kTopic, bus::to_body(start), settings_.run_start_timeout_ms,
         [this, &ctx, name, chain, device](Result<std::string> reply) {
           if (!engine_) return;
           auto body = reply ? bus::from_body(*reply) : Result<json>(reply.error());
@@ -335,7 +336,7 @@ class RulesModule final : public Module {
           const auto run = body->value("id", "");
           engine_->action_started(name, chain, run);
           (void)ctx.publish(
-              "rule.action",
+              bus::schema::RuleActionEvent::kTopic,
               bus::to_body(
                   json{{"rule", name}, {"chain", chain}, {"device", device}, {"run", run}}));
         });
@@ -359,12 +360,13 @@ class RulesModule final : public Module {
         continue;
       }
       engine_->action_started(call.rule, call.chain, "");
-      (void)ctx.publish("rule.action", bus::to_body(json{{"rule", call.rule},
-                                                         {"chain", call.chain},
-                                                         {"device", call.device},
-                                                         {"webhook", url_origin(call.url)},
-                                                         {"status", outcome.status},
-                                                         {"attempts", outcome.attempts}}));
+      (void)ctx.publish(bus::schema::RuleActionEvent::kTopic,
+                        bus::to_body(json{{"rule", call.rule},
+                                          {"chain", call.chain},
+                                          {"device", call.device},
+                                          {"webhook", url_origin(call.url)},
+                                          {"status", outcome.status},
+                                          {"attempts", outcome.attempts}}));
     }
   }
 

@@ -20,6 +20,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/base/digest.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/device_directory.h"
 #include "nauto/sdk/ingest_guard.h"
@@ -140,7 +141,7 @@ class SnmpTrapModule final : public Module {
   }
 
   void on_request(const bus::Envelope& request, Context&, Reply reply) override {
-    if (request.topic != "snmp_trap.stats")
+    if (request.topic != bus::schema::SnmpTrapStatsRequest::kTopic)
       return reply.fail(Error{Errc::Unsupported, "unknown service " + request.topic, "snmp_trap"});
     json listening = json::array();
     for (const auto& socket : sockets_)

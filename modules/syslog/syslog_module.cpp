@@ -14,6 +14,7 @@
 #include "message_classifier.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/device_directory.h"
 #include "nauto/sdk/ingest_guard.h"
@@ -189,7 +190,7 @@ class SyslogModule final : public Module {
   }
 
   void on_request(const bus::Envelope& request, Context&, Reply reply) override {
-    if (request.topic != "syslog.stats")
+    if (request.topic != bus::schema::SyslogStatsRequest::kTopic)
       return reply.fail(Error{Errc::Unsupported, "unknown service " + request.topic, "syslog"});
     const auto& l = listener_->counters();
     reply.ok_json({{"counters", counters_.to_json()},

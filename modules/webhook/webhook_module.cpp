@@ -10,6 +10,7 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/device_directory.h"
 #include "nauto/sdk/ingest_guard.h"
@@ -142,7 +143,7 @@ class WebhookModule final : public Module {
   }
 
   void on_request(const bus::Envelope& request, Context&, Reply reply) override {
-    if (request.topic != "webhook.stats")
+    if (request.topic != bus::schema::WebhookStatsRequest::kTopic)
       return reply.fail(Error{Errc::Unsupported, "unknown service " + request.topic, "webhook"});
     const auto c = server_->counters();
     auto counters = counters_.to_json();
@@ -220,8 +221,9 @@ class WebhookModule final : public Module {
     for (const auto& [hook, credential] : settings_.hooks)
       names.push_back(credential);
     ctx.request(
-        "vault.resolve", bus::to_body({{"names", names}, {"purpose", "webhook signature check"}}),
-        5000, [this, &ctx](Result<std::string> reply) {
+        bus::schema::VaultResolveRequest::kTopic,
+        bus::to_body({{"names", names}, {"purpose", "webhook signature check"}}), 5000,
+        [this, &ctx](Result<std::string> reply) {
           auto body = reply ? bus::from_body(*reply) : Result<json>(reply.error());
           if (!body) {
             ctx.log().warn("webhook secrets not read from the vault: {}; retrying in 2 s",
