@@ -225,6 +225,16 @@ def write_cpp(header_path, source_path, modules, services, events):
         h, b = struct(camel(topic) + "Request", topic, table, s["request"], s["doc"])
         header += h + [""]
         bodies += b
+        if s["reply"]:
+            # A reply is open like an event: a caller ignores fields it does not know.
+            var = "k" + camel(topic) + "ReplyFields"
+            source += field_table(var, s["reply"])
+            table = "k" + camel(topic) + "Reply"
+            source.append(f"constexpr Message {table}{{{cpp_string(topic)}, {cpp_string(s['owner'])}, "
+                          f"{var}, {len(s['reply'])}, {cpp_string('the reply of ' + topic)}, true}};")
+            h, b = struct(camel(topic) + "Reply", topic, table, s["reply"], "its reply")
+            header += h + [""]
+            bodies += b
     for topic in sorted(events):
         e = events[topic]
         var = "k" + camel(topic) + "EventFields"

@@ -305,9 +305,11 @@ class DevicesModule final : public Module {
     ctx.request(
         bus::schema::InventorySelectRequest::kTopic, bus::to_body(json{{"selector", spec->target}}),
         kLookupTimeoutMs, [this, &ctx, spec, started](Result<std::string> answer) {
-          auto hosts = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+          auto body = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+          auto hosts = body ? bus::schema::InventorySelectReply::decode(*body)
+                            : Result<bus::schema::InventorySelectReply>(body.error());
           if (!hosts) return started(hosts.error(), 0);
-          auto list = (*hosts)["hosts"];
+          const auto list = std::move(hosts->hosts);
           if (list.empty()) {
             return started(
                 fail(Errc::NotFound, "selector '" + spec->target + "' matches no device"), 0);
@@ -339,10 +341,11 @@ class DevicesModule final : public Module {
               kLookupTimeoutMs,
               [this, started, start, cached](Result<std::string> resolved) mutable {
                 auto body = resolved ? bus::from_body(*resolved) : Result<json>(resolved.error());
-                if (!body) return started(body.error(), 0);
-                const auto& credentials = (*body)["credentials"];
-                credentials_.put(credentials, steady_us());
-                if (credentials.is_object()) cached.update(credentials);
+                auto answer = body ? bus::schema::VaultResolveReply::decode(*body)
+                                   : Result<bus::schema::VaultResolveReply>(body.error());
+                if (!answer) return started(answer.error(), 0);
+                credentials_.put(answer->credentials, steady_us());
+                cached.update(answer->credentials);
                 start(cached);
               });
         });
