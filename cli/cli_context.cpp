@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "nauto/bus/schema_types.h"
 #include "nauto/bus/socket.h"
 #include "shell/private_nautod.h"
 
@@ -48,7 +49,8 @@ Result<nlohmann::json> CliContext::call_even_offline(const std::string& service,
                                                      const nlohmann::json& body) {
   {
     auto client = connect();
-    if (client && client->call("kernel.status", nlohmann::json::object(), 1'000))
+    if (client &&
+        client->call(bus::schema::KernelStatusRequest::kTopic, nlohmann::json::object(), 1'000))
       return client->call(service, body, timeout_ms);
   }
   auto started = shell::PrivateNautod::start(config, 20'000);

@@ -11,6 +11,7 @@
 
 #include "cli_context.h"
 #include "nauto/base/digest.h"
+#include "nauto/bus/schema_types.h"
 
 namespace nauto::cli {
 
@@ -62,14 +63,14 @@ int set_credential(CliContext& context, const CredsArgs& args) {
     if (!enable) return report(enable.error());
     body["enable_secret"] = *enable;
   }
-  auto answer = context.call("vault.set", body);
+  auto answer = context.call(bus::schema::VaultSetRequest::kTopic, body);
   if (!answer) return report(answer.error());
   std::cout << "credential " << args.name << " stored\n";
   return 0;
 }
 
 int list_credentials(CliContext& context) {
-  auto answer = context.call("vault.list", json::object());
+  auto answer = context.call(bus::schema::VaultListRequest::kTopic, json::object());
   if (!answer) return report(answer.error());
   const auto& list = (*answer)["credentials"];
   if (context.format() != OutputFormat::Table) {
@@ -107,7 +108,7 @@ int rotate_key(CliContext& context, const CredsArgs& args) {
     }
     body["passphrase"] = *passphrase;
   }
-  auto answer = context.call("vault.rotate_key", body);
+  auto answer = context.call(bus::schema::VaultRotateKeyRequest::kTopic, body);
   if (!answer) return report(answer.error());
   std::cout << "vault key rotated; " << cell((*answer)["rotated"])
             << " credentials re-sealed. Give nautod the new key before its next start.\n";
@@ -156,7 +157,7 @@ void add_creds_commands(CLI::App& app, CliContext& context) {
   auto* remove = creds->add_subcommand("rm", "remove a credential");
   remove->add_option("name", args->name, "credential name")->required();
   remove->callback([&context, args] {
-    auto answer = context.call("vault.remove", {{"name", args->name}});
+    auto answer = context.call(bus::schema::VaultRemoveRequest::kTopic, {{"name", args->name}});
     context.exit_code = answer ? 0 : report(answer.error());
     if (answer) std::cout << "credential " << args->name << " removed\n";
   });

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli_context.h"
+#include "nauto/bus/schema_types.h"
 #include "output.h"
 
 namespace nauto::cli {
@@ -54,7 +55,7 @@ void add_rules(CLI::App& app, CliContext& context) {
   auto* list = rules->add_subcommand("list", "the loaded rules and what each has done");
   add_output_option(list, context);
   list->callback([&context] {
-    auto answer = context.call("rules.list", json::object());
+    auto answer = context.call(bus::schema::RulesListRequest::kTopic, json::object());
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -91,7 +92,8 @@ void add_rules(CLI::App& app, CliContext& context) {
       context.exit_code = report(text.error());
       return;
     }
-    auto answer = context.call("rules.validate", {{"text", *text}, {"file", *file}});
+    auto answer =
+        context.call(bus::schema::RulesValidateRequest::kTopic, {{"text", *text}, {"file", *file}});
     if (!answer) {
       std::cerr << answer.error().message << "\n";
       context.exit_code = answer.error().code == Errc::InvalidConfig ? 1 : report(answer.error());
@@ -128,7 +130,8 @@ void add_rules(CLI::App& app, CliContext& context) {
                                        "rules test"});
       return;
     }
-    auto answer = context.call("rules.test", {{"rule", *rule}, {"event", event}});
+    auto answer =
+        context.call(bus::schema::RulesTestRequest::kTopic, {{"rule", *rule}, {"event", event}});
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -156,7 +159,7 @@ void add_approvals(CLI::App& app, CliContext& context) {
   auto* list = approvals->add_subcommand("list", "approvals waiting for a decision, oldest first");
   add_output_option(list, context);
   list->callback([&context] {
-    auto answer = context.call("run.approvals", json::object());
+    auto answer = context.call(bus::schema::RunApprovalsRequest::kTopic, json::object());
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -180,7 +183,7 @@ void add_approvals(CLI::App& app, CliContext& context) {
   show->add_option("id", *id, "approval id (from approvals list)")->required();
   add_output_option(show, context);
   show->callback([&context, id] {
-    auto answer = context.call("run.approvals", json::object());
+    auto answer = context.call(bus::schema::RunApprovalsRequest::kTopic, json::object());
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -223,7 +226,7 @@ void add_approvals(CLI::App& app, CliContext& context) {
       return;
     }
     auto answer = context.call(
-        "run.approve",
+        bus::schema::RunApproveRequest::kTopic,
         {{"id", *id}, {"approve", approve}, {"by", user_name()}, {"comment", *reason}});
     if (!answer) {
       context.exit_code = report(answer.error());

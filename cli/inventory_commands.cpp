@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli_context.h"
+#include "nauto/bus/schema_types.h"
 
 namespace nauto::cli {
 
@@ -18,7 +19,7 @@ std::string joined(const json& list) {
 }
 
 int list_hosts(CliContext& context, const std::string& selector) {
-  auto answer = context.call("inventory.select", {{"selector", selector}});
+  auto answer = context.call(bus::schema::InventorySelectRequest::kTopic, {{"selector", selector}});
   if (!answer) return report(answer.error());
   const auto& hosts = (*answer)["hosts"];
   if (context.format() != OutputFormat::Table) {
@@ -43,7 +44,7 @@ int validate_file(CliContext& context, const std::string& path, const std::strin
   if (!text) return report(text.error());
   // The file alone (replace), checked by the inventory module's own importer.
   auto answer = context.call_even_offline(
-      "inventory.validate",
+      bus::schema::InventoryValidateRequest::kTopic,
       {{"text", *text}, {"origin", path}, {"format", format}, {"replace", true}});
   if (!answer) return report(answer.error());
   for (const auto& warning : (*answer)["warnings"])
@@ -78,7 +79,7 @@ void add_inventory_commands(CLI::App& app, CliContext& context) {
   show->add_option("name", args->name, "device name")->required();
   add_output_option(show, context);
   show->callback([&context, args] {
-    auto answer = context.call("inventory.show", {{"name", args->name}});
+    auto answer = context.call(bus::schema::InventoryShowRequest::kTopic, {{"name", args->name}});
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -102,7 +103,7 @@ void add_inventory_commands(CLI::App& app, CliContext& context) {
     return;
   }
   auto answer = context.call(
-      "inventory.import",
+      bus::schema::InventoryImportRequest::kTopic,
       {{"text", *text}, {"origin", file}, {"format", args->format}, {"replace", args->replace}});
   if (!answer) {
     context.exit_code = report(answer.error());

@@ -13,6 +13,7 @@
 #include "cli_context.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 
 namespace nauto::cli {
 
@@ -84,7 +85,8 @@ Result<std::vector<json>> all_results(CliContext& context, const std::string& id
   std::vector<json> out;
   std::string after;
   for (;;) {
-    auto page = context.call("job.logs", {{"id", id}, {"after", after}, {"limit", 2000}});
+    auto page = context.call(bus::schema::JobLogsRequest::kTopic,
+                             {{"id", id}, {"after", after}, {"limit", 2000}});
     if (!page) return std::move(page).error();
     for (auto& r : (*page)["results"])
       out.push_back(std::move(r));
@@ -95,7 +97,7 @@ Result<std::vector<json>> all_results(CliContext& context, const std::string& id
 
 int finish_report(CliContext& context, const std::string& id, const JobArgs& args,
                   std::set<std::string>& printed, bool lines) {
-  auto record = context.call("job.status", {{"id", id}});
+  auto record = context.call(bus::schema::JobStatusRequest::kTopic, {{"id", id}});
   if (!record) return report(record.error());
   auto results = all_results(context, id);
   if (!results) return report(results.error());
@@ -163,7 +165,7 @@ int start_and_watch(CliContext& context, json body, const JobArgs& args) {
       return report(subscribed.error());
     }
   }
-  auto started = client->call("job.run", body, context.timeout_ms + 30000);
+  auto started = client->call(bus::schema::JobRunRequest::kTopic, body, context.timeout_ms + 30000);
   if (!started) return report(started.error());
   const auto id = (*started)["id"].get<std::string>();
   const auto total = (*started)["devices"].get<std::int64_t>();
@@ -182,7 +184,8 @@ int start_and_watch(CliContext& context, json body, const JobArgs& args) {
   for (;;) {
     if (g_interrupted && !cancel_sent) {
       std::fprintf(stderr, "\ncancelling job %s ...\n", id.c_str());
-      if (auto cancelled = client->call("job.cancel", {{"id", id}}, context.timeout_ms);
+      if (auto cancelled =
+              client->call(bus::schema::JobCancelRequest::kTopic, {{"id", id}}, context.timeout_ms);
           !cancelled && cancelled.error().code != Errc::NotFound) {
         return report(cancelled.error());
       }
@@ -193,7 +196,8 @@ int start_and_watch(CliContext& context, json body, const JobArgs& args) {
     if (!*event) {
       // Quiet for a while: ask, in case the end was shed under load.
       if (steady_us() - last_news > 3'000'000) {
-        auto status = client->call("job.status", {{"id", id}}, context.timeout_ms);
+        auto status =
+            client->call(bus::schema::JobStatusRequest::kTopic, {{"id", id}}, context.timeout_ms);
         if (status && status->value("state", "running") != "running") break;
         last_news = steady_us();
       }
@@ -274,7 +278,8 @@ void print_job_list(CliContext& context, const json& jobs) {
 
 int show_logs(CliContext& context, const JobArgs& args) {
   if (!args.device.empty()) {
-    auto answer = context.call("job.logs", {{"id", args.id}, {"device", args.device}});
+    auto answer = context.call(bus::schema::JobLogsRequest::kTopic,
+                               {{"id", args.id}, {"device", args.device}});
     if (!answer) return report(answer.error());
     if ((*answer)["results"].empty()) {
       return report(fail(Errc::NotFound, "no result for " + args.device + " in job " + args.id));
@@ -351,7 +356,7 @@ void add_job_commands(CLI::App& app, CliContext& context) {
   status->add_option("id", args->id, "job id")->required();
   add_output_option(status, context);
   status->callback([&context, args] {
-    auto answer = context.call("job.status", {{"id", args->id}});
+    auto answer = context.call(bus::schema::JobStatusRequest::kTopic, {{"id", args->id}});
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -364,7 +369,7 @@ void add_job_commands(CLI::App& app, CliContext& context) {
   list->add_option("-n,--limit", args->limit, "how many")->check(CLI::Range(1, 10000));
   add_output_option(list, context);
   list->callback([&context, args] {
-    auto answer = context.call("job.list", {{"limit", args->limit}});
+    auto answer = context.call(bus::schema::JobListRequest::kTopic, {{"limit", args->limit}});
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -381,7 +386,7 @@ void add_job_commands(CLI::App& app, CliContext& context) {
   auto* cancel = job->add_subcommand("cancel", "stop a running job");
   cancel->add_option("id", args->id, "job id")->required();
   cancel->callback([&context, args] {
-    auto answer = context.call("job.cancel", {{"id", args->id}});
+    auto answer = context.call(bus::schema::JobCancelRequest::kTopic, {{"id", args->id}});
     context.exit_code = answer ? 0 : report(answer.error());
     if (answer) std::cout << "job " << args->id << " cancelled\n";
   });

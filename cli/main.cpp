@@ -24,6 +24,7 @@
 #include "nauto/bus/body.h"
 #include "nauto/bus/client.h"
 #include "nauto/bus/schema.h"
+#include "nauto/bus/schema_types.h"
 #include "output.h"
 
 using nlohmann::json;
@@ -132,7 +133,7 @@ int events_tail(CliContext& o, OutputFormat format, const std::string& topic,
   std::set<std::string> seen;
   json filter = {{"topic", topic}, {"limit", limit}};
   if (!chain.empty()) filter["chain"] = chain;
-  auto history = client->call("journal.query", filter, o.timeout_ms);
+  auto history = client->call(bus::schema::JournalQueryRequest::kTopic, filter, o.timeout_ms);
   if (!history) {
     if (!follow || history.error().code != Errc::Unavailable) return report(history.error());
     std::fprintf(stderr, "nauto: no journal module; showing live events only\n");
@@ -269,7 +270,9 @@ int main(int argc, char** argv) {
     auto id = client->publish(publish_topic, *body);
     if (!id) return report(id.error());
     // Make sure the event left before the socket closes (linger is 0): a round trip does it.
-    if (auto ping = client->call("bus.stats", json::object(), o.timeout_ms); !ping) {
+    if (auto ping =
+            client->call(bus::schema::BusStatsRequest::kTopic, json::object(), o.timeout_ms);
+        !ping) {
       return report(ping.error());
     }
     std::cout << "published " << publish_topic << " id " << *id << "\n";

@@ -15,6 +15,7 @@
 #include "cli_context.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
 
 namespace nauto::cli {
 
@@ -109,7 +110,8 @@ int run_and_watch(CliContext& context, const RunArgs& args) {
     if (auto subscribed = client->subscribe({"run."}, context.timeout_ms); !subscribed)
       return report(subscribed.error());
   }
-  auto started = client->call("run.start", body, context.timeout_ms + 30000);
+  auto started =
+      client->call(bus::schema::RunStartRequest::kTopic, body, context.timeout_ms + 30000);
   if (!started) return report(started.error());
   const auto id = (*started)["id"].get<std::string>();
   if (args.detach) {
@@ -124,14 +126,16 @@ int run_and_watch(CliContext& context, const RunArgs& args) {
   for (;;) {
     if (g_interrupted && !cancel_sent) {
       std::fprintf(stderr, "\ncancelling run %s ...\n", id.c_str());
-      (void)client->call("run.cancel", {{"id", id}, {"by", user_name()}}, context.timeout_ms);
+      (void)client->call(bus::schema::RunCancelRequest::kTopic, {{"id", id}, {"by", user_name()}},
+                         context.timeout_ms);
       cancel_sent = true;
     }
     auto event = client->next_event(200);
     if (!event) return report(event.error());
     if (!*event) {
       if (steady_us() - last_news > 3'000'000) {
-        auto status = client->call("run.status", {{"id", id}}, context.timeout_ms);
+        auto status =
+            client->call(bus::schema::RunStatusRequest::kTopic, {{"id", id}}, context.timeout_ms);
         if (status && status->value("state", "running") != "running") break;
         last_news = steady_us();
       }
@@ -167,7 +171,8 @@ int run_and_watch(CliContext& context, const RunArgs& args) {
     }
   }
   client->unsubscribe();
-  auto record = client->call("run.status", {{"id", id}}, context.timeout_ms);
+  auto record =
+      client->call(bus::schema::RunStatusRequest::kTopic, {{"id", id}}, context.timeout_ms);
   if (!record) return report(record.error());
   if (!table) {
     std::cout << render_document(*record, context.format());
@@ -177,7 +182,8 @@ int run_and_watch(CliContext& context, const RunArgs& args) {
 }
 
 void list_runs(CliContext& context, const RunArgs& args) {
-  auto answer = context.call("run.list", {{"limit", args.limit}, {"all", args.all}});
+  auto answer =
+      context.call(bus::schema::RunListRequest::kTopic, {{"limit", args.limit}, {"all", args.all}});
   if (!answer) {
     context.exit_code = report(answer.error());
     return;
@@ -205,12 +211,12 @@ void list_runs(CliContext& context, const RunArgs& args) {
 }
 
 void show_run(CliContext& context, const RunArgs& args) {
-  auto record = context.call("run.status", {{"id", args.id}});
+  auto record = context.call(bus::schema::RunStatusRequest::kTopic, {{"id", args.id}});
   if (!record) {
     context.exit_code = report(record.error());
     return;
   }
-  auto steps = context.call("run.steps", {{"id", args.id}});
+  auto steps = context.call(bus::schema::RunStepsRequest::kTopic, {{"id", args.id}});
   if (!steps) {
     context.exit_code = report(steps.error());
     return;
@@ -269,7 +275,7 @@ void add_run_commands(CLI::App& app, CliContext& context) {
   auto* list = runbook->add_subcommand("list", "runbooks in the configured directories");
   add_output_option(list, context);
   list->callback([&context] {
-    auto answer = context.call("runbook.list", json::object());
+    auto answer = context.call(bus::schema::RunbookListRequest::kTopic, json::object());
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -294,7 +300,7 @@ void add_run_commands(CLI::App& app, CliContext& context) {
   show->add_option("name", args->runbook, "runbook name")->required();
   add_output_option(show, context);
   show->callback([&context, args] {
-    auto answer = context.call("runbook.show", {{"name", args->runbook}});
+    auto answer = context.call(bus::schema::RunbookShowRequest::kTopic, {{"name", args->runbook}});
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -322,7 +328,7 @@ void add_run_commands(CLI::App& app, CliContext& context) {
       context.exit_code = report(reference.error());
       return;
     }
-    auto answer = context.call("runbook.validate", *reference);
+    auto answer = context.call(bus::schema::RunbookValidateRequest::kTopic, *reference);
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
@@ -345,7 +351,8 @@ void add_run_commands(CLI::App& app, CliContext& context) {
   auto* runs_cancel = runs->add_subcommand("cancel", "stop a run");
   runs_cancel->add_option("id", args->id, "run id")->required();
   runs_cancel->callback([&context, args] {
-    auto answer = context.call("run.cancel", {{"id", args->id}, {"by", user_name()}});
+    auto answer = context.call(bus::schema::RunCancelRequest::kTopic,
+                               {{"id", args->id}, {"by", user_name()}});
     if (!answer)
       context.exit_code = report(answer.error());
     else
@@ -357,11 +364,12 @@ void add_run_commands(CLI::App& app, CliContext& context) {
   approve->add_flag("--reject", args->reject, "reject instead of approving");
   approve->add_option("--comment", args->comment, "a note kept with the decision");
   approve->callback([&context, args] {
-    auto answer = context.call("run.approve", {{"id", args->id},
-                                               {"key", args->key},
-                                               {"approve", !args->reject},
-                                               {"by", user_name()},
-                                               {"comment", args->comment}});
+    auto answer =
+        context.call(bus::schema::RunApproveRequest::kTopic, {{"id", args->id},
+                                                              {"key", args->key},
+                                                              {"approve", !args->reject},
+                                                              {"by", user_name()},
+                                                              {"comment", args->comment}});
     if (!answer)
       context.exit_code = report(answer.error());
     else

@@ -16,6 +16,7 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/bus/client.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/bus/socket.h"
 
 namespace nauto::cli::shell {
@@ -91,7 +92,9 @@ Result<PrivateNautod> PrivateNautod::start(const std::string& config, std::int64
     }
     if (std::filesystem::exists(kernel.endpoint_.substr(std::string("ipc://").size()))) {
       auto client = bus::BusClient::connect(context, kernel.endpoint_, "shell.probe");
-      if (client && client->call("kernel.status", nlohmann::json::object(), 500)) return kernel;
+      if (client &&
+          client->call(bus::schema::KernelStatusRequest::kTopic, nlohmann::json::object(), 500))
+        return kernel;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

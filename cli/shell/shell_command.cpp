@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "../cli_context.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/runbook/lua_textfsm.h"
 #include "nauto/text/textfsm/template_library.h"
 #include "private_nautod.h"
@@ -54,7 +55,7 @@ std::string default_history() {
 CompletionData platform_commands(ShellBus& bus,
                                  const std::shared_ptr<textfsm::TemplateLibrary>& templates) {
   CompletionData data;
-  auto platforms = bus.call("device.platforms", json::object(), 10'000);
+  auto platforms = bus.call(bus::schema::DevicePlatformsRequest::kTopic, json::object(), 10'000);
   if (!platforms) return data;
   for (const auto& platform : (*platforms)["platforms"]) {
     const auto name = platform.value("name", "");
@@ -81,7 +82,7 @@ int run_shell(CliContext& context, const ShellArgs& args) {
   auto endpoint = context.resolve_endpoint();
   {
     auto probe = context.connect();
-    if (!probe || !probe->call("kernel.status", json::object(), 1'000)) {
+    if (!probe || !probe->call(bus::schema::KernelStatusRequest::kTopic, json::object(), 1'000)) {
       if (args.no_private) {
         return report(fail(Errc::Unavailable, "no nautod answers at " + endpoint +
                                                   " (start it, or drop --no-private)"));

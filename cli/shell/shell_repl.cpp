@@ -1,5 +1,7 @@
 #include "shell_repl.h"
 
+#include "nauto/bus/schema_types.h"
+
 // clang-format off
 #include <cstdio>
 #include <editline/readline.h>
@@ -143,7 +145,8 @@ Meta-commands:
 }
 
 void ShellRepl::refresh_devices() {
-  auto reply = bus_.call("inventory.select", json{{"selector", "all"}}, 30'000);
+  auto reply =
+      bus_.call(bus::schema::InventorySelectRequest::kTopic, json{{"selector", "all"}}, 30'000);
   if (!reply) return;
   data_.device_platform.clear();
   data_.selector_values.clear();
@@ -169,7 +172,7 @@ void ShellRepl::refresh_devices() {
 }
 
 void ShellRepl::devices(const std::string& selector) {
-  auto reply = bus_.call("inventory.select",
+  auto reply = bus_.call(bus::schema::InventorySelectRequest::kTopic,
                          json{{"selector", selector.empty() ? "all" : selector}}, 30'000);
   if (!reply) return error(reply.error().describe());
   Table table{{"NAME", "PLATFORM", "HOST", "PORT"}, {}};
@@ -207,7 +210,7 @@ void ShellRepl::connect(const std::string& name) {
     return error(":connect " + name + ": no such device in the inventory (:devices lists them)");
   }
   auto held = bus_.call(
-      "device.session.open",
+      bus::schema::DeviceSessionOpenRequest::kTopic,
       json{{"device", name}, {"holder", options_.holder}, {"idle_timeout", kConnectIdleSeconds}},
       10'000);
   if (!held) return error(held.error().describe());
@@ -229,7 +232,8 @@ void ShellRepl::connect(const std::string& name) {
 void ShellRepl::release_sessions() {
   if (!held_sessions_) return;
   held_sessions_ = false;
-  (void)bus_.call("device.session.close", json{{"holder", options_.holder}}, 5'000);
+  (void)bus_.call(bus::schema::DeviceSessionCloseRequest::kTopic, json{{"holder", options_.holder}},
+                  5'000);
 }
 
 void ShellRepl::run_file(const std::string& arguments) {

@@ -4,6 +4,7 @@
 #include <limits>
 #include <lua.hpp>
 
+#include "nauto/bus/schema_types.h"
 #include "nauto/runbook/params.h"
 #include "nauto/runbook/run_engine.h"
 #include "nauto/runbook/runbook_loader.h"
@@ -146,7 +147,8 @@ void ShellSession::drive_until(const std::function<bool()>& done) {
   while (!done()) {
     if (interrupt_.exchange(false)) {
       // Device work in nautod stops too: every call of this shell carries its id as `run`.
-      bus_.request("device.cancel", json{{"run", options_.id}}, 2'000, [](Result<json>) {});
+      bus_.request(bus::schema::DeviceCancelRequest::kTopic, json{{"run", options_.id}}, 2'000,
+                   [](Result<json>) {});
       for (auto& [id, run] : live_)
         run->interrupt_waiting(kInterrupted);
       continue;
@@ -176,11 +178,13 @@ void ShellSession::issue(Run& run, const runbook::Effect& effect) {
     json body = args;
     body["started_by"] = "shell " + options_.user;
     body["run"] = options_.id;
-    return bus_.request("device.call", body, options_.device_timeout_ms + 5'000, answer);
+    return bus_.request(bus::schema::DeviceCallRequest::kTopic, body,
+                        options_.device_timeout_ms + 5'000, answer);
   }
   if (effect.kind == "select") {
-    return bus_.request("inventory.select", json{{"selector", args.value("selector", "")}},
-                        options_.lookup_timeout_ms, [answer](Result<json> reply) {
+    return bus_.request(bus::schema::InventorySelectRequest::kTopic,
+                        json{{"selector", args.value("selector", "")}}, options_.lookup_timeout_ms,
+                        [answer](Result<json> reply) {
                           if (reply) reply = json((*reply)["hosts"]);
                           answer(std::move(reply));
                         });
@@ -220,7 +224,7 @@ void ShellSession::issue_call(const std::string& run_id, const std::string& key,
   json body = {{"runbook", args.value("runbook", "")},
                {"params", args.value("params", json::object())},
                {"started_by", "shell " + options_.user}};
-  bus_.request("run.start", body, options_.lookup_timeout_ms,
+  bus_.request(bus::schema::RunStartRequest::kTopic, body, options_.lookup_timeout_ms,
                [this, run_id, key](Result<json> started) {
                  if (!started) return complete(run_id, key, std::move(started).error());
                  follow_child(run_id, key, (*started).value("id", ""));
@@ -230,8 +234,8 @@ void ShellSession::issue_call(const std::string& run_id, const std::string& key,
 // The child runs in nautod; its record says when it ended and how.
 void ShellSession::follow_child(const std::string& run_id, const std::string& key,
                                 const std::string& child) {
-  bus_.request("run.status", json{{"id", child}}, options_.lookup_timeout_ms,
-               [this, run_id, key, child](Result<json> status) {
+  bus_.request(bus::schema::RunStatusRequest::kTopic, json{{"id", child}},
+               options_.lookup_timeout_ms, [this, run_id, key, child](Result<json> status) {
                  if (!status) return complete(run_id, key, std::move(status).error());
                  const auto state = status->value("state", "");
                  if (state == "running") {
