@@ -212,41 +212,32 @@ def write_cpp(header_path, source_path, modules, services, events):
               "namespace {",
               ""]
     bodies = []
-    request_rows, event_rows = [], []
+
+    def message(topic, kind, owner, fields, doc, is_open):
+        """Adds one message (kind Request, Reply or Event): its field table and Message to the
+        source, its struct to the header; returns the Message's name."""
+        nonlocal source, header, bodies
+        table = "k" + camel(topic) + kind
+        source += field_table(table + "Fields", fields)
+        source.append(f"constexpr Message {table}{{{cpp_string(topic)}, {cpp_string(owner)}, "
+                      f"{table}Fields, {len(fields)}, {cpp_string(doc)}, "
+                      f"{'true' if is_open else 'false'}}};")
+        h, b = struct(camel(topic) + kind, topic, table, fields, doc)
+        header += h + [""]
+        bodies += b
+        return table
+
+    request_rows = []
     for topic in sorted(services):
         s = services[topic]
-        var = "k" + camel(topic) + "RequestFields"
-        source += field_table(var, s["request"])
-        table = "k" + camel(topic) + "Request"
-        source.append(f"constexpr Message {table}{{{cpp_string(topic)}, {cpp_string(s['owner'])}, "
-                      f"{var}, {len(s['request'])}, {cpp_string(s['doc'])}, "
-                      f"{'true' if s['open'] else 'false'}}};")
-        request_rows.append(f"&{table}")
-        h, b = struct(camel(topic) + "Request", topic, table, s["request"], s["doc"])
-        header += h + [""]
-        bodies += b
+        request_rows.append("&" + message(topic, "Request", s["owner"], s["request"], s["doc"],
+                                          s["open"]))
         if s["reply"]:
             # A reply is open like an event: a caller ignores fields it does not know.
-            var = "k" + camel(topic) + "ReplyFields"
-            source += field_table(var, s["reply"])
-            table = "k" + camel(topic) + "Reply"
-            source.append(f"constexpr Message {table}{{{cpp_string(topic)}, {cpp_string(s['owner'])}, "
-                          f"{var}, {len(s['reply'])}, {cpp_string('the reply of ' + topic)}, true}};")
-            h, b = struct(camel(topic) + "Reply", topic, table, s["reply"], "its reply")
-            header += h + [""]
-            bodies += b
+            message(topic, "Reply", s["owner"], s["reply"], "the reply of " + topic, True)
     for topic in sorted(events):
         e = events[topic]
-        var = "k" + camel(topic) + "EventFields"
-        source += field_table(var, e["fields"])
-        table = "k" + camel(topic) + "Event"
-        source.append(f"constexpr Message {table}{{{cpp_string(topic)}, {cpp_string(e['owner'])}, "
-                      f"{var}, {len(e['fields'])}, {cpp_string(e['doc'])}, "
-                      f"{'true' if e['open'] else 'false'}}};")
-        event_rows.append(f"&{table}")
-        h, b = struct(camel(topic) + "Event", topic, table, e["fields"], e["doc"])
-        header += h + [""]
-        bodies += b
+        message(topic, "Event", e["owner"], e["fields"], e["doc"], e["open"])
     source += ["", "constexpr const Message* kRequests[] = {"]
     source += [f"    {row}," for row in request_rows] + ["};", ""]
     source += ["struct ModuleRow {", "  const char* name;", "  std::vector<std::string> serves, publishes, calls;", "};", "",

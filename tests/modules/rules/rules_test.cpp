@@ -106,6 +106,21 @@ rules:
       params: {device: "{{device}}", interface: "{{ fields.interface }}", note: "on {{device}}"}
 )Y";
 
+// A cooldown on one rule; concurrency 1 and a budget of 2 per hour on the other.
+const char* kHeldBack = R"Y(
+rules:
+  - name: cool
+    on: device.*.login.failed
+    cooldown: 5m
+    action: {runbook: lock_out, params: {device: "{{device}}"}}
+  - name: limited
+    on: device.*.interface.down
+    group_by: [device, fields.interface]
+    concurrency: 1
+    budget: {count: 2, window: 1h}
+    action: {runbook: fix, params: {device: "{{device}}"}}
+)Y";
+
 }  // namespace
 
 TEST_CASE("a matching event fires the rule with parameters from the event", "[rules]") {
@@ -204,20 +219,7 @@ TEST_CASE("cooldown, budgets and concurrency hold a rule back, and say so", "[ru
   EngineSettings settings;
   settings.device_budget = {3, 3'600'000};
   settings.settle_ms = 0;
-  World w(R"Y(
-rules:
-  - name: cool
-    on: device.*.login.failed
-    cooldown: 5m
-    action: {runbook: lock_out, params: {device: "{{device}}"}}
-  - name: limited
-    on: device.*.interface.down
-    group_by: [device, fields.interface]
-    concurrency: 1
-    budget: {count: 2, window: 1h}
-    action: {runbook: fix, params: {device: "{{device}}"}}
-)Y",
-          settings);
+  World w(kHeldBack, settings);
   const auto locked = w.send("device.r1.login.failed", {{"device", "r1"}});
   w.engine->action_started("cool", locked, "run-c");
   w.engine->run_finished("run-c");  // settle 0: the loop guard ends with the run
@@ -444,20 +446,7 @@ TEST_CASE("a snapshot carries cooldowns, loop guards, budgets and runs into a ne
           "[rules][state]") {
   EngineSettings settings;
   settings.settle_ms = 5000;
-  const char* yaml = R"Y(
-rules:
-  - name: cool
-    on: device.*.login.failed
-    cooldown: 5m
-    action: {runbook: lock_out, params: {device: "{{device}}"}}
-  - name: limited
-    on: device.*.interface.down
-    group_by: [device, fields.interface]
-    concurrency: 1
-    budget: {count: 2, window: 1h}
-    action: {runbook: fix, params: {device: "{{device}}"}}
-)Y";
-  World before(yaml, settings);
+  World before(kHeldBack, settings);
   const auto locked = before.send("device.r1.login.failed", {{"device", "r1"}});
   before.engine->action_started("cool", locked, "run-c");
   before.engine->run_finished("run-c");
@@ -471,8 +460,8 @@ rules:
   auto stored = bus::from_body(bus::to_body(snapshot));
   REQUIRE(stored);
 
-  World after(yaml, settings);    // a restarted module: same rules, 6 s later
-  after.now = before.now + 6000;  // past r1's loop guard (settle 5 s), within its cooldown
+  World after(kHeldBack, settings);  // a restarted module: same rules, 6 s later
+  after.now = before.now + 6000;     // past r1's loop guard (settle 5 s), within its cooldown
   REQUIRE(after.engine->restore(*stored));
   // The cooldown holds after the restart.
   after.send("device.r1.login.failed", {{"device", "r1"}});
@@ -497,13 +486,14 @@ rules:
 }
 
 TEST_CASE("a firing is saved before its action; a bad snapshot changes nothing", "[rules][state]") {
-  World w(R"Y(
+  const char* yaml = R"Y(
 rules:
   - name: cool
     on: device.*.login.failed
     cooldown: 5m
     action: {emit: {topic: alerts.login}}
-)Y");
+)Y";
+  World w(yaml);
   int saved = 0;
   std::size_t actions_when_saved = 99;
   // The module's hook: the state is written before the action runs.
@@ -521,14 +511,7 @@ rules:
     actions_when_saved = acted.size();
   };
   RuleEngine engine({}, std::move(hooks));
-  auto rules = parse_rules(R"Y(
-rules:
-  - name: cool
-    on: device.*.login.failed
-    cooldown: 5m
-    action: {emit: {topic: alerts.login}}
-)Y",
-                           "test.yaml");
+  auto rules = parse_rules(yaml, "test.yaml");
   REQUIRE(rules);
   engine.replace_rules(std::move(*rules));
   engine.on_event("device.r1.login.failed", "e1", {{"device", "r1"}});
