@@ -73,7 +73,41 @@ Error invalid(const Message& message, const std::string& what) {
   return Error{Errc::InvalidArgument, std::string(message.topic) + ": " + what, message.owner};
 }
 
+// Whether `topic` is an instance of the declared `pattern` (see find_event).
+bool instance_of(std::string_view topic, std::string_view pattern) {
+  while (!pattern.empty()) {
+    const auto pattern_dot = pattern.find('.');
+    const auto segment = pattern.substr(0, pattern_dot);
+    const bool last = pattern_dot == std::string_view::npos;
+    const auto topic_dot = topic.find('.');
+    if (topic.empty()) return false;
+    if (segment.size() > 2 && segment.front() == '<' && segment.back() == '>') {
+      if (last) return true;  // the rest, one segment or more
+      if (topic_dot == std::string_view::npos || topic_dot == 0) return false;
+    } else if (topic.substr(0, topic_dot) != segment) {
+      return false;
+    }
+    if (last) return topic_dot == std::string_view::npos;
+    if (topic_dot == std::string_view::npos) return false;
+    topic.remove_prefix(topic_dot + 1);
+    pattern.remove_prefix(pattern_dot + 1);
+  }
+  return topic.empty();
+}
+
 }  // namespace
+
+const Message* find_event(std::string_view topic) {
+  for (const auto* event : events()) {
+    if (topic == event->topic) return event;
+  }
+  for (const auto* event : events()) {
+    if (std::string_view(event->topic).find('<') != std::string_view::npos &&
+        instance_of(topic, event->topic))
+      return event;
+  }
+  return nullptr;
+}
 
 Result<void> check(const Message& message, const nlohmann::json& body) {
   if (body.is_null()) {

@@ -227,7 +227,7 @@ def write_cpp(header_path, source_path, modules, services, events):
         bodies += b
         return table
 
-    request_rows = []
+    request_rows, event_rows = [], []
     for topic in sorted(services):
         s = services[topic]
         request_rows.append("&" + message(topic, "Request", s["owner"], s["request"], s["doc"],
@@ -237,9 +237,12 @@ def write_cpp(header_path, source_path, modules, services, events):
             message(topic, "Reply", s["owner"], s["reply"], "the reply of " + topic, True)
     for topic in sorted(events):
         e = events[topic]
-        message(topic, "Event", e["owner"], e["fields"], e["doc"], e["open"])
+        event_rows.append("&" + message(topic, "Event", e["owner"], e["fields"], e["doc"],
+                                        e["open"]))
     source += ["", "constexpr const Message* kRequests[] = {"]
     source += [f"    {row}," for row in request_rows] + ["};", ""]
+    source += ["constexpr const Message* kEvents[] = {"]
+    source += [f"    {row}," for row in event_rows] + ["};", ""]
     source += ["struct ModuleRow {", "  const char* name;", "  std::vector<std::string> serves, publishes, calls;", "};", "",
                "const std::vector<ModuleRow>& module_rows() {",
                "  static const std::vector<ModuleRow> rows = {"]
@@ -258,6 +261,10 @@ def write_cpp(header_path, source_path, modules, services, events):
                "",
                "std::vector<const Message*> requests() {",
                "  return {std::begin(kRequests), std::end(kRequests)};",
+               "}",
+               "",
+               "std::vector<const Message*> events() {",
+               "  return {std::begin(kEvents), std::end(kEvents)};",
                "}",
                "",
                "ModuleInterface module_interface(std::string_view module) {",

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 
 #include "nauto/base/clock.h"
@@ -55,6 +56,19 @@ class ModuleRunner::Impl final : public Context {
   store::Store* store() override { return options_.store; }
 
   Result<void> publish(std::string topic, std::string body) override {
+#ifdef NAUTO_CHECK_PUBLISHED_EVENTS
+    // The sanitizer build (which runs every test) holds each published event to its declared
+    // fields, so bus/schema/ and the code that publishes cannot drift apart unnoticed.
+    if (const auto* declared = bus::schema::find_event(topic)) {
+      auto decoded = bus::from_body(body);
+      auto checked =
+          decoded ? bus::schema::check(*declared, *decoded) : Result<void>(decoded.error());
+      if (!checked) {
+        log_->critical("published {} unlike its schema: {}", topic, checked.error().message);
+        std::abort();
+      }
+    }
+#endif
     return send(bus::make_event(std::move(topic), manifest_.name, std::move(body)));
   }
 
@@ -79,7 +93,9 @@ class ModuleRunner::Impl final : public Context {
   TimerId after(std::chrono::milliseconds delay, TimerFn fn) override {
     return add_timer(delay.count(), 0, std::move(fn));
   }
-  void cancel(TimerId id) override { timers_.erase(id); }
+  void cancel(TimerId id) override {
+    timers_.erase(id);
+  }
 
   Result<TimerId> watch(int fd, TimerFn on_readable) override {
     if (watches_.size() >= kMaxWatches) {
@@ -90,7 +106,9 @@ class ModuleRunner::Impl final : public Context {
     watches_[id] = Watch{fd, std::move(on_readable)};
     return id;
   }
-  void unwatch(TimerId id) override { watches_.erase(id); }
+  void unwatch(TimerId id) override {
+    watches_.erase(id);
+  }
 
  private:
   struct Timer {

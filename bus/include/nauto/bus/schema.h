@@ -63,6 +63,14 @@ const Message* find_request(std::string_view service);
 /// Every declared service's request, in topic order.
 std::vector<const Message*> requests();
 
+/// Every declared event, in topic order.
+std::vector<const Message*> events();
+/// The event a published topic is an instance of: its declared topic, where a <placeholder>
+/// stands for one segment, or for the rest of the topic when it is the last
+/// (device.<device>.<kind> covers device.r1.interface.down); nullptr when none is declared
+/// (a runbook's or a rule's own topics).
+const Message* find_event(std::string_view topic);
+
 /// The services a module serves, the events it publishes and the services it calls, as its
 /// schema file declares them (empty for an unknown module).
 struct ModuleInterface {
