@@ -143,18 +143,16 @@ class KernelModule final : public Module {
   }
 
   void on_event(const bus::Envelope& event, Context& ctx) override {
-    auto body = bus::from_body(event.body);
-    if (!body) return;
     // Heartbeats and error reports, typed (bus/schema/kernel.yaml); a malformed one from any
     // bus client is logged and ignored.
     std::string name, error;
     std::int64_t pid = 0;
     if (event.topic == kModuleErrorTopic) {
-      auto report = bus::schema::KernelModuleErrorEvent::decode(*body);
+      auto report = bus::schema::decode_body<bus::schema::KernelModuleErrorEvent>(event.body);
       if (!report) return ctx.log().warn("ignored: {}", report.error().message);
       name = report->module, pid = report->pid, error = report->error;
     } else {
-      auto beat = bus::schema::KernelHeartbeatEvent::decode(*body);
+      auto beat = bus::schema::decode_body<bus::schema::KernelHeartbeatEvent>(event.body);
       if (!beat) return ctx.log().warn("ignored: {}", beat.error().message);
       name = beat->module, pid = beat->pid;
     }

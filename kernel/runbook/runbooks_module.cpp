@@ -103,11 +103,6 @@ StartRequest start_request(const Fields& args, const std::string& who) {
   return request;
 }
 
-template <typename Request>
-Result<Request> decode(const json& body) {
-  return Request::decode(body);
-}
-
 }  // namespace
 
 class RunbooksModule final : public Module {
@@ -175,12 +170,12 @@ class RunbooksModule final : public Module {
   Result<json> answer_query(const std::string& service, const json& body, const std::string& who) {
     namespace schema = bus::schema;
     if (service == schema::RunStatusRequest::kTopic) {
-      auto args = decode<schema::RunStatusRequest>(body);
+      auto args = schema::RunStatusRequest::decode(body);
       if (!args) return std::move(args).error();
       return engine_->status(args->id);
     }
     if (service == schema::RunListRequest::kTopic) {
-      auto args = decode<schema::RunListRequest>(body);
+      auto args = schema::RunListRequest::decode(body);
       if (!args) return std::move(args).error();
       if (args->limit < 1) return fail(Errc::InvalidArgument, "run.list: limit is at least 1");
       auto runs = engine_->journal().runs(static_cast<std::size_t>(args->limit), args->all);
@@ -191,7 +186,7 @@ class RunbooksModule final : public Module {
       return json{{"runs", *runs}};
     }
     if (service == schema::RunStepsRequest::kTopic) {
-      auto args = decode<schema::RunStepsRequest>(body);
+      auto args = schema::RunStepsRequest::decode(body);
       if (!args) return std::move(args).error();
       auto entries = engine_->journal().entries(args->id);
       if (!entries) return std::move(entries).error();
@@ -208,7 +203,7 @@ class RunbooksModule final : public Module {
       return json{{"steps", steps}};
     }
     if (service == schema::RunCancelRequest::kTopic) {
-      auto args = decode<schema::RunCancelRequest>(body);
+      auto args = schema::RunCancelRequest::decode(body);
       if (!args) return std::move(args).error();
       if (auto cancelled = engine_->cancel(args->id, args->by.empty() ? who : args->by); !cancelled)
         return std::move(cancelled).error();
@@ -217,7 +212,7 @@ class RunbooksModule final : public Module {
     if (service == schema::RunApprovalsRequest::kTopic)
       return json{{"approvals", engine_->pending_approvals()}};
     if (service == schema::RunApproveRequest::kTopic) {
-      auto args = decode<schema::RunApproveRequest>(body);
+      auto args = schema::RunApproveRequest::decode(body);
       if (!args) return std::move(args).error();
       const auto& id = args->id;
       std::string run = id, key = args->key;
@@ -250,7 +245,7 @@ class RunbooksModule final : public Module {
       return json{{"runbooks", list}, {"dirs", engine_->catalog().directories()}};
     }
     if (service == schema::RunbookShowRequest::kTopic) {
-      auto args = decode<schema::RunbookShowRequest>(body);
+      auto args = schema::RunbookShowRequest::decode(body);
       if (!args) return std::move(args).error();
       auto file = engine_->catalog().find(args->name);
       if (!file) return std::move(file).error();
@@ -267,13 +262,13 @@ class RunbooksModule final : public Module {
       return out;
     }
     if (service == schema::RunbookValidateRequest::kTopic) {
-      auto args = decode<schema::RunbookValidateRequest>(body);
+      auto args = schema::RunbookValidateRequest::decode(body);
       if (!args) return std::move(args).error();
       return engine_->validate(start_request(*args, who));
     }
     // A runbook's `store` from outside a run (the shell): the same table runs use.
     if (service == schema::RunbookStatePutRequest::kTopic) {
-      auto args = decode<schema::RunbookStatePutRequest>(body);
+      auto args = schema::RunbookStatePutRequest::decode(body);
       if (!args) return std::move(args).error();
       if (args->runbook.empty() || args->key.empty())
         return fail(Errc::InvalidArgument, service + ": runbook and key must not be empty");
@@ -282,7 +277,7 @@ class RunbooksModule final : public Module {
       return json::object();
     }
     if (service == schema::RunbookStateGetRequest::kTopic) {
-      auto args = decode<schema::RunbookStateGetRequest>(body);
+      auto args = schema::RunbookStateGetRequest::decode(body);
       if (!args) return std::move(args).error();
       if (args->runbook.empty() || args->key.empty())
         return fail(Errc::InvalidArgument, service + ": runbook and key must not be empty");

@@ -305,9 +305,9 @@ class DevicesModule final : public Module {
     ctx.request(
         bus::schema::InventorySelectRequest::kTopic, bus::to_body(json{{"selector", spec->target}}),
         kLookupTimeoutMs, [this, &ctx, spec, started](Result<std::string> answer) {
-          auto body = answer ? bus::from_body(*answer) : Result<json>(answer.error());
-          auto hosts = body ? bus::schema::InventorySelectReply::decode(*body)
-                            : Result<bus::schema::InventorySelectReply>(body.error());
+          using Hosts = bus::schema::InventorySelectReply;
+          auto hosts =
+              answer ? bus::schema::decode_body<Hosts>(*answer) : Result<Hosts>(answer.error());
           if (!hosts) return started(hosts.error(), 0);
           const auto list = std::move(hosts->hosts);
           if (list.empty()) {
@@ -340,9 +340,9 @@ class DevicesModule final : public Module {
               bus::to_body(json{{"names", missing}, {"purpose", "job for " + spec->started_by}}),
               kLookupTimeoutMs,
               [this, started, start, cached](Result<std::string> resolved) mutable {
-                auto body = resolved ? bus::from_body(*resolved) : Result<json>(resolved.error());
-                auto answer = body ? bus::schema::VaultResolveReply::decode(*body)
-                                   : Result<bus::schema::VaultResolveReply>(body.error());
+                using Resolved = bus::schema::VaultResolveReply;
+                auto answer = resolved ? bus::schema::decode_body<Resolved>(*resolved)
+                                       : Result<Resolved>(resolved.error());
                 if (!answer) return started(answer.error(), 0);
                 credentials_.put(answer->credentials, steady_us());
                 cached.update(answer->credentials);
@@ -395,37 +395,22 @@ class DevicesModule final : public Module {
         });
   }
 
-  // Answers the device.call waiting for job `id`, if any, from its outcome; without one (the
-  // job ended before its device started) from the store, which then holds the reason.
-  void answer_call(const std::string& id, const DeviceOutcome* outcome) {
+  // Answers the device.call waiting for job `id`, if any, from its outcome. The runner hands
+  // over the outcome of every one-device job, skipped and cancelled ones included.
+  void answer_call(const std::string& id, const DeviceOutcome& outcome) {
     const auto it = calls_.find(id);
     if (it == calls_.end()) return;
     auto reply = it->second.reply;
     const auto received_us = it->second.received_us;
     calls_.erase(it);
-    DeviceOutcome stored;
-    if (!outcome) {
-      auto results = runner_->job_store().results(id, "", "", 1);
-      if (!results) return reply->fail(results.error());
-      if (results->empty())
-        return reply->fail(
-            fail(Errc::Cancelled, "the device call was cancelled before it started"));
-      const auto& r = results->front();
-      stored.status = r.value("status", "") == "ok" ? DeviceStatus::Ok : DeviceStatus::Failed;
-      stored.error_code = r.value("error_code", "bug");
-      stored.error = r.value("error", r.value("status", "failed"));
-      stored.output = r.value("output", json());
-      outcome = &stored;
-    }
-    if (outcome->status == DeviceStatus::Ok) {
-      reply->ok_json(outcome->output);
+    if (outcome.status == DeviceStatus::Ok) {
+      reply->ok_json(outcome.output);
     } else {
-      const auto code = errc_from_name(outcome->error_code.empty() ? "bug" : outcome->error_code);
-      reply->fail(fail(code, outcome->error.empty()
-                                 ? std::string(device_status_name(outcome->status))
-                                 : outcome->error));
+      const auto code = errc_from_name(outcome.error_code.empty() ? "bug" : outcome.error_code);
+      reply->fail(fail(code, outcome.error.empty() ? std::string(device_status_name(outcome.status))
+                                                   : outcome.error));
     }
-    timing_.add(received_us, outcome->started_us, outcome->finished_us, now_us());
+    timing_.add(received_us, outcome.started_us, outcome.finished_us, now_us());
   }
 
   // Finished devices first, so a watcher has every device line before the job's end.
@@ -448,7 +433,7 @@ class DevicesModule final : public Module {
     auto news = runner_->poll();
     // device.call is answered from the outcome in memory as soon as the driver is done.
     for (auto& [id, outcome] : news.outcomes)
-      answer_call(id, &outcome);
+      answer_call(id, outcome);
     for (const auto& device : news.devices) {
       (void)ctx.publish(bus::schema::JobDeviceEvent::kTopic, bus::to_body(to_json(device)));
     }
@@ -462,7 +447,14 @@ class DevicesModule final : public Module {
     if (progress_due) last_progress_us_ = now;
     for (const auto& progress : news.jobs) {
       const bool ended = progress.state != JobState::Running;
-      if (ended) answer_call(progress.id, nullptr);  // a call without an outcome: cancelled
+      // Outcomes come with or before their job's end; a call still waiting has none.
+      if (ended) {
+        if (auto waiting = calls_.find(progress.id); waiting != calls_.end()) {
+          waiting->second.reply->fail(
+              fail(Errc::Cancelled, "the device call was cancelled before it started"));
+          calls_.erase(waiting);
+        }
+      }
       if (ended || progress_due) {
         (void)ctx.publish(
             ended ? bus::schema::JobFinishedEvent::kTopic : bus::schema::JobProgressEvent::kTopic,

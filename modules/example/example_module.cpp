@@ -65,9 +65,7 @@ class ExampleModule final : public Module {
       throw std::runtime_error("example.fail was called: failing on purpose");
     }
     if (request.topic == schema::ExampleStallRequest::kTopic) {
-      auto body = bus::from_body(request.body);
-      auto args = body ? schema::ExampleStallRequest::decode(*body)
-                       : Result<schema::ExampleStallRequest>(body.error());
+      auto args = schema::decode_body<schema::ExampleStallRequest>(request.body);
       if (!args) return reply.fail(args.error());
       const auto seconds = args->seconds;
       if (seconds < 1 || seconds > 3600) {

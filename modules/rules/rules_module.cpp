@@ -140,9 +140,7 @@ class RulesModule final : public Module {
     if (topic.rfind("rule.", 0) == 0 || topic.rfind("kernel.", 0) == 0) return;
     ++events_;
     if (topic == bus::schema::RunFinishedEvent::kTopic) {
-      auto body = bus::from_body(event.body);
-      auto finished = body ? bus::schema::RunFinishedEvent::decode(*body)
-                           : Result<bus::schema::RunFinishedEvent>(body.error());
+      auto finished = bus::schema::decode_body<bus::schema::RunFinishedEvent>(event.body);
       if (finished) engine_->run_finished(finished->id);
     }
     engine_->on_packed_event(topic, event.header.id, event.body);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "nauto/base/result.h"
+#include "nauto/bus/body.h"
 
 namespace nauto::bus::schema {
 
@@ -79,6 +80,15 @@ struct ModuleInterface {
   std::vector<std::string> calls;
 };
 ModuleInterface module_interface(std::string_view module);
+
+/// msgpack bytes decoded into a generated type (schema_types.h): Errc::Malformed for bytes that
+/// are not msgpack, the type's invalid_argument for a wrong field.
+template <typename T>
+Result<T> decode_body(std::string_view body) {
+  auto document = from_body(body);
+  if (!document) return std::move(document).error();
+  return T::decode(*document);
+}
 
 /// Checks a body against `message`: an object (null counts as {}) whose fields have their
 /// declared types, with every required field present and no undeclared field (unless open).
