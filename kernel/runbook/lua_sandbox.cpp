@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <lua.hpp>
 
+#include "lua_patterns.h"
 #include "nauto/base/clock.h"
 
 namespace nauto::runbook {
@@ -27,6 +28,25 @@ int load_text_only(lua_State* L) {
   lua_insert(L, 1);
   lua_call(L, args, LUA_MULTRET);
   return lua_gettop(L);
+}
+
+// `setmetatable` without finalizers: a `__gc` metamethod runs with the hook off (while the
+// collector works, or when the state closes), where no limit could stop a loop in it.
+int setmetatable_without_gc(lua_State* L) {
+  lua_settop(L, 2);
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) == LUA_TNIL) lua_pop(L, 1);
+  }
+  if (lua_gettop(L) > 2) {
+    return luaL_error(L,
+                      "setmetatable: __gc is not allowed in runbooks (finalizers run where no "
+                      "limit applies)");
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 2, 1);
+  return 1;
 }
 
 }  // namespace
@@ -74,23 +94,53 @@ void* LuaSandbox::allocate(void* self, void* block, std::size_t old_size, std::s
   return grown;
 }
 
+bool LuaSandbox::check_limits(bool can_pause) {
+  if (!tripped_.empty()) return false;
+  if (instructions_ > limits_.instruction_budget) {
+    tripped_ = "instruction budget of " + std::to_string(limits_.instruction_budget) +
+               " exceeded (a loop that never ends? raise limits.instructions)";
+    return false;
+  }
+  if (!limits_.deadline_steady_us && !limits_.slice_us) return false;
+  const auto now = steady_us();
+  if (limits_.deadline_steady_us && now > limits_.deadline_steady_us) {
+    tripped_ = "the run's deadline passed while it was computing";
+    return false;
+  }
+  if (!limits_.slice_us || now - slice_start_us_ <= limits_.slice_us) return false;
+  if (!can_pause && now - slice_start_us_ > limits_.max_unpausable_us) {
+    tripped_ = "computed for over " + std::to_string(limits_.max_unpausable_us / 1000) +
+               " ms where the engine cannot pause it (a pattern that backtracks without end, "
+               "or a long callback of string.gsub or table.sort?)";
+  }
+  return true;
+}
+
 void LuaSandbox::hook(lua_State* L, lua_Debug*) {
   auto& sandbox = of(L);
   sandbox.instructions_ += kHookEvery;
-  if (sandbox.tripped_.empty()) {
-    if (sandbox.instructions_ > sandbox.limits_.instruction_budget) {
-      sandbox.tripped_ = "instruction budget of " +
-                         std::to_string(sandbox.limits_.instruction_budget) +
-                         " exceeded (a loop that never ends? raise limits.instructions)";
-    } else if (sandbox.limits_.deadline_steady_us &&
-               steady_us() > sandbox.limits_.deadline_steady_us) {
-      sandbox.tripped_ = "the run's deadline passed while it was computing";
-    }
-  }
+  const bool slice_over = sandbox.check_limits(lua_isyieldable(L));
   if (!sandbox.tripped_.empty()) luaL_error(L, "%s", sandbox.tripped_.c_str());
   if (sandbox.interrupt_flag_ && sandbox.interrupt_flag_->exchange(false)) {
     luaL_error(L, "interrupted (Ctrl-C)");
   }
+  if (slice_over && lua_isyieldable(L)) {
+    sandbox.preempted_ = true;
+    lua_yield(L, 0);  // a count hook may yield (Lua 5.4), with no values
+  }
+}
+
+void LuaSandbox::charge(lua_State* L, std::uint64_t steps, const char* what) {
+  instructions_ += steps;
+  if (tripped_.empty()) {
+    check_limits(false);
+    if (!tripped_.empty()) tripped_ = what + (": " + tripped_);
+  }
+  if (!tripped_.empty()) luaL_error(L, "%s", tripped_.c_str());
+}
+
+void LuaSandbox::begin_slice() {
+  slice_start_us_ = steady_us();
 }
 
 void LuaSandbox::renew(std::uint64_t instruction_budget, std::int64_t deadline_steady_us) {
@@ -99,6 +149,7 @@ void LuaSandbox::renew(std::uint64_t instruction_budget, std::int64_t deadline_s
   limits_.deadline_steady_us = deadline_steady_us;
   memory_refused_ = false;
   tripped_.clear();
+  begin_slice();
 }
 
 void LuaSandbox::stop(std::string reason) {
@@ -143,9 +194,13 @@ void LuaSandbox::open_safe_libraries() {
   lua_getfield(L, -1, "load");
   lua_pushcclosure(L, &load_text_only, 1);
   lua_setfield(L, -2, "load");
+  lua_getfield(L, -1, "setmetatable");
+  lua_pushcclosure(L, &setmetatable_without_gc, 1);
+  lua_setfield(L, -2, "setmetatable");
   lua_getfield(L, -1, "string");
   lua_pushnil(L);
   lua_setfield(L, -2, "dump");
+  open_bounded_patterns(L, lua_gettop(L));
   lua_pop(L, 2);
 }
 

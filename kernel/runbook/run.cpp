@@ -193,6 +193,7 @@ void Run::stop(RunState state, std::string reason) {
   state_ = state;
   error_ = std::move(reason);
   ready_.clear();
+  paused_.clear();
   waiting_.clear();
 }
 
@@ -201,12 +202,21 @@ void Run::finish(RunState state, std::string error) {
   state_ = state;
   error_ = std::move(error);
   ready_.clear();
+  paused_.clear();
   waiting_.clear();
+}
+
+void Run::proceed() {
+  if (state_ != RunState::Running) return;
+  for (Task* task : std::exchange(paused_, {}))
+    make_ready(*task);
+  pump();
 }
 
 void Run::pump() {
   if (pumping_) return;
   pumping_ = true;
+  sandbox_->begin_slice();
   while (!ready_.empty() && state_ == RunState::Running) {
     Task* task = ready_.front();
     ready_.pop_front();
@@ -225,6 +235,11 @@ void Run::resume(Task& task) {
   task.nargs = 0;
   if (!sandbox_->tripped().empty()) {
     finish(RunState::Failed, sandbox_->tripped());
+    return;
+  }
+  if (status == LUA_YIELD && sandbox_->take_preempted()) {
+    paused_.push_back(&task);
+    if (paused_.size() == 1) host_.paused(*this);
     return;
   }
   if (status == LUA_YIELD) {

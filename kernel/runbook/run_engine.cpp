@@ -71,6 +71,8 @@ struct RunEngine::Slot {
   std::map<std::string, json> approvals;        // key -> {message, approvers, expires_us}
   std::map<std::string, std::string> children;  // call effect key -> child run id
   bool called_devices = false;
+  std::uint64_t proceed_timer = 0;  // a paused run goes on after the engine served the rest
+  bool computing = false;           // paused at least once since its last effect
 };
 
 struct RunEngine::Host final : RunHost {
@@ -88,6 +90,9 @@ struct RunEngine::Host final : RunHost {
   void finished(Run& run) override {
     if (auto* slot = slot_of(run)) engine.on_finished(*slot);
   }
+  void paused(Run& run) override {
+    if (auto* slot = slot_of(run)) engine.on_paused(*slot);
+  }
   RunEngine& engine;
 };
 
@@ -103,9 +108,19 @@ RunEngine::RunEngine(EngineOptions options, store::Store& store, RunbookCatalog 
 RunEngine::~RunEngine() {
   bus_.cancel_timer(acknowledgement_timer_);
   for (auto& [id, slot] : runs_) {
+    bus_.cancel_timer(slot->proceed_timer);
     bus_.cancel_timer(slot->deadline_timer);
     for (const auto& [key, timer] : slot->timers)
       bus_.cancel_timer(timer);
+  }
+}
+
+void RunEngine::stopping() {
+  for (auto& [id, slot] : runs_) {
+    if (!slot->computing) continue;
+    slot->computing = false;
+    slot->record.erase("computing_since_us");
+    (void)journal_.put_run(slot->record, true);  // on disk before the next start reads it
   }
 }
 
@@ -247,6 +262,7 @@ Result<std::string> RunEngine::launch(Resolved runbook, json params, const json&
   spec.context = context;
   spec.limits = options_.limits;
   spec.limits.deadline_steady_us = steady_us() + options_.run_timeout_ms * 1000;
+  spec.limits.slice_us = options_.slice_ms * 1000;
   const bool resumed = !replay.empty() || record.value("resumes", 0) > 0;
   auto run = Run::create(std::move(spec), std::move(replay), *host_);
   if (!run) return std::move(run).error();
@@ -314,6 +330,7 @@ Result<std::size_t> RunEngine::resume_unfinished() {
   for (auto& record : *records) {
     const auto id = record.value("id", "");
     if (runs_.contains(id)) continue;  // started in this process, not left over from the last
+    if (quarantine(record)) continue;
     auto entries = journal_.entries(id);
     if (!entries) return std::move(entries).error();
     Resolved r;
@@ -345,7 +362,58 @@ Result<std::size_t> RunEngine::resume_unfinished() {
   return resumed;
 }
 
+// A run that computes past its slice is marked in its stored record until its next effect:
+// if nautod dies meanwhile, the next start knows which run was on the CPU (quarantine()).
+void RunEngine::set_computing(Slot& slot, bool computing) {
+  if (slot.computing == computing) return;
+  slot.computing = computing;
+  if (computing)
+    slot.record["computing_since_us"] = now_us();
+  else
+    slot.record.erase("computing_since_us");
+  (void)journal_.put_run(slot.record, false);
+}
+
+void RunEngine::on_paused(Slot& slot) {
+  set_computing(slot, true);
+  if (slot.proceed_timer) return;
+  slot.proceed_timer = bus_.after(0, [this, id = slot.run->id()] {
+    const auto it = runs_.find(id);
+    if (it == runs_.end()) return;
+    it->second->proceed_timer = 0;
+    it->second->run->proceed();
+    reap();
+  });
+}
+
+bool RunEngine::quarantine(json& record) {
+  if (record.value("state", "") != "running" || !record.contains("computing_since_us"))
+    return false;
+  const auto reason =
+      "stopped the runbook engine; quarantined (it was computing when nautod stopped without "
+      "warning, so it is not replayed)";
+  record.erase("computing_since_us");
+  record["state"] = run_state_name(RunState::Failed);
+  record["error"] = reason;
+  record["quarantined"] = true;
+  record["finished_us"] = now_us();
+  if (auto written = journal_.put_run(record, true); !written) {
+    logger("runbooks")
+        ->error("run {} could not be quarantined: {}", record.value("id", ""),
+                written.error().describe());
+  }
+  logger("runbooks")
+      ->warn("run {} ({}) quarantined: it was computing when nautod stopped",
+             record.value("id", ""), record.value("runbook", ""));
+  json event = {
+      {"id", record.value("id", "")}, {"runbook", record.value("runbook", "")}, {"reason", reason}};
+  if (auto chain = record.value("chain", ""); !chain.empty()) event["chain"] = chain;
+  bus_.publish(bus::schema::RunQuarantinedEvent::kTopic, event);
+  return true;
+}
+
 void RunEngine::issue(Slot& slot, const Effect& effect) {
+  set_computing(slot, false);
   json entry = {{"kind", effect.kind},
                 {"summary", summary_of(effect)},
                 {"state", "started"},
@@ -505,6 +573,7 @@ void RunEngine::issue_call(Slot& slot, const Effect& effect) {
   if (!existing) return finish_effect(id, effect.key, std::move(existing).error());
   if (*existing) {
     auto record = **existing;
+    quarantine(record);
     if (record.value("state", "") != "running") {
       // The child ended before the restart; only the parent's record of it was lost.
       if (record.value("state", "") == "succeeded")
@@ -620,6 +689,10 @@ void RunEngine::on_finished(Slot& slot) {
   Run& run = *slot.run;
   const auto id = run.id();
   bus_.cancel_timer(slot.deadline_timer);
+  bus_.cancel_timer(slot.proceed_timer);
+  slot.proceed_timer = 0;
+  slot.computing = false;
+  slot.record.erase("computing_since_us");
   for (const auto& [key, timer] : slot.timers)
     bus_.cancel_timer(timer);
   slot.timers.clear();

@@ -143,6 +143,7 @@ class RunbooksModule final : public Module {
   }
 
   void stop(Context&) noexcept override {
+    if (engine_) engine_->stopping();
     engine_.reset();
     port_.reset();
   }

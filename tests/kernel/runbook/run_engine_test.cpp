@@ -438,3 +438,73 @@ TEST_CASE("runbooks call other runbooks from the catalog", "[runbook][call]") {
   CHECK(bad_params["error"].get<std::string>().find("param 'n' is required") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a run that computes is paused between slices and fails alone", "[runbook][limits]") {
+  EngineOptions options;
+  options.limits.instruction_budget = 1'000'000'000'000ULL;
+  options.run_timeout_ms = 2'500;
+  options.slice_ms = 20;
+  Harness h(options);
+  auto spin = h.start(lua("while true do end"));
+  REQUIRE(spin);
+  // While one run spins, others start, run and finish.
+  const auto started = steady_us();
+  auto ok = h.run(lua("return 'ok'"));
+  CHECK(ok["state"] == "succeeded");
+  CHECK(steady_us() - started < 1'000'000);
+  // The poison runbook of issue 24: Lua's own matcher would hold the thread for hours. Here
+  // the stretch it cannot be paused in is cut at 1 s, long before the run's deadline.
+  auto poison = h.run(lua(R"LUA(return ("a"):rep(30000):find(("a*"):rep(10) .. "b"))LUA"));
+  INFO(poison.dump());
+  CHECK(poison["state"] == "failed");
+  CHECK(poison["error"].get<std::string>().find(
+            "string.find: computed for over 1000 ms where the engine cannot pause it") !=
+        std::string::npos);
+  CHECK(h.run(lua("return 'still ok'"))["result"] == "still ok");
+  // The deadline ends it: the engine's timer or the hook, whichever sees it first.
+  auto s = h.finish(*spin, 5'000);
+  CHECK(s["state"] != "running");
+  CHECK(s["error"].get<std::string>().find("deadline") != std::string::npos);
+  CHECK(steady_us() - started < 5'000'000);
+}
+
+TEST_CASE("a run computing when the engine died is quarantined, not replayed",
+          "[runbook][durable]") {
+  EngineOptions options;
+  options.limits.instruction_budget = 1'000'000'000'000ULL;
+  options.slice_ms = 10;
+  Harness h(options);
+  auto spin = h.start(lua("log.info('spinning') while true do end"));
+  REQUIRE(spin);
+  auto waiting = h.start(lua("wait(0.3) return 'after the wait'"));
+  REQUIRE(waiting);
+  // The stored record names the run as computing once it was first paused.
+  auto computing = [&] {
+    auto stored = h.engine().journal().run(*spin);
+    return stored && *stored && (*stored)->contains("computing_since_us");
+  };
+  REQUIRE(h.bus.run_until(computing));
+  h.restart();  // as after kill -9: no orderly stop
+  auto resumed = h.engine().resume_unfinished();
+  REQUIRE(resumed);
+  CHECK(*resumed == 1);  // the waiting run only
+  auto q = h.record(*spin);
+  CHECK(q["state"] == "failed");
+  CHECK(q["error"].get<std::string>().find("stopped the runbook engine; quarantined") !=
+        std::string::npos);
+  CHECK(q["quarantined"] == true);
+  CHECK(h.bus.count("run.quarantined") == 1);
+  CHECK(h.finish(*waiting)["result"] == "after the wait");
+
+  // An orderly stop clears the mark: the run is replayed (and cancelled here).
+  auto again = h.start(lua("while true do end"));
+  REQUIRE(again);
+  REQUIRE(h.bus.run_until(
+      [&] { return h.engine().journal().run(*again).value()->contains("computing_since_us"); }));
+  h.engine().stopping();
+  h.restart();
+  REQUIRE(h.engine().resume_unfinished().value() == 1);
+  CHECK(h.bus.count("run.quarantined") == 1);
+  REQUIRE(h.engine().cancel(*again, "tester"));
+  CHECK(h.record(*again)["state"] == "cancelled");
+}

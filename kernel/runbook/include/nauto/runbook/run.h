@@ -47,6 +47,10 @@ class RunHost {
   virtual void note(Run& run, const std::string& key, const nlohmann::json& record) = 0;
   /// The run reached a final state. The host must not destroy the run inside this call.
   virtual void finished(Run& run) = 0;
+  /// A task computed past its time slice and was paused; the host calls Run::proceed() later,
+  /// after serving whatever else waits (never from inside this call). Only runs whose limits
+  /// set `slice_us` pause.
+  virtual void paused(Run&) {}
 };
 
 /// What to run. `source` is Lua text (YAML runbooks arrive compiled to Lua).
@@ -78,6 +82,8 @@ class Run {
   void start();
   /// Delivers an effect's result (a JSON value, or the error the runbook will see).
   void complete(const std::string& key, Result<nlohmann::json> result);
+  /// Resumes the tasks paused at the end of their time slice (RunHost::paused).
+  void proceed();
   /// Ends the run from outside (cancel, deadline): no task is resumed after this.
   void stop(RunState state, std::string reason);
 
@@ -135,6 +141,7 @@ class Run {
   std::unordered_map<lua_State*, std::unique_ptr<Task>> tasks_;
   std::unordered_map<std::string, Task*> waiting_;  // effect key -> task
   std::deque<Task*> ready_;
+  std::vector<Task*> paused_;  // preempted by the sandbox's time slice
   Outgoing outgoing_;
   bool pumping_ = false;
   bool finished_reported_ = false;

@@ -43,6 +43,8 @@ class BusPort {
 struct EngineOptions {
   SandboxLimits limits;                     ///< per run; deadline_steady_us is set per run
   std::int64_t run_timeout_ms = 3'600'000;  ///< wall clock per run
+  /// A run computing longer than this is paused so the engine serves the others in between.
+  std::int64_t slice_ms = 50;
   std::int64_t device_timeout_ms = 300'000;
   std::int64_t lookup_timeout_ms = 30'000;
   std::int64_t max_approval_timeout_ms = 7 * 24 * 3'600'000LL;
@@ -80,6 +82,10 @@ class RunEngine {
   void start(StartRequest request, std::function<void(Result<nlohmann::json>)> done);
   /// Re-executes runs recorded as running (at start-up). Returns how many.
   Result<std::size_t> resume_unfinished();
+  /// An orderly stop: a run paused mid-computation did not bring the engine down, so its
+  /// marker goes and the next start replays it like any other. Without this call (a crash,
+  /// kill -9), a run marked as computing is quarantined at the next start instead.
+  void stopping();
   Result<void> cancel(const std::string& id, const std::string& who);
   /// Every approval runs are waiting for, oldest first: {id, run, key, runbook, params, message,
   /// approvers, requested_us, expires_us, [device, diff, diff_sha256], [chain]}.
@@ -114,6 +120,10 @@ class RunEngine {
   void finish_effect(const std::string& run, const std::string& key, Result<nlohmann::json> result);
   void on_note(Slot& slot, const std::string& key, const nlohmann::json& record);
   void on_finished(Slot& slot);
+  void on_paused(Slot& slot);
+  void set_computing(Slot& slot, bool computing);
+  /// Fails a stored running run that was computing when nautod died; true if it did.
+  bool quarantine(nlohmann::json& record);
   void settle(const std::string& id, RunState state, const std::string& reason);
   void reap();
   void issue_device(Slot& slot, const Effect& effect);
