@@ -5,6 +5,7 @@
 #include <cstring>
 #include <lua.hpp>
 
+#include "nauto/runbook/lua_bridge.h"
 #include "nauto/runbook/lua_sandbox.h"
 
 // Every function here may raise a Lua error (longjmp) at any point: they hold no C++ object
@@ -458,7 +459,7 @@ int bounded_gmatch(lua_State* L) {
   auto* state = static_cast<GmatchState*>(lua_newuserdatauv(L, sizeof(GmatchState), 0));
   state->next = init;
   state->last_end = -1;
-  lua_pushcclosure(L, gmatch_next, 3);
+  lua_pushcclosure(L, lua_function<gmatch_next>, 3);
   return 1;
 }
 
@@ -567,10 +568,10 @@ int bounded_gsub(lua_State* L) {
 }  // namespace
 
 void open_bounded_patterns(lua_State* L, int string_table) {
-  const luaL_Reg functions[] = {{"find", bounded_find},
-                                {"match", bounded_match},
-                                {"gmatch", bounded_gmatch},
-                                {"gsub", bounded_gsub}};
+  const luaL_Reg functions[] = {{"find", lua_function<bounded_find>},
+                                {"match", lua_function<bounded_match>},
+                                {"gmatch", lua_function<bounded_gmatch>},
+                                {"gsub", lua_function<bounded_gsub>}};
   for (const auto& f : functions) {
     lua_pushcfunction(L, f.func);
     lua_setfield(L, string_table, f.name);

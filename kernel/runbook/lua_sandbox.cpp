@@ -5,6 +5,7 @@
 
 #include "lua_patterns.h"
 #include "nauto/base/clock.h"
+#include "nauto/runbook/lua_bridge.h"
 
 namespace nauto::runbook {
 
@@ -192,10 +193,10 @@ void LuaSandbox::open_safe_libraries() {
     lua_setfield(L, -2, name);
   }
   lua_getfield(L, -1, "load");
-  lua_pushcclosure(L, &load_text_only, 1);
+  lua_pushcclosure(L, lua_function<load_text_only>, 1);
   lua_setfield(L, -2, "load");
   lua_getfield(L, -1, "setmetatable");
-  lua_pushcclosure(L, &setmetatable_without_gc, 1);
+  lua_pushcclosure(L, lua_function<setmetatable_without_gc>, 1);
   lua_setfield(L, -2, "setmetatable");
   lua_getfield(L, -1, "string");
   lua_pushnil(L);

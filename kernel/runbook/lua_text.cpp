@@ -6,6 +6,9 @@
 #include <lua.hpp>
 #include <string_view>
 
+#include "nauto/runbook/lua_bridge.h"
+#include "nauto/runbook/lua_sandbox.h"
+
 namespace nauto::runbook {
 
 namespace {
@@ -37,7 +40,7 @@ Pattern& compile(lua_State* L, int index) {
   auto* p = static_cast<Pattern*>(lua_newuserdatauv(L, sizeof(Pattern), 0));
   *p = Pattern{};
   if (luaL_newmetatable(L, "nauto.pattern")) {
-    lua_pushcfunction(L, free_pattern);
+    lua_pushcfunction(L, lua_function<free_pattern>);
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
@@ -63,6 +66,10 @@ Pattern& compile(lua_State* L, int index) {
 bool match_at(lua_State* L, Pattern& p, std::string_view subject, std::size_t start) {
   const int rc = pcre2_match(p.code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(),
                              start, 0, p.data, p.context);
+  // Each match is bounded by the match limit; a call that matches many times (re.find_all,
+  // sections) by the run's budget, deadline and unpausable stretch, charged per byte walked.
+  const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(p.data);
+  LuaSandbox::of(L).charge(L, 1 + (rc >= 0 ? ovector[1] - start : subject.size() - start), "re");
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   if (rc < 0) {
     PCRE2_UCHAR message[256];
@@ -209,13 +216,15 @@ int sections(lua_State* L) {
 }  // namespace
 
 void open_text_helpers(lua_State* L) {
-  const luaL_Reg re[] = {
-      {"match", re_match}, {"find_all", re_find_all}, {"test", re_test}, {nullptr, nullptr}};
+  const luaL_Reg re[] = {{"match", lua_function<re_match>},
+                         {"find_all", lua_function<re_find_all>},
+                         {"test", lua_function<re_test>},
+                         {nullptr, nullptr}};
   luaL_newlib(L, re);
   lua_setglobal(L, "re");
-  lua_register(L, "lines", lines);
-  lua_register(L, "section", section);
-  lua_register(L, "sections", sections);
+  lua_register(L, "lines", lua_function<lines>);
+  lua_register(L, "section", lua_function<section>);
+  lua_register(L, "sections", lua_function<sections>);
 }
 
 }  // namespace nauto::runbook

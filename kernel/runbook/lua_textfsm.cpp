@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "nauto/runbook/lua_bridge.h"
 #include "nauto/runbook/lua_values.h"
 #include "nauto/text/textfsm/parser.h"
 
@@ -41,12 +42,6 @@ Result<std::shared_ptr<const textfsm::Template>> template_from_text(const std::s
   return g_by_text.front().second;
 }
 
-// Pushes the message for a later lua_error: the error is raised only once every C++ object of
-// the call is gone, because lua_error longjmps past destructors.
-void push_message(lua_State* L, const std::string& message) {
-  lua_pushlstring(L, message.data(), message.size());
-}
-
 std::string no_directory() {
   return "no TextFSM template directory is configured: set modules.runbooks.textfsm_templates "
          "in nauto.yaml to a directory with an 'index' file (such as ntc-templates' templates)";
@@ -58,60 +53,67 @@ Result<std::shared_ptr<const textfsm::Template>> template_named(const std::strin
   return fail(Errc::InvalidConfig, no_directory());
 }
 
-std::string_view argument(lua_State* L, int index) {
-  std::size_t size = 0;
-  const char* text = luaL_checklstring(L, index, &size);
-  return {text, size};
-}
-
 // The records, with a metatable whose __columns lists the column names in the template's order
 // (records are keyed tables, so that order is otherwise lost; the shell shows columns by it).
-void push_records(lua_State* L, const textfsm::Table& table) {
-  push_json(L, textfsm::to_json(table));
+// Runs inside push_protected: only trivially destructible locals.
+struct Records {
+  const textfsm::Table* table;
+  const nlohmann::json* rows;
+};
+void push_records(lua_State* L, const void* data) {
+  const auto& records = *static_cast<const Records*>(data);
+  const auto& table = *records.table;
+  push_json(L, *records.rows);
   lua_createtable(L, 0, 1);
   lua_createtable(L, static_cast<int>(table.header.size()), 0);
   lua_Integer index = 0;
-  for (auto name : table.header) {
-    for (char& c : name)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    lua_pushlstring(L, name.data(), name.size());
+  for (const auto& name : table.header) {
+    luaL_Buffer lowered;
+    luaL_buffinit(L, &lowered);
+    for (const char c : name)
+      luaL_addchar(&lowered, static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    luaL_pushresult(&lowered);
     lua_rawseti(L, -2, ++index);
   }
   lua_setfield(L, -2, "__columns");
   lua_setmetatable(L, -2);
 }
 
-int parse(lua_State* L) {
-  // Arguments are read before any C++ object exists: a bad argument raises (longjmp).
-  const auto source = argument(L, 1);
-  const auto text = argument(L, 2);
-  {
-    auto fsm = template_named(std::string(source));
-    auto table = fsm ? textfsm::parse(**fsm, text) : Result<textfsm::Table>(fsm.error());
-    if (table) {
-      push_records(L, *table);
-      return 1;
-    }
-    push_message(L, "textfsm.parse: " + table.error().describe());
-  }
-  return lua_error(L);
+LuaReturn records_or_error(lua_State* L, const Result<textfsm::Table>& table, const char* what) {
+  if (!table) return LuaReturn::error(std::string(what) + ": " + table.error().describe());
+  const auto rows = textfsm::to_json(*table);
+  const Records records{&*table, &rows};
+  if (auto pushed = push_protected(L, push_records, &records); !pushed)
+    return LuaReturn::error(std::string(what) + ": " + pushed.error().message);
+  return LuaReturn::values(1);
 }
 
-int parse_command(lua_State* L) {
-  const auto platform = argument(L, 1);
-  const auto command = argument(L, 2);
-  const auto text = argument(L, 3);
-  {
-    auto templates = library();
-    auto table = templates ? templates->parse(platform, command, text)
-                           : Result<textfsm::Table>(fail(Errc::InvalidConfig, no_directory()));
-    if (table) {
-      push_records(L, *table);
-      return 1;
-    }
-    push_message(L, "textfsm: " + table.error().describe());
+LuaReturn parse(lua_State* L) {
+  const auto source = string_arg(L, 1);
+  const auto text = string_arg(L, 2);
+  if (!source) return LuaReturn::error(bad_argument(L, 1, "textfsm.parse", "string"));
+  if (!text) return LuaReturn::error(bad_argument(L, 2, "textfsm.parse", "string"));
+  auto fsm = template_named(std::string(*source));
+  return records_or_error(
+      L, fsm ? textfsm::parse(**fsm, *text) : Result<textfsm::Table>(fsm.error()), "textfsm.parse");
+}
+
+LuaReturn parse_command(lua_State* L) {
+  const char* names[] = {"platform", "command", "text"};
+  std::string_view args[3];
+  for (int i = 0; i < 3; ++i) {
+    const auto arg = string_arg(L, i + 1);
+    if (!arg)
+      return LuaReturn::error(bad_argument(L, i + 1, "textfsm.parse_command", "string") + " (" +
+                              names[i] + ")");
+    args[i] = *arg;
   }
-  return lua_error(L);
+  auto templates = library();
+  return records_or_error(L,
+                          templates
+                              ? templates->parse(args[0], args[1], args[2])
+                              : Result<textfsm::Table>(fail(Errc::InvalidConfig, no_directory())),
+                          "textfsm");
 }
 
 }  // namespace
@@ -122,8 +124,9 @@ void set_textfsm_templates(std::shared_ptr<textfsm::TemplateLibrary> templates) 
 }
 
 void open_textfsm(lua_State* L) {
-  const luaL_Reg functions[] = {
-      {"parse", parse}, {"parse_command", parse_command}, {nullptr, nullptr}};
+  const luaL_Reg functions[] = {{"parse", lua_function<parse>},
+                                {"parse_command", lua_function<parse_command>},
+                                {nullptr, nullptr}};
   luaL_newlib(L, functions);
   lua_setglobal(L, "textfsm");
 }

@@ -1,8 +1,10 @@
 #include "nauto/runbook/lua_values.h"
 
-#include <cstdio>
 #include <lua.hpp>
 #include <string>
+
+#include "nauto/runbook/lua_bridge.h"
+#include "nauto/text/regex.h"
 
 namespace nauto::runbook {
 
@@ -10,10 +12,11 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kMaxDepth = 64;
-
+// Lua -> JSON: each level holds a key and a value on the stack; lua_checkstack (which never
+// raises) makes room, so a deep table cannot overrun the C function's 20 guaranteed slots.
 Result<json> json_at(lua_State* L, int index, int depth, const std::string& path) {
   index = lua_absindex(L, index);
+  if (!lua_checkstack(L, 3)) return fail(Errc::ResourceExhausted, path + ": the Lua stack is full");
   switch (lua_type(L, index)) {
     case LUA_TNIL:
       return json();
@@ -25,12 +28,14 @@ Result<json> json_at(lua_State* L, int index, int depth, const std::string& path
     case LUA_TSTRING: {
       std::size_t size = 0;
       const char* text = lua_tolstring(L, index, &size);
-      return json(std::string(text, size));
+      const std::string_view view(text, size);
+      // JSON text is UTF-8: a byte string from a device or string.char is repaired, not refused.
+      return json(text::is_valid_utf8(view) ? std::string(view) : text::to_valid_utf8(view));
     }
     case LUA_TTABLE: {
-      if (depth >= kMaxDepth) {
-        return fail(Errc::InvalidArgument,
-                    path + ": nested deeper than " + std::to_string(kMaxDepth) + " (a cycle?)");
+      if (depth >= kMaxValueDepth) {
+        return fail(Errc::InvalidArgument, path + ": nested deeper than " +
+                                               std::to_string(kMaxValueDepth) + " (a cycle?)");
       }
       const auto length = static_cast<lua_Integer>(lua_rawlen(L, index));
       lua_Integer keys = 0;
@@ -58,7 +63,9 @@ Result<json> json_at(lua_State* L, int index, int depth, const std::string& path
       while (lua_next(L, index)) {
         std::string key;
         if (lua_type(L, -2) == LUA_TSTRING) {
-          key = lua_tostring(L, -2);
+          std::size_t size = 0;
+          const char* text = lua_tolstring(L, -2, &size);
+          key = text::to_valid_utf8(std::string_view(text, size));
         } else if (lua_isinteger(L, -2)) {
           key = std::to_string(lua_tointeger(L, -2));
         } else {
@@ -82,41 +89,40 @@ Result<json> json_at(lua_State* L, int index, int depth, const std::string& path
   }
 }
 
-// Lua errors unwind with longjmp, so C++ objects are gone before luaL_error is called.
-int json_encode(lua_State* L) {
-  char problem[256] = "";
-  {
-    auto value = json_at(L, 1, 0, "value");
-    if (value) {
-      const auto text = value->dump();
-      lua_pushlstring(L, text.data(), text.size());
-      return 1;
-    }
-    std::snprintf(problem, sizeof problem, "%s", value.error().message.c_str());
+LuaReturn json_encode(lua_State* L) {
+  auto value = json_at(L, 1, 0, "value");
+  if (!value) return LuaReturn::error("json.encode: " + value.error().message);
+  const auto text = value->dump(-1, ' ', false, json::error_handler_t::replace);
+  if (auto pushed = push_protected(
+          L,
+          [](lua_State* L, const void* s) {
+            const auto& text = *static_cast<const std::string*>(s);
+            lua_pushlstring(L, text.data(), text.size());
+          },
+          &text);
+      !pushed) {
+    return LuaReturn::error("json.encode: " + pushed.error().message);
   }
-  return luaL_error(L, "json.encode: %s", problem);
+  return LuaReturn::values(1);
 }
 
-int json_decode(lua_State* L) {
-  std::size_t size = 0;
-  const char* text = luaL_checklstring(L, 1, &size);
-  {
-    auto value = json::parse(text, text + size, nullptr, false);
-    if (!value.is_discarded()) {
-      push_json(L, value);
-      return 1;
-    }
-  }
-  return luaL_error(L, "json.decode: the text is not valid JSON");
+LuaReturn json_decode(lua_State* L) {
+  const auto text = string_arg(L, 1);
+  if (!text) return LuaReturn::error(bad_argument(L, 1, "json.decode", "string"));
+  const auto value = json::parse(*text, nullptr, false);
+  if (value.is_discarded()) return LuaReturn::error("json.decode: the text is not valid JSON");
+  if (auto pushed = push_json_protected(L, value); !pushed)
+    return LuaReturn::error("json.decode: " + pushed.error().message);
+  return LuaReturn::values(1);
 }
 
-}  // namespace
-
-void push_json(lua_State* L, const json& value) {
-  luaL_checkstack(L, 4, "nested too deeply");
+void push_json_at(lua_State* L, const json& value, int depth) {
+  if (depth >= kMaxValueDepth) luaL_error(L, "nested deeper than %d", kMaxValueDepth);
+  luaL_checkstack(L, 3, "nested too deeply");
   switch (value.type()) {
     case json::value_t::null:
     case json::value_t::discarded:
+    case json::value_t::binary:
       lua_pushnil(L);
       return;
     case json::value_t::boolean:
@@ -135,25 +141,30 @@ void push_json(lua_State* L, const json& value) {
       return;
     }
     case json::value_t::array: {
-      lua_createtable(L, static_cast<int>(value.size()), 0);
+      lua_createtable(L, static_cast<int>(std::min<std::size_t>(value.size(), 1u << 20)), 0);
       for (std::size_t i = 0; i < value.size(); ++i) {
-        push_json(L, value[i]);
+        push_json_at(L, value[i], depth + 1);
         lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
       }
       return;
     }
     case json::value_t::object: {
-      lua_createtable(L, 0, static_cast<int>(value.size()));
+      lua_createtable(L, 0, static_cast<int>(std::min<std::size_t>(value.size(), 1u << 20)));
       for (auto it = value.begin(); it != value.end(); ++it) {
-        push_json(L, *it);
-        lua_setfield(L, -2, it.key().c_str());
+        const auto& key = it.key();
+        lua_pushlstring(L, key.data(), key.size());
+        push_json_at(L, *it, depth + 1);
+        lua_rawset(L, -3);
       }
       return;
     }
-    case json::value_t::binary:
-      lua_pushnil(L);
-      return;
   }
+}
+
+}  // namespace
+
+void push_json(lua_State* L, const json& value) {
+  push_json_at(L, value, 0);
 }
 
 Result<json> json_of(lua_State* L, int index) {
@@ -161,8 +172,9 @@ Result<json> json_of(lua_State* L, int index) {
 }
 
 void open_json(lua_State* L) {
-  const luaL_Reg functions[] = {
-      {"encode", json_encode}, {"decode", json_decode}, {nullptr, nullptr}};
+  const luaL_Reg functions[] = {{"encode", lua_function<json_encode>},
+                                {"decode", lua_function<json_decode>},
+                                {nullptr, nullptr}};
   luaL_newlib(L, functions);
   lua_setglobal(L, "json");
 }

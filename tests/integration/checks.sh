@@ -68,3 +68,22 @@ start_nautod() {  # start_nautod SERVICE: $NAUTOD in the background (sets pid) u
   pid=$!
   wait_for 15 "$NAUTO" call "$1"
 }
+no_module_restarts() {  # no module of the running nautod was ever restarted (issue 24)
+  "$NAUTO" status -o json >"$work/restarts.json" || return 1
+  python3 - "$work/restarts.json" <<'PY'
+import json, sys
+modules = json.load(open(sys.argv[1]))["modules"]
+restarted = [f"{m['name']}: {m['restarts']} ({m.get('last_error', '')})" for m in modules if m.get("restarts")]
+print("\n".join(restarted) or f"{len(modules)} modules, none restarted")
+sys.exit(1 if restarted else 0)
+PY
+}
+cpu_idle() {  # cpu_idle PID: the process used under 10% of a CPU over one second
+  local before after ticks
+  ticks=$(getconf CLK_TCK)
+  before=$(awk '{print $14 + $15}' "/proc/$1/stat") || return 1
+  sleep 1
+  after=$(awk '{print $14 + $15}' "/proc/$1/stat") || return 1
+  echo "cpu: $((after - before)) of $ticks ticks in 1 s"
+  [ $(((after - before) * 10)) -lt "$ticks" ]
+}

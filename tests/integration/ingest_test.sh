@@ -271,5 +271,7 @@ repeat_refused() {
 }
 check "the restarted rules module refuses the repeat: cooldown, not fired again" repeat_refused
 
+check "no module restarted" no_module_restarts
+
 echo "ingest: $((count - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

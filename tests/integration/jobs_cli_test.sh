@@ -225,6 +225,7 @@ completion() {
 }
 check "completion scripts are generated from the CLI definition" completion
 
+check "no module restarted" no_module_restarts
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 pid=""

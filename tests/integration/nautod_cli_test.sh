@@ -144,6 +144,7 @@ printf 'data_dir: %s/data\nrun_dir: %s/run\nlog: {level: [oops]}\n' "$work" "$wo
 kill -HUP "$pid"
 check "an invalid reload is rejected" wait_for 10 grep -q 'reload rejected' "$work/nautod.log"
 check "and nautod keeps running" "$NAUTO" status
+check "no remaining module was restarted (the example was, on purpose, and is gone)" no_module_restarts
 check "the JSON log file has one object per line" python3 -c "
 import json
 lines = open('$work/nautod.jsonl').read().splitlines()

@@ -304,6 +304,7 @@ check "the flood is shed by the per-source rate, every message accounted for" wa
 check "the shedding is logged" wait_for 5 grep -q "shedding syslog from 127.0.0.1" "$work/nautod.jsonl"
 check "nautod still answers" "$NAUTO" rules list
 check "nautod is still running" kill -0 "$pid"
+check "no module restarted" no_module_restarts
 
 echo "remediation: $((count - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -76,6 +76,16 @@ LUA
 cat >"$work/runbooks/slow.lua" <<'LUA'
 return runbook { name = "slow", run = function() emit("slow.waiting", {}) wait(60) end }
 LUA
+# Issue 24's poison runbook: Lua's own matcher would hold the engine for hours.
+cat >"$work/runbooks/hang.lua" <<'LUA'
+return runbook { name = "hang", run = function() return ("a"):rep(30000):find(("a*"):rep(10) .. "b") end }
+LUA
+cat >"$work/runbooks/spin.lua" <<'LUA'
+return runbook { name = "spin", run = function() log.info("spinning") while true do end end }
+LUA
+cat >"$work/runbooks/ok.lua" <<'LUA'
+return runbook { name = "ok", run = function() return "ok" end }
+LUA
 cat >"$work/broken.yaml" <<'YAML'
 name: broken
 steps:
@@ -96,7 +106,7 @@ modules:
   inventory: {files: [$work/lab/inventory.yaml]}
   vault: {}
   devices: {max_sessions: 8, device_timeout: 10s, attempts: 2, retry_delay: 50ms}
-  runbooks: {dirs: [$LIBRARY, $work/runbooks], textfsm_templates: $NTC_TEMPLATES}
+  runbooks: {dirs: [$LIBRARY, $work/runbooks], textfsm_templates: $NTC_TEMPLATES, instruction_limit: 1000000000000}
 YAML
 export NAUTO_CONFIG=$work/nauto.yaml
 lab_credentials
@@ -244,12 +254,44 @@ durable() {
 }
 check "kill -9 mid-run: the run resumes and no finished device step is repeated" durable
 
+run_state() {  # run_state ID PYTHON-CONDITION-ON-r (the run's record)
+  "$NAUTO" runs show "$1" -o json >"$work/run_state.json" &&
+    python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['run']; print(r.get('state'), r.get('error', '')); sys.exit(0 if ($2) else 1)" "$work/run_state.json"
+}
+poison() {
+  local id started=$SECONDS
+  id=$("$NAUTO" run hang --detach) || return 1
+  wait_for 15 run_state "$id" "r['state'] == 'failed'" || return 1
+  run_state "$id" "'string.find: computed for over 1000 ms where the engine cannot pause it' in r['error']" &&
+    echo "failed after $((SECONDS - started)) s" && [ $((SECONDS - started)) -lt 10 ] &&
+    [ "$("$NAUTO" run ok -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"])')" = ok ] &&
+    no_module_restarts && cpu_idle "$pid"
+}
+check "the poison runbook fails alone in a second; nauto run ok still works; no restart, no CPU left" poison
+quarantine() {
+  local id ok_id
+  id=$("$NAUTO" run spin --detach) || return 1
+  wait_for 15 run_state "$id" "'computing_since_us' in r" || return 1
+  ok_id=$("$NAUTO" run ok --detach) || return 1  # other runs go on while it spins
+  wait_for 10 run_state "$ok_id" "r['state'] == 'succeeded'" || return 1
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  start_nautod run.list || return 1
+  wait_for 15 run_state "$id" "r['state'] == 'failed' and r.get('quarantined')" &&
+    run_state "$id" "'stopped the runbook engine; quarantined' in r['error']" &&
+    "$NAUTO" events tail -t run.quarantined -n 5 -o json >"$work/quarantined.json" &&
+    [ "$(json_get "$work/quarantined.json" "[e['body']['id'] for e in d]")" = "['$id']" ] &&
+    no_module_restarts && cpu_idle "$pid"
+}
+check "kill -9 while a run computes: the next start quarantines it instead of replaying it" quarantine
+
 list_runs() {
   "$NAUTO" runs list -o json >"$work/runs.json" &&
     [ "$(json_get "$work/runs.json" 'len(d) >= 10')" = True ] &&
     "$NAUTO" runs list >"$work/runs.out" && grep -q "three_steps .*succeeded" "$work/runs.out"
 }
 check "runs list shows the runs, newest first" list_runs
+check "no module restarted" no_module_restarts
 
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null

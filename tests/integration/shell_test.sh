@@ -263,6 +263,8 @@ type_keys C-d
 check "Ctrl-D leaves with status 0" seen 'SHELL-EXITED 0'
 tm kill-server
 
+check "no module restarted" no_module_restarts
+
 # --- no nautod: the shell starts a private one -----------------------------------------------
 kill "$pid" && wait "$pid" 2>/dev/null
 pid=""
