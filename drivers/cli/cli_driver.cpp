@@ -62,8 +62,8 @@ Result<T> CliDriver::checked(Result<T> result) {
   return result;
 }
 
-Result<CommandOutput> CliDriver::run(const std::string& command, Deadline deadline,
-                                     const CallOptions& options) {
+Result<CommandOutput> CliDriver::run_checked(const std::string& command, Deadline deadline,
+                                             const CallOptions& options) {
   if (options.structured) {
     return device_error(target_, Errc::Unsupported,
                         platform_.name +
@@ -95,7 +95,7 @@ Result<std::string> CliDriver::get_config(ConfigSource source, Deadline deadline
   return drop_volatile_lines(output->text, platform_);
 }
 
-Result<PushResult> CliDriver::push_config(const ConfigPush& push, Deadline deadline) {
+Result<PushResult> CliDriver::push_checked(const ConfigPush& push, Deadline deadline) {
   if (platform_.config_enter.empty()) {
     return device_error(target_, Errc::Unsupported, platform_.name + " has no config mode");
   }

@@ -1,5 +1,7 @@
 #include "nauto/drivers/driver.h"
 
+#include <cstdio>
+
 namespace nauto::drivers {
 
 std::string Capabilities::describe() const {
@@ -17,6 +19,77 @@ std::string Capabilities::describe() const {
     if (has(flag)) out += (out.empty() ? "" : ", ") + std::string(name);
   }
   return out.empty() ? "none" : out;
+}
+
+namespace {
+
+std::string describe_control(unsigned char c) {
+  switch (c) {
+    case '\n':
+      return "a line feed (\\n)";
+    case '\r':
+      return "a carriage return (\\r)";
+    case '\t':
+      return "a tab (\\t)";
+    case 0x1b:
+      return "an escape (\\x1b)";
+    default: {
+      char text[32];
+      std::snprintf(text, sizeof text, "control character \\x%02x", c);
+      return text;
+    }
+  }
+}
+
+bool is_control(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
+
+}  // namespace
+
+Result<void> check_command(std::string_view command) {
+  for (std::size_t i = 0; i < command.size(); ++i) {
+    const auto c = static_cast<unsigned char>(command[i]);
+    if (is_control(c)) {
+      return fail(Errc::InvalidArgument,
+                  "the command contains " + describe_control(c) + " at byte " +
+                      std::to_string(i + 1) +
+                      ": one command is one line (give several commands as a list)");
+    }
+  }
+  return ok();
+}
+
+Result<void> check_config_lines(std::string_view text) {
+  std::size_t line = 1, column = 0;
+  for (std::size_t i = 0; i < text.size(); ++i, ++column) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      continue;
+    }
+    if (is_control(c) && c != '\t') {
+      return fail(Errc::InvalidArgument,
+                  "config line " + std::to_string(line) + " contains " + describe_control(c) +
+                      " at column " + std::to_string(column + 1) +
+                      (c == '\r' ? " (Windows line ends? convert them)" : ""));
+    }
+  }
+  return ok();
+}
+
+Result<CommandOutput> Driver::run(const std::string& command, Deadline deadline,
+                                  const CallOptions& options) {
+  if (auto checked = check_command(command); !checked)
+    return on_device(target(), std::move(checked).error());
+  return run_checked(command, deadline, options);
+}
+
+Result<PushResult> Driver::push_config(const ConfigPush& push, Deadline deadline) {
+  if (auto checked = check_config_lines(push.text); !checked)
+    return on_device(target(), std::move(checked).error());
+  return push_checked(push, deadline);
 }
 
 Error device_error(const DeviceTarget& target, Errc code, std::string message) {

@@ -26,8 +26,8 @@ Result<void> JsonApiDriver::open(Deadline) {
   return ok();
 }
 
-Result<CommandOutput> JsonApiDriver::run(const std::string& command, Deadline deadline,
-                                         const CallOptions& options) {
+Result<CommandOutput> JsonApiDriver::run_checked(const std::string& command, Deadline deadline,
+                                                 const CallOptions& options) {
   if (!client_) return device_error(target_, Errc::Unavailable, "not open (call open() first)");
   auto started = steady_us();
   auto replies = call({command}, options.structured, false, deadline);
@@ -70,7 +70,7 @@ IndentedConfigAccess JsonApiDriver::indented_access(Deadline deadline) {
   return access;
 }
 
-Result<PushResult> JsonApiDriver::push_config(const ConfigPush& push, Deadline deadline) {
+Result<PushResult> JsonApiDriver::push_checked(const ConfigPush& push, Deadline deadline) {
   if (!client_) return device_error(target_, Errc::Unavailable, "not open (call open() first)");
   return push_indented_config(diff_, push, indented_access(deadline));
 }

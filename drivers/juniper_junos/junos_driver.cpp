@@ -58,8 +58,8 @@ Result<std::string> JunosDriver::rpc(const std::string& operation, Deadline dead
   return reply;
 }
 
-Result<CommandOutput> JunosDriver::run(const std::string& command, Deadline deadline,
-                                       const CallOptions& options) {
+Result<CommandOutput> JunosDriver::run_checked(const std::string& command, Deadline deadline,
+                                               const CallOptions& options) {
   if (options.structured) {
     return device_error(target_, Errc::Unsupported,
                         "structured Junos output (| display json) is not implemented yet");
@@ -99,7 +99,7 @@ Result<void> JunosDriver::commit_rpc(int confirm_minutes, Deadline deadline) {
   return ok();
 }
 
-Result<PushResult> JunosDriver::push_config(const ConfigPush& push, Deadline deadline) {
+Result<PushResult> JunosDriver::push_checked(const ConfigPush& push, Deadline deadline) {
   if (push.text.find("<configuration") == std::string::npos) {
     return device_error(target_, Errc::InvalidArgument,
                         "Junos config over NETCONF is XML: wrap it in <configuration>…"

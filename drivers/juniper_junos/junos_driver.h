@@ -27,10 +27,10 @@ class JunosDriver final : public Driver {
   void close() override;
   bool is_open() const override;
   bool keepalive() override { return is_open() && connection_->keepalive(); }
-  Result<CommandOutput> run(const std::string& command, Deadline deadline,
-                            const CallOptions& options) override;
+  Result<CommandOutput> run_checked(const std::string& command, Deadline deadline,
+                                    const CallOptions& options) override;
   Result<std::string> get_config(ConfigSource source, Deadline deadline) override;
-  Result<PushResult> push_config(const ConfigPush& push, Deadline deadline) override;
+  Result<PushResult> push_checked(const ConfigPush& push, Deadline deadline) override;
   Result<void> commit(int confirm_minutes, Deadline deadline) override;
   Result<void> rollback(const RollbackTarget& target, Deadline deadline) override;
   Result<Facts> facts(Deadline deadline) override;

@@ -17,8 +17,8 @@ Result<void> LinuxDriver::open(Deadline deadline) {
   return ok();
 }
 
-Result<CommandOutput> LinuxDriver::run(const std::string& command, Deadline deadline,
-                                       const CallOptions& options) {
+Result<CommandOutput> LinuxDriver::run_checked(const std::string& command, Deadline deadline,
+                                               const CallOptions& options) {
   if (options.structured) {
     return device_error(target_, Errc::Unsupported, "linux commands give text; parse it instead");
   }
@@ -46,7 +46,7 @@ Result<std::string> LinuxDriver::get_config(ConfigSource, Deadline) {
                       "a Linux host has no device config; read the files you manage with run()");
 }
 
-Result<PushResult> LinuxDriver::push_config(const ConfigPush&, Deadline) {
+Result<PushResult> LinuxDriver::push_checked(const ConfigPush&, Deadline) {
   return device_error(target_, Errc::Unsupported,
                       "a Linux host has no config mode; change it with run() commands");
 }

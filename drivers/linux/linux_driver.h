@@ -20,10 +20,10 @@ class LinuxDriver final : public Driver {
   void close() override { connection_.reset(); }
   bool is_open() const override { return connection_ && connection_->is_connected(); }
   bool keepalive() override { return is_open() && connection_->keepalive(); }
-  Result<CommandOutput> run(const std::string& command, Deadline deadline,
-                            const CallOptions& options) override;
+  Result<CommandOutput> run_checked(const std::string& command, Deadline deadline,
+                                    const CallOptions& options) override;
   Result<std::string> get_config(ConfigSource source, Deadline deadline) override;
-  Result<PushResult> push_config(const ConfigPush& push, Deadline deadline) override;
+  Result<PushResult> push_checked(const ConfigPush& push, Deadline deadline) override;
   Result<void> commit(int confirm_minutes, Deadline deadline) override;
   Result<void> rollback(const RollbackTarget& target, Deadline deadline) override;
   Result<Facts> facts(Deadline deadline) override;

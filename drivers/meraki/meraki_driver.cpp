@@ -36,8 +36,8 @@ http::HttpRequest MerakiDriver::request(const std::string& method, const std::st
                            false};
 }
 
-Result<CommandOutput> MerakiDriver::run(const std::string& command, Deadline deadline,
-                                        const CallOptions&) {
+Result<CommandOutput> MerakiDriver::run_checked(const std::string& command, Deadline deadline,
+                                                const CallOptions&) {
   if (!client_) return device_error(target_, Errc::Unavailable, "not open (call open() first)");
   if (command.rfind("GET /", 0) != 0) {
     return device_error(
@@ -76,7 +76,7 @@ Result<std::string> MerakiDriver::get_config(ConfigSource source, Deadline deadl
   return device_json(deadline);
 }
 
-Result<PushResult> MerakiDriver::push_config(const ConfigPush& push, Deadline deadline) {
+Result<PushResult> MerakiDriver::push_checked(const ConfigPush& push, Deadline deadline) {
   auto change = nlohmann::json::parse(push.text, nullptr, false);
   if (!change.is_object()) {
     return device_error(target_, Errc::InvalidArgument,

@@ -23,10 +23,10 @@ class MerakiDriver final : public Driver {
   Result<void> open(Deadline deadline) override;
   void close() override { client_.reset(); }
   bool is_open() const override { return client_ != nullptr; }
-  Result<CommandOutput> run(const std::string& command, Deadline deadline,
-                            const CallOptions& options) override;
+  Result<CommandOutput> run_checked(const std::string& command, Deadline deadline,
+                                    const CallOptions& options) override;
   Result<std::string> get_config(ConfigSource source, Deadline deadline) override;
-  Result<PushResult> push_config(const ConfigPush& push, Deadline deadline) override;
+  Result<PushResult> push_checked(const ConfigPush& push, Deadline deadline) override;
   Result<void> commit(int confirm_minutes, Deadline deadline) override;
   Result<void> rollback(const RollbackTarget& target, Deadline deadline) override;
   Result<Facts> facts(Deadline deadline) override;

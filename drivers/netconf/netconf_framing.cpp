@@ -9,8 +9,15 @@ constexpr std::string_view kEndOfMessage = "]]>]]>";
 constexpr std::size_t kMaxChunk = 4294967295u;  // RFC 6242: chunk-size up to 2^32-1
 }  // namespace
 
-std::string frame(std::string_view message, Framing framing) {
-  if (framing == Framing::EndOfMessage) return std::string(message) + std::string(kEndOfMessage);
+Result<std::string> frame(std::string_view message, Framing framing) {
+  if (framing == Framing::EndOfMessage) {
+    if (message.find(kEndOfMessage) != std::string_view::npos) {
+      return fail(Errc::InvalidArgument,
+                  "the NETCONF message contains ']]>]]>', which ends a message under base:1.0 "
+                  "framing; it is not sent");
+    }
+    return std::string(message) + std::string(kEndOfMessage);
+  }
   return "\n#" + std::to_string(message.size()) + "\n" + std::string(message) + "\n##\n";
 }
 

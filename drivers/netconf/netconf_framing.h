@@ -13,8 +13,10 @@ namespace nauto::drivers::netconf {
 
 enum class Framing { EndOfMessage, Chunked };
 
-/// Frames one message for sending.
-std::string frame(std::string_view message, Framing framing);
+/// Frames one message for sending. Errors: InvalidArgument when base:1.0 framing is asked for a
+/// message that contains `]]>]]>` — the peer would take it as the end of the message and read
+/// the rest as a second one (no well-formed XML contains it outside a CDATA section).
+Result<std::string> frame(std::string_view message, Framing framing);
 
 class FrameDecoder {
  public:

@@ -58,7 +58,7 @@ Result<std::unique_ptr<NetconfSession>> NetconfSession::start(ssh::SshConnection
                       "<hello xmlns=\"" + kBase10 + "\"><capabilities><capability>" + kBase10 +
                       "</capability><capability>" + kBase11 +
                       "</capability></capabilities></hello>";
-  if (auto sent = session->channel_->write(frame(hello, Framing::EndOfMessage)); !sent) {
+  if (auto sent = session->channel_->write(frame(hello, Framing::EndOfMessage).value()); !sent) {
     return std::move(sent).error();
   }
   auto server_hello = session->read_message(deadline, "the server's hello");
@@ -130,7 +130,9 @@ Result<std::string> NetconfSession::rpc(const std::string& operation, Deadline d
   std::string id = std::to_string(next_message_id_++);
   std::string request =
       "<rpc message-id=\"" + id + "\" xmlns=\"" + kBase10 + "\">" + operation + "</rpc>";
-  if (auto sent = channel_->write(frame(request, framing_)); !sent) return std::move(sent).error();
+  auto framed = frame(request, framing_);
+  if (!framed) return on_device(target_, std::move(framed).error());
+  if (auto sent = channel_->write(*framed); !sent) return std::move(sent).error();
   for (;;) {
     auto reply = read_message(deadline, "reply to message-id " + id);
     if (!reply) return reply;

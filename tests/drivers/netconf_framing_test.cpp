@@ -7,7 +7,7 @@ using namespace nauto::drivers::netconf;
 TEST_CASE("base:1.0 end-of-message framing, fed a byte at a time", "[drivers][netconf]") {
   FrameDecoder decoder;
   std::string wire =
-      frame("<hello/>", Framing::EndOfMessage) + frame("<rpc/>", Framing::EndOfMessage);
+      *frame("<hello/>", Framing::EndOfMessage) + *frame("<rpc/>", Framing::EndOfMessage);
   std::vector<std::string> got;
   for (char c : wire) {
     decoder.feed(std::string_view(&c, 1));
@@ -34,5 +34,18 @@ TEST_CASE("base:1.1 chunked framing joins chunks and rejects bad headers", "[dri
   bad.set_framing(Framing::Chunked);
   bad.feed("\n#x\nabc");
   CHECK_FALSE(bad.next());
-  CHECK(frame("abc", Framing::Chunked) == "\n#3\nabc\n##\n");
+  CHECK(*frame("abc", Framing::Chunked) == "\n#3\nabc\n##\n");
+}
+
+TEST_CASE("base:1.0 framing refuses a message that would end early", "[drivers][netconf]") {
+  // Pushed config carrying the delimiter: the device would read "<rpc>...<x>" as one message
+  // and whatever follows as a second, unauthorised one.
+  const std::string injected =
+      "<edit-config><config><x>]]>]]><rpc><kill-session/></rpc></x></config></edit-config>";
+  auto framed = frame(injected, Framing::EndOfMessage);
+  REQUIRE_FALSE(framed);
+  CHECK(framed.error().code == nauto::Errc::InvalidArgument);
+  CHECK(framed.error().message.find("]]>]]>") != std::string::npos);
+  // Chunked framing carries any bytes: the length says where the message ends.
+  CHECK(frame(injected, Framing::Chunked));
 }

@@ -27,14 +27,14 @@ class CountingDriver : public drivers::Driver {
     open_ = false;
   }
   bool is_open() const override { return open_; }
-  Result<drivers::CommandOutput> run(const std::string&, drivers::Deadline,
-                                     const drivers::CallOptions&) override {
+  Result<drivers::CommandOutput> run_checked(const std::string&, drivers::Deadline,
+                                             const drivers::CallOptions&) override {
     return drivers::CommandOutput{};
   }
   Result<std::string> get_config(drivers::ConfigSource, drivers::Deadline) override {
     return std::string();
   }
-  Result<drivers::PushResult> push_config(const drivers::ConfigPush&, drivers::Deadline) override {
+  Result<drivers::PushResult> push_checked(const drivers::ConfigPush&, drivers::Deadline) override {
     return drivers::PushResult{};
   }
   Result<void> commit(int, drivers::Deadline) override { return ok(); }

@@ -99,6 +99,9 @@ struct Facts {
 
 /// The contract. One Driver serves one device; it is not thread-safe (the pool hands it to one
 /// caller at a time). open() may be called again after close() or after a dropped connection.
+/// run() and push_config() check their text before any driver sees it (check_command,
+/// check_config_lines): a command or config line with a control character in it could be a
+/// second line sent to the device (an event field carrying "\nreload"), so it is refused.
 class Driver {
  public:
   virtual ~Driver() = default;
@@ -113,15 +116,31 @@ class Driver {
   /// firewalls keep it; returns false when the session turned out dead.
   virtual bool keepalive() { return is_open(); }
 
-  virtual Result<CommandOutput> run(const std::string& command, Deadline deadline,
-                                    const CallOptions& options = {}) = 0;
+  /// Errors: InvalidArgument for a command with a control character (check_command).
+  Result<CommandOutput> run(const std::string& command, Deadline deadline,
+                            const CallOptions& options = {});
   virtual Result<std::string> get_config(ConfigSource source, Deadline deadline) = 0;
-  virtual Result<PushResult> push_config(const ConfigPush& push, Deadline deadline) = 0;
+  /// Errors: InvalidArgument for a config line with a control character (check_config_lines).
+  Result<PushResult> push_config(const ConfigPush& push, Deadline deadline);
   /// Commits a candidate (platforms with Commit); confirm_minutes > 0 asks for a confirmed commit.
   virtual Result<void> commit(int confirm_minutes, Deadline deadline) = 0;
   virtual Result<void> rollback(const RollbackTarget& target, Deadline deadline) = 0;
   virtual Result<Facts> facts(Deadline deadline) = 0;
+
+ protected:
+  /// What each driver implements, called with text that passed the checks.
+  virtual Result<CommandOutput> run_checked(const std::string& command, Deadline deadline,
+                                            const CallOptions& options) = 0;
+  virtual Result<PushResult> push_checked(const ConfigPush& push, Deadline deadline) = 0;
 };
+
+/// A command is one line: any control character (below 0x20, or DEL) is refused, tab included
+/// (a tab asks a CLI to complete the word). Errors: InvalidArgument naming the character.
+Result<void> check_command(std::string_view command);
+/// Config text is lines separated by "\n"; within a line, only tab among control characters
+/// (indentation in JSON bodies and Junos text). "\r" is refused too: CRLF text is converted
+/// before it is pushed, not sent as a line end the device may read as Enter.
+Result<void> check_config_lines(std::string_view text);
 
 /// An error that names the device: "r1: <message>", with `where` = device name.
 Error device_error(const DeviceTarget& target, Errc code, std::string message);
