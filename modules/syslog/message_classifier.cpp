@@ -188,6 +188,14 @@ Result<MessageClassifier> MessageClassifier::create(
   return classifier;
 }
 
+bool has_control_character(std::string_view text) {
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return true;
+  }
+  return false;
+}
+
 Classification MessageClassifier::classify(std::string_view text) const {
   thread_local text::Matcher matcher;
   Classification out;
@@ -196,6 +204,13 @@ Classification MessageClassifier::classify(std::string_view text) const {
       continue;
     auto matched = matcher.match(rule.regex, text, text::Matcher::Subject::ValidUtf8);
     if (!matched || !*matched) continue;
+    // A field goes on into rules, runbooks and device commands: one that captured a control
+    // character ("Gi0/1\nreload") makes the rule not match, and the message stays plain syslog.
+    bool clean = true;
+    for (const auto& [name, number] : rule.regex.named_groups()) {
+      if (auto group = matcher.group(number); group && has_control_character(*group)) clean = false;
+    }
+    if (!clean) continue;
     out.kind = rule.spec.kind;
     out.rule = rule.spec.name;
     for (const auto& [name, number] : rule.regex.named_groups()) {

@@ -10,6 +10,7 @@
 // Malformed input is counted and logged (at most once a second, with a sample).
 
 #include <msgpack.hpp>
+#include <set>
 
 #include "message_classifier.h"
 #include "nauto/base/clock.h"
@@ -35,6 +36,10 @@ struct Settings {
   double burst_per_source = 0;
   std::vector<MessageRuleSpec> message_rules;
   std::int64_t inventory_refresh_ms = 30'000;
+  /// Relays (collectors that forward for many devices): only from these addresses does the
+  /// message's HOSTNAME name the device; from anywhere else the source address does, so a
+  /// spoofed UDP packet cannot speak for a device it does not come from.
+  std::set<std::string> trust_hostname_from;
 };
 
 Result<Settings> read_settings(const json& config) {
@@ -50,6 +55,11 @@ Result<Settings> read_settings(const json& config) {
   s.burst_per_source = static_cast<double>(r.integer(
       "burst_per_source", static_cast<std::int64_t>(s.rate_per_source) * 2, 0, 1'000'000'000));
   s.inventory_refresh_ms = r.duration_ms("inventory_refresh", 30'000, 1000);
+  for (auto address : r.strings("trust_hostname_from")) {
+    for (auto& c : address)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    s.trust_hostname_from.insert(std::move(address));
+  }
   auto rules = r.section("message_rules");
   if (auto done = r.finish(); !done) return std::move(done).error();
   std::string problems;
@@ -232,7 +242,8 @@ class SyslogModule final : public Module {
     const auto& message = *parsed;
     auto classification = classifier_->classify(message.text);
     if (!classification.rule.empty()) ++counters_.classified;
-    auto device = directory_.resolve(message.hostname, address);
+    const bool relayed = settings_.trust_hostname_from.contains(address);
+    auto device = directory_.resolve(relayed ? message.hostname : std::string(), address);
     if (device.empty()) {
       ++counters_.unresolved;
       directory_.refresh_after_miss(ctx, received_us);

@@ -193,6 +193,24 @@ TEST_CASE("known messages become typed events with fields", "[syslog]") {
   CHECK(plain.rule.empty());
 }
 
+TEST_CASE("a captured field never holds a control character", "[syslog]") {
+  auto classifier = MessageClassifier::create({});
+  REQUIRE(classifier);
+  const auto clean =
+      classifier->classify("%LINK-3-UPDOWN: Interface GigabitEthernet0/8, changed state to down");
+  CHECK(clean.kind == "interface.down");
+  CHECK(clean.fields["interface"] == "GigabitEthernet0/8");
+  for (const char* injected :
+       {"%LINK-3-UPDOWN: Interface GigabitEthernet0/8\nreload, changed state to down",
+        "%LINK-3-UPDOWN: Interface GigabitEthernet0/8\r\nconf t, changed state to down",
+        "%LINK-3-UPDOWN: Interface Gi0/8\x1b[2J, changed state to down"}) {
+    INFO(injected);
+    const auto c = classifier->classify(injected);
+    CHECK(c.kind == "syslog");
+    CHECK(c.fields.empty());
+  }
+}
+
 TEST_CASE("configured message rules come first and are checked", "[syslog]") {
   auto specs = MessageClassifier::read_specs(
       nlohmann::json::parse(R"([{"name": "fan", "kind": "hardware.fan", "contains": "FAN",

@@ -4,7 +4,9 @@
 // carries and the address it came from — and either may be missing or shared (every nauto-lab
 // device sends from 127.0.0.1; a NAT hides a site behind one address). The hostname wins when
 // it is a device's name (or its name's first label, or its configured host); otherwise the
-// source address, when exactly one device has it as its host.
+// source address, when exactly one device has it as its host. A claimed hostname is only as
+// good as its sender: callers pass it only from trusted senders (syslog relays listed in
+// trust_hostname_from, signed webhooks) and an empty one otherwise.
 // Rebuilt whole from inventory.select answers (refresh()); lookups and refreshes both run on
 // the module's thread, so they never race.
 
