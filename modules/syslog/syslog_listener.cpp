@@ -4,8 +4,10 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -29,6 +31,12 @@ Result<std::unique_ptr<SyslogListener>> SyslogListener::open(
   listener->epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (listener->epoll_ < 0) return system_error("epoll_create1", "syslog");
   listener->buffers_.resize(kBatch * (limits.max_message_bytes + 1));
+  listener->sweep_timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (listener->sweep_timer_ < 0) return system_error("timerfd_create", "syslog");
+  epoll_event timer_event{};
+  timer_event.events = EPOLLIN;
+  timer_event.data.fd = listener->sweep_timer_;
+  ::epoll_ctl(listener->epoll_, EPOLL_CTL_ADD, listener->sweep_timer_, &timer_event);
   for (const auto& endpoint : endpoints) {
     if (auto bound = listener->bind(endpoint); !bound) return std::move(bound).error();
   }
@@ -40,6 +48,7 @@ SyslogListener::~SyslogListener() {
     ::close(fd);
   for (const auto& socket : sockets_)
     ::close(socket.fd);
+  if (sweep_timer_ >= 0) ::close(sweep_timer_);
   if (epoll_ >= 0) ::close(epoll_);
 }
 
@@ -70,6 +79,10 @@ void SyslogListener::on_readable() {
   std::size_t budget = limits_.batch_budget;
   for (int i = 0; i < ready && budget > 0; ++i) {
     const int fd = events[i].data.fd;
+    if (fd == sweep_timer_) {
+      sweep_idle();
+      continue;
+    }
     const Socket* socket = nullptr;
     for (const auto& s : sockets_) {
       if (s.fd == fd) socket = &s;
@@ -135,7 +148,7 @@ void SyslogListener::accept_tcp(int listen_fd) {
     const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&address), &length,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    if (connections_.size() >= limits_.max_connections) {
+    if (connections_.size() >= limits_.max_connections && !evict_idlest()) {
       ++counters_.connections_refused;
       ::close(fd);
       continue;
@@ -145,9 +158,56 @@ void SyslogListener::accept_tcp(int listen_fd) {
     event.events = EPOLLIN | EPOLLRDHUP;
     event.data.fd = fd;
     ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event);
-    connections_.emplace(
-        fd, Connection{address_text(address), StreamFramer(limits_.max_message_bytes)});
+    connections_.emplace(fd, Connection{address_text(address),
+                                        StreamFramer(limits_.max_message_bytes), steady_us()});
+    arm_sweep(true);
   }
+}
+
+bool SyslogListener::evict_idlest() {
+  auto idlest = connections_.end();
+  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+    if (idlest == connections_.end() || it->second.last_active_us < idlest->second.last_active_us)
+      idlest = it;
+  }
+  if (idlest == connections_.end() ||
+      steady_us() - idlest->second.last_active_us <
+          std::min(limits_.evictable_after_ms, limits_.idle_timeout_ms) * 1000) {
+    return false;
+  }
+  ++counters_.connections_evicted;
+  close_connection(idlest->first);
+  return true;
+}
+
+void SyslogListener::sweep_idle() {
+  std::uint64_t expirations = 0;
+  (void)!::read(sweep_timer_, &expirations, sizeof expirations);
+  const auto oldest_allowed = steady_us() - limits_.idle_timeout_ms * 1000;
+  std::vector<int> idle;
+  for (const auto& [fd, connection] : connections_) {
+    if (connection.last_active_us < oldest_allowed) idle.push_back(fd);
+  }
+  for (const int fd : idle) {
+    ++counters_.connections_idle_closed;
+    close_connection(fd);
+  }
+}
+
+// The sweep runs only while there are connections: a quarter of the idle timeout apart, so a
+// silent connection goes within 1.25 timeouts.
+void SyslogListener::arm_sweep(bool on) {
+  if (on == sweep_armed_) return;
+  sweep_armed_ = on;
+  const auto period_us =
+      std::clamp<std::int64_t>(limits_.idle_timeout_ms * 250, 50'000, 30'000'000);
+  itimerspec spec{};
+  if (on) {
+    spec.it_interval.tv_sec = period_us / 1'000'000;
+    spec.it_interval.tv_nsec = (period_us % 1'000'000) * 1000;
+    spec.it_value = spec.it_interval;
+  }
+  ::timerfd_settime(sweep_timer_, 0, &spec, nullptr);
 }
 
 std::size_t SyslogListener::read_tcp(int fd, std::size_t budget) {
@@ -163,6 +223,7 @@ std::size_t SyslogListener::read_tcp(int fd, std::size_t budget) {
   }
   if (received < 0) return 0;
   const auto now = now_us();
+  connection.last_active_us = steady_us();
   const auto truncated_before = connection.framer.truncated();
   const bool intact = connection.framer.feed(
       std::string_view(chunk, static_cast<std::size_t>(received)), [&](std::string_view frame) {
@@ -183,6 +244,7 @@ void SyslogListener::close_connection(int fd) {
   ::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
   ::close(fd);
   connections_.erase(fd);
+  if (connections_.empty()) arm_sweep(false);
 }
 
 }  // namespace nauto::syslog

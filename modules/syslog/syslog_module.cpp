@@ -51,6 +51,7 @@ Result<Settings> read_settings(const json& config) {
   s.limits.max_connections =
       static_cast<std::size_t>(r.integer("max_connections", 256, 1, 100'000));
   s.limits.receive_buffer_bytes = r.size_bytes("receive_buffer", 4u << 20, 65536);
+  s.limits.idle_timeout_ms = r.duration_ms("tcp_idle_timeout", 300'000, 100);
   s.rate_per_source = static_cast<double>(r.integer("rate_per_source", 0, 0, 100'000'000));
   s.burst_per_source = static_cast<double>(r.integer(
       "burst_per_source", static_cast<std::int64_t>(s.rate_per_source) * 2, 0, 1'000'000'000));
@@ -212,7 +213,9 @@ class SyslogModule final : public Module {
                      {"connections_refused", l.connections_refused},
                      {"connections_open", listener_->open_connections()},
                      {"tcp_truncated", l.tcp_truncated},
-                     {"tcp_broken", l.tcp_broken}}},
+                     {"tcp_broken", l.tcp_broken},
+                     {"connections_idle_closed", l.connections_idle_closed},
+                     {"connections_evicted", l.connections_evicted}}},
                    {"listening", listener_->bound()},
                    {"devices", directory_.size()},
                    {"message_rules", classifier_->size()}});
