@@ -4,6 +4,7 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/base/ids.h"
+#include "nauto/bus/body.h"
 
 namespace nauto::bus {
 
@@ -62,7 +63,8 @@ std::string error_body(const Error& error) {
 }
 
 Error error_from_body(std::string_view body) {
-  const auto j = nlohmann::json::from_msgpack(body.begin(), body.end(), true, false);
+  const auto parsed = from_body(body);
+  const auto j = parsed ? *parsed : nlohmann::json();
   if (!j.is_object() || !j.contains("code") || !j["code"].is_string()) {
     return fail(Errc::Malformed, "error reply with an unreadable body");
   }

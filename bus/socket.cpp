@@ -20,6 +20,7 @@ Result<zmq::socket_t> connect_client(zmq::context_t& context, const std::string&
   try {
     zmq::socket_t socket(context, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
+    socket.set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
     socket.set(zmq::sockopt::sndhwm, options.send_high_water_mark);
     socket.set(zmq::sockopt::rcvhwm, options.receive_high_water_mark);
     if (!options.routing_id.empty()) socket.set(zmq::sockopt::routing_id, options.routing_id);

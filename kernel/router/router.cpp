@@ -94,6 +94,7 @@ class RouterImpl {
         zap_->bind("inproc://zeromq.zap.01");
       }
       socket_.set(zmq::sockopt::linger, 0);
+      socket_.set(zmq::sockopt::maxmsgsize, bus::kMaxMessageBytes);
       socket_.set(zmq::sockopt::router_mandatory, 1);
       socket_.set(zmq::sockopt::router_handover, 1);
       socket_.set(zmq::sockopt::sndhwm, options_.peer_high_water_mark);

@@ -141,3 +141,27 @@ TEST_CASE("bodies that are not msgpack are reported, not thrown", "[bus][codec]"
   REQUIRE(empty);
   CHECK(empty->is_null());
 }
+
+TEST_CASE("bodies are depth-checked before they are parsed", "[bus][body]") {
+  // 100,000 nested one-element arrays: nlohmann's parser would recurse once a level and
+  // overflow the stack; the bounded walk refuses them first.
+  const std::string deep = std::string(100'000, '\x91') + '\xc0';
+  auto decoded = nauto::bus::from_body(deep);
+  REQUIRE_FALSE(decoded);
+  CHECK(decoded.error().code == nauto::Errc::Malformed);
+  CHECK(decoded.error().message.find("nests deeper than 100") != std::string::npos);
+  // Up to the limit they pass.
+  const std::string fine = std::string(99, '\x91') + '\xc0';
+  CHECK(nauto::bus::from_body(fine));
+  // A count that promises more items than bytes, trailing bytes, a cut string, a bad type.
+  for (const std::string& bad :
+       {std::string("\xdd\xff\xff\xff\xff\xc0", 6), std::string("\xc0\xc0", 2),
+        std::string("\xa5"
+                    "ab",
+                    3),
+        std::string("\xc1", 1)}) {
+    CHECK_FALSE(nauto::bus::from_body(bad));
+  }
+  CHECK(*nauto::bus::from_body(nauto::bus::to_body({{"a", {1, 2, {{"b", nullptr}}}}})) ==
+        nlohmann::json{{"a", {1, 2, {{"b", nullptr}}}}});
+}

@@ -18,6 +18,11 @@ struct CurveKeys {
   std::string secret_key;
 };
 
+/// The largest message any bus socket accepts (ZMQ_MAXMSGSIZE, on the router and on every
+/// client): a peer that sends more is disconnected by ZeroMQ before the bytes are buffered.
+/// Bodies are bounded far below this by their owners (a job's result page, a config).
+constexpr std::int64_t kMaxMessageBytes = 64ll << 20;
+
 /// Options for a client (DEALER) socket that talks to the kernel router.
 struct ClientOptions {
   std::string routing_id;  ///< stable identity (module name); empty = assigned by zmq
