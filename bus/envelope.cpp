@@ -64,14 +64,20 @@ std::string error_body(const Error& error) {
 
 Error error_from_body(std::string_view body) {
   const auto parsed = from_body(body);
-  const auto j = parsed ? *parsed : nlohmann::json();
+  const auto& j = parsed ? *parsed : nlohmann::json();
+  const auto text = [&](const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
   if (!j.is_object() || !j.contains("code") || !j["code"].is_string()) {
     return fail(Errc::Malformed, "error reply with an unreadable body");
   }
   Error e;
   e.code = errc_from_name(j["code"].get<std::string>());
-  e.message = j.value("message", std::string());
-  e.where = j.value("where", std::string());
+  // Any other type in these fields (found by fuzzing: an array as the message) is dropped,
+  // not thrown: json::value() throws when the stored type differs.
+  e.message = text("message");
+  e.where = text("where");
   return e;
 }
 

@@ -136,13 +136,18 @@ Result<void> MerakiDriver::rollback(const RollbackTarget& target, Deadline deadl
 Result<Facts> MerakiDriver::facts(Deadline deadline) {
   auto text = device_json(deadline);
   if (!text) return std::move(text).error();
-  auto device = nlohmann::json::parse(*text);
+  const auto device = nlohmann::json::parse(*text, nullptr, false);
+  // The Dashboard's answer: a field of another type is left empty (value() would throw).
+  const auto field = [&](const char* key) {
+    const auto it = device.is_object() ? device.find(key) : device.end();
+    return it != device.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
   Facts facts;
   facts.vendor = platform_.vendor;
-  facts.hostname = device.value("name", std::string());
-  facts.model = device.value("model", std::string());
-  facts.os_version = device.value("firmware", std::string());
-  facts.serial = device.value("serial", std::string());
+  facts.hostname = field("name");
+  facts.model = field("model");
+  facts.os_version = field("firmware");
+  facts.serial = field("serial");
   return facts;
 }
 

@@ -122,6 +122,9 @@ bool in_class(unsigned char c, unsigned char class_letter) {
     case 'x':
       result = std::isxdigit(c);
       break;
+    case 'z':  // deprecated since Lua 5.2 and still matched by 5.4 (found by fuzzing)
+      result = c == 0;
+      break;
     default:
       return class_letter == c;  // "%." is a literal dot
   }

@@ -194,8 +194,9 @@ Result<json> bind_params(const std::vector<ParamSpec>& specs, const json& given,
   json bound = json::object();
   const json& values = given.is_object() ? given : json::object();
   for (const auto& [name, value] : values.items()) {
-    const auto spec = std::find_if(specs.begin(), specs.end(),
-                                   [&](const ParamSpec& s) { return s.name == name; });
+    const auto spec =
+        std::find_if(specs.begin(), specs.end(),
+                     [&wanted = name](const ParamSpec& s) { return s.name == wanted; });
     if (spec == specs.end()) {
       std::string hint;
       std::size_t best = 3;

@@ -451,8 +451,8 @@ class Compiler {
     }
     if (params) {
       for (const auto& p : params) {
-        const auto name =
-            params.IsSequence() ? (p["name"] ? p["name"].Scalar() : "") : p.first.as<std::string>();
+        const auto name = params.IsSequence() ? (p.IsMap() && p["name"] ? p["name"].Scalar() : "")
+                                              : (p.first.IsScalar() ? p.first.Scalar() : "");
         declared_.insert(name);
       }
     }
@@ -804,8 +804,14 @@ class Compiler {
 
 }  // namespace
 
+// yaml-cpp throws for what its nodes cannot be (a scalar indexed as a map, found by fuzzing);
+// the library edge turns any of it into the file's error.
 Result<std::string> compile_yaml_runbook(const std::string& text, const std::string& file_name) {
-  return Compiler(file_name).compile(text);
+  try {
+    return Compiler(file_name).compile(text);
+  } catch (const YAML::Exception& e) {
+    return fail(Errc::InvalidArgument, file_name + ": " + e.what());
+  }
 }
 
 }  // namespace nauto::runbook

@@ -471,7 +471,8 @@ Result<void> RuleEngine::restore(const json& snapshot) {
     if (snapshot.at("version").get<int>() != 1)
       return fail(Errc::Malformed, "rules state: unknown version", "rules");
     for (const auto& [name, saved] : snapshot.at("rules").items()) {
-      if (std::none_of(rules_.begin(), rules_.end(), [&](const Rule& r) { return r.name == name; }))
+      if (std::none_of(rules_.begin(), rules_.end(),
+                       [&wanted = name](const Rule& r) { return r.name == wanted; }))
         continue;  // a rule no longer loaded
       auto state = std::make_unique<RuleState>();
       const auto counters = saved.at("counters").get<std::vector<std::uint64_t>>();

@@ -71,6 +71,10 @@ bool StreamFramer::feed(std::string_view bytes,
       }
       auto frame = std::string_view(buffer_).substr(at, end - at);
       if (!frame.empty() && frame.back() == '\r') frame.remove_suffix(1);
+      if (frame.size() > max_) {  // the buffer holds a little more than max_ (found by fuzzing)
+        frame = frame.substr(0, max_);
+        ++truncated_;
+      }
       on_message(frame);
       at = end + 1;
     }

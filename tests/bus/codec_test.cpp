@@ -165,3 +165,14 @@ TEST_CASE("bodies are depth-checked before they are parsed", "[bus][body]") {
   CHECK(*nauto::bus::from_body(nauto::bus::to_body({{"a", {1, 2, {{"b", nullptr}}}}})) ==
         nlohmann::json{{"a", {1, 2, {{"b", nullptr}}}}});
 }
+
+// Found by fuzzing (tests/fuzz/corpus/envelope/regression-*): an error reply whose message is
+// not a string made json::value() throw in every caller of error_from_body.
+TEST_CASE("an error body with fields of the wrong type is read, not thrown", "[bus][fuzz]") {
+  const auto body = nauto::bus::to_body({{"code", "not_found"}, {"message", {1, 2}}, {"where", 7}});
+  nauto::Error error;
+  REQUIRE_NOTHROW(error = nauto::bus::error_from_body(body));
+  CHECK(error.code == nauto::Errc::NotFound);
+  CHECK(error.message.empty());
+  CHECK(error.where.empty());
+}

@@ -5,12 +5,14 @@
 #include <lua.hpp>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "nauto/base/clock.h"
 #include "nauto/runbook/lua_sandbox.h"
 
 using namespace nauto;
 using namespace nauto::runbook;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -68,20 +70,21 @@ add("numbers", pcall(string.find, 12345, 34))
 return table.concat(out, "\n")
 )LUA";
 
-const char* kSubjects[] = {"",
-                           "hello world",
-                           "  key = value  ",
-                           "Gi0/1 is up, line protocol is down",
-                           "THE (quick) [brown] {fox} jumps",
-                           "a,b,,c,",
-                           "aaa",
-                           "f(a(b)c)d(e",
-                           "x = 10, y = 20\nz = 30",
-                           "THE (quick) fox",
-                           std::string("nul\0inside", 10).c_str(),
-                           "ümlaut ünïcode",
-                           "%d%%",
-                           "one two  three"};
+const std::string_view kSubjects[] = {"",
+                                      "hello world",
+                                      "  key = value  ",
+                                      "Gi0/1 is up, line protocol is down",
+                                      "THE (quick) [brown] {fox} jumps",
+                                      "a,b,,c,",
+                                      "aaa",
+                                      "f(a(b)c)d(e",
+                                      "x = 10, y = 20\nz = 30",
+                                      "THE (quick) fox",
+                                      "nul\0inside"sv,
+                                      "ümlaut ünïcode",
+                                      "%d%%",
+                                      "one two  three",
+                                      "\0\x83"sv};  // a NUL for %z (found by fuzzing)
 
 const char* kPatterns[] = {"",
                            "o",
@@ -134,14 +137,17 @@ const char* kPatterns[] = {"",
                            "%%d",
                            "[-a]",
                            "[a-]",
-                           "%.%d*"};
+                           "%.%d*",
+                           "%z",
+                           "[%z]+",
+                           "%Z+"};
 
 std::string probe(lua_State* L) {
   if (luaL_loadstring(L, kProbe) != LUA_OK) return lua_tostring(L, -1);
   lua_createtable(L, 0, 0);
   int i = 1;
-  for (const auto* s : kSubjects) {
-    lua_pushstring(L, s);
+  for (const auto s : kSubjects) {
+    lua_pushlstring(L, s.data(), s.size());
     lua_rawseti(L, -2, i++);
   }
   lua_createtable(L, 0, 0);
@@ -151,7 +157,9 @@ std::string probe(lua_State* L) {
     lua_rawseti(L, -2, i++);
   }
   if (lua_pcall(L, 2, 1, 0) != LUA_OK) return std::string("error: ") + lua_tostring(L, -1);
-  return lua_tostring(L, -1);
+  std::size_t size = 0;
+  const char* text = lua_tolstring(L, -1, &size);  // the output holds NULs from the subjects
+  return std::string(text, size);
 }
 
 std::unique_ptr<LuaSandbox> sandbox(std::uint64_t budget = 200'000'000) {

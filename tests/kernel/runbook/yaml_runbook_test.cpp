@@ -209,3 +209,16 @@ TEST_CASE("a YAML runtime error names the step's YAML line", "[runbook][yaml]") 
   CHECK(r["state"] == "failed");
   CHECK(r["error"].get<std::string>().find("not a number: abc") != std::string::npos);
 }
+
+// Found by fuzzing (tests/fuzz/corpus/yaml_runbook/regression-*): yaml-cpp threw out of the
+// compiler for a parameter list of scalars, and would end nautod's runbook module.
+TEST_CASE("odd YAML shapes are errors, never exceptions", "[runbook][yaml][fuzz]") {
+  for (const char* text : {"name: x\nparams:\n- 'device: {type: device}'\nsteps: []\n",
+                           "name: x\nparams: {[a, b]: {type: string}}\nsteps: []\n",
+                           "name: x\nsteps: [[1, 2]]\n", "[1, 2, 3]\n", "name: {a: b}\n"}) {
+    INFO(text);
+    Result<std::string> compiled = fail(Errc::Bug, "not run");
+    REQUIRE_NOTHROW(compiled = compile_yaml_runbook(text, "odd.yaml"));
+    CHECK_FALSE(compiled);
+  }
+}

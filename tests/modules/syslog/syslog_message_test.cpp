@@ -193,6 +193,20 @@ TEST_CASE("known messages become typed events with fields", "[syslog]") {
   CHECK(plain.rule.empty());
 }
 
+// Found by fuzzing (tests/fuzz/corpus/syslog_framer/regression-*): a newline-framed message a
+// few bytes over the cap came out whole, because the buffer holds a little more than the cap.
+TEST_CASE("a newline frame just over the cap is cut to it", "[syslog][fuzz]") {
+  StreamFramer framer(480);
+  std::vector<std::string> frames;
+  const std::string long_line(490, 'x');
+  REQUIRE(framer.feed(long_line + "\n<13>next\n",
+                      [&](std::string_view frame) { frames.emplace_back(frame); }));
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0].size() == 480);
+  CHECK(frames[1] == "<13>next");
+  CHECK(framer.truncated() == 1);
+}
+
 TEST_CASE("a captured field never holds a control character", "[syslog]") {
   auto classifier = MessageClassifier::create({});
   REQUIRE(classifier);

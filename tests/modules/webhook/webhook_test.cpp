@@ -171,3 +171,13 @@ TEST_CASE("the webhook server refuses an address it cannot bind", "[webhook]") {
   REQUIRE_FALSE(started);
   CHECK(started.error().message.find("cannot listen on 192.0.2.1") != std::string::npos);
 }
+
+// Found by fuzzing (tests/fuzz/corpus/webhook/regression-*): a number too large for a double
+// made nlohmann throw out_of_range, which the parser did not catch.
+TEST_CASE("a body with a number out of range is refused, not thrown", "[webhook][fuzz]") {
+  Result<WebhookEvent> event = fail(Errc::Bug, "not run");
+  REQUIRE_NOTHROW(event = parse_webhook_event(R"({"host": -92.0E011111, "kind": "x"})"));
+  REQUIRE_FALSE(event);
+  CHECK(event.error().code == Errc::InvalidArgument);
+  CHECK(event.error().message.find("the body is not JSON") != std::string::npos);
+}
