@@ -69,9 +69,17 @@ int print_status(const json& s, OutputFormat format) {
             << "; malformed " << cell(r["malformed"]) << "\n";
   if (s["store"].is_object()) {
     const auto& st = s["store"];
+    const auto mib = [&](const char* key) {
+      return std::to_string(st.value(key, std::uint64_t{0}) >> 20) + " MiB";
+    };
     std::cout << "store: commits " << cell(st["commits"]) << ", batches " << cell(st["batches"])
-              << ", writes " << cell(st["ops"]) << ", failed " << cell(st["failed_batches"])
-              << ", map size " << (st.value("map_size", std::uint64_t{0}) >> 20) << "MiB\n";
+              << ", writes " << cell(st["ops"]) << ", failed " << cell(st["failed_batches"]) << "; "
+              << mib("used_bytes") << " used of a " << mib("map_size") << " map (grows to "
+              << mib("max_size") << ")\n";
+    if (st.value("full", false)) {
+      std::cout << "ALARM: the store is full; writes are refused until retention frees room or "
+                   "store.max_size is raised\n";
+    }
   }
   if (!s["clients"].empty()) std::cout << "clients: " << cell(s["clients"]) << "\n";
   return 0;

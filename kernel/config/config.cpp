@@ -83,6 +83,7 @@ const std::vector<std::string>& kernel_config_keys() {
       "log.format",
       "log.file",
       "store.map_size",
+      "store.max_size",
       "router.tcp_endpoint",
       "router.curve_secret_key_file",
       "router.curve_allowed_clients_file",
@@ -106,7 +107,8 @@ log:
   level: info
   format: console
 store:
-  map_size: 1GiB
+  map_size: 64MiB      # the map at start; it grows as needed
+  max_size: 4GiB       # the most it grows to; past it writes fail and an alarm fires
 router:
   peer_high_water_mark: 1000
   request_timeout: 30s
@@ -165,6 +167,8 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
   const json store_section = top.section("store");
   ConfigReader store(store_section, "store");
   c.store_map_size = store.size_bytes("map_size", c.store_map_size, 1ull << 20);
+  c.store_max_size =
+      std::max(c.store_map_size, store.size_bytes("max_size", c.store_max_size, 1ull << 20));
 
   const json router_section = top.section("router");
   ConfigReader router(router_section, "router");

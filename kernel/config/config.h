@@ -26,10 +26,11 @@ struct KernelConfig {
   std::string data_dir = "/var/lib/nauto";
   std::string run_dir = "/run/nauto";
   LogOptions log;
-  std::uint64_t store_map_size = 1ull << 30;
-  std::string router_tcp_endpoint;        ///< empty: no tcp listener
-  std::string router_curve_secret_file;   ///< Z85 secret key file enabling CURVE on tcp
-  std::string router_curve_clients_file;  ///< Z85 public keys allowed on tcp, one per line
+  std::uint64_t store_map_size = 64ull << 20;  ///< the map at start
+  std::uint64_t store_max_size = 4ull << 30;   ///< the most the map grows to
+  std::string router_tcp_endpoint;             ///< empty: no tcp listener
+  std::string router_curve_secret_file;        ///< Z85 secret key file enabling CURVE on tcp
+  std::string router_curve_clients_file;       ///< Z85 public keys allowed on tcp, one per line
   int router_peer_high_water_mark = 1000;
   std::int64_t router_request_timeout_ms = 30000;
   Scheduling router_scheduling = Scheduling::Normal;  ///< router.scheduling

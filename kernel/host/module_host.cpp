@@ -234,7 +234,12 @@ class KernelModule final : public Module {
                {"batches", st.batches},
                {"ops", st.ops},
                {"failed_batches", st.failed_batches},
-               {"map_size", s->map_size()}};
+               {"map_size", st.map_size},
+               {"max_size", st.max_map_size},
+               {"used_bytes", st.used_bytes},
+               {"grown", st.grown},
+               {"full", st.full},
+               {"blocked_writes", st.blocked_writes}};
     }
     json clients = json::array();
     if (router.contains("peers")) {
@@ -365,8 +370,30 @@ class KernelModule final : public Module {
     return std::string("returned without being asked to stop");
   }
 
+  // The store's alarm: an event when writes start being refused for space, and when they are
+  // taken again (each once per change; `nauto status` shows the state meanwhile).
+  void watch_store() {
+    auto* store = ctx_->store();
+    if (!store) return;
+    const auto st = store->stats();
+    if (st.full == store_full_) return;
+    store_full_ = st.full;
+    json body = {{"full", st.full},
+                 {"map_size", st.map_size},
+                 {"max_size", st.max_map_size},
+                 {"used_bytes", st.used_bytes}};
+    const char* topic = st.full ? bus::schema::KernelStoreFullEvent::kTopic
+                                : bus::schema::KernelStoreRecoveredEvent::kTopic;
+    if (st.full)
+      ctx_->log().error("the store is full ({} MiB): writes are refused until retention frees room",
+                        st.map_size >> 20);
+    if (auto sent = ctx_->publish(topic, bus::to_body(body)); !sent)
+      ctx_->log().warn("could not publish {}: {}", topic, sent.error().message);
+  }
+
   void supervise() {
     apply_pending_specs();
+    watch_store();
     const auto now = steady_us();
     const auto& sup = state_->options.supervisor;
     for (auto& slot_ptr : slots_) {
@@ -510,6 +537,7 @@ class KernelModule final : public Module {
   }
 
   std::shared_ptr<ModuleHost::State> state_;
+  bool store_full_ = false;
   Context* ctx_ = nullptr;  // valid between start() and stop()
   std::int64_t started_us_ = 0;
   std::vector<std::unique_ptr<Slot>> slots_;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -11,7 +12,9 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
+#include <utility>
 
 #include "nauto/base/log.h"
 
@@ -94,6 +97,7 @@ class StoreImpl {
       stopping_ = true;
     }
     wake_.notify_all();  // unconditionally: stop must not depend on writer_waiting_
+    room_.notify_all();
     if (writer_.joinable()) writer_.join();
     if (env_) mdb_env_close(env_);
   }
@@ -102,8 +106,8 @@ class StoreImpl {
     if (rc == MDB_NOTFOUND) return fail(Errc::NotFound, "not found", where);
     if (rc == MDB_MAP_FULL) {
       return fail(Errc::ResourceExhausted,
-                  "the store is full (LMDB map size " + human_size(options_.map_size) +
-                      " reached); raise store.map_size in nauto.yaml or lower retention",
+                  "the store is full (" + human_size(map_size_) +
+                      ", its maximum); raise store.max_size in nauto.yaml or lower retention",
                   where);
     }
     if (rc == MDB_READERS_FULL) {
@@ -123,11 +127,15 @@ class StoreImpl {
     if (rc) return lmdb_error(rc, "mdb_env_create");
     mdb_env_set_maxdbs(env_, static_cast<MDB_dbi>(options_.tables.size() + 2));
     mdb_env_set_maxreaders(env_, 1024);
-    rc = mdb_env_set_mapsize(env_, options_.map_size);
+    // An existing store may be larger than the configured start: LMDB keeps the larger size.
+    map_size_ = std::min(options_.map_size, options_.max_map_size);
+    rc = mdb_env_set_mapsize(env_, map_size_);
     if (rc) return lmdb_error(rc, "store.map_size");
     // NOTLS: read transactions are not tied to a thread's slot, so any thread may read.
     rc = mdb_env_open(env_, options_.path.c_str(), MDB_NOTLS, 0600);
     if (rc) return lmdb_error(rc, options_.path);
+    MDB_envinfo info;
+    if (mdb_env_info(env_, &info) == 0) map_size_ = info.me_mapsize;
 
     MDB_txn* txn = nullptr;
     rc = mdb_txn_begin(env_, nullptr, 0, &txn);
@@ -196,8 +204,21 @@ class StoreImpl {
   std::uint64_t enqueue(WriteBatch batch, std::function<void(Result<void>)> done) {
     bool wake = false;
     std::uint64_t sequence = 0;
+    const auto bytes = bytes_of(batch);
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
+      // Back-pressure: wait while the queue is over its bound (an empty queue takes any batch).
+      if (queued_bytes_ > 0 && queued_bytes_ + bytes > options_.max_queued_bytes) {
+        {
+          std::lock_guard stats(stats_mutex_);
+          ++stats_.blocked_writes;
+        }
+        room_.wait(lock, [&] {
+          return stopping_ || queued_bytes_ == 0 ||
+                 queued_bytes_ + bytes <= options_.max_queued_bytes;
+        });
+      }
+      queued_bytes_ += bytes;
       sequence = ++last_sequence_;
       queue_.push_back(Pending{std::move(batch), std::move(done), sequence});
       wake = writer_waiting_;  // a busy writer takes the queue on its next round anyway
@@ -231,6 +252,12 @@ class StoreImpl {
   }
 
   Result<void> apply(MDB_txn* txn, const WriteOp& op) {
+    auto applied = apply_op(txn, op);
+    if (!applied && applied.error().code == Errc::ResourceExhausted) map_full_ = true;
+    return applied;
+  }
+
+  Result<void> apply_op(MDB_txn* txn, const WriteOp& op) {
     auto dbi = table(op.table);
     if (!dbi) return std::move(dbi).error();
     MDB_val key = as_val(op.key), value = as_val(op.value);
@@ -295,10 +322,12 @@ class StoreImpl {
         while (!queue_.empty() && (group.empty() || ops + queue_.front().batch.size() <=
                                                         options_.max_ops_per_commit)) {
           ops += queue_.front().batch.size();
+          queued_bytes_ -= bytes_of(queue_.front().batch);
           group.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
       }
+      room_.notify_all();
       commit_group(group, results);
       {
         std::lock_guard lock(done_mutex_);
@@ -343,18 +372,97 @@ class StoreImpl {
       }
       if (failed_batch) {
         mdb_txn_abort(txn);
+        // A full map is not the batch's fault: grow it and redo the whole group.
+        if (std::exchange(map_full_, false) &&
+            (grow() || (erases_only(group[*failed_batch].batch) && grow_into_reserve()))) {
+          results.assign(group.size(), ok());
+          std::fill(excluded.begin(), excluded.end(), false);
+          continue;
+        }
         excluded[*failed_batch] = true;
         continue;
       }
       rc = mdb_txn_commit(txn);
+      if (rc == MDB_MAP_FULL && (grow() || (erases_only(group, excluded) && grow_into_reserve()))) {
+        results.assign(group.size(), ok());
+        continue;  // the aborted commit is redone in the grown map
+      }
       if (rc) {
         fail_remaining(results, excluded, lmdb_error(rc, "commit"));
         ops = 0;
       }
+      note_space(results, ops);
       count(group, results, ops);
       return;
     }
     count(group, results, 0);
+  }
+
+  // Doubles the map (up to max_map_size) while no read is in flight. False at the maximum.
+  bool grow() {
+    if (map_size_ >= options_.max_map_size) return false;  // the reserve is not grown into
+    const auto bigger = std::min(map_size_ * 2, options_.max_map_size);
+    std::unique_lock readers(remap_);
+    const int rc = mdb_env_set_mapsize(env_, bigger);
+    if (rc) {
+      log_->error("the store's map could not grow to {}: {}", human_size(bigger), mdb_strerror(rc));
+      return false;
+    }
+    log_->info("the store's map grew from {} to {} (maximum {})", human_size(map_size_),
+               human_size(bigger), human_size(options_.max_map_size));
+    map_size_ = bigger;
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.grown;
+    return true;
+  }
+
+  // Deleting in a map that is completely full can itself need pages (LMDB copies the pages it
+  // changes), so erase-only batches may use a reserve beyond max_map_size: retention can always
+  // free room. The reserve is a sixteenth of the maximum (at least 1 MiB), used once.
+  bool grow_into_reserve() {
+    const auto reserve = std::max<std::uint64_t>(1ull << 20, options_.max_map_size / 16);
+    if (map_size_ >= options_.max_map_size + reserve) return false;
+    std::unique_lock readers(remap_);
+    if (mdb_env_set_mapsize(env_, options_.max_map_size + reserve)) return false;
+    log_->warn("the store is full; deletes use the reserve ({} over store.max_size)",
+               human_size(reserve));
+    map_size_ = options_.max_map_size + reserve;
+    return true;
+  }
+
+  static bool erases_only(const WriteBatch& batch) {
+    return std::all_of(batch.ops().begin(), batch.ops().end(), [](const WriteOp& op) {
+      return op.kind != WriteOp::Kind::Put && op.kind != WriteOp::Kind::Append;
+    });
+  }
+
+  static bool erases_only(const std::vector<Pending>& group, const std::vector<bool>& excluded) {
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (!excluded[i] && !erases_only(group[i].batch)) return false;
+    }
+    return true;
+  }
+
+  // After a commit: whether a write was refused for space, and how much of the map is used.
+  void note_space(const std::vector<Result<void>>& results, std::uint64_t ops) {
+    bool refused = false;
+    for (const auto& r : results)
+      refused = refused || (!r && r.error().code == Errc::ResourceExhausted);
+    MDB_envinfo info;
+    MDB_stat stat;
+    std::lock_guard lock(stats_mutex_);
+    if (mdb_env_info(env_, &info) == 0 && mdb_env_stat(env_, &stat) == 0)
+      stats_.used_bytes = (info.me_last_pgno + 1) * stat.ms_psize;
+    if (refused && !stats_.full) log_->error("the store is full at {}", human_size(map_size_));
+    if (ops > 0 && !refused && stats_.full) log_->info("the store accepts writes again");
+    stats_.full = refused || (stats_.full && ops == 0);
+  }
+
+  static std::size_t bytes_of(const WriteBatch& batch) {
+    std::size_t bytes = 0;
+    for (const auto& op : batch.ops())
+      bytes += op.table.size() + op.key.size() + op.value.size() + 32;
+    return bytes;
   }
 
   static void fail_remaining(std::vector<Result<void>>& results, const std::vector<bool>& excluded,
@@ -381,6 +489,7 @@ class StoreImpl {
   auto read(const std::string& table_name, Body&& body) const -> decltype(body(nullptr, 0)) {
     auto dbi = table(table_name);
     if (!dbi) return std::move(dbi).error();
+    std::shared_lock no_remap(remap_);  // the map is not moved while this read looks at it
     ReadTxn txn(env_);
     if (txn.rc()) return lmdb_error(txn.rc(), "begin read");
     return body(txn.get(), *dbi);
@@ -460,7 +569,10 @@ class StoreImpl {
 
   StoreStats stats() const {
     std::lock_guard lock(stats_mutex_);
-    return stats_;
+    StoreStats out = stats_;
+    out.map_size = map_size_;
+    out.max_map_size = options_.max_map_size;
+    return out;
   }
 
   const StoreOptions& options() const { return options_; }
@@ -477,6 +589,12 @@ class StoreImpl {
   std::condition_variable wake_;
   std::deque<Pending> queue_;
   std::uint64_t last_sequence_ = 0;  // guarded by mutex_
+  std::size_t queued_bytes_ = 0;     // guarded by mutex_
+  std::condition_variable room_;     // the queue went below max_queued_bytes
+  // Reads hold it shared; growing the map holds it alone (LMDB remaps the file).
+  mutable std::shared_mutex remap_;
+  std::atomic<std::uint64_t> map_size_{0};  // written by the writer thread only
+  bool map_full_ = false;                   // writer thread: the last apply found the map full
   bool writer_waiting_ = false;
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
@@ -586,7 +704,7 @@ StoreStats Store::stats() const {
   return impl_->stats();
 }
 std::uint64_t Store::map_size() const {
-  return impl_->options().map_size;
+  return impl_->stats().map_size;
 }
 
 std::string time_key(std::int64_t time_us) {

@@ -33,7 +33,8 @@ TEST_CASE("an empty file gives the documented defaults", "[config]") {
   CHECK(c->data_dir == "/var/lib/nauto");
   CHECK(c->run_dir == "/run/nauto");
   CHECK(c->log.level == "info");
-  CHECK(c->store_map_size == (1ull << 30));
+  CHECK(c->store_map_size == (64ull << 20));
+  CHECK(c->store_max_size == (4ull << 30));
   CHECK(c->router_peer_high_water_mark == 1000);
   CHECK(c->router_request_timeout_ms == 30000);
   CHECK(c->supervisor.heartbeat_timeout_ms == 5000);

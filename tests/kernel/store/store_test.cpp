@@ -29,11 +29,12 @@ struct TempDir {
 };
 
 std::unique_ptr<Store> open_store(const std::string& path, std::uint64_t map_size = 64ull << 20,
-                                  std::uint32_t version = 1,
-                                  std::vector<Migration> migrations = {}) {
+                                  std::uint32_t version = 1, std::vector<Migration> migrations = {},
+                                  std::uint64_t max_map_size = 0) {
   StoreOptions o;
   o.path = path;
   o.map_size = map_size;
+  o.max_map_size = max_map_size ? max_map_size : map_size;
   o.tables = {"events", "state"};
   o.schema_version = version;
   o.migrations = std::move(migrations);
@@ -209,7 +210,7 @@ TEST_CASE("readers are not blocked by a long write", "[store]") {
   CHECK(worst_us < 50000);
 }
 
-TEST_CASE("a full map is a clear ResourceExhausted error; a larger map_size recovers", "[store]") {
+TEST_CASE("a full map is a clear ResourceExhausted error; a larger max_size recovers", "[store]") {
   TempDir dir;
   int written = 0;
   {
@@ -223,7 +224,8 @@ TEST_CASE("a full map is a clear ResourceExhausted error; a larger map_size reco
     }
     REQUIRE_FALSE(last);
     CHECK(last.error().code == Errc::ResourceExhausted);
-    CHECK(last.error().message.find("store.map_size") != std::string::npos);
+    CHECK(last.error().message.find("store.max_size") != std::string::npos);
+    CHECK(store->stats().full);
     CHECK(last.error().message.find("1MiB") != std::string::npos);
     CHECK(*store->count("events") == static_cast<std::uint64_t>(written));  // reads still work
   }
@@ -234,6 +236,72 @@ TEST_CASE("a full map is a clear ResourceExhausted error; a larger map_size reco
   WriteBatch more;
   more.put("events", "after", std::string(4000, 'y'));
   CHECK(bigger->write_and_wait(std::move(more)));
+}
+
+TEST_CASE("the map grows before a write fails, and deletes free a full store", "[store]") {
+  TempDir dir;
+  auto store = open_store(dir.path, 1ull << 20, 1, {}, 4ull << 20);
+  CHECK(store->stats().map_size == (1ull << 20));
+  // 2.5 MiB in a 1 MiB map: it grows (to 2, then 4 MiB) and nothing is refused.
+  for (int i = 0; i < 640; ++i) {
+    WriteBatch b;
+    b.put("events", time_key(now_us()), std::string(4000, 'x'));
+    REQUIRE(store->write_and_wait(std::move(b)));
+  }
+  auto st = store->stats();
+  CHECK(st.map_size == (4ull << 20));
+  CHECK(st.grown == 2);
+  CHECK_FALSE(st.full);
+  CHECK(st.used_bytes > (2ull << 20));
+  // Past the maximum: refused, and the store says it is full.
+  Result<void> last = ok();
+  for (int i = 0; i < 2000 && last; ++i) {
+    WriteBatch b;
+    b.put("events", time_key(now_us()), std::string(4000, 'x'));
+    last = store->write_and_wait(std::move(b));
+  }
+  REQUIRE_FALSE(last);
+  CHECK(last.error().code == Errc::ResourceExhausted);
+  CHECK(store->stats().full);
+  // Retention: erasing the older half works even in a full map, and writes are taken again.
+  const auto total = *store->count("events");
+  WriteBatch sweep;
+  sweep.erase_oldest("events", total / 2);
+  REQUIRE(store->write_and_wait(std::move(sweep)));
+  for (int i = 0; i < 50; ++i) {
+    WriteBatch b;
+    b.put("events", time_key(now_us()), std::string(4000, 'y'));
+    REQUIRE(store->write_and_wait(std::move(b)));
+  }
+  CHECK_FALSE(store->stats().full);
+}
+
+TEST_CASE("the writer's queue is bounded: a flood waits instead of growing memory", "[store]") {
+  TempDir dir;
+  StoreOptions o;
+  o.path = dir.path;
+  o.tables = {"events"};
+  o.max_queued_bytes = 64u << 10;  // 64 KiB of queued writes
+  auto store = Store::open(std::move(o)).value();
+  std::atomic<int> done{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        WriteBatch b;
+        b.put("events", time_key(now_us()), std::string(2000, 'z'));
+        store->write(std::move(b), [&](Result<void> r) {
+          if (r) ++done;
+        });
+      }
+    });
+  }
+  for (auto& w : writers)
+    w.join();
+  while (done < 800)
+    std::this_thread::yield();
+  CHECK(*store->count("events") == 800);
+  CHECK(store->stats().blocked_writes > 0);
 }
 
 TEST_CASE("schema versions migrate forward and refuse to go back", "[store]") {
@@ -282,8 +350,7 @@ TEST_CASE("kill -9 of a writing process loses no acknowledged write", "[store][d
     if (child == 0) {
       ::dup2(out[1], 1);
       ::close(out[0]);
-      ::execl(crash_writer, crash_writer, dir.path.c_str(), "4",
-              static_cast<char*>(nullptr));
+      ::execl(crash_writer, crash_writer, dir.path.c_str(), "4", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(out[1]);

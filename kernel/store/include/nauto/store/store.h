@@ -5,6 +5,13 @@
 // acknowledged data survives kill -9 (and, with the default sync, power loss).
 // Readers use their own read-only transactions and never block the writer (LMDB MVCC); values
 // are copied out before a read transaction ends.
+// The map grows before a write fails: a commit that finds the map full is redone after the map
+// doubled, up to `max_map_size`; only then is the write refused (ResourceExhausted), and the
+// store reports itself full (StoreStats::full, the kernel's alarm) until a commit succeeds
+// again. Growing waits for the reads in flight (a shared lock each read takes), since LMDB
+// remaps the file. The writer's queue is bounded (`max_queued_bytes`): write() blocks its
+// caller while the queue is over the bound, so a flood slows its producer instead of growing
+// memory without end.
 // Thread-safe: every public member may be called from any thread.
 
 #include <cstdint>
@@ -67,12 +74,15 @@ struct Migration {
 };
 
 struct StoreOptions {
-  std::string path;                        ///< a directory; created if missing
-  std::uint64_t map_size = 1ull << 30;     ///< LMDB map size: the most the store can hold
-  std::vector<std::string> tables;         ///< named tables (LMDB DBIs), created if missing
-  std::uint32_t schema_version = 1;        ///< the version this build expects
-  std::vector<Migration> migrations;       ///< run in order at open for older stores
-  std::size_t max_ops_per_commit = 65536;  ///< bound on one group commit
+  std::string path;                         ///< a directory; created if missing
+  std::uint64_t map_size = 64ull << 20;     ///< the LMDB map at open (grown as needed)
+  std::uint64_t max_map_size = 1ull << 30;  ///< the most the map grows to (store.max_size)
+  std::vector<std::string> tables;          ///< named tables (LMDB DBIs), created if missing
+  std::uint32_t schema_version = 1;         ///< the version this build expects
+  std::vector<Migration> migrations;        ///< run in order at open for older stores
+  std::size_t max_ops_per_commit = 65536;   ///< bound on one group commit
+  std::size_t max_queued_bytes = 256u
+                                 << 20;  ///< writes queued beyond this block the writer's callers
 };
 
 /// Counters for benchmarks and `nauto status`.
@@ -81,6 +91,12 @@ struct StoreStats {
   std::uint64_t batches = 0;         ///< WriteBatches acknowledged
   std::uint64_t ops = 0;             ///< operations applied
   std::uint64_t failed_batches = 0;  ///< batches answered with an error
+  std::uint64_t map_size = 0;        ///< the LMDB map now
+  std::uint64_t max_map_size = 0;
+  std::uint64_t used_bytes = 0;      ///< pages in use at the last commit
+  std::uint64_t grown = 0;           ///< times the map grew
+  bool full = false;                 ///< the last write was refused for space at max_map_size
+  std::uint64_t blocked_writes = 0;  ///< write() calls that waited for room in the queue
 };
 
 struct ScanOptions {
