@@ -22,7 +22,9 @@ json scalar_value(const YAML::Node& node) {
   char* end = nullptr;
   const double number = std::strtod(text.c_str(), &end);
   if (!text.empty() && end && *end == '\0') {
-    if (text.find_first_of(".eE") == std::string::npos) return static_cast<std::int64_t>(number);
+    // An integer beyond int64 stays a double: the cast would be undefined (found by fuzzing).
+    const bool integral = text.find_first_of(".eE") == std::string::npos;
+    if (integral && number >= -9.2e18 && number <= 9.2e18) return static_cast<std::int64_t>(number);
     return number;
   }
   return text;

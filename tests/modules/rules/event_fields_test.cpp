@@ -188,3 +188,20 @@ TEST_CASE("bad bytes never fire a rule, and never read past the body", "[rules][
   engine.on_packed_event("device.r1.interface.down", "e-whole", whole);
   CHECK(fired == std::vector<std::string>{"absent", "admin"});
 }
+
+// Found by fuzzing (tests/fuzz/corpus/rule_condition/regression-*): an integer literal beyond
+// int64 was cast from double, which is undefined (the sanitizer pass aborts on it).
+TEST_CASE("an integer literal too large for int64 is compared as a number", "[rules][fuzz]") {
+  auto rules = parse_rules(R"Y(rules:
+  - {name: huge, on: ">", when: {fields.count: 55555555555555555555555555555555555},
+     action: {emit: {topic: t}}}
+  - {name: below, on: ">", when: {fields.count: {lt: 99999999999999999999}},
+     action: {emit: {topic: t}}}
+)Y",
+                           "huge.yaml");
+  REQUIRE(rules);
+  const json view = event_view("device.r1.syslog", "e1", json{{"fields", {{"count", 7}}}});
+  const JsonEventFields fields(view);
+  CHECK_FALSE((*rules)[0].when.evaluate(fields));
+  CHECK((*rules)[1].when.evaluate(fields));
+}
