@@ -44,6 +44,15 @@ Result<EngineOptions> read_options(const json& config, std::vector<std::string>&
       r.integer("instruction_limit", 200'000'000, 10'000, 1'000'000'000'000LL));
   options.textfsm_templates = r.string("textfsm_templates", "");
   options.approval_timeout_ms = r.duration_ms("approval_timeout", 3'600'000, 1000);
+  // Kept longer than any run can last (its deadline), so a sweep never takes a live run.
+  options.retention.max_age_us =
+      r.duration_ms(
+          "keep_runs_for", 30ll * 24 * 3'600'000,
+          std::max<std::int64_t>(options.run_timeout_ms, options.max_approval_timeout_ms) +
+              3'600'000) *
+      1000;
+  options.retention.max_runs =
+      static_cast<std::uint64_t>(r.integer("keep_runs", 100'000, 100, 100'000'000));
   if (auto done = r.finish(); !done) return std::move(done).error();
   return options;
 }
@@ -131,6 +140,10 @@ class RunbooksModule final : public Module {
     if (auto opened = open_templates(*options, true); !opened) return opened;
     port_ = std::make_unique<ContextPort>(ctx);
     engine_ = std::make_unique<RunEngine>(*options, *ctx.store(), RunbookCatalog(dirs), *port_);
+    retention_ = options->retention;
+    // Retention: at start, then daily (docs/runbooks.md, "Limits and retention").
+    sweep(ctx);
+    ctx.every(std::chrono::hours(24), [this, &ctx] { sweep(ctx); });
     // Resuming needs the devices and inventory modules registered; give them a moment.
     ctx.after(std::chrono::milliseconds(300), [this, &ctx] {
       auto resumed = engine_->resume_unfinished();
@@ -140,6 +153,14 @@ class RunbooksModule final : public Module {
         ctx.log().warn("{} unfinished run(s) resumed from the journal", *resumed);
     });
     return ok();
+  }
+
+  void sweep(Context& ctx) {
+    auto swept = engine_->journal().sweep(retention_, now_us());
+    if (!swept)
+      ctx.log().error("run retention: {}", swept.error().describe());
+    else if (*swept)
+      ctx.log().info("run retention: {} run(s) and their steps erased", *swept);
   }
 
   void stop(Context&) noexcept override {
@@ -291,6 +312,7 @@ class RunbooksModule final : public Module {
 
   std::unique_ptr<ContextPort> port_;
   std::unique_ptr<RunEngine> engine_;
+  RunRetention retention_;
 };
 
 NAUTO_REGISTER_MODULE(RunbooksModule, "runbooks");

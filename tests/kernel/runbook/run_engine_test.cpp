@@ -508,3 +508,44 @@ TEST_CASE("a run computing when the engine died is quarantined, not replayed",
   REQUIRE(h.engine().cancel(*again, "tester"));
   CHECK(h.record(*again)["state"] == "cancelled");
 }
+
+TEST_CASE("retention sweeps old runs and their steps, and caps how many are kept",
+          "[runbook][retention]") {
+  Harness h;
+  auto& journal = h.engine().journal();
+  const auto now = now_us();
+  const std::int64_t day = 24ll * 3600 * 1'000'000;
+  // Five runs 40, 39, ... 36 days old and five from today, each with two steps.
+  std::vector<std::string> old_ids, new_ids;
+  for (int i = 0; i < 10; ++i) {
+    const auto started = i < 5 ? now - (40 - i) * day : now - (5 - (i - 5)) * 60'000'000ll;
+    const auto id = RunJournal::id_prefix_at(started) + "-00000" + std::to_string(i);
+    (i < 5 ? old_ids : new_ids).push_back(id);
+    REQUIRE(
+        journal.put_run(json{{"id", id}, {"state", "succeeded"}, {"started_us", started}}, true));
+    REQUIRE(journal.put_entry(id, "m#1", json{{"kind", "device"}}, true));
+    REQUIRE(journal.put_entry(id, "m#2", json{{"kind", "wait"}}, true));
+  }
+  RunRetention keep;  // 30 days, 100,000 runs
+  auto swept = journal.sweep(keep, now);
+  REQUIRE(swept);
+  CHECK(*swept == 5);
+  for (const auto& id : old_ids) {
+    CHECK_FALSE(*journal.run(id));
+    CHECK(journal.entries(id)->empty());
+  }
+  for (const auto& id : new_ids) {
+    CHECK(*journal.run(id));
+    CHECK(journal.entries(id)->size() == 2);
+  }
+  // A cap on the count takes the oldest first.
+  keep.max_runs = 2;
+  swept = journal.sweep(keep, now);
+  REQUIRE(swept);
+  CHECK(*swept == 3);
+  CHECK_FALSE(*journal.run(new_ids[2]));
+  CHECK(*journal.run(new_ids[3]));
+  CHECK(*journal.run(new_ids[4]));
+  CHECK(journal.entries(new_ids[4])->size() == 2);
+  CHECK(*journal.sweep(keep, now) == 0);
+}

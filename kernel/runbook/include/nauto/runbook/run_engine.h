@@ -49,6 +49,8 @@ struct EngineOptions {
   std::int64_t lookup_timeout_ms = 30'000;
   std::int64_t max_approval_timeout_ms = 7 * 24 * 3'600'000LL;
   std::int64_t approval_timeout_ms = 3'600'000;  ///< when approve{} gives no timeout
+  /// What the daily sweep keeps of finished runs and their steps.
+  RunRetention retention;
   /// Template directory for textfsm.parse and d:run{parse = "textfsm"}; "" = none.
   std::string textfsm_templates;
 };

@@ -8,6 +8,9 @@
 // Writes are queued to the store's writer (group commit) and not waited for, except where a
 // caller needs durability before it acts (durable = true): the store commits in order, so an
 // entry that is on disk implies every entry queued before it is too.
+// Retention: run ids begin with their start time (UTC, "20261204T163334.884-..."), so runs and
+// their steps sort by age in both tables and sweep() erases the oldest with one erase_before
+// per table.
 // Thread-safe (the store is).
 
 #include <map>
@@ -25,9 +28,22 @@ inline constexpr const char* kRunsTable = "runs";
 inline constexpr const char* kRunStepsTable = "run_steps";
 inline constexpr const char* kRunbookStateTable = "runbook_state";
 
+/// What sweep() keeps: runs started within `max_age_us`, and at most `max_runs` of them.
+struct RunRetention {
+  std::int64_t max_age_us = 30ll * 24 * 3600 * 1'000'000;
+  std::uint64_t max_runs = 100'000;
+};
+
 class RunJournal {
  public:
   explicit RunJournal(store::Store& store) : store_(store) {}
+
+  /// The run id of a run started at `time_us` sorts after every id it returns here and before
+  /// every later one: the key below which runs (and their steps) are older.
+  static std::string id_prefix_at(std::int64_t time_us);
+  /// Erases runs (top-level and sub-runs) and their steps started before `now_us - max_age`,
+  /// then the oldest beyond `max_runs`; durable. Returns how many runs went.
+  Result<std::uint64_t> sweep(const RunRetention& retention, std::int64_t now_us);
 
   /// A fresh id that sorts by start time: 20261122T101500.123-3f2a1c.
   static std::string new_run_id();
