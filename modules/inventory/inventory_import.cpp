@@ -42,7 +42,9 @@ bool is_secret_variable(const std::string& key) {
 // Applies one Ansible variable to `a`; returns a warning for what cannot be imported.
 std::string apply_ansible_variable(Attributes& a, const std::string& key, const json& value,
                                    const std::string& where) {
-  const auto text = value.is_string() ? value.get<std::string>() : value.dump();
+  // dump() throws on bytes that are not UTF-8 inside a value (found by fuzzing): replace them.
+  const auto text = value.is_string() ? value.get<std::string>()
+                                      : value.dump(-1, ' ', false, json::error_handler_t::replace);
   if (is_secret_variable(key)) {
     return where + ": " + key +
            " not imported: secrets go to the vault (`nauto creds set NAME`), then set "

@@ -281,3 +281,14 @@ TEST_CASE("inventory: the stored form round-trips") {
     CHECK(to_json(*host) == to_json(a->hosts()[i]));
   }
 }
+
+// Found by fuzzing (tests/fuzz/corpus/inventory/regression-*): a variable whose value is a map
+// holding bytes that are not UTF-8 made json::dump() throw out of the import.
+TEST_CASE("import: a variable with bytes that are not UTF-8 is imported, not thrown") {
+  const std::string yaml =
+      "all:\n  hosts:\n    r1:\n      ansible_host: 192.0.2.1\n"
+      "      site: {name: \"dc\xd3\x72\"}\n";
+  nauto::Result<ImportResult> imported = nauto::fail(nauto::Errc::Bug, "not run");
+  REQUIRE_NOTHROW(imported = import_inventory(ImportFormat::AnsibleYaml, yaml, "inv.yml"));
+  REQUIRE(imported);
+}
