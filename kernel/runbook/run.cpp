@@ -216,10 +216,22 @@ void Run::proceed() {
 void Run::pump() {
   if (pumping_) return;
   pumping_ = true;
-  sandbox_->begin_slice();
+  // Each task gets its own slice, and a pass over the ready tasks ends once a slice has gone:
+  // the tasks it did not reach go first next time, ahead of those it paused, so parallel
+  // branches that all compute take turns instead of the first one taking every slice.
+  const auto slice_us = spec_.limits.slice_us;
+  const auto started = steady_us();
   while (!ready_.empty() && state_ == RunState::Running) {
+    if (slice_us && steady_us() - started > slice_us) {
+      const bool announce = paused_.empty();
+      paused_.insert(paused_.begin(), ready_.begin(), ready_.end());
+      ready_.clear();
+      if (announce) host_.paused(*this);
+      break;
+    }
     Task* task = ready_.front();
     ready_.pop_front();
+    sandbox_->begin_slice();
     resume(*task);
   }
   pumping_ = false;

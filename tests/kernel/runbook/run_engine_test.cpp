@@ -549,3 +549,23 @@ TEST_CASE("retention sweeps old runs and their steps, and caps how many are kept
   CHECK(journal.entries(new_ids[4])->size() == 2);
   CHECK(*journal.sweep(keep, now) == 0);
 }
+
+TEST_CASE("parallel branches that compute take turns", "[runbook][limits]") {
+  EngineOptions options;
+  options.limits.instruction_budget = 1'000'000'000ULL;
+  options.slice_ms = 5;
+  Harness h(options);
+  // Each branch counts to 4 million; the first records how far the second got when it was
+  // done. Taking turns, the second is well along; without turns it would be at a few thousand.
+  auto r = h.run(lua(R"LUA(
+    local counts = { 0, 0 }
+    local seen
+    parallel({ 1, 2 }, function(i)
+      for _ = 1, 4e6 do counts[i] = counts[i] + 1 end
+      if i == 1 then seen = counts[2] end
+    end)
+    return seen)LUA"));
+  INFO(r.dump());
+  REQUIRE(r["state"] == "succeeded");
+  CHECK(r["result"].get<double>() > 1e6);
+}
