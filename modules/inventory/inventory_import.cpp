@@ -261,6 +261,12 @@ void walk_ansible_group(const YAML::Node& node, const std::string& group, const 
         if (!warning.empty()) result.warnings.push_back(warning);
       }
     } else if (key == "hosts") {
+      if (!item.second.IsMap()) {  // a list here once reached yaml-cpp's throw (fuzzing)
+        result.warnings.push_back(origin + ":" + std::to_string(item.second.Mark().line + 1) +
+                                  ": hosts of group '" + group +
+                                  "' is not a map of host names; skipped");
+        continue;
+      }
       for (const auto& host_item : item.second) {
         for (const auto& name : expand_host_range(host_item.first.Scalar())) {
           add_host(source, name);
@@ -502,7 +508,21 @@ Result<ImportFormat> import_format(const std::string& name, const std::string& o
                   "ansible-yaml|csv");
 }
 
+static Result<ImportResult> import_in(ImportFormat format, const std::string& text,
+                                      const std::string& origin);
+
 Result<ImportResult> import_inventory(ImportFormat format, const std::string& text,
+                                      const std::string& origin) {
+  // yaml-cpp throws for a node of an unexpected kind; the edge turns what the walks above do not
+  // check into the file's error (found by fuzzing).
+  try {
+    return import_in(format, text, origin);
+  } catch (const YAML::Exception& e) {
+    return fail(Errc::InvalidArgument, origin + ": " + e.what());
+  }
+}
+
+static Result<ImportResult> import_in(ImportFormat format, const std::string& text,
                                       const std::string& origin) {
   switch (format) {
     case ImportFormat::Native: {

@@ -292,3 +292,20 @@ TEST_CASE("import: a variable with bytes that are not UTF-8 is imported, not thr
   REQUIRE_NOTHROW(imported = import_inventory(ImportFormat::AnsibleYaml, yaml, "inv.yml"));
   REQUIRE(imported);
 }
+
+// Found by fuzzing (tests/fuzz/corpus/inventory/regression-*): hosts given as a list made
+// yaml-cpp throw out of the Ansible YAML import.
+TEST_CASE("import: Ansible YAML of the wrong shape is a warning or an error, never a throw") {
+  for (const char* yaml : {"all:\n  children:\n    core:\n      hosts:\n      - r1: {a: b}\n",
+                           "all:\n  hosts: [r1, r2]\n", "all:\n  vars: [1, 2]\n",
+                           "all:\n  children: [core]\n", "- all\n"}) {
+    INFO(yaml);
+    nauto::Result<ImportResult> imported = nauto::fail(nauto::Errc::Bug, "not run");
+    REQUIRE_NOTHROW(imported = import_inventory(ImportFormat::AnsibleYaml, yaml, "inv.yml"));
+  }
+  auto listed =
+      import_inventory(ImportFormat::AnsibleYaml,
+                       "all:\n  children:\n    core:\n      hosts:\n      - r1\n", "inv.yml");
+  REQUIRE(listed);
+  CHECK_THAT(listed->warnings.at(0), Contains("hosts of group 'core' is not a map"));
+}
