@@ -74,7 +74,11 @@ std::string apply_ansible_variable(Attributes& a, const std::string& key, const 
   return {};
 }
 
-// Ansible host patterns with ranges: leaf[01:04] -> leaf01..leaf04, sw[a:c] -> swa..swc.
+// Ansible host patterns with ranges: leaf[01:04] -> leaf01..leaf04, sw[a:c] -> swa..swc. At
+// most kMaxExpandedHosts names from one pattern, nested ranges included (a range of letters up
+// to \xff once looped without end, found by fuzzing).
+constexpr std::size_t kMaxExpandedHosts = 100'000;
+
 std::vector<std::string> expand_host_range(const std::string& pattern) {
   const auto open = pattern.find('[');
   const auto close = pattern.find(']', open == std::string::npos ? 0 : open);
@@ -86,20 +90,25 @@ std::vector<std::string> expand_host_range(const std::string& pattern) {
   const auto first = pattern.substr(open + 1, colon - open - 1);
   const auto last = pattern.substr(colon + 1, close - colon - 1);
   const auto prefix = pattern.substr(0, open);
+  const auto digits = [](const std::string& text) {
+    return !text.empty() && text.size() <= 9 && std::all_of(text.begin(), text.end(), ::isdigit);
+  };
   std::vector<std::string> out;
   for (const auto& rest : expand_host_range(pattern.substr(close + 1))) {
-    if (!first.empty() && std::all_of(first.begin(), first.end(), ::isdigit) && !last.empty() &&
-        std::all_of(last.begin(), last.end(), ::isdigit)) {
+    if (out.size() >= kMaxExpandedHosts) break;
+    if (digits(first) && digits(last)) {
       const int from = std::stoi(first), to = std::stoi(last);
-      for (int i = from; i <= to && out.size() < 100000; ++i) {
+      for (int i = from; i <= to && out.size() < kMaxExpandedHosts; ++i) {
         auto number = std::to_string(i);
         if (first.size() > number.size() && first[0] == '0')
           number = std::string(first.size() - number.size(), '0') + number;
         out.push_back(prefix + number + rest);
       }
     } else if (first.size() == 1 && last.size() == 1) {
-      for (char c = first[0]; c <= last[0]; ++c)
-        out.push_back(prefix + c + rest);
+      const int from = static_cast<unsigned char>(first[0]);
+      const int to = static_cast<unsigned char>(last[0]);
+      for (int c = from; c <= to && out.size() < kMaxExpandedHosts; ++c)
+        out.push_back(prefix + static_cast<char>(c) + rest);
     } else {
       out.push_back(pattern);
       break;

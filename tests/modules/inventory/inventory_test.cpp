@@ -309,3 +309,14 @@ TEST_CASE("import: Ansible YAML of the wrong shape is a warning or an error, nev
   REQUIRE(listed);
   CHECK_THAT(listed->warnings.at(0), Contains("hosts of group 'core' is not a map"));
 }
+
+// Found by fuzzing (tests/fuzz/corpus/inventory/regression-*): a letter range ending at \x7f or
+// above looped without end (a char wrapping around) until memory ran out.
+TEST_CASE("import: host ranges are bounded however they are written") {
+  const std::string ini = "[core]\nr[a:\x7f]\nbig[0:99999999999]\nnest[0:999][0:999]\n";
+  auto imported = import_inventory(ImportFormat::AnsibleIni, ini, "hosts.ini");
+  REQUIRE(imported);
+  CHECK(imported->source.hosts.size() <= 3 * 100'000);
+  CHECK(imported->source.hosts.count("ra"));
+  CHECK(imported->source.hosts.count("r~"));
+}
