@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "nauto/text/control_characters.h"
+
 namespace nauto::drivers {
 
 std::string Capabilities::describe() const {
@@ -41,16 +43,12 @@ std::string describe_control(unsigned char c) {
   }
 }
 
-bool is_control(unsigned char c) {
-  return c < 0x20 || c == 0x7f;
-}
-
 }  // namespace
 
 Result<void> check_command(std::string_view command) {
   for (std::size_t i = 0; i < command.size(); ++i) {
     const auto c = static_cast<unsigned char>(command[i]);
-    if (is_control(c)) {
+    if (text::is_control_character(c)) {
       return fail(Errc::InvalidArgument,
                   "the command contains " + describe_control(c) + " at byte " +
                       std::to_string(i + 1) +
@@ -69,7 +67,7 @@ Result<void> check_config_lines(std::string_view text) {
       column = 0;
       continue;
     }
-    if (is_control(c) && c != '\t') {
+    if (text::is_control_character(c) && c != '\t') {
       return fail(Errc::InvalidArgument,
                   "config line " + std::to_string(line) + " contains " + describe_control(c) +
                       " at column " + std::to_string(column + 1) +

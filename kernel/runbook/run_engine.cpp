@@ -116,12 +116,8 @@ RunEngine::~RunEngine() {
 }
 
 void RunEngine::stopping() {
-  for (auto& [id, slot] : runs_) {
-    if (!slot->computing) continue;
-    slot->computing = false;
-    slot->record.erase("computing_since_us");
-    (void)journal_.put_run(slot->record, true);  // on disk before the next start reads it
-  }
+  for (auto& [id, slot] : runs_)
+    set_computing(*slot, false, true);  // on disk before the next start reads it
 }
 
 Result<RunEngine::Resolved> RunEngine::resolve(const StartRequest& request) const {
@@ -364,14 +360,14 @@ Result<std::size_t> RunEngine::resume_unfinished() {
 
 // A run that computes past its slice is marked in its stored record until its next effect:
 // if nautod dies meanwhile, the next start knows which run was on the CPU (quarantine()).
-void RunEngine::set_computing(Slot& slot, bool computing) {
+void RunEngine::set_computing(Slot& slot, bool computing, bool durable) {
   if (slot.computing == computing) return;
   slot.computing = computing;
   if (computing)
     slot.record["computing_since_us"] = now_us();
   else
     slot.record.erase("computing_since_us");
-  (void)journal_.put_run(slot.record, false);
+  (void)journal_.put_run(slot.record, durable);
 }
 
 void RunEngine::on_paused(Slot& slot) {

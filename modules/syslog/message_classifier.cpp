@@ -1,5 +1,7 @@
 #include "message_classifier.h"
 
+#include "nauto/text/control_characters.h"
+
 namespace nauto::syslog {
 
 using nlohmann::json;
@@ -188,14 +190,6 @@ Result<MessageClassifier> MessageClassifier::create(
   return classifier;
 }
 
-bool has_control_character(std::string_view text) {
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) return true;
-  }
-  return false;
-}
-
 Classification MessageClassifier::classify(std::string_view text) const {
   thread_local text::Matcher matcher;
   Classification out;
@@ -208,7 +202,8 @@ Classification MessageClassifier::classify(std::string_view text) const {
     // character ("Gi0/1\nreload") makes the rule not match, and the message stays plain syslog.
     bool clean = true;
     for (const auto& [name, number] : rule.regex.named_groups()) {
-      if (auto group = matcher.group(number); group && has_control_character(*group)) clean = false;
+      if (auto group = matcher.group(number); group && text::has_control_character(*group))
+        clean = false;
     }
     if (!clean) continue;
     out.kind = rule.spec.kind;

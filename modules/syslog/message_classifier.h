@@ -8,8 +8,8 @@
 // The built-in rules cover what Cisco IOS, Arista EOS, Cisco NX-OS, Junos and Linux sshd print
 // for interface up/down, BGP adjacency changes, configuration changes and failed logins;
 // configured rules are tried first, so a site can refine or override them. A rule whose
-// captured fields hold a control character does not match (has_control_character): fields flow
-// into rules, runbooks and device commands, where "Gi0/1\nreload" would be a second line.
+// captured fields hold a control character does not match (text::has_control_character): fields
+// flow into rules, runbooks and device commands, where "Gi0/1\nreload" would be a second line.
 // Immutable after construction; classify() is const and cheap for messages no rule mentions
 // (each rule has a literal that must occur in the text before its regex runs).
 
@@ -21,9 +21,6 @@
 #include "nauto/text/regex.h"
 
 namespace nauto::syslog {
-
-/// True when `text` has a byte below 0x20 or DEL.
-bool has_control_character(std::string_view text);
 
 struct MessageRuleSpec {
   std::string name;

@@ -123,7 +123,7 @@ class RunEngine {
   void on_note(Slot& slot, const std::string& key, const nlohmann::json& record);
   void on_finished(Slot& slot);
   void on_paused(Slot& slot);
-  void set_computing(Slot& slot, bool computing);
+  void set_computing(Slot& slot, bool computing, bool durable = false);
   /// Fails a stored running run that was computing when nautod died; true if it did.
   bool quarantine(nlohmann::json& record);
   void settle(const std::string& id, RunState state, const std::string& reason);
