@@ -1,7 +1,12 @@
 #include "nauto/sdk/config_reader.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cctype>
 #include <charconv>
+
+#include "nauto/sdk/listen_socket.h"
 
 namespace nauto {
 namespace {
@@ -202,6 +207,25 @@ std::vector<std::string> ConfigReader::strings(const std::string& key) {
       return {};
     }
     out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+std::set<std::string> ConfigReader::addresses(const std::string& key) {
+  std::set<std::string> out;
+  for (const auto& text : strings(key)) {
+    sockaddr_storage address{};
+    auto& v4 = reinterpret_cast<sockaddr_in&>(address);
+    auto& v6 = reinterpret_cast<sockaddr_in6&>(address);
+    if (::inet_pton(AF_INET, text.c_str(), &v4.sin_addr) == 1) {
+      address.ss_family = AF_INET;
+    } else if (::inet_pton(AF_INET6, text.c_str(), &v6.sin6_addr) == 1) {
+      address.ss_family = AF_INET6;
+    } else {
+      problem(key, "expected a list of IP addresses (not host names)", nlohmann::json(text));
+      return {};
+    }
+    out.insert(address_text(address));
   }
   return out;
 }

@@ -3,10 +3,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "nauto/base/digest.h"
+#include "nauto/base/clock.h"
 #include "nauto/drivers/deadline.h"
 #include "nauto/drivers/device_target.h"
 #include "nauto/drivers/http_client.h"
+#include "nauto/sdk/webhook_signature.h"
 
 namespace nauto::rules {
 
@@ -26,10 +27,13 @@ WebhookOutcome send(WebhookCall call) {
   request.body = call.body;
   request.headers = {"Content-Type: application/json", "X-Nauto-Rule: " + call.rule,
                      "X-Nauto-Chain: " + call.chain};
-  if (!call.secret.empty())
-    request.headers.push_back("X-Nauto-Signature: sha256=" +
-                              hmac_sha256_hex(call.secret, call.body));
-  call.secret.clear();
+  if (!call.secret.empty()) {
+    auto signature = webhook_signature_headers(call.secret, call.body, now_us() / 1'000'000);
+    call.secret.clear();
+    if (!signature) return WebhookOutcome{std::move(call), 0, 0, signature.error().message};
+    for (auto& line : *signature)
+      request.headers.push_back(std::move(line));
+  }
   auto answer = client.send(request, drivers::Deadline::after_ms(call.timeout_ms));
   WebhookOutcome outcome{std::move(call), 0, client.attempts(), ""};
   if (answer) {

@@ -4,8 +4,8 @@
 // in a bounded queue (submit() says no when it is full); each is sent with the drivers'
 // HttpClient (libcurl: TLS verified, 429/5xx and refused connections retried with backoff
 // within the call's deadline); results come back through an eventfd the module watches.
-// A signed call carries X-Nauto-Signature: sha256=<HMAC-SHA-256 of the body>, the scheme the
-// webhook ingest module checks.
+// A signed call carries X-Nauto-Timestamp, X-Nauto-Nonce and X-Nauto-Signature
+// (nauto/sdk/webhook_signature.h), the scheme the webhook ingest module checks.
 
 #include <condition_variable>
 #include <cstdint>

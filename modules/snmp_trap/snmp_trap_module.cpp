@@ -38,6 +38,7 @@ namespace {
 struct Settings {
   std::vector<ListenEndpoint> listen;
   std::vector<std::string> communities;
+  std::set<std::string> trust_agent_address_from;  // relays whose v1 agent address is believed
   std::size_t receive_buffer = 4u << 20;
   std::size_t batch = 1024;
   double rate_per_source = 0;
@@ -51,6 +52,7 @@ Result<Settings> read_settings(const json& config) {
   auto listen = r.strings("listen");
   if (!config.is_object() || !config.contains("listen")) listen = {"udp://127.0.0.1:1162"};
   s.communities = r.strings("communities");
+  s.trust_agent_address_from = r.addresses("trust_agent_address_from");
   s.receive_buffer = r.size_bytes("receive_buffer", 4u << 20, 65536);
   s.batch = static_cast<std::size_t>(r.integer("batch", 1024, 1, 100'000));
   s.rate_per_source = static_cast<double>(r.integer("rate_per_source", 0, 0, 100'000'000));
@@ -218,8 +220,11 @@ class SnmpTrapModule final : public Module {
     }
     const auto meaning = classify_trap(*trap);
     if (meaning.kind != "snmp.trap") ++counters_.classified;
-    // A v1 trap names its agent; a v2c trap is known by where it came from.
-    const auto& agent = trap->agent_address.empty() ? address : trap->agent_address;
+    // A trap is known by where it came from. A v1 trap also names its agent, but the field is
+    // the sender's say-so (a community is no proof of who sent it): it is believed only from a
+    // relay the configuration names.
+    const bool relayed = settings_.trust_agent_address_from.contains(address);
+    const auto& agent = relayed && !trap->agent_address.empty() ? trap->agent_address : address;
     auto device = directory_.resolve("", agent);
     if (device.empty()) {
       ++counters_.unresolved;

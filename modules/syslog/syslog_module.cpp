@@ -56,11 +56,7 @@ Result<Settings> read_settings(const json& config) {
   s.burst_per_source = static_cast<double>(r.integer(
       "burst_per_source", static_cast<std::int64_t>(s.rate_per_source) * 2, 0, 1'000'000'000));
   s.inventory_refresh_ms = r.duration_ms("inventory_refresh", 30'000, 1000);
-  for (auto address : r.strings("trust_hostname_from")) {
-    for (auto& c : address)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    s.trust_hostname_from.insert(std::move(address));
-  }
+  s.trust_hostname_from = r.addresses("trust_hostname_from");
   auto rules = r.section("message_rules");
   if (auto done = r.finish(); !done) return std::move(done).error();
   std::string problems;

@@ -8,6 +8,8 @@
 // `secret_refresh` so a rotated secret takes effect without a restart); it never appears in a
 // log, an error or an event. Serves webhook.stats.
 
+#include <set>
+
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
@@ -26,6 +28,7 @@ namespace {
 struct Settings {
   ServerOptions server;
   std::map<std::string, std::string> hooks;  // hook -> vault credential
+  std::set<std::string> trust_device_from;   // relays whose body may name the device
   std::int64_t secret_refresh_ms = 300'000;
   std::int64_t inventory_refresh_ms = 30'000;
 };
@@ -42,9 +45,16 @@ Result<Settings> read_settings(const json& config) {
   ConfigReader r(config, "modules.webhook");
   const auto listen = r.string("listen", "127.0.0.1:8089");
   s.server.max_body = r.size_bytes("max_body", 65536, 1024);
-  s.server.threads = static_cast<std::size_t>(r.integer("threads", 2, 1, 64));
   s.server.queue = static_cast<std::size_t>(r.integer("queue", 4096, 1, 1'000'000));
-  s.server.read_timeout_s = static_cast<int>(r.duration_ms("read_timeout", 5000, 1000) / 1000);
+  s.server.max_connections =
+      static_cast<std::size_t>(r.integer("max_connections", 256, 1, 100'000));
+  s.server.per_address_connections =
+      static_cast<std::size_t>(r.integer("per_address_connections", 16, 1, 100'000));
+  s.server.request_timeout_ms = r.duration_ms("request_timeout", 10'000, 100);
+  s.server.idle_timeout_s = static_cast<int>(r.duration_ms("idle_timeout", 5000, 1000) / 1000);
+  s.server.replay_window_s = r.duration_ms("replay_window", 300'000, 1000) / 1000;
+  s.server.max_nonces = static_cast<std::size_t>(r.integer("max_nonces", 100'000, 1, 10'000'000));
+  s.trust_device_from = r.addresses("trust_device_from");
   s.secret_refresh_ms = r.duration_ms("secret_refresh", 300'000, 1000);
   s.inventory_refresh_ms = r.duration_ms("inventory_refresh", 30'000, 1000);
   const auto hooks = r.section("hooks");
@@ -158,10 +168,14 @@ class WebhookModule final : public Module {
                      {"accepted", c.accepted},
                      {"rejected", c.rejected},
                      {"malformed", c.malformed},
+                     {"replayed", c.replayed},
                      {"too_large", c.too_large},
                      {"unknown_hook", c.unknown_hook},
                      {"not_ready", c.not_ready},
-                     {"shed", c.shed}}},
+                     {"shed", c.shed},
+                     {"connections", c.connections},
+                     {"connections_refused", c.refused},
+                     {"connections_timed_out", c.timed_out}}},
                    {"listening", server_->address()},
                    {"hooks_ready", hooks_ready_},
                    {"devices", directory_.size()}});
@@ -175,8 +189,13 @@ class WebhookModule final : public Module {
 
   void publish(Context& ctx, Delivery& delivery) {
     auto& event = delivery.event;
+    // The device is the sender unless the sender is a relay (a monitoring system) the
+    // configuration trusts to name it: a body's claim alone never steers a runbook to a device.
+    const bool relayed = settings_.trust_device_from.contains(delivery.peer);
     std::string device;
-    if (!event.device.empty() && directory_.contains(event.device))
+    if (!relayed)
+      device = directory_.resolve("", delivery.peer);
+    else if (!event.device.empty() && directory_.contains(event.device))
       device = event.device;
     else
       device = directory_.resolve(event.device.empty() ? event.host : event.device, event.host);
@@ -187,7 +206,7 @@ class WebhookModule final : public Module {
     if (event.kind != "webhook") ++counters_.classified;
     json body = {{"device", device},
                  {"known", !device.empty()},
-                 {"address", event.host},
+                 {"address", relayed ? event.host : delivery.peer},
                  {"hostname", event.device.empty() ? event.host : event.device},
                  {"facility", "webhook"},
                  {"severity", event.severity},

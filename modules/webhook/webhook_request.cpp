@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 
 #include "nauto/base/digest.h"
 #include "nauto/sdk/ingest_guard.h"
+#include "nauto/sdk/webhook_signature.h"
 
 namespace nauto::webhook {
 
@@ -72,20 +74,36 @@ bool is_hex(std::string_view text) {
 
 }  // namespace
 
-Result<void> check_signature(std::string_view secret, std::string_view body,
-                             std::string_view header_value) {
-  if (header_value.empty())
+Result<std::int64_t> check_signature(std::string_view secret, const SignedRequest& request) {
+  if (request.signature.empty())
     return fail(Errc::Unauthenticated,
-                "no signature: send X-Nauto-Signature: sha256=<hex HMAC-SHA-256 of the body "
-                "under the hook's secret>");
-  std::string given = lower(header_value);
+                "no signature: send X-Nauto-Timestamp, X-Nauto-Nonce and X-Nauto-Signature: "
+                "sha256=<hex HMAC-SHA-256 of \"<timestamp>.<nonce>.<body>\" under the hook's "
+                "secret>");
+  std::int64_t seconds = 0;
+  const auto* end = request.timestamp.data() + request.timestamp.size();
+  auto [stop, error] = std::from_chars(request.timestamp.data(), end, seconds);
+  if (request.timestamp.empty() || request.timestamp.size() > 12 || error != std::errc() ||
+      stop != end || seconds <= 0)
+    return fail(Errc::Unauthenticated,
+                "X-Nauto-Timestamp: expected the time of sending in unix seconds");
+  if (request.nonce.size() < 16 || request.nonce.size() > 128 ||
+      !std::all_of(request.nonce.begin(), request.nonce.end(),
+                   [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; }))
+    return fail(Errc::Unauthenticated,
+                "X-Nauto-Nonce: expected 16 to 128 letters, digits, '_' or '-', new for each "
+                "request");
+  std::string given = lower(request.signature);
   if (given.starts_with("sha256=")) given.erase(0, 7);
   if (given.size() != 64 || !is_hex(given))
     return fail(Errc::Unauthenticated, "malformed signature: expected sha256= and 64 hex digits");
-  if (!equal_in_constant_time(given, hmac_sha256_hex(secret, body)))
+  const auto expected =
+      hmac_sha256_hex(secret, webhook_signed_text(request.timestamp, request.nonce, request.body));
+  if (!equal_in_constant_time(given, expected))
     return fail(Errc::Unauthenticated,
-                "signature does not match the body: is the sender's secret the hook's secret?");
-  return ok();
+                "signature does not match the timestamp, nonce and body: is the sender's "
+                "secret the hook's secret?");
+  return seconds;
 }
 
 Result<WebhookEvent> parse_webhook_event(std::string_view body) {

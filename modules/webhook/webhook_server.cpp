@@ -1,80 +1,84 @@
 #include "webhook_server.h"
 
-#include <httplib.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <condition_variable>
+#include <charconv>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "nauto/base/clock.h"
+#include "nauto/sdk/listen_socket.h"
 
 namespace nauto::webhook {
 
-namespace {
-
-// httplib's ThreadPool queues connections without limit; this one keeps at most `capacity`
-// waiting and otherwise runs the connection on the accepting thread, which stops accepting
-// while it does (the listen backlog then pushes back on senders).
-class BoundedTaskQueue final : public httplib::TaskQueue {
- public:
-  BoundedTaskQueue(std::size_t threads, std::size_t capacity) : capacity_(capacity) {
-    for (std::size_t i = 0; i < threads; ++i)
-      workers_.emplace_back([this] { work(); });
-  }
-  void enqueue(std::function<void()> fn) override {
-    {
-      std::lock_guard lock(mutex_);
-      if (jobs_.size() < capacity_) {
-        jobs_.push_back(std::move(fn));
-        ready_.notify_one();
-        return;
-      }
-    }
-    fn();
-  }
-  void shutdown() override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    ready_.notify_all();
-    for (auto& worker : workers_)
-      worker.join();
-  }
-
- private:
-  void work() {
-    for (;;) {
-      std::function<void()> job;
-      {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;  // stopping, and every accepted connection served
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      job();
-    }
-  }
-  std::size_t capacity_;
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> workers_;
-  bool stopping_ = false;
+/// One request being read: what its headers said and the body so far.
+struct WebhookServer::Request {
+  std::string hook;
+  std::string peer;
+  std::string timestamp, nonce, signature;
+  std::string body;
 };
+
+namespace {
 
 std::string error_body(const std::string& message) {
   return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
                                                  nlohmann::json::error_handler_t::replace);
 }
 
+std::string header(MHD_Connection* connection, const char* name) {
+  const char* value = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
+  return value ? std::string(value) : std::string();
+}
+
+int connection_fd(MHD_Connection* connection) {
+  const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  return info ? info->connect_fd : -1;
+}
+
+std::string peer_of(MHD_Connection* connection) {
+  const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (!info || !info->client_addr) return "";
+  sockaddr_storage address{};
+  const auto length =
+      info->client_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  std::memcpy(&address, info->client_addr, length);
+  return address_text(address);
+}
+
+MHD_Result access_handler(void* self, MHD_Connection* connection, const char* url,
+                          const char* method, const char*, const char* upload,
+                          std::size_t* upload_size, void** state) {
+  return static_cast<WebhookServer*>(self)->on_request(connection, url, method, upload, upload_size,
+                                                       state)
+             ? MHD_YES
+             : MHD_NO;
+}
+
+void request_completed(void* self, MHD_Connection* connection, void** state,
+                       MHD_RequestTerminationCode) {
+  static_cast<WebhookServer*>(self)->on_completed(connection, state);
+}
+
+void connection_notified(void* self, MHD_Connection* connection, void**,
+                         MHD_ConnectionNotificationCode code) {
+  static_cast<WebhookServer*>(self)->on_connection(connection,
+                                                   code == MHD_CONNECTION_NOTIFY_STARTED);
+}
+
 }  // namespace
 
 WebhookServer::WebhookServer(const ServerOptions& options, const std::vector<std::string>& hooks)
-    : options_(options), server_(std::make_unique<httplib::Server>()) {
+    : options_(options),
+      started_s_(now_us() / 1'000'000),
+      ledger_(options.per_address_connections, options.request_timeout_ms * 1000),
+      replay_(options.replay_window_s, options.max_nonces, started_s_) {
   for (const auto& hook : hooks)
     secrets_[hook] = "";
 }
@@ -82,40 +86,222 @@ WebhookServer::WebhookServer(const ServerOptions& options, const std::vector<std
 Result<std::unique_ptr<WebhookServer>> WebhookServer::start(const ServerOptions& options,
                                                             const std::vector<std::string>& hooks) {
   std::unique_ptr<WebhookServer> self(new WebhookServer(options, hooks));
+  auto cannot_listen = [&](const std::string& why) {
+    return fail(Errc::System, "cannot listen on " + options.host + ":" +
+                                  std::to_string(options.port) + ": " + why);
+  };
+  ListenEndpoint endpoint{true, options.host, options.port};
+  auto listening = open_listen_socket(endpoint, 0, "modules.webhook.listen");
+  if (!listening) return cannot_listen(listening.error().message);
+  self->port_ = listening->endpoint.port;
   self->event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (self->event_fd_ < 0)
+  self->stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (self->event_fd_ < 0 || self->stop_fd_ < 0) {
+    ::close(listening->fd);
     return fail(Errc::System, std::string("eventfd: ") + std::strerror(errno));
-  auto& server = *self->server_;
-  const std::size_t threads = options.threads;
-  server.new_task_queue = [threads] { return new BoundedTaskQueue(threads, threads * 4); };
-  server.set_payload_max_length(options.max_body);
-  server.set_read_timeout(options.read_timeout_s, 0);
-  server.set_write_timeout(options.read_timeout_s, 0);
-  server.set_keep_alive_max_count(100);
-  WebhookServer* raw = self.get();
-  server.Post(R"(/hooks/([^/]+))", [raw](const httplib::Request& request,
-                                         httplib::Response& response) {
-    std::string reply;
-    int status = 500;
-    auto signature = request.get_header_value("X-Nauto-Signature");
-    if (signature.empty()) signature = request.get_header_value("X-Hub-Signature-256");
-    raw->handle(request.matches[1], request.body, signature, request.remote_addr, status, reply);
-    response.status = status;
-    if (status == 429 || status == 503) response.set_header("Retry-After", "1");
-    response.set_content(reply, "application/json");
-  });
-  // Every answer — ours and httplib's own (404 for other paths, 413 for a body over the limit)
-  // — passes here once, so this is where requests are counted.
-  server.set_logger([raw](const httplib::Request&, const httplib::Response& response) {
-    std::lock_guard lock(raw->mutex_);
-    auto& c = raw->counters_;
+  }
+  // External event loop (MHD_USE_EPOLL without a thread of its own): libmicrohttpd runs only
+  // inside loop(), on one thread, so the ledger's file descriptors cannot be closed under it.
+  self->daemon_ =
+      MHD_start_daemon(MHD_USE_EPOLL, 0, nullptr, nullptr, &access_handler, self.get(),   //
+                       MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(listening->fd),  //
+                       MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(options.max_connections),
+                       MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(options.idle_timeout_s),
+                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, options.header_memory,       //
+                       MHD_OPTION_NOTIFY_COMPLETED, &request_completed, self.get(),     //
+                       MHD_OPTION_NOTIFY_CONNECTION, &connection_notified, self.get(),  //
+                       MHD_OPTION_END);
+  if (!self->daemon_) {
+    ::close(listening->fd);
+    return cannot_listen("libmicrohttpd would not start");
+  }
+  self->loop_thread_ = std::thread([raw = self.get()] { raw->loop(); });
+  return self;
+}
+
+WebhookServer::~WebhookServer() {
+  if (loop_thread_.joinable()) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(stop_fd_, &one, sizeof one);
+    loop_thread_.join();
+  }
+  if (daemon_) MHD_stop_daemon(daemon_);  // closes the listening socket and every connection
+  if (event_fd_ >= 0) ::close(event_fd_);
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+}
+
+void WebhookServer::loop() {
+  const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
+  const auto* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
+  epoll_event watch{};
+  watch.events = EPOLLIN;
+  watch.data.fd = info->epoll_fd;
+  ::epoll_ctl(epoll, EPOLL_CTL_ADD, info->epoll_fd, &watch);
+  watch.data.fd = stop_fd_;
+  ::epoll_ctl(epoll, EPOLL_CTL_ADD, stop_fd_, &watch);
+  for (;;) {
+    // Sleep until libmicrohttpd has work, its next idle timeout, or the next request deadline.
+    int timeout_ms = -1;
+    if (MHD_UNSIGNED_LONG_LONG mhd_ms = 0; MHD_get_timeout(daemon_, &mhd_ms) == MHD_YES)
+      timeout_ms = static_cast<int>(std::min<MHD_UNSIGNED_LONG_LONG>(mhd_ms, 60'000));
+    if (const auto deadline = ledger_.next_deadline_us(); deadline >= 0) {
+      const auto until = std::max<std::int64_t>(0, (deadline - steady_us() + 999) / 1000);
+      if (timeout_ms < 0 || until < timeout_ms) timeout_ms = static_cast<int>(until);
+    }
+    epoll_event ready[2];
+    const int count = ::epoll_wait(epoll, ready, 2, timeout_ms);
+    bool stopping = false;
+    for (int i = 0; i < count; ++i)
+      stopping = stopping || ready[i].data.fd == stop_fd_;
+    if (stopping) break;
+    MHD_run(daemon_);
+    if (const auto cut = ledger_.cut_overdue(steady_us()); cut > 0) {
+      std::lock_guard lock(mutex_);
+      counters_.timed_out += cut;
+    }
+  }
+  ::close(epoll);
+}
+
+void WebhookServer::on_connection(MHD_Connection* connection, bool opened) {
+  const int fd = connection_fd(connection);
+  if (!opened) {
+    ledger_.close(fd);
+    return;
+  }
+  const bool allowed = ledger_.open(fd, peer_of(connection), steady_us());
+  std::lock_guard lock(mutex_);
+  ++counters_.connections;
+  if (!allowed) ++counters_.refused;
+}
+
+void WebhookServer::on_completed(MHD_Connection* connection, void** state) {
+  delete static_cast<Request*>(*state);
+  *state = nullptr;
+  ledger_.request_done(connection_fd(connection), steady_us());
+}
+
+int WebhookServer::on_request(MHD_Connection* connection, const char* url, const char* method,
+                              const char* upload, std::size_t* upload_size, void** state) {
+  if (*state == nullptr) {  // the headers are in; nothing of the body has been read
+    if (std::strcmp(method, "POST") != 0)
+      return respond(connection, 405, error_body("only POST /hooks/<hook> is served"));
+    const std::string_view path(url);
+    const std::string_view prefix = "/hooks/";
+    std::string hook;
+    if (path.starts_with(prefix) && path.size() > prefix.size() &&
+        path.find('/', prefix.size()) == std::string_view::npos)
+      hook = path.substr(prefix.size());
+    bool known = false;
+    {
+      std::lock_guard lock(mutex_);
+      known = secrets_.contains(hook);
+    }
+    if (!known)
+      return respond(connection, 404,
+                     error_body("no hook '" + std::string(path.substr(0, 60)) +
+                                "': the configured hooks are POST /hooks/<name> for each name "
+                                "under modules.webhook.hooks"));
+    const auto length = header(connection, "Content-Length");
+    std::uint64_t declared = 0;
+    if (!length.empty()) {
+      auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), declared);
+      if (error != std::errc() || declared > options_.max_body)
+        return respond(connection, 413,
+                       error_body("the body is over " + std::to_string(options_.max_body) +
+                                  " bytes (modules.webhook.max_body)"));
+    }
+    auto request = std::make_unique<Request>();
+    request->hook = std::move(hook);
+    request->peer = peer_of(connection);
+    request->timestamp = header(connection, "X-Nauto-Timestamp");
+    request->nonce = header(connection, "X-Nauto-Nonce");
+    request->signature = header(connection, "X-Nauto-Signature");
+    request->body.reserve(declared);
+    *state = request.release();
+    return 1;
+  }
+  auto& request = *static_cast<Request*>(*state);
+  if (*upload_size != 0) {
+    // libmicrohttpd cannot answer while it hands over body data, so a chunked body that grows
+    // past the cap loses its connection instead of a 413: nothing past the cap is read.
+    if (request.body.size() + *upload_size > options_.max_body) {
+      std::lock_guard lock(mutex_);
+      ++counters_.too_large;
+      return 0;
+    }
+    request.body.append(upload, *upload_size);
+    *upload_size = 0;
+    return 1;
+  }
+  int status = 500;
+  std::string reply;
+  answer(request, status, reply);
+  return respond(connection, status, reply);
+}
+
+void WebhookServer::answer(const Request& request, int& status, std::string& reply) {
+  std::string secret;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = secrets_.find(request.hook); it != secrets_.end()) secret = it->second;
+  }
+  if (secret.empty()) {
+    status = 503;
+    reply =
+        error_body("hook '" + request.hook + "' has no secret yet (is the vault module running?)");
+    return;
+  }
+  auto timestamp = check_signature(
+      secret, SignedRequest{request.timestamp, request.nonce, request.signature, request.body});
+  if (!timestamp) {
+    status = 401;
+    reply = error_body(timestamp.error().message);
+    return;
+  }
+  auto event = parse_webhook_event(request.body);
+  if (!event) {
+    status = 400;
+    reply = error_body(event.error().message);
+    return;
+  }
+  const std::string kind = event->kind;
+  {
+    std::lock_guard lock(mutex_);
+    // Room first, then the nonce: a request refused for want of room may be sent again as is.
+    if (queue_.size() >= options_.queue) {
+      status = 429;
+      reply = error_body("too many events waiting (" + std::to_string(options_.queue) +
+                         "); retry later");
+      return;
+    }
+    if (auto fresh = replay_.admit(request.hook, request.nonce, *timestamp, now_us() / 1'000'000);
+        !fresh) {
+      if (fresh.error().code == Errc::Unauthenticated) {
+        ++counters_.replayed;
+        status = 401;
+      } else {
+        status = 429;
+      }
+      reply = error_body(fresh.error().message);
+      return;
+    }
+    queue_.push_back(Delivery{request.hook, request.peer, now_us(), std::move(*event)});
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(event_fd_, &one, sizeof one);
+  status = 202;
+  reply = nlohmann::json{{"accepted", true}, {"kind", kind}}.dump();
+}
+
+int WebhookServer::respond(MHD_Connection* connection, int status, const std::string& reply) {
+  {
+    std::lock_guard lock(mutex_);
+    auto& c = counters_;
     ++c.requests;
-    switch (response.status) {
+    switch (status) {
       case 202:
         ++c.accepted;
-        break;
-      case 400:
-        ++c.malformed;
         break;
       case 401:
         ++c.rejected;
@@ -132,79 +318,19 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::start(const ServerOptions&
       case 503:
         ++c.not_ready;
         break;
-      default:
+      default:  // 400, 405
         ++c.malformed;
         break;
     }
-  });
-  int port = options.port;
-  if (port == 0) {
-    port = server.bind_to_any_port(options.host);
-  } else if (!server.bind_to_port(options.host, port)) {
-    port = -1;
   }
-  if (port <= 0)
-    return fail(Errc::System, "cannot listen on " + options.host + ":" +
-                                  std::to_string(options.port) +
-                                  " (in use, or not an address of this host)");
-  self->port_ = static_cast<std::uint16_t>(port);
-  self->listener_ = std::thread([raw] { raw->server_->listen_after_bind(); });
-  return self;
-}
-
-WebhookServer::~WebhookServer() {
-  server_->stop();
-  if (listener_.joinable()) listener_.join();
-  if (event_fd_ >= 0) ::close(event_fd_);
-}
-
-void WebhookServer::handle(const std::string& hook, const std::string& body,
-                           const std::string& signature, const std::string& peer, int& status,
-                           std::string& reply) {
-  std::string secret;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = secrets_.find(hook);
-    if (it == secrets_.end()) {
-      status = 404;
-      reply = error_body("no hook '" + hook.substr(0, 60) +
-                         "': the configured hooks are POST /hooks/<name> for each name under "
-                         "modules.webhook.hooks");
-      return;
-    }
-    secret = it->second;
-  }
-  if (secret.empty()) {
-    status = 503;
-    reply = error_body("hook '" + hook + "' has no secret yet (is the vault module running?)");
-    return;
-  }
-  if (auto signed_ok = check_signature(secret, body, signature); !signed_ok) {
-    status = 401;
-    reply = error_body(signed_ok.error().message);
-    return;
-  }
-  auto event = parse_webhook_event(body);
-  if (!event) {
-    status = 400;
-    reply = error_body(event.error().message);
-    return;
-  }
-  const std::string kind = event->kind;
-  {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() >= options_.queue) {
-      status = 429;
-      reply = error_body("too many events waiting (" + std::to_string(options_.queue) +
-                         "); retry later");
-      return;
-    }
-    queue_.push_back(Delivery{hook, peer, now_us(), std::move(*event)});
-  }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto written = ::write(event_fd_, &one, sizeof one);
-  status = 202;
-  reply = nlohmann::json{{"accepted", true}, {"kind", kind}}.dump();
+  auto* response = MHD_create_response_from_buffer(reply.size(), const_cast<char*>(reply.data()),
+                                                   MHD_RESPMEM_MUST_COPY);
+  if (!response) return 0;
+  MHD_add_response_header(response, "Content-Type", "application/json");
+  if (status == 429 || status == 503) MHD_add_response_header(response, "Retry-After", "1");
+  const auto queued = MHD_queue_response(connection, static_cast<unsigned>(status), response);
+  MHD_destroy_response(response);
+  return queued == MHD_YES ? 1 : 0;
 }
 
 void WebhookServer::set_secret(const std::string& hook, std::string secret) {

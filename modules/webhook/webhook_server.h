@@ -1,13 +1,20 @@
 #pragma once
-// WebhookServer: the HTTP side of the webhook module. cpp-httplib serves POST /hooks/<hook> on
-// a few threads of its own; each request is checked there (size, signature, JSON — so a flood
-// of bad requests costs the module's thread nothing) and a good one is handed to the module's
-// thread through a bounded queue whose eventfd the module watches (Context::watch).
+// WebhookServer: the HTTP side of the webhook module. libmicrohttpd parses HTTP on one
+// event-loop thread of the server's own (epoll, so a slow sender costs a file descriptor, never
+// a thread); each request is checked there — size, signature, freshness and nonce, JSON — so a
+// flood of bad requests costs the module's thread nothing, and a good one is handed to the
+// module's thread through a bounded queue whose eventfd the module watches (Context::watch).
+// ADR 0014 says why libmicrohttpd and not cpp-httplib.
 //
-// Bounded everywhere: bodies over max_body are refused (413) before they are read whole; at
-// most `threads` requests are worked on and `threads * 4` connections wait for a thread —
-// beyond that the accepting thread serves the connection itself, so it stops accepting and the
-// kernel's listen backlog pushes back; a full hand-off queue answers 503 with Retry-After.
+// Bounded everywhere:
+// - a body is read only up to max_body: a Content-Length over it is answered 413 before any of
+//   the body is read, and a chunked body that grows past it has its connection closed;
+// - at most max_connections are open, at most per_address_connections from one address (more
+//   are shut down at once and counted);
+// - each whole request — headers and body — must arrive within request_timeout, and a
+//   connection idle for idle_timeout is closed, so trickling senders are cut off;
+// - headers are limited by the connection's memory (header_memory);
+// - a full hand-off queue answers 429 with Retry-After.
 // Nothing is queued without limit and every refusal is counted.
 
 #include <atomic>
@@ -20,12 +27,13 @@
 #include <thread>
 #include <vector>
 
+#include "connection_ledger.h"
 #include "nauto/base/result.h"
+#include "replay_guard.h"
 #include "webhook_request.h"
 
-namespace httplib {
-class Server;
-}
+struct MHD_Daemon;
+struct MHD_Connection;
 
 namespace nauto::webhook {
 
@@ -41,16 +49,25 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8089;  ///< 0: any free port (tests)
   std::size_t max_body = 65536;
-  std::size_t threads = 2;
   std::size_t queue = 4096;  ///< deliveries waiting for the module's thread
-  int read_timeout_s = 5;
+  std::size_t max_connections = 256;
+  std::size_t per_address_connections = 16;
+  std::int64_t request_timeout_ms = 10'000;  ///< headers and body, from the connection's start
+  int idle_timeout_s = 5;
+  std::size_t header_memory = 32 * 1024;
+  std::int64_t replay_window_s = 300;  ///< how far X-Nauto-Timestamp may be from now
+  std::size_t max_nonces = 100'000;    ///< requests remembered within one replay window
 };
 
-/// What the HTTP threads counted. Each request ends in exactly one of accepted, rejected
-/// (signature), malformed (body), too_large, unknown_hook, not_ready (no secret yet) or shed.
+/// What the HTTP thread counted. Each request answered ends in exactly one of accepted,
+/// rejected (signature, stale or replayed), malformed (body or method), too_large,
+/// unknown_hook, not_ready (no secret yet) or shed; connections cut before an answer are
+/// counted as too_large (a chunked body over the cap), refused (over the per-address limit)
+/// or timed_out (past the request deadline).
 struct ServerCounters {
-  std::uint64_t requests = 0, accepted = 0, rejected = 0, malformed = 0, too_large = 0,
-                unknown_hook = 0, not_ready = 0, shed = 0;
+  std::uint64_t requests = 0, accepted = 0, rejected = 0, replayed = 0, malformed = 0,
+                too_large = 0, unknown_hook = 0, not_ready = 0, shed = 0;
+  std::uint64_t connections = 0, refused = 0, timed_out = 0;
 };
 
 class WebhookServer {
@@ -68,20 +85,34 @@ class WebhookServer {
   /// Readable while deliveries wait; take() drains it.
   int fd() const { return event_fd_; }
   std::vector<Delivery> take();
-  /// Requests are counted when their answer has been sent, a moment after the sender has it.
+  /// Thread-safe. A request is counted before its answer is sent.
   ServerCounters counters() const;
   std::string address() const;  ///< host:port actually bound
 
+  /// libmicrohttpd's callbacks; the event-loop thread only.
+  struct Request;
+  int on_request(MHD_Connection* connection, const char* url, const char* method,
+                 const char* upload, std::size_t* upload_size, void** state);
+  void on_completed(MHD_Connection* connection, void** state);
+  void on_connection(MHD_Connection* connection, bool opened);
+
  private:
   WebhookServer(const ServerOptions& options, const std::vector<std::string>& hooks);
-  void handle(const std::string& hook, const std::string& body, const std::string& signature,
-              const std::string& peer, int& status, std::string& reply);
+  void loop();
+  void answer(const Request& request, int& status, std::string& reply);
+  int respond(MHD_Connection* connection, int status, const std::string& reply);
 
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread listener_;
-  int event_fd_ = -1;
+  MHD_Daemon* daemon_ = nullptr;
+  std::thread loop_thread_;
+  int event_fd_ = -1;  // deliveries waiting
+  int stop_fd_ = -1;   // the loop's stop signal
   std::uint16_t port_ = 0;
+  std::int64_t started_s_ = 0;
+
+  // The event-loop thread's own.
+  ConnectionLedger ledger_;
+  ReplayGuard replay_;
 
   mutable std::mutex mutex_;                    // guards everything below
   std::map<std::string, std::string> secrets_;  // hook -> secret ("" until resolved)

@@ -67,9 +67,11 @@ modules:
     listen: 127.0.0.1:$hook_port
     hooks: {monitoring: {credential: webhook-monitoring}}
     max_body: 4KiB
+    trust_device_from: [127.0.0.1]   # the "monitoring system": its bodies may name devices
   snmp_trap:
     listen: [udp://127.0.0.1:$trap_port, "udp://[::1]:$trap_port"]
     communities: [$community]
+    trust_agent_address_from: [127.0.0.1]   # a relay: its v1 agent addresses are believed
   rules: {dirs: [$work/rules], reload_interval: 200ms}
 YAML
 export NAUTO_CONFIG=$work/nauto.yaml
@@ -86,20 +88,25 @@ hook_ready() {
 check "the webhook has its secret from the vault and knows the inventory" wait_for 10 hook_ready
 alive() { kill -0 "$pid"; }
 
-# post PATH BODY [SECRET|none]: prints the HTTP status, then the answer
+# post PATH BODY [SECRET|none] [SOURCE] [TIMES]: signs as nauto/sdk/webhook_signature.h says
+# (timestamp, nonce, body), sends from SOURCE (default 127.0.0.1) TIMES times (default once,
+# the same signed request each time) and prints each HTTP status and answer
 post() {
-  python3 - "$hook_port" "$1" "$2" "${3:-$secret}" <<'PY'
-import hashlib, hmac, sys, urllib.error, urllib.request
-port, path, body, secret = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4]
+  python3 - "$hook_port" "$1" "$2" "${3:-$secret}" "${4:-127.0.0.1}" "${5:-1}" <<'PY'
+import hashlib, hmac, http.client, secrets, sys, time
+port, path, body, secret, source, times = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4], sys.argv[5], int(sys.argv[6])
 headers = {"Content-Type": "application/json"}
 if secret != "none":
-    headers["X-Nauto-Signature"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, headers=headers, method="POST")
-try:
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        print(answer.status, answer.read().decode())
-except urllib.error.HTTPError as e:
-    print(e.code, e.read().decode())
+    timestamp, nonce = str(int(time.time()) + 1), secrets.token_hex(16)
+    signed = timestamp.encode() + b"." + nonce.encode() + b"." + body
+    headers.update({"X-Nauto-Timestamp": timestamp, "X-Nauto-Nonce": nonce,
+                    "X-Nauto-Signature": "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()})
+for _ in range(times):
+    connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10, source_address=(source, 0))
+    connection.request("POST", path, body=body, headers=headers)
+    answer = connection.getresponse()
+    print(answer.status, answer.read().decode())
+    connection.close()
 PY
 }
 events() {  # events TOPIC-PATTERN FILE
@@ -130,6 +137,19 @@ by_host() {
     wait_for 10 event_where device.core1.bgp.down 'b["fields"]["neighbor"] == "10.1.1.1"'
 }
 check "a device named by its address is found in the inventory" by_host
+untrusted_claim() {
+  post /hooks/monitoring '{"device": "r1", "host": "192.0.2.10", "kind": "claim.check"}' "$secret" 127.0.0.2 | grep -q '^202 ' &&
+    wait_for 10 event_where device._unknown.claim.check 'not b["known"] and b["device"] == "" and b["address"] == "127.0.0.2" and b["peer"] == "127.0.0.2"'
+}
+check "a sender that is not a trusted relay cannot name the device (the body says r1: unknown)" \
+  untrusted_claim
+replayed() {
+  post /hooks/monitoring '{"device": "r1", "kind": "replay.check"}' "$secret" 127.0.0.1 2 >"$work/replay.out"
+  cat "$work/replay.out"
+  [ "$(sed -n 1p "$work/replay.out" | cut -c1-3)" = 202 ] &&
+    sed -n 2p "$work/replay.out" | grep -q '^401 .*already used'
+}
+check "the same signed request sent twice: the second is refused as a replay (401)" replayed
 refused() {  # refused STATUS TEXT PATH BODY [SECRET]
   local status=$1 text=$2
   shift 2
@@ -153,11 +173,12 @@ check "nautod is still running after bad webhooks" alive
 hook_counted() {
   "$NAUTO" call webhook.stats -o json >"$work/hook-stats.json" &&
     json_get "$work/hook-stats.json" 'd["http"]' &&
-    [ "$(json_get "$work/hook-stats.json" 'd["http"]["rejected"]')" = 2 ] &&
+    [ "$(json_get "$work/hook-stats.json" 'd["http"]["rejected"]')" = 3 ] &&
+    [ "$(json_get "$work/hook-stats.json" 'd["http"]["replayed"]')" = 1 ] &&
     [ "$(json_get "$work/hook-stats.json" 'd["http"]["malformed"]')" = 2 ] &&
     [ "$(json_get "$work/hook-stats.json" 'd["http"]["too_large"]')" = 1 ] &&
     [ "$(json_get "$work/hook-stats.json" 'd["http"]["unknown_hook"]')" = 1 ] &&
-    [ "$(json_get "$work/hook-stats.json" 'd["counters"]["published"]')" = 2 ]
+    [ "$(json_get "$work/hook-stats.json" 'd["counters"]["published"]')" = 4 ]
 }
 check "webhook.stats counts each refusal and each publication" wait_for 5 hook_counted
 
@@ -195,9 +216,15 @@ check "a webhook nobody answers is rule.action_failed, with the reason and witho
 check "snmptrap sends a v1 linkUp naming its agent" \
   snmp snmptrap -v 1 -c "$community" "udp:127.0.0.1:$trap_port" 1.3.6.1.4.1.8072.3.2.10 192.0.2.10 3 0 '' \
   $IF.2.4 s Ethernet4
-check "the v1 trap is device.core1.interface.up (agent address 192.0.2.10)" \
+check "the v1 trap is device.core1.interface.up (agent address 192.0.2.10, from a trusted relay)" \
   wait_for 10 event_where device.core1.interface.up \
   'b["format"] == "snmpv1" and b["fields"]["interface"] == "Ethernet4"'
+check "a v1 linkUp naming core1 is sent from 127.0.0.2, which is no relay" \
+  snmp snmptrap --clientaddr=127.0.0.2 -v 1 -c "$community" "udp:127.0.0.1:$trap_port" \
+  1.3.6.1.4.1.8072.3.2.10 192.0.2.10 3 0 '' $IF.2.4 s Ethernet5
+check "its agent address is not believed: the device is the unknown source 127.0.0.2" \
+  wait_for 10 event_where device._unknown.interface.up \
+  'b["format"] == "snmpv1" and b["fields"]["interface"] == "Ethernet5" and b["address"] == "127.0.0.2"'
 check "a trap with another community is sent" \
   snmp snmptrap -v 2c -c not-the-community "udp:127.0.0.1:$trap_port" '' 1.3.6.1.6.3.1.1.5.1
 # An inform wants an answer nauto does not give: snmpinform times out, which is expected.
@@ -217,9 +244,9 @@ trap_counted() {
     [ "$(json_get "$work/trap-stats.json" 'd["counters"]["rejected"]')" = 1 ] &&
     [ "$(json_get "$work/trap-stats.json" 'd["counters"]["malformed"]')" = 5 ] &&
     [ "$(json_get "$work/trap-stats.json" 'd["counters"]["unsupported"]')" = 1 ] &&
-    [ "$(json_get "$work/trap-stats.json" 'd["counters"]["published"]')" = 3 ]
+    [ "$(json_get "$work/trap-stats.json" 'd["counters"]["published"]')" = 4 ]
 }
-check "snmp_trap.stats: 3 published, 1 bad community, 5 malformed (1 an inform)" \
+check "snmp_trap.stats: 4 published, 1 bad community, 5 malformed (1 an inform)" \
   wait_for 10 trap_counted
 check "nautod is still running after bad traps" alive
 no_restart_event() {

@@ -8,9 +8,12 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <thread>
 
+#include "nauto/base/clock.h"
 #include "nauto/base/digest.h"
+#include "nauto/sdk/webhook_signature.h"
 
 using namespace nauto;
 using namespace nauto::rules;
@@ -33,10 +36,12 @@ std::vector<WebhookOutcome> wait_outcomes(WebhookCaller& caller, std::size_t cou
 TEST_CASE("a webhook action POSTs the body, signed, and retries a 503", "[rules][webhook]") {
   httplib::Server server;
   std::atomic<int> flaky_calls{0};
-  std::string seen_body, seen_signature, seen_rule;
+  std::string seen_body, seen_signature, seen_rule, seen_timestamp, seen_nonce;
   server.Post("/hook/ok", [&](const httplib::Request& request, httplib::Response& response) {
     seen_body = request.body;
     seen_signature = request.get_header_value("X-Nauto-Signature");
+    seen_timestamp = request.get_header_value("X-Nauto-Timestamp");
+    seen_nonce = request.get_header_value("X-Nauto-Nonce");
     seen_rule = request.get_header_value("X-Nauto-Rule");
     response.status = 200;
   });
@@ -64,7 +69,11 @@ TEST_CASE("a webhook action POSTs the body, signed, and retries a 503", "[rules]
   CHECK(outcomes[0].status == 200);
   CHECK(outcomes[0].call.secret.empty());  // not kept past the call
   CHECK(seen_body == body);
-  CHECK(seen_signature == "sha256=" + hmac_sha256_hex("k3y", body));
+  // Signed over the timestamp, a fresh nonce and the body (nauto/sdk/webhook_signature.h).
+  CHECK(seen_nonce.size() == 32);
+  CHECK(std::abs(std::stoll(seen_timestamp) - now_us() / 1'000'000) < 60);
+  CHECK(seen_signature ==
+        "sha256=" + hmac_sha256_hex("k3y", webhook_signed_text(seen_timestamp, seen_nonce, body)));
   CHECK(seen_rule == "notify");
 
   CHECK(outcomes[1].error.empty());

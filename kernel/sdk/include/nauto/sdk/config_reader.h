@@ -35,6 +35,9 @@ class ConfigReader {
   std::string choice(const std::string& key, const std::string& fallback,
                      const std::vector<std::string>& choices);
   std::vector<std::string> strings(const std::string& key);
+  /// A list of literal IPv4/IPv6 addresses, each in the form address_text() gives a peer
+  /// (IPv6 compressed lower-case, IPv4-mapped as plain IPv4), so a set lookup of a peer works.
+  std::set<std::string> addresses(const std::string& key);
   /// The raw value of a nested section (object), marked known; null if absent.
   nlohmann::json section(const std::string& key);
   /// Marks keys as handled elsewhere (no unknown-key error).
