@@ -8,56 +8,25 @@
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
+#include "nauto/store/retention.h"
 
 namespace nauto::runbook {
 
 using nlohmann::json;
 
 std::string RunJournal::new_run_id() {
-  const auto us = now_us();
-  const std::time_t seconds = us / 1000000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char stamp[40];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
-  thread_local std::mt19937 random{std::random_device{}()};
-  char id[64];
-  std::snprintf(id, sizeof id, "%s.%03d-%06x", stamp, static_cast<int>(us / 1000 % 1000),
-                static_cast<unsigned>(random() & 0xffffff));
-  return id;
+  return store::new_time_ordered_id();
 }
 
 std::string RunJournal::id_prefix_at(std::int64_t time_us) {
-  const std::time_t seconds = time_us / 1000000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char stamp[40];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
-  char id[48];
-  std::snprintf(id, sizeof id, "%s.%03d", stamp, static_cast<int>(time_us / 1000 % 1000));
-  return id;
+  return store::time_ordered_id_prefix(time_us);
 }
 
-Result<std::uint64_t> RunJournal::sweep(const RunRetention& retention, std::int64_t now_us) {
-  std::string cutoff = id_prefix_at(now_us - retention.max_age_us);
-  auto total = store_.count(kRunsTable);
-  if (!total) return std::move(total).error();
-  // Too many: the oldest beyond max_runs go too (the key of the first run kept is the cutoff).
-  if (*total > retention.max_runs) {
-    store::ScanOptions options;
-    options.limit = static_cast<std::size_t>(*total - retention.max_runs) + 1;
-    auto oldest = store_.scan(kRunsTable, options);
-    if (!oldest) return std::move(oldest).error();
-    if (!oldest->empty()) cutoff = std::max(cutoff, oldest->back().first);
-  }
-  store::WriteBatch batch;
-  batch.erase_before(kRunsTable, cutoff);
-  batch.erase_before(kRunStepsTable, cutoff);
-  if (auto written = store_.write_and_wait(std::move(batch)); !written)
-    return std::move(written).error();
-  auto left = store_.count(kRunsTable);
-  if (!left) return std::move(left).error();
-  return *total - std::min(*total, *left);
+Result<std::uint64_t> RunJournal::sweep(const RunRetention& retention, std::int64_t now_us,
+                                        const std::string& keep_from) {
+  return store::sweep_records(store_, kRunsTable, kRunStepsTable,
+                              store::Retention{retention.max_age_us, retention.max_runs, 0},
+                              retention.max_step_bytes, now_us, keep_from);
 }
 
 Result<void> RunJournal::write(store::WriteBatch batch, bool durable) {

@@ -558,6 +558,35 @@ class StoreImpl {
     return out;
   }
 
+  Result<TableSize> size(const std::string& table_name) const {
+    return read(table_name, [&](MDB_txn* txn, MDB_dbi dbi) -> Result<TableSize> {
+      MDB_stat stat;
+      const int rc = mdb_stat(txn, dbi, &stat);
+      if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+      const std::uint64_t pages =
+          stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
+      return TableSize{static_cast<std::uint64_t>(stat.ms_entries), pages * stat.ms_psize};
+    });
+  }
+
+  Result<std::optional<std::string>> nth_key(const std::string& table_name,
+                                             std::uint64_t index) const {
+    return read(table_name, [&](MDB_txn* txn, MDB_dbi dbi) -> Result<std::optional<std::string>> {
+      MDB_cursor* cursor = nullptr;
+      int rc = mdb_cursor_open(txn, dbi, &cursor);
+      if (rc) return lmdb_error(rc, "table '" + table_name + "'");
+      MDB_val key, value;
+      rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+      for (std::uint64_t i = 0; rc == 0 && i < index; ++i)
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+      std::optional<std::string> out;
+      if (rc == 0) out = as_string(key);
+      mdb_cursor_close(cursor);
+      if (rc && rc != MDB_NOTFOUND) return lmdb_error(rc, "table '" + table_name + "'");
+      return out;
+    });
+  }
+
   Result<std::uint64_t> count_entries(const std::string& table_name) const {
     return read(table_name, [&](MDB_txn* txn, MDB_dbi dbi) -> Result<std::uint64_t> {
       MDB_stat stat;
@@ -696,6 +725,13 @@ Result<std::vector<Entry>> Store::scan(const std::string& table, const ScanOptio
 }
 Result<std::uint64_t> Store::count(const std::string& table) const {
   return impl_->count_entries(table);
+}
+Result<TableSize> Store::size(const std::string& table) const {
+  return impl_->size(table);
+}
+Result<std::optional<std::string>> Store::nth_key(const std::string& table,
+                                                  std::uint64_t index) const {
+  return impl_->nth_key(table, index);
 }
 std::uint32_t Store::schema_version() const {
   return impl_->schema_version();

@@ -45,6 +45,14 @@ Result<JobRunnerOptions> read_options(const json& config, std::string& platform_
   options.max_sessions = static_cast<int>(r.integer("max_sessions", 100, 1, 10000));
   options.device_timeout_ms = r.duration_ms("device_timeout", 120'000, 100);
   options.job_timeout_ms = r.duration_ms("job_timeout", 3'600'000, 100);
+  // Kept longer than a job can run (its timeout), so age alone never takes a running job.
+  options.retention.max_age_us =
+      r.duration_ms("keep_jobs_for", 30ll * 24 * 3'600'000, options.job_timeout_ms + 3'600'000) *
+      1000;
+  options.retention.max_jobs =
+      static_cast<std::uint64_t>(r.integer("keep_jobs", 10'000, 10, 100'000'000));
+  options.retention.max_result_bytes =
+      static_cast<std::uint64_t>(r.size_bytes("keep_job_bytes", 1ull << 30, 1u << 20));
   options.retry.max_attempts = static_cast<int>(r.integer("attempts", 3, 1, 20));
   options.retry.base_delay_ms = r.duration_ms("retry_delay", 500, 1);
   platform_dir = r.string("platform_dir", "");
@@ -181,6 +189,9 @@ class DevicesModule final : public Module {
       (void)ctx.publish(bus::schema::JobInterruptedEvent::kTopic, bus::to_body(json{{"id", id}}));
     }
     runner_ = std::make_unique<JobRunner>(*options, *ctx.store(), *catalog_);
+    // Retention: now, then daily (README, "Retention").
+    sweep(ctx);
+    ctx.every(std::chrono::hours(24), [this, &ctx] { sweep(ctx); });
     // Finished devices and jobs wake the module at once (an eventfd); the timer only paces
     // the progress of running jobs and expires idle sessions.
     auto watched = ctx.watch(runner_->news_fd(), [this, &ctx] {
@@ -475,6 +486,15 @@ class DevicesModule final : public Module {
   // A run's device calls share the vault's answer for a few seconds (emptied on any change).
   CredentialCache credentials_{kCredentialLifetimeMs * 1000};
   std::int64_t last_progress_us_ = 0;
+  void sweep(Context& ctx) {
+    JobStore job_store(*ctx.store());
+    auto swept = job_store.sweep(options_.retention, now_us(), runner_->oldest_running_job());
+    if (!swept)
+      ctx.log().error("job retention: {}", swept.error().describe());
+    else if (*swept)
+      ctx.log().info("job retention: {} job(s) and their results erased", *swept);
+  }
+
   JobRunnerOptions options_;
   std::unique_ptr<drivers::PlatformCatalog> catalog_;
   std::unique_ptr<JobRunner> runner_;

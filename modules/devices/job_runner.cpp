@@ -169,6 +169,14 @@ Result<void> JobRunner::cancel(const std::string& id) {
   return ok();
 }
 
+std::string JobRunner::oldest_running_job() const {
+  std::lock_guard lock(mutex_);
+  std::string oldest;
+  for (const auto& job : jobs_)
+    if (oldest.empty() || job->id < oldest) oldest = job->id;
+  return oldest;
+}
+
 std::optional<JobProgress> JobRunner::progress(const std::string& id) const {
   std::lock_guard lock(mutex_);
   for (const auto& job : jobs_) {

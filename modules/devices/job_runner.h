@@ -39,6 +39,7 @@ struct JobRunnerOptions {
   std::int64_t device_timeout_ms = 120'000;
   std::int64_t job_timeout_ms = 3'600'000;
   drivers::RetryPolicy retry{3, 500, 5'000};
+  JobRetention retention;  ///< applied by the module's daily sweep
 };
 
 /// A device as the runner needs it: how to reach it and its values for the keyed limits
@@ -97,6 +98,8 @@ class JobRunner {
   /// Errors: NotFound when no such job is running.
   Result<void> cancel(const std::string& id);
   std::optional<JobProgress> progress(const std::string& id) const;
+  /// The id of the oldest running job ("" when none runs): retention keeps it and all after.
+  std::string oldest_running_job() const;
   static constexpr std::size_t kMaxAnnounced = 20000;
   /// Live jobs, those that ended since the last call (each reported once as ended), and the
   /// devices finished since the last call.

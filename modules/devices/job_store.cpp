@@ -1,29 +1,23 @@
 #include "job_store.h"
 
-#include <atomic>
-#include <ctime>
-#include <random>
-
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
+#include "nauto/store/retention.h"
 
 namespace nauto::devices {
 
 using nlohmann::json;
 
 std::string JobStore::new_job_id() {
-  const auto us = now_us();
-  const std::time_t seconds = us / 1000000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char stamp[40];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
-  thread_local std::mt19937 random{std::random_device{}()};
-  char id[64];
-  std::snprintf(id, sizeof id, "%s.%03d-%06x", stamp, static_cast<int>(us / 1000 % 1000),
-                static_cast<unsigned>(random() & 0xffffff));
-  return id;
+  return store::new_time_ordered_id();
+}
+
+Result<std::uint64_t> JobStore::sweep(const JobRetention& retention, std::int64_t now_us,
+                                      const std::string& keep_from) {
+  return store::sweep_records(store_, kJobsTable, kResultsTable,
+                              store::Retention{retention.max_age_us, retention.max_jobs, 0},
+                              retention.max_result_bytes, now_us, keep_from);
 }
 
 Result<void> JobStore::put_job(const json& record) {

@@ -18,6 +18,14 @@ namespace nauto::devices {
 inline constexpr const char* kJobsTable = "jobs";
 inline constexpr const char* kResultsTable = "job_results";
 
+/// How long and how many jobs are kept, and how many bytes of their results (the oldest jobs go
+/// first, each with all of its results).
+struct JobRetention {
+  std::int64_t max_age_us = 30ll * 24 * 3600 * 1'000'000;
+  std::uint64_t max_jobs = 10'000;
+  std::uint64_t max_result_bytes = 1ull << 30;
+};
+
 class JobStore {
  public:
   explicit JobStore(store::Store& store) : store_(store) {}
@@ -38,6 +46,10 @@ class JobStore {
                                               const std::string& after, std::size_t limit) const;
   /// Counts a job's stored results by status.
   Result<JobCounts> count_results(const std::string& job, std::int64_t total) const;
+  /// Erases the jobs, and their results, that `retention` no longer keeps; never `keep_from`
+  /// (the oldest running job, "" for none) or a later one. Durable. Returns how many jobs went.
+  Result<std::uint64_t> sweep(const JobRetention& retention, std::int64_t now_us,
+                              const std::string& keep_from);
   /// At start-up: jobs left "running" by a previous nautod are marked interrupted, with the
   /// counts of the devices that had finished. Returns their ids.
   Result<std::vector<std::string>> mark_interrupted();

@@ -10,6 +10,7 @@
 #include "nauto/bus/topic_match.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/registry.h"
+#include "nauto/store/retention.h"
 #include "nauto/store/store.h"
 
 namespace nauto::mod::journal {
@@ -58,6 +59,7 @@ Result<JournalSettings> read_settings(const json& config) {
   ConfigReader r(config, "modules.journal");
   s.max_age_ms = r.duration_ms("max_age", s.max_age_ms, 1000);
   s.max_count = r.integer("max_count", s.max_count, 1, INT64_MAX);
+  s.max_bytes = static_cast<std::uint64_t>(r.size_bytes("max_bytes", s.max_bytes, 1 << 20));
   s.retention_interval_ms = r.duration_ms("retention_interval", s.retention_interval_ms, 10);
   s.max_query_limit = r.integer("max_query_limit", s.max_query_limit, 1, 1000000);
   if (config.is_object() && config.contains("exclude")) s.exclude = r.strings("exclude");
@@ -119,12 +121,16 @@ void JournalModule::on_event(const bus::Envelope& event, Context& ctx) {
 }
 
 void JournalModule::enforce_retention(Context& ctx) {
-  store::WriteBatch batch;
-  batch.erase_before(kTable, store::time_key_bound(now_us() - settings_.max_age_ms * 1000));
-  auto count = ctx.store()->count(kTable);
-  if (count && *count > static_cast<std::uint64_t>(settings_.max_count)) {
-    batch.erase_oldest(kTable, *count - static_cast<std::uint64_t>(settings_.max_count));
+  store::Retention retention{settings_.max_age_ms * 1000,
+                             static_cast<std::uint64_t>(settings_.max_count), settings_.max_bytes};
+  auto cutoff = store::first_key_kept(*ctx.store(), kTable, retention,
+                                      store::time_key_bound(now_us() - retention.max_age_us));
+  if (!cutoff) {
+    log_->error("retention failed: {}", cutoff.error().describe());
+    return;
   }
+  store::WriteBatch batch;
+  batch.erase_before(kTable, *cutoff);
   ctx.store()->write(std::move(batch), [log = log_](Result<void> r) {
     if (!r) log->error("retention failed: {}", r.error().describe());
   });

@@ -1,7 +1,7 @@
 #pragma once
 // The journal module: stores every event on the bus in the "journal" table and answers
-// journal.query. Retention: entries older than max_age, and the oldest beyond max_count, are
-// removed every retention_interval.
+// journal.query. Retention: entries older than max_age, and the oldest beyond max_count or
+// beyond max_bytes of the store's pages, are removed every retention_interval.
 // Thread-bound to its module thread. Needs the store, so it runs in-process only.
 
 #include <spdlog/logger.h>
@@ -20,6 +20,7 @@ inline constexpr const char* kTable = "journal";
 struct JournalSettings {
   std::int64_t max_age_ms = 7LL * 86400 * 1000;
   std::int64_t max_count = 1000000;
+  std::uint64_t max_bytes = 1ull << 30;
   std::int64_t retention_interval_ms = 10000;
   std::int64_t max_query_limit = 10000;
   /// Topic patterns not stored; heartbeats twice a second per module are noise, not history.

@@ -548,6 +548,17 @@ TEST_CASE("retention sweeps old runs and their steps, and caps how many are kept
   CHECK(*journal.run(new_ids[4]));
   CHECK(journal.entries(new_ids[4])->size() == 2);
   CHECK(*journal.sweep(keep, now) == 0);
+  // A live run is never swept, nor anything after it, whatever the limits say.
+  keep.max_runs = 1;
+  CHECK(*journal.sweep(keep, now, new_ids[3]) == 0);
+  CHECK(*journal.run(new_ids[3]));
+  // Run steps over their byte limit take the oldest runs, whole; the newest is kept even when
+  // its steps alone are over the limit.
+  keep.max_runs = 100;
+  keep.max_step_bytes = 1;
+  CHECK(*journal.sweep(keep, now) == 1);
+  CHECK(journal.entries(new_ids[3])->empty());
+  CHECK(journal.entries(new_ids[4])->size() == 2);
 }
 
 TEST_CASE("parallel branches that compute take turns", "[runbook][limits]") {

@@ -10,6 +10,8 @@
 
 #include "../../drivers/lab_process.h"
 #include "nauto/base/clock.h"
+#include "nauto/bus/body.h"
+#include "nauto/store/retention.h"
 
 using namespace nauto;
 using Catch::Matchers::Contains;
@@ -181,6 +183,12 @@ TEST_CASE("cancel mid-job: running devices stop, pending ones are never touched"
   auto id = runner.start(spec, lab_devices(10, 20));
   REQUIRE(id);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Retention keeps a running job whatever its limits say.
+  CHECK(runner.oldest_running_job() == *id);
+  auto swept =
+      runner.job_store().sweep({1, 1, 1}, now_us() + 86'400'000'000LL, runner.oldest_running_job());
+  REQUIRE(swept);
+  CHECK(*swept == 0);
   const auto cancelled_at = steady_us();
   REQUIRE(runner.cancel(*id));
   auto end = wait_for_end(runner, *id, 10000);
@@ -195,7 +203,44 @@ TEST_CASE("cancel mid-job: running devices stop, pending ones are never touched"
   CHECK(last["error"] == "cancelled before it started");
   CHECK(lab_commands(29) == before);  // the lab saw nothing from the last device
   CHECK(runner.cancel(*id).error().code == Errc::NotFound);
+  CHECK(runner.oldest_running_job().empty());
   clear_faults();
+}
+
+TEST_CASE("job retention: old jobs go with their results, by age, count and bytes", "[jobs]") {
+  TempStore temp;
+  nauto::devices::JobStore jobs(*temp.store);
+  const std::int64_t day = 86'400'000'000LL;
+  const auto now = now_us();
+  std::vector<std::string> ids;
+  store::WriteBatch batch;
+  for (int i = 0; i < 6; ++i) {  // one a week, the oldest six weeks ago; 50 results each
+    const auto id =
+        store::time_ordered_id_prefix(now - (6 - i) * 7 * day) + "-00000" + std::to_string(i);
+    ids.push_back(id);
+    batch.put(kJobsTable, id, bus::to_body(json{{"id", id}, {"state", "succeeded"}}));
+    for (int d = 0; d < 50; ++d)
+      batch.put(kResultsTable, id + "/r" + std::to_string(100 + d),
+                bus::to_body(json{{"device", "r" + std::to_string(100 + d)},
+                                  {"output", std::string(2000, 'o')}}));
+  }
+  REQUIRE(temp.store->write_and_wait(std::move(batch)));
+  nauto::devices::JobRetention keep;  // 30 days, 10,000 jobs, 1 GiB of results
+  auto swept = jobs.sweep(keep, now, "");
+  REQUIRE(swept);
+  CHECK(*swept == 2);  // six and five weeks old
+  CHECK_FALSE(*jobs.job(ids[1]));
+  CHECK(jobs.results(ids[1], "", "", 100)->empty());
+  CHECK(jobs.results(ids[2], "", "", 100)->size() == 50);
+  keep.max_jobs = 3;
+  CHECK(*jobs.sweep(keep, now, "") == 1);
+  CHECK_FALSE(*jobs.job(ids[2]));
+  // Results over their byte limit: the oldest jobs go whole until the rest fit.
+  keep.max_result_bytes = temp.store->size(kResultsTable)->bytes / 2;
+  CHECK(*jobs.sweep(keep, now, "") == 1);
+  CHECK(*jobs.job(ids[4]));
+  CHECK(jobs.results(ids[4], "", "", 100)->size() == 50);
+  CHECK(*temp.store->count(kResultsTable) == 100);
 }
 
 TEST_CASE("keyed session limits and rates", "[jobs][lab]") {

@@ -99,6 +99,8 @@ class RunEngine {
   /// The stored record with live details for running runs.
   Result<nlohmann::json> status(const std::string& id) const;
   std::size_t active() const { return runs_.size(); }
+  /// The id of the oldest run still live ("" when none is): retention keeps it and all after.
+  std::string oldest_active_run() const { return runs_.empty() ? "" : runs_.begin()->first; }
   RunJournal& journal() { return journal_; }
   const RunbookCatalog& catalog() const { return catalog_; }
   /// Loads and checks a runbook: {name, description, language, params}.

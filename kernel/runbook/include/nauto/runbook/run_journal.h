@@ -32,6 +32,7 @@ inline constexpr const char* kRunbookStateTable = "runbook_state";
 struct RunRetention {
   std::int64_t max_age_us = 30ll * 24 * 3600 * 1'000'000;
   std::uint64_t max_runs = 100'000;
+  std::uint64_t max_step_bytes = 1ull << 30;  ///< run steps beyond this: the oldest runs go
 };
 
 class RunJournal {
@@ -42,8 +43,11 @@ class RunJournal {
   /// every later one: the key below which runs (and their steps) are older.
   static std::string id_prefix_at(std::int64_t time_us);
   /// Erases runs (top-level and sub-runs) and their steps started before `now_us - max_age`,
-  /// then the oldest beyond `max_runs`; durable. Returns how many runs went.
-  Result<std::uint64_t> sweep(const RunRetention& retention, std::int64_t now_us);
+  /// then the oldest beyond `max_runs`, then the oldest while the steps are over
+  /// `max_step_bytes`; never `keep_from` (the oldest live run, "" for none) or anything after
+  /// it. Durable. Returns how many runs went.
+  Result<std::uint64_t> sweep(const RunRetention& retention, std::int64_t now_us,
+                              const std::string& keep_from = "");
 
   /// A fresh id that sorts by start time: 20261122T101500.123-3f2a1c.
   static std::string new_run_id();

@@ -108,6 +108,13 @@ struct ScanOptions {
 
 using Entry = std::pair<std::string, std::string>;
 
+/// A table's entries and the bytes of the pages holding them (LMDB's page count times the page
+/// size: what the table costs the map, slack included).
+struct TableSize {
+  std::uint64_t entries = 0;
+  std::uint64_t bytes = 0;
+};
+
 class StoreImpl;
 
 /// The receipt of one queued write: wait() returns once the commit that holds it is on disk.
@@ -156,6 +163,10 @@ class Store {
   Result<std::optional<std::string>> get(const std::string& table, const std::string& key) const;
   Result<std::vector<Entry>> scan(const std::string& table, const ScanOptions& options) const;
   Result<std::uint64_t> count(const std::string& table) const;
+  Result<TableSize> size(const std::string& table) const;
+  /// The key at `index` (0: the lowest) in key order; std::nullopt past the end. Walks a cursor
+  /// without copying values: O(index), no allocation but the key.
+  Result<std::optional<std::string>> nth_key(const std::string& table, std::uint64_t index) const;
 
   std::uint32_t schema_version() const;
   StoreStats stats() const;
