@@ -73,12 +73,19 @@ int print_status(const json& s, OutputFormat format) {
       return std::to_string(st.value(key, std::uint64_t{0}) >> 20) + " MiB";
     };
     std::cout << "store: commits " << cell(st["commits"]) << ", batches " << cell(st["batches"])
-              << ", writes " << cell(st["ops"]) << ", failed " << cell(st["failed_batches"]) << "; "
-              << mib("used_bytes") << " used of a " << mib("map_size") << " map (grows to "
-              << mib("max_size") << ")\n";
+              << ", writes " << cell(st["ops"]) << ", failed " << cell(st["failed_batches"])
+              << ", shed " << cell(st.value("shed_writes", json(0))) << "; " << mib("used_bytes")
+              << " used of a " << mib("map_size") << " map (grows to " << mib("max_size") << ")\n";
     if (st.value("full", false)) {
-      std::cout << "ALARM: the store is full; writes are refused until retention frees room or "
-                   "store.max_size is raised\n";
+      std::cout << "ALARM: the store is full; writes are refused (event history first: runs and "
+                   "jobs keep the last sixteenth) until retention frees room or store.max_size "
+                   "is raised\n";
+    } else if (st.value("filling", false)) {
+      const auto used = st.value("used_bytes", std::uint64_t{0});
+      const auto max = std::max<std::uint64_t>(1, st.value("max_size", std::uint64_t{1}));
+      std::cout << "WARNING: the store is " << used * 100 / max
+                << "% full; lower the retention limits (keep_*, journal max_bytes) or raise "
+                   "store.max_size before writes are refused\n";
     }
   }
   if (!s["clients"].empty()) std::cout << "clients: " << cell(s["clients"]) << "\n";

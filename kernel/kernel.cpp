@@ -57,6 +57,7 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   store_options.path = config.data_dir + "/store";
   store_options.map_size = config.store_map_size;
   store_options.max_map_size = config.store_max_size;
+  store_options.warn_percent = config.store_warn_percent;
   store_options.tables = declared_tables();
   store_options.schema_version = kStoreSchemaVersion;
   auto store = store::Store::open(std::move(store_options));
@@ -123,6 +124,7 @@ Result<void> Kernel::reload(const KernelConfig& config) {
   if (config.data_dir != config_.data_dir || config.run_dir != config_.run_dir ||
       config.store_map_size != config_.store_map_size ||
       config.store_max_size != config_.store_max_size ||
+      config.store_warn_percent != config_.store_warn_percent ||
       config.router_tcp_endpoint != config_.router_tcp_endpoint ||
       config.router_peer_high_water_mark != config_.router_peer_high_water_mark ||
       config.router_scheduling != config_.router_scheduling) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/dist_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <mutex>
@@ -67,18 +68,20 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
-std::mutex g_sinks_mutex;
-std::vector<spdlog::sink_ptr> g_sinks;
+// Every logger writes to this one sink, which forwards to the configured sinks. A reload swaps
+// the forwarded-to sinks under the forwarding sink's own lock (dist_sink::set_sinks); it never
+// touches a logger's sink list, which spdlog reads without a lock while other threads log
+// (replacing it under them freed sinks in use: a crash found by store_flood_test.sh).
+std::mutex g_level_mutex;
 spdlog::level::level_enum g_level = spdlog::level::info;
 
-std::vector<spdlog::sink_ptr> current_sinks() {
-  std::lock_guard lock(g_sinks_mutex);
-  if (g_sinks.empty()) {
+std::shared_ptr<spdlog::sinks::dist_sink_mt> forwarding_sink() {
+  static const auto sink = [] {
     auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     console->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ [%n] %v");
-    g_sinks.push_back(console);
-  }
-  return g_sinks;
+    return std::make_shared<spdlog::sinks::dist_sink_mt>(std::vector<spdlog::sink_ptr>{console});
+  }();
+  return sink;
 }
 
 }  // namespace
@@ -114,14 +117,13 @@ Result<void> log_setup(const LogOptions& options) {
       return fail(Errc::System, std::string("cannot open log file: ") + e.what(), options.file);
     }
   }
+  forwarding_sink()->set_sinks(std::move(sinks));
   {
-    std::lock_guard lock(g_sinks_mutex);
-    g_sinks = sinks;
+    std::lock_guard lock(g_level_mutex);
     g_level = *level;
   }
   spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& existing) {
-    existing->sinks() = sinks;
-    existing->set_level(*level);
+    existing->set_level(*level);  // atomic in spdlog
     existing->flush_on(spdlog::level::warn);
   });
   // Warnings reach the file at once (an operator tails it while something goes wrong); the
@@ -132,10 +134,9 @@ Result<void> log_setup(const LogOptions& options) {
 
 std::shared_ptr<spdlog::logger> logger(const std::string& name) {
   if (auto existing = spdlog::get(name)) return existing;
-  auto sinks = current_sinks();
-  auto created = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
+  auto created = std::make_shared<spdlog::logger>(name, forwarding_sink());
   {
-    std::lock_guard lock(g_sinks_mutex);
+    std::lock_guard lock(g_level_mutex);
     created->set_level(g_level);
   }
   created->flush_on(spdlog::level::warn);

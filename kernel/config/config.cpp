@@ -169,6 +169,8 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
   c.store_map_size = store.size_bytes("map_size", c.store_map_size, 1ull << 20);
   c.store_max_size =
       std::max(c.store_map_size, store.size_bytes("max_size", c.store_max_size, 1ull << 20));
+  c.store_warn_percent =
+      static_cast<unsigned>(store.integer("warn_percent", c.store_warn_percent, 50, 99));
 
   const json router_section = top.section("router");
   ConfigReader router(router_section, "router");

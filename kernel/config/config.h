@@ -28,6 +28,7 @@ struct KernelConfig {
   LogOptions log;
   std::uint64_t store_map_size = 64ull << 20;  ///< the map at start
   std::uint64_t store_max_size = 4ull << 30;   ///< the most the map grows to
+  unsigned store_warn_percent = 90;            ///< kernel.store.filling at this share of it
   std::string router_tcp_endpoint;             ///< empty: no tcp listener
   std::string router_curve_secret_file;        ///< Z85 secret key file enabling CURVE on tcp
   std::string router_curve_clients_file;       ///< Z85 public keys allowed on tcp, one per line

@@ -239,7 +239,9 @@ class KernelModule final : public Module {
                {"used_bytes", st.used_bytes},
                {"grown", st.grown},
                {"full", st.full},
-               {"blocked_writes", st.blocked_writes}};
+               {"filling", st.filling},
+               {"blocked_writes", st.blocked_writes},
+               {"shed_writes", st.shed_writes}};
     }
     json clients = json::array();
     if (router.contains("peers")) {
@@ -372,21 +374,41 @@ class KernelModule final : public Module {
 
   // The store's alarm: an event when writes start being refused for space, and when they are
   // taken again (each once per change; `nauto status` shows the state meanwhile).
+  // The store's state edges become kernel events and log lines: filling (a warning at
+  // store.warn_percent of store.max_size, while retention can still free room), full (writes
+  // refused) and recovered.
   void watch_store() {
     auto* store = ctx_->store();
     if (!store) return;
     const auto st = store->stats();
-    if (st.full == store_full_) return;
-    store_full_ = st.full;
+    if (st.filling == store_filling_ && st.full == store_full_) return;
     json body = {{"full", st.full},
+                 {"filling", st.filling},
                  {"map_size", st.map_size},
                  {"max_size", st.max_map_size},
                  {"used_bytes", st.used_bytes}};
-    const char* topic = st.full ? bus::schema::KernelStoreFullEvent::kTopic
-                                : bus::schema::KernelStoreRecoveredEvent::kTopic;
-    if (st.full)
-      ctx_->log().error("the store is full ({} MiB): writes are refused until retention frees room",
-                        st.map_size >> 20);
+    if (st.filling != store_filling_) {
+      store_filling_ = st.filling;
+      if (st.filling)
+        ctx_->log().warn(
+            "the store is filling: {} MiB of at most {} MiB in use; retention or a larger "
+            "store.max_size is needed before writes are refused",
+            st.used_bytes >> 20, st.max_map_size >> 20);
+      publish_store_event(bus::schema::KernelStoreFillingEvent::kTopic, body);
+    }
+    if (st.full != store_full_) {
+      store_full_ = st.full;
+      if (st.full)
+        ctx_->log().error(
+            "the store is full ({} MiB): writes are refused until retention frees room",
+            st.map_size >> 20);
+      publish_store_event(st.full ? bus::schema::KernelStoreFullEvent::kTopic
+                                  : bus::schema::KernelStoreRecoveredEvent::kTopic,
+                          body);
+    }
+  }
+
+  void publish_store_event(const char* topic, const json& body) {
     if (auto sent = ctx_->publish(topic, bus::to_body(body)); !sent)
       ctx_->log().warn("could not publish {}: {}", topic, sent.error().message);
   }
@@ -538,6 +560,7 @@ class KernelModule final : public Module {
 
   std::shared_ptr<ModuleHost::State> state_;
   bool store_full_ = false;
+  bool store_filling_ = false;
   Context* ctx_ = nullptr;  // valid between start() and stop()
   std::int64_t started_us_ = 0;
   std::vector<std::unique_ptr<Slot>> slots_;

@@ -86,6 +86,7 @@ class StoreImpl {
     WriteBatch batch;
     std::function<void(Result<void>)> done;  // empty for ticket writes
     std::uint64_t sequence = 0;
+    bool history = false;  // write_unless_busy(): kept out of the map's last sixteenth
   };
 
   explicit StoreImpl(StoreOptions options)
@@ -201,12 +202,20 @@ class StoreImpl {
     return view.put(kMetaTable, kSchemaKey, std::to_string(version));
   }
 
-  std::uint64_t enqueue(WriteBatch batch, std::function<void(Result<void>)> done) {
+  // 0 when `shed` and the queue is over the share kept for writers that wait: the batch is
+  // dropped and counted, never queued.
+  std::uint64_t enqueue(WriteBatch batch, std::function<void(Result<void>)> done,
+                        bool shed = false) {
     bool wake = false;
     std::uint64_t sequence = 0;
     const auto bytes = bytes_of(batch);
     {
       std::unique_lock lock(mutex_);
+      if (shed && queued_bytes_ > 0 && queued_bytes_ + bytes > options_.max_queued_bytes / 4 * 3) {
+        std::lock_guard stats(stats_mutex_);
+        ++stats_.shed_writes;
+        return 0;
+      }
       // Back-pressure: wait while the queue is over its bound (an empty queue takes any batch).
       if (queued_bytes_ > 0 && queued_bytes_ + bytes > options_.max_queued_bytes) {
         {
@@ -220,7 +229,7 @@ class StoreImpl {
       }
       queued_bytes_ += bytes;
       sequence = ++last_sequence_;
-      queue_.push_back(Pending{std::move(batch), std::move(done), sequence});
+      queue_.push_back(Pending{std::move(batch), std::move(done), sequence, shed});
       wake = writer_waiting_;  // a busy writer takes the queue on its next round anyway
       writer_waiting_ = false;
     }
@@ -349,6 +358,7 @@ class StoreImpl {
   void commit_group(std::vector<Pending>& group, std::vector<Result<void>>& results) {
     results.assign(group.size(), ok());
     std::vector<bool> excluded(group.size(), false);
+    keep_headroom(group, results, excluded);
     for (;;) {
       MDB_txn* txn = nullptr;
       int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
@@ -391,11 +401,36 @@ class StoreImpl {
         fail_remaining(results, excluded, lmdb_error(rc, "commit"));
         ops = 0;
       }
-      note_space(results, ops);
+      note_space(group, results, ops);
       count(group, results, ops);
       return;
     }
+    note_space(group, results, 0);
     count(group, results, 0);
+  }
+
+  // History (write_unless_busy) stops where the map's last sixteenth begins, once the map is
+  // at its maximum: a flood of events fills the store only so far, and runs, jobs and rule
+  // state can still write until retention frees room. Checked per group, and only at the
+  // maximum, because counting free pages reads LMDB's free list.
+  void keep_headroom(const std::vector<Pending>& group, std::vector<Result<void>>& results,
+                     std::vector<bool>& excluded) {
+    if (map_size_ < options_.max_map_size) return;
+    if (std::none_of(group.begin(), group.end(), [](const Pending& p) { return p.history; }))
+      return;
+    const auto headroom = std::max<std::uint64_t>(1ull << 20, options_.max_map_size / 16);
+    const auto used = used_bytes();
+    if (!used || *used + headroom < options_.max_map_size) return;
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      if (!group[i].history || erases_only(group[i].batch)) continue;
+      excluded[i] = true;
+      results[i] = Error{Errc::ResourceExhausted,
+                         "the store is full for history (" + human_size(*used) + " of " +
+                             human_size(options_.max_map_size) +
+                             "; the last sixteenth is kept for runs and jobs); lower retention "
+                             "or raise store.max_size",
+                         "store"};
+    }
   }
 
   // Doubles the map (up to max_map_size) while no read is in flight. False at the maximum.
@@ -443,19 +478,30 @@ class StoreImpl {
     return true;
   }
 
-  // After a commit: whether a write was refused for space, and how much of the map is used.
-  void note_space(const std::vector<Result<void>>& results, std::uint64_t ops) {
-    bool refused = false;
-    for (const auto& r : results)
-      refused = refused || (!r && r.error().code == Errc::ResourceExhausted);
-    MDB_envinfo info;
-    MDB_stat stat;
+  // After a commit: whether a write was refused for space. History and other writes are
+  // tracked apart, so one kind succeeding does not clear the other's refusal (no flapping
+  // between full and recovered while a flood's history is refused and runs still write).
+  void note_space(const std::vector<Pending>& group, const std::vector<Result<void>>& results,
+                  std::uint64_t ops) {
+    bool wrote[2] = {false, false}, refused[2] = {false, false};
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      const int kind = group[i].history ? 1 : 0;
+      if (results[i])
+        wrote[kind] = wrote[kind] || group[i].batch.size() > 0;
+      else if (results[i].error().code == Errc::ResourceExhausted)
+        refused[kind] = true;
+    }
     std::lock_guard lock(stats_mutex_);
-    if (mdb_env_info(env_, &info) == 0 && mdb_env_stat(env_, &stat) == 0)
-      stats_.used_bytes = (info.me_last_pgno + 1) * stat.ms_psize;
-    if (refused && !stats_.full) log_->error("the store is full at {}", human_size(map_size_));
-    if (ops > 0 && !refused && stats_.full) log_->info("the store accepts writes again");
-    stats_.full = refused || (stats_.full && ops == 0);
+    const bool was_full = stats_.full;
+    for (int kind = 0; kind < 2; ++kind) {
+      if (refused[kind])
+        refused_[kind] = true;
+      else if (wrote[kind] && ops > 0)
+        refused_[kind] = false;
+    }
+    stats_.full = refused_[0] || refused_[1];
+    if (stats_.full && !was_full) log_->error("the store is full at {}", human_size(map_size_));
+    if (!stats_.full && was_full) log_->info("the store accepts writes again");
   }
 
   static std::size_t bytes_of(const WriteBatch& batch) {
@@ -597,11 +643,49 @@ class StoreImpl {
   }
 
   StoreStats stats() const {
+    const auto used = used_bytes();
     std::lock_guard lock(stats_mutex_);
     StoreStats out = stats_;
     out.map_size = map_size_;
     out.max_map_size = options_.max_map_size;
+    if (used) {
+      out.used_bytes = *used;
+      // Hysteresis: a store hovering at the threshold does not flap between states.
+      const auto percent = options_.max_map_size ? *used * 100 / options_.max_map_size : 0;
+      if (percent >= options_.warn_percent)
+        filling_ = true;
+      else if (percent + 5 < options_.warn_percent)
+        filling_ = false;
+    }
+    out.filling = filling_;
     return out;
+  }
+
+  // The pages that hold data: those the file has used so far less those on LMDB's free list
+  // (the file never shrinks, so its high-water mark alone would never come down after a sweep).
+  std::optional<std::uint64_t> used_bytes() const {
+    std::shared_lock no_remap(remap_);
+    MDB_envinfo info;
+    MDB_stat stat;
+    if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &stat) != 0) return std::nullopt;
+    ReadTxn txn(env_);
+    if (txn.rc()) return std::nullopt;
+    MDB_cursor* cursor = nullptr;
+    if (mdb_cursor_open(txn.get(), 0 /* LMDB's free-page table */, &cursor) != 0)
+      return std::nullopt;
+    std::uint64_t free_pages = 0;
+    MDB_val key, value;
+    for (int rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+      if (value.mv_size >= sizeof(std::size_t)) {  // a page list: its count, then the pages
+        std::size_t count = 0;
+        std::memcpy(&count, value.mv_data, sizeof count);
+        free_pages += count;
+      }
+    }
+    mdb_cursor_close(cursor);
+    const std::uint64_t file_pages = info.me_last_pgno + 1;
+    return (file_pages - std::min(file_pages, free_pages)) * stat.ms_psize;
   }
 
   const StoreOptions& options() const { return options_; }
@@ -632,6 +716,9 @@ class StoreImpl {
   bool stopping_ = false;
   mutable std::mutex stats_mutex_;
   StoreStats stats_;
+  mutable bool filling_ = false;      // guarded by stats_mutex_
+  bool refused_[2] = {false, false};  // the last write of each kind (other, history) refused for
+                                      // space; guarded by stats_mutex_
 };
 
 Result<std::optional<std::string>> WriterMigrationTxn::get(const std::string& table,
@@ -714,6 +801,13 @@ bool WriteTicket::ready() const {
 
 void Store::write(WriteBatch batch, std::function<void(Result<void>)> done) {
   impl_->enqueue(std::move(batch), std::move(done));
+}
+
+Result<void> Store::write_unless_busy(WriteBatch batch, std::function<void(Result<void>)> done) {
+  if (impl_->enqueue(std::move(batch), std::move(done), true) == 0)
+    return fail(Errc::ResourceExhausted,
+                "the store's write queue is three-quarters full; this write was dropped");
+  return ok();
 }
 
 Result<std::optional<std::string>> Store::get(const std::string& table,

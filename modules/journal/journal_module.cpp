@@ -114,10 +114,23 @@ void JournalModule::on_event(const bus::Envelope& event, Context& ctx) {
                encode_entry(event));
   // Not waited for: the store groups these writes into shared commits. The callback runs on
   // the store's thread, possibly after this module stopped, so it holds its own reference to
-  // the (thread-safe) logger.
-  ctx.store()->write(std::move(batch), [log = log_](Result<void> r) {
-    if (!r) log->error("could not store an event: {}", r.error().describe());
-  });
+  // the (thread-safe) logger. Never blocking: under a flood the journal drops entries (counted)
+  // rather than hold the store's queue against runs and jobs, whose writes wait.
+  auto queued = ctx.store()->write_unless_busy(
+      std::move(batch), [log = log_, failures = failed_writes_](Result<void> r) {
+        if (r) return;
+        // On the store's thread; a full store fails every write, so once a second, counted.
+        std::lock_guard lock(failures->mutex);
+        ++failures->count;
+        if (failures->throttle.allow(now_us()))
+          log->error("could not store an event ({} so far): {}", failures->count,
+                     r.error().describe());
+      });
+  if (!queued) {
+    ++dropped_;
+    if (dropped_warning_.allow(now_us()))
+      log_->warn("journal entries dropped: the store's write queue is busy ({} so far)", dropped_);
+  }
 }
 
 void JournalModule::enforce_retention(Context& ctx) {

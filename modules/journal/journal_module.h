@@ -8,9 +8,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "nauto/sdk/ingest_guard.h"
 #include "nauto/sdk/module.h"
 
 namespace nauto::mod::journal {
@@ -47,6 +49,15 @@ class JournalModule final : public Module {
 
   JournalSettings settings_;
   std::shared_ptr<spdlog::logger> log_;
+  std::uint64_t dropped_ = 0;  // entries not stored because the store's queue was busy
+  WarningThrottle dropped_warning_;
+  // Writes the store refused (a full store), counted on the store's thread.
+  struct FailedWrites {
+    std::mutex mutex;
+    std::uint64_t count = 0;
+    WarningThrottle throttle;
+  };
+  std::shared_ptr<FailedWrites> failed_writes_ = std::make_shared<FailedWrites>();
 };
 
 }  // namespace nauto::mod::journal

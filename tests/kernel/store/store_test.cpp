@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -253,6 +254,7 @@ TEST_CASE("the map grows before a write fails, and deletes free a full store", "
   CHECK(st.grown == 2);
   CHECK_FALSE(st.full);
   CHECK(st.used_bytes > (2ull << 20));
+  CHECK_FALSE(st.filling);  // 2.5 of 4 MiB: under 90%
   // Past the maximum: refused, and the store says it is full.
   Result<void> last = ok();
   for (int i = 0; i < 2000 && last; ++i) {
@@ -263,8 +265,10 @@ TEST_CASE("the map grows before a write fails, and deletes free a full store", "
   REQUIRE_FALSE(last);
   CHECK(last.error().code == Errc::ResourceExhausted);
   CHECK(store->stats().full);
+  CHECK(store->stats().filling);  // the warning came first (90% of the maximum)
   // Retention: erasing the older half works even in a full map, and writes are taken again.
   const auto total = *store->count("events");
+  const auto used_when_full = store->stats().used_bytes;
   WriteBatch sweep;
   sweep.erase_oldest("events", total / 2);
   REQUIRE(store->write_and_wait(std::move(sweep)));
@@ -273,6 +277,92 @@ TEST_CASE("the map grows before a write fails, and deletes free a full store", "
     b.put("events", time_key(now_us()), std::string(4000, 'y'));
     REQUIRE(store->write_and_wait(std::move(b)));
   }
+  st = store->stats();
+  CHECK_FALSE(st.full);
+  // Pages freed by the sweep count as free (the file itself never shrinks), so the warning
+  // clears once the store is 5 points under it.
+  CHECK(st.used_bytes < used_when_full * 3 / 4);
+  CHECK_FALSE(st.filling);
+}
+
+TEST_CASE("a writer that must not block is shed first, leaving room for those that wait",
+          "[store]") {
+  TempDir dir;
+  StoreOptions o;
+  o.path = dir.path;
+  o.tables = {"events"};
+  o.max_queued_bytes = 64u << 10;
+  auto store = Store::open(std::move(o)).value();
+  // Hold the writer thread in a commit callback so the queue only fills.
+  std::promise<void> entered, release;
+  auto released = release.get_future().share();
+  WriteBatch first;
+  first.put("events", "first", "x");
+  store->write(std::move(first), [&](Result<void>) {
+    entered.set_value();
+    released.wait();
+  });
+  entered.get_future().wait();
+  std::atomic<int> committed{0};
+  auto batch = [](int i) {
+    WriteBatch b;
+    b.put("events", "k" + std::to_string(i), std::string(2000, 'j'));
+    return b;
+  };
+  int queued = 0;
+  while (queued < 1000 &&
+         store->write_unless_busy(batch(queued), [&](Result<void> r) { committed += r ? 1 : 0; }))
+    ++queued;
+  // Three-quarters of 64 KiB of about 2 KiB batches: some twenty, then shed.
+  CHECK(queued >= 15);
+  CHECK(queued <= 25);
+  CHECK(store->stats().shed_writes == 1);
+  // A writer that waits still finds the last quarter free: it queues without blocking.
+  store->write(batch(5000), [&](Result<void> r) { committed += r ? 1 : 0; });
+  CHECK(store->stats().blocked_writes == 0);
+  release.set_value();
+  for (int i = 0; i < 500 && committed < queued + 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(committed == queued + 1);
+}
+
+TEST_CASE("history stops short of the maximum: runs and jobs keep the last sixteenth", "[store]") {
+  TempDir dir;
+  auto store = open_store(dir.path, 1ull << 20, 1, {}, 8ull << 20);  // headroom: 1 MiB
+  auto history = [&](int i) {
+    WriteBatch b;
+    b.put("events", time_key(now_us()) + std::to_string(i), std::string(4000, 'h'));
+    std::promise<Result<void>> answered;
+    auto answer = answered.get_future();
+    auto queued = store->write_unless_busy(
+        std::move(b), [&](Result<void> r) { answered.set_value(std::move(r)); });
+    REQUIRE(queued);
+    return answer.get();
+  };
+  Result<void> last = ok();
+  int written = 0;
+  for (; written < 5000 && last; ++written)
+    last = history(written);
+  REQUIRE_FALSE(last);
+  CHECK(last.error().code == Errc::ResourceExhausted);
+  CHECK(last.error().message.find("full for history") != std::string::npos);
+  auto st = store->stats();
+  CHECK(st.full);
+  CHECK(st.map_size == (8ull << 20));
+  CHECK(st.used_bytes > (6ull << 20));
+  // Other writers still have the headroom, and their success does not clear the alarm while
+  // history is still refused.
+  for (int i = 0; i < 50; ++i) {
+    WriteBatch run;
+    run.put("state", "run-" + std::to_string(i), std::string(4000, 'r'));
+    REQUIRE(store->write_and_wait(std::move(run)));
+  }
+  CHECK(store->stats().full);
+  // Retention frees room: history is taken again and the alarm clears.
+  WriteBatch sweep;
+  sweep.erase_oldest("events", *store->count("events") / 2);
+  REQUIRE(store->write_and_wait(std::move(sweep)));
+  CHECK(history(written + 1));
   CHECK_FALSE(store->stats().full);
 }
 

@@ -83,6 +83,9 @@ struct StoreOptions {
   std::size_t max_ops_per_commit = 65536;   ///< bound on one group commit
   std::size_t max_queued_bytes = 256u
                                  << 20;  ///< writes queued beyond this block the writer's callers
+  /// StoreStats::filling is set when the pages in use reach this share of max_map_size
+  /// (store.warn_at), and cleared 5 points below it.
+  unsigned warn_percent = 90;
 };
 
 /// Counters for benchmarks and `nauto status`.
@@ -93,10 +96,12 @@ struct StoreStats {
   std::uint64_t failed_batches = 0;  ///< batches answered with an error
   std::uint64_t map_size = 0;        ///< the LMDB map now
   std::uint64_t max_map_size = 0;
-  std::uint64_t used_bytes = 0;      ///< pages in use at the last commit
+  std::uint64_t used_bytes = 0;      ///< pages holding data (the file's pages less free ones)
   std::uint64_t grown = 0;           ///< times the map grew
+  bool filling = false;              ///< used_bytes reached warn_percent of max_map_size
   bool full = false;                 ///< the last write was refused for space at max_map_size
   std::uint64_t blocked_writes = 0;  ///< write() calls that waited for room in the queue
+  std::uint64_t shed_writes = 0;     ///< write_unless_busy() calls dropped for a busy queue
 };
 
 struct ScanOptions {
@@ -156,6 +161,12 @@ class Store {
   WriteTicket write(WriteBatch batch);
   /// Same, with a callback that runs on the store's writer thread after the commit.
   void write(WriteBatch batch, std::function<void(Result<void>)> done);
+  /// For writers that must never block — history fed by a flood (the journal): queues the
+  /// batch like write(), unless the queue holds three-quarters of max_queued_bytes already;
+  /// then the batch is dropped (counted as shed_writes) and Errc::ResourceExhausted returned,
+  /// `done` not called. The last quarter of the queue stays for writers that wait (runs,
+  /// jobs), so a flood never holds them up behind it.
+  Result<void> write_unless_busy(WriteBatch batch, std::function<void(Result<void>)> done);
   /// Convenience: write and wait.
   Result<void> write_and_wait(WriteBatch batch) { return write(std::move(batch)).wait(); }
 
