@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "confirm_timers.h"
 #include "device_events.h"
 #include "ipv4.h"
 
@@ -616,6 +617,12 @@ bool DeviceState::release_candidate_lock(const std::string& session) {
   if (candidate_lock != session) return false;
   candidate_lock.clear();
   return true;
+}
+
+void Device::commit_candidate(std::optional<int64_t> confirm_deadline_steady_ms) {
+  mutate([&](DeviceState& state) { state.commit_candidate(confirm_deadline_steady_ms); });
+  if (confirm_deadline_steady_ms && confirm_timers_)
+    confirm_timers_->add(*confirm_deadline_steady_ms, this);
 }
 
 void Device::expire_confirmed_commit(int64_t now_steady_ms) {

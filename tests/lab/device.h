@@ -21,6 +21,8 @@
 
 namespace nauto::lab {
 
+class ConfirmTimers;
+
 /// One syslog message in the platform's own wording.
 struct DeviceEvent {
   int severity = 5;
@@ -176,8 +178,14 @@ class Device {
   void record_command(std::string channel, std::string text);
   /// Reports a configuration change (SYS-5-CONFIG_I, UI_COMMIT) by `user` from `peer`.
   void config_changed(const std::string& user, const std::string& peer);
+  /// Junos: commits the candidate; with a deadline, as `commit confirmed` (rolled back then
+  /// unless confirmed), which the lab's ConfirmTimers is told about.
+  void commit_candidate(std::optional<int64_t> confirm_deadline_steady_ms);
   /// Junos: rolls back an unconfirmed `commit confirmed` whose time is up.
   void expire_confirmed_commit(int64_t now_steady_ms);
+  /// Where commit-confirmed deadlines are registered (the lab's main loop); none in unit tests,
+  /// which expire commits themselves. Set before the device serves sessions.
+  void set_confirm_timers(ConfirmTimers* timers) { confirm_timers_ = timers; }
   /// Restores the device to its first configuration and clears faults and flips.
   void reset();
   Faults faults() const;
@@ -195,6 +203,7 @@ class Device {
   DeviceSpec spec_;
   const FleetSpec& fleet_;
   EventSink* sink_;
+  ConfirmTimers* confirm_timers_ = nullptr;
   int64_t boot_us_;
   mutable std::mutex mutex_;
   DeviceState state_;

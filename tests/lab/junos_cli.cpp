@@ -398,7 +398,7 @@ class JunosCli : public CliEngine {
     const int64_t minute_ms = device_.fleet().minute_ms;
     std::optional<int64_t> deadline;
     if (confirm_minutes > 0) deadline = steady_ms() + confirm_minutes * minute_ms;
-    device_.mutate([&](DeviceState& state) { state.commit_candidate(deadline); });
+    device_.commit_candidate(deadline);
     device_.config_changed(session_.user, session_.peer);
     if (confirm_minutes > 0) {
       reply.output = format(

@@ -284,7 +284,7 @@ std::string NetconfSession::handle_message(const std::string& xml) {
     std::optional<int64_t> deadline;
     // Seconds scale with the fleet's minute length, like the CLI's minutes.
     if (confirmed) deadline = steady_ms() + timeout * device_.fleet().minute_ms / 60;
-    device_.mutate([&](DeviceState& state) { state.commit_candidate(deadline); });
+    device_.commit_candidate(deadline);
     device_.config_changed(session_.user, session_.peer);
     return ok_reply();
   }

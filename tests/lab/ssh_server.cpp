@@ -7,6 +7,7 @@
 #include <libssh/server.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -368,12 +369,27 @@ struct SshServer::Worker {
   std::vector<Listener*> listeners;
   std::list<std::unique_ptr<Connection>> connections;
   std::thread thread;
+  // Written by stop(): a worker with no connection sleeps in poll without a timeout (an idle
+  // lab of 10,000 devices then costs no CPU), so stopping has to wake it.
+  int wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
   ~Worker() {
     for (auto& c : connections)
       close_connection(*c);
     connections.clear();
     if (event) ssh_event_free(event);
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+
+  void wake() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(wake_fd, &one, sizeof one);
+  }
+
+  static int on_wake(socket_t fd, int, void*) {
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto read = ::read(fd, &count, sizeof count);
+    return 0;
   }
 
   void close_connection(Connection& c) {
@@ -457,11 +473,14 @@ struct SshServer::Worker {
       contexts.emplace_back(this, listener);
       ssh_event_add_fd(event, listener->fd, POLLIN, on_listener, &contexts.back());
     }
+    ssh_event_add_fd(event, wake_fd, POLLIN, on_wake, nullptr);
     while (server->running_) {
       bool busy = false;
       for (const auto& c : connections)
         busy = busy || has_pending(*c);
-      ssh_event_dopoll(event, busy ? 5 : 100);
+      // Pending output is paced (5 ms); open sessions have their timers (100 ms); with none,
+      // only a new connection or stop() can need this thread.
+      ssh_event_dopoll(event, busy ? 5 : connections.empty() ? -1 : 100);
       int64_t now = steady_ms();
       for (auto it = connections.begin(); it != connections.end();) {
         auto& c = **it;
@@ -499,6 +518,7 @@ struct SshServer::Worker {
     }
     for (auto* listener : listeners)
       ssh_event_remove_fd(event, listener->fd);
+    ssh_event_remove_fd(event, wake_fd);
   }
 };
 
@@ -582,6 +602,8 @@ Result<void> SshServer::start() {
 
 void SshServer::stop() {
   if (!running_.exchange(false)) return;
+  for (auto& worker : workers_)
+    worker->wake();
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
   }
