@@ -397,11 +397,7 @@ class KernelModule final : public Module {
       publish_store_event(bus::schema::KernelStoreFillingEvent::kTopic, body);
     }
     if (st.full != store_full_) {
-      store_full_ = st.full;
-      if (st.full)
-        ctx_->log().error(
-            "the store is full ({} MiB): writes are refused until retention frees room",
-            st.map_size >> 20);
+      store_full_ = st.full;  // the store logs this edge itself, with its size
       publish_store_event(st.full ? bus::schema::KernelStoreFullEvent::kTopic
                                   : bus::schema::KernelStoreRecoveredEvent::kTopic,
                           body);

@@ -1,11 +1,5 @@
 #include "nauto/runbook/run_journal.h"
 
-#include <algorithm>
-#include <cstdio>
-#include <ctime>
-#include <random>
-
-#include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
 #include "nauto/store/retention.h"

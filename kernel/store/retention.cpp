@@ -29,16 +29,14 @@ Result<std::string> first_key_kept(const Store& store, const std::string& table,
   if (drop == 0) return cutoff;
   auto first_kept = store.nth_key(table, drop);
   if (!first_kept) return std::move(first_kept).error();
+  if (*first_kept) return std::max(cutoff, std::move(**first_kept));
   // Past the end: every entry goes. A key above all others is any key that extends the last.
-  std::string by_size;
-  if (*first_kept) {
-    by_size = std::move(**first_kept);
-  } else {
-    auto last = store.nth_key(table, drop - 1);
-    if (!last) return std::move(last).error();
-    by_size = (*last ? **last : std::string()) + '\xff';
-  }
-  return std::max(cutoff, by_size);
+  ScanOptions newest;
+  newest.reverse = true;
+  newest.limit = 1;
+  auto last = store.scan(table, newest);
+  if (!last) return std::move(last).error();
+  return std::max(cutoff, (last->empty() ? std::string() : last->front().first) + '\xff');
 }
 
 std::string time_ordered_id_prefix(std::int64_t time_us) {

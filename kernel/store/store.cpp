@@ -356,9 +356,15 @@ class StoreImpl {
   // table, full map), so instead of a nested transaction per batch on the hot path, the group
   // is aborted and redone without the failed batch: each batch stays all-or-nothing.
   void commit_group(std::vector<Pending>& group, std::vector<Result<void>>& results) {
-    results.assign(group.size(), ok());
-    std::vector<bool> excluded(group.size(), false);
-    keep_headroom(group, results, excluded);
+    std::vector<bool> excluded;
+    // Every attempt after the map grew starts from the whole group (what failed for space may
+    // fit now; what failed for itself fails again), less the history the headroom keeps out.
+    auto start_over = [&] {
+      results.assign(group.size(), ok());
+      excluded.assign(group.size(), false);
+      keep_headroom(group, results, excluded);
+    };
+    start_over();
     for (;;) {
       MDB_txn* txn = nullptr;
       int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
@@ -385,8 +391,7 @@ class StoreImpl {
         // A full map is not the batch's fault: grow it and redo the whole group.
         if (std::exchange(map_full_, false) &&
             (grow() || (erases_only(group[*failed_batch].batch) && grow_into_reserve()))) {
-          results.assign(group.size(), ok());
-          std::fill(excluded.begin(), excluded.end(), false);
+          start_over();
           continue;
         }
         excluded[*failed_batch] = true;
@@ -394,13 +399,14 @@ class StoreImpl {
       }
       rc = mdb_txn_commit(txn);
       if (rc == MDB_MAP_FULL && (grow() || (erases_only(group, excluded) && grow_into_reserve()))) {
-        results.assign(group.size(), ok());
+        start_over();
         continue;  // the aborted commit is redone in the grown map
       }
       if (rc) {
         fail_remaining(results, excluded, lmdb_error(rc, "commit"));
         ops = 0;
       }
+      used_changed_ = true;
       note_space(group, results, ops);
       count(group, results, ops);
       return;
@@ -418,9 +424,8 @@ class StoreImpl {
     if (map_size_ < options_.max_map_size) return;
     if (std::none_of(group.begin(), group.end(), [](const Pending& p) { return p.history; }))
       return;
-    const auto headroom = std::max<std::uint64_t>(1ull << 20, options_.max_map_size / 16);
     const auto used = used_bytes();
-    if (!used || *used + headroom < options_.max_map_size) return;
+    if (!used || *used + sixteenth() < options_.max_map_size) return;
     for (std::size_t i = 0; i < group.size(); ++i) {
       if (!group[i].history || erases_only(group[i].batch)) continue;
       excluded[i] = true;
@@ -431,6 +436,12 @@ class StoreImpl {
                              "or raise store.max_size",
                          "store"};
     }
+  }
+
+  // History's headroom below the maximum, and the erase-only reserve above it: a sixteenth of
+  // store.max_size, at least 1 MiB.
+  std::uint64_t sixteenth() const {
+    return std::max<std::uint64_t>(1ull << 20, options_.max_map_size / 16);
   }
 
   // Doubles the map (up to max_map_size) while no read is in flight. False at the maximum.
@@ -455,7 +466,7 @@ class StoreImpl {
   // changes), so erase-only batches may use a reserve beyond max_map_size: retention can always
   // free room. The reserve is a sixteenth of the maximum (at least 1 MiB), used once.
   bool grow_into_reserve() {
-    const auto reserve = std::max<std::uint64_t>(1ull << 20, options_.max_map_size / 16);
+    const auto reserve = sixteenth();
     if (map_size_ >= options_.max_map_size + reserve) return false;
     std::unique_lock readers(remap_);
     if (mdb_env_set_mapsize(env_, options_.max_map_size + reserve)) return false;
@@ -643,13 +654,15 @@ class StoreImpl {
   }
 
   StoreStats stats() const {
-    const auto used = used_bytes();
+    // The free list is walked again only after a commit: the host asks 20 times a second.
+    std::optional<std::uint64_t> used;
+    if (used_changed_.exchange(false)) {
+      used = used_bytes();
+      if (!used) used_changed_ = true;  // try again next time
+    }
     std::lock_guard lock(stats_mutex_);
-    StoreStats out = stats_;
-    out.map_size = map_size_;
-    out.max_map_size = options_.max_map_size;
     if (used) {
-      out.used_bytes = *used;
+      stats_.used_bytes = *used;
       // Hysteresis: a store hovering at the threshold does not flap between states.
       const auto percent = options_.max_map_size ? *used * 100 / options_.max_map_size : 0;
       if (percent >= options_.warn_percent)
@@ -657,9 +670,14 @@ class StoreImpl {
       else if (percent + 5 < options_.warn_percent)
         filling_ = false;
     }
+    StoreStats out = stats_;
+    out.map_size = map_size_;
+    out.max_map_size = options_.max_map_size;
     out.filling = filling_;
     return out;
   }
+
+  std::uint64_t map_size() const { return map_size_; }
 
   // The pages that hold data: those the file has used so far less those on LMDB's free list
   // (the file never shrinks, so its high-water mark alone would never come down after a sweep).
@@ -715,8 +733,9 @@ class StoreImpl {
   std::map<std::uint64_t, Error> failures_;  // guarded by done_mutex_
   bool stopping_ = false;
   mutable std::mutex stats_mutex_;
-  StoreStats stats_;
-  mutable bool filling_ = false;      // guarded by stats_mutex_
+  mutable StoreStats stats_;                      // used_bytes is refreshed by stats()
+  mutable bool filling_ = false;                  // guarded by stats_mutex_
+  mutable std::atomic<bool> used_changed_{true};  // a commit since used_bytes was last read
   bool refused_[2] = {false, false};  // the last write of each kind (other, history) refused for
                                       // space; guarded by stats_mutex_
 };
@@ -834,7 +853,7 @@ StoreStats Store::stats() const {
   return impl_->stats();
 }
 std::uint64_t Store::map_size() const {
-  return impl_->stats().map_size;
+  return impl_->map_size();
 }
 
 std::string time_key(std::int64_t time_us) {

@@ -487,8 +487,8 @@ class DevicesModule final : public Module {
   CredentialCache credentials_{kCredentialLifetimeMs * 1000};
   std::int64_t last_progress_us_ = 0;
   void sweep(Context& ctx) {
-    JobStore job_store(*ctx.store());
-    auto swept = job_store.sweep(options_.retention, now_us(), runner_->oldest_running_job());
+    auto swept =
+        runner_->job_store().sweep(options_.retention, now_us(), runner_->oldest_running_job());
     if (!swept)
       ctx.log().error("job retention: {}", swept.error().describe());
     else if (*swept)

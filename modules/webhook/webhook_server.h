@@ -17,7 +17,6 @@
 // - a full hand-off queue answers 429 with Retry-After.
 // Nothing is queued without limit and every refusal is counted.
 
-#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
