@@ -1,6 +1,7 @@
 #include "shell_bus.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
@@ -48,6 +49,16 @@ void ShellBus::cancel_timer(std::uint64_t id) {
   timers_.erase(id);
 }
 
+std::uint64_t ShellBus::watch(int fd, std::function<void()> on_readable) {
+  const auto id = next_timer_++;
+  watches_[id] = {fd, std::move(on_readable)};
+  return id;
+}
+
+void ShellBus::unwatch(std::uint64_t id) {
+  watches_.erase(id);
+}
+
 void ShellBus::answer(const std::string& id, Result<json> result) {
   const auto it = pending_.find(id);
   if (it == pending_.end()) return;  // late or unknown: its caller was answered already
@@ -93,13 +104,25 @@ void ShellBus::drive(std::int64_t timeout_ms) {
   if (wake != INT64_MAX) {
     timeout_ms = std::clamp<std::int64_t>((wake - steady_us() + 999) / 1000, 0, timeout_ms);
   }
-  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+  std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+  std::vector<std::uint64_t> watch_ids;
+  for (const auto& [id, w] : watches_) {
+    items.push_back({nullptr, w.first, ZMQ_POLLIN, 0});
+    watch_ids.push_back(id);
+  }
   try {
-    zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms));
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout_ms));
   } catch (const zmq::error_t&) {
     return;  // EINTR (Ctrl-C): the caller looks at its interrupt flag
   }
-  if (item.revents & ZMQ_POLLIN) {
+  for (std::size_t i = 0; i < watch_ids.size(); ++i) {
+    if (!(items[i + 1].revents & ZMQ_POLLIN)) continue;
+    const auto it = watches_.find(watch_ids[i]);
+    if (it == watches_.end()) continue;  // unwatched by an earlier callback
+    auto fn = it->second.second;         // a copy: the callback may unwatch
+    fn();
+  }
+  if (items[0].revents & ZMQ_POLLIN) {
     for (int i = 0; i < 256; ++i) {
       auto received = bus::receive_envelope(socket_, true);
       if (!received) continue;  // malformed: consumed, nothing to answer

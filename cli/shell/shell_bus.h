@@ -29,12 +29,15 @@ class ShellBus : public runbook::BusPort {
   void publish(const std::string& topic, const nlohmann::json& body) override;
   std::uint64_t after(std::int64_t delay_ms, std::function<void()> fn) override;
   void cancel_timer(std::uint64_t id) override;
+  std::uint64_t watch(int fd, std::function<void()> on_readable) override;
+  void unwatch(std::uint64_t id) override;
 
   /// Waits up to `timeout_ms` for replies and timers and runs their callbacks.
   void drive(std::int64_t timeout_ms);
   /// One request, waited for (driving everything else meanwhile).
   Result<nlohmann::json> call(const std::string& service, const nlohmann::json& body,
                               std::int64_t timeout_ms);
+  /// Nothing in flight: watches do not count (they wait on work that something else started).
   bool idle() const { return pending_.empty() && timers_.empty(); }
 
  private:
@@ -53,6 +56,7 @@ class ShellBus : public runbook::BusPort {
   std::string name_;
   std::map<std::string, Pending> pending_;  // by request id
   std::map<std::uint64_t, std::pair<std::int64_t, std::function<void()>>> timers_;
+  std::map<std::uint64_t, std::pair<int, std::function<void()>>> watches_;
   std::uint64_t next_timer_ = 1;
 };
 

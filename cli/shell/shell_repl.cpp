@@ -249,10 +249,17 @@ void ShellRepl::run_file(const std::string& arguments) {
   const auto started = std::chrono::steady_clock::now();
   auto outcome = session_.run_runbook(file, *text, params);
   if (show(outcome, true)) std::cout << "runbook " << file << " succeeded\n";
-  if (timing_) {
-    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
-    std::printf("(%.3f s)\n", took.count());
-  }
+  if (timing_) print_took(std::chrono::steady_clock::now() - started);
+}
+
+// Milliseconds to a tenth below a second (a device call on a kept session takes a few), else
+// seconds to the millisecond.
+void ShellRepl::print_took(std::chrono::steady_clock::duration took) {
+  const std::chrono::duration<double, std::milli> ms = took;
+  if (ms.count() < 1000)
+    std::printf("(%.1f ms)\n", ms.count());
+  else
+    std::printf("(%.3f s)\n", ms.count() / 1000);
 }
 
 void ShellRepl::save(const std::string& name, bool overwrite) {
@@ -298,9 +305,9 @@ bool ShellRepl::handle(const std::string& entry) {
   if (text[0] == ':') return meta(text);
   const auto started = std::chrono::steady_clock::now();
   auto outcome = session_.evaluate(entry);
-  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  const auto took = std::chrono::steady_clock::now() - started;
   if (show(outcome, true)) recorder_.record(entry, reader_.expression(entry));
-  if (timing_) std::printf("(%.3f s)\n", took.count());
+  if (timing_) print_took(took);
   std::fflush(stdout);
   return true;
 }

@@ -6,6 +6,7 @@
 // script (from -e or standard input) and reports through its exit status.
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -53,6 +54,7 @@ class ShellRepl {
   void connect(const std::string& name);
   void run_file(const std::string& arguments);
   void save(const std::string& name, bool overwrite);
+  static void print_took(std::chrono::steady_clock::duration took);
   void print_help() const;
   void error(const std::string& message) const;
 

@@ -1,6 +1,8 @@
 #include "nauto/runbook/run_engine.h"
 
 #include <algorithm>
+#include <atomic>
+#include <stdexcept>
 
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
@@ -62,6 +64,13 @@ json error_fields(const Error& error) {
 
 }  // namespace
 
+// One run.start's record on its way to disk: settled (release) after `result` is written, by
+// the store's writer thread; read by the engine's thread after it sees `settled` (acquire).
+struct RunEngine::Commit {
+  std::atomic<bool> settled{false};
+  Result<void> result = ok();
+};
+
 struct RunEngine::Slot {
   std::unique_ptr<Run> run;
   json record;
@@ -102,11 +111,17 @@ RunEngine::RunEngine(EngineOptions options, store::Store& store, RunbookCatalog 
       journal_(store),
       catalog_(std::move(catalog)),
       bus_(bus),
-      host_(std::make_unique<Host>(*this)) {}
+      host_(std::make_unique<Host>(*this)),
+      committed_(std::make_shared<Doorbell>()) {
+  committed_watch_ = bus_.watch(committed_->fd(), [this] { deliver_acknowledgements(); });
+  // Without the watch no run.start would ever be answered: a host that cannot watch one more
+  // fd is out of a kernel resource, which the module host reports as a failed start.
+  if (!committed_watch_) throw std::runtime_error("the runbook engine cannot watch its doorbell");
+}
 
 // Runs still going stay "running" in the store: the next start resumes them.
 RunEngine::~RunEngine() {
-  bus_.cancel_timer(acknowledgement_timer_);
+  bus_.unwatch(committed_watch_);
   for (auto& [id, slot] : runs_) {
     bus_.cancel_timer(slot->proceed_timer);
     bus_.cancel_timer(slot->deadline_timer);
@@ -212,11 +227,11 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
                        {"approval", request.approval},
                        {"state", "running"},
                        {"started_us", now_us()}};
-        std::optional<store::WriteTicket> durable;
+        std::shared_ptr<Commit> durable;
         auto launched =
             launch(std::move(*resolved), *params, context, id, "", "", {}, record, &durable);
         if (!launched) return done(std::move(launched).error());
-        acknowledgements_.push_back({std::move(*durable), id, done});
+        acknowledgements_.push_back({std::move(durable), id, done});
         deliver_acknowledgements();
         reap();
       };
@@ -248,7 +263,7 @@ Result<std::string> RunEngine::launch(Resolved runbook, json params, const json&
                                       const std::string& id, const std::string& parent,
                                       const std::string& parent_key,
                                       std::map<std::string, json> replay, json record,
-                                      std::optional<store::WriteTicket>* durable) {
+                                      std::shared_ptr<Commit>* durable) {
   RunSpec spec;
   spec.id = id;
   spec.runbook = runbook.name;
@@ -273,7 +288,13 @@ Result<std::string> RunEngine::launch(Resolved runbook, json params, const json&
   // never acknowledged and nothing is lost. A push is journaled durably before it is sent,
   // behind this record in the writer's queue, so no change reaches a device unrecorded.
   if (durable) {
-    durable->emplace(journal_.put_run_queued(slot->record));
+    auto commit = std::make_shared<Commit>();
+    journal_.put_run_queued(slot->record, [commit, bell = committed_](Result<void> written) {
+      commit->result = std::move(written);
+      commit->settled.store(true, std::memory_order_release);
+      bell->ring();
+    });
+    *durable = std::move(commit);
   } else if (auto written = journal_.put_run(slot->record, false); !written) {
     return std::move(written).error();
   }
@@ -302,11 +323,12 @@ void RunEngine::announce(const Slot& slot, const std::string& topic, json body) 
 }
 
 void RunEngine::deliver_acknowledgements() {
-  acknowledgement_timer_ = 0;
-  while (!acknowledgements_.empty() && acknowledgements_.front().durable.ready()) {
+  committed_->drain();
+  while (!acknowledgements_.empty() &&
+         acknowledgements_.front().durable->settled.load(std::memory_order_acquire)) {
     auto ack = std::move(acknowledgements_.front());
     acknowledgements_.pop_front();
-    if (auto written = ack.durable.wait(); !written) {
+    if (auto written = std::move(ack.durable->result); !written) {
       settle(ack.id, RunState::Failed,
              "its record could not be stored: " + written.error().describe());
       ack.done(std::move(written).error());
@@ -315,8 +337,6 @@ void RunEngine::deliver_acknowledgements() {
     }
   }
   reap();
-  if (!acknowledgements_.empty())
-    acknowledgement_timer_ = bus_.after(1, [this] { deliver_acknowledgements(); });
 }
 
 Result<std::size_t> RunEngine::resume_unfinished() {
@@ -478,6 +498,10 @@ void RunEngine::issue_device(Slot& slot, const Effect& effect) {
   const bool changes = op == "push" && !body.value("dry_run", false);
   body["started_by"] = "run " + id;
   body["run"] = id;
+  // One login per device per run: the session stays for the run's next call to the device (a
+  // push opens its own, so none is kept for it).
+  if (options_.keep_sessions_ms > 0 && op != "push")
+    body["keep_session"] = static_cast<double>(options_.keep_sessions_ms) / 1000.0;
   auto& entry = slot.inflight[effect.key];
   entry["args"] = body;
   if (changes && !effect.interrupted.is_null()) {
@@ -694,6 +718,9 @@ void RunEngine::on_finished(Slot& slot) {
   slot.timers.clear();
   if (slot.called_devices && run.state() != RunState::Succeeded)
     bus_.request(bus::schema::DeviceCancelRequest::kTopic, json{{"run", id}},
+                 options_.lookup_timeout_ms, [](auto) {});
+  if (slot.called_devices && options_.keep_sessions_ms > 0)
+    bus_.request(bus::schema::DeviceSessionCloseRequest::kTopic, json{{"holder", id}},
                  options_.lookup_timeout_ms, [](auto) {});
   auto& record = slot.record;
   record["state"] = run_state_name(run.state());

@@ -43,8 +43,8 @@ Result<void> RunJournal::put_run(const json& record, bool durable) {
   return write(run_batch(record), durable);
 }
 
-store::WriteTicket RunJournal::put_run_queued(const json& record) {
-  return store_.write(run_batch(record));
+void RunJournal::put_run_queued(const json& record, std::function<void(Result<void>)> committed) {
+  store_.write(run_batch(record), std::move(committed));
 }
 
 Result<std::optional<json>> RunJournal::run(const std::string& id) const {

@@ -39,6 +39,7 @@ Result<EngineOptions> read_options(const json& config, std::vector<std::string>&
     dirs = {"/etc/nauto/runbooks", "/usr/share/nauto/runbooks"};
   options.run_timeout_ms = r.duration_ms("run_timeout", 3'600'000, 100);
   options.device_timeout_ms = r.duration_ms("device_timeout", 300'000, 100);
+  options.keep_sessions_ms = r.duration_ms("keep_sessions", 60'000, 0);
   options.limits.max_memory_bytes = r.size_bytes("memory_limit", 64u << 20, 1u << 20);
   options.limits.instruction_budget = static_cast<std::uint64_t>(
       r.integer("instruction_limit", 200'000'000, 10'000, 1'000'000'000'000LL));
@@ -93,6 +94,14 @@ class ContextPort final : public BusPort {
   }
   void cancel_timer(std::uint64_t id) override {
     if (id) ctx_.cancel(id);
+  }
+  std::uint64_t watch(int fd, std::function<void()> on_readable) override {
+    auto watched = ctx_.watch(fd, std::move(on_readable));
+    if (!watched) ctx_.log().error("cannot watch fd {}: {}", fd, watched.error().describe());
+    return watched ? *watched : 0;
+  }
+  void unwatch(std::uint64_t id) override {
+    if (id) ctx_.unwatch(id);
   }
 
  private:

@@ -194,8 +194,8 @@ class DevicesModule final : public Module {
     ctx.every(std::chrono::hours(24), [this, &ctx] { sweep(ctx); });
     // Finished devices and jobs wake the module at once (an eventfd); the timer only paces
     // the progress of running jobs and expires idle sessions.
-    auto watched = ctx.watch(runner_->news_fd(), [this, &ctx] {
-      runner_->drain_news_fd();
+    auto watched = ctx.watch(runner_->news().fd(), [this, &ctx] {
+      runner_->news().drain();
       publish_progress(ctx);
     });
     if (!watched) return std::move(watched).error();
@@ -385,9 +385,18 @@ class DevicesModule final : public Module {
     const auto device = request->device;
     const auto run_id = request->run;
     if (device.empty()) return reply.fail(fail(Errc::InvalidArgument, "device.call: no device"));
+    if (request->keep_session < 0 || request->keep_session > 86'400)
+      return reply.fail(
+          fail(Errc::InvalidArgument, "device.call: keep_session is seconds, 0 <= t <= 86400"));
+    // A run's calls to one device share a session (one login per run, not per step): the run
+    // holds the device until it ends (the engine's device.session.close) or goes quiet.
+    if (request->keep_session > 0 && !run_id.empty())
+      runner_->sessions().hold(device, run_id,
+                               static_cast<std::int64_t>(request->keep_session * 1000));
     // The same fields as job.run's (parse_job_spec checks their values), for one device.
     args.erase("device");
     args.erase("run");
+    args.erase("keep_session");
     args["target"] = "name=" + device;
     auto spec = parse_job_spec(args);
     if (!spec) return reply.fail(spec.error());
@@ -426,7 +435,6 @@ class DevicesModule final : public Module {
 
   // Finished devices first, so a watcher has every device line before the job's end.
   // Device calls are answered as their outcomes arrive; progress is published every kProgressMs.
-  // Holding a device keeps its session open between calls (nauto shell's :connect).
   // Holding a device keeps its session open between calls (nauto shell's :connect).
   Result<json> open_session(const std::string& holder, const std::string& device, double idle_s) {
     if (holder.empty() || device.empty())

@@ -1,12 +1,7 @@
 #include "job_runner.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <set>
-#include <system_error>
 
 #include "device_task.h"
 #include "nauto/base/clock.h"
@@ -86,8 +81,6 @@ JobRunner::JobRunner(JobRunnerOptions options, store::Store& store,
       job_store_(store),
       catalog_(catalog),
       gate_(options_.max_sessions, options_.limits) {
-  news_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (news_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   for (int i = 0; i < gate_.max_sessions(); ++i)
     workers_.emplace_back([this] { worker_loop(); });
   dispatcher_ = std::thread([this] { dispatch_loop(); });
@@ -108,7 +101,6 @@ JobRunner::~JobRunner() {
   // What finished while stopping is recorded; the jobs stay interrupted, as after a crash.
   for (auto& done : done_)
     record(*done.job, done.outcome);
-  ::close(news_fd_);
   for (auto& job : jobs_) {
     job->record["state"] = job_state_name(JobState::Interrupted);
     job->counts.running = 0;
@@ -232,18 +224,7 @@ void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
       {job.id, outcome.device, outcome.status, outcome.error_code, outcome.error,
        outcome.started_us ? (outcome.finished_us - outcome.started_us) / 1000 : 0});
   if (job.devices.size() == 1) outcomes_[job.id] = outcome;
-  announce_news();
-}
-
-void JobRunner::announce_news() const {
-  const std::uint64_t one = 1;
-  // Full only after 2^64 - 1 unread wakes; a failed write can only mean the owner is gone.
-  (void)!::write(news_fd_, &one, sizeof one);
-}
-
-void JobRunner::drain_news_fd() const {
-  std::uint64_t count = 0;
-  (void)!::read(news_fd_, &count, sizeof count);
+  news_.ring();
 }
 
 // Pending devices of a cancelled or expired job are recorded without being touched.
@@ -349,7 +330,7 @@ void JobRunner::finish_job(const std::shared_ptr<Job>& job) {
   }
   std::lock_guard lock(mutex_);
   ended_.push_back(progress);
-  announce_news();
+  news_.ring();
 }
 
 void JobRunner::worker_loop() {

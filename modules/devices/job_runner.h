@@ -26,6 +26,7 @@
 #include "device_locks.h"
 #include "job.h"
 #include "job_store.h"
+#include "nauto/base/doorbell.h"
 #include "nauto/drivers/device_target.h"
 #include "nauto/drivers/platform.h"
 #include "nauto/drivers/retry.h"
@@ -104,10 +105,9 @@ class JobRunner {
   /// Live jobs, those that ended since the last call (each reported once as ended), and the
   /// devices finished since the last call.
   RunnerNews poll();
-  /// Readable (an eventfd) when poll() has news: a device finished or a job ended. The owner
-  /// watches it (Context::watch) and drains it with drain_news_fd() before polling.
-  int news_fd() const { return news_fd_; }
-  void drain_news_fd() const;
+  /// Rings when poll() has news: a device finished or a job ended. The owner watches its fd()
+  /// (Context::watch) and drains it before polling.
+  const Doorbell& news() const { return news_; }
   /// Peak sessions seen for limits[index] == value (tests, status).
   int peak(std::size_t index, const std::string& value) const;
   JobStore& job_store() { return job_store_; }
@@ -138,9 +138,7 @@ class JobRunner {
   DeviceLocks locks_;
   SessionPool sessions_;
 
-  void announce_news() const;
-
-  int news_fd_ = -1;
+  Doorbell news_;
   mutable std::mutex mutex_;
   std::condition_variable dispatcher_wake_;
   bool dispatch_needed_ = false;  // a job started or was cancelled: the dispatcher has work

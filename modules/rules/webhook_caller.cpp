@@ -1,8 +1,5 @@
 #include "webhook_caller.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include "nauto/base/clock.h"
 #include "nauto/drivers/deadline.h"
 #include "nauto/drivers/device_target.h"
@@ -60,8 +57,7 @@ std::string url_origin(const std::string& url) {
   return url.substr(0, path) + "/…";
 }
 
-WebhookCaller::WebhookCaller(std::size_t queue_limit)
-    : queue_limit_(queue_limit), event_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+WebhookCaller::WebhookCaller(std::size_t queue_limit) : queue_limit_(queue_limit) {
   worker_ = std::thread([this] { work(); });
 }
 
@@ -73,7 +69,6 @@ WebhookCaller::~WebhookCaller() {
   }
   wake_.notify_all();
   worker_.join();
-  if (event_fd_ >= 0) ::close(event_fd_);
 }
 
 bool WebhookCaller::submit(WebhookCall call) {
@@ -87,8 +82,7 @@ bool WebhookCaller::submit(WebhookCall call) {
 }
 
 std::vector<WebhookOutcome> WebhookCaller::take() {
-  std::uint64_t pending = 0;
-  [[maybe_unused]] auto read = ::read(event_fd_, &pending, sizeof pending);
+  done_.drain();
   std::lock_guard lock(mutex_);
   return std::exchange(outcomes_, {});
 }
@@ -108,8 +102,7 @@ void WebhookCaller::work() {
       std::lock_guard lock(mutex_);
       outcomes_.push_back(std::move(outcome));
     }
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto written = ::write(event_fd_, &one, sizeof one);
+    done_.ring();
   }
 }
 

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "nauto/base/doorbell.h"
+
 namespace nauto::rules {
 
 struct WebhookCall {
@@ -42,14 +44,14 @@ class WebhookCaller {
   /// False when `queue_limit` calls are already waiting.
   bool submit(WebhookCall call);
   /// Readable while outcomes wait.
-  int fd() const { return event_fd_; }
+  int fd() const { return done_.fd(); }
   std::vector<WebhookOutcome> take();
 
  private:
   void work();
 
   std::size_t queue_limit_;
-  int event_fd_ = -1;
+  Doorbell done_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<WebhookCall> calls_;

@@ -3,11 +3,9 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -94,12 +92,6 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::start(const ServerOptions&
   auto listening = open_listen_socket(endpoint, 0, "modules.webhook.listen");
   if (!listening) return cannot_listen(listening.error().message);
   self->port_ = listening->endpoint.port;
-  self->event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  self->stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (self->event_fd_ < 0 || self->stop_fd_ < 0) {
-    ::close(listening->fd);
-    return fail(Errc::System, std::string("eventfd: ") + std::strerror(errno));
-  }
   // External event loop (MHD_USE_EPOLL without a thread of its own): libmicrohttpd runs only
   // inside loop(), on one thread, so the ledger's file descriptors cannot be closed under it.
   self->daemon_ =
@@ -121,13 +113,10 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::start(const ServerOptions&
 
 WebhookServer::~WebhookServer() {
   if (loop_thread_.joinable()) {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto written = ::write(stop_fd_, &one, sizeof one);
+    stop_.ring();
     loop_thread_.join();
   }
   if (daemon_) MHD_stop_daemon(daemon_);  // closes the listening socket and every connection
-  if (event_fd_ >= 0) ::close(event_fd_);
-  if (stop_fd_ >= 0) ::close(stop_fd_);
 }
 
 void WebhookServer::loop() {
@@ -137,8 +126,8 @@ void WebhookServer::loop() {
   watch.events = EPOLLIN;
   watch.data.fd = info->epoll_fd;
   ::epoll_ctl(epoll, EPOLL_CTL_ADD, info->epoll_fd, &watch);
-  watch.data.fd = stop_fd_;
-  ::epoll_ctl(epoll, EPOLL_CTL_ADD, stop_fd_, &watch);
+  watch.data.fd = stop_.fd();
+  ::epoll_ctl(epoll, EPOLL_CTL_ADD, stop_.fd(), &watch);
   for (;;) {
     // Sleep until libmicrohttpd has work, its next idle timeout, or the next request deadline.
     int timeout_ms = -1;
@@ -152,7 +141,7 @@ void WebhookServer::loop() {
     const int count = ::epoll_wait(epoll, ready, 2, timeout_ms);
     bool stopping = false;
     for (int i = 0; i < count; ++i)
-      stopping = stopping || ready[i].data.fd == stop_fd_;
+      stopping = stopping || ready[i].data.fd == stop_.fd();
     if (stopping) break;
     MHD_run(daemon_);
     if (const auto cut = ledger_.cut_overdue(steady_us()); cut > 0) {
@@ -288,8 +277,7 @@ void WebhookServer::answer(const Request& request, int& status, std::string& rep
     }
     queue_.push_back(Delivery{request.hook, request.peer, now_us(), std::move(*event)});
   }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto written = ::write(event_fd_, &one, sizeof one);
+  waiting_.ring();
   status = 202;
   reply = nlohmann::json{{"accepted", true}, {"kind", kind}}.dump();
 }
@@ -339,8 +327,7 @@ void WebhookServer::set_secret(const std::string& hook, std::string secret) {
 }
 
 std::vector<Delivery> WebhookServer::take() {
-  std::uint64_t pending = 0;
-  [[maybe_unused]] auto read = ::read(event_fd_, &pending, sizeof pending);
+  waiting_.drain();
   std::lock_guard lock(mutex_);
   std::vector<Delivery> out(std::make_move_iterator(queue_.begin()),
                             std::make_move_iterator(queue_.end()));

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "connection_ledger.h"
+#include "nauto/base/doorbell.h"
 #include "nauto/base/result.h"
 #include "replay_guard.h"
 #include "webhook_request.h"
@@ -82,7 +83,7 @@ class WebhookServer {
   /// Thread-safe. Until a hook has its secret, its requests are answered 503.
   void set_secret(const std::string& hook, std::string secret);
   /// Readable while deliveries wait; take() drains it.
-  int fd() const { return event_fd_; }
+  int fd() const { return waiting_.fd(); }
   std::vector<Delivery> take();
   /// Thread-safe. A request is counted before its answer is sent.
   ServerCounters counters() const;
@@ -104,8 +105,8 @@ class WebhookServer {
   ServerOptions options_;
   MHD_Daemon* daemon_ = nullptr;
   std::thread loop_thread_;
-  int event_fd_ = -1;  // deliveries waiting
-  int stop_fd_ = -1;   // the loop's stop signal
+  Doorbell waiting_;  // deliveries waiting
+  Doorbell stop_;     // the loop's stop signal
   std::uint16_t port_ = 0;
   std::int64_t started_s_ = 0;
 

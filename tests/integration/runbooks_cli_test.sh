@@ -73,6 +73,13 @@ return runbook { name = "parsed_interfaces",
     return { count = #rows, up = up, down = down }
   end }
 LUA
+cat >"$work/runbooks/five_calls.lua" <<'LUA'
+return runbook { name = "five_calls", run = function()
+  local d = device("ios4")
+  for i = 1, 5 do d:run("show clock") end
+  return #device("ios4"):run("show version")
+end }
+LUA
 cat >"$work/runbooks/slow.lua" <<'LUA'
 return runbook { name = "slow", run = function() emit("slow.waiting", {}) wait(60) end }
 LUA
@@ -231,6 +238,19 @@ cancel() {
     [ "$(json_get "$work/cancel.json" 'd["run"]["state"]')" = cancelled ]
 }
 check "runs cancel stops a waiting run" cancel
+
+# A run logs in once per device: its six calls to ios4 share one SSH session, which is closed
+# when the run ends (nobody holds it any more).
+kept_session() {
+  local before after
+  before=$(control GET /stats | python3 -c "import json,sys; print(json.load(sys.stdin)['ssh_sessions_total'])")
+  "$NAUTO" run five_calls >/dev/null || return 1
+  after=$(control GET /stats | python3 -c "import json,sys; print(json.load(sys.stdin)['ssh_sessions_total'])")
+  echo "lab logins $before -> $after"
+  [ $((after - before)) -eq 1 ] &&
+    wait_for 5 bash -c "\"$NAUTO\" call device.sessions -o json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)[\"sessions\"] == [] else 1)'"
+}
+check "a run's calls to one device share one login, released when the run ends" kept_session
 
 # kill -9 in the middle of a multi-step run; after the restart it finishes without repeating.
 durable() {

@@ -187,7 +187,7 @@ type_keys Enter
 type_text 'r1:run("show running-config")'
 type_keys Enter
 check "long output stops at a page" seen 'more lines: :more shows the next'
-check ":timing shows how long an entry took" seen '^\([0-9]+\.[0-9]{3} s\)$'
+check ":timing shows how long an entry took" seen '^\(([0-9]+\.[0-9] ms|[0-9]+\.[0-9]{3} s)\)$'
 lines_left() { screen | sed -n 's/^-- \([0-9]*\) more lines.*/\1/p' | tail -1; }
 paged_on() {  # the last page is shown, or fewer lines are left than $left
   screen | grep -qx 'end' || { local now; now=$(lines_left) && [ -n "$now" ] && [ "$now" -lt "$left" ]; }

@@ -575,6 +575,17 @@ void Device::record_command(std::string channel, std::string text) {
     state_.commands.pop_front();
 }
 
+void Device::command_done(const std::string& channel, int64_t began_us, int64_t done_us) {
+  std::lock_guard lock(mutex_);
+  for (auto it = state_.commands.rbegin(); it != state_.commands.rend() && it->time_us >= began_us;
+       ++it) {
+    if (it->channel == channel && it->done_us == 0) {
+      it->done_us = done_us;
+      return;
+    }
+  }
+}
+
 void Device::config_changed(const std::string& user, const std::string& peer) {
   std::string hostname;
   {

@@ -43,6 +43,7 @@ struct CommandRecord {
   int64_t time_us = 0;
   std::string channel;  ///< "cli", "exec", "netconf", "eapi", "nxapi"
   std::string text;
+  int64_t done_us = 0;  ///< when the CLI had its reply ready (0: not a CLI line, or not yet)
 };
 
 struct InterfaceView {
@@ -176,6 +177,8 @@ class Device {
   std::string running_config_text_locked(const DeviceState& state) const;
 
   void record_command(std::string channel, std::string text);
+  /// The CLI line on `channel` recorded since `began_us` has its reply ready at `done_us`.
+  void command_done(const std::string& channel, int64_t began_us, int64_t done_us);
   /// Reports a configuration change (SYS-5-CONFIG_I, UI_COMMIT) by `user` from `peer`.
   void config_changed(const std::string& user, const std::string& peer);
   /// Junos: commits the candidate; with a deadline, as `commit confirmed` (rolled back then

@@ -415,19 +415,21 @@ void HttpServices::add_control_api(httplib::Server& server) {
                if (auto* device = with_device(request, response))
                  response.set_content(device->running_config_text(), "text/plain");
              });
-  server.Get(R"(/devices/([^/]+)/commands)", [with_device](const httplib::Request& request,
-                                                           httplib::Response& response) {
-    auto* device = with_device(request, response);
-    if (device == nullptr) return;
-    nlohmann::json out = nlohmann::json::array();
-    device->read([&](const DeviceState& state) {
-      for (const auto& record : state.commands) {
-        out.push_back(
-            {{"time_us", record.time_us}, {"channel", record.channel}, {"command", record.text}});
-      }
-    });
-    send_json(response, 200, out);
-  });
+  server.Get(R"(/devices/([^/]+)/commands)",
+             [with_device](const httplib::Request& request, httplib::Response& response) {
+               auto* device = with_device(request, response);
+               if (device == nullptr) return;
+               nlohmann::json out = nlohmann::json::array();
+               device->read([&](const DeviceState& state) {
+                 for (const auto& record : state.commands) {
+                   out.push_back({{"time_us", record.time_us},
+                                  {"done_us", record.done_us},
+                                  {"channel", record.channel},
+                                  {"command", record.text}});
+                 }
+               });
+               send_json(response, 200, out);
+             });
   auto flip = [with_device](const char* key, bool link) {
     return [with_device, key, link](const httplib::Request& request, httplib::Response& response) {
       auto* device = with_device(request, response);

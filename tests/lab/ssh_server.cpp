@@ -7,7 +7,6 @@
 #include <libssh/server.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include <mutex>
 #include <random>
 
+#include "nauto/base/doorbell.h"
 #include "netconf_session.h"
 #include "terminal_session.h"
 
@@ -371,24 +371,19 @@ struct SshServer::Worker {
   std::thread thread;
   // Written by stop(): a worker with no connection sleeps in poll without a timeout (an idle
   // lab of 10,000 devices then costs no CPU), so stopping has to wake it.
-  int wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  Doorbell wake_bell;
 
   ~Worker() {
     for (auto& c : connections)
       close_connection(*c);
     connections.clear();
     if (event) ssh_event_free(event);
-    if (wake_fd >= 0) ::close(wake_fd);
   }
 
-  void wake() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto written = ::write(wake_fd, &one, sizeof one);
-  }
+  void wake() { wake_bell.ring(); }
 
-  static int on_wake(socket_t fd, int, void*) {
-    std::uint64_t count = 0;
-    [[maybe_unused]] auto read = ::read(fd, &count, sizeof count);
+  static int on_wake(socket_t, int, void* bell) {
+    static_cast<Doorbell*>(bell)->drain();
     return 0;
   }
 
@@ -473,7 +468,7 @@ struct SshServer::Worker {
       contexts.emplace_back(this, listener);
       ssh_event_add_fd(event, listener->fd, POLLIN, on_listener, &contexts.back());
     }
-    ssh_event_add_fd(event, wake_fd, POLLIN, on_wake, nullptr);
+    ssh_event_add_fd(event, wake_bell.fd(), POLLIN, on_wake, &wake_bell);
     while (server->running_) {
       bool busy = false;
       for (const auto& c : connections)
@@ -518,7 +513,7 @@ struct SshServer::Worker {
     }
     for (auto* listener : listeners)
       ssh_event_remove_fd(event, listener->fd);
-    ssh_event_remove_fd(event, wake_fd);
+    ssh_event_remove_fd(event, wake_bell.fd());
   }
 };
 

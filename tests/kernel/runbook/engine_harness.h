@@ -2,6 +2,9 @@
 // A RunEngine on a temporary store with a scripted bus: services answer after a delay chosen
 // by the test, timers fire in real time, events are kept for inspection.
 
+#include <poll.h>
+
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -49,6 +52,11 @@ class ScriptedBus final : public BusPort {
     return next_id_++;
   }
   void cancel_timer(std::uint64_t id) override { timers_.erase(id); }
+  std::uint64_t watch(int fd, std::function<void()> on_readable) override {
+    watches_[next_id_] = {fd, std::move(on_readable)};
+    return next_id_++;
+  }
+  void unwatch(std::uint64_t id) override { watches_.erase(id); }
 
   /// Fires due timers until `done()` or `limit_ms` passes. False on the time limit.
   bool run_until(const std::function<bool()>& done, std::int64_t limit_ms = 10'000) {
@@ -60,16 +68,32 @@ class ScriptedBus final : public BusPort {
         if (next == timers_.end() || it->second.first < next->second.first) next = it;
       }
       const auto wait_us = next == timers_.end() ? 1000 : next->second.first - steady_us();
-      if (wait_us > 0) {
-        std::this_thread::sleep_for(
-            std::chrono::microseconds(std::min<std::int64_t>(wait_us, 5000)));
-        continue;
-      }
+      // Sleeps in poll() on the watched fds, as a module's loop does, so a Doorbell wakes it;
+      // a due timer does not starve them.
+      const int wait_ms = static_cast<int>(std::clamp<std::int64_t>((wait_us + 999) / 1000, 0, 5));
+      serve_watches(wait_ms);
+      if (wait_us > 0) continue;
       auto fn = std::move(next->second.second);
       timers_.erase(next);
       fn();
     }
     return true;
+  }
+  /// Runs the callbacks of the watched fds that turn readable within `wait_ms`.
+  void serve_watches(int wait_ms) {
+    std::vector<pollfd> fds;
+    for (const auto& [id, w] : watches_)
+      fds.push_back({w.first, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), wait_ms) <= 0) return;
+    for (const auto& p : fds) {
+      if (!(p.revents & POLLIN)) continue;
+      for (const auto& [id, w] : watches_) {
+        if (w.first != p.fd) continue;
+        auto fn = w.second;  // a copy: the callback may unwatch
+        fn();
+        break;
+      }
+    }
   }
   /// Drops every pending timer and answer (a crash: nothing in flight is delivered).
   void crash() {
@@ -85,6 +109,7 @@ class ScriptedBus final : public BusPort {
 
  private:
   std::map<std::uint64_t, std::pair<std::int64_t, std::function<void()>>> timers_;
+  std::map<std::uint64_t, std::pair<int, std::function<void()>>> watches_;
   std::uint64_t next_id_ = 1;
 };
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "nauto/base/doorbell.h"
 #include "nauto/base/result.h"
 #include "nauto/runbook/run.h"
 #include "nauto/runbook/run_journal.h"
@@ -38,6 +39,10 @@ class BusPort {
   virtual void publish(const std::string& topic, const nlohmann::json& body) = 0;
   virtual std::uint64_t after(std::int64_t delay_ms, std::function<void()> fn) = 0;
   virtual void cancel_timer(std::uint64_t id) = 0;
+  /// Calls `on_readable` on the host's thread whenever `fd` is readable (a Doorbell); 0 when
+  /// the host cannot watch it. Undone by unwatch() before the fd closes.
+  virtual std::uint64_t watch(int fd, std::function<void()> on_readable) = 0;
+  virtual void unwatch(std::uint64_t id) = 0;
 };
 
 struct EngineOptions {
@@ -46,6 +51,9 @@ struct EngineOptions {
   /// A run computing longer than this is paused so the engine serves the others in between.
   std::int64_t slice_ms = 50;
   std::int64_t device_timeout_ms = 300'000;
+  /// A run keeps each device's session open between its calls for this long without one
+  /// (device.call keep_session); released when the run ends. 0: a session per call.
+  std::int64_t keep_sessions_ms = 60'000;
   std::int64_t lookup_timeout_ms = 30'000;
   std::int64_t max_approval_timeout_ms = 7 * 24 * 3'600'000LL;
   std::int64_t approval_timeout_ms = 3'600'000;  ///< when approve{} gives no timeout
@@ -108,6 +116,7 @@ class RunEngine {
 
  private:
   struct Slot;
+  struct Commit;
   struct Host;
   struct Resolved {
     std::string name, chunk_name, source, language;
@@ -118,7 +127,7 @@ class RunEngine {
                              const std::string& id, const std::string& parent,
                              const std::string& parent_key,
                              std::map<std::string, nlohmann::json> replay, nlohmann::json record,
-                             std::optional<store::WriteTicket>* durable = nullptr);
+                             std::shared_ptr<Commit>* durable = nullptr);
   void deliver_acknowledgements();
   void issue(Slot& slot, const Effect& effect);
   void finish_effect(const std::string& run, const std::string& key, Result<nlohmann::json> result);
@@ -149,14 +158,17 @@ class RunEngine {
   static constexpr std::size_t kRecent = 4096;
   // run.start is answered once the run's record is on disk. The engine thread never waits for
   // that commit (a run's steps would wait behind every start's fsync); concurrent starts share
-  // one group commit. Tickets complete in order, so only the front is polled.
+  // one group commit, whose callback (on the store's writer thread) rings `committed_`; the
+  // engine's host watches its fd, so the answer leaves as soon as the fsync returns. Commits
+  // settle in order, so only the front is looked at.
   struct Acknowledgement {
-    store::WriteTicket durable;
+    std::shared_ptr<Commit> durable;
     std::string id;
     std::function<void(Result<nlohmann::json>)> done;
   };
   std::deque<Acknowledgement> acknowledgements_;
-  std::uint64_t acknowledgement_timer_ = 0;
+  std::shared_ptr<Doorbell> committed_;  // shared: a commit may land after the engine is gone
+  std::uint64_t committed_watch_ = 0;
 };
 
 }  // namespace nauto::runbook

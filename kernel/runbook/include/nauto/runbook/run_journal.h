@@ -53,8 +53,9 @@ class RunJournal {
   static std::string new_run_id();
 
   Result<void> put_run(const nlohmann::json& record, bool durable);
-  /// Queues the record's write without waiting; the ticket says when it is on disk.
-  store::WriteTicket put_run_queued(const nlohmann::json& record);
+  /// Queues the record's write without waiting; `committed` runs on the store's writer thread
+  /// once it is on disk (or refused).
+  void put_run_queued(const nlohmann::json& record, std::function<void(Result<void>)> committed);
   Result<std::optional<nlohmann::json>> run(const std::string& id) const;
   /// Newest first; child runs (call()) only when `include_children`.
   Result<std::vector<nlohmann::json>> runs(std::size_t limit, bool include_children) const;
