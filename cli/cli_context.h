@@ -13,6 +13,10 @@
 #include "nauto/bus/client.h"
 #include "output.h"
 
+namespace nauto::textfsm {
+struct Table;
+}  // namespace nauto::textfsm
+
 namespace nauto::cli {
 
 /// Set by SIGINT/SIGTERM; long-running commands check it.
@@ -58,6 +62,11 @@ void add_job_commands(CLI::App& app, CliContext& context);
 void add_run_commands(CLI::App& app, CliContext& context);
 /// `nauto parse`: TextFSM parsing of command output, offline.
 void add_parse_commands(CLI::App& app, CliContext& context);
+/// The TextFSM template directory: `given` (--templates), else $NAUTO_TEXTFSM_TEMPLATES, else
+/// modules.runbooks.textfsm_templates of the configuration file; an error saying so if none.
+Result<std::string> textfsm_template_directory(const std::string& given, const CliContext& context);
+/// Parsed records as a table (one column per Value, lower-cased), for the table output format.
+std::string records_table(const textfsm::Table& parsed);
 /// `nauto shell`: the interactive Lua REPL (shell/ in this folder).
 void add_shell_command(CLI::App& app, CliContext& context);
 /// `nauto completion bash|zsh|fish`: scripts generated from the app's own definition.

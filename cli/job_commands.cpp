@@ -1,4 +1,5 @@
 // nauto job run | push | get-config | facts   start a job and watch it
+// nauto job run --parse textfsm [--templates DIR]: each output also parsed into records
 // nauto job status ID | list | logs ID [--device D] | cancel ID
 // Watching: a progress bar on a terminal, one line per device otherwise (--summary-only: just
 // the end). Ctrl-C cancels the job. Exit status: 0 every device ok, 3 some device not ok,
@@ -8,12 +9,15 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <set>
 
 #include "cli_context.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
+#include "nauto/text/textfsm/template_library.h"
 
 namespace nauto::cli {
 
@@ -39,6 +43,9 @@ struct JobArgs {
   std::string id;
   std::string device;
   int limit = 20;
+  std::string parse;                                  // "textfsm" or ""
+  std::string templates;                              // --templates
+  std::shared_ptr<textfsm::TemplateLibrary> library;  // opened before the job starts
 };
 
 std::string seconds_text(double seconds) {
@@ -95,6 +102,30 @@ Result<std::vector<json>> all_results(CliContext& context, const std::string& id
   }
 }
 
+// --parse textfsm: each command's output gets `parsed` (its records, by the template the index
+// gives for the device's platform and the command) or `parse_error`, here in the CLI, so
+// nautod never holds templates for a person's ad-hoc look. The parsed tables, for the table
+// output of a few devices. False when some output could not be parsed.
+bool parse_outputs(std::vector<json>& results, textfsm::TemplateLibrary& library,
+                   std::map<std::string, std::string>& tables) {
+  bool all_parsed = true;
+  for (auto& r : results) {
+    if (!r["output"].is_array()) continue;
+    for (auto& o : r["output"]) {
+      auto parsed =
+          library.parse(o.value("platform", ""), o.value("command", ""), o.value("text", ""));
+      if (!parsed) {
+        o["parse_error"] = parsed.error().describe();
+        all_parsed = false;
+        continue;
+      }
+      o["parsed"] = textfsm::to_json(*parsed);
+      tables[r.value("device", "") + ": " + o.value("command", "")] = records_table(*parsed);
+    }
+  }
+  return all_parsed;
+}
+
 int finish_report(CliContext& context, const std::string& id, const JobArgs& args,
                   std::set<std::string>& printed, bool lines) {
   auto record = context.call(bus::schema::JobStatusRequest::kTopic, {{"id", id}});
@@ -102,7 +133,9 @@ int finish_report(CliContext& context, const std::string& id, const JobArgs& arg
   auto results = all_results(context, id);
   if (!results) return report(results.error());
   const auto& counts = (*record)["counts"];
-  const bool all_ok = counts.value("ok", 0) == counts.value("total", 0);
+  std::map<std::string, std::string> tables;
+  const bool all_parsed = !args.library || parse_outputs(*results, *args.library, tables);
+  const bool all_ok = counts.value("ok", 0) == counts.value("total", 0) && all_parsed;
   if (context.format() != OutputFormat::Table) {
     json document = {{"job", *record}};
     if (!args.summary_only) document["results"] = *results;
@@ -117,8 +150,13 @@ int finish_report(CliContext& context, const std::string& id, const JobArgs& arg
     for (const auto& r : *results) {
       if (!r["output"].is_array()) continue;
       for (const auto& o : r["output"]) {
-        std::cout << "\n--- " << r.value("device", "") << ": " << o.value("command", "") << "\n"
-                  << o.value("text", "");
+        const auto name = r.value("device", "") + ": " + o.value("command", "");
+        if (!args.library)
+          std::cout << "\n--- " << name << "\n" << o.value("text", "");
+        else if (const auto table = tables.find(name); table != tables.end())
+          std::cout << "\n--- " << name << " (parsed)\n" << table->second;
+        else
+          std::cout << "\n--- " << name << ": not parsed: " << o.value("parse_error", "") << "\n";
       }
     }
     for (const auto& r : *results) {
@@ -152,8 +190,10 @@ int finish_report(CliContext& context, const std::string& id, const JobArgs& arg
       static_cast<long long>(counts.value("total", 0)),
       seconds_text(record->value("duration_ms", 0) / 1000.0).c_str());
   if (results->size() > 10 && !args.summary_only) {
-    std::printf("outputs: nauto job logs %s --device NAME\n", id.c_str());
+    std::printf("outputs: nauto job logs %s --device NAME%s\n", id.c_str(),
+                args.library ? "; parsed records: -o json" : "");
   }
+  if (!all_parsed) std::printf("some outputs could not be parsed (parse_error in -o json)\n");
   return all_ok ? 0 : kSomeDevicesFailed;
 }
 
@@ -331,8 +371,28 @@ void add_job_commands(CLI::App& app, CliContext& context) {
   run->add_option("--commands", args->commands, "commands, in order (repeat or list)")
       ->required()
       ->expected(1, -1);
+  run->add_option("--parse", args->parse, "parse each output into records: textfsm")
+      ->check(CLI::IsMember({"textfsm"}));
+  run->add_option("--templates", args->templates,
+                  "TextFSM template directory with an index (default: as nauto parse finds it)");
   add_job_options(run, context, *args);
-  run->callback([start] { start("commands"); });
+  run->callback([start, args, &context] {
+    // The templates open before the job starts, so a missing directory costs no device time.
+    if (!args->parse.empty()) {
+      auto directory = textfsm_template_directory(args->templates, context);
+      if (!directory) {
+        context.exit_code = report(directory.error());
+        return;
+      }
+      auto library = textfsm::TemplateLibrary::open(*directory);
+      if (!library) {
+        context.exit_code = report(library.error());
+        return;
+      }
+      args->library = std::move(*library);
+    }
+    start("commands");
+  });
 
   auto* push = job->add_subcommand("push", "apply configuration lines");
   push->add_option("--config", args->config_file, "file of config lines, or - for stdin")

@@ -27,8 +27,11 @@ struct ParseArgs {
   std::string input = "-";
 };
 
-Result<std::string> template_directory(const ParseArgs& args, const CliContext& context) {
-  if (!args.templates.empty()) return args.templates;
+}  // namespace
+
+Result<std::string> textfsm_template_directory(const std::string& given,
+                                               const CliContext& context) {
+  if (!given.empty()) return given;
   if (const char* env = std::getenv("NAUTO_TEXTFSM_TEMPLATES"); env && *env)
     return std::string(env);
   if (std::filesystem::exists(context.config)) {
@@ -46,32 +49,8 @@ Result<std::string> template_directory(const ParseArgs& args, const CliContext& 
                   context.config);
 }
 
-Result<textfsm::Table> parse_input(const ParseArgs& args, const CliContext& context,
-                                   const std::string& text) {
-  if (!args.template_file.empty()) {
-    auto source = textfsm::read_text_file(args.template_file);
-    if (!source) return std::move(source).error();
-    auto fsm = textfsm::Template::compile(*source, args.template_file);
-    if (!fsm) return std::move(fsm).error();
-    return textfsm::parse(*fsm, text);
-  }
-  if (args.platform.empty() || args.command.empty())
-    return fail(Errc::InvalidArgument,
-                "give --platform and --command (the index picks the template), or --template");
-  auto directory = template_directory(args, context);
-  if (!directory) return std::move(directory).error();
-  auto library = textfsm::TemplateLibrary::open(*directory);
-  if (!library) return std::move(library).error();
-  return (*library)->parse(args.platform, args.command, text);
-}
-
-void print(const textfsm::Table& parsed, const CliContext& context) {
+std::string records_table(const textfsm::Table& parsed) {
   const auto records = textfsm::to_json(parsed);
-  const auto format = context.format();
-  if (format != OutputFormat::Table) {
-    std::cout << render_document(records, format);
-    return;
-  }
   Table table;
   for (const auto& name : parsed.header) {
     std::string lower = name;
@@ -85,7 +64,36 @@ void print(const textfsm::Table& parsed, const CliContext& context) {
       row.push_back(cell(record[name]));
     table.rows.push_back(std::move(row));
   }
-  std::cout << table.render();
+  return table.render();
+}
+
+namespace {
+
+Result<textfsm::Table> parse_input(const ParseArgs& args, const CliContext& context,
+                                   const std::string& text) {
+  if (!args.template_file.empty()) {
+    auto source = textfsm::read_text_file(args.template_file);
+    if (!source) return std::move(source).error();
+    auto fsm = textfsm::Template::compile(*source, args.template_file);
+    if (!fsm) return std::move(fsm).error();
+    return textfsm::parse(*fsm, text);
+  }
+  if (args.platform.empty() || args.command.empty())
+    return fail(Errc::InvalidArgument,
+                "give --platform and --command (the index picks the template), or --template");
+  auto directory = textfsm_template_directory(args.templates, context);
+  if (!directory) return std::move(directory).error();
+  auto library = textfsm::TemplateLibrary::open(*directory);
+  if (!library) return std::move(library).error();
+  return (*library)->parse(args.platform, args.command, text);
+}
+
+void print(const textfsm::Table& parsed, const CliContext& context) {
+  const auto format = context.format();
+  if (format != OutputFormat::Table)
+    std::cout << render_document(textfsm::to_json(parsed), format);
+  else
+    std::cout << records_table(parsed);
 }
 
 }  // namespace

@@ -59,6 +59,29 @@ std::size_t utf8_sequence(std::string_view text, std::size_t at) noexcept {
   return length;
 }
 
+// Whether PCRE2_UCP can change what `pattern` matches: the escapes \d \s \w \b and their
+// negations. (POSIX classes would too, but python_to_pcre2 makes every '[' in a class literal;
+// caseless matching of non-ASCII letters does not depend on UCP in UTF mode.)
+bool uses_unicode_properties(std::string_view pattern) noexcept {
+  for (std::size_t i = 0; i + 1 < pattern.size(); ++i) {
+    if (pattern[i] != '\\') continue;
+    switch (pattern[++i]) {
+      case 'd':
+      case 'D':
+      case 's':
+      case 'S':
+      case 'w':
+      case 'W':
+      case 'b':
+      case 'B':
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 bool is_valid_utf8(std::string_view text) noexcept {
@@ -71,6 +94,19 @@ bool is_valid_utf8(std::string_view text) noexcept {
     if (length == 0) return false;
     i += length;
   }
+  return true;
+}
+
+bool is_ascii(std::string_view text) noexcept {
+  // Eight bytes at a time: device output is long and almost always ASCII.
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, sizeof word);
+    if (word & 0x8080808080808080ull) return false;
+  }
+  for (; i < text.size(); ++i)
+    if (static_cast<unsigned char>(text[i]) >= 0x80) return false;
   return true;
 }
 
@@ -134,8 +170,51 @@ std::string python_to_pcre2(std::string_view pattern) {
 }
 
 Result<Regex> Regex::compile(std::string_view python_pattern, Anchor anchor) {
-  const std::string translated = python_to_pcre2(python_pattern);
-  std::uint32_t options = PCRE2_UTF | PCRE2_UCP;
+  return compile_translated(python_to_pcre2(python_pattern), std::string(python_pattern), anchor, 0,
+                            false);
+}
+
+Result<Regex> Regex::alternation(const std::vector<const Regex*>& alternatives,
+                                 std::vector<std::uint32_t>& group_offsets) {
+  static const Regex back_reference = Regex::literal(
+      R"((?:^|[^\\])(?:\\\\)*(?:\\[1-9]|\\g|\\k|\(\?P=|\(\?\(\d))", Anchor::Anywhere);
+  std::string combined = "(?:";
+  std::string written;
+  group_offsets.clear();
+  std::uint32_t groups = 0;
+  for (std::size_t i = 0; i < alternatives.size(); ++i) {
+    const Regex& alternative = *alternatives[i];
+    if (matches(back_reference, alternative.pattern()))
+      return fail(Errc::Unsupported, "refers to a group: " + alternative.pattern());
+    if (i) combined += '|';
+    combined +=
+        "(?:" + python_to_pcre2(alternative.pattern()) + ")(*MARK:" + std::to_string(i) + ")";
+    written += (i ? "|" : "") + alternative.pattern();
+    group_offsets.push_back(groups);
+    groups += alternative.capture_count();
+  }
+  combined += ')';
+  auto compiled = compile_translated(std::move(combined), std::move(written), Anchor::AtStart,
+                                     PCRE2_DUPNAMES, true);
+  if (!compiled) return compiled;
+  // A line no alternative can start with (by its first byte or length) skips them all.
+  compiled->min_length_ = UINT32_MAX;
+  compiled->has_first_bytes_ = true;
+  std::memset(compiled->first_bytes_, 0, sizeof compiled->first_bytes_);
+  for (const Regex* alternative : alternatives) {
+    compiled->min_length_ = std::min(compiled->min_length_, alternative->min_length_);
+    compiled->has_first_bytes_ = compiled->has_first_bytes_ && alternative->has_first_bytes_;
+    for (std::size_t b = 0; b < sizeof compiled->first_bytes_; ++b)
+      compiled->first_bytes_[b] |= alternative->first_bytes_[b];
+  }
+  if (alternatives.empty()) compiled->min_length_ = 0;
+  return compiled;
+}
+
+Result<Regex> Regex::compile_translated(std::string translated, std::string python_pattern,
+                                        Anchor anchor, std::uint32_t extra_options,
+                                        bool ascii_variant) {
+  std::uint32_t options = PCRE2_UTF | PCRE2_UCP | extra_options;
   if (anchor == Anchor::AtStart) options |= PCRE2_ANCHORED;
   if (anchor == Anchor::Whole) options |= PCRE2_ANCHORED | PCRE2_ENDANCHORED;
   int code = 0;
@@ -143,14 +222,20 @@ Result<Regex> Regex::compile(std::string_view python_pattern, Anchor anchor) {
   pcre2_code* compiled = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()),
                                        translated.size(), options, &code, &offset, nullptr);
   if (!compiled)
-    return fail(Errc::InvalidArgument, "bad regular expression '" + std::string(python_pattern) +
+    return fail(Errc::InvalidArgument, "bad regular expression '" + python_pattern +
                                            "': " + pcre2_message(code) + " at offset " +
                                            std::to_string(offset));
   // Without JIT (an architecture PCRE2 cannot JIT for) matching still works, only slower.
   (void)pcre2_jit_compile(compiled, PCRE2_JIT_COMPLETE);
   Regex regex;
   regex.code_ = compiled;
-  regex.pattern_ = std::string(python_pattern);
+  if (ascii_variant && uses_unicode_properties(translated)) {
+    regex.ascii_code_ =
+        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                      options & ~PCRE2_UCP, &code, &offset, nullptr);
+    if (regex.ascii_code_) (void)pcre2_jit_compile(regex.ascii_code_, PCRE2_JIT_COMPLETE);
+  }
+  regex.pattern_ = std::move(python_pattern);
   pcre2_pattern_info(compiled, PCRE2_INFO_CAPTURECOUNT, &regex.captures_);
   std::uint32_t name_count = 0;
   std::uint32_t entry_size = 0;
@@ -167,7 +252,8 @@ Result<Regex> Regex::compile(std::string_view python_pattern, Anchor anchor) {
   std::sort(regex.names_.begin(), regex.names_.end(),
             [](const auto& a, const auto& b) { return a.second < b.second; });
   pcre2_pattern_info(compiled, PCRE2_INFO_MINLENGTH, &regex.min_length_);
-  if (anchor != Anchor::Anywhere) learn_first_bytes(regex, translated);
+  if (anchor != Anchor::Anywhere && !(extra_options & PCRE2_DUPNAMES))
+    learn_first_bytes(regex, translated);
   return regex;
 }
 
@@ -214,6 +300,7 @@ void Regex::learn_first_bytes(Regex& regex, std::string_view translated) {
 
 Regex::Regex(Regex&& other) noexcept
     : code_(std::exchange(other.code_, nullptr)),
+      ascii_code_(std::exchange(other.ascii_code_, nullptr)),
       captures_(other.captures_),
       names_(std::move(other.names_)),
       pattern_(std::move(other.pattern_)),
@@ -225,7 +312,9 @@ Regex::Regex(Regex&& other) noexcept
 Regex& Regex::operator=(Regex&& other) noexcept {
   if (this != &other) {
     if (code_) pcre2_code_free(code_);
+    if (ascii_code_) pcre2_code_free(ascii_code_);
     code_ = std::exchange(other.code_, nullptr);
+    ascii_code_ = std::exchange(other.ascii_code_, nullptr);
     captures_ = other.captures_;
     names_ = std::move(other.names_);
     pattern_ = std::move(other.pattern_);
@@ -238,6 +327,7 @@ Regex& Regex::operator=(Regex&& other) noexcept {
 
 Regex::~Regex() {
   if (code_) pcre2_code_free(code_);
+  if (ascii_code_) pcre2_code_free(ascii_code_);
 }
 
 Matcher::Matcher() {
@@ -252,6 +342,19 @@ Matcher::~Matcher() {
   if (context_) pcre2_match_context_free(context_);
 }
 
+Result<bool> Matcher::match_briefly(const Regex& regex, std::string_view subject, Subject kind) {
+  pcre2_set_match_limit(context_, 100'000);
+  auto found = match(regex, subject, kind);
+  pcre2_set_match_limit(context_, kMatchLimit);
+  return found;
+}
+
+std::string_view Matcher::mark() const noexcept {
+  if (!data_) return {};
+  const PCRE2_SPTR name = pcre2_get_mark(data_);
+  return name ? std::string_view(reinterpret_cast<const char*>(name)) : std::string_view();
+}
+
 Result<bool> Matcher::test(const Regex& regex, std::string_view subject, Subject kind) {
   constexpr std::uint32_t kFirstTry = 100'000;
   pcre2_set_match_limit(context_, kFirstTry);
@@ -259,10 +362,10 @@ Result<bool> Matcher::test(const Regex& regex, std::string_view subject, Subject
   pcre2_set_match_limit(context_, kMatchLimit);
   if (found || found.error().code != Errc::ResourceExhausted) return found;
   if (dfa_workspace_.empty()) dfa_workspace_.resize(8192);
-  const int rc =
-      pcre2_dfa_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
-                      kind == Subject::ValidUtf8 ? PCRE2_NO_UTF_CHECK : 0, data_, context_,
-                      dfa_workspace_.data(), dfa_workspace_.size());
+  const int rc = pcre2_dfa_match(regex.code_for(kind == Subject::Ascii),
+                                 reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+                                 kind == Subject::Unchecked ? 0 : PCRE2_NO_UTF_CHECK, data_,
+                                 context_, dfa_workspace_.data(), dfa_workspace_.size());
   subject_ = {};
   if (rc >= 0) return true;
   if (rc == PCRE2_ERROR_NOMATCH) return false;
@@ -271,7 +374,8 @@ Result<bool> Matcher::test(const Regex& regex, std::string_view subject, Subject
 }
 
 Result<bool> Matcher::match(const Regex& regex, std::string_view subject, Subject kind) {
-  const std::uint32_t options = kind == Subject::ValidUtf8 ? PCRE2_NO_UTF_CHECK : 0;
+  const std::uint32_t options = kind == Subject::Unchecked ? 0 : PCRE2_NO_UTF_CHECK;
+  pcre2_code* code = regex.code_for(kind == Subject::Ascii);
   if (!data_ || pairs_ <= regex.captures_) {
     if (data_) pcre2_match_data_free(data_);
     pairs_ = std::max<std::uint32_t>(regex.captures_ + 1, 32);
@@ -279,7 +383,7 @@ Result<bool> Matcher::match(const Regex& regex, std::string_view subject, Subjec
     if (!data_) throw std::bad_alloc();
   }
   subject_ = subject;
-  int rc = pcre2_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
+  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
                        options, data_, context_);
   if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !jit_stack_) {
     // The machine-stack default (32 KiB) suits almost every pattern; a larger one is mapped
@@ -287,8 +391,8 @@ Result<bool> Matcher::match(const Regex& regex, std::string_view subject, Subjec
     jit_stack_ = pcre2_jit_stack_create(32 * 1024, kJitStackMax, nullptr);
     if (!jit_stack_) throw std::bad_alloc();
     pcre2_jit_stack_assign(context_, nullptr, jit_stack_);
-    rc = pcre2_match(regex.code_, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
-                     options, data_, context_);
+    rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0, options,
+                     data_, context_);
   }
   if (rc >= 0) return true;
   if (rc == PCRE2_ERROR_NOMATCH) return false;

@@ -194,6 +194,20 @@ textfsm_run() {
 }
 check "d:run(cmd, {parse = \"textfsm\"}) parses a lab device's output with ntc-templates" textfsm_run
 
+# The same from the command line: job run --parse textfsm (templates from the config file).
+job_parse() {
+  "$NAUTO" job run -t ios1,ios2 --commands "show ip interface brief" "show clock" --parse textfsm \
+    -o json >"$work/job_parse.json" &&
+    json_get "$work/job_parse.json" '[(r["device"], len(r["output"][0]["parsed"]), r["output"][1]["parsed"][0]["time"]) for r in d["results"]]' &&
+    [ "$(json_get "$work/job_parse.json" 'all(any(x["interface"] == "GigabitEthernet0/0" and x["status"] == "up" for x in r["output"][0]["parsed"]) and len(r["output"][1]["parsed"]) == 1 for r in d["results"])')" = True ] &&
+    "$NAUTO" job run -t ios1 --commands "show running-config" --parse textfsm >"$work/job_parse.txt"
+  local rc=$?
+  cat "$work/job_parse.txt"
+  # No template for that command: the output is there, unparsed, named, and the exit status says so.
+  [ "$rc" = 3 ] && grep -q "ios1: show running-config: not parsed: .*" "$work/job_parse.txt"
+}
+check "job run --parse textfsm adds each output's records; an output without a template is named" job_parse
+
 # Approval, then a real push; dry run changes nothing.
 approval() {
   local id

@@ -61,3 +61,48 @@ TEST_CASE("a bad pattern from a user is an error naming it; a bad literal is a b
   CHECK(bad.error().message.find("(unclosed") != std::string::npos);
   CHECK_THROWS_AS(Regex::literal("[z-a]", Regex::Anchor::Anywhere), std::logic_error);
 }
+
+TEST_CASE("an alternation: the first alternative that matches wins, its groups shifted") {
+  using nauto::text::Matcher;
+  auto a = Regex::compile(R"(^Interface\s+(?P<name>\S+))").value();
+  auto b = Regex::compile(R"(^\S+)").value();  // matches what `a` matches too: order decides
+  auto c = Regex::compile(R"(^\s+(?P<name>\d+)\s+(\w+))").value();
+  std::vector<std::uint32_t> offsets;
+  auto all = Regex::alternation({&a, &b, &c}, offsets);
+  REQUIRE(all);
+  CHECK(offsets == std::vector<std::uint32_t>{0, 1, 1});
+  Matcher matcher;
+  for (const auto kind : {Matcher::Subject::ValidUtf8, Matcher::Subject::Ascii}) {
+    REQUIRE(*matcher.match_briefly(*all, "Interface Gi0/1", kind));
+    CHECK(matcher.mark() == "0");
+    CHECK(matcher.group(offsets[0] + 1) == "Gi0/1");
+    REQUIRE(*matcher.match_briefly(*all, "Vlan10 up", kind));
+    CHECK(matcher.mark() == "1");
+    REQUIRE(*matcher.match_briefly(*all, "   42  up", kind));
+    CHECK(matcher.mark() == "2");
+    CHECK(matcher.group(offsets[2] + 1) == "42");
+    CHECK(matcher.group(offsets[2] + 2) == "up");
+    CHECK_FALSE(*matcher.match_briefly(*all, "", kind));
+  }
+  // Unicode subjects keep Python's meaning: a no-break space is \s, an Arabic-Indic digit \d.
+  REQUIRE(*matcher.match_briefly(*all, "\xc2\xa0\xd9\xa3 up", Matcher::Subject::ValidUtf8));
+  CHECK(matcher.mark() == "2");
+  // A line no alternative can start with is ruled out before PCRE2 is called.
+  auto digits = Regex::compile(R"(^[0-9]+)").value();
+  auto letters = Regex::compile(R"(^[a-z]+)").value();
+  auto either = Regex::alternation({&digits, &letters}, offsets).value();
+  CHECK(either.may_match("7"));
+  CHECK(either.may_match("x"));
+  CHECK_FALSE(either.may_match("#"));
+}
+
+TEST_CASE("an alternation refuses alternatives that refer to their own groups") {
+  auto repeated = Regex::compile(R"(^(\w+) \1)").value();
+  auto named = Regex::compile(R"(^(?P<x>\w+) (?P=x))").value();
+  auto escaped = Regex::compile(R"(^\\1 (\w+))").value();  // a literal backslash, then 1
+  std::vector<std::uint32_t> offsets;
+  CHECK(Regex::alternation({&repeated, &escaped}, offsets).error().code ==
+        nauto::Errc::Unsupported);
+  CHECK(Regex::alternation({&named, &escaped}, offsets).error().code == nauto::Errc::Unsupported);
+  CHECK(Regex::alternation({&escaped, &escaped}, offsets));
+}

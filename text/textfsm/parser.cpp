@@ -24,8 +24,10 @@ struct ValueState {
 
 class Run {
  public:
-  Run(const Template& fsm, const ParseLimits& limits, Matcher& matcher, Matcher& item_matcher)
+  Run(const Template& fsm, const ParseLimits& limits, Matcher& matcher, Matcher& item_matcher,
+      Matcher::Subject subject)
       : fsm_(fsm),
+        subject_(subject),
         matcher_(matcher),
         item_matcher_(item_matcher),
         values_(fsm.values().size()),
@@ -38,7 +40,9 @@ class Run {
     Result<void> outcome;
     for_each_line(text, [&](std::string_view line) {
       ++line_number_;
-      if (std::chrono::steady_clock::now() > deadline_) {
+      // The clock every 8 lines (reading it per line cost 2% of a parse); a line is bounded by
+      // the match limit, so the budget is overrun by at most a few lines' worth.
+      if ((line_number_ & 7) == 0 && std::chrono::steady_clock::now() > deadline_) {
         outcome = fail(Errc::ResourceExhausted,
                        "parsing took longer than " + std::to_string(budget_.count()) +
                            " ms; stopped at input line " + std::to_string(line_number_),
@@ -55,50 +59,82 @@ class Run {
 
  private:
   Result<void> check_line(const State*& state, int& ending, std::string_view line) {
-    for (const Rule& rule : state->rules) {
+    std::size_t next = 0;
+    if (const auto& all = state->rules_at_once) {
+      // One match call for the whole state finds the first rule that matches. When it runs out
+      // of its small budget (or fails otherwise), the rules are tried one by one below, each
+      // with the full budget and the DFA fallback, which also words any error.
+      if (!all->may_match(line)) return ok();
+      if (auto matched = matcher_.match_briefly(*all, line, subject_)) {
+        if (!*matched) return ok();
+        const auto index = rule_index(matcher_.mark());
+        auto finished =
+            apply(state->rules[index], state->group_offsets[index], state, ending, line);
+        if (!finished || *finished) return finished ? ok() : Result<void>(finished.error());
+        next = index + 1;  // a Continue rule: the line goes on to the rules after it
+      }
+    }
+    for (; next < state->rules.size(); ++next) {
+      const Rule& rule = state->rules[next];
       if (!rule.regex.may_match(line)) continue;
-      auto matched = rule.assignments.empty()
-                         ? matcher_.test(rule.regex, line, Matcher::Subject::ValidUtf8)
-                         : matcher_.match(rule.regex, line, Matcher::Subject::ValidUtf8);
+      auto matched = rule.assignments.empty() ? matcher_.test(rule.regex, line, subject_)
+                                              : matcher_.match(rule.regex, line, subject_);
       if (!matched)
         return fail(matched.error().code,
                     matched.error().message + " (input line " + std::to_string(line_number_) + ")",
                     fsm_.source() + ":" + std::to_string(rule.line));
       if (!*matched) continue;
-      for (const auto& assignment : rule.assignments)
-        if (auto assigned = assign(assignment.value, matcher_.group(assignment.group)); !assigned)
-          return assigned;
-      switch (rule.record_action) {
-        case RecordAction::Record:
-          append_record();
-          break;
-        case RecordAction::Clear:
-          clear_record();
-          break;
-        case RecordAction::Clearall:
-          clear_all();
-          break;
-        case RecordAction::NoRecord:
-          break;
-      }
-      if (rule.line_action == LineAction::Error) {
-        const std::string what = rule.error_message.empty()
-                                     ? "the template rejected this input"
-                                     : "the template rejected this input: " + rule.error_message;
-        return fail(Errc::InvalidArgument,
-                    what + " (input line " + std::to_string(line_number_) + ": '" +
-                        std::string(line.substr(0, 200)) + "')",
-                    fsm_.source() + ":" + std::to_string(rule.line));
-      }
-      if (rule.line_action == LineAction::Continue) continue;
-      if (rule.transition.state >= 0) {
-        state = &fsm_.states()[rule.transition.state];
-      } else if (rule.transition.state != Transition::kStay) {
-        ending = rule.transition.state;
-      }
-      break;
+      auto finished = apply(rule, 0, state, ending, line);
+      if (!finished) return std::move(finished).error();
+      if (*finished) break;
     }
     return ok();
+  }
+
+  static std::size_t rule_index(std::string_view mark) {
+    std::size_t index = 0;
+    for (const char c : mark)
+      index = index * 10 + static_cast<std::size_t>(c - '0');
+    return index;
+  }
+
+  // A rule matched `line` (its groups are the matcher's, from `group_offset` on): assigns,
+  // records, moves. True when the line is finished, false for a Continue rule.
+  Result<bool> apply(const Rule& rule, std::uint32_t group_offset, const State*& state, int& ending,
+                     std::string_view line) {
+    for (const auto& assignment : rule.assignments)
+      if (auto assigned = assign(assignment.value, matcher_.group(group_offset + assignment.group));
+          !assigned)
+        return std::move(assigned).error();
+    switch (rule.record_action) {
+      case RecordAction::Record:
+        append_record();
+        break;
+      case RecordAction::Clear:
+        clear_record();
+        break;
+      case RecordAction::Clearall:
+        clear_all();
+        break;
+      case RecordAction::NoRecord:
+        break;
+    }
+    if (rule.line_action == LineAction::Error) {
+      const std::string what = rule.error_message.empty()
+                                   ? "the template rejected this input"
+                                   : "the template rejected this input: " + rule.error_message;
+      return fail(Errc::InvalidArgument,
+                  what + " (input line " + std::to_string(line_number_) + ": '" +
+                      std::string(line.substr(0, 200)) + "')",
+                  fsm_.source() + ":" + std::to_string(rule.line));
+    }
+    if (rule.line_action == LineAction::Continue) return false;
+    if (rule.transition.state >= 0) {
+      state = &fsm_.states()[rule.transition.state];
+    } else if (rule.transition.state != Transition::kStay) {
+      ending = rule.transition.state;
+    }
+    return true;
   }
 
   // Python's TextFSMValue.AssignVar and its options' OnAssignVar, in option order.
@@ -140,7 +176,7 @@ class Run {
     if (matched) item.text = std::string(*matched);
     if (!matched || !definition.item_regex || definition.item_regex->named_groups().empty())
       return item;
-    auto found = item_matcher_.match(*definition.item_regex, *matched, Matcher::Subject::ValidUtf8);
+    auto found = item_matcher_.match(*definition.item_regex, *matched, subject_);
     if (!found) return std::move(found).error();
     if (!*found) return item;
     item.is_map = true;
@@ -211,6 +247,7 @@ class Run {
   }
 
   const Template& fsm_;
+  const Matcher::Subject subject_;  // every line of the text is ASCII, or valid UTF-8
   Matcher& matcher_;
   Matcher& item_matcher_;
   std::vector<ValueState> values_;
@@ -226,9 +263,13 @@ Result<Table> parse(const Template& fsm, std::string_view text, const ParseLimit
   // Match scratch space is per thread, not per parse: creating it costs more than a short parse.
   thread_local Matcher matcher;
   thread_local Matcher item_matcher;
+  using Subject = Matcher::Subject;
+  if (text::is_ascii(text))
+    return Run(fsm, limits, matcher, item_matcher, Subject::Ascii).execute(text);
   if (!text::is_valid_utf8(text))
-    return Run(fsm, limits, matcher, item_matcher).execute(text::to_valid_utf8(text));
-  return Run(fsm, limits, matcher, item_matcher).execute(text);
+    return Run(fsm, limits, matcher, item_matcher, Subject::ValidUtf8)
+        .execute(text::to_valid_utf8(text));
+  return Run(fsm, limits, matcher, item_matcher, Subject::ValidUtf8).execute(text);
 }
 
 }  // namespace nauto::textfsm

@@ -396,7 +396,8 @@ Result<Template> Template::compile(std::string_view text, std::string source) {
     }
     if (name.empty()) break;
     names.emplace_back(name);
-    State state{std::string(name), {}};
+    State state;
+    state.name = std::string(name);
     std::vector<std::string> targets;
     const int name_line = reader.number();
     while (reader.next(raw)) {
@@ -417,6 +418,13 @@ Result<Template> Template::compile(std::string_view text, std::string source) {
         return error_at(name_line, "the '" + state.name + "' state must have no rules");
       if (state.name == "EOF") compiled.declares_eof_ = true;
       continue;  // reserved states are never entered as states
+    }
+    if (state.rules.size() > 1) {
+      std::vector<const Regex*> alternatives;
+      for (const Rule& rule : state.rules)
+        alternatives.push_back(&rule.regex);
+      if (auto combined = Regex::alternation(alternatives, state.group_offsets))
+        state.rules_at_once = std::move(*combined);
     }
     compiled.states_.push_back(std::move(state));
     new_states.push_back(std::move(targets));

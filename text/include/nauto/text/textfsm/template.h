@@ -68,6 +68,11 @@ struct Rule {
 struct State {
   std::string name;
   std::vector<Rule> rules;
+  /// The rules as one PCRE2 alternation (Regex::alternation), so a line costs one match call
+  /// instead of one per rule; absent for a single rule, or rules that refer to their own groups
+  /// (\1): those are tried one by one, which gives the same result.
+  std::optional<Regex> rules_at_once;
+  std::vector<std::uint32_t> group_offsets;  ///< rule i's group g is rules_at_once's g + [i]
 };
 
 class Template {
