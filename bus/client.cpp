@@ -70,7 +70,7 @@ Result<std::optional<Envelope>> BusClient::next_event(std::int64_t timeout_ms) {
   const auto give_up = steady_us() + timeout_ms * 1000;
   for (;;) {
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    const auto left_ms = std::max<std::int64_t>((give_up - steady_us()) / 1000, 0);
+    const auto left_ms = std::max<std::int64_t>((give_up - steady_us() + 999) / 1000, 0);
     try {
       zmq::poll(&item, 1, std::chrono::milliseconds(left_ms));
     } catch (const zmq::error_t& e) {

@@ -6,6 +6,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -405,6 +406,11 @@ struct SshServer::Worker {
       socklen_t length = sizeof address;
       int fd = ::accept4(listener.fd, reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
       if (fd < 0) return;
+      // As OpenSSH's sshd does for an interactive session (and routers' SSH servers do): a
+      // prompt written right after output goes out at once, instead of waiting (Nagle) for
+      // the client's delayed ACK, up to 40 ms per exchange.
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       auto c = std::make_unique<Connection>();
       c->device = listener.device;
       c->fleet = &server->fleet_;
