@@ -2,24 +2,12 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/drivers/driver.h"
+#include "nauto/drivers/platform_patterns.h"
 
 namespace nauto::drivers::cli {
 namespace {
 
 using text::Regex;
-
-// Platform patterns were checked when the platform was loaded (platform.cpp), so they compile;
-// one that did not would simply never match.
-std::optional<Regex> compiled(const std::string& pattern,
-                              Regex::Anchor anchor = Regex::Anchor::Anywhere) {
-  auto regex = Regex::compile(pattern, anchor);
-  if (!regex) return std::nullopt;
-  return std::move(*regex);
-}
-
-void add_compiled(std::vector<Regex>& out, const std::string& pattern) {
-  if (auto regex = compiled(pattern)) out.push_back(std::move(*regex));
-}
 
 bool search(std::string_view line, const Regex& pattern) {
   return text::matches(pattern, line);
@@ -41,14 +29,16 @@ CliSession::CliSession(std::unique_ptr<ssh::SshChannel> channel, const PlatformD
       target_(target),
       timeouts_(timeouts),
       prompts_(platform) {
+  // Platform patterns were checked when the platform was loaded (platform.cpp), so they
+  // compile; one that did not would simply never match.
   for (const auto& pattern : platform.error_patterns)
-    add_compiled(error_patterns_, pattern);
+    if (const auto* regex = platform_regex(pattern)) error_patterns_.push_back(regex);
   // Confirmations are answered by index, so a slot is kept for each one.
   for (const auto& prompt : platform.confirmations)
-    confirmations_.push_back(compiled(prompt.pattern));
-  if (!platform.pager_pattern.empty()) pager_ = compiled(platform.pager_pattern);
+    confirmations_.push_back(platform_regex(prompt.pattern));
+  if (!platform.pager_pattern.empty()) pager_ = platform_regex(platform.pager_pattern);
   if (!platform.hostname_config.empty())
-    hostname_config_ = compiled(platform.hostname_config, Regex::Anchor::Whole);
+    hostname_config_ = platform_regex(platform.hostname_config, Regex::Anchor::Whole);
 }
 
 Result<std::unique_ptr<CliSession>> CliSession::start(ssh::SshConnection& connection,
@@ -158,11 +148,12 @@ Result<void> CliSession::enable(Deadline deadline) {
 Result<CliSession::Stop> CliSession::read_until(const std::vector<std::string>& extra,
                                                 const std::string& after, Deadline deadline,
                                                 std::int64_t idle_ms) {
-  std::vector<Regex> extra_patterns;
+  std::vector<const Regex*> extra_patterns;
   for (const auto& pattern : extra) {
-    auto regex = Regex::compile(pattern, Regex::Anchor::Anywhere);
-    if (!regex) return std::move(regex).error();
-    extra_patterns.push_back(std::move(*regex));
+    const auto* regex = platform_regex(pattern);
+    if (!regex)
+      return fail(Errc::InvalidConfig, "bad regular expression '" + pattern + "'", target_.name);
+    extra_patterns.push_back(regex);
   }
   std::int64_t last_data = steady_us();
   std::string raw;
@@ -186,7 +177,7 @@ Result<CliSession::Stop> CliSession::read_until(const std::vector<std::string>& 
       }
       if (answered) continue;
       for (std::size_t i = 0; i < extra_patterns.size(); ++i) {
-        if (search(line, extra_patterns[i])) return Stop{false, i};
+        if (search(line, *extra_patterns[i])) return Stop{false, i};
       }
       if (auto mode = prompts_.match(line)) {
         if (stray_prompt(after)) continue;
@@ -246,8 +237,8 @@ std::optional<std::string> CliSession::find_error(const std::string& output) con
     auto end = output.find('\n', start);
     std::string_view line = std::string_view(output).substr(
         start, end == std::string::npos ? std::string::npos : end - start);
-    for (const auto& pattern : error_patterns_) {
-      if (search(line, pattern)) return trim(line);
+    for (const auto* pattern : error_patterns_) {
+      if (search(line, *pattern)) return trim(line);
     }
     if (end == std::string::npos) break;
     start = end + 1;

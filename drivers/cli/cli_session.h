@@ -74,10 +74,12 @@ class CliSession {
   // Set when login had to nudge the device with a newline: it may print one prompt more,
   // before the echo of the next line sent (or none, if it dropped the keystroke).
   bool stray_prompt_possible_ = false;
-  std::vector<text::Regex> error_patterns_;
-  std::vector<std::optional<text::Regex>> confirmations_;  // one per platform confirmation
-  std::optional<text::Regex> pager_;
-  std::optional<text::Regex> hostname_config_;
+  // The platform's, compiled once per process (nauto/drivers/platform_patterns.h); null where
+  // a pattern is absent (or, in a hand-built definition, does not compile).
+  std::vector<const text::Regex*> error_patterns_;
+  std::vector<const text::Regex*> confirmations_;  // one per platform confirmation
+  const text::Regex* pager_ = nullptr;
+  const text::Regex* hostname_config_ = nullptr;
 };
 
 }  // namespace nauto::drivers::cli

@@ -1,5 +1,7 @@
 #include "prompt_matcher.h"
 
+#include "nauto/drivers/platform_patterns.h"
+
 namespace nauto::drivers::cli {
 
 std::string_view mode_name(CliMode mode) {
@@ -23,9 +25,21 @@ std::string regex_escape(std::string_view text) {
   return out;
 }
 
-PromptMatcher::PromptMatcher(const PlatformDefinition& platform) : platform_(platform) {
-  if (auto compiled = text::Regex::compile(platform.host_pattern, text::Regex::Anchor::Whole))
-    host_regex_.emplace(std::move(*compiled));
+PromptMatcher::PromptMatcher(const PlatformDefinition& platform)
+    : platform_(platform),
+      host_regex_(platform_regex(platform.host_pattern, text::Regex::Anchor::Whole)) {
+  // Config first: its prompt is the most specific (r1(config)# also ends in #).
+  for (auto [mode, pattern] : {std::pair{CliMode::Config, &platform_.config_prompt},
+                               std::pair{CliMode::Privileged, &platform_.privileged_prompt},
+                               std::pair{CliMode::User, &platform_.user_prompt}}) {
+    if (pattern->empty()) continue;
+    const auto* regex = platform_regex(host_prompt_pattern(*pattern), text::Regex::Anchor::Whole);
+    if (!regex) continue;
+    std::uint32_t group = 0;
+    for (const auto& [name, number] : regex->named_groups())
+      if (name == kHostGroup) group = number;
+    patterns_.push_back({mode, pattern, regex, group});
+  }
 }
 
 std::optional<std::string> PromptMatcher::learn(std::string_view line) {
@@ -38,39 +52,27 @@ std::optional<std::string> PromptMatcher::learn(std::string_view line) {
 
 void PromptMatcher::set_host(const std::string& host) {
   host_ = host;
-  patterns_.clear();
-  auto escaped = regex_escape(host);
-  auto expand = [&](std::string pattern) {
-    for (auto at = pattern.find("{host}"); at != std::string::npos; at = pattern.find("{host}")) {
-      pattern.replace(at, 6, escaped);
-    }
-    return pattern;
-  };
-  // Config first: its prompt is the most specific (r1(config)# also ends in #).
-  for (auto [mode, pattern] : {std::pair{CliMode::Config, &platform_.config_prompt},
-                               std::pair{CliMode::Privileged, &platform_.privileged_prompt},
-                               std::pair{CliMode::User, &platform_.user_prompt}}) {
-    if (pattern->empty()) continue;
-    auto source = expand(*pattern);
-    if (auto compiled = text::Regex::compile(source, text::Regex::Anchor::Whole))
-      patterns_.push_back({mode, source, std::move(*compiled)});
-  }
 }
 
 std::optional<CliMode> PromptMatcher::match(std::string_view line) const {
+  if (host_.empty()) return std::nullopt;
   for (const auto& pattern : patterns_) {
-    if (text::matches(pattern.regex, line)) return pattern.mode;
+    auto groups = text::match_groups(*pattern.regex, line);
+    if (groups && (pattern.host_group == 0 || (*groups)[pattern.host_group] == host_))
+      return pattern.mode;
   }
   return std::nullopt;
 }
 
 std::string PromptMatcher::describe() const {
-  if (patterns_.empty())
+  if (host_.empty())
     return "host_pattern '" + platform_.host_pattern + "' (prompt not yet learned)";
   std::string out;
   for (const auto& pattern : patterns_) {
-    out += (out.empty() ? "" : ", ") + std::string(mode_name(pattern.mode)) + " '" +
-           pattern.source + "'";
+    std::string source = *pattern.source;
+    for (auto at = source.find("{host}"); at != std::string::npos; at = source.find("{host}"))
+      source.replace(at, 6, regex_escape(host_));
+    out += (out.empty() ? "" : ", ") + std::string(mode_name(pattern.mode)) + " '" + source + "'";
   }
   return out;
 }

@@ -1,6 +1,8 @@
 #pragma once
 // PromptMatcher: knows what this device's prompts look like in each mode, from the platform's
-// patterns with the hostname learned at login filled in, and says which mode a line is.
+// patterns and the hostname learned at login, and says which mode a line is. The patterns are
+// compiled once per platform with the host as a capture (nauto/drivers/platform_patterns.h);
+// a line is a prompt when one matches and its host is this device's.
 
 #include <optional>
 #include <string>
@@ -20,8 +22,8 @@ class PromptMatcher {
  public:
   explicit PromptMatcher(const PlatformDefinition& platform);
 
-  /// Tries the platform's host_pattern on a line; on a match remembers the host and rebuilds
-  /// the per-mode patterns. Returns the host learned.
+  /// Tries the platform's host_pattern on a line; on a match remembers the host. Returns the
+  /// host learned.
   std::optional<std::string> learn(std::string_view line);
   /// Sets the host directly (after a `hostname X` config line).
   void set_host(const std::string& host);
@@ -35,13 +37,14 @@ class PromptMatcher {
  private:
   struct ModePattern {
     CliMode mode;
-    std::string source;
-    text::Regex regex;
+    const std::string* source;  // the platform's, with {host}
+    const text::Regex* regex;   // with the host as a capture
+    std::uint32_t host_group;   // 0: the pattern names no host
   };
   const PlatformDefinition& platform_;
   // Platform patterns were checked when the platform was loaded (platform.cpp), so these
   // compile; one that did not would simply never match.
-  std::optional<text::Regex> host_regex_;
+  const text::Regex* host_regex_ = nullptr;
   std::string host_;
   std::vector<ModePattern> patterns_;
 };

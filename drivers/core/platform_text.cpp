@@ -1,5 +1,6 @@
 #include "nauto/drivers/driver.h"
 #include "nauto/drivers/platform.h"
+#include "nauto/drivers/platform_patterns.h"
 #include "nauto/text/regex.h"
 
 namespace nauto::drivers {
@@ -11,10 +12,9 @@ Timeouts effective_timeouts(const DeviceTarget& target, const PlatformDefinition
 std::string drop_volatile_lines(const std::string& text, const PlatformDefinition& platform) {
   if (platform.volatile_lines.empty()) return text;
   // Checked when the platform was loaded (platform.cpp); one that does not compile is left out.
-  std::vector<text::Regex> patterns;
+  std::vector<const text::Regex*> patterns;
   for (const auto& pattern : platform.volatile_lines) {
-    if (auto compiled = text::Regex::compile(pattern, text::Regex::Anchor::Anywhere))
-      patterns.push_back(std::move(*compiled));
+    if (const auto* compiled = platform_regex(pattern)) patterns.push_back(compiled);
   }
   std::string out;
   out.reserve(text.size());
@@ -24,8 +24,8 @@ std::string drop_volatile_lines(const std::string& text, const PlatformDefinitio
     if (end == std::string::npos) end = text.size();
     std::string_view line(text.data() + start, end - start);
     bool drop = false;
-    for (const auto& pattern : patterns) {
-      if (text::matches(pattern, line)) {
+    for (const auto* pattern : patterns) {
+      if (text::matches(*pattern, line)) {
         drop = true;
         break;
       }
@@ -43,7 +43,7 @@ void extract_facts(const std::string& output, const PlatformDefinition& platform
   facts.vendor = platform.vendor;
   for (const auto& [field, pattern] : platform.facts_patterns) {
     // ^ and $ match at each line of the output.
-    auto compiled = text::Regex::compile("(?m)" + pattern, text::Regex::Anchor::Anywhere);
+    const auto* compiled = platform_regex("(?m)" + pattern);
     if (!compiled) continue;
     auto match = text::match_groups(*compiled, output);
     if (!match) continue;

@@ -5,7 +5,8 @@
 # syslog, rules and journal threads (docs/architecture.md).
 # Prints, per rate: what the syslog module published, what the rules module saw, losses
 # (kernel receive buffer, bus), and the latency from datagram received to runbook started
-# (p50/p99, from the journal: run.started time minus the syslog event's received_us).
+# (p50/p99, from the journal: run.started time minus the syslog event's received_us), and the
+# same from the moment the sender sent the trigger (stamped by the sender: kernel buffers count).
 # Baseline in the same run: the same parse + classify + rules on one thread without the bus.
 #   remediation_bench.sh NAUTOD NAUTO SYSLOG_BENCH [RATES] [SECONDS] [SCHEDULINGS]
 set -euo pipefail
@@ -103,8 +104,8 @@ rm -rf "$work/data" "$work/run"
 pid=$!
 for _ in $(seq 100); do "$NAUTO" call syslog.stats >/dev/null 2>&1 && break; sleep 0.1; done
 echo "== end to end, scheduling $scheduling: syslog (UDP) -> syslog module -> bus -> rules (100) -> run.start"
-printf "%-9s %-9s %-11s %-9s %-9s %-9s %-8s %-9s %-9s %-9s %s\n" RATE SENT PUBLISHED RULES_SAW \
-  KERNEL_DROP BUS_DROP TRIGGERS RUNS P50_MS P99_MS SENDER_LATE_MS
+printf "%-9s %-9s %-11s %-9s %-9s %-9s %-8s %-9s %-9s %-9s %-11s %-11s %s\n" RATE SENT PUBLISHED RULES_SAW \
+  KERNEL_DROP BUS_DROP TRIGGERS RUNS P50_MS P99_MS SENT_P50_MS SENT_P99_MS SENDER_LATE_MS
 for rate in $RATES; do
   read -r p0 k0 s0 e0 d0 < <(numbers)
   since=$(($(date +%s%N) / 1000))
@@ -114,20 +115,25 @@ for rate in $RATES; do
   "$NAUTO" call journal.query --json "{\"topic\": \"device._unknown.interface.down\", \"since_us\": $since, \"limit\": 10000}" -o json >"$work/events.json"
   "$NAUTO" call journal.query --json "{\"topic\": \"run.started\", \"since_us\": $since, \"limit\": 10000}" -o json >"$work/runs.json"
   python3 - "$work" "$rate" "$p0 $k0 $s0 $e0 $d0" "$p1 $k1 $s1 $e1 $d1" <<'PY'
-import json, sys
+import json, re, sys
 w, rate = sys.argv[1], int(sys.argv[2])
 p0, k0, s0, e0, d0 = map(int, sys.argv[3].split())
 p1, k1, s1, e1, d1 = map(int, sys.argv[4].split())
 sent = json.load(open(f"{w}/sent.json"))
-received = {e["id"]: e["body"]["received_us"] for e in json.load(open(f"{w}/events.json"))["events"]}
-latencies = sorted((e["ts"] - received[e["body"]["chain"]]) / 1000.0
-                   for e in json.load(open(f"{w}/runs.json"))["events"]
-                   if e["body"].get("chain") in received)
-def pct(p):
-    return latencies[min(len(latencies) - 1, int(p / 100 * (len(latencies) - 1)))] if latencies else float("nan")
+events = json.load(open(f"{w}/events.json"))["events"]
+received = {e["id"]: e["body"]["received_us"] for e in events}
+# The trigger's number is in its interface name (Bench<n>); the sender stamped when it left.
+number = {e["id"]: re.search(r"Bench(\d+)", json.dumps(e["body"])).group(1) for e in events
+          if re.search(r"Bench(\d+)", json.dumps(e["body"]))}
+runs = [e for e in json.load(open(f"{w}/runs.json"))["events"] if e["body"].get("chain") in received]
+latencies = sorted((e["ts"] - received[e["body"]["chain"]]) / 1000.0 for e in runs)
+from_sender = sorted((e["ts"] - sent["trigger_sent_us"][number[e["body"]["chain"]]]) / 1000.0
+                     for e in runs if number.get(e["body"]["chain"]) in sent["trigger_sent_us"])
+def pct(values, p):
+    return values[min(len(values) - 1, int(p / 100 * (len(values) - 1)))] if values else float("nan")
 print(f"{rate:<9} {sent['sent']:<9} {p1 - p0:<11} {e1 - e0:<9} {k1 - k0:<11} {d1 - d0:<9} "
-      f"{sent['triggers']:<8} {len(latencies):<9} {pct(50):<9.2f} {pct(99):<9.2f} "
-      f"{sent['max_late_ms']:.1f}")
+      f"{sent['triggers']:<8} {len(latencies):<9} {pct(latencies, 50):<9.2f} {pct(latencies, 99):<9.2f} "
+      f"{pct(from_sender, 50):<11.2f} {pct(from_sender, 99):<11.2f} {sent['max_late_ms']:.1f}")
 PY
 done
 kill "$pid" && wait "$pid" 2>/dev/null

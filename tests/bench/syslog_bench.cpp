@@ -127,6 +127,9 @@ int send(int port, double rate, double seconds, std::uint64_t every) {
   iovec vectors[kBurst];
   std::int64_t max_late_us = 0;
   std::uint64_t late_over_1ms = 0;
+  // When each trigger left (wall clock, as the journal stamps events): the end-to-end latency
+  // is measured from here, so time in the kernel's receive buffer counts too.
+  std::vector<std::pair<std::uint64_t, std::int64_t>> trigger_sent_us;
   const auto start = steady_us();
   for (std::uint64_t n = 1; n <= total;) {
     pacer.wait_for(n);
@@ -143,8 +146,12 @@ int send(int port, double rate, double seconds, std::uint64_t every) {
       headers[count] = {};
       headers[count].msg_hdr.msg_iov = &vectors[count];
       headers[count].msg_hdr.msg_iovlen = 1;
-      triggers += every > 0 && n % every == 0;
+      if (every > 0 && n % every == 0) {
+        ++triggers;
+        trigger_sent_us.emplace_back(n, 0);
+      }
     }
+    const auto burst_triggers = trigger_sent_us.size();
     std::size_t done = 0;
     while (done < count) {
       const int out = ::sendmmsg(fd, headers + done, static_cast<unsigned>(count - done), 0);
@@ -156,14 +163,22 @@ int send(int port, double rate, double seconds, std::uint64_t every) {
       sent += static_cast<std::size_t>(out);
       done += static_cast<std::size_t>(out);
     }
+    const auto sent_at = now_us();
+    for (auto i = burst_triggers; i-- > 0 && trigger_sent_us[i].second == 0;)
+      trigger_sent_us[i].second = sent_at;
   }
   const double took = static_cast<double>(steady_us() - start) / 1e6;
   std::printf(
       "{\"sent\": %llu, \"failed\": %llu, \"triggers\": %llu, \"seconds\": %.3f, "
-      "\"max_late_ms\": %.2f, \"sends_late_over_1ms\": %llu}\n",
+      "\"max_late_ms\": %.2f, \"sends_late_over_1ms\": %llu, \"trigger_sent_us\": {",
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(failed),
       static_cast<unsigned long long>(triggers), took, static_cast<double>(max_late_us) / 1000.0,
       static_cast<unsigned long long>(late_over_1ms));
+  for (std::size_t i = 0; i < trigger_sent_us.size(); ++i)
+    std::printf("%s\"%llu\": %lld", i ? ", " : "",
+                static_cast<unsigned long long>(trigger_sent_us[i].first),
+                static_cast<long long>(trigger_sent_us[i].second));
+  std::printf("}}\n");
   ::close(fd);
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "cli/prompt_matcher.h"
 #include "nauto/drivers/platform.h"
+#include "nauto/drivers/platform_patterns.h"
 
 using namespace nauto::drivers;
 using namespace nauto::drivers::cli;
@@ -34,10 +35,30 @@ TEST_CASE("prompt matcher learns the host and tells modes apart", "[drivers][cli
   CHECK(prompts.match("core-rtr.1(config-if)#") == CliMode::Config);
   CHECK_FALSE(prompts.match("core-rtr-1#"));  // the dot is literal, not "any character"
   CHECK_FALSE(prompts.match("other#"));
+  CHECK_FALSE(prompts.match("xcore-rtr.1#"));
+  CHECK_FALSE(prompts.match("core-rtr.1x#"));
+  // A renamed device (hostname pushed): the new name's prompts, not the old one's.
+  prompts.set_host("core-rtr.2");
+  CHECK(prompts.match("core-rtr.2(config)#") == CliMode::Config);
+  CHECK_FALSE(prompts.match("core-rtr.1#"));
+  CHECK(prompts.describe().find("core-rtr\\.2") != std::string::npos);
   auto junos = catalog->find("juniper_junos");
   REQUIRE(junos);
   PromptMatcher junos_prompts(**junos);
   REQUIRE(junos_prompts.learn("admin@edge1> "));
   CHECK(junos_prompts.match("admin@edge1# ") == CliMode::Config);
   CHECK(junos_prompts.describe().find("admin@edge1") != std::string::npos);
+}
+
+TEST_CASE("platform patterns compile once; {host} becomes one capture", "[drivers][cli]") {
+  using nauto::drivers::host_prompt_pattern;
+  using nauto::drivers::platform_regex;
+  CHECK(host_prompt_pattern(R"(^{host}#\s*$)") == R"(^(?P<nauto_host>.+?)#\s*$)");
+  CHECK(host_prompt_pattern("^{host}:{host}>$") == "^(?P<nauto_host>.+?):(?P=nauto_host)>$");
+  CHECK(host_prompt_pattern("no host") == "no host");
+  const auto* first = platform_regex("^% Invalid input");
+  REQUIRE(first);
+  CHECK(platform_regex("^% Invalid input") == first);  // the same compiled pattern, shared
+  CHECK(platform_regex("^% Invalid input", nauto::text::Regex::Anchor::Whole) != first);
+  CHECK(platform_regex("(unclosed") == nullptr);
 }
