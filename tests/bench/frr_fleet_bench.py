@@ -31,6 +31,9 @@ import tempfile
 import textwrap
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from free_ports import free_port_block  # noqa: E402
+
 parser = argparse.ArgumentParser()
 parser.add_argument("nautod")
 parser.add_argument("nauto")
@@ -71,25 +74,6 @@ signal.signal(signal.SIGTERM, lambda *_: (cleanup(), os._exit(1)))
 
 def run(*command, **kw):
     subprocess.run(command, check=True, **kw)
-
-
-def free_port_block(count):
-    """`count` consecutive ports below the ephemeral range that nobody listens on now."""
-    start = 10000 + (os.getpid() % 200) * 100
-    for base in list(range(start, 32000 - count, 97)) + list(range(10000, start, 97)):
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                sockets.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    sys.exit("no free block of ports")
 
 
 def wait_for(paths, limit=60):

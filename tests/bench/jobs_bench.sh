@@ -11,13 +11,13 @@ lab=$1; bench=$2; devices=${3:-10000}; sessions=${4:-100}; rounds=${5:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/nauto-jobs-bench-XXXXXX)
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-# Below the ephemeral port range (32768+), so no outgoing connection holds a device's port.
-base=20000
+# A free block below the ephemeral port range, so no outgoing connection holds a device's port.
+base=$(/usr/bin/python3 "$here/free_ports.py" $((devices + 2)))
 printf 'base_port: %s\ncredentials: {username: admin, password: lab-pass, enable_secret: lab-enable}\ngroups:\n  - {platform: cisco_ios, count: %s}\n' \
   "$base" "$devices" > "$work/fleet.yaml"
 "$lab" --fleet "$work/fleet.yaml" --state-dir "$work/state" > "$work/ready" &
 pid=$!
-until [ -s "$work/ready" ]; do sleep 0.1; done
+until [ -s "$work/ready" ]; do kill -0 "$pid" 2>/dev/null || exit 1; sleep 0.1; done
 set -a; . "$work/state/lab-credentials.env"; set +a
 inventory=$work/state/inventory.yaml
 lab_cpu() { awk '{print ($14 + $15) / 100}' /proc/$pid/stat; }

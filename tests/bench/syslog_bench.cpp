@@ -152,6 +152,9 @@ int send(int port, double rate, double seconds, std::uint64_t every) {
       }
     }
     const auto burst_triggers = trigger_sent_us.size();
+    // Stamped as the burst is handed to the kernel: a stamp taken after sendmmsg returns could
+    // be later than the receiver's own (loopback delivers inside the call).
+    const auto sent_at = now_us();
     std::size_t done = 0;
     while (done < count) {
       const int out = ::sendmmsg(fd, headers + done, static_cast<unsigned>(count - done), 0);
@@ -163,7 +166,6 @@ int send(int port, double rate, double seconds, std::uint64_t every) {
       sent += static_cast<std::size_t>(out);
       done += static_cast<std::size_t>(out);
     }
-    const auto sent_at = now_us();
     for (auto i = burst_triggers; i-- > 0 && trigger_sent_us[i].second == 0;)
       trigger_sent_us[i].second = sent_at;
   }
