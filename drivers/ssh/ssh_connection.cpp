@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "jump_tunnel.h"
+#include "known_hosts_index.h"
 #include "nauto/base/log.h"
 #include "nauto/drivers/driver.h"
 
@@ -156,7 +157,12 @@ Result<std::unique_ptr<SshConnection>> SshConnection::open(const DeviceTarget& t
   ssh_options_set(session, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
   ssh_options_set(session, SSH_OPTIONS_HOSTKEYS, kHostKeyOrder);
   if (!target.known_hosts.empty()) {
-    ssh_options_set(session, SSH_OPTIONS_KNOWNHOSTS, target.known_hosts.c_str());
+    // libssh reads the whole file during the key exchange (to order host key algorithms) and
+    // again to check the key; when our index can answer, it gets an empty file instead and the
+    // key is checked against the index (verify_host_key).
+    const bool indexed = known_hosts_indexable(target.known_hosts);
+    ssh_options_set(session, SSH_OPTIONS_KNOWNHOSTS,
+                    indexed ? "/dev/null" : target.known_hosts.c_str());
   }
   if (connection->tunnel_) {
     socket_t fd = connection->tunnel_->session_fd();
@@ -178,8 +184,44 @@ Result<std::unique_ptr<SshConnection>> SshConnection::open(const DeviceTarget& t
   return connection;
 }
 
+namespace {
+
+// The server's key against the known_hosts file: from the parsed file kept in memory
+// (known_hosts_index.h) when it can be, else libssh's own check, which reads the file again.
+ssh_known_hosts_e known_host_state(ssh_session session, const DeviceTarget& target) {
+  if (target.known_hosts.empty()) return ssh_session_is_known_server(session);
+  KnownHostsAnswer answer = KnownHostsAnswer::NotIndexed;
+  ssh_key key = nullptr;
+  if (ssh_get_server_publickey(session, &key) == SSH_OK) {
+    char* base64 = nullptr;
+    if (ssh_pki_export_pubkey_base64(key, &base64) == SSH_OK) {
+      answer = lookup_known_host(target.known_hosts, target.host, target.port,
+                                 ssh_key_type_to_char(ssh_key_type(key)), base64);
+      ssh_string_free_char(base64);
+    }
+    ssh_key_free(key);
+  }
+  switch (answer) {
+    case KnownHostsAnswer::Match:
+      return SSH_KNOWN_HOSTS_OK;
+    case KnownHostsAnswer::Changed:
+      return SSH_KNOWN_HOSTS_CHANGED;
+    case KnownHostsAnswer::Other:
+      return SSH_KNOWN_HOSTS_OTHER;
+    case KnownHostsAnswer::Unknown:
+      return SSH_KNOWN_HOSTS_UNKNOWN;
+    case KnownHostsAnswer::NotIndexed:
+      break;
+  }
+  // The file changed since connect, or the key could not be read: libssh checks the real file.
+  ssh_options_set(session, SSH_OPTIONS_KNOWNHOSTS, target.known_hosts.c_str());
+  return ssh_session_is_known_server(session);
+}
+
+}  // namespace
+
 Result<void> SshConnection::verify_host_key() {
-  auto state = ssh_session_is_known_server(session_);
+  auto state = known_host_state(session_, target_);
   std::string where =
       target_.known_hosts.empty() ? std::string("~/.ssh/known_hosts") : target_.known_hosts;
   switch (state) {
@@ -201,6 +243,8 @@ Result<void> SshConnection::verify_host_key() {
                                 "; add it (ssh-keyscan) or use host_key_policy: accept-new");
       }
       if (target_.host_key_policy == HostKeyPolicy::AcceptNew) {
+        if (!target_.known_hosts.empty())  // libssh may have been given /dev/null to read
+          ssh_options_set(session_, SSH_OPTIONS_KNOWNHOSTS, target_.known_hosts.c_str());
         if (ssh_session_update_known_hosts(session_) != SSH_OK) {
           return device_error(
               target_, Errc::System,

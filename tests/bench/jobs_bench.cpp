@@ -125,7 +125,8 @@ int main(int argc, char** argv) {
             output[0].value("text", "").find("Cisco IOS Software") != std::string::npos;
         if (result.value("status", "") == "ok" && checked) continue;
         if (result.value("status", "") == "ok") --counts.ok;  // ok, but not a show version
-        auto& entry = failures[checked ? result.value("error_code", "?") : "bad_output"];
+        const bool said_ok = result.value("status", "") == "ok";
+        auto& entry = failures[said_ok ? "bad_output" : result.value("error_code", "?")];
         if (entry.first++ == 0) {
           entry.second = result.value("error", "") + " (after " +
                          std::to_string(result.value("attempts", 0)) + " attempts)";
