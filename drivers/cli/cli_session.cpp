@@ -9,6 +9,8 @@ namespace {
 
 using text::Regex;
 
+constexpr std::int64_t kNudgeAfterMs = 3000;
+
 bool search(std::string_view line, const Regex& pattern) {
   return text::matches(pattern, line);
 }
@@ -72,18 +74,22 @@ Result<void> CliSession::learn_prompt(Deadline deadline) {
       if (mode) {
         mode_ = *mode;
         terminal_.clear();
-        // The nudge's newline may make the device print one more prompt; left unread it would
-        // end the next reply early and shift every reply by one. It comes before the echo of
-        // the next line sent, whenever the device gets to it, so that read drops it (a device
-        // that waited for the keystroke, or dropped it, sends none). Waiting for it here
-        // instead cost a slow device's whole login time again.
-        stray_prompt_possible_ = nudged;
+        // The nudge's newline makes the device print one more prompt; left unread it would
+        // end the next command's reply early and shift every reply by one. It can take as long
+        // as the first prompt took; a device that waited for the keystroke sends none. (Not
+        // left for the next read to drop: a device whose terminal echoes typed-ahead input
+        // before its own prompt, as vtysh's does between two readline calls, puts the next
+        // line's echo before the stray prompt, and the reply would end there.)
+        if (nudged) return absorb_prompt(deadline, (steady_us() - started) / 1000 + 500);
         return ok();
       }
     }
     auto silent_ms = (steady_us() - last_data) / 1000;
-    // Some devices print the prompt only after a keystroke.
-    if (!nudged && silent_ms > 1000) {
+    // Some devices print the prompt only after a keystroke. Not sooner than 3 s (or half the
+    // idle timeout, if shorter): a device that is only slow (an FRR vtysh starts in 0.16 s
+    // alone, 2.5 s among 20 at once on two cores) prints it anyway, and a nudge costs a wait
+    // for its extra prompt.
+    if (!nudged && silent_ms > std::min(kNudgeAfterMs, timeouts_.idle_ms / 2)) {
       nudged = true;
       if (auto sent = channel_->write("\n"); !sent) return sent;
     }
@@ -105,18 +111,19 @@ Result<void> CliSession::learn_prompt(Deadline deadline) {
   }
 }
 
-bool CliSession::stray_prompt(const std::string& sent) {
-  if (!stray_prompt_possible_) return false;
-  stray_prompt_possible_ = false;
-  // The echo of what was sent (its start: a long line may be scrolled or wrapped) comes
-  // before the prompt that ends its reply; a prompt with no echo before it is the nudge's.
-  const auto& text = terminal_.text();
-  const auto echo = std::string_view(sent).substr(0, 16);
-  const auto before_prompt =
-      std::string_view(text).substr(0, text.size() - terminal_.last_line().size());
-  if (echo.empty() || before_prompt.find(echo) != std::string_view::npos) return false;
+Result<void> CliSession::absorb_prompt(Deadline deadline, std::int64_t wait_ms) {
+  const auto until = steady_us() + wait_ms * 1000;
+  while (!deadline.expired() && steady_us() < until) {
+    std::string raw;
+    auto got = channel_->read_some(raw, 100);
+    if (!got) return std::move(got).error();
+    if (*got) {
+      terminal_.feed(raw);
+      if (prompts_.match(terminal_.last_line())) break;
+    }
+  }
   terminal_.clear();
-  return true;
+  return ok();
 }
 
 Result<void> CliSession::enable(Deadline deadline) {
@@ -180,7 +187,6 @@ Result<CliSession::Stop> CliSession::read_until(const std::vector<std::string>& 
         if (search(line, *extra_patterns[i])) return Stop{false, i};
       }
       if (auto mode = prompts_.match(line)) {
-        if (stray_prompt(after)) continue;
         mode_ = *mode;
         return Stop{true, 0};
       }

@@ -57,8 +57,9 @@ class CliSession {
   Result<Stop> read_until(const std::vector<std::string>& extra, const std::string& after,
                           Deadline deadline, std::int64_t idle_ms);
   Result<void> learn_prompt(Deadline deadline);
-  /// A prompt ending the reply to `sent`, or the stray one a login nudge may have caused?
-  bool stray_prompt(const std::string& sent);
+  /// After a nudge: reads the extra prompt it caused (waiting at most `wait_ms`), then
+  /// forgets what was read.
+  Result<void> absorb_prompt(Deadline deadline, std::int64_t wait_ms);
   Result<void> enable(Deadline deadline);
   std::string take_output(const std::string& sent);
   Error timeout_error(const std::string& after, std::int64_t idle_ms, bool idle) const;
@@ -71,9 +72,6 @@ class CliSession {
   PromptMatcher prompts_;
   TerminalText terminal_;
   CliMode mode_ = CliMode::User;
-  // Set when login had to nudge the device with a newline: it may print one prompt more,
-  // before the echo of the next line sent (or none, if it dropped the keystroke).
-  bool stray_prompt_possible_ = false;
   // The platform's, compiled once per process (nauto/drivers/platform_patterns.h); null where
   // a pattern is absent (or, in a hand-built definition, does not compile).
   std::vector<const text::Regex*> error_patterns_;

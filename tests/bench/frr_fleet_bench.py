@@ -274,8 +274,11 @@ def measure(kind):
         results = json.loads(done.stdout)["results"] if done.stdout else []
         ok = sum(1 for r in results if r.get("status") == "ok" and
                  check(r["device"], r["output"][0]["text"], r["output"][1]["text"]))
-        for r in [r for r in results if r.get("status") != "ok"][:3]:
-            print(f"  nauto: {r['device']} {r.get('status')}: {r.get('error', '')[:300]}", flush=True)
+        for r in [r for r in results if r.get("status") != "ok" or
+                  not check(r["device"], r["output"][0]["text"], r["output"][1]["text"])][:3]:
+            shown = r.get("error", "") if r.get("status") != "ok" else \
+                " | ".join(repr(o["text"][:150]) for o in r["output"])
+            print(f"  nauto: {r['device']} {r.get('status')}: {shown[:400]}", flush=True)
     elif kind == "openssh":
         shutil.rmtree(f"{work}/ssh", ignore_errors=True)
         os.makedirs(f"{work}/ssh")

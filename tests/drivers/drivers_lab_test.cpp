@@ -456,10 +456,11 @@ TEST_CASE("faults end in the right typed error within the deadline", "[drivers][
     CHECK(ms > 1000);  // longer than one idle period: the idle timer restarted with each byte
   }
   SECTION("a prompt that comes late: the nudge's extra prompt does not shift the replies") {
-    // Every byte arrives 1.3 s late, so the driver nudges with a newline before the prompt
-    // shows; the device then prints two prompts and the second must not end the next reply.
-    auto target = faulty(lab().device("cisco_ios", 6), R"({"latency_ms": 1300})");
-    target.timeouts = Timeouts{3000, 4000, 30000};
+    // Every byte arrives 2.3 s late, so the driver nudges with a newline (after half the idle
+    // timeout) before the prompt shows; the device then prints two prompts and the second
+    // must not end the next reply.
+    auto target = faulty(lab().device("cisco_ios", 6), R"({"latency_ms": 2300})");
+    target.timeouts = Timeouts{3000, 4000, 40000};
     auto driver = open_driver(target);
     auto version = driver->run("show version", Deadline::after_ms(15000));
     REQUIRE(version);
