@@ -9,8 +9,6 @@ namespace {
 
 using text::Regex;
 
-constexpr std::int64_t kNudgeAfterMs = 3000;
-
 bool search(std::string_view line, const Regex& pattern) {
   return text::matches(pattern, line);
 }
@@ -85,11 +83,11 @@ Result<void> CliSession::learn_prompt(Deadline deadline) {
       }
     }
     auto silent_ms = (steady_us() - last_data) / 1000;
-    // Some devices print the prompt only after a keystroke. Not sooner than 3 s (or half the
-    // idle timeout, if shorter): a device that is only slow (an FRR vtysh starts in 0.16 s
-    // alone, 2.5 s among 20 at once on two cores) prints it anyway, and a nudge costs a wait
-    // for its extra prompt.
-    if (!nudged && silent_ms > std::min(kNudgeAfterMs, timeouts_.idle_ms / 2)) {
+    // Some devices print the prompt only after a keystroke. Not before a third of the idle
+    // timeout (10 s by default): a device that is only slow (an FRR vtysh starts in 0.16 s
+    // alone, over 3 s among 20 at once on two cores) prints it anyway, and a nudge costs a
+    // wait for its extra prompt as long as the login took.
+    if (!nudged && silent_ms > timeouts_.idle_ms / 3) {
       nudged = true;
       if (auto sent = channel_->write("\n"); !sent) return sent;
     }
