@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "builtin_platforms.h"
+#include "nauto/drivers/platform_patterns.h"
 #include "nauto/text/regex.h"
 
 namespace nauto::drivers {
@@ -56,17 +57,12 @@ class DefinitionReader {
   }
   void check_regex(const std::string& key, const std::string& value) {
     if (value.empty()) return;
-    if (auto compiled = text::Regex::compile(expand_host(value, "host")); !compiled)
+    // In the form sessions compile it: {host} as a capture (platform_patterns.h).
+    if (auto compiled = text::Regex::compile(host_prompt_pattern(value)); !compiled)
       problem(key, "is not a valid regular expression: " + compiled.error().message);
   }
   void problem(const std::string& key, const std::string& what) {
     problems_ += (problems_.empty() ? "" : "; ") + key + " " + what;
-  }
-  static std::string expand_host(std::string pattern, const std::string& host) {
-    for (auto at = pattern.find("{host}"); at != std::string::npos; at = pattern.find("{host}")) {
-      pattern.replace(at, 6, host);
-    }
-    return pattern;
   }
   const YAML::Node& root() const { return root_; }
   const std::string& problems() const { return problems_; }

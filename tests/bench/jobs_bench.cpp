@@ -124,8 +124,8 @@ int main(int argc, char** argv) {
             output.is_array() && !output.empty() &&
             output[0].value("text", "").find("Cisco IOS Software") != std::string::npos;
         if (result.value("status", "") == "ok" && checked) continue;
-        if (result.value("status", "") == "ok") --counts.ok;  // ok, but not a show version
         const bool said_ok = result.value("status", "") == "ok";
+        if (said_ok) --counts.ok;  // ok, but not a show version
         auto& entry = failures[said_ok ? "bad_output" : result.value("error_code", "?")];
         if (entry.first++ == 0) {
           entry.second = result.value("error", "") + " (after " +
