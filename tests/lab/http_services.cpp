@@ -1,6 +1,7 @@
 #include "http_services.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <map>
 
@@ -530,6 +531,12 @@ Result<void> HttpServices::start(const std::string& certificate, const std::stri
       server = std::make_unique<httplib::Server>();
     }
     server->new_task_queue = [pool] { return new PoolQueue(pool); };
+    // cpp-httplib 0.11 sets only SO_REUSEPORT, which cannot bind over a connection an earlier
+    // test's server left in TIME_WAIT on the same port; SO_REUSEADDR can.
+    server->set_socket_options([](socket_t socket) {
+      int yes = 1;
+      ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     return server;
   };
   auto bind = [&](httplib::Server& server, uint16_t port, const std::string& what) -> Result<void> {

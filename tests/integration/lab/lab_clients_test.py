@@ -55,10 +55,29 @@ groups:
 devices:
   ios2: {{faults: {{latency_ms: 300}}}}
 """)
+
+
+def leave_time_wait(port):
+    """Leaves a connection in TIME_WAIT on `port`, as an earlier test's server that closed first
+    would (the block's previous holder)."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen()
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the server closes first: its side goes to TIME_WAIT
+    client.recv(1)
+    client.close()
+    listener.close()
+
+
+for leftover in (base, base + 1):  # the control API and the Meraki dashboard
+    leave_time_wait(leftover)
 lab = subprocess.Popen([LAB, "--fleet", f"{work}/fleet.yaml", "--state-dir", f"{work}/state"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 ready = json.loads(lab.stdout.readline() or "{}")
-check("nauto-lab starts and reports ready", ready.get("ready"), lab.stderr.read() if not ready else "")
+check("nauto-lab starts and reports ready, over ports left in TIME_WAIT", ready.get("ready"), lab.stderr.read() if not ready else "")
 fleet = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{base}/fleet").read())
 port = {d["name"]: d["ssh_port"] for d in fleet}
 api = {d["name"]: d["api_port"] for d in fleet}
