@@ -1,0 +1,210 @@
+// FiberLoop and io_wait: many waits on one thread, timeouts, sleeps, shared descriptors, and
+// the same calls off a fiber.
+
+#include "nauto/base/fiber_loop.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "nauto/base/clock.h"
+#include "nauto/base/io_wait.h"
+
+using namespace nauto;
+
+namespace {
+
+int thread_count() {
+  int count = 0;
+  if (DIR* tasks = ::opendir("/proc/self/task")) {
+    while (auto* entry = ::readdir(tasks))
+      if (entry->d_name[0] != '.') ++count;
+    ::closedir(tasks);
+  }
+  return count;
+}
+
+struct Pipe {
+  int read_end = -1, write_end = -1;
+  Pipe() {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+    read_end = fds[0];
+    write_end = fds[1];
+  }
+  ~Pipe() {
+    ::close(read_end);
+    ::close(write_end);
+  }
+};
+
+// Until `predicate` holds (checked every millisecond) or 10 s pass.
+template <class Predicate>
+bool eventually(Predicate predicate) {
+  const auto until = steady_us() + 10'000'000;
+  while (!predicate()) {
+    if (steady_us() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a thousand fibers wait on a thousand pipes at once, on one thread", "[fiber]") {
+  constexpr int kFibers = 1000;
+  std::vector<std::unique_ptr<Pipe>> pipes;
+  for (int i = 0; i < kFibers; ++i)
+    pipes.push_back(std::make_unique<Pipe>());
+  const int threads_before = thread_count();
+  std::atomic<int> waiting{0}, woken{0}, on_fiber_seen{0};
+  {
+    FiberLoop loop;
+    CHECK(thread_count() == threads_before + 1);
+    for (int i = 0; i < kFibers; ++i) {
+      loop.spawn([&, fd = pipes[i]->read_end] {
+        if (on_fiber()) ++on_fiber_seen;
+        ++waiting;
+        short ready = wait_ready(fd, POLLIN, 30'000);
+        char byte = 0;
+        if ((ready & POLLIN) && ::read(fd, &byte, 1) == 1 && byte == 'x') ++woken;
+      });
+    }
+    // Every fiber is parked in its wait at the same time: none has been answered yet.
+    REQUIRE(eventually([&] { return waiting.load() == kFibers; }));
+    CHECK(loop.fibers() == static_cast<std::size_t>(kFibers));
+    CHECK(woken.load() == 0);
+    CHECK(thread_count() == threads_before + 1);
+    for (auto& pipe : pipes)
+      REQUIRE(::write(pipe->write_end, "x", 1) == 1);
+    REQUIRE(eventually([&] { return loop.fibers() == 0; }));
+  }
+  CHECK(woken.load() == kFibers);
+  CHECK(on_fiber_seen.load() == kFibers);
+  CHECK_FALSE(on_fiber());
+}
+
+TEST_CASE("a wait times out, and sleeping fibers sleep side by side", "[fiber]") {
+  Pipe silent;
+  std::atomic<std::int64_t> waited_us{0};
+  std::atomic<short> revents{-1};
+  const auto started = steady_us();
+  {
+    FiberLoop loop;
+    loop.spawn([&] {
+      const auto before = steady_us();
+      revents = wait_ready(silent.read_end, POLLIN, 50);
+      waited_us = steady_us() - before;
+    });
+    for (int i = 0; i < 100; ++i)
+      loop.spawn([] { sleep_for_ms(100); });
+  }  // the destructor waits for all of them
+  const auto elapsed_us = steady_us() - started;
+  CHECK(revents.load() == 0);
+  CHECK(waited_us.load() >= 50'000);
+  CHECK(waited_us.load() < 1'000'000);
+  // 100 sleeps of 100 ms end together; one after another they would take 10 s.
+  CHECK(elapsed_us >= 100'000);
+  CHECK(elapsed_us < 2'000'000);
+}
+
+TEST_CASE("two fibers may wait on the same descriptor", "[fiber]") {
+  Pipe shared;
+  std::atomic<int> woken{0}, waiting{0};
+  FiberLoop loop;
+  for (int i = 0; i < 2; ++i) {
+    loop.spawn([&] {
+      ++waiting;
+      if (wait_ready(shared.read_end, POLLIN, 10'000) & POLLIN) ++woken;
+    });
+  }
+  REQUIRE(eventually([&] { return waiting.load() == 2; }));
+  REQUIRE(::write(shared.write_end, "x", 1) == 1);
+  REQUIRE(eventually([&] { return loop.fibers() == 0; }));
+  CHECK(woken.load() == 2);
+}
+
+TEST_CASE("several descriptors in one wait report which are ready", "[fiber]") {
+  Pipe quiet, busy;
+  REQUIRE(::write(busy.write_end, "x", 1) == 1);
+  std::atomic<int> count{-1};
+  std::atomic<short> quiet_revents{-1}, busy_revents{-1};
+  {
+    FiberLoop loop;
+    loop.spawn([&] {
+      pollfd fds[2] = {{quiet.read_end, POLLIN, 0}, {busy.read_end, POLLIN, 0}};
+      count = wait_ready(fds, 2, 5'000);
+      quiet_revents = fds[0].revents;
+      busy_revents = fds[1].revents;
+    });
+  }
+  CHECK(count.load() == 1);
+  CHECK(quiet_revents.load() == 0);
+  CHECK((busy_revents.load() & POLLIN) != 0);
+}
+
+TEST_CASE("an exception ends its fiber only; deep stacks fit", "[fiber]") {
+  std::atomic<bool> after{false};
+  std::atomic<int> sum{0};
+  {
+    FiberLoop loop;
+    loop.spawn([] { throw std::runtime_error("a bug in one session"); });
+    loop.spawn([&] {
+      // 128 KiB of locals: what a TLS handshake or a regex engine may take.
+      volatile char big[128 * 1024];
+      std::memset(const_cast<char*>(big), 1, sizeof big);
+      sleep_for_ms(1);
+      int total = 0;
+      for (std::size_t i = 0; i < sizeof big; i += 4096)
+        total += big[i];
+      sum = total;
+    });
+    loop.spawn([&] {
+      sleep_for_ms(5);
+      after = true;
+    });
+  }
+  CHECK(after.load());
+  CHECK(sum.load() == 32);
+}
+
+TEST_CASE("fibers spawn fibers, and stacks are reused", "[fiber]") {
+  std::atomic<int> ran{0};
+  {
+    FiberLoop loop;
+    std::function<void(int)> chain = [&](int left) {
+      ++ran;
+      sleep_for_ms(0);
+      if (left > 0) loop.spawn([&, left] { chain(left - 1); });
+    };
+    loop.spawn([&] { chain(500); });
+    REQUIRE(eventually([&] { return ran.load() == 501 && loop.fibers() == 0; }));
+  }
+  CHECK(ran.load() == 501);
+}
+
+TEST_CASE("off a fiber, the same calls block the thread in poll", "[fiber]") {
+  CHECK_FALSE(on_fiber());
+  Pipe pipe;
+  const auto before = steady_us();
+  CHECK(wait_ready(pipe.read_end, POLLIN, 30) == 0);
+  CHECK(steady_us() - before >= 30'000);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(::write(pipe.write_end, "x", 1) == 1);
+  });
+  CHECK((wait_ready(pipe.read_end, POLLIN, 5'000) & POLLIN) != 0);
+  writer.join();
+  const auto slept = steady_us();
+  sleep_for_ms(10);
+  CHECK(steady_us() - slept >= 10'000);
+}
