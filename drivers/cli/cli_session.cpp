@@ -45,7 +45,7 @@ Result<std::unique_ptr<CliSession>> CliSession::start(ssh::SshConnection& connec
                                                       const PlatformDefinition& platform,
                                                       const DeviceTarget& target,
                                                       const Timeouts& timeouts, Deadline deadline) {
-  auto channel = connection.open_shell(ssh::PtySize{});
+  auto channel = connection.open_shell(ssh::PtySize{}, deadline);
   if (!channel) return std::move(channel).error();
   auto session =
       std::unique_ptr<CliSession>(new CliSession(std::move(*channel), platform, target, timeouts));

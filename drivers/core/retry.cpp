@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
-#include <thread>
+
+#include "nauto/base/io_wait.h"
 
 namespace nauto::drivers {
 
@@ -20,7 +21,7 @@ std::int64_t backoff_delay_ms(const RetryPolicy& policy, int attempt) {
 }
 
 void sleep_ms(std::int64_t ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  sleep_for_ms(ms);  // parks a fiber; blocks a thread
 }
 
 void sleep_within(std::int64_t ms, const Deadline& deadline) {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "curl_transfer.h"
 #include "nauto/drivers/driver.h"
 
 namespace nauto::drivers::http {
@@ -59,7 +60,10 @@ Errc classify(CURLcode code) {
 }  // namespace
 
 HttpClient::HttpClient(const DeviceTarget& target, Timeouts timeouts, RetryPolicy retry)
-    : target_(target), timeouts_(timeouts), retry_(retry) {
+    : target_(target),
+      timeouts_(timeouts),
+      retry_(retry),
+      transfer_(std::make_unique<CurlTransfer>()) {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   curl_ = curl_easy_init();
 }
@@ -121,7 +125,7 @@ Result<HttpResponse> HttpClient::send_once(const HttpRequest& request, Deadline 
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
   }
-  CURLcode code = curl_easy_perform(curl);
+  CURLcode code = transfer_->perform(curl);
   curl_slist_free_all(headers);
   // The URL is safe to show: credentials travel in headers, never in our URLs.
   std::string what = request.method + " " + request.url;

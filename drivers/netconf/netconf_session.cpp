@@ -50,7 +50,7 @@ Result<std::unique_ptr<NetconfSession>> NetconfSession::start(ssh::SshConnection
                                                               const DeviceTarget& target,
                                                               const Timeouts& timeouts,
                                                               Deadline deadline) {
-  auto channel = connection.open_subsystem("netconf");
+  auto channel = connection.open_subsystem("netconf", deadline);
   if (!channel) return std::move(channel).error();
   auto session =
       std::unique_ptr<NetconfSession>(new NetconfSession(std::move(*channel), target, timeouts));

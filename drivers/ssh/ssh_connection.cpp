@@ -7,6 +7,7 @@
 
 #include "jump_tunnel.h"
 #include "known_hosts_index.h"
+#include "nauto/base/io_wait.h"
 #include "nauto/base/log.h"
 #include "nauto/drivers/driver.h"
 
@@ -42,6 +43,28 @@ std::string fingerprint(ssh_session session) {
   return type + " " + out;
 }
 
+// Sessions are non-blocking: every wait goes through nauto::wait_ready, which parks a fiber
+// (thousands of sessions on a few threads) or blocks a thread in poll(2).
+bool wait_for_session(ssh_session session, std::int64_t wait_ms) {
+  const socket_t fd = ssh_get_fd(session);
+  if (fd == SSH_INVALID_SOCKET) return false;
+  short events = POLLIN;
+  if (ssh_get_poll_flags(session) & SSH_WRITE_PENDING) events |= POLLOUT;
+  return wait_ready(fd, events, std::max<std::int64_t>(wait_ms, 1)) != 0;
+}
+
+// Repeats a non-blocking libssh call while it answers `again`, waiting for the socket in
+// between (at most 200 ms at a time, so a cancelled deadline is seen), until `deadline`.
+// Returns the call's last answer: `again` still when the deadline passed.
+template <class Call>
+int until_done(ssh_session session, int again, const Deadline& deadline, Call call) {
+  for (;;) {
+    const int rc = call();
+    if (rc != again || deadline.expired()) return rc;
+    wait_for_session(session, std::min<std::int64_t>(deadline.remaining_ms() + 1, 200));
+  }
+}
+
 }  // namespace
 
 // ---- SshChannel ----
@@ -61,44 +84,69 @@ void SshChannel::close() {
 }
 
 Result<void> SshChannel::write(std::string_view bytes) {
+  ssh_session session = ssh_channel_get_session(channel_);
+  // A device that stops taking input (a full window) gets the idle timeout, as for output.
+  const auto stalled_ms = target_->timeouts ? target_->timeouts->idle_ms : Timeouts{}.idle_ms;
+  auto last_progress = steady_us();
   while (!bytes.empty()) {
     int n = ssh_channel_write(channel_, bytes.data(), static_cast<uint32_t>(bytes.size()));
     if (n == SSH_ERROR) {
-      return device_error(*target_, Errc::Unreachable,
-                          "connection dropped while sending: " +
-                              std::string(ssh_get_error(ssh_channel_get_session(channel_))));
+      return device_error(
+          *target_, Errc::Unreachable,
+          "connection dropped while sending: " + std::string(ssh_get_error(session)));
     }
-    bytes.remove_prefix(static_cast<std::size_t>(n));
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      last_progress = steady_us();
+      continue;
+    }
+    if (steady_us() - last_progress > stalled_ms * 1000) {
+      return device_error(*target_, Errc::Timeout,
+                          "the device took no input for " + std::to_string(stalled_ms) + " ms");
+    }
+    wait_for_session(session, 200);
   }
   return ok();
 }
 
 Result<std::size_t> SshChannel::read_some(std::string& out, std::int64_t wait_ms,
                                           bool from_stderr) {
+  ssh_session session = ssh_channel_get_session(channel_);
+  const auto until = steady_us() + std::max<std::int64_t>(wait_ms, 0) * 1000;
   char buffer[16384];
-  int n = ssh_channel_read_timeout(channel_, buffer, sizeof buffer, from_stderr ? 1 : 0,
-                                   static_cast<int>(std::max<std::int64_t>(wait_ms, 1)));
-  if (n == SSH_ERROR) {
-    return device_error(
-        *target_, Errc::Unreachable,
-        "connection dropped: " + std::string(ssh_get_error(ssh_channel_get_session(channel_))));
+  for (;;) {
+    const int n =
+        ssh_channel_read_nonblocking(channel_, buffer, sizeof buffer, from_stderr ? 1 : 0);
+    if (n > 0) {
+      out.append(buffer, static_cast<std::size_t>(n));
+      return static_cast<std::size_t>(n);
+    }
+    if (n == SSH_ERROR) {
+      return device_error(*target_, Errc::Unreachable,
+                          "connection dropped: " + std::string(ssh_get_error(session)));
+    }
+    if (n == SSH_EOF || ssh_channel_is_eof(channel_) || ssh_channel_is_closed(channel_)) {
+      return device_error(*target_, Errc::Unreachable, "the device closed the channel");
+    }
+    const auto left_us = until - steady_us();
+    if (left_us <= 0) return std::size_t{0};
+    wait_for_session(session, (left_us + 999) / 1000);
   }
-  if (n > 0) {
-    out.append(buffer, static_cast<std::size_t>(n));
-    return static_cast<std::size_t>(n);
-  }
-  if (ssh_channel_is_eof(channel_) || ssh_channel_is_closed(channel_)) {
-    return device_error(*target_, Errc::Unreachable, "the device closed the channel");
-  }
-  return std::size_t{0};
 }
 
 bool SshChannel::at_eof() const {
   return !channel_ || ssh_channel_is_eof(channel_) || ssh_channel_is_closed(channel_);
 }
 
-int SshChannel::exit_status() const {
-  return channel_ ? ssh_channel_get_exit_status(channel_) : -1;
+int SshChannel::exit_status(const Deadline& deadline) {
+  if (!channel_) return -1;
+  for (;;) {
+    // Non-blocking: the status so far (-1 until the server sent it).
+    const int status = ssh_channel_get_exit_status(channel_);
+    if (status != -1 || !ssh_channel_is_open(channel_) || deadline.expired()) return status;
+    wait_for_session(ssh_channel_get_session(channel_),
+                     std::min<std::int64_t>(deadline.remaining_ms() + 1, 200));
+  }
 }
 
 // ---- SshConnection ----
@@ -129,7 +177,7 @@ Result<std::unique_ptr<SshConnection>> SshConnection::open(const DeviceTarget& t
     auto opened = open(hop, connect_timeout_ms, deadline);
     if (!opened) return std::move(opened).error();
     jump = std::move(*opened);
-    auto forward = jump->open_forward(target.host, target.port);
+    auto forward = jump->open_forward(target.host, target.port, deadline);
     if (!forward) return std::move(forward).error();
     auto started = JumpTunnel::start(std::move(*forward));
     if (!started) return on_device(target, std::move(started).error());
@@ -156,6 +204,7 @@ Result<std::unique_ptr<SshConnection>> SshConnection::open(const DeviceTarget& t
   ssh_options_set(session, SSH_OPTIONS_PROCESS_CONFIG, &no_config);
   ssh_options_set(session, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
   ssh_options_set(session, SSH_OPTIONS_HOSTKEYS, kHostKeyOrder);
+  ssh_set_blocking(session, 0);
   if (!target.known_hosts.empty()) {
     // libssh reads the whole file during the key exchange (to order host key algorithms) and
     // again to check the key; when our index can answer, it gets an empty file instead and the
@@ -168,17 +217,22 @@ Result<std::unique_ptr<SshConnection>> SshConnection::open(const DeviceTarget& t
     socket_t fd = connection->tunnel_->session_fd();
     ssh_options_set(session, SSH_OPTIONS_FD, &fd);
   }
-  if (ssh_connect(session) != SSH_OK) {
-    std::string text = ssh_get_error(session);
+  const auto connect_by = deadline.capped_ms(connect_timeout_ms);
+  const int connected =
+      until_done(session, SSH_AGAIN, connect_by, [&] { return ssh_connect(session); });
+  if (connected != SSH_OK) {
+    std::string text = connected == SSH_AGAIN ? std::string("timed out") : ssh_get_error(session);
     return device_error(
-        target, classify_connect_error(text),
+        target, connected == SSH_AGAIN ? Errc::Timeout : classify_connect_error(text),
         "cannot connect to " + target.host + ":" + std::to_string(target.port) + ": " + text);
   }
   if (auto verified = connection->verify_host_key(); !verified) return std::move(verified).error();
   if (deadline.expired()) {
     return device_error(target, Errc::Timeout, "deadline passed before authentication");
   }
-  if (auto authed = connection->authenticate(target.credentials); !authed) {
+  if (auto authed =
+          connection->authenticate(target.credentials, deadline.capped_ms(connect_timeout_ms));
+      !authed) {
     return std::move(authed).error();
   }
   return connection;
@@ -271,7 +325,7 @@ Result<void> SshConnection::verify_host_key() {
   return ok();
 }
 
-Result<void> SshConnection::authenticate(const Credentials& credentials) {
+Result<void> SshConnection::authenticate(const Credentials& credentials, const Deadline& deadline) {
   const char* user = nullptr;  // the one set in options
   // No "none" probe first: it costs a round trip on every connect, and the server's answer to
   // the first real attempt lists its methods just as well.
@@ -294,20 +348,27 @@ Result<void> SshConnection::authenticate(const Credentials& credentials) {
                           "cannot load private key " + credentials.private_key_file +
                               " (missing, unreadable, or wrong passphrase)");
     }
-    rc = ssh_userauth_publickey(session_, user, key);
+    rc = until_done(session_, SSH_AUTH_AGAIN, deadline,
+                    [&] { return ssh_userauth_publickey(session_, user, key); });
     ssh_key_free(key);
     if (rc == SSH_AUTH_SUCCESS) return ok();
     refresh();
   }
   if (!credentials.password.empty() && (methods & SSH_AUTH_METHOD_PASSWORD)) {
     tried.push_back("password");
-    rc = ssh_userauth_password(session_, user, credentials.password.c_str());
+    rc = until_done(session_, SSH_AUTH_AGAIN, deadline, [&] {
+      return ssh_userauth_password(session_, user, credentials.password.c_str());
+    });
     if (rc == SSH_AUTH_SUCCESS) return ok();
     refresh();
   }
   if (!credentials.password.empty() && (methods & SSH_AUTH_METHOD_INTERACTIVE)) {
     tried.push_back("keyboard-interactive");
-    rc = ssh_userauth_kbdint(session_, user, nullptr);
+    auto kbdint = [&] {
+      return until_done(session_, SSH_AUTH_AGAIN, deadline,
+                        [&] { return ssh_userauth_kbdint(session_, user, nullptr); });
+    };
+    rc = kbdint();
     while (rc == SSH_AUTH_INFO) {
       int prompts = ssh_userauth_kbdint_getnprompts(session_);
       for (int i = 0; i < prompts; ++i) {
@@ -317,9 +378,12 @@ Result<void> SshConnection::authenticate(const Credentials& credentials) {
         const std::string& answer = echo ? credentials.username : credentials.password;
         ssh_userauth_kbdint_setanswer(session_, static_cast<unsigned>(i), answer.c_str());
       }
-      rc = ssh_userauth_kbdint(session_, user, nullptr);
+      rc = kbdint();
     }
     if (rc == SSH_AUTH_SUCCESS) return ok();
+  }
+  if (rc == SSH_AUTH_AGAIN) {
+    return device_error(target_, Errc::Timeout, "authentication did not finish in time");
   }
   if (rc == SSH_AUTH_ERROR) {
     return device_error(
@@ -327,7 +391,9 @@ Result<void> SshConnection::authenticate(const Credentials& credentials) {
         std::string("connection failed during authentication: ") + ssh_get_error(session_));
   }
   if (tried.empty()) {
-    rc = ssh_userauth_none(session_, user);  // only to learn what the server would accept
+    // Only to learn what the server would accept.
+    rc = until_done(session_, SSH_AUTH_AGAIN, deadline,
+                    [&] { return ssh_userauth_none(session_, user); });
     if (rc == SSH_AUTH_SUCCESS) return ok();
     methods = ssh_userauth_list(session_, user);
   }
@@ -352,90 +418,108 @@ Result<std::unique_ptr<SshChannel>> new_channel(ssh_session session, const Devic
   return std::make_unique<SshChannel>(channel, &target);
 }
 
-Error channel_error(ssh_session session, const DeviceTarget& target, const std::string& what) {
+// `rc` is a channel call's last answer: SSH_AGAIN means the deadline passed first.
+Error channel_error(ssh_session session, const DeviceTarget& target, const std::string& what,
+                    int rc) {
+  if (rc == SSH_AGAIN) return device_error(target, Errc::Timeout, what + ": no answer in time");
   return device_error(target, ssh_is_connected(session) ? Errc::Rejected : Errc::Unreachable,
                       what + ": " + ssh_get_error(session));
 }
 }  // namespace
 
-Result<std::unique_ptr<SshChannel>> SshConnection::open_shell(const PtySize& size) {
+Result<std::unique_ptr<SshChannel>> SshConnection::open_channel(const Deadline& deadline,
+                                                                const ChannelSetup& setup) {
   ssh_channel channel = nullptr;
   auto wrapped = new_channel(session_, target_, channel);
   if (!wrapped) return wrapped;
-  if (ssh_channel_open_session(channel) != SSH_OK) {
-    return channel_error(session_, target_, "cannot open a session channel");
-  }
-  if (ssh_channel_request_pty_size(channel, "vt100", size.columns, size.rows) != SSH_OK) {
-    return channel_error(session_, target_, "the device refused a terminal");
-  }
-  if (ssh_channel_request_shell(channel) != SSH_OK) {
-    return channel_error(session_, target_, "the device refused a shell");
+  int rc = until_done(session_, SSH_AGAIN, deadline, [&] { return setup.open(channel); });
+  if (rc != SSH_OK) return channel_error(session_, target_, setup.open_refused, rc);
+  for (const auto& step : setup.requests) {
+    rc = until_done(session_, SSH_AGAIN, deadline, [&] { return step.call(channel); });
+    if (rc != SSH_OK) return channel_error(session_, target_, step.refused, rc);
   }
   return wrapped;
 }
 
-Result<std::unique_ptr<SshChannel>> SshConnection::open_subsystem(const std::string& name) {
-  ssh_channel channel = nullptr;
-  auto wrapped = new_channel(session_, target_, channel);
-  if (!wrapped) return wrapped;
-  if (ssh_channel_open_session(channel) != SSH_OK) {
-    return channel_error(session_, target_, "cannot open a session channel");
-  }
-  if (ssh_channel_request_subsystem(channel, name.c_str()) != SSH_OK) {
-    return channel_error(session_, target_, "the device refused the '" + name + "' subsystem");
-  }
-  return wrapped;
+namespace {
+int open_session(ssh_channel channel) {
+  return ssh_channel_open_session(channel);
+}
+}  // namespace
+
+Result<std::unique_ptr<SshChannel>> SshConnection::open_shell(const PtySize& size,
+                                                              const Deadline& deadline) {
+  ChannelSetup setup{open_session, "cannot open a session channel", {}};
+  setup.requests.push_back({[&](ssh_channel channel) {
+                              return ssh_channel_request_pty_size(channel, "vt100", size.columns,
+                                                                  size.rows);
+                            },
+                            "the device refused a terminal"});
+  setup.requests.push_back({[](ssh_channel channel) { return ssh_channel_request_shell(channel); },
+                            "the device refused a shell"});
+  return open_channel(deadline, setup);
 }
 
-Result<std::unique_ptr<SshChannel>> SshConnection::open_exec(const std::string& command) {
-  ssh_channel channel = nullptr;
-  auto wrapped = new_channel(session_, target_, channel);
-  if (!wrapped) return wrapped;
-  if (ssh_channel_open_session(channel) != SSH_OK) {
-    return channel_error(session_, target_, "cannot open a session channel");
-  }
-  if (ssh_channel_request_exec(channel, command.c_str()) != SSH_OK) {
-    return channel_error(session_, target_, "the device refused to execute '" + command + "'");
-  }
-  return wrapped;
+Result<std::unique_ptr<SshChannel>> SshConnection::open_subsystem(const std::string& name,
+                                                                  const Deadline& deadline) {
+  ChannelSetup setup{open_session, "cannot open a session channel", {}};
+  setup.requests.push_back(
+      {[&](ssh_channel channel) { return ssh_channel_request_subsystem(channel, name.c_str()); },
+       "the device refused the '" + name + "' subsystem"});
+  return open_channel(deadline, setup);
 }
 
-Result<std::unique_ptr<SshChannel>> SshConnection::open_forward(const std::string& host, int port) {
-  ssh_channel channel = nullptr;
-  auto wrapped = new_channel(session_, target_, channel);
-  if (!wrapped) return wrapped;
-  if (ssh_channel_open_forward(channel, host.c_str(), port, "127.0.0.1", 0) != SSH_OK) {
-    return channel_error(session_, target_,
-                         "jump host refused to forward to " + host + ":" + std::to_string(port));
-  }
-  return wrapped;
+Result<std::unique_ptr<SshChannel>> SshConnection::open_exec(const std::string& command,
+                                                             const Deadline& deadline) {
+  ChannelSetup setup{open_session, "cannot open a session channel", {}};
+  setup.requests.push_back(
+      {[&](ssh_channel channel) { return ssh_channel_request_exec(channel, command.c_str()); },
+       "the device refused to execute '" + command + "'"});
+  return open_channel(deadline, setup);
+}
+
+Result<std::unique_ptr<SshChannel>> SshConnection::open_forward(const std::string& host, int port,
+                                                                const Deadline& deadline) {
+  ChannelSetup setup{[&](ssh_channel channel) {
+                       return ssh_channel_open_forward(channel, host.c_str(), port, "127.0.0.1", 0);
+                     },
+                     "jump host refused to forward to " + host + ":" + std::to_string(port),
+                     {}};
+  return open_channel(deadline, setup);
 }
 
 Result<ExecOutput> SshConnection::exec(const std::string& command, std::int64_t idle_ms,
                                        Deadline deadline) {
-  auto channel = open_exec(command);
-  if (!channel) return std::move(channel).error();
+  auto opened = open_exec(command, deadline);
+  if (!opened) return std::move(opened).error();
+  auto& channel = **opened;
   ExecOutput output;
   std::int64_t last_data = steady_us();
+  // Both streams are read as their data comes; the command is done when stdout ends (stderr's
+  // last bytes are taken as they come with it).
   for (;;) {
-    auto got = (*channel)->read_some(output.out, 20);
-    if (!got) break;  // EOF: the command finished
-    auto got_err = (*channel)->read_some(output.err, 1, true);
-    if ((got && *got > 0) || (got_err && *got_err > 0)) last_data = steady_us();
-    if (!got_err) break;
+    auto got = channel.read_some(output.out, 0);
+    auto got_err = channel.read_some(output.err, 0, true);
+    if (!got) break;
+    if ((got_err && *got_err > 0) || *got > 0) {
+      last_data = steady_us();
+      continue;
+    }
     if (deadline.expired()) {
       return device_error(target_, Errc::Timeout,
                           "'" + command + "' still running when the deadline passed");
     }
-    if (steady_us() - last_data > idle_ms * 1000) {
+    const auto silent_ms = (steady_us() - last_data) / 1000;
+    if (silent_ms >= idle_ms) {
       return device_error(target_, Errc::Timeout,
                           "'" + command + "' sent nothing for " + std::to_string(idle_ms) + " ms");
     }
+    wait_for_session(
+        session_, std::min({idle_ms - silent_ms, deadline.remaining_ms() + 1, std::int64_t{200}}));
   }
-  // Drain what is left after EOF on one stream.
-  while ((*channel)->read_some(output.err, 1, true).value_or(std::size_t{0}) > 0) {
+  while (channel.read_some(output.err, 0, true).value_or(std::size_t{0}) > 0) {
   }
-  output.exit_status = (*channel)->exit_status();
+  output.exit_status = channel.exit_status(deadline.capped_ms(idle_ms));
   return output;
 }
 

@@ -1,12 +1,19 @@
 #include "device_locks.h"
 
-#include <chrono>
+#include "nauto/base/io_wait.h"
 
 namespace nauto::devices {
 
 Result<void> DeviceLocks::acquire(const std::string& device, const std::string& job, bool fail_fast,
                                   const drivers::Deadline& deadline) {
   std::unique_lock lock(mutex_);
+  Doorbell released;
+  auto waiter = waiters_.insert(waiters_.end(), &released);
+  struct Leave {
+    std::list<const Doorbell*>& waiters;
+    std::list<const Doorbell*>::iterator waiter;
+    ~Leave() { waiters.erase(waiter); }  // runs with the lock held (declared after it)
+  } leave{waiters_, waiter};
   for (;;) {
     const auto it = holders_.find(device);
     if (it == holders_.end() || it->second == job) {
@@ -21,7 +28,10 @@ Result<void> DeviceLocks::acquire(const std::string& device, const std::string& 
                   device);
     }
     // Wakes on release, and every 100 ms to notice the deadline or a cancel.
-    released_.wait_for(lock, std::chrono::milliseconds(100));
+    released.drain();
+    lock.unlock();
+    wait_ready(released.fd(), POLLIN, std::min<std::int64_t>(deadline.remaining_ms() + 1, 100));
+    lock.lock();
   }
 }
 
@@ -30,8 +40,9 @@ void DeviceLocks::release(const std::string& device, const std::string& job) {
     std::lock_guard lock(mutex_);
     const auto it = holders_.find(device);
     if (it != holders_.end() && it->second == job) holders_.erase(it);
+    for (const auto* waiter : waiters_)
+      waiter->ring();
   }
-  released_.notify_all();
 }
 
 }  // namespace nauto::devices

@@ -1,13 +1,16 @@
 #pragma once
 // DeviceLocks: at most one job changes a device at a time. A second job that wants to change
 // the same device waits (until its deadline or cancellation) or, when asked, fails at once with
-// an error naming the job that holds the device. Thread-safe.
+// an error naming the job that holds the device. A waiter sleeps on a doorbell of its own that
+// release() rings (nauto/base/io_wait.h), so a waiting fiber parks instead of holding up the
+// session loop that runs the job holding the device. Thread-safe.
 
-#include <condition_variable>
+#include <list>
 #include <map>
 #include <mutex>
 #include <string>
 
+#include "nauto/base/doorbell.h"
 #include "nauto/base/result.h"
 #include "nauto/drivers/deadline.h"
 
@@ -23,7 +26,7 @@ class DeviceLocks {
 
  private:
   std::mutex mutex_;
-  std::condition_variable released_;
+  std::list<const Doorbell*> waiters_;          // rung on every release
   std::map<std::string, std::string> holders_;  // device -> job
 };
 

@@ -3,7 +3,8 @@
 // close — turned into a DeviceOutcome. Transient faults (refused, reset, timed out) are retried
 // with backoff inside the device's deadline; a push is retried only while connecting, never
 // after lines were sent. Read-only work uses (and leaves open) a session the SessionPool keeps
-// when someone holds the device. Runs on a job worker thread; blocking by design.
+// when someone holds the device. Runs on a fiber of the job runner's session loops, or on any
+// thread: it is written blocking, and its waits park the fiber (nauto/base/io_wait.h).
 
 #include <string>
 

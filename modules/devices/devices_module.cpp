@@ -43,6 +43,7 @@ Result<JobRunnerOptions> read_options(const json& config, std::string& platform_
   JobRunnerOptions options;
   ConfigReader r(config, "modules.devices");
   options.max_sessions = static_cast<int>(r.integer("max_sessions", 100, 1, 10000));
+  options.session_threads = static_cast<int>(r.integer("session_threads", 0, 0, 64));
   options.device_timeout_ms = r.duration_ms("device_timeout", 120'000, 100);
   options.job_timeout_ms = r.duration_ms("job_timeout", 3'600'000, 100);
   // Kept longer than a job can run (its timeout), so age alone never takes a running job.

@@ -81,8 +81,10 @@ JobRunner::JobRunner(JobRunnerOptions options, store::Store& store,
       job_store_(store),
       catalog_(catalog),
       gate_(options_.max_sessions, options_.limits) {
-  for (int i = 0; i < gate_.max_sessions(); ++i)
-    workers_.emplace_back([this] { worker_loop(); });
+  int loops = options_.session_threads;
+  if (loops <= 0) loops = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  for (int i = 0; i < loops; ++i)
+    session_loops_.push_back(std::make_unique<FiberLoop>());
   dispatcher_ = std::thread([this] { dispatch_loop(); });
 }
 
@@ -94,10 +96,8 @@ JobRunner::~JobRunner() {
       job->cancel->store(true);
   }
   dispatcher_wake_.notify_all();
-  work_ready_.notify_all();
   dispatcher_.join();
-  for (auto& worker : workers_)
-    worker.join();
+  session_loops_.clear();  // waits for the running devices, which see the cancel at their next wait
   // What finished while stopping is recorded; the jobs stay interrupted, as after a crash.
   for (auto& done : done_)
     record(*done.job, done.outcome);
@@ -266,9 +266,8 @@ void JobRunner::admit(std::int64_t& wake_at_us) {
       }
       ++job->counts.running;
       --job->counts.pending;
-      work_.push_back({job, *it});
+      launch({job, *it});
       it = job->pending.erase(it);
-      work_ready_.notify_one();
     }
   }
 }
@@ -333,32 +332,27 @@ void JobRunner::finish_job(const std::shared_ptr<Job>& job) {
   news_.ring();
 }
 
-void JobRunner::worker_loop() {
-  for (;;) {
-    Work work;
-    {
-      std::unique_lock lock(mutex_);
-      work_ready_.wait(lock, [this] { return stopping_ || !work_.empty(); });
-      if (stopping_ && work_.empty()) return;
-      work = std::move(work_.front());
-      work_.pop_front();
-    }
-    auto& job = *work.job;
-    const auto device_timeout =
-        job.spec.device_timeout_ms ? job.spec.device_timeout_ms : options_.device_timeout_ms;
-    const auto job_left_ms = std::max<std::int64_t>(0, (job.deadline_steady - steady_us()) / 1000);
-    auto deadline =
-        drivers::Deadline::after_ms(std::min(device_timeout, job_left_ms)).cancellable(job.cancel);
-    auto retry = options_.retry;
-    if (job.spec.attempts > 0) retry.max_attempts = job.spec.attempts;
-    DeviceTaskContext context{job.spec, job.id, catalog_, locks_, retry, &sessions_};
-    auto outcome = run_device_task(context, job.devices[work.device].target, deadline);
-    {
-      std::lock_guard lock(mutex_);
-      done_.push_back({std::move(work.job), work.device, std::move(outcome)});
-    }
-    dispatcher_wake_.notify_one();
+void JobRunner::launch(Work work) {
+  auto& loop = *session_loops_[next_loop_++ % session_loops_.size()];
+  loop.spawn([this, work = std::move(work)]() mutable { run_device(work); });
+}
+
+void JobRunner::run_device(Work& work) {
+  auto& job = *work.job;
+  const auto device_timeout =
+      job.spec.device_timeout_ms ? job.spec.device_timeout_ms : options_.device_timeout_ms;
+  const auto job_left_ms = std::max<std::int64_t>(0, (job.deadline_steady - steady_us()) / 1000);
+  auto deadline =
+      drivers::Deadline::after_ms(std::min(device_timeout, job_left_ms)).cancellable(job.cancel);
+  auto retry = options_.retry;
+  if (job.spec.attempts > 0) retry.max_attempts = job.spec.attempts;
+  DeviceTaskContext context{job.spec, job.id, catalog_, locks_, retry, &sessions_};
+  auto outcome = run_device_task(context, job.devices[work.device].target, deadline);
+  {
+    std::lock_guard lock(mutex_);
+    done_.push_back({std::move(work.job), work.device, std::move(outcome)});
   }
+  dispatcher_wake_.notify_one();
 }
 
 }  // namespace nauto::devices

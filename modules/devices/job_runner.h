@@ -2,12 +2,13 @@
 // JobRunner: runs jobs over many devices with bounded concurrency.
 //
 // One dispatcher thread decides what starts (ConcurrencyGate: global, keyed session and rate
-// limits; each job's max_parallel) and a fixed pool of worker threads runs DeviceTasks, which
-// block on the network. Each device result goes to the store as it finishes; the runner keeps
-// only counters, so memory follows concurrency, not fleet size. Cancelling a job raises the
-// flag its devices' deadlines carry: running devices stop at their next wait (within about
-// 200 ms), pending ones are recorded as cancelled without being touched. A job deadline does
-// the same for what has not finished by then.
+// limits; each job's max_parallel), and each started device runs its DeviceTask on a fiber of
+// a few session loops (nauto/base/fiber_loop.h): a device waiting on the network parks its
+// fiber, so max_sessions sets how many sessions are in flight, not how many threads there are. Each
+// device result goes to the store as it finishes; the runner keeps only counters, so memory follows
+// concurrency, not fleet size. Cancelling a job raises the flag its devices' deadlines carry:
+// running devices stop at their next wait (within about 200 ms), pending ones are recorded as
+// cancelled without being touched. A job deadline does the same for what has not finished by then.
 // Thread-safe: start/cancel/progress may be called from any thread.
 
 #include <atomic>
@@ -27,6 +28,7 @@
 #include "job.h"
 #include "job_store.h"
 #include "nauto/base/doorbell.h"
+#include "nauto/base/fiber_loop.h"
 #include "nauto/drivers/device_target.h"
 #include "nauto/drivers/platform.h"
 #include "nauto/drivers/retry.h"
@@ -35,7 +37,8 @@
 namespace nauto::devices {
 
 struct JobRunnerOptions {
-  int max_sessions = 100;  ///< worker threads = global session limit
+  int max_sessions = 100;   ///< global session limit (sessions in flight)
+  int session_threads = 0;  ///< threads running the sessions' fibers; 0 = one per core, at most 4
   std::vector<SessionLimit> limits;
   std::int64_t device_timeout_ms = 120'000;
   std::int64_t job_timeout_ms = 3'600'000;
@@ -88,7 +91,7 @@ struct RunnerNews {
 class JobRunner {
  public:
   JobRunner(JobRunnerOptions options, store::Store& store, const drivers::PlatformCatalog& catalog);
-  /// Cancels what runs, waits for the workers, and records the jobs as interrupted.
+  /// Cancels what runs, waits for the running devices, and records the jobs as interrupted.
   ~JobRunner();
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
@@ -126,7 +129,8 @@ class JobRunner {
   };
 
   void dispatch_loop();
-  void worker_loop();
+  void launch(Work work);
+  void run_device(Work& work);
   void admit(std::int64_t& wake_at_us);
   void settle(Job& job, std::int64_t now);
   void finish_job(const std::shared_ptr<Job>& job);
@@ -142,7 +146,6 @@ class JobRunner {
   mutable std::mutex mutex_;
   std::condition_variable dispatcher_wake_;
   bool dispatch_needed_ = false;  // a job started or was cancelled: the dispatcher has work
-  std::condition_variable work_ready_;
   bool stopping_ = false;
   ConcurrencyGate gate_;
   std::list<std::shared_ptr<Job>> jobs_;  // running, in start order
@@ -150,10 +153,10 @@ class JobRunner {
   std::deque<DeviceFinished> announced_;  // finished devices since the last poll()
   std::uint64_t announced_dropped_ = 0;
   std::map<std::string, DeviceOutcome> outcomes_;  // one-device jobs, since the last poll()
-  std::deque<Work> work_;                          // admitted, waiting for a worker
   std::deque<Done> done_;                          // finished, waiting for the dispatcher
+  std::size_t next_loop_ = 0;                      // where the next device runs (round robin)
+  std::vector<std::unique_ptr<FiberLoop>> session_loops_;
   std::thread dispatcher_;
-  std::vector<std::thread> workers_;
 };
 
 }  // namespace nauto::devices

@@ -8,6 +8,8 @@
 #include "driver_test_support.h"
 #include "lab_process.h"
 #include "nauto/base/clock.h"
+#include "nauto/base/fiber_loop.h"
+#include "nauto/base/io_wait.h"
 #include "nauto/drivers/config_diff.h"
 #include "nauto/drivers/driver_pool.h"
 #include "nauto/drivers/make_driver.h"
@@ -263,6 +265,72 @@ TEST_CASE("EOS and NX-OS over SSH and over their HTTP APIs", "[drivers][lab]") {
     REQUIRE_FALSE(refused);
     CHECK(refused.error().code == Errc::Untrusted);
   }
+}
+
+TEST_CASE("SSH CLI, eAPI, NX-API and NETCONF sessions share one thread on fibers",
+          "[drivers][lab][fiber]") {
+  // Four slow devices, one per transport, each driven by a fiber of one loop: while one waits
+  // for its device the others go on, so together they take about as long as the slowest.
+  struct Session {
+    const char* platform = "";
+    const char* transport = "";
+    bool ran_on_fiber = false;
+    std::string error;
+    std::string hostname;
+    std::int64_t took_us = 0;
+  };
+  std::vector<Session> sessions(4);
+  const char* kinds[4][2] = {
+      {"cisco_ios", ""}, {"arista_eos", "eapi"}, {"cisco_nxos", "nxapi"}, {"juniper_junos", ""}};
+  for (int i = 0; i < 4; ++i) {
+    sessions[i].platform = kinds[i][0];
+    sessions[i].transport = kinds[i][1];
+  }
+  for (auto& session : sessions)
+    lab().control("PUT", "/devices/" + lab().device(session.platform).name + "/faults",
+                  R"({"latency_ms": 300})");
+  const auto started = steady_us();
+  {
+    FiberLoop loop;
+    for (auto& session : sessions) {
+      auto target = lab().target(lab().device(session.platform));
+      if (*session.transport) target.transport = session.transport;
+      loop.spawn([&session, target] {
+        const auto began = steady_us();
+        session.ran_on_fiber = on_fiber();
+        auto driver = make_driver(target, catalog());
+        if (!driver) {
+          session.error = driver.error().describe();
+          return;
+        }
+        const auto deadline = Deadline::after_ms(30000);
+        if (auto opened = (*driver)->open(deadline); !opened) {
+          session.error = opened.error().describe();
+          return;
+        }
+        auto facts = (*driver)->facts(deadline);
+        if (facts) {
+          session.hostname = facts->hostname;
+        } else {
+          session.error = facts.error().describe();
+        }
+        (*driver)->close();
+        session.took_us = steady_us() - began;
+      });
+    }
+  }
+  const auto elapsed_us = steady_us() - started;
+  std::int64_t serial_us = 0;
+  for (auto& session : sessions) {
+    INFO(session.platform << " " << session.transport << ": " << session.error);
+    CHECK(session.ran_on_fiber);
+    CHECK(session.error.empty());
+    CHECK(session.hostname == lab().device(session.platform).name);
+    serial_us += session.took_us;
+    lab().control("PUT", "/devices/" + lab().device(session.platform).name + "/faults", "{}");
+  }
+  INFO("together " << elapsed_us / 1000 << " ms; one after another " << serial_us / 1000 << " ms");
+  CHECK(elapsed_us < serial_us * 3 / 4);
 }
 
 TEST_CASE("Junos: NETCONF config with candidate, dry-run, confirmed commit, rollback; CLI show",

@@ -106,6 +106,13 @@ std::map<std::string, json> results_by_device(JobRunner& runner, const std::stri
   return out;
 }
 
+int thread_count() {
+  int count = 0;
+  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task"))
+    ++count;
+  return count;
+}
+
 std::string lab_commands(int index) {
   return lab().control("GET", "/devices/" + lab().device("cisco_ios", index).name + "/commands");
 }
@@ -275,11 +282,57 @@ TEST_CASE("keyed session limits and rates", "[jobs][lab]") {
   clear_faults();
 }
 
+TEST_CASE("sessions in flight are not threads: 30 slow devices at once on one session thread",
+          "[jobs][lab]") {
+  clear_faults();
+  constexpr int kDevices = 30;
+  for (int i = 0; i < kDevices; ++i)
+    set_faults(i, R"({"latency_ms": 1500})");
+  TempStore temp;
+  JobRunnerOptions options;
+  options.max_sessions = kDevices;
+  options.session_threads = 1;
+  options.limits = {{"all", kDevices, 0, 0}};  // counts the peak of sessions in flight
+  const int threads_before = thread_count();
+  JobRunner runner(options, *temp.store, catalog());
+  JobSpec spec;
+  spec.commands = {"show clock"};
+  const auto started = steady_us();
+  auto id = runner.start(spec, lab_devices(0, kDevices, {"fleet"}));
+  REQUIRE(id);
+  int threads_peak = 0;
+  JobProgress end;
+  for (bool ended = false; !ended;) {
+    threads_peak = std::max(threads_peak, thread_count());
+    for (const auto& progress : runner.poll().jobs) {
+      if (progress.id == *id && progress.state != JobState::Running) {
+        end = progress;
+        ended = true;
+      }
+    }
+    REQUIRE(steady_us() - started < 60'000'000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto elapsed_ms = (steady_us() - started) / 1000;
+  CHECK(end.counts.ok == kDevices);
+  // All 30 were in flight together: the command's 1.5 s came once, not 30 times over.
+  CHECK(runner.peak(0, "fleet") == kDevices);
+  CHECK(elapsed_ms < 15'000);
+  // ...on the runner's two threads (its dispatcher and one session thread), none per session.
+  INFO("threads before the runner " << threads_before << ", at the peak " << threads_peak);
+  CHECK(threads_peak <= threads_before + 2);
+  clear_faults();
+}
+
 TEST_CASE("two jobs changing one device: the second waits, or fails fast", "[jobs][lab]") {
   clear_faults();
   set_faults(25, R"({"latency_ms": 300})");
   TempStore temp;
-  JobRunner runner(JobRunnerOptions{}, *temp.store, catalog());
+  // One session thread: the job waiting for the device must park, not hold up the thread that
+  // runs the job holding it.
+  JobRunnerOptions options;
+  options.session_threads = 1;
+  JobRunner runner(options, *temp.store, catalog());
   JobSpec push;
   push.kind = JobKind::Push;
   push.config = "interface Loopback77\n description first\nntp server 10.7.7.7";

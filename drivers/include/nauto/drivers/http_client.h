@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ struct HttpRequest {
   bool basic_auth = false;  ///< send the target's username and password
 };
 
+class CurlTransfer;
+
 class HttpClient {
  public:
   HttpClient(const DeviceTarget& target, Timeouts timeouts, RetryPolicy retry = {});
@@ -52,7 +55,8 @@ class HttpClient {
   const DeviceTarget& target_;
   Timeouts timeouts_;
   RetryPolicy retry_;
-  void* curl_ = nullptr;  ///< CURL*, kept for connection reuse
+  void* curl_ = nullptr;                    ///< CURL*, kept for connection reuse
+  std::unique_ptr<CurlTransfer> transfer_;  ///< waits that park a fiber (curl_transfer.h)
   int attempts_ = 0;
   std::int64_t retry_after_ms_ = 0;  ///< from the last 429's Retry-After
 };

@@ -5,8 +5,10 @@
 // and shared by every SSH-based driver (CLI, NETCONF, Linux exec).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nauto/base/result.h"
 #include "nauto/drivers/deadline.h"
@@ -28,13 +30,17 @@ class SshChannel {
   SshChannel(const SshChannel&) = delete;
   SshChannel& operator=(const SshChannel&) = delete;
 
+  /// Sends all of `bytes`. Errors: Unreachable (dropped), Timeout (the device took nothing for
+  /// its idle timeout).
   Result<void> write(std::string_view bytes);
-  /// Appends whatever arrives within min(idle_ms, deadline) to `out`. Returns the byte count
-  /// (0 = the wait ended with nothing new); Unreachable when the channel closed or dropped.
+  /// Appends what arrives first within `wait_ms` (0 = only what is there now) to `out`.
+  /// Returns the byte count (0 = the wait ended with nothing new); Unreachable when the
+  /// channel closed or dropped.
   Result<std::size_t> read_some(std::string& out, std::int64_t wait_ms, bool from_stderr = false);
   bool at_eof() const;
-  /// Exit status of an exec channel once it ended; -1 if the server sent none.
-  int exit_status() const;
+  /// Exit status of an exec channel that ended, waiting for it until `deadline`; -1 if the
+  /// server sent none.
+  int exit_status(const Deadline& deadline);
   void close();
 
  private:
@@ -56,6 +62,8 @@ struct PtySize {
 };
 
 /// An authenticated session. Not thread-safe: one user at a time (the pool guarantees it).
+/// Non-blocking underneath: each wait parks the calling fiber, or blocks the calling thread
+/// (nauto/base/io_wait.h), so the same session serves both.
 class SshConnection {
  public:
   /// Connects, checks the host key under the target's policy and authenticates, all within
@@ -68,13 +76,17 @@ class SshConnection {
   SshConnection(const SshConnection&) = delete;
   SshConnection& operator=(const SshConnection&) = delete;
 
-  Result<std::unique_ptr<SshChannel>> open_shell(const PtySize& size);
-  Result<std::unique_ptr<SshChannel>> open_subsystem(const std::string& name);
-  Result<std::unique_ptr<SshChannel>> open_exec(const std::string& command);
+  /// Channels, set up within `deadline` (Timeout after it; Rejected when the device refuses).
+  Result<std::unique_ptr<SshChannel>> open_shell(const PtySize& size, const Deadline& deadline);
+  Result<std::unique_ptr<SshChannel>> open_subsystem(const std::string& name,
+                                                     const Deadline& deadline);
+  Result<std::unique_ptr<SshChannel>> open_exec(const std::string& command,
+                                                const Deadline& deadline);
   /// Runs one command on an exec channel and collects stdout, stderr and exit status.
   Result<ExecOutput> exec(const std::string& command, std::int64_t idle_ms, Deadline deadline);
   /// Opens a direct-tcpip channel (for a jump host's onward hop).
-  Result<std::unique_ptr<SshChannel>> open_forward(const std::string& host, int port);
+  Result<std::unique_ptr<SshChannel>> open_forward(const std::string& host, int port,
+                                                   const Deadline& deadline);
 
   bool is_connected() const;
   /// Sends an SSH ignore message; false when the connection is gone.
@@ -84,8 +96,21 @@ class SshConnection {
 
  private:
   SshConnection(ssh_session_struct* session, DeviceTarget target);
-  Result<void> authenticate(const Credentials& credentials);
+  Result<void> authenticate(const Credentials& credentials, const Deadline& deadline);
   Result<void> verify_host_key();
+  /// How a channel is set up: the open call, then each request, each retried while libssh
+  /// answers SSH_AGAIN; the texts say what the device refused.
+  struct ChannelRequest {
+    std::function<int(ssh_channel_struct*)> call;
+    std::string refused;
+  };
+  struct ChannelSetup {
+    std::function<int(ssh_channel_struct*)> open;
+    std::string open_refused;
+    std::vector<ChannelRequest> requests;
+  };
+  Result<std::unique_ptr<SshChannel>> open_channel(const Deadline& deadline,
+                                                   const ChannelSetup& setup);
 
   ssh_session_struct* session_;
   DeviceTarget target_;
