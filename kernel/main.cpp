@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -114,9 +115,21 @@ int run_module(const ModuleProcessOptions& o) {
   return 0;
 }
 
+// Each device session in flight is a socket, and max_sessions may be in the thousands: the
+// soft limit on open files (1,024 on Debian) goes up to the hard one, as systemd's
+// LimitNOFILE would. Module processes inherit it.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  raise_open_file_limit();
   CLI::App app{"nautod: the nauto kernel daemon (bus router, module host, store)"};
   std::string config_path = kDefaultConfigPath;
   bool check_only = false;

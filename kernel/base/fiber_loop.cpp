@@ -20,9 +20,8 @@
 #include "nauto/base/io_wait.h"
 #include "nauto/base/log.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef NAUTO_FIBER_ASAN
 #include <sanitizer/common_interface_defs.h>
-#define NAUTO_FIBER_ASAN 1
 #endif
 
 namespace nauto {
@@ -99,8 +98,10 @@ class FiberLoop::Impl {
   std::vector<char*> spare_stacks_;  // mappings of ended fibers, for reuse
   std::uint64_t next_wait_id_ = 1;
   ucontext_t loop_context_{};
+#ifdef NAUTO_FIBER_ASAN
   const void* loop_stack_bottom_ = nullptr;  // ASan's record of the loop thread's stack
   std::size_t loop_stack_size_ = 0;
+#endif
   std::thread thread_;
 };
 

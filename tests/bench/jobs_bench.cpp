@@ -2,6 +2,8 @@
 // inventory with SESSIONS at once, through JobRunner exactly as nautod runs it (results into
 // LMDB, strict host keys, credential "lab" from NAUTO_CRED_LAB_*). Prints wall time, this
 // process's CPU time and peak RSS. One size per process, so the peak RSS is that size's own.
+// Also the peak of sessions in flight, the process's threads at that time, and the memory each
+// session in flight took: (peak RSS - RSS before the job) / peak sessions in flight.
 // A device counts as ok only when its output names the IOS software (netmiko_bench.py checks
 // the same); transient faults get 3 attempts, as netmiko_bench.py gives them.
 //   jobs_bench INVENTORY DEVICES SESSIONS
@@ -25,6 +27,19 @@
 #include "vault_file.h"
 
 using namespace nauto;
+
+namespace {
+
+// A number from /proc/self/status ("Threads", "VmRSS" in KiB); 0 when absent.
+long self_status(const std::string& key) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 4) {
@@ -85,12 +100,15 @@ int main(int argc, char** argv) {
   runner_options.device_timeout_ms = 120'000;
   double wall = 0;
   devices::JobCounts counts;
+  long rss_before_kib = 0, threads_at_peak = 0;
+  std::int64_t peak_in_flight = 0;
   std::map<std::string, std::pair<int, std::string>> failures;  // error code -> count, example
   {
     devices::JobRunner runner(runner_options, **store, *catalog);
     devices::JobSpec spec;
     spec.commands = {"show version"};
     spec.attempts = 3;
+    rss_before_kib = self_status("VmRSS");
     const auto started = steady_us();
     auto id = runner.start(spec, std::move(fleet));
     if (!id) {
@@ -102,6 +120,10 @@ int main(int argc, char** argv) {
       pollfd news{runner.news().fd(), POLLIN, 0};
       ::poll(&news, 1, 1000);
       runner.news().drain();
+      if (auto now = runner.progress(*id); now && now->counts.running > peak_in_flight) {
+        peak_in_flight = now->counts.running;
+        threads_at_peak = self_status("Threads");
+      }
       for (const auto& progress : runner.poll().jobs) {
         if (progress.id == *id && progress.state != devices::JobState::Running) {
           ended = true;
@@ -140,10 +162,14 @@ int main(int argc, char** argv) {
                      static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   std::printf(
       "nauto_jobs devices=%zu sessions=%d wall_s=%.2f cpu_s=%.2f peak_rss_mib=%.1f ok=%lld "
-      "failed=%lld rate_per_s=%.1f\n",
+      "failed=%lld rate_per_s=%.1f peak_in_flight=%lld threads_at_peak=%ld "
+      "rss_per_session_kib=%.0f\n",
       wanted, sessions, wall, cpu, static_cast<double>(usage.ru_maxrss) / 1024.0,
       static_cast<long long>(counts.ok), static_cast<long long>(counts.total - counts.ok),
-      static_cast<double>(wanted) / wall);
+      static_cast<double>(wanted) / wall, static_cast<long long>(peak_in_flight), threads_at_peak,
+      peak_in_flight ? static_cast<double>(usage.ru_maxrss - rss_before_kib) /
+                           static_cast<double>(peak_in_flight)
+                     : 0.0);
   for (const auto& [code, entry] : failures) {
     std::printf("  not ok: %d x %s, e.g. %s\n", entry.first, code.c_str(), entry.second.c_str());
   }

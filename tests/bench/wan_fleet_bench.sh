@@ -11,35 +11,52 @@
 #     wall against the floor (waves x one device), peak RSS, client CPU in cores;
 #   - netmiko fast_cli with PEER_THREADS threads on the same devices.
 # Targets: wall <= 1.3x the floor, peak RSS < 300 MB, client CPU < 1 core. Needs root.
-#   wan_fleet_bench.sh NAUTO_LAB JOBS_BENCH [DEVICES] [SESSIONS] [RTT_MS] [PEER_THREADS]
+# DELAY=lab, for kernels without sch_netem: no namespace; instead the lab holds each reply of
+# every device RTT_MS before sending it (its latency_ms fault). That delays each CLI round trip
+# as a WAN would, but not TCP's handshake or the SSH key exchange, so the floor has fewer
+# delayed round trips; it still measures sessions in flight against the same floor.
+#   [DELAY=netem|lab] wan_fleet_bench.sh NAUTO_LAB JOBS_BENCH [DEVICES] [SESSIONS] [RTT_MS] [PEER_THREADS]
 set -euo pipefail
 lab=$(realpath "$1"); bench=$(realpath "$2")
 devices=${3:-5000}; sessions=${4:-1000}; rtt=${5:-100}; peer_threads=${6:-$sessions}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/nauto-wan-bench-XXXXXX)
+delay=${DELAY:-netem}
 ns=nauto-wan-$$
 pid=""
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null || true
+  [ "$delay" = netem ] && ip netns del "$ns" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-ip netns add "$ns"
-in_ns ip link set lo up
-# Half the round trip each way; a queue long enough for every packet in flight at once.
-in_ns tc qdisc add dev lo root netem delay "$((rtt / 2))ms" limit 1000000
-# A fresh namespace has no listener at all, so any base port below the ephemeral range is free.
-printf 'base_port: 10000\ncredentials: {username: admin, password: lab-pass, enable_secret: lab-enable}\ngroups:\n  - {platform: cisco_ios, count: %s}\n' \
-  "$devices" >"$work/fleet.yaml"
+if [ "$delay" = netem ]; then
+  in_ns() { ip netns exec "$ns" "$@"; }
+  ip netns add "$ns"
+  in_ns ip link set lo up
+  # Half the round trip each way; a queue long enough for every packet in flight at once.
+  in_ns tc qdisc add dev lo root netem delay "$((rtt / 2))ms" limit 1000000
+  # A fresh namespace has no listener at all: any base port below the ephemeral range is free.
+  base=10000
+  faults=""
+else
+  in_ns() { "$@"; }
+  base=$(/usr/bin/python3 "$here/free_ports.py" $((devices + 2)))
+  faults=", faults: {latency_ms: $rtt}"
+fi
+printf 'base_port: %s\ncredentials: {username: admin, password: lab-pass, enable_secret: lab-enable}\ngroups:\n  - {platform: cisco_ios, count: %s%s}\n' \
+  "$base" "$devices" "$faults" >"$work/fleet.yaml"
 in_ns "$lab" --fleet "$work/fleet.yaml" --state-dir "$work/state" >"$work/ready" &
 pid=$!
 until [ -s "$work/ready" ]; do kill -0 "$pid" 2>/dev/null || exit 1; sleep 0.1; done
 set -a; . "$work/state/lab-credentials.env"; set +a
 inventory=$work/state/inventory.yaml
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(date -u +%F)"
-echo "lab: $devices devices, RTT $(in_ns ping -c 3 -q 127.0.0.1 | tail -1 | cut -d= -f2)"
+if [ "$delay" = netem ]; then
+  echo "lab: $devices devices, RTT $(in_ns ping -c 3 -q 127.0.0.1 | tail -1 | cut -d= -f2)"
+else
+  echo "lab: $devices devices, each reply held ${rtt} ms by the lab (DELAY=lab)"
+fi
 one=$(in_ns "$bench" "$inventory" 1 1 | grep '^nauto')
 echo "one device alone:        $one"
 all=$(in_ns "$bench" "$inventory" "$devices" "$sessions" | grep '^nauto' || true)

@@ -22,11 +22,20 @@
 #include <functional>
 #include <memory>
 
+// Whether AddressSanitizer instruments this build (gcc says so one way, clang another).
+#if defined(__SANITIZE_ADDRESS__)
+#define NAUTO_FIBER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NAUTO_FIBER_ASAN 1
+#endif
+#endif
+
 namespace nauto {
 
 class FiberLoop {
  public:
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(NAUTO_FIBER_ASAN)
   static constexpr std::size_t kDefaultStackBytes = 2 << 20;  // ASan's redzones grow frames
 #else
   static constexpr std::size_t kDefaultStackBytes = 512 << 10;
