@@ -15,10 +15,12 @@
 # every device RTT_MS before sending it (its latency_ms fault). That delays each CLI round trip
 # as a WAN would, but not TCP's handshake or the SSH key exchange, so the floor has fewer
 # delayed round trips; it still measures sessions in flight against the same floor.
-#   [DELAY=netem|lab] wan_fleet_bench.sh NAUTO_LAB JOBS_BENCH [DEVICES] [SESSIONS] [RTT_MS] [PEER_THREADS]
+# ROUNDS rounds (default 3); the summary gives medians [range].
+#   [DELAY=netem|lab] [ROUNDS=3] wan_fleet_bench.sh NAUTO_LAB JOBS_BENCH [DEVICES] [SESSIONS] [RTT_MS] [PEER_THREADS]
 set -euo pipefail
 lab=$(realpath "$1"); bench=$(realpath "$2")
 devices=${3:-5000}; sessions=${4:-1000}; rtt=${5:-100}; peer_threads=${6:-$sessions}
+rounds=${ROUNDS:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/nauto-wan-bench-XXXXXX)
 delay=${DELAY:-netem}
@@ -46,7 +48,13 @@ else
 fi
 printf 'base_port: %s\ncredentials: {username: admin, password: lab-pass, enable_secret: lab-enable}\ngroups:\n  - {platform: cisco_ios, count: %s%s}\n' \
   "$base" "$devices" "$faults" >"$work/fleet.yaml"
-in_ns "$lab" --fleet "$work/fleet.yaml" --state-dir "$work/state" >"$work/ready" &
+# Started directly (not through the in_ns function, which would run in a subshell whose pid
+# is not the lab's), so the cleanup stops the lab itself.
+if [ "$delay" = netem ]; then
+  ip netns exec "$ns" "$lab" --fleet "$work/fleet.yaml" --state-dir "$work/state" >"$work/ready" &
+else
+  "$lab" --fleet "$work/fleet.yaml" --state-dir "$work/state" >"$work/ready" &
+fi
 pid=$!
 until [ -s "$work/ready" ]; do kill -0 "$pid" 2>/dev/null || exit 1; sleep 0.1; done
 set -a; . "$work/state/lab-credentials.env"; set +a
@@ -57,31 +65,62 @@ if [ "$delay" = netem ]; then
 else
   echo "lab: $devices devices, each reply held ${rtt} ms by the lab (DELAY=lab)"
 fi
-one=$(in_ns "$bench" "$inventory" 1 1 | grep '^nauto')
-echo "one device alone:        $one"
-all=$(in_ns "$bench" "$inventory" "$devices" "$sessions" | grep '^nauto' || true)
-echo "nauto, $sessions sessions:  $all"
-peer=$(in_ns /usr/bin/python3 "$here/netmiko_bench.py" "$inventory" "$devices" "$peer_threads" --fast-cli \
-  2>"$work/netmiko.err" | grep '^netmiko' || true)
-echo "netmiko fast_cli, $peer_threads threads: $peer"
-grep -v '^ *$' "$work/netmiko.err" | sed 's/^[a-z0-9]*: //' | sort | uniq -c | sort -rn | head -3 || true
-/usr/bin/python3 - "$one" "$all" "$peer" "$devices" "$sessions" <<'PY'
-import math, sys
-def fields(line):
-    return {k: float(v) for k, v in (w.split("=", 1) for w in line.split()[1:] if "=" in w)}
-one, nauto, peer = (fields(x) if x else {} for x in sys.argv[1:4])
-devices, sessions = int(sys.argv[4]), int(sys.argv[5])
+lab_cpu() { awk '{print ($14 + $15) / 100}' /proc/$pid/stat; }
+measure() {  # measure NAME COMMAND...: its result line with the lab's CPU during it appended
+  local name=$1 before line
+  shift
+  before=$(lab_cpu)
+  line=$("$@" 2>>"$work/errors.$name" | grep -E '^(netmiko|nauto)' || true)
+  echo "$name ${line#* } lab_cpu_s=$(awk -v a="$(lab_cpu)" -v b="$before" 'BEGIN {print a - b}')" |
+    tee -a "$work/lines"
+}
+for round in $(seq "$rounds"); do
+  echo "-- round $round"
+  measure one in_ns "$bench" "$inventory" 1 1
+  measure nauto in_ns "$bench" "$inventory" "$devices" "$sessions"
+  measure netmiko in_ns /usr/bin/python3 "$here/netmiko_bench.py" "$inventory" "$devices" \
+    "$peer_threads" --fast-cli
+  # fast_cli shortens netmiko's waits, which a 100 ms reply can outlast: its defaults beside it.
+  measure netmiko_defaults in_ns /usr/bin/python3 "$here/netmiko_bench.py" "$inventory" \
+    "$devices" "$peer_threads"
+done
+for peer in netmiko netmiko_defaults; do
+  [ -f "$work/errors.$peer" ] || continue
+  echo "$peer errors:"
+  grep -v '^ *$' "$work/errors.$peer" | sed 's/^[a-z0-9]*: //' | sort | uniq -c | sort -rn |
+    head -3 || true  # head closing the pipe early is no failure
+done
+/usr/bin/python3 - "$work/lines" "$devices" "$sessions" "$(nproc)" <<'PY'
+import collections, math, statistics, sys
+runs = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    words = line.split()
+    runs[words[0]].append({k: float(v) for k, v in (w.split("=", 1) for w in words[1:] if "=" in w)})
+devices, sessions, cores = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def med(name, key):
+    values = [r[key] for r in runs[name]]
+    return statistics.median(values), min(values), max(values)
 waves = math.ceil(devices / sessions)
-floor = waves * one["wall_s"]
-print(f"latency floor: {waves} waves x {one['wall_s']:.2f} s (one device alone) = {floor:.2f} s")
-if nauto:
-    print(f"nauto: wall {nauto['wall_s']:.2f} s = {nauto['wall_s'] / floor:.2f}x the floor (target <= 1.3); "
-          f"peak RSS {nauto['peak_rss_mib']:.0f} MiB (target < 300); "
-          f"client CPU {nauto['cpu_s'] / nauto['wall_s']:.2f} cores (target < 1); ok {nauto['ok']:.0f}/{devices}")
-if peer:
-    print(f"netmiko fast_cli: wall {peer['wall_s']:.2f} s = {peer['wall_s'] / floor:.2f}x the floor; "
-          f"peak RSS {peer['peak_rss_mib']:.0f} MiB; client CPU {peer['cpu_s'] / peer['wall_s']:.2f} cores; "
-          f"ok {peer['ok']:.0f}/{devices}")
-if nauto and peer:
-    print(f"nauto vs netmiko fast_cli: {peer['wall_s'] / nauto['wall_s']:.2f}x faster")
+one = med("one", "wall_s")[0]
+floor = waves * one
+print(f"\nmedian [range] of {len(runs['nauto'])} rounds")
+print(f"latency floor: {waves} waves x {one:.2f} s (one device alone) = {floor:.2f} s")
+for name in ("nauto", "netmiko", "netmiko_defaults"):
+    if not runs[name] or "wall_s" not in runs[name][0]:
+        continue
+    w, c, r, ok, lab = (med(name, k) for k in ("wall_s", "cpu_s", "peak_rss_mib", "ok", "lab_cpu_s"))
+    # Both sides share this machine's cores: what they used together bounds the wall from below.
+    cpu_floor = (c[0] + lab[0]) / cores
+    print(f"{name}: wall {w[0]:.2f} s [{w[1]:.2f}-{w[2]:.2f}] = {w[0] / floor:.2f}x the latency floor; "
+          f"client CPU {c[0] / w[0]:.2f} cores ({c[0] / devices * 1000:.2f} ms/device), lab CPU "
+          f"{lab[0]:.2f} s: the two need {cpu_floor:.2f} s of this machine's {cores} cores; "
+          f"peak RSS {r[0]:.0f} MiB; ok {ok[0]:.0f}/{devices}")
+    if name == "nauto":
+        extra = {k: med(name, k)[0] for k in ("peak_in_flight", "threads_at_peak", "rss_per_session_kib")}
+        print(f"  sessions in flight {extra['peak_in_flight']:.0f} on {extra['threads_at_peak']:.0f} "
+              f"threads; {extra['rss_per_session_kib']:.0f} KiB per session in flight")
+for peer in ("netmiko", "netmiko_defaults"):
+    if runs["nauto"] and runs[peer] and "wall_s" in runs[peer][0]:
+        print(f"nauto vs {peer}: {med(peer, 'wall_s')[0] / med('nauto', 'wall_s')[0]:.2f}x faster, "
+              f"{med(peer, 'cpu_s')[0] / med('nauto', 'cpu_s')[0]:.2f}x less client CPU")
 PY
