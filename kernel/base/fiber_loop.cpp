@@ -46,8 +46,8 @@ struct Fiber {
   }
 };
 
-// One descriptor of a parked fiber's wait, registered with the loop's epoll; lives on the
-// fiber's stack for the length of the wait.
+// One descriptor of a parked fiber's wait, registered with the loop's epoll (its data points
+// here); owned by the waiting call, and unregistered before that call returns.
 struct Registration {
   std::uint64_t wait_id;
   pollfd* entry;

@@ -130,7 +130,8 @@ class RunbooksModule final : public Module {
   Manifest manifest() const override {
     return Manifest::declared("runbooks",
                               "the runbook engine: Lua and YAML runbooks, durable runs, approvals",
-                              {}, {kRunsTable, kRunStepsTable, kRunbookStateTable});
+                              {bus::schema::KernelModuleStartedEvent::kTopic},
+                              {kRunsTable, kRunStepsTable, kRunbookStateTable});
   }
 
   Result<void> validate(const json& config) const override {
@@ -152,19 +153,68 @@ class RunbooksModule final : public Module {
     port_ = std::make_unique<ContextPort>(ctx);
     engine_ = std::make_unique<RunEngine>(*options, *ctx.store(), RunbookCatalog(dirs), *port_);
     retention_ = options->retention;
-    // Resuming needs the devices and inventory modules registered; give them a moment.
-    ctx.after(std::chrono::milliseconds(300), [this, &ctx] {
-      auto resumed = engine_->resume_unfinished();
-      if (!resumed)
-        ctx.log().error("resuming unfinished runs: {}", resumed.error().describe());
-      else if (*resumed)
-        ctx.log().warn("{} unfinished run(s) resumed from the journal", *resumed);
-      // Retention once the unfinished runs are live again (a sweep never reaches the oldest
-      // live run), then daily (docs/runbooks.md, "Limits and retention").
-      sweep(ctx);
-      ctx.every(std::chrono::hours(24), [this, &ctx] { sweep(ctx); });
+    resumed_ = false;
+    resume_when_ready(ctx);
+    // A module that runs call and that keeps failing does not hold the runs back for ever:
+    // they resume anyway, and their calls fail with that module's error.
+    ctx.after(std::chrono::seconds(30), [this, &ctx] {
+      if (!resumed_) {
+        ctx.log().warn("resuming runs before every module they call is up");
+        resume(ctx);
+      }
     });
     return ok();
+  }
+
+  void on_event(const bus::Envelope& event, Context& ctx) override {
+    if (event.topic == bus::schema::KernelModuleStartedEvent::kTopic) resume_when_ready(ctx);
+  }
+
+  // Unfinished runs resume once every configured module that serves what runs call
+  // (device.call, inventory.select...) is running and registered with the router: asked of the
+  // kernel at start and again whenever a module starts, rather than after a guessed delay.
+  void resume_when_ready(Context& ctx) {
+    if (resumed_) return;
+    ctx.request(bus::schema::KernelModulesRequest::kTopic, bus::to_body(json::object()), 2000,
+                [this, &ctx](Result<std::string> reply) {
+                  if (resumed_) return;
+                  auto modules = reply ? bus::from_body(*reply) : Result<json>(reply.error());
+                  if (!modules) {
+                    ctx.log().warn("kernel.modules: {}", modules.error().describe());
+                    return;  // the next module start, or the 30 s bound, tries again
+                  }
+                  if (callees_ready(modules->value("modules", json::array()))) resume(ctx);
+                });
+  }
+
+  static bool callees_ready(const json& modules) {
+    const auto calls = bus::schema::module_interface("runbooks").calls;
+    for (const auto& row : modules) {
+      // The kernel is up: it answered. (runbooks calls it only for this question.)
+      if (!row.is_object() || row.value("name", "") == "kernel") continue;
+      const auto serves = bus::schema::module_interface(row.value("name", "")).serves;
+      const bool callee = std::any_of(serves.begin(), serves.end(), [&](const std::string& s) {
+        return std::find(calls.begin(), calls.end(), s) != calls.end();
+      });
+      if (!callee) continue;
+      const auto registered = row.value("serves", json::array());
+      if (row.value("state", "") != "running" || !registered.is_array() || registered.empty())
+        return false;
+    }
+    return true;
+  }
+
+  void resume(Context& ctx) {
+    resumed_ = true;
+    auto resumed = engine_->resume_unfinished();
+    if (!resumed)
+      ctx.log().error("resuming unfinished runs: {}", resumed.error().describe());
+    else if (*resumed)
+      ctx.log().warn("{} unfinished run(s) resumed from the journal", *resumed);
+    // Retention once the unfinished runs are live again (a sweep never reaches the oldest
+    // live run), then daily (docs/runbooks.md, "Limits and retention").
+    sweep(ctx);
+    ctx.every(std::chrono::hours(24), [this, &ctx] { sweep(ctx); });
   }
 
   void sweep(Context& ctx) {
@@ -325,6 +375,7 @@ class RunbooksModule final : public Module {
   std::unique_ptr<ContextPort> port_;
   std::unique_ptr<RunEngine> engine_;
   RunRetention retention_;
+  bool resumed_ = false;  // unfinished runs resumed (once per start)
 };
 
 NAUTO_REGISTER_MODULE(RunbooksModule, "runbooks");

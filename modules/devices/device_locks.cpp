@@ -1,19 +1,30 @@
 #include "device_locks.h"
 
+#include <optional>
+
 #include "nauto/base/io_wait.h"
 
 namespace nauto::devices {
 
+namespace {
+
+// A waiter's own doorbell, listed for release() to ring while it exists. Made and ended with
+// the locks' mutex held.
+struct ListedDoorbell {
+  std::list<const Doorbell*>& list;
+  Doorbell bell;
+  std::list<const Doorbell*>::iterator at;
+  explicit ListedDoorbell(std::list<const Doorbell*>& waiters)
+      : list(waiters), at(waiters.insert(waiters.end(), &bell)) {}
+  ~ListedDoorbell() { list.erase(at); }
+};
+
+}  // namespace
+
 Result<void> DeviceLocks::acquire(const std::string& device, const std::string& job, bool fail_fast,
                                   const drivers::Deadline& deadline) {
   std::unique_lock lock(mutex_);
-  Doorbell released;
-  auto waiter = waiters_.insert(waiters_.end(), &released);
-  struct Leave {
-    std::list<const Doorbell*>& waiters;
-    std::list<const Doorbell*>::iterator waiter;
-    ~Leave() { waiters.erase(waiter); }  // runs with the lock held (declared after it)
-  } leave{waiters_, waiter};
+  std::optional<ListedDoorbell> released;  // only when the device is busy; ends before `lock`
   for (;;) {
     const auto it = holders_.find(device);
     if (it == holders_.end() || it->second == job) {
@@ -28,9 +39,11 @@ Result<void> DeviceLocks::acquire(const std::string& device, const std::string& 
                   device);
     }
     // Wakes on release, and every 100 ms to notice the deadline or a cancel.
-    released.drain();
+    if (!released) released.emplace(waiters_);
+    released->bell.drain();
     lock.unlock();
-    wait_ready(released.fd(), POLLIN, std::min<std::int64_t>(deadline.remaining_ms() + 1, 100));
+    wait_ready(released->bell.fd(), POLLIN,
+               std::min<std::int64_t>(deadline.remaining_ms() + 1, 100));
     lock.lock();
   }
 }

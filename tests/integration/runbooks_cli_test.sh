@@ -284,7 +284,10 @@ durable() {
     [ "$(commands_seen ios2 "show version")" = $((before2 + 1)) ] &&
     [ "$(commands_seen ios3 "show version")" = $((before3 + 1)) ] &&
     [ "$(json_get "$work/durable.json" 'd["run"]["resumes"]')" = 1 ] &&
-    [ "$(json_get "$work/durable.json" 'd["run"]["result"]')" = "[True, True, True]" ]
+    [ "$(json_get "$work/durable.json" 'd["run"]["result"]')" = "[True, True, True]" ] &&
+    # It resumed because the modules it calls came up, not by the 30 s bound.
+    grep -q "unfinished run(s) resumed from the journal" "$work/nautod.jsonl" &&
+    ! grep -q "resuming runs before every module they call is up" "$work/nautod.jsonl"
 }
 check "kill -9 mid-run: the run resumes and no finished device step is repeated" durable
 
