@@ -1,6 +1,5 @@
 #include "jump_tunnel.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +25,7 @@ JumpTunnel::JumpTunnel(std::unique_ptr<SshChannel> forward, int session_fd, int 
 
 JumpTunnel::~JumpTunnel() {
   stop_ = true;
+  ::shutdown(pump_fd_, SHUT_RDWR);  // wakes the pump's wait at once
   if (thread_.joinable()) thread_.join();
   forward_->close();
   ::close(pump_fd_);
@@ -35,9 +35,9 @@ void JumpTunnel::pump() {
   std::string from_channel;
   char buffer[16384];
   while (!stop_) {
-    // Channel -> socket: short waits so socket traffic and stop requests are seen promptly.
+    // Channel -> socket: what the channel holds now.
     from_channel.clear();
-    auto got = forward_->read_some(from_channel, 5);
+    auto got = forward_->read_some(from_channel, 0);
     if (!got) break;
     std::size_t sent = 0;
     while (sent < from_channel.size()) {
@@ -46,14 +46,21 @@ void JumpTunnel::pump() {
       if (n <= 0) return;
       sent += static_cast<std::size_t>(n);
     }
-    // Socket -> channel.
-    pollfd descriptor{pump_fd_, POLLIN, 0};
-    while (::poll(&descriptor, 1, 0) > 0) {
-      if (descriptor.revents & (POLLHUP | POLLERR)) return;
-      ssize_t n = ::recv(pump_fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) return;
+    // Socket -> channel: what the socket holds now.
+    bool moved = *got > 0;
+    for (;;) {
+      ssize_t n = ::recv(pump_fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n == 0) return;  // the onward session closed its end
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+        return;
+      }
       if (!forward_->write(std::string_view(buffer, static_cast<std::size_t>(n)))) return;
+      moved = true;
     }
+    // Nothing moved: sleep until either side has something (no polling on a timer; the
+    // 1 s bound only re-checks stop_, which the destructor also signals by shutting the socket).
+    if (!moved) forward_->wait_with(pump_fd_, 1000);
   }
 }
 

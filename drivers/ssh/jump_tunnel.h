@@ -1,7 +1,8 @@
 #pragma once
 // JumpTunnel: carries one SSH connection through a direct-tcpip channel on a jump host.
 // libssh 0.10 has no ProxyJump, so the onward session is given one end of a socketpair
-// (SSH_OPTIONS_FD) and a thread copies bytes between the other end and the forwarded channel.
+// (SSH_OPTIONS_FD) and a thread copies bytes between the other end and the forwarded channel,
+// sleeping until either side has some (SshChannel::wait_with).
 // Invariant: the thread is the only user of the jump connection while the tunnel lives.
 
 #include <atomic>

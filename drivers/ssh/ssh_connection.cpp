@@ -43,14 +43,20 @@ std::string fingerprint(ssh_session session) {
   return type + " " + out;
 }
 
+// What to wait for on the session's socket: input, and room to write while libssh holds
+// output it could not send yet.
+pollfd session_poll(ssh_session session) {
+  short events = POLLIN;
+  if (ssh_get_poll_flags(session) & SSH_WRITE_PENDING) events |= POLLOUT;
+  return {ssh_get_fd(session), events, 0};
+}
+
 // Sessions are non-blocking: every wait goes through nauto::wait_ready, which parks a fiber
 // (thousands of sessions on a few threads) or blocks a thread in poll(2).
 bool wait_for_session(ssh_session session, std::int64_t wait_ms) {
-  const socket_t fd = ssh_get_fd(session);
-  if (fd == SSH_INVALID_SOCKET) return false;
-  short events = POLLIN;
-  if (ssh_get_poll_flags(session) & SSH_WRITE_PENDING) events |= POLLOUT;
-  return wait_ready(fd, events, std::max<std::int64_t>(wait_ms, 1)) != 0;
+  pollfd entry = session_poll(session);
+  if (entry.fd == SSH_INVALID_SOCKET) return false;
+  return wait_ready(&entry, 1, std::max<std::int64_t>(wait_ms, 1)) != 0;
 }
 
 // Repeats a non-blocking libssh call while it answers `again`, waiting for the socket in
@@ -132,6 +138,12 @@ Result<std::size_t> SshChannel::read_some(std::string& out, std::int64_t wait_ms
     if (left_us <= 0) return std::size_t{0};
     wait_for_session(session, (left_us + 999) / 1000);
   }
+}
+
+bool SshChannel::wait_with(int other_fd, std::int64_t wait_ms) {
+  pollfd entries[2] = {session_poll(ssh_channel_get_session(channel_)), {other_fd, POLLIN, 0}};
+  wait_ready(entries, 2, std::max<std::int64_t>(wait_ms, 1));
+  return entries[1].revents != 0;
 }
 
 bool SshChannel::at_eof() const {

@@ -37,6 +37,10 @@ class SshChannel {
   /// Returns the byte count (0 = the wait ended with nothing new); Unreachable when the
   /// channel closed or dropped.
   Result<std::size_t> read_some(std::string& out, std::int64_t wait_ms, bool from_stderr = false);
+  /// Waits up to `wait_ms` until the channel's connection can move (data to read, or queued
+  /// output to flush) or `other_fd` is readable; returns whether `other_fd` is. For pumps that
+  /// serve a channel and a socket at once (the jump tunnel).
+  bool wait_with(int other_fd, std::int64_t wait_ms);
   bool at_eof() const;
   /// Exit status of an exec channel that ended, waiting for it until `deadline`; -1 if the
   /// server sent none.
