@@ -439,65 +439,58 @@ Error channel_error(ssh_session session, const DeviceTarget& target, const std::
 }
 }  // namespace
 
-Result<std::unique_ptr<SshChannel>> SshConnection::open_channel(const Deadline& deadline,
-                                                                const ChannelSetup& setup) {
+Result<std::unique_ptr<SshChannel>> SshConnection::open_channel(
+    const Deadline& deadline, const std::vector<ChannelStep>& steps) {
   ssh_channel channel = nullptr;
   auto wrapped = new_channel(session_, target_, channel);
   if (!wrapped) return wrapped;
-  int rc = until_done(session_, SSH_AGAIN, deadline, [&] { return setup.open(channel); });
-  if (rc != SSH_OK) return channel_error(session_, target_, setup.open_refused, rc);
-  for (const auto& step : setup.requests) {
-    rc = until_done(session_, SSH_AGAIN, deadline, [&] { return step.call(channel); });
+  for (const auto& step : steps) {
+    const int rc = until_done(session_, SSH_AGAIN, deadline, [&] { return step.call(channel); });
     if (rc != SSH_OK) return channel_error(session_, target_, step.refused, rc);
   }
   return wrapped;
 }
 
 namespace {
-int open_session(ssh_channel channel) {
-  return ssh_channel_open_session(channel);
-}
+constexpr const char* kSessionRefused = "cannot open a session channel";
 }  // namespace
 
 Result<std::unique_ptr<SshChannel>> SshConnection::open_shell(const PtySize& size,
                                                               const Deadline& deadline) {
-  ChannelSetup setup{open_session, "cannot open a session channel", {}};
-  setup.requests.push_back({[&](ssh_channel channel) {
-                              return ssh_channel_request_pty_size(channel, "vt100", size.columns,
-                                                                  size.rows);
-                            },
-                            "the device refused a terminal"});
-  setup.requests.push_back({[](ssh_channel channel) { return ssh_channel_request_shell(channel); },
-                            "the device refused a shell"});
-  return open_channel(deadline, setup);
+  return open_channel(deadline, {{ssh_channel_open_session, kSessionRefused},
+                                 {[&](ssh_channel channel) {
+                                    return ssh_channel_request_pty_size(channel, "vt100",
+                                                                        size.columns, size.rows);
+                                  },
+                                  "the device refused a terminal"},
+                                 {ssh_channel_request_shell, "the device refused a shell"}});
 }
 
 Result<std::unique_ptr<SshChannel>> SshConnection::open_subsystem(const std::string& name,
                                                                   const Deadline& deadline) {
-  ChannelSetup setup{open_session, "cannot open a session channel", {}};
-  setup.requests.push_back(
-      {[&](ssh_channel channel) { return ssh_channel_request_subsystem(channel, name.c_str()); },
-       "the device refused the '" + name + "' subsystem"});
-  return open_channel(deadline, setup);
+  return open_channel(
+      deadline,
+      {{ssh_channel_open_session, kSessionRefused},
+       {[&](ssh_channel channel) { return ssh_channel_request_subsystem(channel, name.c_str()); },
+        "the device refused the '" + name + "' subsystem"}});
 }
 
 Result<std::unique_ptr<SshChannel>> SshConnection::open_exec(const std::string& command,
                                                              const Deadline& deadline) {
-  ChannelSetup setup{open_session, "cannot open a session channel", {}};
-  setup.requests.push_back(
-      {[&](ssh_channel channel) { return ssh_channel_request_exec(channel, command.c_str()); },
-       "the device refused to execute '" + command + "'"});
-  return open_channel(deadline, setup);
+  return open_channel(
+      deadline,
+      {{ssh_channel_open_session, kSessionRefused},
+       {[&](ssh_channel channel) { return ssh_channel_request_exec(channel, command.c_str()); },
+        "the device refused to execute '" + command + "'"}});
 }
 
 Result<std::unique_ptr<SshChannel>> SshConnection::open_forward(const std::string& host, int port,
                                                                 const Deadline& deadline) {
-  ChannelSetup setup{[&](ssh_channel channel) {
-                       return ssh_channel_open_forward(channel, host.c_str(), port, "127.0.0.1", 0);
-                     },
-                     "jump host refused to forward to " + host + ":" + std::to_string(port),
-                     {}};
-  return open_channel(deadline, setup);
+  return open_channel(
+      deadline, {{[&](ssh_channel channel) {
+                    return ssh_channel_open_forward(channel, host.c_str(), port, "127.0.0.1", 0);
+                  },
+                  "jump host refused to forward to " + host + ":" + std::to_string(port)}});
 }
 
 Result<ExecOutput> SshConnection::exec(const std::string& command, std::int64_t idle_ms,

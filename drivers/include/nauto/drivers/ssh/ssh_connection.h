@@ -102,19 +102,14 @@ class SshConnection {
   SshConnection(ssh_session_struct* session, DeviceTarget target);
   Result<void> authenticate(const Credentials& credentials, const Deadline& deadline);
   Result<void> verify_host_key();
-  /// How a channel is set up: the open call, then each request, each retried while libssh
-  /// answers SSH_AGAIN; the texts say what the device refused.
-  struct ChannelRequest {
+  /// One step of setting up a channel (the open call, then each request), retried while
+  /// libssh answers SSH_AGAIN; `refused` says what the device refused.
+  struct ChannelStep {
     std::function<int(ssh_channel_struct*)> call;
     std::string refused;
   };
-  struct ChannelSetup {
-    std::function<int(ssh_channel_struct*)> open;
-    std::string open_refused;
-    std::vector<ChannelRequest> requests;
-  };
   Result<std::unique_ptr<SshChannel>> open_channel(const Deadline& deadline,
-                                                   const ChannelSetup& setup);
+                                                   const std::vector<ChannelStep>& steps);
 
   ssh_session_struct* session_;
   DeviceTarget target_;
