@@ -1,5 +1,6 @@
 #pragma once
-// Small helpers shared by the benchmarks: percentiles and a rate pacer.
+// Small helpers shared by the benchmarks: percentiles, a rate pacer, and this process's figures
+// from /proc/self/status.
 
 #include <sys/prctl.h>
 #include <time.h>
@@ -7,11 +8,22 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "nauto/base/clock.h"
 
 namespace nauto::bench {
+
+/// A number from /proc/self/status ("Threads"; "VmRSS" in KiB); 0 when absent.
+inline long self_status(const std::string& key) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
+  }
+  return 0;
+}
 
 inline double percentile(std::vector<std::int64_t> values, double p) {
   if (values.empty()) return 0;

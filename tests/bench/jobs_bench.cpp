@@ -21,25 +21,13 @@
 #include <sstream>
 #include <thread>
 
+#include "bench_util.h"
 #include "inventory.h"
 #include "job_runner.h"
 #include "nauto/base/clock.h"
 #include "vault_file.h"
 
 using namespace nauto;
-
-namespace {
-
-// A number from /proc/self/status ("Threads", "VmRSS" in KiB); 0 when absent.
-long self_status(const std::string& key) {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
-  }
-  return 0;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 4) {
@@ -108,7 +96,7 @@ int main(int argc, char** argv) {
     devices::JobSpec spec;
     spec.commands = {"show version"};
     spec.attempts = 3;
-    rss_before_kib = self_status("VmRSS");
+    rss_before_kib = bench::self_status("VmRSS");
     const auto started = steady_us();
     auto id = runner.start(spec, std::move(fleet));
     if (!id) {
@@ -122,7 +110,7 @@ int main(int argc, char** argv) {
       runner.news().drain();
       if (auto now = runner.progress(*id); now && now->counts.running > peak_in_flight) {
         peak_in_flight = now->counts.running;
-        threads_at_peak = self_status("Threads");
+        threads_at_peak = bench::self_status("Threads");
       }
       for (const auto& progress : runner.poll().jobs) {
         if (progress.id == *id && progress.state != devices::JobState::Running) {

@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_util.h"
 #include "config/config.h"
 #include "kernel.h"
 #include "nauto/base/clock.h"
@@ -41,12 +42,7 @@ using nlohmann::json;
 namespace {
 
 double rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
+  return static_cast<double>(bench::self_status("VmRSS")) / 1024.0;
 }
 
 double cpu_seconds() {
