@@ -333,7 +333,7 @@ Regex::~Regex() {
 Matcher::Matcher() {
   context_ = pcre2_match_context_create(nullptr);
   if (!context_) throw std::bad_alloc();
-  pcre2_set_match_limit(context_, kMatchLimit);
+  pcre2_set_match_limit(context_, limit_);
 }
 
 Matcher::~Matcher() {
@@ -343,10 +343,7 @@ Matcher::~Matcher() {
 }
 
 Result<bool> Matcher::match_briefly(const Regex& regex, std::string_view subject, Subject kind) {
-  pcre2_set_match_limit(context_, 100'000);
-  auto found = match(regex, subject, kind);
-  pcre2_set_match_limit(context_, kMatchLimit);
-  return found;
+  return backtrack(regex, subject, kind, kBriefLimit);
 }
 
 std::string_view Matcher::mark() const noexcept {
@@ -356,11 +353,21 @@ std::string_view Matcher::mark() const noexcept {
 }
 
 Result<bool> Matcher::test(const Regex& regex, std::string_view subject, Subject kind) {
-  constexpr std::uint32_t kFirstTry = 100'000;
-  pcre2_set_match_limit(context_, kFirstTry);
-  auto found = match(regex, subject, kind);
-  pcre2_set_match_limit(context_, kMatchLimit);
+  auto found = backtrack(regex, subject, kind, kBriefLimit);
   if (found || found.error().code != Errc::ResourceExhausted) return found;
+  return decide_by_dfa(regex, subject, kind);
+}
+
+Result<bool> Matcher::match(const Regex& regex, std::string_view subject, Subject kind) {
+  auto found = backtrack(regex, subject, kind, kBriefLimit);
+  if (found || found.error().code != Errc::ResourceExhausted) return found;
+  // Only a match needs the slow search for its groups: the DFA rules out a miss in linear time.
+  auto decided = decide_by_dfa(regex, subject, kind);
+  if (!decided || !*decided) return decided;
+  return backtrack(regex, subject, kind, kMatchLimit);
+}
+
+Result<bool> Matcher::decide_by_dfa(const Regex& regex, std::string_view subject, Subject kind) {
   if (dfa_workspace_.empty()) dfa_workspace_.resize(8192);
   const int rc = pcre2_dfa_match(regex.code_for(kind == Subject::Ascii),
                                  reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), 0,
@@ -370,10 +377,12 @@ Result<bool> Matcher::test(const Regex& regex, std::string_view subject, Subject
   if (rc >= 0) return true;
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   // Patterns the DFA matcher cannot run (back references, ...) get the full backtracking budget.
-  return match(regex, subject, kind);
+  return backtrack(regex, subject, kind, kMatchLimit);
 }
 
-Result<bool> Matcher::match(const Regex& regex, std::string_view subject, Subject kind) {
+Result<bool> Matcher::backtrack(const Regex& regex, std::string_view subject, Subject kind,
+                                std::uint32_t limit) {
+  if (limit != limit_) pcre2_set_match_limit(context_, limit_ = limit);
   const std::uint32_t options = kind == Subject::Unchecked ? 0 : PCRE2_NO_UTF_CHECK;
   pcre2_code* code = regex.code_for(kind == Subject::Ascii);
   if (!data_ || pairs_ <= regex.captures_) {

@@ -109,6 +109,10 @@ class Matcher {
   /// catastrophic pattern such as `(\s*-*)*` (which ntc-templates has, and which Python needs
   /// 0.75 s for on a line of 23 spaces), far below the hours it would try on a longer line.
   static constexpr std::uint32_t kMatchLimit = 100'000'000;
+  /// The budget of a first try: a few microseconds. Past it, PCRE2's DFA matcher decides
+  /// whether there is a match at all (in time linear in the subject), and only a match is
+  /// searched again with the full budget for its groups.
+  static constexpr std::uint32_t kBriefLimit = 10'000;
 
   Matcher();
   Matcher(const Matcher&) = delete;
@@ -120,7 +124,8 @@ class Matcher {
   /// per rule. An ASCII subject is matched by the pattern's ASCII variant.
   enum class Subject : std::uint8_t { Unchecked, ValidUtf8, Ascii };
 
-  /// Whether `regex` matches `subject`; Errc::ResourceExhausted when the match limit was hit.
+  /// Whether `regex` matches `subject`, with its groups; Errc::ResourceExhausted when even the
+  /// full budget (kMatchLimit) could not find the match the DFA matcher saw.
   Result<bool> match(const Regex& regex, std::string_view subject,
                      Subject kind = Subject::Unchecked);
   /// Whether `regex` matches, for callers that need no groups (group() is unset afterwards).
@@ -137,10 +142,14 @@ class Matcher {
   std::optional<std::string_view> group(std::uint32_t number) const noexcept;
 
  private:
+  Result<bool> backtrack(const Regex& regex, std::string_view subject, Subject kind,
+                         std::uint32_t limit);
+  Result<bool> decide_by_dfa(const Regex& regex, std::string_view subject, Subject kind);
   pcre2_real_match_data_8* data_ = nullptr;
   pcre2_real_match_context_8* context_ = nullptr;
   pcre2_real_jit_stack_8* jit_stack_ = nullptr;
   std::uint32_t pairs_ = 0;
+  std::uint32_t limit_ = kMatchLimit;  // the context's match limit now
   std::string_view subject_;
   std::vector<int> dfa_workspace_;
 };
