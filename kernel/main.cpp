@@ -88,7 +88,7 @@ int run_module(const ModuleProcessOptions& o) {
     int sig = 0;
     while (sigwait(&signals, &sig) == 0) {
       if (sig == SIGTERM || sig == SIGINT) {
-        control->stop_requested = true;
+        control->request_stop();
         return;
       }
     }

@@ -444,11 +444,11 @@ class KernelModule final : public Module {
       }
       return;
     }
-    slot.control->stop_requested = true;
+    slot.control->request_stop();
     {
       std::lock_guard lock(slot.outcome->mutex);
       if (!slot.outcome->finished) {
-        slot.control->abandoned = true;
+        slot.control->abandon();
         state_->abandoned_alive->fetch_add(1);
         slot.thread.detach();
         return;
@@ -481,7 +481,7 @@ class KernelModule final : public Module {
       slot.phase = Slot::Phase::Stopped;
       return;
     }
-    slot.control->stop_requested = true;
+    slot.control->request_stop();
     const auto give_up = steady_us() + state_->options.supervisor.stop_timeout_ms * 1000;
     if (slot.spec.out_of_process && slot.pid != 0) {
       ::kill(slot.pid, SIGTERM);
@@ -598,7 +598,7 @@ Result<void> ModuleHost::start() {
 
 void ModuleHost::stop() {
   if (!state_) return;
-  state_->kernel_control->stop_requested = true;
+  state_->kernel_control->request_stop();
   if (thread_.joinable()) thread_.join();
 }
 

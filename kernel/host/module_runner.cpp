@@ -84,7 +84,8 @@ class ModuleRunner::Impl final : public Context {
       on_reply(std::move(sent).error());
       return;
     }
-    pending_[envelope.header.id] = PendingReply{std::move(on_reply), local_deadline};
+    const auto by_deadline = pending_deadlines_.emplace(local_deadline, envelope.header.id);
+    pending_[envelope.header.id] = PendingReply{std::move(on_reply), by_deadline};
   }
 
   TimerId every(std::chrono::milliseconds period, TimerFn fn) override {
@@ -121,9 +122,13 @@ class ModuleRunner::Impl final : public Context {
     TimerFn fn;
   };
   static constexpr std::size_t kMaxWatches = 16;
+  static constexpr std::size_t kFirstWatchItem = 2;  // after the socket and control_->wake
+  // Requests in flight by local deadline (earliest first), so the loop knows how long it may
+  // sleep and expires them without walking every request.
+  using PendingDeadlines = std::multimap<std::int64_t, std::string>;
   struct PendingReply {
     ReplyFn fn;
-    std::int64_t local_deadline_us;
+    PendingDeadlines::iterator by_deadline;
   };
 
   template <typename F>
@@ -164,13 +169,16 @@ class ModuleRunner::Impl final : public Context {
     if (auto sent = bus::send_envelope(socket_, request); !sent) return sent;
     const auto give_up = steady_us() + options_.register_timeout_ms * 1000;
     while (steady_us() < give_up && !control_->stop_requested) {
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                                  {nullptr, control_->wake.fd(), ZMQ_POLLIN, 0}};
       try {
-        zmq::poll(&item, 1, std::chrono::milliseconds(50));
+        zmq::poll(items, 2,
+                  std::chrono::milliseconds(
+                      std::max<std::int64_t>((give_up - steady_us() + 999) / 1000, 0)));
       } catch (const zmq::error_t& e) {
         return fail(Errc::Library, e.what(), "register");
       }
-      if (!(item.revents & ZMQ_POLLIN)) continue;
+      if (!(items[0].revents & ZMQ_POLLIN)) continue;
       auto reply = bus::receive_envelope(socket_, true);
       if (!reply) return std::move(reply).error();
       if (!*reply || (*reply)->header.correlation_id != request.header.id) continue;
@@ -207,15 +215,20 @@ class ModuleRunner::Impl final : public Context {
         heartbeat();
         next_heartbeat = now + options_.heartbeat_interval_ms * 1000;
       }
-      std::int64_t wait_us = std::min<std::int64_t>(next_heartbeat - now, 50000);
+      // Asleep until a message, a watched descriptor, the next timer, heartbeat or request
+      // deadline, or the supervisor's stop (control_->wake): never on a fixed period.
+      std::int64_t wait_us = next_heartbeat - now;
       for (const auto& [id, timer] : timers_)
         wait_us = std::min(wait_us, timer.due_us - now);
-      zmq::pollitem_t items[1 + kMaxWatches];
+      if (!pending_deadlines_.empty())
+        wait_us = std::min(wait_us, pending_deadlines_.begin()->first - now);
+      zmq::pollitem_t items[kFirstWatchItem + kMaxWatches];
       items[0] = zmq::pollitem_t{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      std::size_t count = 1;
+      items[1] = zmq::pollitem_t{nullptr, control_->wake.fd(), ZMQ_POLLIN, 0};
+      std::size_t count = kFirstWatchItem;
       TimerId watched[kMaxWatches];
       for (const auto& [id, watch] : watches_) {
-        watched[count - 1] = id;
+        watched[count - kFirstWatchItem] = id;
         items[count++] = zmq::pollitem_t{nullptr, watch.fd, ZMQ_POLLIN, 0};
       }
       try {
@@ -227,9 +240,9 @@ class ModuleRunner::Impl final : public Context {
         if (e.num() == ETERM) return ok();
         return fail(Errc::Library, e.what(), manifest_.name);
       }
-      for (std::size_t i = 1; i < count; ++i) {
+      for (std::size_t i = kFirstWatchItem; i < count; ++i) {
         if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))) continue;
-        auto it = watches_.find(watched[i - 1]);
+        auto it = watches_.find(watched[i - kFirstWatchItem]);
         if (it == watches_.end()) continue;  // unwatched by an earlier callback
         TimerFn fn = it->second.fn;
         if (auto handled = guarded("a descriptor callback",
@@ -289,6 +302,7 @@ class ModuleRunner::Impl final : public Context {
         auto it = pending_.find(envelope.header.correlation_id);
         if (it == pending_.end()) return ok();  // answered already (local timeout)
         auto fn = std::move(it->second.fn);
+        pending_deadlines_.erase(it->second.by_deadline);
         pending_.erase(it);
         Result<std::string> body = envelope.header.kind == bus::Kind::Reply
                                        ? Result<std::string>(std::move(envelope.body))
@@ -339,13 +353,13 @@ class ModuleRunner::Impl final : public Context {
 
   void expire_pending() {
     const auto now = steady_us();
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (it->second.local_deadline_us > now) {
-        ++it;
-        continue;
-      }
+    while (!pending_deadlines_.empty() && pending_deadlines_.begin()->first <= now) {
+      const auto due = pending_deadlines_.begin();
+      auto it = pending_.find(due->second);
+      pending_deadlines_.erase(due);
+      if (it == pending_.end()) continue;  // unreachable: a reply erases both
       auto fn = std::move(it->second.fn);
-      it = pending_.erase(it);
+      pending_.erase(it);
       (void)guarded("a reply callback", [&] {
         fn(fail(Errc::Timeout, "no reply from the router", manifest_.name));
         return ok();
@@ -375,6 +389,7 @@ class ModuleRunner::Impl final : public Context {
   std::map<TimerId, Timer> timers_;
   std::map<TimerId, Watch> watches_;
   std::map<std::string, PendingReply> pending_;
+  PendingDeadlines pending_deadlines_;  // one entry per pending_ entry
 };
 
 ModuleRunner::ModuleRunner(zmq::context_t& context, ModulePtr module, RunnerOptions options,

@@ -14,6 +14,7 @@
 #include <string>
 #include <zmq.hpp>
 
+#include "nauto/base/doorbell.h"
 #include "nauto/base/result.h"
 #include "nauto/bus/socket.h"
 #include "nauto/sdk/module.h"
@@ -24,12 +25,24 @@ class Store;
 
 namespace nauto::kernel {
 
-/// Flags shared between a runner and its supervisor. Thread-safe.
+/// Flags shared between a runner and its supervisor. Thread-safe. Set them through
+/// request_stop() and abandon(), which also wake the runner: its loop sleeps until something is
+/// due, without a timeout when nothing is.
 struct RunnerControl {
   std::atomic<bool> stop_requested{false};
   /// Set by the supervisor when it gave up on a hung runner: the runner leaves without
   /// touching the bus again (a new instance owns the module's identity by then).
   std::atomic<bool> abandoned{false};
+  Doorbell wake;  ///< rung with each change to the flags above
+
+  void request_stop() noexcept {
+    stop_requested = true;
+    wake.ring();
+  }
+  void abandon() noexcept {
+    abandoned = true;
+    wake.ring();
+  }
 };
 
 struct RunnerOptions {

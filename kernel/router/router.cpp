@@ -115,19 +115,22 @@ class RouterImpl {
     return ok();
   }
 
-  void run(const std::atomic<bool>& stopping) {
+  // Sleeps until a message, a request deadline or stop_bell rings (stop()): an idle router
+  // makes no system calls.
+  void run(const std::atomic<bool>& stopping, const Doorbell& stop_bell) {
     pthread_setname_np(pthread_self(), "router");
     if (auto applied = apply_scheduling(options_.scheduling); !applied)
       log_->warn("router.scheduling not applied: {}", applied.error().message);
     std::vector<zmq::message_t> frames;
     frames.reserve(4);
     while (!stopping.load(std::memory_order_relaxed)) {
-      zmq::pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+      zmq::pollitem_t items[3] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                                  {nullptr, stop_bell.fd(), ZMQ_POLLIN, 0},
                                   {zap_ ? zap_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
       const auto timeout = next_poll_timeout_ms();
       try {
-        zmq::poll(items, zap_ ? 2 : 1, std::chrono::milliseconds(timeout));
-        if (zap_ && (items[1].revents & ZMQ_POLLIN)) answer_zap();
+        zmq::poll(items, zap_ ? 3 : 2, std::chrono::milliseconds(timeout));
+        if (zap_ && (items[2].revents & ZMQ_POLLIN)) answer_zap();
         for (int i = 0; i < kMaxBatch; ++i) {
           frames.clear();
           if (!zmq::recv_multipart(socket_, std::back_inserter(frames),
@@ -185,10 +188,12 @@ class RouterImpl {
     zmq::send_multipart(*zap_, reply);
   }
 
+  // Until the earliest request deadline (rounded up, so a deadline under a millisecond away is
+  // not a spin of zero-timeout polls); -1, no timeout, when no request is in flight.
   int next_poll_timeout_ms() const {
-    if (deadlines_.empty()) return 20;
+    if (deadlines_.empty()) return -1;
     const auto wait_us = deadlines_.top().first - now_us();
-    return static_cast<int>(std::clamp<std::int64_t>(wait_us / 1000 + 1, 0, 20));
+    return static_cast<int>(std::clamp<std::int64_t>((wait_us + 999) / 1000, 0, INT32_MAX));
   }
 
   void handle(std::vector<zmq::message_t>& frames) {
@@ -601,11 +606,12 @@ Router::~Router() {
 }
 
 void Router::start() {
-  thread_ = std::thread([this] { impl_->run(stopping_); });
+  thread_ = std::thread([this] { impl_->run(stopping_, stop_bell_); });
 }
 
 void Router::stop() {
   stopping_ = true;
+  stop_bell_.ring();
   if (thread_.joinable()) thread_.join();
   impl_.reset();
 }

@@ -21,6 +21,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "nauto/base/doorbell.h"
 #include "nauto/base/result.h"
 #include "nauto/base/scheduling.h"
 #include "nauto/bus/schema_types.h"
@@ -63,6 +64,7 @@ class Router {
   std::unique_ptr<RouterImpl> impl_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  Doorbell stop_bell_;  // wakes the router thread for stop(): it sleeps without a timeout
 };
 
 /// Names of the router's own services.

@@ -8,6 +8,7 @@
 
 #include "nauto/sdk/registry.h"
 #include "support/bus_fixture.h"
+#include "support/thread_wakeups.h"
 
 using namespace nauto;
 using namespace nauto::test;
@@ -89,12 +90,14 @@ struct HostFixture : BusFixture {
   std::unique_ptr<kernel::ModuleHost> host;
   bus::BusClient watcher = client("watcher");
 
-  explicit HostFixture(std::vector<std::string> names, std::vector<std::string> batch = {}) {
+  explicit HostFixture(std::vector<std::string> names, std::vector<std::string> batch = {},
+                       std::int64_t heartbeat_interval_ms = 50) {
     REQUIRE(watcher.subscribe({"kernel.module."}, 2000));
     kernel::HostOptions options;
     options.inproc_endpoint = endpoint;
-    options.supervisor.heartbeat_interval_ms = 50;
-    options.supervisor.heartbeat_timeout_ms = 400;
+    options.supervisor.heartbeat_interval_ms = heartbeat_interval_ms;
+    options.supervisor.heartbeat_timeout_ms =
+        std::max<std::int64_t>(400, heartbeat_interval_ms * 8);
     options.supervisor.backoff_initial_ms = 50;
     options.supervisor.backoff_max_ms = 400;
     std::vector<kernel::ModuleSpec> specs;
@@ -170,6 +173,22 @@ TEST_CASE("a module's thread runs with the scheduling its config asks for", "[ho
   HostFixture normal({"policy"});
   REQUIRE(normal.ready("policy"));
   CHECK((*normal.call("policy.ping"))["batch"] == false);
+}
+
+TEST_CASE("an idle module's thread sleeps until its next heartbeat or a stop", "[host]") {
+  auto fx = std::make_unique<HostFixture>(std::vector<std::string>{"steady"},
+                                          std::vector<std::string>{}, 5000);
+  REQUIRE(fx->ready("steady"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto before = thread_wakeups("mod/steady");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const auto woken = thread_wakeups("mod/steady") - before;
+  INFO("module thread wake-ups in 1 s idle: " << woken);
+  CHECK(woken <= 2);               // its loop polled every 50 ms: 20 a second
+  CHECK(fx->call("steady.ping"));  // and a request still wakes it
+  const auto stopping = steady_us();
+  fx.reset();  // the host stops the module (and the kernel's own runner) through their bells
+  CHECK(steady_us() - stopping < 200'000);
 }
 
 TEST_CASE("repeated failures back off exponentially", "[host]") {

@@ -6,6 +6,7 @@
 
 #include "nauto/bus/codec.h"
 #include "support/bus_fixture.h"
+#include "support/thread_wakeups.h"
 
 using namespace nauto;
 using namespace nauto::test;
@@ -98,6 +99,23 @@ TEST_CASE("a subscriber's exclusions are never delivered to it", "[router]") {
   // An exclusion is a topic pattern, checked like a subscription.
   auto bad = publisher.call("bus.register", {{"name", "pub"}, {"excludes", {"a.b*"}}}, 2000);
   CHECK_FALSE(bad);
+}
+
+TEST_CASE("an idle router sleeps until a message comes or stop() wakes it", "[router]") {
+  auto bus = std::make_unique<BusFixture>();
+  {
+    auto a = bus->client("a");  // registered: the router has a peer
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto before = thread_wakeups("router");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const auto woken = thread_wakeups("router") - before;
+    INFO("router wake-ups in 1 s idle: " << woken);
+    CHECK(woken <= 2);  // it polled every 20 ms: 50 a second
+    CHECK(a.publish("x.y", json::object()));
+  }
+  const auto stopping = steady_us();
+  bus.reset();  // stop() rings the router awake: no timeout to wait out
+  CHECK(steady_us() - stopping < 15'000);
 }
 
 TEST_CASE("requests reach the service owner and replies return by correlation id", "[router]") {
