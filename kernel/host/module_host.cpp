@@ -14,6 +14,7 @@
 
 #include "module_runner.h"
 #include "nauto/base/clock.h"
+#include "nauto/base/doorbell.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
@@ -75,6 +76,9 @@ struct ModuleHost::State {
   std::mutex mutex;
   std::optional<std::vector<ModuleSpec>> pending_specs;
   std::shared_ptr<std::atomic<int>> abandoned_alive = std::make_shared<std::atomic<int>>(0);
+  /// Rung when a module's thread ends and when reconfigure() leaves new specs: the supervisor
+  /// looks at once instead of on a short period. (Shared: an abandoned thread may outlive us.)
+  std::shared_ptr<Doorbell> supervise_bell = std::make_shared<Doorbell>();
 
   void set_ready(Result<void> r) {
     std::call_once(ready_once, [&] { ready.set_value(std::move(r)); });
@@ -132,7 +136,18 @@ class KernelModule final : public Module {
       slots_.back()->spec = spec;
       launch(*slots_.back());
     }
-    ctx.every(std::chrono::milliseconds(50), [this] { supervise(); });
+    // Woken by the bell (a thread ended, a reload), by a restart's backoff timer, and every
+    // heartbeat interval for what only time shows: a silent module, a child that exited, the
+    // store's fill level.
+    if (auto watched = ctx.watch(state_->supervise_bell->fd(),
+                                 [this] {
+                                   state_->supervise_bell->drain();
+                                   supervise();
+                                 });
+        !watched)
+      return std::move(watched).error();
+    ctx.every(std::chrono::milliseconds(state_->options.supervisor.heartbeat_interval_ms),
+              [this] { supervise(); });
     state_->set_ready(ok());
     return ok();
   }
@@ -291,6 +306,7 @@ class KernelModule final : public Module {
     auto control = slot.control;
     auto outcome = slot.outcome;
     auto abandoned_alive = state_->abandoned_alive;
+    auto supervise_bell = state_->supervise_bell;
     const std::string thread_name = ("mod/" + slot.spec.name).substr(0, 15);
     const auto scheduling = slot.spec.scheduling;
     const auto module_name = slot.spec.name;
@@ -309,6 +325,7 @@ class KernelModule final : public Module {
       if (control->abandoned) abandoned_alive->fetch_sub(1);
       outcome->finished = true;
       if (!result) outcome->error = std::move(result).error();
+      supervise_bell->ring();
     });
     publish_lifecycle(bus::schema::KernelModuleStartedEvent::kTopic, slot, {});
   }
@@ -469,6 +486,7 @@ class KernelModule final : public Module {
     slot.last_error = why;
     slot.restart_reason = why;
     slot.next_start_us = steady_us() + slot.backoff_ms * 1000;
+    ctx_->after(std::chrono::milliseconds(slot.backoff_ms), [this] { supervise(); });
     ctx_->log().warn("module '{}' failed: {}; restarting in {}ms", slot.spec.name, why,
                      slot.backoff_ms);
     publish_lifecycle(bus::schema::KernelModuleFailedEvent::kTopic, slot,
@@ -606,6 +624,7 @@ Result<void> ModuleHost::reconfigure(std::vector<ModuleSpec> specs) {
   if (auto valid = validate_module_specs(specs); !valid) return valid;
   std::lock_guard lock(state_->mutex);
   state_->pending_specs = std::move(specs);
+  state_->supervise_bell->ring();
   return ok();
 }
 

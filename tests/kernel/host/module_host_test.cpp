@@ -175,16 +175,20 @@ TEST_CASE("a module's thread runs with the scheduling its config asks for", "[ho
   CHECK((*normal.call("policy.ping"))["batch"] == false);
 }
 
-TEST_CASE("an idle module's thread sleeps until its next heartbeat or a stop", "[host]") {
+TEST_CASE("idle module and supervisor threads sleep until something is due",
+          "[host]") {
   auto fx = std::make_unique<HostFixture>(std::vector<std::string>{"steady"},
                                           std::vector<std::string>{}, 5000);
   REQUIRE(fx->ready("steady"));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const auto before = thread_wakeups("mod/steady");
+  const auto host_before = thread_wakeups("host");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const auto woken = thread_wakeups("mod/steady") - before;
-  INFO("module thread wake-ups in 1 s idle: " << woken);
+  const auto host_woken = thread_wakeups("host") - host_before;
+  INFO("wake-ups in 1 s idle: module " << woken << ", supervisor " << host_woken);
   CHECK(woken <= 2);               // its loop polled every 50 ms: 20 a second
+  CHECK(host_woken <= 2);          // the supervisor looked every 50 ms too
   CHECK(fx->call("steady.ping"));  // and a request still wakes it
   const auto stopping = steady_us();
   fx.reset();  // the host stops the module (and the kernel's own runner) through their bells
