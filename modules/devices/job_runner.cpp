@@ -101,6 +101,7 @@ JobRunner::~JobRunner() {
   // What finished while stopping is recorded; the jobs stay interrupted, as after a crash.
   for (auto& done : done_)
     record(*done.job, done.outcome);
+  flush_results();
   for (auto& job : jobs_) {
     job->record["state"] = job_state_name(JobState::Interrupted);
     job->counts.running = 0;
@@ -208,6 +209,12 @@ RunnerNews JobRunner::poll() {
   return news;
 }
 
+void JobRunner::flush_results() {
+  if (unflushed_results_.empty()) return;
+  job_store_.put_results(std::move(unflushed_results_));
+  unflushed_results_ = {};
+}
+
 int JobRunner::peak(std::size_t index, const std::string& value) const {
   std::lock_guard lock(mutex_);
   return gate_.peak(index, value);
@@ -215,7 +222,9 @@ int JobRunner::peak(std::size_t index, const std::string& value) const {
 
 void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
   count(job.counts, outcome.status);
-  job_store_.put_result(job.id, outcome);
+  if (unflushed_results_.empty()) results_flush_due_us_ = steady_us() + kResultsBatchWindowUs;
+  JobStore::add_result(unflushed_results_, job.id, outcome);
+  if (unflushed_results_.size() >= kResultsBatchMax) flush_results();
   if (announced_.size() >= kMaxAnnounced) {
     announced_.pop_front();
     ++announced_dropped_;
@@ -284,6 +293,7 @@ void JobRunner::dispatch_loop() {
       record(*done.job, done.outcome);
     }
     const auto now = steady_us();
+    if (!unflushed_results_.empty() && now >= results_flush_due_us_) flush_results();
     std::vector<std::shared_ptr<Job>> finished;
     for (auto it = jobs_.begin(); it != jobs_.end();) {
       settle(**it, now);
@@ -295,7 +305,8 @@ void JobRunner::dispatch_loop() {
       }
     }
     if (!finished.empty()) {
-      lock.unlock();  // the job records are committed without holding up the workers
+      flush_results();  // queued before the final records, so committed with or before them
+      lock.unlock();    // the job records are committed without holding up the workers
       for (const auto& job : finished)
         finish_job(job);
       lock.lock();
@@ -304,6 +315,7 @@ void JobRunner::dispatch_loop() {
     std::int64_t wake_at = now + 1'000'000;
     for (const auto& job : jobs_)
       wake_at = std::min(wake_at, job->deadline_steady);
+    if (!unflushed_results_.empty()) wake_at = std::min(wake_at, results_flush_due_us_);
     admit(wake_at);
     const auto wait_us = std::max<std::int64_t>(wake_at - steady_us(), 1000);
     // Woken by a new or cancelled job, a finished device, or the next deadline.

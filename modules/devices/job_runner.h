@@ -135,6 +135,13 @@ class JobRunner {
   void settle(Job& job, std::int64_t now);
   void finish_job(const std::shared_ptr<Job>& job);
   void record(Job& job, const DeviceOutcome& outcome);
+  void flush_results();
+
+  /// Results are written in batches: the first result of a batch waits at most this long for
+  /// others (one commit, one fsync, for all the devices that finish meanwhile)...
+  static constexpr std::int64_t kResultsBatchWindowUs = 100'000;
+  /// ... or until this many have gathered. A job's final record always follows its results.
+  static constexpr std::size_t kResultsBatchMax = 512;
 
   JobRunnerOptions options_;
   JobStore job_store_;
@@ -154,6 +161,8 @@ class JobRunner {
   std::uint64_t announced_dropped_ = 0;
   std::map<std::string, DeviceOutcome> outcomes_;  // one-device jobs, since the last poll()
   std::deque<Done> done_;                          // finished, waiting for the dispatcher
+  store::WriteBatch unflushed_results_;            // recorded, not yet handed to the store
+  std::int64_t results_flush_due_us_ = 0;          // steady clock; when unflushed_results_ go
   std::size_t next_loop_ = 0;                      // where the next device runs (round robin)
   std::vector<std::unique_ptr<FiberLoop>> session_loops_;
   std::thread dispatcher_;

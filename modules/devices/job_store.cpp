@@ -26,13 +26,17 @@ Result<void> JobStore::put_job(const json& record) {
   return store_.write_and_wait(std::move(batch));
 }
 
-void JobStore::put_result(const std::string& job, const DeviceOutcome& outcome) {
-  store::WriteBatch batch;
+void JobStore::add_result(store::WriteBatch& batch, const std::string& job,
+                          const DeviceOutcome& outcome) {
   batch.put(kResultsTable, job + "/" + outcome.device, bus::to_body(to_json(outcome)));
-  store_.write(std::move(batch), [job](Result<void> written) {
+}
+
+void JobStore::put_results(store::WriteBatch batch) {
+  const auto count = batch.size();
+  store_.write(std::move(batch), [count](Result<void> written) {
     if (!written) {
       logger("mod.devices")
-          ->error("job {}: a device result was not stored: {}", job, written.error().describe());
+          ->error("{} device results were not stored: {}", count, written.error().describe());
     }
   });
 }

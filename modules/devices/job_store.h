@@ -2,8 +2,9 @@
 // JobStore: jobs and their per-device results in the kernel's store.
 //   jobs         id -> {id, spec, state, counts, created_us, started_us, finished_us, ...}
 //   job_results  "<id>/<device>" -> DeviceOutcome
-// Results are written as each device finishes (not kept in memory), so a job's memory stays
-// proportional to its concurrency. Job ids sort by creation time. Thread-safe (the store is).
+// Results are written as devices finish (not kept in memory), so a job's memory stays
+// proportional to its concurrency; the job runner gathers those that finish close together into
+// one batch. Job ids sort by creation time. Thread-safe (the store is).
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -35,8 +36,12 @@ class JobStore {
 
   /// Writes the job record and waits for the commit.
   Result<void> put_job(const nlohmann::json& record);
-  /// Queues a device's result; the commit is shared with others (group commit).
-  void put_result(const std::string& job, const DeviceOutcome& outcome);
+  /// Adds a device's result to `batch`, for put_results().
+  static void add_result(store::WriteBatch& batch, const std::string& job,
+                         const DeviceOutcome& outcome);
+  /// Queues results gathered by add_result() without waiting for their commit; a put_job()
+  /// queued after it commits after it (the store's writes commit in order).
+  void put_results(store::WriteBatch batch);
 
   Result<std::optional<nlohmann::json>> job(const std::string& id) const;
   /// Newest first.

@@ -175,6 +175,31 @@ TEST_CASE("a job over healthy, hung, slow, refusing and flapping devices", "[job
   clear_faults();
 }
 
+TEST_CASE("results that finish close together share one commit, before the job's record",
+          "[jobs][lab]") {
+  clear_faults();
+  TempStore temp;
+  JobRunnerOptions options;
+  options.max_sessions = 30;
+  JobRunner runner(options, *temp.store, catalog());
+  JobSpec spec;
+  spec.commands = {"show version"};
+  const auto commits_before = temp.store->stats().commits;
+  const auto started = steady_us();
+  auto id = runner.start(spec, lab_devices(0, 30));
+  REQUIRE(id);
+  auto end = wait_for_end(runner, *id, 20000);
+  const auto took_ms = (steady_us() - started) / 1000;
+  CHECK(end.counts.ok == 30);
+  CHECK(results_by_device(runner, *id).size() == 30);  // all there once the job has ended
+  const auto commits = temp.store->stats().commits - commits_before;
+  INFO("30 devices in " << took_ms << " ms took " << commits << " commits");
+  // The job's first and last records, and a batch of results per 100 ms at most (the results
+  // used to be one commit, one fsync, each: 32 commits).
+  CHECK(static_cast<std::int64_t>(commits) <= 2 + took_ms / 100 + 1);
+  CHECK(commits < 20);
+}
+
 TEST_CASE("cancel mid-job: running devices stop, pending ones are never touched", "[jobs][lab]") {
   clear_faults();
   for (int i = 0; i < 30; ++i)
