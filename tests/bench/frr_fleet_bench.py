@@ -8,12 +8,15 @@ turn, ROUNDS rounds:
   paramiko       paramiko exec channels, two on one connection (a thread pool)
   openssh        the OpenSSH client, one `ssh host 'cmd1;cmd2'` per router (xargs -P)
   netmiko        python3-netmiko 2.4.2, device_type cisco_ios, fast_cli=True (and defaults)
+  libssh         the transport's floor: nauto's shell conversation written straight on blocking
+                 libssh, a thread per session (libssh_fleet.cpp; with --libssh-fleet PATH)
 Every client's every output is checked (the router's FRRouting version banner and its own
 `router bgp` line); a router that fails is counted, not retried, on every side.
 Client CPU is the client's own processes (nauto: nautod's CPU during the job + the CLI's).
 Targets: nauto <= 2 ms client CPU per router and >= 4x less than netmiko; wall <= 1.1x the
 faster of paramiko and OpenSSH.
     frr_fleet_bench.py NAUTOD NAUTO N [SESSIONS] [ROUNDS] [--clients nauto,paramiko,...]
+                       [--libssh-fleet PATH]
 Needs root (network namespaces, sshd). Everything it starts it stops; it writes only into its
 own temporary directory."""
 import argparse
@@ -40,8 +43,12 @@ parser.add_argument("nauto")
 parser.add_argument("routers", type=int)
 parser.add_argument("sessions", type=int, nargs="?", default=20)
 parser.add_argument("rounds", type=int, nargs="?", default=3)
-parser.add_argument("--clients", default="nauto,paramiko,openssh,netmiko_fast_cli,netmiko_defaults")
+parser.add_argument("--clients",
+                    default="nauto,libssh,paramiko,openssh,netmiko_fast_cli,netmiko_defaults")
+parser.add_argument("--libssh-fleet", default="", help="the libssh_fleet binary (the floor)")
 args = parser.parse_args()
+if not args.libssh_fleet:
+    args.clients = ",".join(c for c in args.clients.split(",") if c != "libssh")
 N = args.routers
 work = tempfile.mkdtemp(prefix="nauto-frr-bench-")
 os.chmod(work, 0o711)  # the FRR daemons (user frr) reach their own folders in it
@@ -252,8 +259,18 @@ if "nauto" in args.clients.split(","):
 
 
 def process_cpu(pid):
+    """CPU seconds of a running process: its threads' schedstat run time (nanoseconds), since
+    /proc/PID/stat counts in 10 ms ticks, a fifth of a millisecond per router at N=50. Threads
+    that ended are only in /proc/PID/stat, so the larger of the two is taken."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    run_ns = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            run_ns += int(open(f"/proc/{pid}/task/{task}/schedstat").read().split()[0])
+        except OSError:
+            pass  # the thread ended meanwhile
+    return max(ticks, run_ns / 1e9)
 
 
 def children_cpu():
@@ -292,8 +309,9 @@ def measure(kind):
             text = open(f"{work}/ssh/{name}.out").read()
             ok += check(name, text, text)
     else:
-        subprocess.run(["/usr/bin/python3", f"{work}/peer.py", kind, work, str(args.sessions)],
-                       stderr=open(f"{work}/{kind}.err", "a"))
+        command = [args.libssh_fleet, work, str(args.sessions)] if kind == "libssh" else \
+            ["/usr/bin/python3", f"{work}/peer.py", kind, work, str(args.sessions)]
+        subprocess.run(command, stderr=open(f"{work}/{kind}.err", "a"))
         wall = time.monotonic() - t0
         cpu = children_cpu() - cpu0
         results = json.load(open(f"{work}/{kind}.json"))
@@ -327,6 +345,11 @@ if "nauto" in figures:
     floor = [statistics.median(r[0] for r in figures[k]) for k in ("paramiko", "openssh") if k in figures]
     if floor:
         print(f"nauto wall / faster of paramiko and OpenSSH: {nauto_wall / min(floor):.2f}x (target <= 1.1)")
+    if "libssh" in figures:
+        floor_cpu = statistics.median(r[1] for r in figures["libssh"])
+        print(f"nauto client CPU / bare libssh: {nauto_cpu / floor_cpu:.2f}x; nauto's own cost "
+              f"{(nauto_cpu - floor_cpu) / N * 1000:.2f} ms per router above the transport's "
+              f"{floor_cpu / N * 1000:.2f} ms")
     if "netmiko_fast_cli" in figures:
         peer = statistics.median(r[1] for r in figures["netmiko_fast_cli"])
         print(f"netmiko fast_cli client CPU / nauto: {peer / nauto_cpu:.2f}x (target >= 4); "
