@@ -193,8 +193,9 @@ class DevicesModule final : public Module {
     // Retention: now, then daily (README, "Retention").
     sweep(ctx);
     ctx.every(std::chrono::hours(24), [this, &ctx] { sweep(ctx); });
-    // Finished devices and jobs wake the module at once (an eventfd); the timer only paces
-    // the progress of running jobs and expires idle sessions.
+    // Ended jobs and one-device jobs (device.call) wake the module at once (an eventfd); the
+    // timer paces the rest: the progress of running jobs, a fleet's finished devices
+    // (job.device, in bursts four times a second) and the expiry of idle sessions.
     auto watched = ctx.watch(runner_->news().fd(), [this, &ctx] {
       runner_->news().drain();
       publish_progress(ctx);

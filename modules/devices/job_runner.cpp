@@ -232,8 +232,13 @@ void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
   announced_.push_back(
       {job.id, outcome.device, outcome.status, outcome.error_code, outcome.error,
        outcome.started_us ? (outcome.finished_us - outcome.started_us) / 1000 : 0});
-  if (job.devices.size() == 1) outcomes_[job.id] = outcome;
-  news_.ring();
+  // A one-device job (device.call: a runbook step, a shell call) is waited for: its outcome
+  // wakes the module at once. A fleet's devices are announced at the module's next progress
+  // tick, a few times a second, instead of one wake-up (and bus hop) each.
+  if (job.devices.size() == 1) {
+    outcomes_[job.id] = outcome;
+    news_.ring();
+  }
 }
 
 // Pending devices of a cancelled or expired job are recorded without being touched.

@@ -108,8 +108,9 @@ class JobRunner {
   /// Live jobs, those that ended since the last call (each reported once as ended), and the
   /// devices finished since the last call.
   RunnerNews poll();
-  /// Rings when poll() has news: a device finished or a job ended. The owner watches its fd()
-  /// (Context::watch) and drains it before polling.
+  /// Rings when poll() has news that cannot wait for the owner's next progress tick: a job
+  /// ended, or the device of a one-device job finished. (A fleet's finished devices wait for
+  /// the tick.) The owner watches its fd() (Context::watch) and drains it before polling.
   const Doorbell& news() const { return news_; }
   /// Peak sessions seen for limits[index] == value (tests, status).
   int peak(std::size_t index, const std::string& value) const;

@@ -3,8 +3,11 @@
 
 #include "job_runner.h"
 
+#include <poll.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -113,6 +116,15 @@ int thread_count() {
   return count;
 }
 
+bool eventually_true(const std::function<bool()>& condition, std::int64_t limit_ms) {
+  const auto until = steady_us() + limit_ms * 1000;
+  while (steady_us() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return condition();
+}
+
 std::string lab_commands(int index) {
   return lab().control("GET", "/devices/" + lab().device("cisco_ios", index).name + "/commands");
 }
@@ -198,6 +210,44 @@ TEST_CASE("results that finish close together share one commit, before the job's
   // used to be one commit, one fsync, each: 32 commits).
   CHECK(static_cast<std::int64_t>(commits) <= 2 + took_ms / 100 + 1);
   CHECK(commits < 20);
+}
+
+TEST_CASE("a fleet's finished devices wait for the next poll; a job's end wakes the owner",
+          "[jobs][lab]") {
+  clear_faults();
+  set_faults(1, R"({"latency_ms": 1500})");
+  TempStore temp;
+  JobRunnerOptions options;
+  options.max_sessions = 4;
+  JobRunner runner(options, *temp.store, catalog());
+  JobSpec spec;
+  spec.commands = {"show version"};
+  auto rung = [&] {
+    pollfd entry{runner.news().fd(), POLLIN, 0};
+    return ::poll(&entry, 1, 0) == 1;
+  };
+  auto id = runner.start(spec, lab_devices(0, 2));
+  REQUIRE(id);
+  REQUIRE(eventually_true([&] { return runner.progress(*id)->counts.ok == 1; }, 10000));
+  // Device 0 is done, device 1 still waits on its slow device: nothing woke the owner (each
+  // finished device used to ring).
+  CHECK_FALSE(rung());
+  auto news = runner.poll();  // the owner's tick finds it anyway
+  REQUIRE(news.devices.size() == 1);
+  CHECK(news.devices[0].device == lab().device("cisco_ios", 0).name);
+  REQUIRE(eventually_true(rung, 10000));  // the job's end rings at once
+  runner.news().drain();
+  auto end = runner.poll();
+  REQUIRE(end.devices.size() == 1);
+  REQUIRE(end.jobs.size() == 1);
+  CHECK(end.jobs[0].state == JobState::Done);
+  // A one-device job is somebody's device.call: its device rings as it finishes.
+  auto single = runner.start(spec, lab_devices(2, 1));
+  REQUIRE(single);
+  REQUIRE(eventually_true(rung, 10000));
+  runner.news().drain();
+  CHECK(runner.poll().outcomes.count(*single) == 1);
+  clear_faults();
 }
 
 TEST_CASE("cancel mid-job: running devices stop, pending ones are never touched", "[jobs][lab]") {
