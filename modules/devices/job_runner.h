@@ -140,7 +140,7 @@ class JobRunner {
 
   /// Results are written in batches: the first result of a batch waits at most this long for
   /// others (one commit, one fsync, for all the devices that finish meanwhile)...
-  static constexpr std::int64_t kResultsBatchWindowUs = 100'000;
+  static constexpr std::int64_t kResultsBatchWindowUs = 250'000;
   /// ... or until this many have gathered. A job's final record always follows its results.
   static constexpr std::size_t kResultsBatchMax = 512;
 
