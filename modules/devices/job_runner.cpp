@@ -1,5 +1,7 @@
 #include "job_runner.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <set>
 
@@ -85,7 +87,10 @@ JobRunner::JobRunner(JobRunnerOptions options, store::Store& store,
   if (loops <= 0) loops = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
   for (int i = 0; i < loops; ++i)
     session_loops_.push_back(std::make_unique<FiberLoop>());
-  dispatcher_ = std::thread([this] { dispatch_loop(); });
+  dispatcher_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "jobs/dispatch");
+    dispatch_loop();
+  });
 }
 
 JobRunner::~JobRunner() {
@@ -222,9 +227,15 @@ int JobRunner::peak(std::size_t index, const std::string& value) const {
 
 void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
   count(job.counts, outcome.status);
-  if (unflushed_results_.empty()) results_flush_due_us_ = steady_us() + kResultsBatchWindowUs;
+  // The dispatcher hands batches to the store (a write may wait for room in its queue, which
+  // a session loop must not): it is woken for a batch's first result, to time the batch, and
+  // when the batch is full.
+  if (unflushed_results_.empty()) {
+    results_flush_due_us_ = steady_us() + kResultsBatchWindowUs;
+    dispatch_needed_ = true;
+  }
   JobStore::add_result(unflushed_results_, job.id, outcome);
-  if (unflushed_results_.size() >= kResultsBatchMax) flush_results();
+  if (unflushed_results_.size() >= kResultsBatchMax) dispatch_needed_ = true;
   if (announced_.size() >= kMaxAnnounced) {
     announced_.pop_front();
     ++announced_dropped_;
@@ -298,7 +309,9 @@ void JobRunner::dispatch_loop() {
       record(*done.job, done.outcome);
     }
     const auto now = steady_us();
-    if (!unflushed_results_.empty() && now >= results_flush_due_us_) flush_results();
+    if (!unflushed_results_.empty() &&
+        (now >= results_flush_due_us_ || unflushed_results_.size() >= kResultsBatchMax))
+      flush_results();
     std::vector<std::shared_ptr<Job>> finished;
     for (auto it = jobs_.begin(); it != jobs_.end();) {
       settle(**it, now);
@@ -365,11 +378,32 @@ void JobRunner::run_device(Work& work) {
   if (job.spec.attempts > 0) retry.max_attempts = job.spec.attempts;
   DeviceTaskContext context{job.spec, job.id, catalog_, locks_, retry, &sessions_};
   auto outcome = run_device_task(context, job.devices[work.device].target, deadline);
+  if (hand_over(work, outcome)) return;
   {
     std::lock_guard lock(mutex_);
     done_.push_back({std::move(work.job), work.device, std::move(outcome)});
   }
   dispatcher_wake_.notify_one();
+}
+
+bool JobRunner::hand_over(Work& work, const DeviceOutcome& outcome) {
+  std::lock_guard lock(mutex_);
+  Job& job = *work.job;
+  // The dispatcher's cases: stopping, a job that ends (its final record waits for the store)
+  // or must settle its pending devices, and results waiting behind others (order).
+  const bool ends = job.pending.empty() && job.counts.running == 1;
+  if (stopping_ || ends || job.cancel_requested || job.timed_out || !done_.empty()) return false;
+  gate_.release(job.devices[work.device].limit_values);
+  --job.counts.running;
+  record(job, outcome);
+  // The session this device held goes to the next pending device at once, from here.
+  constexpr std::int64_t kNoWake = INT64_MAX;
+  std::int64_t wake_at = kNoWake;
+  admit(wake_at);
+  // A rate limit that admits later, or a batch to time or store, needs the dispatcher.
+  if (wake_at != kNoWake) dispatch_needed_ = true;
+  if (dispatch_needed_) dispatcher_wake_.notify_one();
+  return true;
 }
 
 }  // namespace nauto::devices

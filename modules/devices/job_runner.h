@@ -132,6 +132,10 @@ class JobRunner {
   void dispatch_loop();
   void launch(Work work);
   void run_device(Work& work);
+  /// On a session loop, as a device ends: records it and starts the next pending device(s)
+  /// without a round trip through the dispatcher thread. False (nothing done) for what only
+  /// the dispatcher does: a job that ends or settles, stopping, results queued before this one.
+  bool hand_over(Work& work, const DeviceOutcome& outcome);
   void admit(std::int64_t& wake_at_us);
   void settle(Job& job, std::int64_t now);
   void finish_job(const std::shared_ptr<Job>& job);
@@ -153,7 +157,8 @@ class JobRunner {
   Doorbell news_;
   mutable std::mutex mutex_;
   std::condition_variable dispatcher_wake_;
-  bool dispatch_needed_ = false;  // a job started or was cancelled: the dispatcher has work
+  bool dispatch_needed_ = false;  // the dispatcher has work: a job started or was cancelled,
+                                  // a device left it to the dispatcher, a batch to time or store
   bool stopping_ = false;
   ConcurrencyGate gate_;
   std::list<std::shared_ptr<Job>> jobs_;  // running, in start order

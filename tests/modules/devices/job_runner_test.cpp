@@ -15,6 +15,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/store/retention.h"
+#include "support/thread_wakeups.h"
 
 using namespace nauto;
 using Catch::Matchers::Contains;
@@ -210,6 +211,29 @@ TEST_CASE("results that finish close together share one commit, before the job's
   // used to be a write of its own: 14 commits in a run of about 500 ms).
   CHECK(static_cast<std::int64_t>(commits) <= 2 + took_ms / 250 + 1);
   CHECK(commits < 20);
+}
+
+TEST_CASE("a device's end starts the next pending one without the dispatcher thread",
+          "[jobs][lab]") {
+  clear_faults();
+  TempStore temp;
+  JobRunnerOptions options;
+  options.max_sessions = 2;
+  JobRunner runner(options, *temp.store, catalog());
+  JobSpec spec;
+  spec.commands = {"show clock"};
+  // The dispatcher is there (named) and waiting.
+  REQUIRE(eventually_true([] { return nauto::test::thread_wakeups("jobs/dispatch") > 0; }, 2000));
+  const auto before = nauto::test::thread_wakeups("jobs/dispatch");
+  auto id = runner.start(spec, lab_devices(0, 30));
+  REQUIRE(id);
+  auto end = wait_for_end(runner, *id, 20000);
+  CHECK(end.counts.ok == 30);
+  const auto woken = nauto::test::thread_wakeups("jobs/dispatch") - before;
+  INFO("dispatcher wake-ups for 30 devices, 2 at a time: " << woken);
+  // The start, a batch of results now and then, the end; it used to wake for every device.
+  CHECK(woken <= 15);
+  CHECK(results_by_device(runner, *id).size() == 30);
 }
 
 TEST_CASE("a fleet's finished devices wait for the next poll; a job's end wakes the owner",
