@@ -1,12 +1,15 @@
 #pragma once
 // JobRunner: runs jobs over many devices with bounded concurrency.
 //
-// One dispatcher thread decides what starts (ConcurrencyGate: global, keyed session and rate
+// What starts is decided under one lock (ConcurrencyGate: global, keyed session and rate
 // limits; each job's max_parallel), and each started device runs its DeviceTask on a fiber of
 // a few session loops (nauto/base/fiber_loop.h): a device waiting on the network parks its
-// fiber, so max_sessions sets how many sessions are in flight, not how many threads there are. Each
-// device result goes to the store as it finishes; the runner keeps only counters, so memory follows
-// concurrency, not fleet size. Cancelling a job raises the flag its devices' deadlines carry:
+// fiber, so max_sessions sets how many sessions are in flight, not how many threads there are.
+// A device that ends hands its session to the next pending device from its own loop; the
+// dispatcher thread starts jobs, ends them (their final record waits for the store), times rate
+// limits and deadlines, and hands result batches to the store (one per 250 ms). The runner keeps
+// only counters, so memory follows concurrency, not fleet size. Cancelling a job raises the flag
+// its devices' deadlines carry:
 // running devices stop at their next wait (within about 200 ms), pending ones are recorded as
 // cancelled without being touched. A job deadline does the same for what has not finished by then.
 // Thread-safe: start/cancel/progress may be called from any thread.
