@@ -9,9 +9,9 @@
 // dispatcher thread starts jobs, ends them (their final record waits for the store), times rate
 // limits and deadlines, and hands result batches to the store (one per 250 ms). The runner keeps
 // only counters, so memory follows concurrency, not fleet size. Cancelling a job raises the flag
-// its devices' deadlines carry:
-// running devices stop at their next wait (within about 200 ms), pending ones are recorded as
-// cancelled without being touched. A job deadline does the same for what has not finished by then.
+// its devices' deadlines carry: running devices stop at their next wait (within about 200 ms),
+// pending ones are recorded as cancelled without being touched. A job deadline does the same for
+// what has not finished by then.
 // Thread-safe: start/cancel/progress may be called from any thread.
 
 #include <atomic>
