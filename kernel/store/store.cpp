@@ -654,7 +654,8 @@ class StoreImpl {
   }
 
   StoreStats stats() const {
-    // The free list is walked again only after a commit: the host asks 20 times a second.
+    // The free list is walked again only after a commit: the supervisor asks every heartbeat
+    // interval, and `nauto status` whenever it is run.
     std::optional<std::uint64_t> used;
     if (used_changed_.exchange(false)) {
       used = used_bytes();
