@@ -10,6 +10,7 @@
 #include "nauto/bus/body.h"
 #include "nauto/bus/client.h"
 #include "router/router.h"
+#include "support/eventually.h"
 
 namespace nauto::test {
 
@@ -40,16 +41,6 @@ struct BusFixture {
     return *s;
   }
 };
-
-/// Polls `condition` until true or `timeout_ms` passes; true if it became true.
-inline bool eventually(const std::function<bool()>& condition, std::int64_t timeout_ms = 5000) {
-  const auto give_up = steady_us() + timeout_ms * 1000;
-  while (steady_us() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
 
 /// The stats entry of the peer called `name`, or null.
 inline nlohmann::json peer(const nlohmann::json& stats, const std::string& name) {

@@ -18,6 +18,7 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/base/io_wait.h"
+#include "support/eventually.h"
 
 using namespace nauto;
 
@@ -47,17 +48,6 @@ struct Pipe {
   }
 };
 
-// Until `predicate` holds (checked every millisecond) or 10 s pass.
-template <class Predicate>
-bool eventually(Predicate predicate) {
-  const auto until = steady_us() + 10'000'000;
-  while (!predicate()) {
-    if (steady_us() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
 }  // namespace
 
 TEST_CASE("a thousand fibers wait on a thousand pipes at once, on one thread", "[fiber]") {
@@ -80,13 +70,13 @@ TEST_CASE("a thousand fibers wait on a thousand pipes at once, on one thread", "
       });
     }
     // Every fiber is parked in its wait at the same time: none has been answered yet.
-    REQUIRE(eventually([&] { return waiting.load() == kFibers; }));
+    REQUIRE(test::eventually([&] { return waiting.load() == kFibers; }, 10'000));
     CHECK(loop.fibers() == static_cast<std::size_t>(kFibers));
     CHECK(woken.load() == 0);
     CHECK(thread_count() == threads_before + 1);
     for (auto& pipe : pipes)
       REQUIRE(::write(pipe->write_end, "x", 1) == 1);
-    REQUIRE(eventually([&] { return loop.fibers() == 0; }));
+    REQUIRE(test::eventually([&] { return loop.fibers() == 0; }, 10'000));
   }
   CHECK(woken.load() == kFibers);
   CHECK(on_fiber_seen.load() == kFibers);
@@ -127,9 +117,9 @@ TEST_CASE("two fibers may wait on the same descriptor", "[fiber]") {
       if (wait_ready(shared.read_end, POLLIN, 10'000) & POLLIN) ++woken;
     });
   }
-  REQUIRE(eventually([&] { return waiting.load() == 2; }));
+  REQUIRE(test::eventually([&] { return waiting.load() == 2; }, 10'000));
   REQUIRE(::write(shared.write_end, "x", 1) == 1);
-  REQUIRE(eventually([&] { return loop.fibers() == 0; }));
+  REQUIRE(test::eventually([&] { return loop.fibers() == 0; }, 10'000));
   CHECK(woken.load() == 2);
 }
 
@@ -187,7 +177,7 @@ TEST_CASE("fibers spawn fibers, and stacks are reused", "[fiber]") {
       if (left > 0) loop.spawn([&, left] { chain(left - 1); });
     };
     loop.spawn([&] { chain(500); });
-    REQUIRE(eventually([&] { return ran.load() == 501 && loop.fibers() == 0; }));
+    REQUIRE(test::eventually([&] { return ran.load() == 501 && loop.fibers() == 0; }, 10'000));
   }
   CHECK(ran.load() == 501);
 }

@@ -7,7 +7,6 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -15,6 +14,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/store/retention.h"
+#include "support/eventually.h"
 #include "support/thread_wakeups.h"
 
 using namespace nauto;
@@ -117,15 +117,6 @@ int thread_count() {
   return count;
 }
 
-bool eventually_true(const std::function<bool()>& condition, std::int64_t limit_ms) {
-  const auto until = steady_us() + limit_ms * 1000;
-  while (steady_us() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
-
 std::string lab_commands(int index) {
   return lab().control("GET", "/devices/" + lab().device("cisco_ios", index).name + "/commands");
 }
@@ -223,7 +214,8 @@ TEST_CASE("a device's end starts the next pending one without the dispatcher thr
   JobSpec spec;
   spec.commands = {"show clock"};
   // The dispatcher is there (named) and waiting.
-  REQUIRE(eventually_true([] { return nauto::test::thread_wakeups("jobs/dispatch") > 0; }, 2000));
+  REQUIRE(nauto::test::eventually([] { return nauto::test::thread_wakeups("jobs/dispatch") > 0; },
+                                  2000));
   const auto before = nauto::test::thread_wakeups("jobs/dispatch");
   auto id = runner.start(spec, lab_devices(0, 30));
   REQUIRE(id);
@@ -252,14 +244,14 @@ TEST_CASE("a fleet's finished devices wait for the next poll; a job's end wakes 
   };
   auto id = runner.start(spec, lab_devices(0, 2));
   REQUIRE(id);
-  REQUIRE(eventually_true([&] { return runner.progress(*id)->counts.ok == 1; }, 10000));
+  REQUIRE(nauto::test::eventually([&] { return runner.progress(*id)->counts.ok == 1; }, 10000));
   // Device 0 is done, device 1 still waits on its slow device: nothing woke the owner (each
   // finished device used to ring).
   CHECK_FALSE(rung());
   auto news = runner.poll();  // the owner's tick finds it anyway
   REQUIRE(news.devices.size() == 1);
   CHECK(news.devices[0].device == lab().device("cisco_ios", 0).name);
-  REQUIRE(eventually_true(rung, 10000));  // the job's end rings at once
+  REQUIRE(nauto::test::eventually(rung, 10000));  // the job's end rings at once
   runner.news().drain();
   auto end = runner.poll();
   REQUIRE(end.devices.size() == 1);
@@ -268,7 +260,7 @@ TEST_CASE("a fleet's finished devices wait for the next poll; a job's end wakes 
   // A one-device job is somebody's device.call: its device rings as it finishes.
   auto single = runner.start(spec, lab_devices(2, 1));
   REQUIRE(single);
-  REQUIRE(eventually_true(rung, 10000));
+  REQUIRE(nauto::test::eventually(rung, 10000));
   runner.news().drain();
   CHECK(runner.poll().outcomes.count(*single) == 1);
   clear_faults();
