@@ -304,9 +304,7 @@ void JobRunner::dispatch_loop() {
     while (!done_.empty()) {
       auto done = std::move(done_.front());
       done_.pop_front();
-      gate_.release(done.job->devices[done.device].limit_values);
-      --done.job->counts.running;
-      record(*done.job, done.outcome);
+      release(*done.job, done.device, done.outcome);
     }
     const auto now = steady_us();
     if (!unflushed_results_.empty() &&
@@ -377,25 +375,27 @@ void JobRunner::run_device(Work& work) {
   auto retry = options_.retry;
   if (job.spec.attempts > 0) retry.max_attempts = job.spec.attempts;
   DeviceTaskContext context{job.spec, job.id, catalog_, locks_, retry, &sessions_};
-  auto outcome = run_device_task(context, job.devices[work.device].target, deadline);
-  if (hand_over(work, outcome)) return;
-  {
-    std::lock_guard lock(mutex_);
-    done_.push_back({std::move(work.job), work.device, std::move(outcome)});
-  }
-  dispatcher_wake_.notify_one();
+  end_device(work, run_device_task(context, job.devices[work.device].target, deadline));
 }
 
-bool JobRunner::hand_over(Work& work, const DeviceOutcome& outcome) {
+void JobRunner::release(Job& job, std::size_t device, const DeviceOutcome& outcome) {
+  gate_.release(job.devices[device].limit_values);
+  --job.counts.running;
+  record(job, outcome);
+}
+
+void JobRunner::end_device(Work& work, DeviceOutcome outcome) {
   std::lock_guard lock(mutex_);
   Job& job = *work.job;
   // The dispatcher's cases: stopping, a job that ends (its final record waits for the store)
   // or must settle its pending devices, and results waiting behind others (order).
   const bool ends = job.pending.empty() && job.counts.running == 1;
-  if (stopping_ || ends || job.cancel_requested || job.timed_out || !done_.empty()) return false;
-  gate_.release(job.devices[work.device].limit_values);
-  --job.counts.running;
-  record(job, outcome);
+  if (stopping_ || ends || job.cancel_requested || job.timed_out || !done_.empty()) {
+    done_.push_back({std::move(work.job), work.device, std::move(outcome)});
+    dispatcher_wake_.notify_one();
+    return;
+  }
+  release(job, work.device, outcome);
   // The session this device held goes to the next pending device at once, from here.
   constexpr std::int64_t kNoWake = INT64_MAX;
   std::int64_t wake_at = kNoWake;
@@ -403,7 +403,6 @@ bool JobRunner::hand_over(Work& work, const DeviceOutcome& outcome) {
   // A rate limit that admits later, or a batch to time or store, needs the dispatcher.
   if (wake_at != kNoWake) dispatch_needed_ = true;
   if (dispatch_needed_) dispatcher_wake_.notify_one();
-  return true;
 }
 
 }  // namespace nauto::devices

@@ -136,9 +136,12 @@ class JobRunner {
   void launch(Work work);
   void run_device(Work& work);
   /// On a session loop, as a device ends: records it and starts the next pending device(s)
-  /// without a round trip through the dispatcher thread. False (nothing done) for what only
-  /// the dispatcher does: a job that ends or settles, stopping, results queued before this one.
-  bool hand_over(Work& work, const DeviceOutcome& outcome);
+  /// without a round trip through the dispatcher thread; or leaves it to the dispatcher (done_)
+  /// for what only the dispatcher does: a job that ends or settles, stopping, results queued
+  /// before this one.
+  void end_device(Work& work, DeviceOutcome outcome);
+  /// A device's session goes back to the gate and its outcome is recorded. Under mutex_.
+  void release(Job& job, std::size_t device, const DeviceOutcome& outcome);
   void admit(std::int64_t& wake_at_us);
   void settle(Job& job, std::int64_t now);
   void finish_job(const std::shared_ptr<Job>& job);
