@@ -19,6 +19,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/base/io_wait.h"
 #include "support/eventually.h"
+#include "support/thread_wakeups.h"
 
 using namespace nauto;
 
@@ -140,6 +141,63 @@ TEST_CASE("several descriptors in one wait report which are ready", "[fiber]") {
   CHECK(count.load() == 1);
   CHECK(quiet_revents.load() == 0);
   CHECK((busy_revents.load() & POLLIN) != 0);
+}
+
+TEST_CASE("a wait its descriptor answered leaves no timer to wake the loop later", "[fiber]") {
+  // 20 waits of 300 ms, each answered by its pipe within 10 ms: before, each left its timer
+  // queued, and the loop thread woke when each came due, with nothing to do.
+  Pipe pipe;
+  std::atomic<int> answered{0};
+  std::atomic<pid_t> loop_thread{0};
+  FiberLoop loop;
+  loop.spawn([&] {
+    loop_thread = ::gettid();
+    for (int i = 0; i < 20; ++i) {
+      char byte = 0;
+      if ((wait_ready(pipe.read_end, POLLIN, 300) & POLLIN) && ::read(pipe.read_end, &byte, 1) == 1)
+        ++answered;
+    }
+  });
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(::write(pipe.write_end, "x", 1) == 1);
+    REQUIRE(test::eventually([&] { return answered.load() == i + 1; }, 10'000));
+  }
+  REQUIRE(test::eventually([&] { return loop.fibers() == 0; }, 10'000));
+  const auto woken_before = test::task_wakeups(loop_thread);
+  // Every timer of those waits comes due in this window.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(test::task_wakeups(loop_thread) - woken_before <= 1);
+}
+
+TEST_CASE("a wait for room to write keeps the thread while there is room", "[fiber]") {
+  Pipe pipe;
+  std::vector<std::string> order;  // loop thread only; read after the loop ended
+  std::atomic<bool> full{false};
+  short first = 0, when_full = 0;
+  {
+    FiberLoop loop;
+    loop.spawn([&] {
+      loop.spawn([&] { order.push_back("other fiber"); });
+      first = wait_ready(pipe.write_end, POLLOUT, 5'000);
+      order.push_back("writer went on");
+      // Full: now the wait parks until the reader makes room.
+      const std::string block(4096, 'x');
+      while (::write(pipe.write_end, block.data(), block.size()) > 0) {
+      }
+      order.push_back("pipe full");
+      full = true;
+      when_full = wait_ready(pipe.write_end, POLLOUT, 5'000);
+    });
+    REQUIRE(test::eventually([&] { return full.load(); }, 10'000));
+    char sink[65536];
+    while (::read(pipe.read_end, sink, sizeof sink) > 0) {
+    }
+  }
+  CHECK((first & POLLOUT) != 0);
+  CHECK((when_full & POLLOUT) != 0);
+  // The writer did not give its turn to the other fiber until it had to wait.
+  CHECK(order == std::vector<std::string>{"writer went on", "pipe full", "other fiber"});
 }
 
 TEST_CASE("an exception ends its fiber only; deep stacks fit", "[fiber]") {
