@@ -200,8 +200,15 @@ int finish_report(CliContext& context, const std::string& id, const JobArgs& arg
 int start_and_watch(CliContext& context, json body, const JobArgs& args) {
   auto client = context.connect();
   if (!client) return report(client.error());
+  const bool terminal = ::isatty(STDERR_FILENO) && context.format() == OutputFormat::Table;
+  const bool lines = !terminal && !args.summary_only && context.format() == OutputFormat::Table;
   if (!args.detach) {
-    if (auto subscribed = client->subscribe({"job."}, context.timeout_ms); !subscribed) {
+    // Only what will be shown: each event wakes this process, and a job publishes its progress
+    // 4 times a second and a line per device.
+    std::vector<std::string> topics{bus::schema::JobFinishedEvent::kTopic};
+    if (terminal && !args.summary_only) topics.push_back(bus::schema::JobProgressEvent::kTopic);
+    if (lines) topics.push_back(bus::schema::JobDeviceEvent::kTopic);
+    if (auto subscribed = client->subscribe(topics, context.timeout_ms); !subscribed) {
       return report(subscribed.error());
     }
   }
@@ -213,8 +220,6 @@ int start_and_watch(CliContext& context, json body, const JobArgs& args) {
     std::cout << id << "\n";
     return 0;
   }
-  const bool terminal = ::isatty(STDERR_FILENO) && context.format() == OutputFormat::Table;
-  const bool lines = !terminal && !args.summary_only && context.format() == OutputFormat::Table;
   if (context.format() == OutputFormat::Table) {
     std::fprintf(stderr, "job %s: %lld devices\n", id.c_str(), static_cast<long long>(total));
   }
@@ -231,11 +236,13 @@ int start_and_watch(CliContext& context, json body, const JobArgs& args) {
       }
       cancel_sent = true;
     }
-    auto event = client->next_event(200);
+    // Ctrl-C ends the wait at once (poll returns EINTR; zmq's own threads block signals);
+    // the timeout only bounds a signal that lands just before the wait starts.
+    auto event = client->next_event(1000);
     if (!event) return report(event.error());
     if (!*event) {
       // Quiet for a while: ask, in case the end was shed under load.
-      if (steady_us() - last_news > 3'000'000) {
+      if (steady_us() - last_news >= 3'000'000) {
         auto status =
             client->call(bus::schema::JobStatusRequest::kTopic, {{"id", id}}, context.timeout_ms);
         if (status && status->value("state", "running") != "running") break;
