@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "nauto/drivers/platform_patterns.h"
+
 namespace nauto::drivers {
 namespace {
 
@@ -45,8 +47,7 @@ ConfigDiff::ConfigDiff(const std::vector<std::string>& ignore,
                        const std::vector<std::string>& replace_keys) {
   for (auto [patterns, into] : {std::pair{&ignore, &ignore_}, {&replace_keys, &replace_keys_}}) {
     for (const auto& pattern : *patterns) {
-      if (auto regex = text::Regex::compile(pattern, text::Regex::Anchor::Anywhere))
-        into->push_back(std::move(*regex));
+      if (const auto* regex = platform_regex(pattern)) into->push_back(regex);
     }
   }
 }
@@ -67,7 +68,7 @@ ConfigTree ConfigDiff::parse(std::string_view text) const {
     if (line.empty() || line == "!" || line == "end" || line == "exit") continue;
     bool ignored = false;
     for (const auto& pattern : ignore_) {
-      if (text::matches(pattern, line)) {
+      if (text::matches(*pattern, line)) {
         ignored = true;
         break;
       }
@@ -98,7 +99,7 @@ std::string ConfigDiff::normalize(std::string_view text) const {
 
 std::string ConfigDiff::key_of(const std::string& line) const {
   for (const auto& pattern : replace_keys_) {
-    if (auto groups = text::match_groups(pattern, line))
+    if (auto groups = text::match_groups(*pattern, line))
       return groups->size() > 1 && !(*groups)[1].empty() ? (*groups)[1] : (*groups)[0];
   }
   return {};

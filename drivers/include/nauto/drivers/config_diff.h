@@ -31,6 +31,8 @@ class ConfigDiff {
   /// does not compile is left out) of lines that are not config (comments, timestamps, `end`).
   /// `replace_keys`: regexes whose first capture is a key; a line with the same key as an
   /// existing one replaces it (`hostname X`, `description X`), so no `no` line is needed.
+  /// Both are a platform's patterns, compiled once per process (platform_patterns.h): a driver,
+  /// and so a ConfigDiff, is made for every device.
   ConfigDiff(const std::vector<std::string>& ignore, const std::vector<std::string>& replace_keys);
 
   ConfigTree parse(std::string_view text) const;
@@ -50,8 +52,8 @@ class ConfigDiff {
                   std::vector<std::string>& out) const;
   void merge_level(ConfigTree& into, const ConfigTree& change) const;
 
-  std::vector<text::Regex> ignore_;
-  std::vector<text::Regex> replace_keys_;
+  std::vector<const text::Regex*> ignore_;
+  std::vector<const text::Regex*> replace_keys_;
 };
 
 }  // namespace nauto::drivers
