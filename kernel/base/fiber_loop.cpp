@@ -8,11 +8,11 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <system_error>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "nauto/base/clock.h"
@@ -28,6 +28,8 @@ namespace nauto {
 
 namespace {
 
+// Fiber objects are kept for the loop's life and reused, so a timer or an epoll event that
+// outlived its wait may still point at one: `wait_id` tells whether it is the same wait.
 struct Fiber {
   ucontext_t context{};
   char* mapping = nullptr;  // guard page, then the stack
@@ -36,6 +38,7 @@ struct Fiber {
   bool done = false;
   // The current wait, woken once: by a descriptor or by its timer, whichever comes first.
   std::uint64_t wait_id = 0;
+  bool parked = false;
   void* fake_stack = nullptr;  // ASan's, while parked
 
   char* stack() const { return mapping + page_size(); }
@@ -46,19 +49,26 @@ struct Fiber {
   }
 };
 
-// One descriptor of a parked fiber's wait, registered with the loop's epoll (its data points
-// here); owned by the waiting call, and unregistered before that call returns.
-struct Registration {
-  std::uint64_t wait_id;
-  pollfd* entry;
-  int fd;  // as registered (a duplicate when the caller's descriptor was already registered)
+// What the loop knows of one descriptor number in its epoll set (an event's data is the
+// number). A descriptor stays registered between waits, disarmed (EPOLLONESHOT), so the next
+// wait on it re-arms it with one epoll_ctl instead of an add and a delete; a descriptor that
+// was closed meanwhile has left the set by itself, and re-arming it is then an add.
+struct Watch {
+  Fiber* fiber = nullptr;  // the waiting fiber, while a wait is on
+  std::uint64_t wait_id = 0;
+  pollfd* entry = nullptr;  // in the waiting call's array
+  bool registered = false;  // in the epoll set, as far as the loop knows
+  bool fired = false;       // an event came for this wait (so the registration is disarmed)
 };
 
 struct Timer {
   std::int64_t when_us;
   std::uint64_t wait_id;
+  Fiber* fiber;
   bool operator>(const Timer& other) const { return when_us > other.when_us; }
 };
+
+constexpr std::uint64_t kDoorbellData = ~std::uint64_t{0};
 
 }  // namespace
 
@@ -79,7 +89,9 @@ class FiberLoop::Impl {
   void start_fiber(std::function<void()> body);
   void resume(Fiber* fiber);
   void park(Fiber* fiber, std::int64_t timeout_ms);
-  void wake(std::uint64_t wait_id);
+  void wake(Fiber* fiber, std::uint64_t wait_id);
+  Watch& watch(int fd);
+  int arm(int fd, std::uint32_t events);
   void destroy(Fiber* fiber);
   static void entry();
 
@@ -92,7 +104,9 @@ class FiberLoop::Impl {
   bool stopping_ = false;
   // Loop thread only:
   std::deque<Fiber*> ready_;
-  std::unordered_map<std::uint64_t, Fiber*> parked_;  // by wait id; a woken wait leaves
+  std::vector<std::unique_ptr<Fiber>> fibers_;  // every Fiber object the loop made
+  std::vector<Fiber*> idle_fibers_;             // of those, the ones free for reuse
+  std::vector<Watch> watches_;                  // by descriptor number
   // Timers of woken waits stay queued, and are dropped when they reach the top (run()).
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::vector<char*> spare_stacks_;  // mappings of ended fibers, for reuse
@@ -125,7 +139,7 @@ FiberLoop::Impl::Impl(FiberLoop& owner, std::size_t stack_bytes)
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   epoll_event event{};
   event.events = EPOLLIN;
-  event.data.ptr = nullptr;  // the doorbell
+  event.data.u64 = kDoorbellData;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, doorbell_.fd(), &event) != 0) {
     ::close(epoll_fd_);
     throw std::system_error(errno, std::generic_category(), "epoll_ctl");
@@ -176,7 +190,8 @@ void FiberLoop::Impl::run() {
       continue;
     }
     // A timer whose wait was woken by its descriptor is dead: it must not wake the thread.
-    while (!timers_.empty() && !parked_.contains(timers_.top().wait_id))
+    while (!timers_.empty() &&
+           !(timers_.top().fiber->parked && timers_.top().fiber->wait_id == timers_.top().wait_id))
       timers_.pop();
     int timeout_ms = -1;
     if (!timers_.empty()) {
@@ -186,26 +201,36 @@ void FiberLoop::Impl::run() {
     const int n =
         ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
     for (int i = 0; i < n; ++i) {
-      auto* registration = static_cast<Registration*>(events[i].data.ptr);
-      if (!registration) {
+      if (events[i].data.u64 == kDoorbellData) {
         doorbell_.drain();
         continue;
       }
-      registration->entry->revents = static_cast<short>(events[i].events);
-      wake(registration->wait_id);
+      Watch& watched = watches_[events[i].data.u64];
+      watched.fired = true;  // EPOLLONESHOT: the registration is disarmed now
+      if (!watched.fiber) continue;
+      watched.entry->revents = static_cast<short>(events[i].events);
+      wake(watched.fiber, watched.wait_id);
     }
+    if (timers_.empty()) continue;
     const auto now = steady_us();
     while (!timers_.empty() && timers_.top().when_us <= now) {
       const auto timer = timers_.top();
       timers_.pop();
-      wake(timer.wait_id);
+      wake(timer.fiber, timer.wait_id);
     }
   }
   current_loop = nullptr;
 }
 
 void FiberLoop::Impl::start_fiber(std::function<void()> body) {
-  auto* fiber = new Fiber;
+  Fiber* fiber;
+  if (!idle_fibers_.empty()) {
+    fiber = idle_fibers_.back();
+    idle_fibers_.pop_back();
+    fiber->done = false;
+  } else {
+    fiber = fibers_.emplace_back(std::make_unique<Fiber>()).get();
+  }
   fiber->body = std::move(body);
   fiber->mapped = stack_bytes_ + Fiber::page_size();
   if (!spare_stacks_.empty()) {
@@ -235,7 +260,8 @@ void FiberLoop::Impl::destroy(Fiber* fiber) {
   } else {
     ::munmap(fiber->mapping, fiber->mapped);
   }
-  delete fiber;
+  fiber->mapping = nullptr;
+  idle_fibers_.push_back(fiber);
   owner_.live_.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -274,8 +300,8 @@ void FiberLoop::Impl::entry() {
 }
 
 void FiberLoop::Impl::park(Fiber* fiber, std::int64_t timeout_ms) {
-  parked_.emplace(fiber->wait_id, fiber);
-  if (timeout_ms >= 0) timers_.push({steady_us() + timeout_ms * 1000, fiber->wait_id});
+  fiber->parked = true;
+  if (timeout_ms >= 0) timers_.push({steady_us() + timeout_ms * 1000, fiber->wait_id, fiber});
 #ifdef NAUTO_FIBER_ASAN
   __sanitizer_start_switch_fiber(&fiber->fake_stack, loop_stack_bottom_, loop_stack_size_);
 #endif
@@ -285,17 +311,36 @@ void FiberLoop::Impl::park(Fiber* fiber, std::int64_t timeout_ms) {
 #endif
 }
 
-void FiberLoop::Impl::wake(std::uint64_t wait_id) {
-  const auto found = parked_.find(wait_id);
-  if (found == parked_.end()) return;  // already woken
-  Fiber* fiber = found->second;
-  parked_.erase(found);
+void FiberLoop::Impl::wake(Fiber* fiber, std::uint64_t wait_id) {
+  if (!fiber->parked || fiber->wait_id != wait_id) return;  // already woken, or a later wait
+  fiber->parked = false;
   ready_.push_back(fiber);
+}
+
+Watch& FiberLoop::Impl::watch(int fd) {
+  if (static_cast<std::size_t>(fd) >= watches_.size()) watches_.resize(fd + 64);
+  return watches_[fd];
+}
+
+// Registers `fd` for `events`, once (EPOLLONESHOT); 0, or -1 with errno.
+int FiberLoop::Impl::arm(int fd, std::uint32_t events) {
+  Watch& watched = watch(fd);
+  epoll_event event{};
+  event.events = events | EPOLLONESHOT;
+  event.data.u64 = static_cast<std::uint64_t>(fd);
+  // The loop's idea of the set can be out of date: a descriptor closed meanwhile left it.
+  int rc = ::epoll_ctl(epoll_fd_, watched.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event);
+  if (rc != 0 && (errno == ENOENT || errno == EEXIST)) {
+    rc = ::epoll_ctl(epoll_fd_, errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &event);
+  }
+  watched.registered = rc == 0;
+  watched.fired = false;
+  return rc;
 }
 
 int FiberLoop::Impl::wait(pollfd* fds, std::size_t count, std::int64_t timeout_ms) {
   // Room to write is nearly always there already: one look costs a system call, a park
-  // costs two epoll_ctl, an epoll_wait and two context switches.
+  // costs an epoll_ctl, an epoll_wait and two context switches.
   bool wants_room = false;
   for (std::size_t i = 0; i < count; ++i)
     wants_room |= fds[i].fd >= 0 && (fds[i].events & POLLOUT);
@@ -305,39 +350,68 @@ int FiberLoop::Impl::wait(pollfd* fds, std::size_t count, std::int64_t timeout_m
   }
   Fiber* fiber = current_fiber;
   fiber->wait_id = next_wait_id_++;
-  std::vector<Registration> registrations;
-  registrations.reserve(count);
+  // The descriptors this wait registered; most waits have one. When another wait of this loop
+  // is on the caller's descriptor, a duplicate (epoll takes the same file under a second number).
+  struct Armed {
+    int fd;
+    bool duplicate;
+  };
+  constexpr std::size_t kInline = 4;
+  Armed inline_armed[kInline];
+  std::vector<Armed> more_armed;
+  Armed* armed = inline_armed;
+  if (count > kInline) {
+    more_armed.resize(count);
+    armed = more_armed.data();
+  }
+  std::size_t armed_count = 0;
   int ready_now = 0;
   for (std::size_t i = 0; i < count; ++i) {
     fds[i].revents = 0;
     if (fds[i].fd < 0) continue;
-    registrations.push_back({fiber->wait_id, &fds[i], fds[i].fd});
-    auto& registration = registrations.back();
-    epoll_event event{};
-    event.events = static_cast<std::uint32_t>(fds[i].events) | EPOLLONESHOT;
-    event.data.ptr = &registration;
-    int rc = ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, registration.fd, &event);
-    if (rc != 0 && errno == EEXIST) {
-      // Another wait of this loop has the same descriptor: epoll takes a duplicate.
-      registration.fd = ::dup(fds[i].fd);
-      rc =
-          registration.fd < 0 ? -1 : ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, registration.fd, &event);
-    }
+    int fd = fds[i].fd;
+    const bool duplicate = watch(fd).fiber != nullptr;
+    if (duplicate) fd = ::dup(fd);
+    const int rc = fd < 0 ? -1 : arm(fd, static_cast<std::uint32_t>(fds[i].events));
     if (rc != 0) {
       // A descriptor epoll cannot watch (a regular file) is always ready, as poll(2) says.
-      if (registration.fd != fds[i].fd && registration.fd >= 0) ::close(registration.fd);
-      registrations.pop_back();
+      const int error = errno;
+      if (duplicate && fd >= 0) {
+        watches_[fd] = Watch{};
+        ::close(fd);
+      }
       fds[i].revents =
-          static_cast<short>(errno == EPERM ? (fds[i].events & (POLLIN | POLLOUT)) : POLLNVAL);
+          static_cast<short>(error == EPERM ? (fds[i].events & (POLLIN | POLLOUT)) : POLLNVAL);
       ++ready_now;
+      continue;
     }
+    Watch& watched = watches_[fd];
+    watched.fiber = fiber;
+    watched.wait_id = fiber->wait_id;
+    watched.entry = &fds[i];
+    armed[armed_count++] = {fd, duplicate};
   }
   if (ready_now == 0) park(fiber, timeout_ms);
-  int ready = 0;
-  for (auto& registration : registrations) {
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, registration.fd, nullptr);
-    if (registration.fd != registration.entry->fd) ::close(registration.fd);
+  for (std::size_t i = 0; i < armed_count; ++i) {
+    Watch& watched = watches_[armed[i].fd];
+    if (armed[i].duplicate) {
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, armed[i].fd, nullptr);
+      ::close(armed[i].fd);
+      watched = Watch{};
+      continue;
+    }
+    watched.fiber = nullptr;
+    watched.entry = nullptr;
+    if (!watched.fired) {
+      // Still armed (the wait timed out, or another of its descriptors woke it): disarmed, so
+      // a later event cannot wake whoever waits on this number next for a file since closed.
+      epoll_event event{};
+      event.data.u64 = static_cast<std::uint64_t>(armed[i].fd);
+      if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, armed[i].fd, &event) != 0)
+        watched.registered = false;
+    }
   }
+  int ready = 0;
   for (std::size_t i = 0; i < count; ++i)
     if (fds[i].revents) ++ready;
   return ready;

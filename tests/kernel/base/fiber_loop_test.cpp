@@ -200,6 +200,41 @@ TEST_CASE("a wait for room to write keeps the thread while there is room", "[fib
   CHECK(order == std::vector<std::string>{"writer went on", "pipe full", "other fiber"});
 }
 
+TEST_CASE("a descriptor number reused for another file is watched for the new file only",
+          "[fiber]") {
+  // Descriptors stay in the loop's epoll set between waits. Pipe A's read end is waited on
+  // (the wait times out), then closed while a duplicate keeps its file open, and the number is
+  // reused by pipe B. A becoming readable must not wake a wait on B.
+  auto a = std::make_unique<Pipe>();
+  std::atomic<int> step{0};
+  std::atomic<short> a_revents{-1}, b_revents{-1}, b_again{-1};
+  int kept_a = -1;
+  std::unique_ptr<Pipe> b;
+  FiberLoop loop;
+  loop.spawn([&] {
+    a_revents = wait_ready(a->read_end, POLLIN, 20);
+    const int number = a->read_end;
+    kept_a = ::dup(a->read_end);
+    ::close(a->read_end);
+    a->read_end = -1;
+    b = std::make_unique<Pipe>();  // the lowest free number: A's old one
+    if (b->read_end != number) return;
+    step = 1;
+    if (::write(a->write_end, "a", 1) != 1) return;
+    b_revents = wait_ready(b->read_end, POLLIN, 100);
+    // B itself still wakes its waiter.
+    if (::write(b->write_end, "b", 1) != 1) return;
+    b_again = wait_ready(b->read_end, POLLIN, 5'000);
+    step = 2;
+  });
+  REQUIRE(test::eventually([&] { return loop.fibers() == 0; }, 10'000));
+  REQUIRE(step.load() == 2);
+  CHECK(a_revents.load() == 0);
+  CHECK(b_revents.load() == 0);
+  CHECK((b_again.load() & POLLIN) != 0);
+  ::close(kept_a);
+}
+
 TEST_CASE("an exception ends its fiber only; deep stacks fit", "[fiber]") {
   std::atomic<bool> after{false};
   std::atomic<int> sum{0};
