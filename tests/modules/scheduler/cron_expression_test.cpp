@@ -38,6 +38,21 @@ std::string next(const std::string& expression, const std::string& zone, const s
   return when ? iso(*when) : "never";
 }
 
+struct Firing {
+  const char* expression;
+  const char* zone;
+  const char* after;
+  const char* expected;
+};
+
+template <std::size_t N>
+void check_firings(const Firing (&firings)[N]) {
+  for (const auto& firing : firings) {
+    INFO(firing.expression << " in " << firing.zone << " after " << firing.after);
+    CHECK(next(firing.expression, firing.zone, firing.after) == firing.expected);
+  }
+}
+
 std::string error_of(const std::string& expression, const std::string& zone = "UTC") {
   auto cron = CronExpression::parse(expression, zone);
   REQUIRE_FALSE(cron);
@@ -47,64 +62,76 @@ std::string error_of(const std::string& expression, const std::string& zone = "U
 }  // namespace
 
 TEST_CASE("cron fields: values ranges steps lists names and macros", "[scheduler][cron]") {
-  CHECK(next("*/15 * * * *", "UTC", "2026-12-05T10:07:00Z") == "2026-12-05T10:15:00Z");
-  CHECK(next("*/15 * * * *", "UTC", "2026-12-05T10:15:00Z") == "2026-12-05T10:30:00Z");
-  CHECK(next("0 0 * * *", "UTC", "2026-12-05T10:07:30Z") == "2026-12-06T00:00:00Z");
-  CHECK(next("@hourly", "UTC", "2026-12-05T23:59:59Z") == "2026-12-06T00:00:00Z");
-  CHECK(next("@weekly", "UTC", "2026-12-05T12:00:00Z") == "2026-12-06T00:00:00Z");
-  CHECK(next("@monthly", "UTC", "2026-12-05T12:00:00Z") == "2027-01-01T00:00:00Z");
-  CHECK(next("@yearly", "UTC", "2026-12-05T12:00:00Z") == "2027-01-01T00:00:00Z");
-  CHECK(next("@DAILY", "UTC", "2026-12-05T12:00:00Z") == "2026-12-06T00:00:00Z");
-  CHECK(next("30 4 1,15 * *", "UTC", "2026-12-05T00:00:00Z") == "2026-12-15T04:30:00Z");
-  CHECK(next("0 9 * * mon-fri", "UTC", "2026-12-05T10:00:00Z") == "2026-12-07T09:00:00Z");
-  CHECK(next("0 9 * * 1-5", "UTC", "2026-12-07T09:00:00Z") == "2026-12-08T09:00:00Z");
-  CHECK(next("5-10/2 8 * * *", "UTC", "2026-12-05T08:06:00Z") == "2026-12-05T08:07:00Z");
-  CHECK(next("5/20 * * * *", "UTC", "2026-12-05T10:26:00Z") == "2026-12-05T10:45:00Z");
-  CHECK(next("0 0 1 jan,JUL *", "UTC", "2026-12-05T00:00:00Z") == "2027-01-01T00:00:00Z");
-  CHECK(next("0 0 1 jan,JUL *", "UTC", "2027-01-01T00:00:00Z") == "2027-07-01T00:00:00Z");
-  CHECK(next("0 0 * * 7", "UTC", "2026-12-05T01:00:00Z") == "2026-12-06T00:00:00Z");
-  CHECK(next("59 23 31 12 *", "UTC", "2026-12-05T00:00:00Z") == "2026-12-31T23:59:00Z");
-  CHECK(next("0 0 29 2 *", "UTC", "2026-12-05T00:00:00Z") == "2028-02-29T00:00:00Z");
-  CHECK(next("0 0 30 2 *", "UTC", "2026-12-05T00:00:00Z") == "never");
+  const Firing firings[] = {
+      {"*/15 * * * *", "UTC", "2026-12-05T10:07:00Z", "2026-12-05T10:15:00Z"},
+      {"*/15 * * * *", "UTC", "2026-12-05T10:15:00Z", "2026-12-05T10:30:00Z"},
+      {"0 0 * * *", "UTC", "2026-12-05T10:07:30Z", "2026-12-06T00:00:00Z"},
+      {"@hourly", "UTC", "2026-12-05T23:59:59Z", "2026-12-06T00:00:00Z"},
+      {"@weekly", "UTC", "2026-12-05T12:00:00Z", "2026-12-06T00:00:00Z"},
+      {"@monthly", "UTC", "2026-12-05T12:00:00Z", "2027-01-01T00:00:00Z"},
+      {"@yearly", "UTC", "2026-12-05T12:00:00Z", "2027-01-01T00:00:00Z"},
+      {"@DAILY", "UTC", "2026-12-05T12:00:00Z", "2026-12-06T00:00:00Z"},
+      {"30 4 1,15 * *", "UTC", "2026-12-05T00:00:00Z", "2026-12-15T04:30:00Z"},
+      {"0 9 * * mon-fri", "UTC", "2026-12-05T10:00:00Z", "2026-12-07T09:00:00Z"},
+      {"0 9 * * 1-5", "UTC", "2026-12-07T09:00:00Z", "2026-12-08T09:00:00Z"},
+      {"5-10/2 8 * * *", "UTC", "2026-12-05T08:06:00Z", "2026-12-05T08:07:00Z"},
+      {"5/20 * * * *", "UTC", "2026-12-05T10:26:00Z", "2026-12-05T10:45:00Z"},
+      {"0 0 1 jan,JUL *", "UTC", "2026-12-05T00:00:00Z", "2027-01-01T00:00:00Z"},
+      {"0 0 1 jan,JUL *", "UTC", "2027-01-01T00:00:00Z", "2027-07-01T00:00:00Z"},
+      {"0 0 * * 7", "UTC", "2026-12-05T01:00:00Z", "2026-12-06T00:00:00Z"},
+      {"59 23 31 12 *", "UTC", "2026-12-05T00:00:00Z", "2026-12-31T23:59:00Z"},
+      {"0 0 29 2 *", "UTC", "2026-12-05T00:00:00Z", "2028-02-29T00:00:00Z"},
+      {"0 0 30 2 *", "UTC", "2026-12-05T00:00:00Z", "never"},
+  };
+  check_firings(firings);
 }
 
 TEST_CASE("cron days: both day fields restricted means either matches", "[scheduler][cron]") {
-  // The 13th (a Sunday) or any Friday: Friday the 11th comes first.
-  CHECK(next("0 12 13 * 5", "UTC", "2026-12-05T00:00:00Z") == "2026-12-11T12:00:00Z");
-  // Day of week `*`: the 13th only.
-  CHECK(next("0 12 13 * *", "UTC", "2026-12-05T00:00:00Z") == "2026-12-13T12:00:00Z");
-  // A day of month starting with `*` counts as unrestricted: odd days that are Fridays.
-  CHECK(next("0 12 */2 * 5", "UTC", "2026-12-12T00:00:00Z") == "2026-12-25T12:00:00Z");
+  const Firing firings[] = {
+      // The 13th (a Sunday) or any Friday: Friday the 11th comes first.
+      {"0 12 13 * 5", "UTC", "2026-12-05T00:00:00Z", "2026-12-11T12:00:00Z"},
+      // Day of week `*`: the 13th only.
+      {"0 12 13 * *", "UTC", "2026-12-05T00:00:00Z", "2026-12-13T12:00:00Z"},
+      // A day of month starting with `*` counts as unrestricted: odd days that are Fridays.
+      {"0 12 */2 * 5", "UTC", "2026-12-12T00:00:00Z", "2026-12-25T12:00:00Z"},
+  };
+  check_firings(firings);
 }
 
 TEST_CASE("cron in Europe/Berlin across both daylight-saving changes", "[scheduler][cron]") {
-  // Spring: 02:30 does not exist on March 29; it fires when the gap ends (03:00 CEST), once.
-  CHECK(next("30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z") == "2026-03-29T01:00:00Z");
-  CHECK(next("30 2 * * *", "Europe/Berlin", "2026-03-29T01:00:00Z") == "2026-03-30T00:30:00Z");
-  // Hourly: 01:00 CET, then the skipped 02:00 at the gap's end, then 04:00 CEST.
-  CHECK(next("0 * * * *", "Europe/Berlin", "2026-03-29T00:30:00Z") == "2026-03-29T01:00:00Z");
-  CHECK(next("0 * * * *", "Europe/Berlin", "2026-03-29T01:00:00Z") == "2026-03-29T02:00:00Z");
-  // Autumn: 02:30 happens twice on October 25; a fixed hour fires at the first, once.
-  CHECK(next("30 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z") == "2026-10-25T00:30:00Z");
-  CHECK(next("30 2 * * *", "Europe/Berlin", "2026-10-25T00:30:00Z") == "2026-10-26T01:30:00Z");
-  CHECK(next("0 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z") == "2026-10-25T00:00:00Z");
-  CHECK(next("0 3 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z") == "2026-10-25T02:00:00Z");
-  // A wildcard hour fires in both passes: every 30 minutes of real time throughout.
-  CHECK(next("*/30 * * * *", "Europe/Berlin", "2026-10-25T00:45:00Z") == "2026-10-25T01:00:00Z");
-  CHECK(next("*/30 * * * *", "Europe/Berlin", "2026-10-25T01:00:00Z") == "2026-10-25T01:30:00Z");
-  CHECK(next("*/30 * * * *", "Europe/Berlin", "2026-10-25T01:30:00Z") == "2026-10-25T02:00:00Z");
+  const Firing firings[] = {
+      // Spring: 02:30 does not exist on March 29; it fires when the gap ends (03:00 CEST), once.
+      {"30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", "2026-03-29T01:00:00Z"},
+      {"30 2 * * *", "Europe/Berlin", "2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z"},
+      // Hourly: 01:00 CET, then the skipped 02:00 at the gap's end, then 04:00 CEST.
+      {"0 * * * *", "Europe/Berlin", "2026-03-29T00:30:00Z", "2026-03-29T01:00:00Z"},
+      {"0 * * * *", "Europe/Berlin", "2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z"},
+      // Autumn: 02:30 happens twice on October 25; a fixed hour fires at the first, once.
+      {"30 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z", "2026-10-25T00:30:00Z"},
+      {"30 2 * * *", "Europe/Berlin", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"},
+      {"0 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z", "2026-10-25T00:00:00Z"},
+      {"0 3 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z", "2026-10-25T02:00:00Z"},
+      // A wildcard hour fires in both passes: every 30 minutes of real time throughout.
+      {"*/30 * * * *", "Europe/Berlin", "2026-10-25T00:45:00Z", "2026-10-25T01:00:00Z"},
+      {"*/30 * * * *", "Europe/Berlin", "2026-10-25T01:00:00Z", "2026-10-25T01:30:00Z"},
+      {"*/30 * * * *", "Europe/Berlin", "2026-10-25T01:30:00Z", "2026-10-25T02:00:00Z"},
+  };
+  check_firings(firings);
 }
 
 TEST_CASE("cron in America/New_York across both daylight-saving changes", "[scheduler][cron]") {
-  CHECK(next("30 2 * * *", "America/New_York", "2026-03-07T12:00:00Z") == "2026-03-08T07:00:00Z");
-  CHECK(next("0 9 * * 1-5", "America/New_York", "2026-03-06T15:00:00Z") == "2026-03-09T13:00:00Z");
-  // Hourly through the repeated 01:00: 01:00 EDT, 01:00 EST, 02:00 EST.
-  CHECK(next("0 * * * *", "America/New_York", "2026-11-01T04:30:00Z") == "2026-11-01T05:00:00Z");
-  CHECK(next("0 * * * *", "America/New_York", "2026-11-01T05:00:00Z") == "2026-11-01T06:00:00Z");
-  CHECK(next("0 * * * *", "America/New_York", "2026-11-01T06:00:00Z") == "2026-11-01T07:00:00Z");
-  CHECK(next("30 1 * * *", "America/New_York", "2026-10-31T12:00:00Z") == "2026-11-01T05:30:00Z");
-  CHECK(next("30 1 * * *", "America/New_York", "2026-11-01T05:30:00Z") == "2026-11-02T06:30:00Z");
-  CHECK(next("0 0 1 * *", "America/New_York", "2026-12-05T00:00:00Z") == "2027-01-01T05:00:00Z");
+  const Firing firings[] = {
+      {"30 2 * * *", "America/New_York", "2026-03-07T12:00:00Z", "2026-03-08T07:00:00Z"},
+      {"0 9 * * 1-5", "America/New_York", "2026-03-06T15:00:00Z", "2026-03-09T13:00:00Z"},
+      // Hourly through the repeated 01:00: 01:00 EDT, 01:00 EST, 02:00 EST.
+      {"0 * * * *", "America/New_York", "2026-11-01T04:30:00Z", "2026-11-01T05:00:00Z"},
+      {"0 * * * *", "America/New_York", "2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z"},
+      {"0 * * * *", "America/New_York", "2026-11-01T06:00:00Z", "2026-11-01T07:00:00Z"},
+      {"30 1 * * *", "America/New_York", "2026-10-31T12:00:00Z", "2026-11-01T05:30:00Z"},
+      {"30 1 * * *", "America/New_York", "2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"},
+      {"0 0 1 * *", "America/New_York", "2026-12-05T00:00:00Z", "2027-01-01T05:00:00Z"},
+  };
+  check_firings(firings);
 }
 
 TEST_CASE("cron errors name the field and what it accepts", "[scheduler][cron]") {
