@@ -10,25 +10,15 @@
 #include <date/date.h>
 
 #include <catch2/catch.hpp>
-#include <cstdio>
+
+#include "utc_text.h"
 
 using nauto::scheduler::CronExpression;
 using nauto::scheduler::Seconds;
+using nauto::scheduler::test::iso;
+using nauto::scheduler::test::utc;
 
 namespace {
-
-Seconds utc(const std::string& text) {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  REQUIRE(std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%dZ", &year, &month, &day, &hour, &minute,
-                      &second) == 6);
-  const date::sys_days days{date::year{year} / month / day};
-  return Seconds{days} + std::chrono::hours{hour} + std::chrono::minutes{minute} +
-         std::chrono::seconds{second};
-}
-
-std::string iso(Seconds when) {
-  return date::format("%Y-%m-%dT%H:%M:%SZ", when);
-}
 
 // The next firing of `expression` in `zone` after `after`, as ISO UTC text ("never" if none).
 std::string next(const std::string& expression, const std::string& zone, const std::string& after) {

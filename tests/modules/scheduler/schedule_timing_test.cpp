@@ -5,22 +5,16 @@
 #include "schedule_timing.h"
 
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <set>
+
+#include "utc_text.h"
 
 using nauto::scheduler::ScheduleTiming;
 using nauto::scheduler::Seconds;
 using nauto::scheduler::TimingSpec;
+using nauto::scheduler::test::utc;
 
 namespace {
-
-Seconds utc(const std::string& text) {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  REQUIRE(std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%dZ", &year, &month, &day, &hour, &minute,
-                      &second) == 6);
-  return Seconds{date::sys_days{date::year{year} / month / day}} + std::chrono::hours{hour} +
-         std::chrono::minutes{minute} + std::chrono::seconds{second};
-}
 
 ScheduleTiming timing(const TimingSpec& spec) {
   auto parsed = ScheduleTiming::parse(spec);
