@@ -50,6 +50,7 @@ class ScheduleTiming {
   bool in_window(Seconds nominal) const;
 
   const std::string& time_zone() const { return spec_.time_zone; }
+  const std::string& window() const { return spec_.between; }
 
  private:
   TimingSpec spec_;
