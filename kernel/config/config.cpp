@@ -3,11 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
-#include <charconv>
 #include <fstream>
 #include <sstream>
 
 #include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/yaml_json.h"
 
 extern char** environ;
 
@@ -16,39 +16,6 @@ namespace nauto::kernel {
 using nlohmann::json;
 
 namespace {
-
-// YAML -> JSON. Plain scalars that read as integers or booleans become those; quoted scalars
-// stay strings, so `name: "0123"` keeps its zero.
-json to_json(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const auto& item : node)
-        out.push_back(to_json(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& kv : node)
-        out[kv.first.as<std::string>()] = to_json(kv.second);
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      const auto& text = node.Scalar();
-      if (node.Tag() == "!") return text;  // quoted
-      if (text == "true" || text == "false") return text == "true";
-      if (text == "~" || text == "null") return nullptr;
-      std::int64_t n = 0;
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-      if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty()) return n;
-      return text;
-    }
-  }
-  return nullptr;
-}
 
 std::string env_name(const std::string& path) {
   std::string out = "NAUTO_";
@@ -132,7 +99,7 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
                                   const std::map<std::string, std::string>& environment) {
   json root;
   try {
-    root = to_json(YAML::Load(yaml_text));
+    root = yaml_to_json(YAML::Load(yaml_text));
   } catch (const YAML::Exception& e) {
     return fail(Errc::InvalidConfig,
                 "line " + std::to_string(e.mark.line + 1) + ", column " +
