@@ -1,0 +1,38 @@
+#pragma once
+// YamlFiles: where a module's definition files are (rules, schedules): the configured files and
+// every *.yaml / *.yml in the configured directories; reads them all, and says whether any of
+// them changed since (by path, size and modification time), so a module re-reads only when
+// there is something new. Thread-compatible: one thread (the module's) uses it.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nauto {
+
+class YamlFiles {
+ public:
+  /// `dirs_key` names the setting in problems ("modules.rules.dirs").
+  YamlFiles(std::vector<std::string> files, std::vector<std::string> dirs, std::string dirs_key)
+      : files_(std::move(files)), dirs_(std::move(dirs)), dirs_key_(std::move(dirs_key)) {}
+
+  struct Contents {
+    std::map<std::string, std::string> texts;  // by path, in path order
+    std::vector<std::string> problems;         // a directory that is not one, a file unread
+  };
+  /// Reads every file, and remembers what it read for changed().
+  Contents read();
+  /// True when the set of files, or one's size or time, differs from the last read().
+  bool changed() const;
+
+ private:
+  using Stamps = std::map<std::string, std::pair<std::uintmax_t, std::int64_t>>;
+  Stamps snapshot() const;
+  std::vector<std::string> files_, dirs_;
+  std::string dirs_key_;
+  Stamps read_;
+};
+
+}  // namespace nauto
