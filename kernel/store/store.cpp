@@ -388,13 +388,24 @@ class StoreImpl {
       }
       if (failed_batch) {
         mdb_txn_abort(txn);
+        const bool map_full = std::exchange(map_full_, false);
         // A full map is not the batch's fault: grow it and redo the whole group.
-        if (std::exchange(map_full_, false) &&
+        if (map_full &&
             (grow() || (erases_only(group[*failed_batch].batch) && grow_into_reserve()))) {
           start_over();
           continue;
         }
         excluded[*failed_batch] = true;
+        if (map_full && group[*failed_batch].history) {
+          // At the maximum, history that did not fit is the flood: the history puts after it in
+          // the group are refused with it, and the group is tried once more. Excluding them one
+          // by one redid the whole group per batch, minutes for a group of a flood's thousands.
+          for (std::size_t i = *failed_batch + 1; i < group.size(); ++i) {
+            if (excluded[i] || !group[i].history || erases_only(group[i].batch)) continue;
+            excluded[i] = true;
+            results[i] = results[*failed_batch];
+          }
+        }
         continue;
       }
       rc = mdb_txn_commit(txn);
