@@ -207,6 +207,24 @@ void ScheduleEngine::run_finished(const std::string& run_id) {
   if (!it->second.busy() && !it->second.queued.empty()) queue_ready_.insert(it->first);
 }
 
+Decisions ScheduleEngine::run_now(const std::string& name, Seconds now) {
+  Decisions out;
+  auto it = schedules_.find(name);
+  if (it != schedules_.end()) start_or_hold(name, it->second, now, Firing::Reason::RunNow, out);
+  return out;
+}
+
+std::optional<Seconds> ScheduleEngine::next_start(const std::string& name) const {
+  auto it = schedules_.find(name);
+  return it == schedules_.end() ? std::nullopt : it->second.next_start;
+}
+
+int ScheduleEngine::running(const std::string& name) const {
+  auto it = schedules_.find(name);
+  if (it == schedules_.end()) return 0;
+  return static_cast<int>(it->second.running.size()) + it->second.starting;
+}
+
 std::optional<Seconds> ScheduleEngine::cursor(const std::string& name) const {
   auto it = schedules_.find(name);
   if (it == schedules_.end()) return std::nullopt;

@@ -46,7 +46,7 @@ struct SchedulePolicy {
 
 /// One firing to start: the schedule, its nominal time, and why it runs now.
 struct Firing {
-  enum class Reason { OnTime, CatchUp, Queued };
+  enum class Reason { OnTime, CatchUp, Queued, RunNow };
   std::string schedule;
   Seconds nominal;
   Reason reason = Reason::OnTime;
@@ -90,6 +90,13 @@ class ScheduleEngine {
   Decisions advance(Seconds now);
   /// The earliest start not yet dealt with: when advance() next has something to do.
   std::optional<Seconds> next_wake() const;
+  /// Fires schedule `name` at `now` outside its timing (`nauto schedule run-now`); its overlap
+  /// policy applies. Empty for an unknown schedule.
+  Decisions run_now(const std::string& name, Seconds now);
+  /// The schedule's next start (nominal plus jitter); nullopt when paused or never again.
+  std::optional<Seconds> next_start(const std::string& name) const;
+  /// How many of the schedule's runs are going (or starting).
+  int running(const std::string& name) const;
 
   /// The module started a firing's run (for the overlap policy), or could not.
   void run_started(const std::string& name, const std::string& run_id);

@@ -78,6 +78,7 @@ modules:
   webhook: {{listen: 127.0.0.1:{base + 1}, hooks: {{monitoring: {{credential: hook}}}}}}
   snmp_trap: {{listen: [udp://127.0.0.1:{base + 2}], communities: [public]}}
   example: {{}}
+  scheduler: {{}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
     log = open(os.path.join(work, "nautod.log"), "w")

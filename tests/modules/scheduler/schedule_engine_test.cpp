@@ -33,7 +33,8 @@ std::vector<std::string> fired(const Decisions& decisions) {
   for (const auto& firing : decisions.fire) {
     const char* reason = firing.reason == Firing::Reason::OnTime    ? "on time"
                          : firing.reason == Firing::Reason::CatchUp ? "catch up"
-                                                                    : "queued";
+                         : firing.reason == Firing::Reason::Queued  ? "queued"
+                                                                    : "run now";
     out.push_back(firing.schedule + "@" + iso(firing.nominal) + "/" + reason);
   }
   return out;
@@ -156,6 +157,18 @@ TEST_CASE("overlap policies while the previous run is going", "[scheduler][engin
     CHECK(engine.next_wake() <= utc("2026-12-05T10:46:00Z"));  // at once
     CHECK(fired(engine.advance(utc("2026-12-05T10:46:00Z"))) ==
           Names{"slow@2026-12-05T10:30:00Z/queued"});
+  }
+  SECTION("run now starts at once when idle, and follows the overlap policy when not") {
+    engine.put("slow", cron("*/15 * * * *"), policy, t0, t0);
+    CHECK(fired(engine.run_now("slow", utc("2026-12-05T10:03:00Z"))) ==
+          Names{"slow@2026-12-05T10:03:00Z/run now"});
+    CHECK(engine.running("slow") == 1);
+    engine.run_started("slow", "run-1");
+    const auto decisions = engine.run_now("slow", utc("2026-12-05T10:04:00Z"));
+    CHECK(decisions.fire.empty());
+    CHECK(decisions.skipped.size() == 1);
+    CHECK(engine.run_now("nope", t0).fire.empty());
+    CHECK(engine.next_start("slow") == utc("2026-12-05T10:15:00Z"));
   }
   SECTION("allow: every firing starts") {
     policy.overlap = OverlapPolicy::Allow;
