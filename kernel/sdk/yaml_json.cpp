@@ -19,8 +19,10 @@ nlohmann::json yaml_to_json(const YAML::Node& node) {
     }
     case YAML::NodeType::Map: {
       json out = json::object();
+      // A key that is itself a map or a list (legal YAML, never meant) becomes its YAML text.
       for (const auto& kv : node)
-        out[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+        out[kv.first.IsScalar() ? kv.first.Scalar() : YAML::Dump(kv.first)] =
+            yaml_to_json(kv.second);
       return out;
     }
     case YAML::NodeType::Scalar: {

@@ -168,7 +168,14 @@ class ScheduleReader {
       }
       action.service = "job.run";
       action.body = yaml_to_json(job);
-      auto kind = action.body.value("kind", std::string("commands"));
+      std::string kind = "commands";
+      if (const auto given = action.body.find("kind"); given != action.body.end()) {
+        if (!given->is_string()) {
+          problem(job["kind"], "job.kind: expected text (commands, get_config, facts or push)");
+          return;
+        }
+        kind = given->get<std::string>();
+      }
       if (kind == "run") kind = "commands";
       if (kind == "get-config") kind = "get_config";
       if (kind != "commands" && kind != "get_config" && kind != "facts" && kind != "push") {

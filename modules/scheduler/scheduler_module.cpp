@@ -410,6 +410,8 @@ class SchedulerModule final : public Module {
       if (answer->is_object() && answer->contains("id") && (*answer)["id"].is_string())
         id = (*answer)["id"].get<std::string>();
       engine_.run_started(firing.schedule, id.empty() ? start.token : id);
+      ctx.log().info("schedule '{}' fired ({}) for {}: {} {}", firing.schedule,
+                     reason_name(firing.reason), iso(firing.nominal), start.service, id);
       (void)ctx.publish(bus::schema::ScheduleFiredEvent::kTopic,
                         bus::to_body(json{{"schedule", firing.schedule},
                                           {"nominal", iso(firing.nominal)},

@@ -122,6 +122,36 @@ TEST_CASE("every problem of a schedule file at once, with file and line", "[sche
   CHECK(std::count(message.begin(), message.end(), '\n') + 1 == static_cast<long>(expected.size()));
 }
 
+TEST_CASE("fields of the wrong type are problems, never exceptions", "[scheduler][file]") {
+  // The inputs the fuzz target (tests/fuzz/fuzz_schedule_file.cpp) found: a job kind that is a
+  // map, and a map used as a key, made the parser throw.
+  const std::string text = R"(schedules:
+  - name: a
+    every: 1h
+    job: {kind: {nested: map}, target: all}
+  - name: b
+    every: [1h]
+    runbook: [x]
+    params: [1, 2]
+  - name: c
+    every: 1h
+    call: {service: [x]}
+  - name: d
+    every: 1h
+    job: {{nested: map}: 1, kind: facts, target: all}
+)";
+  auto parsed = parse_schedule_file(text, "types.yaml");
+  REQUIRE_FALSE(parsed);
+  const auto& message = parsed.error().message;
+  CHECK(message.find("types.yaml:4: job.kind: expected text (commands, get_config, facts or "
+                     "push)") != std::string::npos);
+  CHECK(message.find("types.yaml:6: every: expected text") != std::string::npos);
+  CHECK(message.find("types.yaml:7: runbook: expected text") != std::string::npos);
+  CHECK(message.find("types.yaml:11: call: expected {service: NAME, body: {...}}") !=
+        std::string::npos);
+  CHECK(message.find(":14:") == std::string::npos);  // d is well formed; its odd key is text
+}
+
 TEST_CASE("schedule files that are empty, not YAML, or shaped wrong", "[scheduler][file]") {
   auto empty = parse_schedule_file("", "empty.yaml");
   REQUIRE(empty);
