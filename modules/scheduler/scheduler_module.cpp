@@ -64,33 +64,10 @@ Result<SchedulerSettings> read_settings(const json& config) {
 
 // Every schedule of every file; all problems at once.
 Result<std::vector<ScheduleDefinition>> load_schedules(YamlFiles& files) {
-  auto contents = files.read();
-  std::vector<ScheduleDefinition> schedules;
-  std::string problems;
-  for (const auto& problem : contents.problems)
-    problems += problem + "\n";
-  std::map<std::string, std::string> seen;  // name -> origin
-  for (const auto& [path, text] : contents.texts) {
-    auto parsed = parse_schedule_file(text, path);
-    if (!parsed) {
-      problems += parsed.error().message + "\n";
-      continue;
-    }
-    for (auto& schedule : *parsed) {
-      auto [it, fresh] = seen.emplace(schedule.name, schedule.origin);
-      if (!fresh) {
-        problems += schedule.origin + ": schedule '" + schedule.name + "' is already defined at " +
-                    it->second + "\n";
-        continue;
-      }
-      schedules.push_back(std::move(schedule));
-    }
-  }
-  if (!problems.empty()) {
-    problems.pop_back();
-    return fail(Errc::InvalidConfig, problems);
-  }
-  return schedules;
+  return load_definitions<ScheduleDefinition>(
+      files, "schedule", parse_schedule_file,
+      [](const ScheduleDefinition& schedule) { return schedule.name; },
+      [](const ScheduleDefinition& schedule) { return schedule.origin; });
 }
 
 Seconds wall_now() {

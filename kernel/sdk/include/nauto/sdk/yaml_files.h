@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "nauto/base/result.h"
+
 namespace nauto {
 
 class YamlFiles {
@@ -34,5 +36,42 @@ class YamlFiles {
   std::string dirs_key_;
   Stamps read_;
 };
+
+/// Every definition (a rule, a schedule) of every file: `parse(text, path)` gives a file's as
+/// Result<std::vector<T>>, `name_of(t)` and `origin_of(t)` ("file:line") name one. All
+/// problems at once, one per line, among them a name defined twice:
+/// "<origin>: <kind> '<name>' is already defined at <origin>".
+template <class T, class Parse, class NameOf, class OriginOf>
+Result<std::vector<T>> load_definitions(YamlFiles& files, const std::string& kind, Parse parse,
+                                        NameOf name_of, OriginOf origin_of) {
+  auto contents = files.read();
+  std::vector<T> definitions;
+  std::string problems;
+  for (const auto& problem : contents.problems)
+    problems += problem + "\n";
+  std::map<std::string, std::string> seen;  // name -> origin
+  for (const auto& [path, text] : contents.texts) {
+    auto parsed = parse(text, path);
+    if (!parsed) {
+      problems += parsed.error().message + "\n";
+      continue;
+    }
+    for (auto& definition : *parsed) {
+      const std::string name = name_of(definition), origin = origin_of(definition);
+      auto [it, fresh] = seen.emplace(name, origin);
+      if (!fresh) {
+        problems +=
+            origin + ": " + kind + " '" + name + "' is already defined at " + it->second + "\n";
+        continue;
+      }
+      definitions.push_back(std::move(definition));
+    }
+  }
+  if (!problems.empty()) {
+    problems.pop_back();
+    return fail(Errc::InvalidConfig, problems);
+  }
+  return definitions;
+}
 
 }  // namespace nauto
