@@ -109,6 +109,7 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   host_options.executable = executable;
   host_options.child_arguments = {"--log-level", config.log.level};
   host_options.store = kernel->store_.get();
+  host_options.passive = config.passive;
   auto host = ModuleHost::create(kernel->context_, std::move(host_options), config.modules);
   if (!host) return std::move(host).error();
   kernel->host_ = std::move(*host);

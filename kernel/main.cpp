@@ -44,6 +44,7 @@ struct ModuleProcessOptions {
   std::string name, endpoint, config_text = "{}";
   std::int64_t heartbeat_ms = 500;
   bool supervised = false;         // spawned by nautod: exit with it
+  bool passive = false;            // Context::passive
   std::string server_public_key;   // tcp + CURVE: the router's public key
   std::string client_secret_file;  // tcp + CURVE: this module's secret key
 };
@@ -106,6 +107,7 @@ int run_module(const ModuleProcessOptions& o) {
   options.client = client;
   options.heartbeat_interval_ms = o.heartbeat_ms;
   options.config = std::move(config);
+  options.passive = o.passive;
   ModuleRunner runner(context, std::move(module), std::move(options), control);
   auto result = runner.run();
   if (!result) {
@@ -139,6 +141,10 @@ int main(int argc, char** argv) {
       app.add_option("-c,--config", config_path, "configuration file")->envname("NAUTO_CONFIG");
   app.add_flag("--check-config", check_only, "validate the configuration and exit");
   app.add_option("--log-level", log_level, "override log.level");
+  bool passive = false;
+  app.add_flag("--passive", passive,
+               "serve requests but start nothing on one's own (no schedule fires); what nauto "
+               "starts for one command or a shell session");
   auto* module_mode = app.add_option_group("module process", "run one module in this process");
   module_mode->add_option("--run-module", module_process.name, "the module to run");
   module_mode->add_option("--connect", module_process.endpoint,
@@ -161,6 +167,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "nautod: %s\n", set.error().describe().c_str());
       return 2;
     }
+    module_process.passive = passive;
     if (module_process.endpoint.empty()) {
       std::fprintf(stderr, "nautod: --run-module needs --connect ENDPOINT\n");
       return 2;
@@ -176,6 +183,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!log_level.empty()) config->log.level = log_level;
+  config->passive = passive;
   if (auto set = log_setup(config->log); !set) {
     std::fprintf(stderr, "nautod: %s\n", set.error().describe().c_str());
     return 2;
@@ -212,6 +220,7 @@ int main(int argc, char** argv) {
         continue;
       }
       if (!log_level.empty()) reloaded->log.level = log_level;  // the command line still wins
+      reloaded->passive = passive;
       if (auto applied = (*kernel)->reload(*reloaded); !applied) {
         log->error("reload rejected: {}", applied.error().describe());
       } else {

@@ -73,9 +73,9 @@ Result<PrivateNautod> PrivateNautod::start(const std::string& config, std::int64
     if (nothing >= 0) ::dup2(nothing, STDIN_FILENO);
     ::signal(SIGINT, SIG_IGN);  // Ctrl-C belongs to the shell, not its kernel
     if (config_exists) {
-      ::execlp(binary.c_str(), binary.c_str(), "--config", config.c_str(), nullptr);
+      ::execlp(binary.c_str(), binary.c_str(), "--config", config.c_str(), "--passive", nullptr);
     } else {
-      ::execlp(binary.c_str(), binary.c_str(), nullptr);
+      ::execlp(binary.c_str(), binary.c_str(), "--passive", nullptr);
     }
     std::fprintf(stderr, "cannot run %s: %s\n", binary.c_str(), std::strerror(errno));
     ::_exit(127);

@@ -2,7 +2,8 @@
 // PrivateNautod: the kernel `nauto shell` starts for itself when no nautod answers — the
 // nautod binary installed beside nauto, the same configuration, its own run_dir (a fresh
 // temporary directory, so its bus endpoint is private), stopped (SIGTERM, then SIGKILL) and
-// cleaned up when the shell ends. Its log goes to a file in that directory.
+// cleaned up when the shell ends. Its log goes to a file in that directory. It runs with
+// --passive: its modules serve requests but start nothing on their own (no schedule fires).
 
 #include <sys/types.h>
 

@@ -92,6 +92,7 @@ modules:
   vault: {}
   devices: {}
   runbooks: {}
+  scheduler: {}
 )";
 }
 

@@ -37,6 +37,9 @@ struct KernelConfig {
   Scheduling router_scheduling = Scheduling::Normal;  ///< router.scheduling
   SupervisorOptions supervisor;
   std::vector<ModuleSpec> modules;
+  /// nautod --passive (never from the file): a kernel `nauto` started for one command or a
+  /// shell session. Its modules serve requests but start nothing on their own (Context::passive).
+  bool passive = false;
 };
 
 /// The dotted paths of every scalar kernel key (for env overrides and docs).

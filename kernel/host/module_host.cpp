@@ -301,6 +301,7 @@ class KernelModule final : public Module {
     runner.heartbeat_interval_ms = options.supervisor.heartbeat_interval_ms;
     runner.config = slot.spec.config;
     runner.store = options.store;
+    runner.passive = options.passive;
     auto factory = ModuleRegistry::find(slot.spec.name);
     auto context = state_->context;
     auto control = slot.control;
@@ -344,6 +345,7 @@ class KernelModule final : public Module {
                                      "--supervised"};
     for (const auto& a : options.child_arguments)
       args.push_back(a);
+    if (options.passive) args.push_back("--passive");
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());

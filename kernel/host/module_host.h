@@ -55,6 +55,7 @@ struct HostOptions {
   std::string executable;                    ///< the nautod binary, for child processes
   std::vector<std::string> child_arguments;  ///< extra arguments for children (log options)
   store::Store* store = nullptr;             ///< outlives the host
+  bool passive = false;                      ///< KernelConfig::passive, for every module
 };
 
 /// Checks every spec: the module is linked in and accepts its config. Pure.

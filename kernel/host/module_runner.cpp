@@ -52,6 +52,7 @@ class ModuleRunner::Impl final : public Context {
   // --- Context ---
   const std::string& name() const override { return manifest_.name; }
   const json& config() const override { return options_.config; }
+  bool passive() const override { return options_.passive; }
   spdlog::logger& log() override { return *log_; }
   store::Store* store() override { return options_.store; }
 

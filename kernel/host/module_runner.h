@@ -52,6 +52,7 @@ struct RunnerOptions {
   std::int64_t register_timeout_ms = 5000;
   nlohmann::json config;          ///< the module's validated config
   store::Store* store = nullptr;  ///< outlives the runner; nullptr out of process
+  bool passive = false;           ///< Context::passive
 };
 
 /// Topic of the heartbeat event every runner publishes.

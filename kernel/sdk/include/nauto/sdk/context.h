@@ -50,6 +50,11 @@ class Context {
   /// The kernel's store for modules hosted in-process; nullptr out of process.
   /// Outlives the module.
   virtual store::Store* store() = 0;
+  /// True in a kernel `nauto` started for one command or a shell session (nautod --passive),
+  /// which shares the daemon's configuration and store: a module serves requests there but
+  /// starts nothing on its own (the scheduler fires no schedule), so the work is not done twice
+  /// or behind the user's back.
+  virtual bool passive() const { return false; }
 };
 
 }  // namespace nauto
