@@ -323,7 +323,7 @@ class DevicesModule final : public Module {
               answer ? bus::schema::decode_body<Hosts>(*answer) : Result<Hosts>(answer.error());
           if (!hosts) return started(hosts.error(), 0);
           const auto list = std::move(hosts->hosts);
-          if (list.empty()) {
+          if (list.empty() && !spec->allow_empty) {
             return started(
                 fail(Errc::NotFound, "selector '" + spec->target + "' matches no device"), 0);
           }

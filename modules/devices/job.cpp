@@ -72,6 +72,8 @@ Result<JobSpec> parse_job_spec(const json& body) {
   spec.attempts = static_cast<int>(r.integer("attempts", 0, 0, 20));
   spec.lock_fail_fast = r.choice("lock", "wait", {"wait", "fail"}) == "fail";
   spec.started_by = r.string("started_by", "");
+  spec.chain = r.string("chain", "");
+  spec.allow_empty = r.boolean("allow_empty", false);
   // A request's problem is the caller's (invalid_argument), whatever ConfigReader calls it.
   if (auto done = r.finish(); !done)
     return Error{Errc::InvalidArgument, done.error().message, done.error().where};
@@ -101,7 +103,9 @@ json to_json(const JobSpec& spec) {
               {"job_timeout", spec.job_timeout_ms},
               {"attempts", spec.attempts},
               {"lock", spec.lock_fail_fast ? "fail" : "wait"},
-              {"started_by", spec.started_by}};
+              {"started_by", spec.started_by},
+              {"chain", spec.chain},
+              {"allow_empty", spec.allow_empty}};
 }
 
 json to_json(const DeviceOutcome& o) {

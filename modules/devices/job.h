@@ -34,6 +34,12 @@ struct JobSpec {
   int attempts = 0;                    ///< per device, transient faults only; 0: default
   bool lock_fail_fast = false;         ///< a device locked by another job: fail at once
   std::string started_by;
+  /// The causal chain the job belongs to (a schedule's firing, an event's id); carried on its
+  /// job.device, job.progress and job.finished events so `nauto events tail --chain` finds them.
+  std::string chain;
+  /// A selector that matches no device starts a job of 0 devices, which succeeds at once (a
+  /// schedule over an empty group records "0 devices"), instead of failing not_found.
+  bool allow_empty = false;
 };
 
 /// Reads a job.run / job.push request body. Errors name the field and the expected form.

@@ -29,31 +29,34 @@ struct JobRunner::Job {
 };
 
 json to_json(const JobProgress& p) {
-  return json{{"id", p.id},
-              {"state", job_state_name(p.state)},
-              {"counts", to_json(p.counts)},
-              {"started_us", p.started_us},
-              {"finished_us", p.finished_us},
-              {"rate_per_second", p.rate_per_second},
-              {"eta_seconds", p.eta_seconds}};
+  auto out = json{{"id", p.id},
+                  {"state", job_state_name(p.state)},
+                  {"counts", to_json(p.counts)},
+                  {"started_us", p.started_us},
+                  {"finished_us", p.finished_us},
+                  {"rate_per_second", p.rate_per_second},
+                  {"eta_seconds", p.eta_seconds}};
+  if (!p.chain.empty()) out["chain"] = p.chain;
+  return out;
 }
 
-namespace {
-
-JobProgress progress_of(const std::string& id, JobState state, const JobCounts& counts,
-                        std::int64_t started_us, std::int64_t started_steady) {
+JobProgress JobRunner::progress_of(const Job& job, JobState state) {
+  const auto& counts = job.counts;
   JobProgress p;
-  p.id = id;
+  p.id = job.id;
+  p.chain = job.spec.chain;
   p.state = state;
   p.counts = counts;
-  p.started_us = started_us;
-  const double elapsed = static_cast<double>(steady_us() - started_steady) / 1e6;
+  p.started_us = job.started_us;
+  const double elapsed = static_cast<double>(steady_us() - job.started_steady) / 1e6;
   if (elapsed > 0 && counts.finished() > 0) {
     p.rate_per_second = static_cast<double>(counts.finished()) / elapsed;
     p.eta_seconds = static_cast<double>(counts.pending + counts.running) / p.rate_per_second;
   }
   return p;
 }
+
+namespace {
 
 void count(JobCounts& counts, DeviceStatus status) {
   switch (status) {
@@ -179,20 +182,21 @@ std::optional<JobProgress> JobRunner::progress(const std::string& id) const {
   std::lock_guard lock(mutex_);
   for (const auto& job : jobs_) {
     if (job->id == id) {
-      return progress_of(job->id, JobState::Running, job->counts, job->started_us,
-                         job->started_steady);
+      return progress_of(*job, JobState::Running);
     }
   }
   return std::nullopt;
 }
 
 json to_json(const DeviceFinished& f) {
-  return json{{"job", f.job},
-              {"device", f.device},
-              {"status", device_status_name(f.status)},
-              {"error_code", f.error_code},
-              {"error", f.error},
-              {"duration_ms", f.duration_ms}};
+  auto out = json{{"job", f.job},
+                  {"device", f.device},
+                  {"status", device_status_name(f.status)},
+                  {"error_code", f.error_code},
+                  {"error", f.error},
+                  {"duration_ms", f.duration_ms}};
+  if (!f.chain.empty()) out["chain"] = f.chain;
+  return out;
 }
 
 RunnerNews JobRunner::poll() {
@@ -201,8 +205,7 @@ RunnerNews JobRunner::poll() {
   news.jobs = std::move(ended_);
   ended_.clear();
   for (const auto& job : jobs_) {
-    news.jobs.push_back(
-        progress_of(job->id, JobState::Running, job->counts, job->started_us, job->started_steady));
+    news.jobs.push_back(progress_of(*job, JobState::Running));
   }
   news.devices.assign(std::make_move_iterator(announced_.begin()),
                       std::make_move_iterator(announced_.end()));
@@ -241,7 +244,7 @@ void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
     ++announced_dropped_;
   }
   announced_.push_back(
-      {job.id, outcome.device, outcome.status, outcome.error_code, outcome.error,
+      {job.id, job.spec.chain, outcome.device, outcome.status, outcome.error_code, outcome.error,
        outcome.started_us ? (outcome.finished_us - outcome.started_us) / 1000 : 0});
   // A one-device job (device.call: a runbook step, a shell call) is waited for: its outcome
   // wakes the module at once. A fleet's devices are announced at the module's next progress
@@ -344,7 +347,7 @@ void JobRunner::finish_job(const std::shared_ptr<Job>& job) {
   const auto state = job->cancel_requested ? JobState::Cancelled
                      : job->timed_out      ? JobState::TimedOut
                                            : JobState::Done;
-  auto progress = progress_of(job->id, state, job->counts, job->started_us, job->started_steady);
+  auto progress = progress_of(*job, state);
   progress.finished_us = now_us();
   progress.eta_seconds = 0;
   job->record["state"] = job_state_name(state);

@@ -59,6 +59,7 @@ struct JobDevice {
 /// A live view of one job.
 struct JobProgress {
   std::string id;
+  std::string chain;  ///< the job's causal chain, if any
   JobState state = JobState::Running;
   JobCounts counts;
   std::int64_t started_us = 0;
@@ -71,6 +72,7 @@ nlohmann::json to_json(const JobProgress& progress);
 /// A finished device, as announced to watchers (the full outcome is in the store).
 struct DeviceFinished {
   std::string job;
+  std::string chain;
   std::string device;
   DeviceStatus status = DeviceStatus::Ok;
   std::string error_code;
@@ -122,6 +124,7 @@ class JobRunner {
 
  private:
   struct Job;
+  static JobProgress progress_of(const Job& job, JobState state);
   struct Work {
     std::shared_ptr<Job> job;
     std::size_t device;

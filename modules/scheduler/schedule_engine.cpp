@@ -69,9 +69,9 @@ Decisions ScheduleEngine::advance(Seconds now) {
   for (const auto& name : std::exchange(queue_ready_, {})) {
     Entry& entry = schedules_.at(name);
     if (entry.busy() || entry.queued.empty()) continue;
-    const auto nominal = entry.queued.front();
+    const auto [nominal, reason] = entry.queued.front();
     entry.queued.erase(entry.queued.begin());
-    fire(name, entry, nominal, Firing::Reason::Queued, out);
+    fire(name, entry, nominal, reason, out);
   }
   std::vector<std::string> due;
   for (auto it = wake_order_.begin(); it != wake_order_.end() && it->first <= now; ++it)
@@ -145,6 +145,13 @@ void ScheduleEngine::decide(const std::string& name, Entry& entry, Seconds now, 
       out.skipped.push_back({name, nominal, "outside the window " + entry.timing.window()});
       continue;
     }
+    // run_all owes every kept firing: unless overlap allows runs at once, the catch-ups wait
+    // for each other, oldest first (max_catch_up bounds them, not max_queued).
+    if (reason == Firing::Reason::CatchUp && entry.policy.missed == MissedPolicy::RunAll &&
+        entry.policy.overlap != OverlapPolicy::Allow && (entry.busy() || !entry.queued.empty())) {
+      entry.queued.emplace_back(nominal, reason);
+      continue;
+    }
     start_or_hold(name, entry, nominal, reason, out);
   }
 }
@@ -158,7 +165,7 @@ void ScheduleEngine::start_or_hold(const std::string& name, Entry& entry, Second
   }
   if (entry.policy.overlap == OverlapPolicy::Queue) {
     if (static_cast<int>(entry.queued.size()) < entry.policy.max_queued) {
-      entry.queued.push_back(nominal);
+      entry.queued.emplace_back(nominal, Firing::Reason::Queued);
       return;
     }
     out.skipped.push_back({name, nominal,

@@ -13,7 +13,8 @@
 // - A firing is on time while it is less than `late_after` past its start. Older ones were
 //   missed: nautod was stopped, or the clock jumped forward. The schedule's missed policy then
 //   decides: `skip` (none runs), `run_once` (the newest runs, the default) or `run_all` (each
-//   runs, oldest first, at most `max_catch_up`; the rest are reported missed).
+//   runs, oldest first, at most `max_catch_up`; the rest are reported missed). run_all's
+//   catch-ups run one after another, whatever the overlap policy, unless it is `allow`.
 // - A firing outside the schedule's window is skipped ("outside the window").
 // - While a schedule's previous run is going, its overlap policy decides: `skip` (the default),
 //   `queue` (starts when the runs before it have ended; at most `max_queued` wait, more are
@@ -118,7 +119,8 @@ class ScheduleEngine {
     std::optional<Seconds> next_start{};  // of the first firing after the cursor; in wake_order_
     std::set<std::string> running{};      // run ids
     int starting = 0;                     // firings handed out whose run has not started yet
-    std::vector<Seconds> queued{};        // nominal firings waiting for the runs to end
+    // Firings waiting for the runs to end: queued by the overlap policy, or run_all's catch-ups.
+    std::vector<std::pair<Seconds, Firing::Reason>> queued{};
     bool busy() const { return !running.empty() || starting > 0; }
   };
 

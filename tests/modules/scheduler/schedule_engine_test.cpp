@@ -94,6 +94,20 @@ TEST_CASE("missed policies after nautod was stopped across two firings", "[sched
           Names{"backup@2026-12-05T11:00:00Z/catch up", "backup@2026-12-05T12:00:00Z/catch up"});
     CHECK(decisions.missed.empty());
   }
+  SECTION("run_all with overlap skip: the catch-ups run one after another, oldest first") {
+    policy.missed = MissedPolicy::RunAll;
+    engine.put("backup", cron("0 * * * *"), policy, stopped_at, back);
+    auto decisions = engine.advance(back);
+    CHECK(fired(decisions) == Names{"backup@2026-12-05T11:00:00Z/catch up"});
+    CHECK(decisions.skipped.empty());
+    CHECK(decisions.missed.empty());
+    engine.run_started("backup", "r1");
+    CHECK(fired(engine.advance(back)).empty());  // r1 still going
+    engine.run_finished("r1");
+    CHECK(engine.next_wake() == Seconds{});  // the waiting catch-up is due at once
+    decisions = engine.advance(back);
+    CHECK(fired(decisions) == Names{"backup@2026-12-05T12:00:00Z/catch up"});
+  }
   SECTION("run_all is bounded by max_catch_up") {
     policy.missed = MissedPolicy::RunAll;
     policy.max_catch_up = 1;
