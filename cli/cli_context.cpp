@@ -71,6 +71,19 @@ int report(const Error& error) {
   return error.code == Errc::InvalidArgument ? 2 : 1;
 }
 
+void call_and_print(CliContext& context, const std::string& service, const nlohmann::json& body,
+                    const std::function<void(const nlohmann::json&)>& print_table) {
+  auto answer = context.call(service, body);
+  if (!answer) {
+    context.exit_code = report(answer.error());
+    return;
+  }
+  if (context.format() != OutputFormat::Table)
+    std::cout << render_document(*answer, context.format());
+  else
+    print_table(*answer);
+}
+
 void add_output_option(CLI::App* command, CliContext& context) {
   command->add_option("-o,--output", context.output, "table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}));

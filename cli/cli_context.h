@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <zmq.hpp>
@@ -46,6 +47,11 @@ struct CliContext {
 /// Prints "nauto: <error>" to stderr; returns the exit code for it (2 for bad arguments).
 int report(const Error& error);
 
+/// The shape of most listing commands: calls `service` with `body`, then prints the reply as
+/// the --output format asks (`print_table` for a table) or reports the error in exit_code.
+void call_and_print(CliContext& context, const std::string& service, const nlohmann::json& body,
+                    const std::function<void(const nlohmann::json&)>& print_table);
+
 /// Adds `-o,--output table|json|yaml` to a command.
 void add_output_option(CLI::App* command, CliContext& context);
 
@@ -59,6 +65,8 @@ void add_inventory_commands(CLI::App& app, CliContext& context);
 void add_event_commands(CLI::App& app, CliContext& context);
 void add_creds_commands(CLI::App& app, CliContext& context);
 void add_job_commands(CLI::App& app, CliContext& context);
+/// nauto schedule list|show|next|add|rm|pause|resume|run-now|validate.
+void add_schedule_commands(CLI::App& app, CliContext& context);
 void add_run_commands(CLI::App& app, CliContext& context);
 /// `nauto parse`: TextFSM parsing of command output, offline.
 void add_parse_commands(CLI::App& app, CliContext& context);

@@ -4,7 +4,7 @@
 //   nauto events publish TOPIC --json BODY           publish an event
 //   nauto call SERVICE [--json BODY]                 send any request, print the reply
 //   nauto keygen [--secret-file F]                   a CURVE key pair for router.tcp_endpoint
-//   nauto inventory | creds | job | completion       see their files in this folder
+//   nauto inventory | creds | job | schedule | completion   see their files in this folder
 // It talks to nautod over its ipc endpoint: --endpoint, else NAUTO_ENDPOINT, else the run_dir of
 // the configuration (NAUTO_RUN_DIR, --config, /etc/nauto/nauto.yaml, /run/nauto).
 
@@ -246,6 +246,7 @@ int main(int argc, char** argv) {
   add_inventory_commands(app, o);
   add_creds_commands(app, o);
   add_job_commands(app, o);
+  add_schedule_commands(app, o);
   add_run_commands(app, o);
   add_parse_commands(app, o);
   add_shell_command(app, o);
