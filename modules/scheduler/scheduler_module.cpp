@@ -1,7 +1,8 @@
 // The scheduler module: schedules from files fire runbooks, jobs and other services.
 //   - reads every schedule file (modules.scheduler.files, and *.yaml in modules.scheduler.dirs)
-//     at start, and again when one changes (checked every reload_interval); a file with
-//     problems is logged and the schedules in force stay;
+//     at start, and again when one changes (checked every reload_interval), on a thread of its
+//     own (Offload) so the module's thread answers and beats while 100,000 schedules parse; a
+//     file with problems is logged and the schedules in force stay;
 //   - sleeps until the next firing (a timer, at most a minute ahead so a wall clock set forward
 //     is noticed), then lets ScheduleEngine decide and calls each firing's service: run.start
 //     (with the firing's causal chain), job.run, or what a call: names;
@@ -19,6 +20,7 @@
 //   - in a passive nautod (one `nauto` started for a command or a shell) fires nothing.
 
 #include <date/tz.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <deque>
@@ -30,6 +32,7 @@
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/offload.h"
 #include "nauto/sdk/registry.h"
 #include "nauto/sdk/yaml_files.h"
 #include "nauto/store/store.h"
@@ -202,9 +205,17 @@ class SchedulerModule final : public Module {
   Result<void> validate(const json& config) const override {
     auto s = read_settings(config);
     if (!s) return std::move(s).error();
+    // The files must be there and readable. Their schedules are checked when the module loads
+    // them (problems logged, the schedules in force kept) and by `nauto schedule validate`:
+    // parsing 100,000 schedules here, twice at each start, would hold nautod up for seconds.
     YamlFiles files(s->files, s->dirs, "modules.scheduler.dirs");
-    auto schedules = load_schedules(files);
-    if (!schedules) return std::move(schedules).error();
+    auto contents = files.read();
+    if (!contents.problems.empty()) {
+      std::string all;
+      for (const auto& problem : contents.problems)
+        all += (all.empty() ? "" : "\n") + problem;
+      return fail(Errc::InvalidConfig, all);
+    }
     return ok();
   }
 
@@ -216,9 +227,11 @@ class SchedulerModule final : public Module {
     if (ctx.passive())
       ctx.log().info("passive nautod: schedules are listed and checked here, none fires");
     restore_state(ctx);
-    if (auto loaded = reload(ctx); !loaded) return loaded;
+    if (auto started = loader_.start(ctx); !started) return started;
+    reload(ctx);
+    // While a load is in flight its thread owns files_: the next check waits for it.
     ctx.every(std::chrono::milliseconds(settings_.reload_interval_ms), [this, &ctx] {
-      if (files_->changed()) (void)reload(ctx);
+      if (!loader_.busy() && files_->changed()) reload(ctx);
     });
     return ok();
   }
@@ -316,6 +329,7 @@ class SchedulerModule final : public Module {
 
   void stop(Context& ctx) noexcept override {
     if (timer_) ctx.cancel(*timer_);
+    loader_.stop(ctx);
   }
 
  private:
@@ -398,32 +412,53 @@ class SchedulerModule final : public Module {
     return out;
   }
 
-  Result<void> reload(Context& ctx) {
-    const auto began = std::chrono::steady_clock::now();
-    auto schedules = load_schedules(*files_);
-    read_ms_ = milliseconds_since(began);
-    if (!schedules) {
-      ctx.log().error("schedules not reloaded, the ones in force stay: {}",
-                      schedules.error().message);
-      return std::move(schedules).error();
-    }
-    file_schedules_ = std::move(*schedules);
-    apply(ctx);
-    (void)ctx.publish(bus::schema::ScheduleReloadedEvent::kTopic,
-                      bus::to_body(json{{"schedules", definitions_.size()}}));
-    return ok();
+  // What a load read: the files' schedules, or every problem; and how long reading took.
+  struct Loaded {
+    Result<std::vector<ScheduleDefinition>> schedules;
+    std::int64_t read_ms = 0;
+  };
+
+  // Reads the files on the loader's thread (100,000 schedules take seconds of YAML), then puts
+  // them in force on the module's thread.
+  void reload(Context& ctx) {
+    loader_.run(
+        [files = files_.get()] {
+          const auto began = std::chrono::steady_clock::now();
+          auto schedules = load_schedules(*files);
+          return Loaded{std::move(schedules), milliseconds_since(began)};
+        },
+        [this, &ctx](Loaded loaded) {
+          read_ms_ = loaded.read_ms;
+          if (!loaded.schedules) {
+            ctx.log().error("schedules not reloaded, the ones in force stay: {}",
+                            loaded.schedules.error().message);
+            return;
+          }
+          apply(ctx, std::move(*loaded.schedules));
+          (void)ctx.publish(bus::schema::ScheduleReloadedEvent::kTopic,
+                            bus::to_body(json{{"schedules", definitions_.size()}}));
+        });
+  }
+
+  // The files' schedules in force, for apply() after an add or a remove (a copy for a moment:
+  // definitions_ holds the one that stays).
+  std::vector<ScheduleDefinition> file_definitions() const {
+    std::vector<ScheduleDefinition> out;
+    out.reserve(file_names_.size());
+    for (const auto& name : file_names_)
+      if (auto it = definitions_.find(name); it != definitions_.end()) out.push_back(it->second);
+    return out;
   }
 
   // Puts the files' schedules and the added ones in force: new ones start from their saved
   // cursor (or now), changed ones keep theirs, gone ones are erased with their state.
-  void apply(Context& ctx) {
+  void apply(Context& ctx, std::vector<ScheduleDefinition> all) {
     const auto began = std::chrono::steady_clock::now();
     const auto now = wall_now();
-    std::set<std::string> file_names;
-    for (const auto& schedule : file_schedules_)
-      file_names.insert(schedule.name);
-    auto all = file_schedules_;
-    for (auto& schedule : added_definitions(ctx, file_names))
+    file_names_.clear();
+    for (const auto& schedule : all)
+      file_names_.insert(schedule.name);
+    for (auto& schedule : added_definitions(ctx, file_names_))
       all.push_back(std::move(schedule));
     std::map<std::string, ScheduleDefinition> fresh;
     for (auto& schedule : all) {
@@ -443,7 +478,9 @@ class SchedulerModule final : public Module {
       }
       engine_.put(name, std::move(*timing), schedule.policy, cursor, now);
       if (!known && paused) engine_.pause(name);
-      fresh.emplace(name, std::move(schedule));
+      // A copy, not a move: what stays is allocated here, so the loader thread's memory (the
+      // YAML tree, the definitions as parsed) is all freed below and can go back to the system.
+      fresh.emplace(name, schedule);
     }
     for (const auto& [name, old] : definitions_) {
       if (fresh.count(name)) continue;
@@ -453,6 +490,11 @@ class SchedulerModule final : public Module {
       save_state(ctx, name);  // erased with the schedule
     }
     definitions_ = std::move(fresh);
+    all.clear();
+    all.shrink_to_fit();
+    // A large file's YAML tree and the copies made here are freed: give the pages back, so
+    // nautod's resident memory is what the schedules hold, not what reading them took.
+    ::malloc_trim(0);
     ctx.log().info("schedules in force: {} (files read in {} ms, next firings computed in {} ms)",
                    definitions_.size(), read_ms_, milliseconds_since(began));
     std::vector<const ScheduleDefinition*> loaded;
@@ -513,7 +555,7 @@ class SchedulerModule final : public Module {
               return shared_reply->fail(written.error());
           }
           added_[name] = std::move(added);
-          apply(ctx);
+          apply(ctx, file_definitions());
           save_state(ctx, name);
           const auto next = engine_.next_start(name);
           ctx.log().info("schedule '{}' added by {}", name, by);
@@ -534,7 +576,7 @@ class SchedulerModule final : public Module {
         return reply.fail(written.error());
     }
     added_.erase(name);
-    apply(ctx);
+    apply(ctx, file_definitions());
     ctx.log().info("schedule '{}' removed", name);
     reply.ok_json({{"removed", name}});
   }
@@ -774,9 +816,10 @@ class SchedulerModule final : public Module {
   }
 
   SchedulerSettings settings_;
-  std::unique_ptr<YamlFiles> files_;
+  std::unique_ptr<YamlFiles> files_;  // the loader's while it is busy
+  Offload<Loaded> loader_;
   ScheduleEngine engine_;
-  std::vector<ScheduleDefinition> file_schedules_;         // as the files defined them, last load
+  std::set<std::string> file_names_;  // of the schedules the files define, at the last load
   std::map<std::string, AddedSchedule> added_;             // by `nauto schedule add`, as stored
   std::map<std::string, ScheduleDefinition> definitions_;  // in force: files' and added
   std::map<std::string, ScheduleState> saved_;  // from the store, until the schedule is loaded
