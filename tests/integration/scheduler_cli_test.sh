@@ -3,7 +3,8 @@
 # no daemon (a passive one checks the file and its runbooks); schedules added from the command
 # line start jobs over lab devices, with the job's events on the firing's causal chain; a
 # selector that matches nothing records a job of 0 devices; bad input is refused naming the
-# field and the fix; the overlap policies queue and allow with a slow runbook on a lab device;
+# field and the fix; the overlap policies skip, queue and allow with a slow runbook on a lab
+# device; a one-shot schedule;
 # the missed policies skip and run_all after nautod was stopped across firings; added schedules,
 # their pause and their last firing outlive a restart; the shipped examples validate.
 #   scheduler_cli_test.sh NAUTOD NAUTO NAUTO_LAB RUNBOOK_LIBRARY SHIPPED_SCHEDULES
@@ -170,6 +171,8 @@ check "schedule add: overlap queue" "$NAUTO" schedule add slow-queue --every 1s 
   --overlap queue --max-queued 2 --runbook slow_show --param device=ios1
 check "schedule add: overlap allow" "$NAUTO" schedule add slow-allow --every 1s --late-after 1s \
   --overlap allow --runbook slow_show --param device=ios2
+check "schedule add: overlap skip" "$NAUTO" schedule add slow-skip --every 1s --late-after 1s \
+  --runbook slow_show --param device=ios3
 most_at_once() {  # most_at_once SCHEDULE: prints how many of its runs went on at once, at most
   "$NAUTO" events tail -t 'run.*' -n 2000 -o json >"$work/runs.json" && fired "$1" || return 1
   python3 - "$work/runs.json" "$work/fired.json" <<'PY'
@@ -194,8 +197,29 @@ check "overlap queue: firings wait for the run before (never two at once), past 
   wait_for 25 queue_works
 allow_works() { [ "$(most_at_once slow-allow)" -ge 2 ]; }
 check "overlap allow: runs of one schedule go on at once" wait_for 15 allow_works
-"$NAUTO" schedule rm slow-queue >/dev/null
-"$NAUTO" schedule rm slow-allow >/dev/null
+skip_works() {
+  fired slow-skip && [ "$(json_get "$work/fired.json" "len(d)")" -ge 2 ] &&
+    [ "$(most_at_once slow-skip)" = 1 ] &&
+    "$NAUTO" events tail -t schedule.skipped -n 1000 -o json >"$work/skipped.json" &&
+    [ "$(json_get "$work/skipped.json" "any(e['body']['schedule'] == 'slow-skip' and 'is still going (overlap: skip)' in e['body']['reason'] for e in d)")" = True ]
+}
+check "overlap skip (the default): firings during a run are skipped, never two at once" \
+  wait_for 15 skip_works
+for name in slow-queue slow-allow slow-skip; do "$NAUTO" schedule rm "$name" >/dev/null; done
+
+# A one-shot schedule fires once, then has no next firing.
+at=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)
+check "schedule add: one-shot at $at" "$NAUTO" schedule add once --at "$at" --runbook tick
+fired_once() {
+  fired once && [ "$(json_get "$work/fired.json" "len(d)")" = 1 ] &&
+    [ "$(json_get "$work/fired.json" "d[0]['nominal']")" = "$at" ] &&
+    "$NAUTO" schedule show once -o json >"$work/once.json" &&
+    [ "$(json_get "$work/once.json" "d['next']")" = "" ] &&
+    [ "$(json_get "$work/once.json" "d['last']['outcome']")" = succeeded ]
+}
+check "a one-shot schedule fires once, at its time, and has no next firing" wait_for 15 fired_once
+one_only() { sleep 3 && fired_once; }
+check "and does not fire again" one_only
 
 # Missed policies: nautod stopped across firings.
 check "schedule add: missed skip" "$NAUTO" schedule add miss-skip --every 2s --late-after 1s \

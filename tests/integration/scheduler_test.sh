@@ -24,8 +24,9 @@ return runbook {
   name = "tick",
   params = { label = { type = "string", default = "none" } },
   run = function(p)
-    log.info("tick %s", p.label)
-    return p.label
+    local label = step("label", function() return p.label end)
+    log.info("tick %s", label)
+    return label
   end,
 }
 LUA
@@ -82,9 +83,11 @@ chain_links() {
   [ "$(json_get "$work/chain.json" "any(e['topic'] == 'schedule.fired' for e in d)")" = True ] &&
     [ "$(json_get "$work/chain.json" "any(e['topic'] == 'run.started' and e['body']['id'] == '$run' for e in d)")" = True ] &&
     [ "$(json_get "$work/chain.json" "any(e['topic'] == 'run.finished' and e['body']['id'] == '$run' and e['body']['state'] == 'succeeded' for e in d)")" = True ] &&
+    [ "$(json_get "$work/chain.json" "any(e['topic'] == 'run.step' and e['body']['run'] == '$run' and e['body']['state'] == 'ok' for e in d)")" = True ] &&
     [ "$(json_get "$work/chain.json" "any(e['topic'] == 'run.log' for e in d)")" = True ]
 }
-check "the chain links schedule.fired to its run: started, its log, finished" wait_for 10 chain_links
+check "the chain links schedule.fired to its run: started, its step, its log, finished" \
+  wait_for 10 chain_links
 
 overlap_skipped() {
   events 'schedule.skipped' "$work/skipped.json" &&
