@@ -1,8 +1,8 @@
 // nauto: the command-line client of nautod.
 //   nauto status | modules                          kernel and module state
 //   nauto events tail [--follow] [--topic P] [-n N]  recent (and live) events
-//   nauto events publish TOPIC --json BODY           publish an event
-//   nauto call SERVICE [--json BODY]                 send any request, print the reply
+//   nauto events publish TOPIC --json BODY | --batch publish an event (or one per stdin line)
+//   nauto call SERVICE [--json BODY] | --batch       send any request (or one per stdin line)
 //   nauto keygen [--secret-file F]                   a CURVE key pair for router.tcp_endpoint
 //   nauto inventory | creds | job | schedule | completion   see their files in this folder
 // It talks to nautod over its ipc endpoint: --endpoint, else NAUTO_ENDPOINT, else the run_dir of
@@ -37,6 +37,63 @@ std::string age_text(std::int64_t ms) {
   if (ms < 0) return "-";
   if (ms < 10000) return std::to_string(ms) + "ms";
   return std::to_string(ms / 1000) + "s";
+}
+
+// One JSON object per line of `in`, or the reason it is not one.
+Result<json> json_line(const std::string& line, const char* key) {
+  auto value = json::parse(line, nullptr, false);
+  if (value.is_discarded() || !value.is_object() || !value.contains(key) ||
+      !value[key].is_string()) {
+    return fail(Errc::InvalidArgument, std::string("expected a JSON object with \"") + key +
+                                           "\" and \"body\" on each line, got: " + line);
+  }
+  return value;
+}
+
+// nauto call --batch: a script's many requests over one process (a test of every service
+// with bad bodies is hundreds of them). Exit 0 once every line was sent; each answer is in
+// its own output line.
+int call_lines(CliContext& o, std::istream& in) {
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto request = json_line(line, "service");
+    if (!request) return report(request.error());
+    const auto service = (*request)["service"].get<std::string>();
+    auto answer = o.call(service, request->value("body", json::object()));
+    json out = {{"service", service}, {"ok", answer.has_value()}};
+    if (answer) {
+      out["reply"] = *answer;
+    } else {
+      out["code"] = errc_name(answer.error().code);
+      out["exit"] = answer.error().code == Errc::InvalidArgument ? 2 : 1;
+      out["error"] = answer.error().describe();
+    }
+    std::cout << out.dump() << "\n" << std::flush;
+  }
+  return 0;
+}
+
+// nauto events publish --batch: every line's event over one connection, then one round trip
+// so the last has left before the socket closes.
+int publish_lines(CliContext& o, std::istream& in) {
+  auto client = o.connect();
+  if (!client) return report(client.error());
+  std::size_t published = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto event = json_line(line, "topic");
+    if (!event) return report(event.error());
+    auto id =
+        client->publish((*event)["topic"].get<std::string>(), event->value("body", json::object()));
+    if (!id) return report(id.error());
+    ++published;
+  }
+  if (auto ping = client->call(bus::schema::BusStatsRequest::kTopic, json::object(), o.timeout_ms);
+      !ping) {
+    return report(ping.error());
+  }
+  std::cout << "published " << published << " events\n";
+  return 0;
 }
 
 int print_status(const json& s, OutputFormat format) {
@@ -227,8 +284,14 @@ int main(int argc, char** argv) {
   add_output(tail);
   auto* publish = events->add_subcommand("publish", "publish an event");
   std::string publish_topic, publish_json;
-  publish->add_option("topic", publish_topic, "topic, e.g. device.iface.down")->required();
-  publish->add_option("--json", publish_json, "body as JSON")->required();
+  bool publish_batch = false;
+  auto* publish_topic_option =
+      publish->add_option("topic", publish_topic, "topic, e.g. device.iface.down");
+  auto* publish_json_option = publish->add_option("--json", publish_json, "body as JSON");
+  publish->add_flag("--batch", publish_batch,
+                    "publish each line of standard input, {\"topic\": T, \"body\": {...}}");
+  publish_topic_option->excludes("--batch");
+  publish_json_option->excludes("--batch");
 
   auto* call_cmd = app.add_subcommand("call", "send a request to a service and print the reply");
   std::string service, call_json = "{}";
@@ -237,6 +300,11 @@ int main(int argc, char** argv) {
   call_cmd->add_option("--json", call_json, "request body as JSON");
   call_cmd->add_flag("--list", list_services,
                      "list every service with its fields (bus/schema/, docs/bus.md)");
+  bool call_batch = false;
+  call_cmd->add_flag("--batch", call_batch,
+                     "one request per line of standard input, {\"service\": S, \"body\": {...}}; "
+                     "one JSON line out for each: {service, ok, reply} or {service, ok, code, "
+                     "exit, error}");
   add_output(call_cmd);
 
   auto* keygen = app.add_subcommand("keygen", "make a CURVE key pair for router.tcp_endpoint");
@@ -278,7 +346,11 @@ int main(int argc, char** argv) {
     return *status ? print_status(*answer, *format) : print_modules(*answer, *format);
   }
   if (*tail) return events_tail(o, *format, topic, chain, limit, follow);
+  if (*publish && publish_batch) return publish_lines(o, std::cin);
   if (*publish) {
+    if (publish_topic.empty() || publish_json.empty())
+      return report(
+          fail(Errc::InvalidArgument, "give TOPIC and --json BODY, or --batch", "events publish"));
     auto body = parse_json(publish_json, "--json");
     if (!body) return report(body.error());
     auto client = o.connect();
@@ -294,6 +366,7 @@ int main(int argc, char** argv) {
     std::cout << "published " << publish_topic << " id " << *id << "\n";
     return 0;
   }
+  if (*call_cmd && call_batch) return call_lines(o, std::cin);
   if (*call_cmd && (list_services || service.empty())) {
     print_services(service.empty() ? "" : service);
     return list_services ? 0 : 2;
