@@ -158,7 +158,10 @@ under_way() {  # under_way [ID]: the job (default: the newest) is running and ha
   fi
   [ "$(json_get "$work/progress.json" "$job['state'] == 'running' and $job['counts']['ok'] >= 1")" = True ]
 }
-for d in ios1 ios2 ios4 ios6 ios7 ios8 ios9 ios10; do control PUT /devices/$d/faults '{"latency_ms": 500}' >/dev/null; done
+# Slow enough (three commands of 1 s each per device, two at a time) that the cancel comes
+# with most devices still waiting, however slowly this script polls (under the sanitizers on a
+# slow machine each nauto process costs most of a second).
+for d in ios1 ios2 ios4 ios6 ios7 ios8 ios9 ios10; do control PUT /devices/$d/faults '{"latency_ms": 1000}' >/dev/null; done
 cancel_job() {
   local id
   id=$("$NAUTO" job run --commands "show version" "show clock" "show ip interface brief" --target 'site=dc1 or role=core' --max-parallel 2 --detach) || return 1
@@ -171,6 +174,8 @@ cancel_job() {
     [ "$(json_get "$work/cancel.json" 'd["counts"]["total"]')" = 12 ]
 }
 check "job cancel stops a running job; the rest are recorded cancelled" cancel_job
+# The checks below want slow devices that still finish within device_timeout (5 s).
+for d in ios1 ios2 ios4 ios6 ios7 ios8 ios9 ios10; do control PUT /devices/$d/faults '{"latency_ms": 500}' >/dev/null; done
 
 interrupt_watch() {  # Ctrl-C under `nauto job run` cancels the job it watches
   "$NAUTO" job run --commands "show version" "show clock" --target 'site=dc1' --max-parallel 1 \
