@@ -239,19 +239,14 @@ void add_schedule_commands(CLI::App& app, CliContext& context) {
       context.exit_code = report(definition.error());
       return;
     }
-    auto answer = context.call(
-        schema::ScheduleAddRequest::kTopic,
-        json{{"definition", *definition}, {"replace", args->replace}, {"by", user_name()}});
-    if (!answer) {
-      context.exit_code = report(answer.error());
-      return;
-    }
-    if (context.format() != OutputFormat::Table) {
-      std::cout << render_document(*answer, context.format());
-      return;
-    }
-    std::cout << "schedule '" << answer->value("name", "") << "' added; next firing "
-              << (answer->value("next", "").empty() ? "none" : answer->value("next", "")) << "\n";
+    call_and_print(
+        context, schema::ScheduleAddRequest::kTopic,
+        json{{"definition", *definition}, {"replace", args->replace}, {"by", user_name()}},
+        [](const json& answer) {
+          std::cout << "schedule '" << answer.value("name", "") << "' added; next firing "
+                    << (answer.value("next", "").empty() ? "none" : answer.value("next", ""))
+                    << "\n";
+        });
   });
 
   auto* rm = schedule->add_subcommand("rm", "remove a schedule that `schedule add` made");
