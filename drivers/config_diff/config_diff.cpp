@@ -1,6 +1,7 @@
 #include "nauto/drivers/config_diff.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "nauto/drivers/platform_patterns.h"
 
@@ -41,7 +42,54 @@ void add_all(const ConfigLine& line, int depth, std::vector<std::string>& out) {
     out.push_back(std::string(static_cast<std::size_t>(depth + 1), ' ') + "exit");
 }
 
+void mark_all(char mark, const ConfigLine& line, int depth, std::string& out) {
+  out.push_back(mark);
+  out.push_back(' ');
+  out.append(static_cast<std::size_t>(depth), ' ');
+  out += line.text + "\n";
+  for (const auto& child : line.children)
+    mark_all(mark, child, depth + 1, out);
+}
+
+// A level's lines by text (the first of equal ones), so a flat config of thousands of lines
+// (Junos set commands) is compared in linear time.
+std::unordered_map<std::string_view, const ConfigLine*> index_of(const ConfigTree& tree) {
+  std::unordered_map<std::string_view, const ConfigLine*> index;
+  index.reserve(tree.size());
+  for (const auto& line : tree)
+    index.emplace(line.text, &line);
+  return index;
+}
+
+void describe_level(const ConfigTree& before, const ConfigTree& after, int depth,
+                    std::string& out) {
+  const auto before_index = index_of(before);
+  const auto after_index = index_of(after);
+  for (const auto& line : before) {
+    if (!after_index.contains(line.text)) mark_all('-', line, depth, out);
+  }
+  for (const auto& line : after) {
+    const auto existing = before_index.find(line.text);
+    if (existing == before_index.end()) {
+      mark_all('+', line, depth, out);
+      continue;
+    }
+    std::string inner;
+    describe_level(existing->second->children, line.children, depth + 1, inner);
+    if (inner.empty()) continue;
+    out += "  ";
+    out.append(static_cast<std::size_t>(depth), ' ');
+    out += line.text + "\n" + inner;
+  }
+}
+
 }  // namespace
+
+std::string ConfigDiff::hierarchical(const ConfigTree& before, const ConfigTree& after) {
+  std::string out;
+  describe_level(before, after, 0, out);
+  return out;
+}
 
 ConfigDiff::ConfigDiff(const std::vector<std::string>& ignore,
                        const std::vector<std::string>& replace_keys) {

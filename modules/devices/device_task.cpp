@@ -14,7 +14,7 @@ namespace {
 
 // Command outputs carry the device's platform so a caller can pick its parsing template.
 Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadline,
-                     const std::string& platform) {
+                     const drivers::PlatformCatalog& catalog, const std::string& platform) {
   switch (spec.kind) {
     case JobKind::Commands: {
       json outputs = json::array();
@@ -56,7 +56,18 @@ Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadli
     case JobKind::GetConfig: {
       auto config = driver.get_config(drivers::ConfigSource::Running, deadline);
       if (!config) return std::move(config).error();
-      return json{{"config", *config}};
+      // Redacted here, so the secrets never leave this module: not in the reply, the job's
+      // results, its job.device event or the journal that keeps it.
+      std::size_t secrets = 0;
+      if (spec.redact_secrets) {
+        auto definition = catalog.find(platform);
+        if (!definition) return std::move(definition).error();
+        *config = drivers::redact_secrets(*config, **definition, &secrets);
+      }
+      return json{{"config", std::move(*config)},
+                  {"platform", platform},
+                  {"redacted", spec.redact_secrets},
+                  {"secrets_redacted", secrets}};
     }
     case JobKind::Facts: {
       auto facts = driver.facts(deadline);
@@ -128,7 +139,7 @@ DeviceOutcome run_device_task(const DeviceTaskContext& context, const drivers::D
     if (auto opened = drivers::with_retry<bool>(context.retry, deadline, connect); !opened) {
       return finish(std::move(opened).error());
     }
-    auto pushed = operate(context.spec, driver, deadline, target.platform);
+    auto pushed = operate(context.spec, driver, deadline, context.catalog, target.platform);
     driver.close();
     if (!pushed && drivers::is_transient(pushed.error())) {
       auto error = std::move(pushed).error();
@@ -142,7 +153,7 @@ DeviceOutcome run_device_task(const DeviceTaskContext& context, const drivers::D
     if (!driver.is_open()) {
       if (auto opened = driver.open(deadline); !opened) return std::move(opened).error();
     }
-    auto result = operate(context.spec, driver, deadline, target.platform);
+    auto result = operate(context.spec, driver, deadline, context.catalog, target.platform);
     if (!result) driver.close();  // a transient fault may have broken the session
     return result;
   };

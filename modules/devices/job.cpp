@@ -66,6 +66,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
   spec.replace = r.boolean("replace", false);
   spec.dry_run = r.boolean("dry_run", false);
   spec.approved_diff_sha256 = r.string("approved_diff_sha256", "");
+  spec.redact_secrets = r.boolean("redact_secrets", false);
   spec.max_parallel = static_cast<int>(r.integer("max_parallel", 0, 0, 100000));
   spec.device_timeout_ms = r.duration_ms("device_timeout", 0, 0);
   spec.job_timeout_ms = r.duration_ms("job_timeout", 0, 0);
@@ -98,6 +99,7 @@ json to_json(const JobSpec& spec) {
               {"replace", spec.replace},
               {"dry_run", spec.dry_run},
               {"approved_diff_sha256", spec.approved_diff_sha256},
+              {"redact_secrets", spec.redact_secrets},
               {"max_parallel", spec.max_parallel},
               {"device_timeout", spec.device_timeout_ms},
               {"job_timeout", spec.job_timeout_ms},

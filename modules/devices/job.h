@@ -28,6 +28,9 @@ struct JobSpec {
   /// Push: if set, push only when the diff (recomputed under the device's write lock) still has
   /// this SHA-256 — the diff an approver saw; otherwise fail with Errc::Conflict.
   std::string approved_diff_sha256;
+  /// GetConfig: secrets (the platform's secret_patterns) replaced by <redacted> on the device's
+  /// fiber, before the config is a result, an event or a reply.
+  bool redact_secrets = false;
   int max_parallel = 0;                ///< 0: only the global limit applies
   std::int64_t device_timeout_ms = 0;  ///< 0: the module's default
   std::int64_t job_timeout_ms = 0;     ///< 0: the module's default

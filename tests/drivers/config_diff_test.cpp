@@ -109,3 +109,32 @@ TEST_CASE("merge predicts the config after config-mode lines", "[drivers][diff]"
         std::string::npos);  // shutdown gone, section kept
   CHECK(text.find(" shutdown") == std::string::npos);
 }
+
+TEST_CASE("a hierarchical diff shows changed lines under their section headers",
+          "[drivers][diff]") {
+  auto diff = ios_diff();
+  const std::string after =
+      "hostname r1\n"
+      "interface Gi0/0\n"
+      " description new\n"
+      " ip address 10.0.0.1 255.255.255.252\n"
+      "interface Gi0/1\n"
+      " shutdown\n"
+      "router bgp 65001\n"
+      " neighbor 10.0.0.6 remote-as 65003\n"
+      " neighbor 10.0.0.2 remote-as 65002\n"
+      " neighbor 10.0.0.9 remote-as 65009\n"
+      "ntp server 10.1.1.1\n";
+  CHECK(ConfigDiff::hierarchical(diff.parse(kRunning), diff.parse(after)) ==
+        "  interface Gi0/0\n"
+        "-  description old\n"
+        "+  description new\n"
+        "  router bgp 65001\n"
+        "+  neighbor 10.0.0.9 remote-as 65009\n"
+        "+ ntp server 10.1.1.1\n");
+  // A removed section goes whole; moved lines are no difference.
+  CHECK(ConfigDiff::hierarchical(diff.parse(after), diff.parse("hostname r1\n"))
+            .find("- router bgp 65001\n-  neighbor 10.0.0.6 remote-as 65003\n") !=
+        std::string::npos);
+  CHECK(ConfigDiff::hierarchical(diff.parse(kRunning), diff.parse(kRunning)).empty());
+}

@@ -61,6 +61,70 @@ TEST_CASE("volatile lines are dropped from configs", "[drivers][platform]") {
                             **ios) == "hostname r1\n");
 }
 
+TEST_CASE("secrets are redacted per platform, and nothing else changes", "[drivers][platform]") {
+  auto catalog = PlatformCatalog::load_default();
+  REQUIRE(catalog);
+  auto redacted = [&](const char* platform, const std::string& text) {
+    auto found = catalog->find(platform);
+    REQUIRE(found);
+    return redact_secrets(text, **found);
+  };
+  const std::string ios =
+      "hostname r1\n"
+      "enable secret 9 $9$nhEmQVczB7dqsO$X.HsgL6x1il0RxkOSSvyQYwucySCt7qFm4v7pqCxkKM\n"
+      "username admin privilege 15 secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0\n"
+      "snmp-server community s3cr3tRO RO\n"
+      "snmp-server host 10.0.0.9 version 2c trapcomm\n"
+      "router bgp 65001\n"
+      " neighbor 10.0.0.2 password 7 0822455D0A16\n"
+      " neighbor 10.0.0.2 description password is not here\n"
+      "key chain OSPF\n"
+      " key 1\n"
+      "  key-string 7 1511021F0725\n"
+      "tacacs server T1\n"
+      " key 7 05080F1C2243\n"
+      "line vty 0 4\n"
+      " password 7 13061E010803\n"
+      "end\n";
+  CHECK(redacted("cisco_ios", ios) ==
+        "hostname r1\n"
+        "enable secret 9 <redacted>\n"
+        "username admin privilege 15 secret 5 <redacted>\n"
+        "snmp-server community <redacted> RO\n"
+        "snmp-server host 10.0.0.9 version 2c <redacted>\n"
+        "router bgp 65001\n"
+        " neighbor 10.0.0.2 password 7 <redacted>\n"
+        " neighbor 10.0.0.2 description password is not here\n"
+        "key chain OSPF\n"
+        " key 1\n"
+        "  key-string 7 <redacted>\n"
+        "tacacs server T1\n"
+        " key 7 <redacted>\n"
+        "line vty 0 4\n"
+        " password 7 <redacted>\n"
+        "end\n");
+  CHECK(redacted("juniper_junos",
+                 "set system root-authentication encrypted-password \"$6$abc$def\"\n"
+                 "set snmp community public authorization read-only\n"
+                 "set system host-name r1\n") ==
+        "set system root-authentication encrypted-password \"<redacted>\"\n"
+        "set snmp community <redacted> authorization read-only\n"
+        "set system host-name r1\n");
+  CHECK(redacted("frr", "router bgp 65001\n neighbor 10.0.0.2 password hunter2\n") ==
+        "router bgp 65001\n neighbor 10.0.0.2 password <redacted>\n");
+  CHECK(redacted("arista_eos",
+                 "username admin privilege 15 role network-admin secret sha512 "
+                 "$6$x$y\n") ==
+        "username admin privilege 15 role network-admin secret sha512 <redacted>\n");
+  CHECK(redacted("cisco_nxos",
+                 "snmp-server user admin network-admin auth md5 0x1a2b priv aes-128 0x3c4d\n") ==
+        "snmp-server user admin network-admin auth md5 <redacted> priv aes-128 <redacted>\n");
+  // Redacting twice changes nothing more; a config without secrets is unchanged.
+  CHECK(redacted("cisco_ios", redacted("cisco_ios", ios)) == redacted("cisco_ios", ios));
+  CHECK(redacted("cisco_ios", "hostname r1\ninterface Gi1\n ip address 10.0.0.1 255.0.0.0") ==
+        "hostname r1\ninterface Gi1\n ip address 10.0.0.1 255.0.0.0");
+}
+
 TEST_CASE("built-in platforms list everyday commands for shell completion", "[drivers][platform]") {
   auto catalog = PlatformCatalog::load_default();
   REQUIRE(catalog);

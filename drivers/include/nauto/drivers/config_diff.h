@@ -43,6 +43,11 @@ class ConfigDiff {
   std::vector<std::string> commands(const ConfigTree& current, const ConfigTree& intended) const;
   /// The config after applying `change` lines (as typed in config mode) to `current`.
   ConfigTree merge(const ConfigTree& current, const ConfigTree& change) const;
+  /// The difference between two configs in their own structure, for people: a section that
+  /// changed is shown by its header line with only its changed lines under it, `- ` removed,
+  /// `+ ` added, `  ` a header for context, one space of indentation per level. Order within a
+  /// section does not count (a config that only moved lines has no difference). Empty when equal.
+  static std::string hierarchical(const ConfigTree& before, const ConfigTree& after);
   /// render(parse(text)): the config with ignored lines dropped, for diffs and snapshots.
   std::string normalize(std::string_view text) const;
 

@@ -66,6 +66,10 @@ struct PlatformDefinition {
   /// Lines of the running config that are not config (timestamps, byte counts); left out of
   /// diffs and snapshots.
   std::vector<std::string> volatile_lines;
+  /// Regexes of config lines holding a secret (a password, hash, community or key): each of
+  /// their capture groups is replaced by `<redacted>` (redact_secrets) before a config is
+  /// archived.
+  std::vector<std::string> secret_patterns;
   /// Regexes whose first capture is a key: a pushed line with the same key as a running one
   /// replaces it (`hostname`, `description`), so the diff emits no `no` line for the old one.
   std::vector<std::string> replace_keys;
@@ -102,6 +106,12 @@ namespace nauto::drivers {
 Timeouts effective_timeouts(const DeviceTarget& target, const PlatformDefinition& platform);
 /// The text with every line matching one of the platform's volatile_lines removed.
 std::string drop_volatile_lines(const std::string& text, const PlatformDefinition& platform);
+/// Marks every secret a secret_patterns regex captures, in every line, as kRedacted; the rest
+/// of the text is unchanged. Returns how many secrets were replaced through `replaced`.
+std::string redact_secrets(const std::string& text, const PlatformDefinition& platform,
+                           std::size_t* replaced = nullptr);
+/// What a redacted secret reads as.
+inline constexpr std::string_view kRedacted = "<redacted>";
 
 struct Facts;
 /// Fills facts from one command's output with the platform's facts_patterns (multiline).
