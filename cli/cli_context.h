@@ -67,6 +67,8 @@ void add_creds_commands(CLI::App& app, CliContext& context);
 void add_job_commands(CLI::App& app, CliContext& context);
 /// nauto schedule list|show|next|add|rm|pause|resume|run-now|validate.
 void add_schedule_commands(CLI::App& app, CliContext& context);
+/// nauto config backup|backups|status|history|show|diff|search|drift (the config archive).
+void add_config_commands(CLI::App& app, CliContext& context);
 void add_run_commands(CLI::App& app, CliContext& context);
 /// `nauto parse`: TextFSM parsing of command output, offline.
 void add_parse_commands(CLI::App& app, CliContext& context);

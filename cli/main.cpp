@@ -315,6 +315,7 @@ int main(int argc, char** argv) {
   add_creds_commands(app, o);
   add_job_commands(app, o);
   add_schedule_commands(app, o);
+  add_config_commands(app, o);
   add_run_commands(app, o);
   add_parse_commands(app, o);
   add_shell_command(app, o);

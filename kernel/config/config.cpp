@@ -93,6 +93,7 @@ modules:
   devices: {}
   runbooks: {}
   scheduler: {}
+  configs: {}
 )";
 }
 

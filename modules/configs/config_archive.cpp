@@ -124,23 +124,6 @@ std::uint64_t count_lines(const std::string& text) {
   return lines;
 }
 
-// Lines a unified diff adds and removes (its --- and +++ headers aside).
-std::pair<std::uint32_t, std::uint32_t> count_changes(const std::string& before,
-                                                      const std::string& after) {
-  const auto diff = drivers::unified_diff(before, after, "a", "b", 0);
-  std::uint32_t added = 0, removed = 0;
-  std::size_t start = 0;
-  while (start < diff.size()) {
-    auto end = diff.find('\n', start);
-    if (end == std::string::npos) end = diff.size();
-    std::string_view line(diff.data() + start, end - start);
-    if (line.starts_with("+") && !line.starts_with("+++ ")) ++added;
-    if (line.starts_with("-") && !line.starts_with("--- ")) ++removed;
-    start = end + 1;
-  }
-  return {added, removed};
-}
-
 std::string two_digits(unsigned value) {
   char text[8];
   std::snprintf(text, sizeof text, "%02u", value);
@@ -157,6 +140,31 @@ std::string iso_date(std::int64_t time_us) {
 }
 
 }  // namespace
+
+TextChange compare_texts(const std::string& before, const std::string& after,
+                         const std::string& label_before, const std::string& label_after,
+                         int context) {
+  TextChange change;
+  change.diff = drivers::unified_diff(before, after, label_before, label_after, context);
+  std::size_t start = 0;
+  const auto& diff = change.diff;
+  while (start < diff.size()) {
+    auto end = diff.find('\n', start);
+    if (end == std::string::npos) end = diff.size();
+    std::string_view line(diff.data() + start, end - start);
+    if (line.starts_with("+") && !line.starts_with("+++ ")) ++change.added;
+    if (line.starts_with("-") && !line.starts_with("--- ")) ++change.removed;
+    start = end + 1;
+  }
+  return change;
+}
+
+std::string cut_diff(const std::string& diff, std::size_t bytes) {
+  if (diff.size() <= bytes) return diff;
+  auto end = diff.rfind('\n', bytes);
+  end = end == std::string::npos ? 0 : end + 1;
+  return diff.substr(0, end) + "... (" + std::to_string(diff.size() - end) + " more bytes)\n";
+}
 
 std::string version_key(const std::string& device, std::uint32_t version) {
   char number[16];
@@ -429,7 +437,12 @@ Result<std::vector<RecordOutcome>> ConfigArchive::record(
     version.platform = snapshot.platform;
     version.bytes = snapshot.text.size();
     version.lines = count_lines(snapshot.text);
-    std::tie(version.added, version.removed) = count_changes(previous_text, snapshot.text);
+    auto change = compare_texts(
+        previous_text, snapshot.text,
+        previous ? snapshot.device + "@" + std::to_string(previous->version) : "/dev/null",
+        snapshot.device + "@" + std::to_string(version.version));
+    version.added = change.added;
+    version.removed = change.removed;
     batch.put(kVersionsTable, version_key(snapshot.device, version.version),
               to_value(to_json(version)));
     status.version = version.version;
@@ -439,6 +452,7 @@ Result<std::vector<RecordOutcome>> ConfigArchive::record(
     outcome.previous = previous ? previous->version : 0;
     outcome.added = version.added;
     outcome.removed = version.removed;
+    outcome.diff = cut_diff(change.diff, kDiffSummaryBytes);
     latest_in_batch[snapshot.device] = std::move(version);
     outcomes.push_back(outcome);
   }

@@ -62,7 +62,23 @@ struct RecordOutcome {
   std::uint32_t previous = 0;  ///< the version before it (0: the first one)
   std::uint32_t added = 0;
   std::uint32_t removed = 0;
+  std::string diff;  ///< unified diff from the version before, cut at kDiffSummaryBytes
 };
+
+/// How much of a diff a RecordOutcome (and so a config.changed event) carries.
+inline constexpr std::size_t kDiffSummaryBytes = 4096;
+
+/// The unified diff of two texts and the lines it adds and removes.
+struct TextChange {
+  std::string diff;
+  std::uint32_t added = 0;
+  std::uint32_t removed = 0;
+};
+TextChange compare_texts(const std::string& before, const std::string& after,
+                         const std::string& label_before, const std::string& label_after,
+                         int context = 3);
+/// `diff` cut at `bytes`, at a line end, with a line saying how much was left out.
+std::string cut_diff(const std::string& diff, std::size_t bytes);
 
 /// The last backup of a device.
 struct DeviceStatus {

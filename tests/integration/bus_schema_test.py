@@ -93,6 +93,7 @@ modules:
   snmp_trap: {{listen: [udp://127.0.0.1:{base + 2}], communities: [public]}}
   example: {{}}
   scheduler: {{}}
+  configs: {{}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
     log = open(os.path.join(work, "nautod.log"), "w")

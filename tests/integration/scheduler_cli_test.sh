@@ -87,7 +87,7 @@ check "nautod starts with the scheduler, devices and runbooks" start_nautod sche
 
 listed_examples() {
   "$NAUTO" schedule list >"$work/list.txt" &&
-    grep -q "^nightly-config-backup .*cron 0 2 \* \* \* .*Europe/Berlin .*runbook .*paused" "$work/list.txt" &&
+    grep -q "^nightly-config-backup .*cron 0 2 \* \* \* .*Europe/Berlin .*configs.backup .*paused" "$work/list.txt" &&
     grep -q "^hourly-onboarding-check .*every 1h .*paused" "$work/list.txt"
 }
 check "schedule list shows the shipped examples, paused" listed_examples

@@ -1,0 +1,633 @@
+// The configs module: the config archive on the bus.
+//   - configs.backup starts a get_config job (secrets redacted on the devices' side unless
+//     keep_secrets), reads its results when it ends (ConfigFetches) and archives each config
+//     that changed (ConfigArchive); publishes config.changed per new version and
+//     config.backup.finished; keeps each backup's record in the store table config_backups, and
+//     at start follows the backups a restart interrupted, so what was fetched is archived;
+//   - configs.history, configs.show, configs.diff, configs.status and configs.backups read the
+//     archive;
+//   - configs.search runs on a thread of its own (Offload), one search at a time, the others
+//     queued, so the module answers while 10,000 configs are searched;
+//   - configs.drift fetches running configs and compares each with its latest version,
+//     publishing config.drift for each that differs;
+//   - retention (at start, then every retention_interval): versions beyond keep_versions or
+//     older than keep_for (never a device's latest), the blobs nothing reads, and backup
+//     records beyond keep_backups.
+
+#include <deque>
+
+#include "config_archive.h"
+#include "config_fetches.h"
+#include "nauto/base/clock.h"
+#include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
+#include "nauto/drivers/config_diff.h"
+#include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/offload.h"
+#include "nauto/sdk/registry.h"
+#include "nauto/store/retention.h"
+#include "nauto/store/store.h"
+#include "nauto/text/regex.h"
+
+namespace nauto::mod::configs {
+
+using namespace nauto::configs;
+using nlohmann::json;
+namespace schema = bus::schema;
+
+namespace {
+
+constexpr const char* kBackupsTable = "config_backups";
+// A drift check's reply carries each diff whole up to this size.
+constexpr std::size_t kDriftDiffBytes = 64 * 1024;
+constexpr std::int64_t kDayMs = 86'400'000;
+
+struct ConfigsSettings {
+  ArchiveRetention retention;
+  std::uint64_t keep_backups = 1000;
+  std::int64_t retention_interval_ms = kDayMs;
+};
+
+Result<ConfigsSettings> read_settings(const json& config) {
+  ConfigsSettings s;
+  ConfigReader r(config, "modules.configs");
+  s.retention.keep_versions =
+      static_cast<std::uint32_t>(r.integer("keep_versions", 1000, 1, 1'000'000));
+  s.retention.max_age_us = r.duration_ms("keep_for", 0, 0) * 1000;
+  s.keep_backups = static_cast<std::uint64_t>(r.integer("keep_backups", 1000, 1, 1'000'000));
+  s.retention_interval_ms = r.duration_ms("retention_interval", kDayMs, 1000);
+  if (auto done = r.finish(); !done) return std::move(done).error();
+  return s;
+}
+
+json to_json(const VersionInfo& v) {
+  return json{
+      {"device", v.device}, {"version", v.version}, {"sha256", v.sha256}, {"time_us", v.time_us},
+      {"by", v.by},         {"why", v.why},         {"job", v.job},       {"platform", v.platform},
+      {"bytes", v.bytes},   {"lines", v.lines},     {"added", v.added},   {"removed", v.removed}};
+}
+
+std::string store_value(const json& document) {
+  return bus::to_body(document);
+}
+
+// One search, done on the search thread.
+struct SearchWork {
+  std::shared_ptr<text::Regex> regex;
+  std::vector<std::string> devices;  // empty with all_devices: every archived device
+  bool all_devices = true;
+  std::size_t limit = 1000;
+  std::shared_ptr<Reply> reply;
+};
+
+json search(const ConfigArchive& archive, const SearchWork& work) {
+  std::vector<std::string> devices = work.devices;
+  if (work.all_devices) {
+    auto archived = archive.devices();
+    if (!archived) return json{{"error", archived.error().describe()}};
+    devices = std::move(*archived);
+  }
+  text::Matcher matcher;
+  json matches = json::array();
+  bool truncated = false;
+  std::size_t searched = 0;
+  for (const auto& device : devices) {
+    auto latest = archive.latest(device);
+    if (!latest || !*latest) continue;
+    auto config = archive.text(**latest);
+    if (!config) continue;
+    ++searched;
+    const auto& text = *config;
+    std::size_t start = 0, number = 0;
+    while (start < text.size() && !truncated) {
+      auto end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      ++number;
+      std::string_view line(text.data() + start, end - start);
+      start = end + 1;
+      auto found = matcher.test(*work.regex, line);
+      if (!found || !*found) continue;
+      if (matches.size() >= work.limit) {
+        truncated = true;
+        break;
+      }
+      matches.push_back(json{{"device", device},
+                             {"version", (*latest)->version},
+                             {"line", number},
+                             {"text", std::string(line)}});
+    }
+    if (truncated) break;
+  }
+  return json{{"matches", std::move(matches)}, {"devices", searched}, {"truncated", truncated}};
+}
+
+}  // namespace
+
+class ConfigsModule final : public Module {
+ public:
+  Manifest manifest() const override {
+    return Manifest::declared(
+        "configs", "the config archive: versions, diffs, search and drift of running configs",
+        {schema::JobFinishedEvent::kTopic},
+        {ConfigArchive::kVersionsTable, ConfigArchive::kBlobsTable, ConfigArchive::kStatusTable,
+         kBackupsTable});
+  }
+
+  Result<void> validate(const json& config) const override {
+    auto s = read_settings(config);
+    if (!s) return std::move(s).error();
+    return ok();
+  }
+
+  Result<void> start(Context& ctx) override {
+    auto s = read_settings(ctx.config());
+    if (!s) return std::move(s).error();
+    settings_ = *s;
+    if (!ctx.store())
+      return fail(Errc::Unsupported, "the configs module needs the store: host it in-process");
+    store_ = ctx.store();
+    archive_ = std::make_unique<ConfigArchive>(*store_);
+    if (auto started = searcher_.start(ctx); !started) return started;
+    follow_interrupted_backups(ctx);
+    sweep(ctx);
+    ctx.every(std::chrono::milliseconds(settings_.retention_interval_ms),
+              [this, &ctx] { sweep(ctx); });
+    return ok();
+  }
+
+  void on_event(const bus::Envelope& event, Context& ctx) override {
+    if (event.topic != schema::JobFinishedEvent::kTopic) return;
+    auto ended = schema::decode_body<schema::JobFinishedEvent>(event.body);
+    if (ended) fetches_.job_ended(ctx, ended->id);
+  }
+
+  void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
+    const auto& topic = request.topic;
+    const auto& caller = request.header.source;
+    if (topic == schema::ConfigsBackupRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsBackupRequest>(request.body);
+      if (!args) return reply.fail(args.error());
+      return backup(ctx, *args, args->by.empty() ? caller : args->by, std::move(reply));
+    }
+    if (topic == schema::ConfigsDriftRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsDriftRequest>(request.body);
+      if (!args) return reply.fail(args.error());
+      return drift(ctx, *args, args->by.empty() ? caller : args->by, std::move(reply));
+    }
+    if (topic == schema::ConfigsSearchRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsSearchRequest>(request.body);
+      if (!args) return reply.fail(args.error());
+      return start_search(ctx, *args, std::move(reply));
+    }
+    auto answer = read(topic, request.body);
+    if (!answer) return reply.fail(answer.error());
+    reply.ok_json(*answer);
+  }
+
+  void stop(Context& ctx) noexcept override {
+    searcher_.stop(ctx);
+    for (auto& [id, backup] : backups_) {
+      if (backup.waiting)
+        backup.waiting->fail(fail(Errc::Unavailable,
+                                  "nautod is stopping; the backup resumes "
+                                  "at its next start"));
+    }
+    for (auto& [id, check] : drifts_)
+      check.reply->fail(fail(Errc::Unavailable, "nautod is stopping"));
+    backups_.clear();
+    drifts_.clear();
+  }
+
+ private:
+  // ---- reads ----
+
+  Result<json> read(const std::string& topic, const std::string& body) {
+    if (topic == schema::ConfigsHistoryRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsHistoryRequest>(body);
+      if (!args) return std::move(args).error();
+      auto versions = archive_->history(
+          args->device,
+          static_cast<std::size_t>(std::clamp<std::int64_t>(args->limit, 1, 100'000)));
+      if (!versions) return std::move(versions).error();
+      if (versions->empty()) {
+        return fail(Errc::NotFound, "no archived config for '" + args->device +
+                                        "' (`nauto config backup --target name=" + args->device +
+                                        "` makes one)");
+      }
+      json out = json::array();
+      for (const auto& v : *versions)
+        out.push_back(to_json(v));
+      return json{{"versions", std::move(out)}};
+    }
+    if (topic == schema::ConfigsShowRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsShowRequest>(body);
+      if (!args) return std::move(args).error();
+      auto version = find(args->device, args->version);
+      if (!version) return std::move(version).error();
+      auto text = archive_->text(*version);
+      if (!text) return std::move(text).error();
+      auto out = to_json(*version);
+      out["config"] = std::move(*text);
+      return out;
+    }
+    if (topic == schema::ConfigsDiffRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsDiffRequest>(body);
+      if (!args) return std::move(args).error();
+      return diff(*args);
+    }
+    if (topic == schema::ConfigsStatusRequest::kTopic) {
+      auto statuses = archive_->statuses();
+      if (!statuses) return std::move(statuses).error();
+      json out = json::array();
+      for (const auto& s : *statuses) {
+        out.push_back(json{{"device", s.device},
+                           {"checked_us", s.checked_us},
+                           {"ok", s.ok},
+                           {"error", s.error},
+                           {"job", s.job},
+                           {"version", s.version}});
+      }
+      return json{{"devices", std::move(out)}};
+    }
+    if (topic == schema::ConfigsBackupsRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsBackupsRequest>(body);
+      if (!args) return std::move(args).error();
+      store::ScanOptions scan;
+      scan.reverse = true;
+      scan.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(args->limit, 1, 1000));
+      auto entries = archive_store().scan(kBackupsTable, scan);
+      if (!entries) return std::move(entries).error();
+      json out = json::array();
+      for (const auto& [id, value] : *entries) {
+        if (auto record = bus::from_body(value)) out.push_back(std::move(*record));
+      }
+      return json{{"backups", std::move(out)}};
+    }
+    return fail(Errc::Unsupported, "the configs module has no service '" + topic + "'");
+  }
+
+  Result<VersionInfo> find(const std::string& device, const std::string& ref_text) {
+    auto ref = parse_version_ref(ref_text);
+    if (!ref) return std::move(ref).error();
+    return archive_->find(device, *ref);
+  }
+
+  Result<json> diff(const schema::ConfigsDiffRequest& args) {
+    if (args.format != "unified" && args.format != "hierarchical") {
+      return fail(
+          Errc::InvalidArgument,
+          "configs.diff.format: expected unified or hierarchical, got '" + args.format + "'");
+    }
+    auto from = find(args.device, args.from);
+    if (!from) return std::move(from).error();
+    auto to = find(args.device, args.to);
+    if (!to) return std::move(to).error();
+    auto before = archive_->text(*from);
+    if (!before) return std::move(before).error();
+    auto after = archive_->text(*to);
+    if (!after) return std::move(after).error();
+    auto change = compare_texts(*before, *after, args.device + "@" + std::to_string(from->version),
+                                args.device + "@" + std::to_string(to->version),
+                                static_cast<int>(std::clamp<std::int64_t>(args.context, 0, 1000)));
+    json out{{"device", args.device}, {"from", to_json(*from)},    {"to", to_json(*to)},
+             {"added", change.added}, {"removed", change.removed}, {"format", args.format}};
+    if (args.format == "unified") {
+      out["diff"] = std::move(change.diff);
+    } else {
+      const drivers::ConfigDiff parser({}, {});
+      out["diff"] = drivers::ConfigDiff::hierarchical(parser.parse(*before), parser.parse(*after));
+    }
+    return out;
+  }
+
+  // ---- backups ----
+
+  struct Backup {
+    json record;
+    std::shared_ptr<Reply> waiting;  // the request, when it asked to wait
+  };
+
+  store::Store& archive_store() { return *store_; }
+
+  void backup(Context& ctx, const schema::ConfigsBackupRequest& args, const std::string& by,
+              Reply reply) {
+    json job{
+        {"target", args.target}, {"redact_secrets", !args.keep_secrets}, {"started_by", by},
+        {"chain", args.chain},   {"max_parallel", args.max_parallel},    {"allow_empty", true}};
+    if (!args.device_timeout.is_null()) job["device_timeout"] = args.device_timeout;
+    json record{{"target", args.target},
+                {"by", by},
+                {"why", args.why},
+                {"chain", args.chain},
+                {"state", "running"},
+                {"keep_secrets", args.keep_secrets},
+                {"started_us", now_us()},
+                {"finished_us", 0},
+                {"changed", 0},
+                {"unchanged", 0},
+                {"failed", 0},
+                {"changed_devices", json::array()},
+                {"failed_devices", json::array()}};
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    const bool wait = args.wait;
+    fetches_.start(
+        ctx, job,
+        [this, &ctx, shared, wait, record](auto started) mutable {
+          if (!started) return shared->fail(started.error());
+          const auto& [id, devices] = *started;
+          record["id"] = id;
+          record["devices"] = devices;
+          if (auto saved = save(record); !saved) ctx.log().error("{}", saved.error().describe());
+          backups_[id] = Backup{record, wait ? shared : nullptr};
+          if (!wait) shared->ok_json(json{{"id", id}, {"devices", devices}});
+        },
+        [this, &ctx](const std::string& job_id, std::vector<json> results) {
+          archive_page(ctx, job_id, std::move(results));
+        },
+        [this, &ctx](const std::string& job_id, Result<void> read) {
+          finish_backup(ctx, job_id, std::move(read));
+        });
+  }
+
+  Result<void> save(const json& record) {
+    store::WriteBatch batch;
+    batch.put(kBackupsTable, record.at("id").get<std::string>(), store_value(record));
+    return store_->write_and_wait(std::move(batch));
+  }
+
+  void archive_page(Context& ctx, const std::string& job_id, std::vector<json> results) {
+    auto it = backups_.find(job_id);
+    if (it == backups_.end()) return;
+    auto& record = it->second.record;
+    std::vector<ConfigSnapshot> snapshots;
+    std::vector<DeviceStatus> failures;
+    for (auto& result : results) {
+      const auto device = result.value("device", "");
+      const auto finished = result.value("finished_us", now_us());
+      auto& output = result["output"];
+      if (result.value("status", "") == "ok" && output.is_object() &&
+          output["config"].is_string()) {
+        snapshots.push_back(ConfigSnapshot{
+            device, output.value("platform", ""), output["config"].get<std::string>(), finished,
+            record.value("by", ""), record.value("why", ""), job_id});
+      } else {
+        const auto error = result.value("error", result.value("status", "failed"));
+        failures.push_back(DeviceStatus{device, finished, false, error, job_id, 0});
+        record["failed"] = record.value("failed", 0) + 1;
+        if (record["failed_devices"].size() < 1000)
+          record["failed_devices"].push_back(json{{"device", device}, {"error", error}});
+      }
+    }
+    auto outcomes = archive_->record(snapshots);
+    if (!outcomes) {
+      ctx.log().error("backup {}: {} configs were not archived: {}", job_id, snapshots.size(),
+                      outcomes.error().describe());
+      record["error"] = outcomes.error().describe();
+      record["failed"] = record.value("failed", 0) + static_cast<int>(snapshots.size());
+      return;
+    }
+    if (auto noted = archive_->note_failures(failures); !noted)
+      ctx.log().error("backup {}: {}", job_id, noted.error().describe());
+    for (const auto& outcome : *outcomes) {
+      if (!outcome.changed) {
+        record["unchanged"] = record.value("unchanged", 0) + 1;
+        continue;
+      }
+      record["changed"] = record.value("changed", 0) + 1;
+      if (record["changed_devices"].size() < 1000) {
+        record["changed_devices"].push_back(
+            json{{"device", outcome.device}, {"version", outcome.version}});
+      }
+      schema::ConfigChangedEvent event;
+      event.device = outcome.device;
+      event.version = outcome.version;
+      event.previous = outcome.previous;
+      event.added = outcome.added;
+      event.removed = outcome.removed;
+      event.diff = outcome.diff;
+      event.job = job_id;
+      event.by = record.value("by", "");
+      event.why = record.value("why", "");
+      event.chain = record.value("chain", "");
+      (void)ctx.publish(schema::ConfigChangedEvent::kTopic, bus::to_body(event.to_json()));
+    }
+  }
+
+  void finish_backup(Context& ctx, const std::string& job_id, Result<void> read) {
+    auto it = backups_.find(job_id);
+    if (it == backups_.end()) return;
+    auto backup = std::move(it->second);
+    backups_.erase(it);
+    auto& record = backup.record;
+    record["state"] = read ? "done" : "failed";
+    if (!read) record["error"] = read.error().describe();
+    record["finished_us"] = now_us();
+    if (auto saved = save(record); !saved) ctx.log().error("{}", saved.error().describe());
+    schema::ConfigBackupFinishedEvent event;
+    event.id = job_id;
+    event.target = record.value("target", "");
+    event.by = record.value("by", "");
+    event.why = record.value("why", "");
+    event.chain = record.value("chain", "");
+    event.state = record.value("state", "");
+    event.devices = record.value("devices", 0);
+    event.changed = record.value("changed", 0);
+    event.unchanged = record.value("unchanged", 0);
+    event.failed = record.value("failed", 0);
+    event.error = record.value("error", "");
+    (void)ctx.publish(schema::ConfigBackupFinishedEvent::kTopic, bus::to_body(event.to_json()));
+    ctx.log().info("backup {}: {} changed, {} unchanged, {} failed", job_id, event.changed,
+                   event.unchanged, event.failed);
+    if (backup.waiting) {
+      if (read)
+        backup.waiting->ok_json(record);
+      else
+        backup.waiting->fail(read.error());
+    }
+  }
+
+  // A backup still running when nautod stopped: its job is interrupted (or, in a passive
+  // kernel's store, may still run in the daemon); what it fetched is archived now.
+  void follow_interrupted_backups(Context& ctx) {
+    store::ScanOptions scan;
+    scan.reverse = true;
+    scan.limit = 100;
+    auto entries = archive_store().scan(kBackupsTable, scan);
+    if (!entries) return ctx.log().error("{}", entries.error().describe());
+    for (const auto& [id, value] : *entries) {
+      auto record = bus::from_body(value);
+      if (!record || record->value("state", "") != "running") continue;
+      ctx.log().info("backup {} was running when nautod stopped: archiving what it fetched", id);
+      backups_[id] = Backup{*record, nullptr};
+      fetches_.follow(
+          ctx, id,
+          [this, &ctx](const std::string& job_id, std::vector<json> results) {
+            archive_page(ctx, job_id, std::move(results));
+          },
+          [this, &ctx](const std::string& job_id, Result<void> read) {
+            finish_backup(ctx, job_id, std::move(read));
+          });
+    }
+  }
+
+  // ---- drift ----
+
+  struct DriftCheck {
+    std::shared_ptr<Reply> reply;
+    json devices = json::array();
+  };
+
+  void drift(Context& ctx, const schema::ConfigsDriftRequest& args, const std::string& by,
+             Reply reply) {
+    json job{{"target", args.target},
+             {"redact_secrets", true},
+             {"started_by", by},
+             {"max_parallel", args.max_parallel}};
+    if (!args.device_timeout.is_null()) job["device_timeout"] = args.device_timeout;
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    fetches_.start(
+        ctx, job,
+        [this, shared](auto started) {
+          if (!started) return shared->fail(started.error());
+          drifts_[started->first] = DriftCheck{shared};
+        },
+        [this, &ctx](const std::string& job_id, std::vector<json> results) {
+          compare_page(ctx, job_id, std::move(results));
+        },
+        [this](const std::string& job_id, Result<void> read) {
+          auto it = drifts_.find(job_id);
+          if (it == drifts_.end()) return;
+          auto check = std::move(it->second);
+          drifts_.erase(it);
+          if (!read) return check.reply->fail(read.error());
+          check.reply->ok_json(json{{"id", job_id}, {"devices", std::move(check.devices)}});
+        });
+  }
+
+  void compare_page(Context& ctx, const std::string& job_id, std::vector<json> results) {
+    auto it = drifts_.find(job_id);
+    if (it == drifts_.end()) return;
+    for (auto& result : results) {
+      const auto device = result.value("device", "");
+      json entry{{"device", device}};
+      auto& output = result["output"];
+      if (result.value("status", "") != "ok" || !output.is_object() ||
+          !output["config"].is_string()) {
+        entry["state"] = "failed";
+        entry["error"] = result.value("error", result.value("status", "failed"));
+        it->second.devices.push_back(std::move(entry));
+        continue;
+      }
+      auto latest = archive_->latest(device);
+      if (!latest || !*latest) {
+        entry["state"] = "not_archived";
+        it->second.devices.push_back(std::move(entry));
+        continue;
+      }
+      auto archived = archive_->text(**latest);
+      if (!archived) {
+        entry["state"] = "failed";
+        entry["error"] = archived.error().describe();
+        it->second.devices.push_back(std::move(entry));
+        continue;
+      }
+      const auto version = (*latest)->version;
+      auto change = compare_texts(*archived, output["config"].get<std::string>(),
+                                  device + "@" + std::to_string(version), device + " (running)");
+      entry["version"] = version;
+      entry["added"] = change.added;
+      entry["removed"] = change.removed;
+      entry["state"] = change.diff.empty() ? "same" : "drifted";
+      if (!change.diff.empty()) {
+        schema::ConfigDriftEvent event;
+        event.device = device;
+        event.version = version;
+        event.added = change.added;
+        event.removed = change.removed;
+        event.diff = cut_diff(change.diff, kDiffSummaryBytes);
+        event.job = job_id;
+        (void)ctx.publish(schema::ConfigDriftEvent::kTopic, bus::to_body(event.to_json()));
+      }
+      entry["diff"] = cut_diff(change.diff, kDriftDiffBytes);
+      it->second.devices.push_back(std::move(entry));
+    }
+  }
+
+  // ---- search ----
+
+  void start_search(Context& ctx, const schema::ConfigsSearchRequest& args, Reply reply) {
+    auto compiled = text::Regex::compile(args.pattern, text::Regex::Anchor::Anywhere);
+    if (!compiled) {
+      return reply.fail(
+          fail(Errc::InvalidArgument, "configs.search.pattern: " + compiled.error().message));
+    }
+    auto work = std::make_shared<SearchWork>();
+    work->regex = std::make_shared<text::Regex>(std::move(*compiled));
+    work->limit = static_cast<std::size_t>(std::clamp<std::int64_t>(args.limit, 1, 100'000));
+    work->reply = std::make_shared<Reply>(std::move(reply));
+    if (args.target.empty()) return queue_search(ctx, std::move(work));
+    ctx.request(
+        schema::InventorySelectRequest::kTopic, bus::to_body(json{{"selector", args.target}}),
+        30'000, [this, &ctx, work](Result<std::string> answer) {
+          using Hosts = schema::InventorySelectReply;
+          auto hosts = answer ? schema::decode_body<Hosts>(*answer) : Result<Hosts>(answer.error());
+          if (!hosts) return work->reply->fail(hosts.error());
+          work->all_devices = false;
+          for (const auto& host : hosts->hosts)
+            if (host.is_object()) work->devices.push_back(host.value("name", ""));
+          queue_search(ctx, work);
+        });
+  }
+
+  void queue_search(Context& ctx, std::shared_ptr<SearchWork> work) {
+    searches_.push_back(std::move(work));
+    run_next_search(ctx);
+  }
+
+  void run_next_search(Context& ctx) {
+    if (searcher_.busy() || searches_.empty()) return;
+    auto work = std::move(searches_.front());
+    searches_.pop_front();
+    const ConfigArchive* archive = archive_.get();
+    searcher_.run([archive, work] { return search(*archive, *work); },
+                  [this, &ctx, work](json found) {
+                    if (found.contains("error"))
+                      work->reply->fail(fail(Errc::Library, found["error"].get<std::string>()));
+                    else
+                      work->reply->ok_json(found);
+                    run_next_search(ctx);
+                  });
+  }
+
+  // ---- retention ----
+
+  void sweep(Context& ctx) {
+    auto swept = archive_->sweep(settings_.retention, now_us());
+    if (!swept) return ctx.log().error("archive retention: {}", swept.error().describe());
+    if (swept->versions_erased || swept->blobs_erased) {
+      ctx.log().info("archive retention: {} versions and {} blobs erased", swept->versions_erased,
+                     swept->blobs_erased);
+    }
+    auto first = store::first_key_kept(archive_store(), kBackupsTable,
+                                       store::Retention{0, settings_.keep_backups, 0}, "");
+    if (!first) return ctx.log().error("backup records: {}", first.error().describe());
+    if (first->empty()) return;
+    store::WriteBatch batch;
+    batch.erase_before(kBackupsTable, *first);
+    if (auto written = archive_store().write_and_wait(std::move(batch)); !written)
+      ctx.log().error("backup records: {}", written.error().describe());
+  }
+
+  ConfigsSettings settings_;
+  store::Store* store_ = nullptr;
+  std::unique_ptr<ConfigArchive> archive_;
+  ConfigFetches fetches_;
+  std::map<std::string, Backup> backups_;
+  std::map<std::string, DriftCheck> drifts_;
+  Offload<json> searcher_;
+  std::deque<std::shared_ptr<SearchWork>> searches_;
+};
+
+NAUTO_REGISTER_MODULE(ConfigsModule, "configs");
+
+}  // namespace nauto::mod::configs

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Integration: the config archive end to end (issue 27) — nauto-lab devices of every CLI
+# platform, nautod with the configs module, and `nauto config` as a user runs it: three backups
+# with one change between them, history, versions by number and day, unified and hierarchical
+# diffs, secrets redacted (and kept when asked), volatile lines ignored, search, drift, events,
+# and a backup interrupted by kill -9 of nautod, archived at the next start.
+#   configs_cli_test.sh NAUTOD NAUTO NAUTO_LAB
+set -uo pipefail
+NAUTOD=$1
+NAUTO=$2
+LAB=$3
+work=$(mktemp -d /tmp/nauto-configs-it-XXXXXX)
+pid=""
+lab_pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null && wait "$lab_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+. "$(dirname "$0")/checks.sh"
+
+claim_ports
+cat >"$work/fleet.yaml" <<YAML
+base_port: $base_port
+seed: 27
+credentials: {username: admin, password: lab-pass, enable_secret: lab-enable}
+groups:
+  - {platform: cisco_ios, count: 2, ports: 4}
+  - {platform: arista_eos, count: 1, ports: 4}
+  - {platform: cisco_nxos, count: 1, ports: 4}
+  - {platform: juniper_junos, count: 1, ports: 4}
+YAML
+check "nauto-lab is ready" start_lab
+
+"$NAUTO" creds keygen --key-file "$work/vault.key" >/dev/null
+cat >"$work/nauto.yaml" <<YAML
+data_dir: $work/data
+run_dir: $work/run
+log: {level: info, file: $work/nautod.jsonl}
+modules:
+  journal: {}
+  inventory: {files: [$work/lab/inventory.yaml]}
+  vault: {file: $work/vault.json, key_file: $work/vault.key}
+  devices: {device_timeout: 20s, attempts: 2, retry_delay: 50ms}
+  configs: {keep_versions: 50}
+YAML
+export NAUTO_CONFIG=$work/nauto.yaml
+check "nautod starts with the configs module" start_nautod configs.status
+check "credentials" sh -c "printf 'lab-pass\nlab-enable\n' | '$NAUTO' creds set lab --username admin --enable"
+
+backup() {  # backup WHY EXPECTED-CHANGED EXPECTED-UNCHANGED
+  "$NAUTO" config backup --why "$1" -o json >"$work/backup.json" || return 1
+  cat "$work/backup.json"
+  [ "$(json_get "$work/backup.json" 'd["state"], d["devices"], d["changed"], d["unchanged"], d["failed"]')" = \
+    "done 5 $2 $3 0" ]
+}
+check "the first backup archives version 1 of every device" backup first 5 0
+# NX-OS prints the time of the fetch (!Time:), IOS when the config last changed: volatile lines.
+check "a second backup with nothing changed stores nothing (volatile lines ignored)" backup second 0 5
+
+# One change, made at the console: Gi0/2 of ios1 is brought up (its shutdown line goes).
+check "a change on ios1" control POST /devices/ios1/interface '{"interface": "GigabitEthernet0/2", "shutdown": false}'
+check "the third backup archives ios1 alone" backup third 1 4
+history_two() {
+  "$NAUTO" config history ios1 -o json >"$work/history.json" &&
+    [ "$(json_get "$work/history.json" '[(v["version"], v["why"], v["removed"]) for v in d["versions"]]')" = \
+      "[(2, 'third', 1), (1, 'first', 0)]" ] &&
+    [ "$(json_get "$work/history.json" 'd["versions"][0]["by"]')" = "$(id -un)" ] &&
+    "$NAUTO" config history ios1 | grep -q "^2 .* third .*+0 -1"
+}
+check "ios1 has 2 versions, with why, who and the change" history_two
+unified_diff() {
+  "$NAUTO" config diff ios1 >"$work/diff.txt" && cat "$work/diff.txt" &&
+    grep -q "^--- ios1@1" "$work/diff.txt" && grep -q "^+++ ios1@2" "$work/diff.txt" &&
+    [ "$(grep -c '^[-+][^-+]' "$work/diff.txt")" = 1 ] &&
+    grep -q "^-  *shutdown" "$work/diff.txt" && grep -q "^ interface GigabitEthernet0/2" "$work/diff.txt"
+}
+check "the unified diff is the one line" unified_diff
+hierarchical_diff() {
+  "$NAUTO" config diff ios1 @1 @2 --hierarchical >"$work/hdiff.txt" && cat "$work/hdiff.txt" &&
+    [ "$(cat "$work/hdiff.txt")" = "$(printf '  interface GigabitEthernet0/2\n-  shutdown')" ]
+}
+check "the hierarchical diff shows the line under its interface" hierarchical_diff
+redacted() {
+  "$NAUTO" config show ios1 @1 >"$work/ios1.txt" && "$NAUTO" config show eos3 >"$work/eos3.txt" &&
+    "$NAUTO" config show nxos4 >"$work/nxos4.txt" &&
+    grep -q "^enable secret 9 <redacted>$" "$work/ios1.txt" &&
+    grep -q "^username admin privilege 15 secret 9 <redacted>$" "$work/ios1.txt" &&
+    grep -q "secret sha512 <redacted>$" "$work/eos3.txt" &&
+    grep -q "^username admin password 5 <redacted> role network-admin" "$work/nxos4.txt" &&
+    ! grep -q 'lab\$' "$work/ios1.txt" "$work/eos3.txt" "$work/nxos4.txt" &&
+    ! grep -q "Current configuration\|Last configuration change" "$work/ios1.txt" &&
+    ! grep -q "^!Time:" "$work/nxos4.txt" && grep -q "^hostname ios1" "$work/ios1.txt"
+}
+check "secrets are redacted and volatile lines dropped in what is archived" redacted
+by_day() {
+  "$NAUTO" config show ios1 "@$(date -u +%F)" -o json >"$work/today.json" &&
+    [ "$(json_get "$work/today.json" 'd["version"]')" = 2 ] &&
+    "$NAUTO" config show ios1 previous -o json >"$work/prev.json" &&
+    [ "$(json_get "$work/prev.json" 'd["version"]')" = 1 ]
+}
+check "versions by day and by name" by_day
+unknown_version() {
+  ! "$NAUTO" config show ios1 @9 2>"$work/unknown.err" && cat "$work/unknown.err" &&
+    grep -q "no version 9 of ios1: ios1 has versions 1 (.*) to 2 (.*); \`nauto config history ios1\` lists them" "$work/unknown.err" &&
+    ! "$NAUTO" config show ios1 @yesterday 2>"$work/bad.err" && grep -q "give a version number" "$work/bad.err"
+}
+check "an unknown version says which versions exist" unknown_version
+search() {
+  "$NAUTO" config search '^username admin' >"$work/search.txt" 2>"$work/search.err" && cat "$work/search.txt" "$work/search.err" &&
+    [ "$(wc -l <"$work/search.txt")" = 4 ] && grep -q "^ios1@2:[0-9]*: username admin privilege 15 secret 9 <redacted>" "$work/search.txt" &&
+    grep -q "4 lines in 5 devices searched" "$work/search.err" &&
+    "$NAUTO" config search 'shutdown' --target name=ios1 >"$work/one.txt" 2>&1 && cat "$work/one.txt" &&
+    grep -q "^ios1@2:" "$work/one.txt" && ! grep -v "^ios1@2:\|devices searched" "$work/one.txt" &&
+    ! "$NAUTO" config search '([unclosed' 2>"$work/regex.err" && cat "$work/regex.err" &&
+    grep -q "configs.search.pattern" "$work/regex.err"
+}
+check "search across the latest configs, by selector, with bad patterns refused" search
+events() {
+  "$NAUTO" events tail -t config.changed -n 100 -o json >"$work/changed.json" &&
+    [ "$(json_get "$work/changed.json" '[(e["body"]["device"], e["body"]["version"]) for e in d if e["body"]["why"] == "third"]')" = "[('ios1', 2)]" ] &&
+    json_get "$work/changed.json" '[e["body"]["diff"] for e in d if e["body"]["why"] == "third"][0]' >"$work/changed-diff.txt" &&
+    grep -q "^- *shutdown" "$work/changed-diff.txt" &&
+    "$NAUTO" events tail -t config.backup.finished -n 100 -o json >"$work/finished.json" &&
+    [ "$(json_get "$work/finished.json" 'len(d)')" = 3 ]
+}
+check "config.changed carries the diff; config.backup.finished for each backup" events
+
+# Drift: ios2 changed at its console and not backed up; everything else as archived.
+check "a change on ios2" control POST /devices/ios2/interface '{"interface": "GigabitEthernet0/3", "shutdown": false}'
+drift() {
+  "$NAUTO" config drift -o json >"$work/drift.json"
+  [ $? = 3 ] && cat "$work/drift.json" &&
+    [ "$(json_get "$work/drift.json" 'sorted((x["device"], x["state"]) for x in d["devices"])')" = \
+      "[('eos3', 'same'), ('ios1', 'same'), ('ios2', 'drifted'), ('junos5', 'same'), ('nxos4', 'same')]" ] &&
+    "$NAUTO" events tail -t config.drift -n 10 -o json >"$work/drift-events.json" &&
+    [ "$(json_get "$work/drift-events.json" '[e["body"]["device"] for e in d]')" = "['ios2']" ] &&
+    "$NAUTO" config history ios2 -o json | grep -q '"version": 1' &&
+    ! "$NAUTO" config history ios2 -o json | grep -q '"version": 2'
+}
+check "drift finds ios2 alone, publishes config.drift and archives nothing" drift
+
+kept() {
+  "$NAUTO" config backup --target name=eos3 --keep-secrets --why keep >/dev/null &&
+    "$NAUTO" config show eos3 | grep -q 'secret sha512 \$6\$lab\$'
+}
+check "keep_secrets archives the secrets as the device has them" kept
+no_secrets_at_rest() {
+  # Everything the store holds: the jobs' results, the journal's job.device events, the archive.
+  ! grep -a -q 'lab\$' "$work/data"/*.mdb || [ "$(grep -a -c 'sha512 \$6\$lab\$' "$work/data"/*.mdb)" -gt 0 ] &&
+    ! grep -a -q '\$9\$lab\$' "$work/data"/*.mdb
+}
+check "no redacted secret anywhere in the store" no_secrets_at_rest
+
+# kill -9 of nautod while a backup runs: its job is interrupted, and the next start archives
+# what was fetched and closes the backup's record.
+interrupted() {
+  control PUT /devices/junos5/faults '{"latency_ms": 4000}' >/dev/null &&
+    control POST /devices/ios1/interface '{"interface": "GigabitEthernet0/3", "shutdown": false}' >/dev/null &&
+    "$NAUTO" config backup --why interrupted --detach >"$work/id.txt" || return 1
+  local id
+  id=$(cat "$work/id.txt")
+  # ios1's config is in the job's results once its device is done; then the kill.
+  wait_for 20 sh -c "'$NAUTO' job logs $id --device ios1 -o json | grep -q '\"status\": \"ok\"'" || return 1
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  pid=""
+  control PUT /devices/junos5/faults '{"latency_ms": 0}' >/dev/null
+  start_nautod configs.status || return 1
+  wait_for 20 sh -c "'$NAUTO' config backups -o json | grep -q '\"state\": \"done\"' &&
+    '$NAUTO' config backups -o json | python3 -c 'import json,sys; b=json.load(sys.stdin)[\"backups\"][0]; sys.exit(0 if b[\"id\"]==\"$id\" and b[\"state\"]==\"done\" else 1)'" || return 1
+  "$NAUTO" config history ios1 -o json >"$work/h3.json" &&
+    [ "$(json_get "$work/h3.json" 'd["versions"][0]["version"], d["versions"][0]["why"]')" = "3 interrupted" ]
+}
+check "a backup cut by kill -9 is archived at the next start" interrupted
+check "no module was restarted" no_module_restarts
+
+echo "configs cli: $((count - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
