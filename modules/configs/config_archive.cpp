@@ -437,10 +437,16 @@ Result<std::vector<RecordOutcome>> ConfigArchive::record(
     version.platform = snapshot.platform;
     version.bytes = snapshot.text.size();
     version.lines = count_lines(snapshot.text);
-    auto change = compare_texts(
-        previous_text, snapshot.text,
-        previous ? snapshot.device + "@" + std::to_string(previous->version) : "/dev/null",
-        snapshot.device + "@" + std::to_string(version.version));
+    // A first version adds every line; diffing it against nothing would cost the diff's
+    // worst case (every line an edit) for a diff nobody reads.
+    TextChange change;
+    if (previous) {
+      change = compare_texts(previous_text, snapshot.text,
+                             snapshot.device + "@" + std::to_string(previous->version),
+                             snapshot.device + "@" + std::to_string(version.version));
+    } else {
+      change.added = static_cast<std::uint32_t>(version.lines);
+    }
     version.added = change.added;
     version.removed = change.removed;
     batch.put(kVersionsTable, version_key(snapshot.device, version.version),

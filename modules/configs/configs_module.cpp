@@ -15,9 +15,12 @@
 //     records beyond keep_backups.
 
 #include <deque>
+#include <optional>
+#include <set>
 
 #include "config_archive.h"
 #include "config_fetches.h"
+#include "git_export.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
@@ -44,6 +47,7 @@ constexpr std::int64_t kDayMs = 86'400'000;
 
 struct ConfigsSettings {
   ArchiveRetention retention;
+  std::optional<GitExportOptions> git;
   std::uint64_t keep_backups = 1000;
   std::int64_t retention_interval_ms = kDayMs;
 };
@@ -56,6 +60,20 @@ Result<ConfigsSettings> read_settings(const json& config) {
   s.retention.max_age_us = r.duration_ms("keep_for", 0, 0) * 1000;
   s.keep_backups = static_cast<std::uint64_t>(r.integer("keep_backups", 1000, 1, 1'000'000));
   s.retention_interval_ms = r.duration_ms("retention_interval", kDayMs, 1000);
+  if (auto git = r.section("git"); !git.is_null()) {
+    ConfigReader g(git, "modules.configs.git");
+    GitExportOptions options;
+    options.path = g.string("path", "");
+    options.branch = g.string("branch", "main");
+    options.remote = g.string("remote", "");
+    if (auto done = g.finish(); !done) return std::move(done).error();
+    if (options.path.empty()) {
+      return fail(Errc::InvalidConfig,
+                  "modules.configs.git.path: where the Git repository is kept (a bare "
+                  "repository, created if missing)");
+    }
+    s.git = std::move(options);
+  }
   if (auto done = r.finish(); !done) return std::move(done).error();
   return s;
 }
@@ -148,6 +166,19 @@ class ConfigsModule final : public Module {
     store_ = ctx.store();
     archive_ = std::make_unique<ConfigArchive>(*store_);
     if (auto started = searcher_.start(ctx); !started) return started;
+    if (settings_.git) {
+      auto opened = GitExport::open(*settings_.git);
+      if (!opened) return std::move(opened).error();
+      git_ = std::move(*opened);
+      if (auto started = exporter_.start(ctx); !started) return started;
+      // What changed while nautod was down, or an export that failed before it stopped.
+      auto archived = archive_->devices();
+      if (archived) {
+        git_pending_.insert(archived->begin(), archived->end());
+        queue_export(
+            ctx, GitCommitInfo{"nautod", "sync with the archive at nautod's start", now_us()}, "");
+      }
+    }
     follow_interrupted_backups(ctx);
     sweep(ctx);
     ctx.every(std::chrono::milliseconds(settings_.retention_interval_ms),
@@ -186,6 +217,7 @@ class ConfigsModule final : public Module {
 
   void stop(Context& ctx) noexcept override {
     searcher_.stop(ctx);
+    exporter_.stop(ctx);
     for (auto& [id, backup] : backups_) {
       if (backup.waiting)
         backup.waiting->fail(fail(Errc::Unavailable,
@@ -422,6 +454,21 @@ class ConfigsModule final : public Module {
     record["state"] = read ? "done" : "failed";
     if (!read) record["error"] = read.error().describe();
     record["finished_us"] = now_us();
+    if (git_ && record.value("changed", 0) > 0) {
+      std::string details;
+      for (const auto& changed : record["changed_devices"]) {
+        git_pending_.insert(changed.value("device", ""));
+        details += changed.value("device", "") + " version " +
+                   std::to_string(changed.value("version", 0)) + "\n";
+      }
+      const auto why = record.value("why", "");
+      queue_export(
+          ctx,
+          GitCommitInfo{record.value("by", ""),
+                        "backup " + job_id + (why.empty() ? "" : ": " + why) + "\n\n" + details,
+                        record.value("finished_us", now_us())},
+          job_id);
+    }
     if (auto saved = save(record); !saved) ctx.log().error("{}", saved.error().describe());
     schema::ConfigBackupFinishedEvent event;
     event.id = job_id;
@@ -599,6 +646,72 @@ class ConfigsModule final : public Module {
                   });
   }
 
+  // ---- git export ----
+
+  struct ExportRequest {
+    GitCommitInfo info;
+    std::string backup;  // the backup's id, to note the commit in its record; "" for a sync
+  };
+  struct ExportResult {
+    Result<GitExportOutcome> outcome;
+    std::set<std::string> devices;
+  };
+
+  void queue_export(Context& ctx, GitCommitInfo info, std::string backup) {
+    exports_.push_back(ExportRequest{std::move(info), std::move(backup)});
+    run_next_export(ctx);
+  }
+
+  // One commit at a time, on the export thread: the devices pending so far, each at its latest
+  // version. Devices of a failed export stay pending and go with the next.
+  void run_next_export(Context& ctx) {
+    if (exporter_.busy() || exports_.empty() || !git_) return;
+    auto request = std::move(exports_.front());
+    exports_.pop_front();
+    auto devices = std::move(git_pending_);
+    git_pending_.clear();
+    const ConfigArchive* archive = archive_.get();
+    GitExport* git = git_.get();
+    exporter_.run(
+        [archive, git, devices, info = request.info]() -> ExportResult {
+          std::vector<GitFile> files;
+          for (const auto& device : devices) {
+            auto latest = archive->latest(device);
+            if (!latest) return {std::move(latest).error(), devices};
+            if (!*latest) continue;
+            auto text = archive->text(**latest);
+            if (!text) return {std::move(text).error(), devices};
+            files.push_back(GitFile{device, std::move(*text)});
+          }
+          return {git->commit(files, info), devices};
+        },
+        [this, &ctx, backup = request.backup](ExportResult result) {
+          if (!result.outcome) {
+            ctx.log().error("git export: {}", result.outcome.error().describe());
+            git_pending_.insert(result.devices.begin(), result.devices.end());
+          } else if (!result.outcome->commit.empty()) {
+            ctx.log().info("git export: commit {} ({} files{})",
+                           result.outcome->commit.substr(0, 12), result.outcome->files,
+                           result.outcome->pushed ? ", pushed" : "");
+          }
+          if (!backup.empty()) note_export(ctx, backup, result.outcome);
+          run_next_export(ctx);
+        });
+  }
+
+  void note_export(Context& ctx, const std::string& backup,
+                   const Result<GitExportOutcome>& outcome) {
+    auto value = archive_store().get(kBackupsTable, backup);
+    if (!value || !*value) return;
+    auto record = bus::from_body(**value);
+    if (!record) return;
+    (*record)["git"] = outcome ? json{{"commit", outcome->commit},
+                                      {"files", outcome->files},
+                                      {"pushed", outcome->pushed}}
+                               : json{{"error", outcome.error().describe()}};
+    if (auto saved = save(*record); !saved) ctx.log().error("{}", saved.error().describe());
+  }
+
   // ---- retention ----
 
   void sweep(Context& ctx) {
@@ -625,6 +738,10 @@ class ConfigsModule final : public Module {
   std::map<std::string, Backup> backups_;
   std::map<std::string, DriftCheck> drifts_;
   Offload<json> searcher_;
+  std::unique_ptr<GitExport> git_;
+  Offload<ExportResult> exporter_;
+  std::deque<ExportRequest> exports_;
+  std::set<std::string> git_pending_;  // devices whose latest version Git may not have yet
   std::deque<std::shared_ptr<SearchWork>> searches_;
 };
 

@@ -43,8 +43,11 @@ modules:
   inventory: {files: [$work/lab/inventory.yaml]}
   vault: {file: $work/vault.json, key_file: $work/vault.key}
   devices: {device_timeout: 20s, attempts: 2, retry_delay: 50ms}
-  configs: {keep_versions: 50}
+  configs:
+    keep_versions: 50
+    git: {path: $work/git/configs.git, remote: $work/git/remote.git}
 YAML
+git init -q --bare "$work/git/remote.git"
 export NAUTO_CONFIG=$work/nauto.yaml
 check "nautod starts with the configs module" start_nautod configs.status
 check "credentials" sh -c "printf 'lab-pass\nlab-enable\n' | '$NAUTO' creds set lab --username admin --enable"
@@ -126,6 +129,22 @@ events() {
     [ "$(json_get "$work/finished.json" 'len(d)')" = 3 ]
 }
 check "config.changed carries the diff; config.backup.finished for each backup" events
+
+git_history() {
+  local remote="$work/git/remote.git"
+  wait_for 10 sh -c "git --git-dir='$remote' log --format=%s main | grep -q third" || return 1
+  git --git-dir="$remote" log --format='%an|%s' main >"$work/git-log.txt" && cat "$work/git-log.txt" &&
+    [ "$(wc -l <"$work/git-log.txt")" = 2 ] &&
+    grep -q "^$(id -un)|backup .*: third$" "$work/git-log.txt" && sed -n 2p "$work/git-log.txt" | grep -q ": first$" &&
+    [ "$(git --git-dir="$remote" ls-tree --name-only main | tr '\n' ' ')" = "eos3 ios1 ios2 junos5 nxos4 " ] &&
+    git --git-dir="$remote" show main:ios1 >"$work/git-ios1.txt" && "$NAUTO" config show ios1 >"$work/ios1-latest.txt" &&
+    cmp "$work/git-ios1.txt" "$work/ios1-latest.txt" &&
+    git --git-dir="$remote" log -p --format=%s main -- ios1 >"$work/git-patch.txt" &&
+    grep -q "^- *shutdown" "$work/git-patch.txt" &&
+    "$NAUTO" config backups -o json >"$work/backups.json" &&
+    [ "$(json_get "$work/backups.json" '[b.get("git", {}).get("pushed") for b in d["backups"]]')" = "[True, None, True]" ]
+}
+check "Git holds the same history: a commit per backup that changed something, pushed to a bare remote" git_history
 
 # Drift: ios2 changed at its console and not backed up; everything else as archived.
 check "a change on ios2" control POST /devices/ios2/interface '{"interface": "GigabitEthernet0/3", "shutdown": false}'
