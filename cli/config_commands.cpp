@@ -1,5 +1,6 @@
 // nauto config backup | backups | status | history DEVICE | show DEVICE [@VERSION] |
-//              diff DEVICE [FROM] [TO] | search REGEX | drift
+//              diff DEVICE [FROM] [TO] | search REGEX | drift [--intended] | render DEVICE |
+//              plan [--merge]
 // The configs module's services (bus/schema/configs.yaml). A version is a number (@3), latest,
 // previous, a day (@2026-12-01: the version in force at its end, UTC) or a time.
 // Exit status: 0 done, 1 refused or nautod unreachable, 2 bad arguments, 3 some devices failed
@@ -7,6 +8,7 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli_context.h"
 #include "nauto/bus/schema_types.h"
@@ -25,7 +27,8 @@ constexpr std::int64_t kFleetWaitMs = 3'600'000;
 struct ConfigArgs {
   std::string device, from = "previous", to = "latest", version = "latest";
   std::string target = "all", why, pattern;
-  bool keep_secrets = false, detach = false, hierarchical = false, show_diff = false;
+  bool keep_secrets = false, detach = false, hierarchical = false, show_diff = false, merge = false,
+       intended = false;
   int limit = 0, context_lines = 3, max_parallel = 0;
 };
 
@@ -64,6 +67,24 @@ Result<json> fleet_call(CliContext& context, const std::string& service, const j
   auto answer = context.call(service, body);
   context.timeout_ms = saved;
   return answer;
+}
+
+// A fleet comparison (plan, drift): the answer, exit status 3 when a device is not "same", and
+// the document itself for -o json/yaml. nullopt when nothing is left to print.
+std::optional<json> compare_fleet(CliContext& context, const std::string& service,
+                                  const json& body) {
+  auto answer = fleet_call(context, service, body);
+  if (!answer) {
+    context.exit_code = report(answer.error());
+    return std::nullopt;
+  }
+  for (const auto& d : (*answer)["devices"])
+    if (d.value("state", "") != "same") context.exit_code = kSomeDevicesFailedOrDiffer;
+  if (context.format() != OutputFormat::Table) {
+    std::cout << render_document(*answer, context.format());
+    return std::nullopt;
+  }
+  return std::move(*answer);
 }
 
 }  // namespace
@@ -198,28 +219,53 @@ void add_config_commands(CLI::App& app, CliContext& context) {
     });
   });
 
+  auto* render = config->add_subcommand(
+      "render", "a device's intended config: its template with its inventory variables");
+  render->add_option("device", args->device, "device name")->required();
+  add_output_option(render, context);
+  render->callback([&context, args] {
+    call_and_print(context, schema::ConfigsRenderRequest::kTopic, json{{"device", args->device}},
+                   [](const json& answer) { std::cout << answer.value("config", ""); });
+  });
+
+  auto* plan = config->add_subcommand(
+      "plan", "what pushing each device's intended config would change (a dry run)");
+  plan->add_option("-t,--target", args->target, "which devices: all, site=dc1, r1,r2");
+  plan->add_flag("--merge", args->merge,
+                 "the template's lines are added to the config (default: it is the whole config)");
+  add_output_option(plan, context);
+  plan->callback([&context, args] {
+    auto answer = compare_fleet(context, schema::ConfigsPlanRequest::kTopic,
+                                json{{"target", args->target},
+                                     {"mode", args->merge ? "merge" : "replace"},
+                                     {"by", user_name()}});
+    if (!answer) return;
+    for (const auto& d : (*answer)["devices"]) {
+      const auto state = d.value("state", "");
+      std::cout << "== " << d.value("device", "") << " (" << d.value("template_name", "") << "): "
+                << (state == "failed" ? "failed: " + d.value("error", "")
+                    : state == "same" ? std::string("no change")
+                                      : std::string("changes"))
+                << "\n"
+                << (state == "changes" ? d.value("diff", "") : "");
+    }
+  });
+
   auto* drift = config->add_subcommand(
       "drift", "compare running configs with their latest archived versions (nothing archived)");
   drift->add_option("-t,--target", args->target, "which devices: all, site=dc1, r1,r2");
   drift->add_flag("--diff", args->show_diff, "print each drifted device's diff");
+  drift->add_flag("--intended", args->intended,
+                  "compare with the intended configs (templates) instead of the archive");
   drift->add_option("--max-parallel", args->max_parallel, "devices at once");
   add_output_option(drift, context);
   drift->callback([&context, args] {
-    auto answer = fleet_call(
-        context, schema::ConfigsDriftRequest::kTopic,
-        json{{"target", args->target}, {"by", user_name()}, {"max_parallel", args->max_parallel}});
-    if (!answer) {
-      context.exit_code = report(answer.error());
-      return;
-    }
-    bool differs = false;
-    for (const auto& d : (*answer)["devices"])
-      differs = differs || d.value("state", "") != "same";
-    if (differs) context.exit_code = kSomeDevicesFailedOrDiffer;
-    if (context.format() != OutputFormat::Table) {
-      std::cout << render_document(*answer, context.format());
-      return;
-    }
+    auto answer = compare_fleet(context, schema::ConfigsDriftRequest::kTopic,
+                                json{{"target", args->target},
+                                     {"by", user_name()},
+                                     {"intended", args->intended},
+                                     {"max_parallel", args->max_parallel}});
+    if (!answer) return;
     Table table{{"DEVICE", "STATE", "ARCHIVED", "CHANGE", "ERROR"}, {}};
     for (const auto& d : (*answer)["devices"]) {
       table.rows.push_back({d.value("device", ""), d.value("state", ""),

@@ -33,8 +33,10 @@ Result<PushResult> push_indented_config(const ConfigDiff& diff, const ConfigPush
     predicted = diff.merge(current, given);
   }
   auto before_text = ConfigDiff::render(current);
+  result.before = before_text;
   if (push.dry_run) {
-    result.diff = unified_diff(before_text, ConfigDiff::render(predicted), "running", "intended");
+    result.after = ConfigDiff::render(predicted);
+    result.diff = unified_diff(before_text, result.after, "running", "intended");
     result.changed = !result.diff.empty();
     return result;
   }
@@ -42,8 +44,8 @@ Result<PushResult> push_indented_config(const ConfigDiff& diff, const ConfigPush
   if (auto applied = access.apply(result.commands); !applied) return std::move(applied).error();
   auto after = access.read_running();
   if (!after) return std::move(after).error();
-  result.diff =
-      unified_diff(before_text, diff.normalize(*after), "running (before)", "running (after)");
+  result.after = diff.normalize(*after);
+  result.diff = unified_diff(before_text, result.after, "running (before)", "running (after)");
   result.changed = !result.diff.empty();
   if (push.save && access.save) {
     if (auto saved = access.save(); !saved) return std::move(saved).error();

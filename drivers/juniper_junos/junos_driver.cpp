@@ -134,6 +134,8 @@ Result<PushResult> JunosDriver::push_checked(const ConfigPush& push, Deadline de
     release(true);
     return std::move(candidate).error();
   }
+  result.before = *before;
+  result.after = *candidate;
   result.diff = unified_diff(*before, *candidate, "running", "candidate");
   result.changed = !result.diff.empty();
   if (push.dry_run || !push.commit || !result.changed) {

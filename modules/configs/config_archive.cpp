@@ -146,17 +146,22 @@ TextChange compare_texts(const std::string& before, const std::string& after,
                          int context) {
   TextChange change;
   change.diff = drivers::unified_diff(before, after, label_before, label_after, context);
+  std::tie(change.added, change.removed) = count_diff_lines(change.diff);
+  return change;
+}
+
+std::pair<std::uint32_t, std::uint32_t> count_diff_lines(const std::string& diff) {
+  std::uint32_t added = 0, removed = 0;
   std::size_t start = 0;
-  const auto& diff = change.diff;
   while (start < diff.size()) {
     auto end = diff.find('\n', start);
     if (end == std::string::npos) end = diff.size();
     std::string_view line(diff.data() + start, end - start);
-    if (line.starts_with("+") && !line.starts_with("+++ ")) ++change.added;
-    if (line.starts_with("-") && !line.starts_with("--- ")) ++change.removed;
+    if (line.starts_with("+") && !line.starts_with("+++ ")) ++added;
+    if (line.starts_with("-") && !line.starts_with("--- ")) ++removed;
     start = end + 1;
   }
-  return change;
+  return {added, removed};
 }
 
 std::string cut_diff(const std::string& diff, std::size_t bytes) {

@@ -77,6 +77,8 @@ struct TextChange {
 TextChange compare_texts(const std::string& before, const std::string& after,
                          const std::string& label_before, const std::string& label_after,
                          int context = 3);
+/// The lines a unified diff adds and removes (its --- and +++ headers aside).
+std::pair<std::uint32_t, std::uint32_t> count_diff_lines(const std::string& diff);
 /// `diff` cut at `bytes`, at a line end, with a line saying how much was left out.
 std::string cut_diff(const std::string& diff, std::size_t bytes);
 

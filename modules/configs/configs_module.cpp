@@ -21,6 +21,7 @@
 #include "config_archive.h"
 #include "config_fetches.h"
 #include "git_export.h"
+#include "intended_configs.h"
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
@@ -48,6 +49,7 @@ constexpr std::int64_t kDayMs = 86'400'000;
 struct ConfigsSettings {
   ArchiveRetention retention;
   std::optional<GitExportOptions> git;
+  std::string templates_dir;  // empty: no intended configs
   std::uint64_t keep_backups = 1000;
   std::int64_t retention_interval_ms = kDayMs;
 };
@@ -60,6 +62,13 @@ Result<ConfigsSettings> read_settings(const json& config) {
   s.retention.max_age_us = r.duration_ms("keep_for", 0, 0) * 1000;
   s.keep_backups = static_cast<std::uint64_t>(r.integer("keep_backups", 1000, 1, 1'000'000));
   s.retention_interval_ms = r.duration_ms("retention_interval", kDayMs, 1000);
+  if (auto templates = r.section("templates"); !templates.is_null()) {
+    ConfigReader t(templates, "modules.configs.templates");
+    s.templates_dir = t.string("dir", "");
+    if (auto done = t.finish(); !done) return std::move(done).error();
+    if (s.templates_dir.empty())
+      return fail(Errc::InvalidConfig, "modules.configs.templates.dir: the templates' folder");
+  }
   if (auto git = r.section("git"); !git.is_null()) {
     ConfigReader g(git, "modules.configs.git");
     GitExportOptions options;
@@ -165,6 +174,8 @@ class ConfigsModule final : public Module {
       return fail(Errc::Unsupported, "the configs module needs the store: host it in-process");
     store_ = ctx.store();
     archive_ = std::make_unique<ConfigArchive>(*store_);
+    if (!settings_.templates_dir.empty())
+      intended_ = std::make_unique<IntendedConfigs>(settings_.templates_dir);
     if (auto started = searcher_.start(ctx); !started) return started;
     if (settings_.git) {
       auto opened = GitExport::open(*settings_.git);
@@ -203,7 +214,29 @@ class ConfigsModule final : public Module {
     if (topic == schema::ConfigsDriftRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsDriftRequest>(request.body);
       if (!args) return reply.fail(args.error());
-      return drift(ctx, *args, args->by.empty() ? caller : args->by, std::move(reply));
+      const auto by = args->by.empty() ? caller : args->by;
+      if (args->intended) return drift_from_intended(ctx, args->target, by, std::move(reply));
+      return drift(ctx, *args, by, std::move(reply));
+    }
+    if (topic == schema::ConfigsRenderRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsRenderRequest>(request.body);
+      if (!args) return reply.fail(args.error());
+      return render(ctx, args->device, std::move(reply));
+    }
+    if (topic == schema::ConfigsPlanRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsPlanRequest>(request.body);
+      if (!args) return reply.fail(args.error());
+      if (args->mode != "replace" && args->mode != "merge") {
+        return reply.fail(
+            fail(Errc::InvalidArgument,
+                 "configs.plan.mode: expected replace or merge, got '" + args->mode + "'"));
+      }
+      auto shared = std::make_shared<Reply>(std::move(reply));
+      return plan(ctx, args->target, args->mode == "replace", args->by.empty() ? caller : args->by,
+                  [shared](Result<json> devices) {
+                    if (!devices) return shared->fail(devices.error());
+                    shared->ok_json(json{{"devices", std::move(*devices)}});
+                  });
     }
     if (topic == schema::ConfigsSearchRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsSearchRequest>(request.body);
@@ -593,11 +626,130 @@ class ConfigsModule final : public Module {
         event.removed = change.removed;
         event.diff = cut_diff(change.diff, kDiffSummaryBytes);
         event.job = job_id;
+        event.against = "archive";
         (void)ctx.publish(schema::ConfigDriftEvent::kTopic, bus::to_body(event.to_json()));
       }
       entry["diff"] = cut_diff(change.diff, kDriftDiffBytes);
       it->second.devices.push_back(std::move(entry));
     }
+  }
+
+  // ---- intended configs ----
+
+  Result<const IntendedConfigs*> intended() const {
+    if (!intended_) {
+      return fail(Errc::Unsupported,
+                  "no templates: set modules.configs.templates.dir to the folder of the "
+                  "intended configs' templates (<platform>.j2, or a host's `template`)");
+    }
+    return intended_.get();
+  }
+
+  void render(Context& ctx, const std::string& device, Reply reply) {
+    auto templates = intended();
+    if (!templates) return reply.fail(templates.error());
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    ctx.request(schema::InventoryShowRequest::kTopic, bus::to_body(json{{"name", device}}), 30'000,
+                [this, shared, device](Result<std::string> answer) {
+                  auto found = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                  if (!found) return shared->fail(found.error());
+                  auto rendered = intended_->render((*found)["host"]);
+                  if (!rendered) return shared->fail(rendered.error());
+                  shared->ok_json(json{{"device", device},
+                                       {"template_name", rendered->template_name},
+                                       {"config", rendered->text}});
+                });
+  }
+
+  // Renders each selected device's intended config, asks its device for a dry run, and hands
+  // `done` one entry per device (in name order) when all have answered.
+  void plan(Context& ctx, const std::string& target, bool replace, const std::string& by,
+            std::function<void(Result<json>)> done) {
+    auto templates = intended();
+    if (!templates) return done(templates.error());
+    ctx.request(
+        schema::InventorySelectRequest::kTopic, bus::to_body(json{{"selector", target}}), 30'000,
+        [this, &ctx, replace, by, done = std::move(done)](Result<std::string> answer) {
+          using Hosts = schema::InventorySelectReply;
+          auto hosts = answer ? schema::decode_body<Hosts>(*answer) : Result<Hosts>(answer.error());
+          if (!hosts) return done(hosts.error());
+          struct Planning {
+            std::map<std::string, json> entries;
+            std::size_t waiting = 0;
+            std::function<void(Result<json>)> done;
+          };
+          auto planning = std::make_shared<Planning>();
+          planning->done = done;
+          auto finish_one = [planning]() {
+            if (--planning->waiting > 0) return;
+            json devices = json::array();
+            for (auto& [name, entry] : planning->entries)
+              devices.push_back(std::move(entry));
+            planning->done(std::move(devices));
+          };
+          planning->waiting = hosts->hosts.size() + 1;  // + 1: the loop below
+          for (const auto& host : hosts->hosts) {
+            const auto device = host.value("name", "");
+            auto& entry = planning->entries[device];
+            entry = json{{"device", device}};
+            auto rendered = intended_->render(host);
+            if (!rendered) {
+              entry["state"] = "failed";
+              entry["error"] = rendered.error().describe();
+              finish_one();
+              continue;
+            }
+            entry["template_name"] = rendered->template_name;
+            json call{{"device", device},   {"kind", "push"},  {"config", rendered->text},
+                      {"replace", replace}, {"dry_run", true}, {"redact_secrets", true},
+                      {"started_by", by}};
+            ctx.request(schema::DeviceCallRequest::kTopic, bus::to_body(call), 300'000,
+                        [planning, device, finish_one](Result<std::string> answer) {
+                          auto& entry = planning->entries[device];
+                          auto output =
+                              answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                          if (!output) {
+                            entry["state"] = "failed";
+                            entry["error"] = output.error().describe();
+                          } else {
+                            // By the diff shown: with the secrets redacted on both sides, a
+                            // secret the template does not give is no change.
+                            const bool changes = !output->value("diff", "").empty();
+                            entry["state"] = changes ? "changes" : "same";
+                            entry["diff"] = output->value("diff", "");
+                            entry["commands"] = output->value("commands", json::array());
+                          }
+                          finish_one();
+                        });
+          }
+          finish_one();
+        });
+  }
+
+  // Drift against the intended configs: a plan, each device whose plan changes something
+  // reported (and published) as drifted.
+  void drift_from_intended(Context& ctx, const std::string& target, const std::string& by,
+                           Reply reply) {
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    plan(ctx, target, true, by, [this, &ctx, shared](Result<json> devices) {
+      if (!devices) return shared->fail(devices.error());
+      for (auto& entry : *devices) {
+        if (entry.value("state", "") == "changes") {
+          entry["state"] = "drifted";
+          schema::ConfigDriftEvent event;
+          event.device = entry.value("device", "");
+          event.diff = cut_diff(entry.value("diff", ""), kDiffSummaryBytes);
+          auto change = count_diff_lines(entry.value("diff", ""));
+          event.added = change.first;
+          event.removed = change.second;
+          event.against = "intended";
+          entry["added"] = change.first;
+          entry["removed"] = change.second;
+          (void)ctx.publish(schema::ConfigDriftEvent::kTopic, bus::to_body(event.to_json()));
+        }
+      }
+      shared->ok_json(json{{"against", "intended"}, {"devices", std::move(*devices)}});
+    });
   }
 
   // ---- search ----
@@ -734,6 +886,7 @@ class ConfigsModule final : public Module {
   ConfigsSettings settings_;
   store::Store* store_ = nullptr;
   std::unique_ptr<ConfigArchive> archive_;
+  std::unique_ptr<IntendedConfigs> intended_;
   ConfigFetches fetches_;
   std::map<std::string, Backup> backups_;
   std::map<std::string, DriftCheck> drifts_;

@@ -2,6 +2,7 @@
 
 #include "nauto/base/clock.h"
 #include "nauto/base/digest.h"
+#include "nauto/drivers/config_diff.h"
 #include "nauto/drivers/make_driver.h"
 
 namespace nauto::devices {
@@ -11,6 +12,56 @@ using drivers::Driver;
 using nlohmann::json;
 
 namespace {
+
+// A push's diff with the platform's secrets redacted: both configs redacted and diffed again,
+// so a secret line that did not change is no difference; a diff made on the device (Junos'
+// `show | compare`, no texts) has each of its lines redacted.
+std::string redacted_diff(const drivers::PushResult& result,
+                          const drivers::PlatformDefinition& platform, bool dry_run) {
+  if (!result.before.empty() || !result.after.empty()) {
+    return drivers::unified_diff(drivers::redact_secrets(result.before, platform),
+                                 drivers::redact_secrets(result.after, platform), "running",
+                                 dry_run ? "intended" : "running (after)");
+  }
+  // Redacted without the diff's first column, which the patterns do not expect.
+  std::string marks, bodies;
+  std::size_t start = 0;
+  while (start < result.diff.size()) {
+    auto end = result.diff.find('\n', start);
+    if (end == std::string::npos) end = result.diff.size();
+    const std::string_view line(result.diff.data() + start, end - start);
+    const bool marked =
+        !line.empty() && std::string_view("+- ").find(line[0]) != std::string_view::npos;
+    marks.push_back(marked ? line[0] : '\0');
+    bodies += std::string(marked ? line.substr(1) : line) + "\n";
+    start = end + 1;
+  }
+  const auto redacted = drivers::redact_secrets(bodies, platform);
+  std::string out;
+  std::size_t line = 0;
+  start = 0;
+  while (start < redacted.size() && line < marks.size()) {
+    auto end = redacted.find('\n', start);
+    if (end == std::string::npos) end = redacted.size();
+    if (marks[line]) out.push_back(marks[line]);
+    out.append(redacted, start, end - start);
+    out.push_back('\n');
+    start = end + 1;
+    ++line;
+  }
+  return out;
+}
+
+// A config command with its secret redacted, a `no` in front of it included (the patterns
+// describe config lines, and removing a secret line repeats the secret).
+std::string redacted_command(const std::string& command,
+                             const drivers::PlatformDefinition& platform) {
+  const auto indent = command.find_first_not_of(' ');
+  if (indent == std::string::npos) return command;
+  const bool negated = command.compare(indent, 3, "no ") == 0;
+  const auto body = indent + (negated ? 3 : 0);
+  return command.substr(0, body) + drivers::redact_secrets(command.substr(body), platform);
+}
 
 // Command outputs carry the device's platform so a caller can pick its parsing template.
 Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadline,
@@ -26,6 +77,15 @@ Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadli
       return outputs;
     }
     case JobKind::Push: {
+      // A config from the archive has <redacted> where its secrets were: pushed, the device
+      // would take the placeholder as the secret.
+      if (!spec.dry_run && spec.config.find(drivers::kRedacted) != std::string::npos) {
+        return fail(Errc::InvalidArgument,
+                    "the config holds <redacted> placeholders (it came from the archive, where "
+                    "secrets are redacted): put the secrets back, or leave those lines out, "
+                    "before pushing",
+                    spec.target);
+      }
       drivers::ConfigPush push;
       push.text = spec.config;
       push.mode = spec.replace ? drivers::PushMode::Replace : drivers::PushMode::Merge;
@@ -47,6 +107,13 @@ Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadli
       }
       auto result = driver.push_config(push, deadline);
       if (!result) return std::move(result).error();
+      if (spec.redact_secrets) {
+        auto definition = catalog.find(platform);
+        if (!definition) return std::move(definition).error();
+        result->diff = redacted_diff(*result, **definition, spec.dry_run);
+        for (auto& command : result->commands)
+          command = redacted_command(command, **definition);
+      }
       return json{{"changed", result->changed},
                   {"dry_run", spec.dry_run},
                   {"diff", result->diff},

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "config_codec.h"
+#include "support/temp_dir.h"
 
 using namespace nauto;
 using namespace nauto::configs;
@@ -14,15 +15,13 @@ namespace {
 
 // A store of the archive's tables in a directory of its own, removed afterwards.
 struct ArchiveFixture {
-  std::string dir;
+  test::TempDir dir{"nauto-configs"};
   std::unique_ptr<store::Store> store;
   std::unique_ptr<ConfigArchive> archive;
 
   ArchiveFixture() {
-    char pattern[] = "/tmp/nauto-configs-XXXXXX";
-    dir = ::mkdtemp(pattern);
     store::StoreOptions options;
-    options.path = dir;
+    options.path = dir.path;
     options.tables = {ConfigArchive::kVersionsTable, ConfigArchive::kBlobsTable,
                       ConfigArchive::kStatusTable};
     auto opened = store::Store::open(options);
@@ -33,7 +32,6 @@ struct ArchiveFixture {
   ~ArchiveFixture() {
     archive.reset();
     store.reset();
-    std::filesystem::remove_all(dir);
   }
   RecordOutcome record(const std::string& device, const std::string& text, std::int64_t time_us) {
     auto outcome = archive->record({ConfigSnapshot{device, "cisco_ios", text, time_us, "alice",

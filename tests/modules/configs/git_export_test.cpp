@@ -1,10 +1,10 @@
 #include "git_export.h"
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
+
+#include "support/temp_dir.h"
 
 using namespace nauto;
 using namespace nauto::configs;
@@ -24,19 +24,10 @@ std::string git(const std::string& dir, const std::string& args) {
   return out;
 }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/nauto-git-export-XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 }  // namespace
 
 TEST_CASE("each commit holds the changed files, and git reads it back", "[configs][git]") {
-  TempDir dir;
+  nauto::test::TempDir dir("nauto-git-export");
   const auto repo = dir.path + "/configs.git";
   const auto remote = dir.path + "/remote.git";
   REQUIRE(std::system(("git init -q --bare " + remote).c_str()) == 0);
@@ -78,7 +69,7 @@ TEST_CASE("each commit holds the changed files, and git reads it back", "[config
 }
 
 TEST_CASE("a push that fails is an error and the commit stays", "[configs][git]") {
-  TempDir dir;
+  nauto::test::TempDir dir("nauto-git-export");
   auto opened = GitExport::open(
       GitExportOptions{dir.path + "/configs.git", "main", dir.path + "/no-such-remote.git"});
   REQUIRE(opened);

@@ -78,6 +78,10 @@ struct PushResult {
   std::string diff;                   ///< unified diff of running before vs after (or intended)
   std::vector<std::string> commands;  ///< the lines sent (or that would be sent)
   std::string snapshot;               ///< running config before the change, for rollback()
+  /// The two configs `diff` compares, normalized as diffed (empty when the driver diffs on the
+  /// device, as Junos' `show | compare`): a caller that must not show secrets redacts both and
+  /// diffs again.
+  std::string before, after;
   bool changed = false;
 };
 
