@@ -69,6 +69,9 @@ void add_job_commands(CLI::App& app, CliContext& context);
 void add_schedule_commands(CLI::App& app, CliContext& context);
 /// nauto config backup|backups|status|history|show|diff|search|drift (the config archive).
 void add_config_commands(CLI::App& app, CliContext& context);
+/// configs.push with `body`, its outcome printed; the exit status (3: a device failed or the
+/// push was rolled back). `nauto config push` and `nauto job push --commit-confirm`.
+int confirmed_push(CliContext& context, const nlohmann::json& body);
 void add_run_commands(CLI::App& app, CliContext& context);
 /// `nauto parse`: TextFSM parsing of command output, offline.
 void add_parse_commands(CLI::App& app, CliContext& context);

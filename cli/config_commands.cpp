@@ -28,7 +28,8 @@ struct ConfigArgs {
   std::string device, from = "previous", to = "latest", version = "latest";
   std::string target = "all", why, pattern;
   bool keep_secrets = false, detach = false, hierarchical = false, show_diff = false, merge = false,
-       intended = false;
+       intended = false, replace = false, save = false;
+  std::string file, confirm, check, id;
   int limit = 0, context_lines = 3, max_parallel = 0;
 };
 
@@ -87,7 +88,40 @@ std::optional<json> compare_fleet(CliContext& context, const std::string& servic
   return std::move(*answer);
 }
 
+void print_push(const json& record) {
+  std::cout << "push " << record.value("id", "") << ": " << record.value("state", "") << "\n";
+  for (const auto& d : record["devices"]) {
+    std::cout << "  " << d.value("device", "") << ": " << d.value("status", "")
+              << (d.value("error", "").empty() ? "" : " - " + d.value("error", "")) << "\n";
+  }
+  for (const auto& d : record.value("rolled_back", json::array())) {
+    std::cout << "  rolled back " << d.value("device", "") << ": " << d.value("status", "")
+              << (d.value("error", "").empty() ? "" : " - " + d.value("error", "")) << "\n";
+  }
+  if (record.value("state", "") == "waiting") {
+    std::cout << "confirm with `nauto config confirm " << record.value("id", "") << "` before "
+              << format_time_us(record.value("deadline_us", std::int64_t{0}))
+              << ", or every device is put back to its snapshot\n";
+  }
+  if (record.contains("rollback_reason"))
+    std::cout << "rolled back: " << record.value("rollback_reason", "") << "\n";
+}
+
 }  // namespace
+
+int confirmed_push(CliContext& context, const json& body) {
+  auto answer = fleet_call(context, bus::schema::ConfigsPushRequest::kTopic, body);
+  if (!answer) return report(answer.error());
+  if (context.format() != OutputFormat::Table)
+    std::cout << render_document(*answer, context.format());
+  else
+    print_push(*answer);
+  const auto state = answer->value("state", "");
+  bool failed = state == "failed" || state == "rolled_back";
+  for (const auto& d : (*answer)["devices"])
+    failed = failed || d.value("status", "") != "ok";
+  return failed ? kSomeDevicesFailedOrDiffer : 0;
+}
 
 void add_config_commands(CLI::App& app, CliContext& context) {
   namespace schema = bus::schema;
@@ -249,6 +283,81 @@ void add_config_commands(CLI::App& app, CliContext& context) {
                 << "\n"
                 << (state == "changes" ? d.value("diff", "") : "");
     }
+  });
+
+  auto* push = config->add_subcommand(
+      "push", "push a config after archiving a snapshot; with --confirm, undone unless confirmed");
+  push->add_option("file", args->file, "config lines (- for stdin)")->required();
+  push->add_option("-t,--target", args->target, "which devices: all, site=dc1, r1,r2")->required();
+  push->add_flag("--replace", args->replace, "make the config equal the file (not merge)");
+  push->add_flag("--save", args->save, "copy running to startup (after the confirmation)");
+  push->add_option("--confirm", args->confirm,
+                   "the confirm window (5m): rolled back unless confirmed or --check passes");
+  push->add_option("--check", args->check, "a runbook run with {target} that decides");
+  push->add_option("--why", args->why, "the reason, kept with the record");
+  add_output_option(push, context);
+  push->callback([&context, args] {
+    auto text = read_input(args->file);
+    if (!text) {
+      context.exit_code = report(text.error());
+      return;
+    }
+    json body{{"target", args->target}, {"config", *text},   {"replace", args->replace},
+              {"save", args->save},     {"by", user_name()}, {"why", args->why}};
+    if (!args->confirm.empty()) body["confirm"] = args->confirm;
+    if (!args->check.empty()) body["check_runbook"] = args->check;
+    context.exit_code = confirmed_push(context, body);
+  });
+
+  auto* confirm = config->add_subcommand("confirm", "confirm a push waiting in its window");
+  confirm->add_option("id", args->id, "the push's id")->required();
+  add_output_option(confirm, context);
+  confirm->callback([&context, args] {
+    call_and_print(context, schema::ConfigsConfirmRequest::kTopic,
+                   json{{"id", args->id}, {"by", user_name()}}, print_push);
+  });
+
+  auto* pushes = config->add_subcommand("pushes", "the latest pushes and their state");
+  pushes->add_option("-n,--limit", args->limit, "at most this many (default 20)");
+  add_output_option(pushes, context);
+  pushes->callback([&context, args] {
+    call_and_print(context, schema::ConfigsPushesRequest::kTopic,
+                   json{{"limit", args->limit > 0 ? args->limit : 20}}, [](const json& answer) {
+                     Table table{{"ID", "CREATED", "BY", "STATE", "TARGET", "WHY"}, {}};
+                     for (const auto& p : answer["pushes"]) {
+                       table.rows.push_back({p.value("id", ""),
+                                             format_time_us(p.value("created_us", std::int64_t{0})),
+                                             p.value("by", ""), p.value("state", ""),
+                                             p.value("target", ""), p.value("why", "")});
+                     }
+                     std::cout << table.render();
+                   });
+  });
+
+  auto* rollback = config->add_subcommand(
+      "rollback", "put a device back to an archived version (its secrets kept as they are now)");
+  rollback->add_option("device", args->device, "device name")->required();
+  rollback->add_option("--to", args->version, "the version: 3, previous, @2026-12-01")->required();
+  rollback->add_flag("--save", args->save, "copy running to startup afterwards");
+  add_output_option(rollback, context);
+  rollback->callback([&context, args] {
+    call_and_print(context, schema::ConfigsRollbackRequest::kTopic,
+                   json{{"device", args->device},
+                        {"to", args->version},
+                        {"save", args->save},
+                        {"by", user_name()}},
+                   [](const json& answer) {
+                     std::cout << answer.value("device", "") << " is back at version "
+                               << answer.value("version", 0)
+                               << (answer.value("changed", false) ? "" : " (it already was)")
+                               << "\n"
+                               << answer.value("diff", "");
+                     if (answer.value("secrets_unknown", 0) > 0) {
+                       std::cout << answer.value("secrets_unknown", 0)
+                                 << " line(s) with a secret the device no longer has were left "
+                                    "out\n";
+                     }
+                   });
   });
 
   auto* drift = config->add_subcommand(

@@ -33,6 +33,8 @@ struct JobArgs {
   std::string target;
   bool dry_run = false;
   bool replace = false;
+  bool save = false;
+  std::string commit_confirm, check;  // push: a confirmed push (the configs module's)
   bool summary_only = false;
   bool detach = false;
   int max_parallel = 0;
@@ -278,6 +280,7 @@ Result<json> job_body(const JobArgs& args, const std::string& kind) {
                {"lock", args.lock},
                {"dry_run", args.dry_run},
                {"replace", args.replace},
+               {"save", args.save},
                {"started_by", std::string("nauto cli (uid ") + std::to_string(::getuid()) + ")"}};
   if (!args.device_timeout.empty()) body["device_timeout"] = args.device_timeout;
   if (!args.job_timeout.empty()) body["job_timeout"] = args.job_timeout;
@@ -406,10 +409,34 @@ void add_job_commands(CLI::App& app, CliContext& context) {
       ->required();
   push->add_flag("--dry-run", args->dry_run, "show what would change; change nothing");
   push->add_flag("--replace", args->replace, "make the config equal the file (not merge)");
+  push->add_flag("--save", args->save, "copy running to startup afterwards (write memory)");
   push->add_option("--lock", args->lock, "when another job changes a device: wait or fail")
       ->check(CLI::IsMember({"wait", "fail"}));
+  push->add_option("--commit-confirm", args->commit_confirm,
+                   "a confirm window (5m): the push is archived first and rolled back unless "
+                   "confirmed (`nauto config confirm ID`) or --check passes");
+  push->add_option("--check", args->check, "with --commit-confirm: a runbook that decides");
   add_job_options(push, context, *args);
-  push->callback([start] { start("push"); });
+  push->callback([&context, args, start] {
+    if (args->commit_confirm.empty()) {
+      if (!args->check.empty()) {
+        context.exit_code =
+            report(fail(Errc::InvalidArgument, "--check: only with --commit-confirm"));
+        return;
+      }
+      return start("push");
+    }
+    // A confirmed push is the configs module's: it snapshots, pushes, and rolls back.
+    auto text = read_input(args->config_file);
+    if (!text) {
+      context.exit_code = report(text.error());
+      return;
+    }
+    json body{{"target", args->target}, {"config", *text},   {"replace", args->replace},
+              {"save", args->save},     {"by", user_name()}, {"confirm", args->commit_confirm}};
+    if (!args->check.empty()) body["check_runbook"] = args->check;
+    context.exit_code = confirmed_push(context, body);
+  });
 
   auto* get_config = job->add_subcommand("get-config", "fetch running configurations");
   add_job_options(get_config, context, *args);

@@ -40,7 +40,13 @@ Result<PushResult> push_indented_config(const ConfigDiff& diff, const ConfigPush
     result.changed = !result.diff.empty();
     return result;
   }
-  if (result.commands.empty()) return result;
+  if (result.commands.empty()) {
+    // Nothing to change; a save asked for still happens (a save-only push).
+    if (push.save && access.save) {
+      if (auto saved = access.save(); !saved) return std::move(saved).error();
+    }
+    return result;
+  }
   if (auto applied = access.apply(result.commands); !applied) return std::move(applied).error();
   auto after = access.read_running();
   if (!after) return std::move(after).error();

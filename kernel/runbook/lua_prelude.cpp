@@ -96,7 +96,8 @@ local function approved_push(self, config, options, level)
       approvers = request.approvers or {}, timeout = request.timeout,
       device = self.name, diff = preview.diff, diff_sha256 = preview.diff_sha256 }, level + 1)
     effect("device", { device = self.name, kind = "push", config = config,
-      replace = options.replace == true, approved_diff_sha256 = preview.diff_sha256 })
+      replace = options.replace == true, save = options.save == true,
+      approved_diff_sha256 = preview.diff_sha256 })
     local ok, value, code = take()
     if ok then
       value.approved_by = decision.by
@@ -117,7 +118,8 @@ function Device:push(lines, options)
     return result
   end
   local result = device_call(self, { kind = "push", config = config,
-    dry_run = options.dry_run == true, replace = options.replace == true }, 2)
+    dry_run = options.dry_run == true, replace = options.replace == true,
+    save = options.save == true }, 2)
   return result
 end
 

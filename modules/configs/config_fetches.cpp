@@ -15,7 +15,7 @@ constexpr std::size_t kEarlyEndsKept = 1000;
 
 void ConfigFetches::start(Context& ctx, json job_body, OnStarted started, OnPage page,
                           OnDone done) {
-  job_body["kind"] = "get_config";
+  if (!job_body.contains("kind")) job_body["kind"] = "get_config";
   ctx.request(bus::schema::JobRunRequest::kTopic, bus::to_body(job_body), kRequestTimeoutMs,
               [this, &ctx, started = std::move(started), page = std::move(page),
                done = std::move(done)](Result<std::string> answer) mutable {

@@ -1,6 +1,6 @@
 #pragma once
-// ConfigFetches: the get_config jobs the configs module starts (a backup, a drift check), and
-// their results read back page by page once each job has ended.
+// ConfigFetches: the jobs the configs module starts (get_config for a backup or a drift check,
+// push for a confirmed push), and their results read back page by page once each job ended.
 //
 // A job's results are read from the devices module's job.logs, not from job.device events:
 // events may be shed under load, while results are stored before the job's end is announced,
@@ -34,7 +34,7 @@ class ConfigFetches {
   /// Results are read this many devices at a time.
   static constexpr std::int64_t kPageSize = 100;
 
-  /// Starts a get_config job with `job_body` (job.run's fields, kind set here).
+  /// Starts a job with `job_body` (job.run's fields; kind get_config unless it says another).
   void start(Context& ctx, nlohmann::json job_body, OnStarted started, OnPage page, OnDone done);
   /// Follows a job started earlier (before a restart): read when it has ended.
   void follow(Context& ctx, const std::string& job, OnPage page, OnDone done);

@@ -20,6 +20,7 @@
 
 #include "config_archive.h"
 #include "config_fetches.h"
+#include "confirmed_pushes.h"
 #include "git_export.h"
 #include "intended_configs.h"
 #include "nauto/base/clock.h"
@@ -155,9 +156,9 @@ class ConfigsModule final : public Module {
   Manifest manifest() const override {
     return Manifest::declared(
         "configs", "the config archive: versions, diffs, search and drift of running configs",
-        {schema::JobFinishedEvent::kTopic},
+        {schema::JobFinishedEvent::kTopic, schema::RunFinishedEvent::kTopic},
         {ConfigArchive::kVersionsTable, ConfigArchive::kBlobsTable, ConfigArchive::kStatusTable,
-         kBackupsTable});
+         kBackupsTable, ConfirmedPushes::kTable});
   }
 
   Result<void> validate(const json& config) const override {
@@ -191,6 +192,20 @@ class ConfigsModule final : public Module {
       }
     }
     follow_interrupted_backups(ctx);
+    pushes_ = std::make_unique<ConfirmedPushes>(
+        *store_, *archive_, fetches_,
+        [this](Context& c, const std::string& target, const std::string& why, const std::string& by,
+               std::function<void(Result<json>)> done) {
+          start_backup(
+              c, BackupAsk{target, why, by, "", false, 0, nullptr},
+              [done](Result<std::pair<std::string, std::int64_t>> started) {
+                if (!started) done(started.error());
+              },
+              [done](Result<json> record) {
+                if (record) done(std::move(record));
+              });
+        });
+    pushes_->resume(ctx);
     sweep(ctx);
     ctx.every(std::chrono::milliseconds(settings_.retention_interval_ms),
               [this, &ctx] { sweep(ctx); });
@@ -198,6 +213,11 @@ class ConfigsModule final : public Module {
   }
 
   void on_event(const bus::Envelope& event, Context& ctx) override {
+    if (event.topic == schema::RunFinishedEvent::kTopic) {
+      auto ended = schema::decode_body<schema::RunFinishedEvent>(event.body);
+      if (ended && pushes_) pushes_->run_ended(ctx, ended->id, ended->state);
+      return;
+    }
     if (event.topic != schema::JobFinishedEvent::kTopic) return;
     auto ended = schema::decode_body<schema::JobFinishedEvent>(event.body);
     if (ended) fetches_.job_ended(ctx, ended->id);
@@ -218,6 +238,10 @@ class ConfigsModule final : public Module {
       if (args->intended) return drift_from_intended(ctx, args->target, by, std::move(reply));
       return drift(ctx, *args, by, std::move(reply));
     }
+    if (topic == schema::ConfigsPushRequest::kTopic ||
+        topic == schema::ConfigsConfirmRequest::kTopic ||
+        topic == schema::ConfigsRollbackRequest::kTopic)
+      return safe_push(ctx, topic, request.body, caller, std::move(reply));
     if (topic == schema::ConfigsRenderRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsRenderRequest>(request.body);
       if (!args) return reply.fail(args.error());
@@ -249,13 +273,13 @@ class ConfigsModule final : public Module {
   }
 
   void stop(Context& ctx) noexcept override {
+    if (pushes_) pushes_->stop(ctx);
     searcher_.stop(ctx);
     exporter_.stop(ctx);
     for (auto& [id, backup] : backups_) {
-      if (backup.waiting)
-        backup.waiting->fail(fail(Errc::Unavailable,
-                                  "nautod is stopping; the backup resumes "
-                                  "at its next start"));
+      if (backup.done)
+        backup.done(
+            fail(Errc::Unavailable, "nautod is stopping; the backup resumes at its next start"));
     }
     for (auto& [id, check] : drifts_)
       check.reply->fail(fail(Errc::Unavailable, "nautod is stopping"));
@@ -314,6 +338,14 @@ class ConfigsModule final : public Module {
       }
       return json{{"devices", std::move(out)}};
     }
+    if (topic == schema::ConfigsPushesRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsPushesRequest>(body);
+      if (!args) return std::move(args).error();
+      auto pushes =
+          pushes_->list(static_cast<std::size_t>(std::clamp<std::int64_t>(args->limit, 1, 1000)));
+      if (!pushes) return std::move(pushes).error();
+      return json{{"pushes", std::move(*pushes)}};
+    }
     if (topic == schema::ConfigsBackupsRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsBackupsRequest>(body);
       if (!args) return std::move(args).error();
@@ -367,25 +399,55 @@ class ConfigsModule final : public Module {
 
   // ---- backups ----
 
+  // A backup's end: its record, or why it could not run.
+  using BackupDone = std::function<void(Result<json> record)>;
   struct Backup {
     json record;
-    std::shared_ptr<Reply> waiting;  // the request, when it asked to wait
+    BackupDone done;  // may be empty
+  };
+  // What a backup is asked for, by a request or by a confirmed push's snapshot.
+  struct BackupAsk {
+    std::string target, why, by, chain;
+    bool keep_secrets = false;
+    std::int64_t max_parallel = 0;
+    json device_timeout;
   };
 
   store::Store& archive_store() { return *store_; }
 
   void backup(Context& ctx, const schema::ConfigsBackupRequest& args, const std::string& by,
               Reply reply) {
-    json job{
-        {"target", args.target}, {"redact_secrets", !args.keep_secrets}, {"started_by", by},
-        {"chain", args.chain},   {"max_parallel", args.max_parallel},    {"allow_empty", true}};
-    if (!args.device_timeout.is_null()) job["device_timeout"] = args.device_timeout;
-    json record{{"target", args.target},
-                {"by", by},
-                {"why", args.why},
-                {"chain", args.chain},
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    const bool wait = args.wait;
+    start_backup(
+        ctx,
+        BackupAsk{args.target, args.why, by, args.chain, args.keep_secrets, args.max_parallel,
+                  args.device_timeout},
+        [shared, wait](Result<std::pair<std::string, std::int64_t>> started) {
+          if (!started) return shared->fail(started.error());
+          if (!wait) shared->ok_json(json{{"id", started->first}, {"devices", started->second}});
+        },
+        [shared, wait](Result<json> record) {
+          if (!wait) return;
+          if (!record) return shared->fail(record.error());
+          shared->ok_json(*record);
+        });
+  }
+
+  // Starts a get_config job and archives what it fetches; `started` gets its id (or why it
+  // did not start), `done` the backup's record once it is archived.
+  void start_backup(Context& ctx, const BackupAsk& ask,
+                    std::function<void(Result<std::pair<std::string, std::int64_t>>)> started,
+                    BackupDone done) {
+    json job{{"target", ask.target}, {"redact_secrets", !ask.keep_secrets}, {"started_by", ask.by},
+             {"chain", ask.chain},   {"max_parallel", ask.max_parallel},    {"allow_empty", true}};
+    if (!ask.device_timeout.is_null()) job["device_timeout"] = ask.device_timeout;
+    json record{{"target", ask.target},
+                {"by", ask.by},
+                {"why", ask.why},
+                {"chain", ask.chain},
                 {"state", "running"},
-                {"keep_secrets", args.keep_secrets},
+                {"keep_secrets", ask.keep_secrets},
                 {"started_us", now_us()},
                 {"finished_us", 0},
                 {"changed", 0},
@@ -393,18 +455,21 @@ class ConfigsModule final : public Module {
                 {"failed", 0},
                 {"changed_devices", json::array()},
                 {"failed_devices", json::array()}};
-    auto shared = std::make_shared<Reply>(std::move(reply));
-    const bool wait = args.wait;
     fetches_.start(
         ctx, job,
-        [this, &ctx, shared, wait, record](auto started) mutable {
-          if (!started) return shared->fail(started.error());
-          const auto& [id, devices] = *started;
+        [this, &ctx, started = std::move(started), done = std::move(done),
+         record](auto answer) mutable {
+          if (!answer) {
+            started(answer.error());
+            if (done) done(answer.error());
+            return;
+          }
+          const auto& [id, devices] = *answer;
           record["id"] = id;
           record["devices"] = devices;
           if (auto saved = save(record); !saved) ctx.log().error("{}", saved.error().describe());
-          backups_[id] = Backup{record, wait ? shared : nullptr};
-          if (!wait) shared->ok_json(json{{"id", id}, {"devices", devices}});
+          backups_[id] = Backup{record, std::move(done)};
+          started(std::pair{id, devices});
         },
         [this, &ctx](const std::string& job_id, std::vector<json> results) {
           archive_page(ctx, job_id, std::move(results));
@@ -518,11 +583,11 @@ class ConfigsModule final : public Module {
     (void)ctx.publish(schema::ConfigBackupFinishedEvent::kTopic, bus::to_body(event.to_json()));
     ctx.log().info("backup {}: {} changed, {} unchanged, {} failed", job_id, event.changed,
                    event.unchanged, event.failed);
-    if (backup.waiting) {
+    if (backup.done) {
       if (read)
-        backup.waiting->ok_json(record);
+        backup.done(record);
       else
-        backup.waiting->fail(read.error());
+        backup.done(read.error());
     }
   }
 
@@ -538,7 +603,7 @@ class ConfigsModule final : public Module {
       auto record = bus::from_body(value);
       if (!record || record->value("state", "") != "running") continue;
       ctx.log().info("backup {} was running when nautod stopped: archiving what it fetched", id);
-      backups_[id] = Backup{*record, nullptr};
+      backups_[id] = Backup{*record, {}};
       fetches_.follow(
           ctx, id,
           [this, &ctx](const std::string& job_id, std::vector<json> results) {
@@ -632,6 +697,56 @@ class ConfigsModule final : public Module {
       entry["diff"] = cut_diff(change.diff, kDriftDiffBytes);
       it->second.devices.push_back(std::move(entry));
     }
+  }
+
+  // ---- pushes: confirmed, and rollbacks to a version ----
+
+  void safe_push(Context& ctx, const std::string& topic, const std::string& body,
+                 const std::string& caller, Reply reply) {
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    auto answer = [shared](Result<json> record) {
+      if (!record) return shared->fail(record.error());
+      shared->ok_json(*record);
+    };
+    if (topic == schema::ConfigsPushRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsPushRequest>(body);
+      if (!args) return shared->fail(args.error());
+      std::int64_t confirm_ms = 0;
+      if (!args->confirm.is_null()) {
+        ConfigReader r(json{{"confirm", args->confirm}}, "configs.push");
+        confirm_ms = r.duration_ms("confirm", 0, 0);
+        if (auto done = r.finish(); !done)
+          return shared->fail(Error{Errc::InvalidArgument, done.error().message, ""});
+      }
+      return pushes_->push(
+          ctx,
+          PushAsk{args->target, args->config, args->replace, args->save, confirm_ms,
+                  args->check_runbook, args->by.empty() ? caller : args->by, args->why},
+          answer);
+    }
+    if (topic == schema::ConfigsConfirmRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsConfirmRequest>(body);
+      if (!args) return shared->fail(args.error());
+      return pushes_->confirm(ctx, args->id, args->by.empty() ? caller : args->by, answer);
+    }
+    auto args = schema::decode_body<schema::ConfigsRollbackRequest>(body);
+    if (!args) return shared->fail(args.error());
+    auto version = find(args->device, args->to);
+    if (!version) return shared->fail(version.error());
+    const auto device = args->device;
+    const auto by = args->by.empty() ? caller : args->by;
+    pushes_->rollback_device(
+        ctx, device, version->version, args->save, by,
+        [this, &ctx, answer, device, by, to = version->version](Result<json> result) {
+          // The archive records where the device is now.
+          if (result) {
+            start_backup(ctx,
+                         BackupAsk{"name=" + device, "rollback to version " + std::to_string(to),
+                                   by, "", false, 0, nullptr},
+                         [](auto) {}, {});
+          }
+          answer(std::move(result));
+        });
   }
 
   // ---- intended configs ----
@@ -873,20 +988,27 @@ class ConfigsModule final : public Module {
       ctx.log().info("archive retention: {} versions and {} blobs erased", swept->versions_erased,
                      swept->blobs_erased);
     }
-    auto first = store::first_key_kept(archive_store(), kBackupsTable,
-                                       store::Retention{0, settings_.keep_backups, 0}, "");
-    if (!first) return ctx.log().error("backup records: {}", first.error().describe());
-    if (first->empty()) return;
-    store::WriteBatch batch;
-    batch.erase_before(kBackupsTable, *first);
-    if (auto written = archive_store().write_and_wait(std::move(batch)); !written)
-      ctx.log().error("backup records: {}", written.error().describe());
+    // Backup and push records, by count: both keyed by time-ordered ids, oldest first.
+    for (const char* table : {kBackupsTable, ConfirmedPushes::kTable}) {
+      auto first = store::first_key_kept(archive_store(), table,
+                                         store::Retention{0, settings_.keep_backups, 0}, "");
+      if (!first) {
+        ctx.log().error("{}: {}", table, first.error().describe());
+        continue;
+      }
+      if (first->empty()) continue;
+      store::WriteBatch batch;
+      batch.erase_before(table, *first);
+      if (auto written = archive_store().write_and_wait(std::move(batch)); !written)
+        ctx.log().error("{}: {}", table, written.error().describe());
+    }
   }
 
   ConfigsSettings settings_;
   store::Store* store_ = nullptr;
   std::unique_ptr<ConfigArchive> archive_;
   std::unique_ptr<IntendedConfigs> intended_;
+  std::unique_ptr<ConfirmedPushes> pushes_;
   ConfigFetches fetches_;
   std::map<std::string, Backup> backups_;
   std::map<std::string, DriftCheck> drifts_;

@@ -1,8 +1,11 @@
 #include "device_task.h"
 
+#include <unordered_map>
+
 #include "nauto/base/clock.h"
 #include "nauto/base/digest.h"
 #include "nauto/drivers/config_diff.h"
+#include "nauto/drivers/indented_push.h"
 #include "nauto/drivers/make_driver.h"
 
 namespace nauto::devices {
@@ -52,6 +55,29 @@ std::string redacted_diff(const drivers::PushResult& result,
   return out;
 }
 
+// `text` (from the archive) with each line holding <redacted> given back the secret the device
+// has now: the running line that redacts to the same text. A line whose secret the device no
+// longer has is left out (counted in `unknown`): its secret is not known anywhere.
+std::string restore_secrets(const std::string& text, const std::string& running,
+                            const drivers::PlatformDefinition& platform, std::size_t& unknown) {
+  std::unordered_map<std::string, std::string> originals;
+  for (const auto& line : drivers::split_lines_of(running)) {
+    auto redacted = drivers::redact_secrets(line, platform);
+    if (redacted != line) originals.emplace(std::move(redacted), line);
+  }
+  std::string out;
+  for (const auto& line : drivers::split_lines_of(text)) {
+    if (line.find(drivers::kRedacted) == std::string::npos) {
+      out += line + "\n";
+    } else if (auto found = originals.find(line); found != originals.end()) {
+      out += found->second + "\n";
+    } else {
+      ++unknown;
+    }
+  }
+  return out;
+}
+
 // A config command with its secret redacted, a `no` in front of it included (the patterns
 // describe config lines, and removing a secret line repeats the secret).
 std::string redacted_command(const std::string& command,
@@ -77,19 +103,29 @@ Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadli
       return outputs;
     }
     case JobKind::Push: {
+      std::string text = spec.config;
+      std::size_t secrets_unknown = 0;
+      if (spec.restore_secrets && text.find(drivers::kRedacted) != std::string::npos) {
+        auto definition = catalog.find(platform);
+        if (!definition) return std::move(definition).error();
+        auto running = driver.get_config(drivers::ConfigSource::Running, deadline);
+        if (!running) return std::move(running).error();
+        text = restore_secrets(text, *running, **definition, secrets_unknown);
+      }
       // A config from the archive has <redacted> where its secrets were: pushed, the device
       // would take the placeholder as the secret.
-      if (!spec.dry_run && spec.config.find(drivers::kRedacted) != std::string::npos) {
+      if (!spec.dry_run && text.find(drivers::kRedacted) != std::string::npos) {
         return fail(Errc::InvalidArgument,
                     "the config holds <redacted> placeholders (it came from the archive, where "
-                    "secrets are redacted): put the secrets back, or leave those lines out, "
-                    "before pushing",
+                    "secrets are redacted): put the secrets back, leave those lines out, or push "
+                    "with restore_secrets",
                     spec.target);
       }
       drivers::ConfigPush push;
-      push.text = spec.config;
+      push.text = std::move(text);
       push.mode = spec.replace ? drivers::PushMode::Replace : drivers::PushMode::Merge;
       push.dry_run = spec.dry_run;
+      push.save = spec.save;
       // An approved change is pushed only if it is still the change that was approved: the
       // diff is computed again under this device's write lock and compared by hash.
       if (!spec.approved_diff_sha256.empty() && !spec.dry_run) {
@@ -115,6 +151,8 @@ Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadli
           command = redacted_command(command, **definition);
       }
       return json{{"changed", result->changed},
+                  {"saved", spec.save && !spec.dry_run},
+                  {"secrets_unknown", secrets_unknown},
                   {"dry_run", spec.dry_run},
                   {"diff", result->diff},
                   {"diff_sha256", sha256_hex(result->diff)},

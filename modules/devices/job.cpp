@@ -67,6 +67,8 @@ Result<JobSpec> parse_job_spec(const json& body) {
   spec.dry_run = r.boolean("dry_run", false);
   spec.approved_diff_sha256 = r.string("approved_diff_sha256", "");
   spec.redact_secrets = r.boolean("redact_secrets", false);
+  spec.restore_secrets = r.boolean("restore_secrets", false);
+  spec.save = r.boolean("save", false);
   spec.max_parallel = static_cast<int>(r.integer("max_parallel", 0, 0, 100000));
   spec.device_timeout_ms = r.duration_ms("device_timeout", 0, 0);
   spec.job_timeout_ms = r.duration_ms("job_timeout", 0, 0);
@@ -85,7 +87,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
   if (spec.kind == JobKind::Commands && spec.commands.empty()) {
     return fail(Errc::InvalidArgument, "job.commands: give at least one command");
   }
-  if (spec.kind == JobKind::Push && spec.config.empty() && !spec.replace) {
+  if (spec.kind == JobKind::Push && spec.config.empty() && !spec.replace && !spec.save) {
     return fail(Errc::InvalidArgument, "job.config: the config to push is empty");
   }
   return spec;
@@ -100,6 +102,8 @@ json to_json(const JobSpec& spec) {
               {"dry_run", spec.dry_run},
               {"approved_diff_sha256", spec.approved_diff_sha256},
               {"redact_secrets", spec.redact_secrets},
+              {"restore_secrets", spec.restore_secrets},
+              {"save", spec.save},
               {"max_parallel", spec.max_parallel},
               {"device_timeout", spec.device_timeout_ms},
               {"job_timeout", spec.job_timeout_ms},

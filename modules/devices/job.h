@@ -31,6 +31,12 @@ struct JobSpec {
   /// GetConfig: secrets (the platform's secret_patterns) replaced by <redacted> on the device's
   /// fiber, before the config is a result, an event or a reply.
   bool redact_secrets = false;
+  /// Push: lines holding <redacted> (a config from the archive) get the secret the device has
+  /// now, from its running line that redacts to the same text; a secret it no longer has is
+  /// left out. For rollbacks to an archived version.
+  bool restore_secrets = false;
+  /// Push: copy running to startup afterwards (CLI platforms); with no config, only that.
+  bool save = false;
   int max_parallel = 0;                ///< 0: only the global limit applies
   std::int64_t device_timeout_ms = 0;  ///< 0: the module's default
   std::int64_t job_timeout_ms = 0;     ///< 0: the module's default

@@ -47,8 +47,27 @@ modules:
     keep_versions: 50
     git: {path: $work/git/configs.git, remote: $work/git/remote.git}
     templates: {dir: $work/templates}
+  runbooks: {dirs: [$work/runbooks]}
 YAML
-mkdir -p "$work/templates"
+mkdir -p "$work/templates" "$work/runbooks"
+# Health checks for confirmed pushes: one reads every pushed device, one finds a fault.
+cat >"$work/runbooks/check_pass.lua" <<'LUA'
+return runbook {
+  name = "check_pass",
+  params = { target = { type = "selector", default = "all" } },
+  run = function(p)
+    for _, d in ipairs(inventory.select(p.target)) do d:run("show version") end
+    return { checked = true }
+  end,
+}
+LUA
+cat >"$work/runbooks/check_fail.lua" <<'LUA'
+return runbook {
+  name = "check_fail",
+  params = { target = { type = "selector", default = "all" } },
+  run = function(p) fail("BGP did not come back on " .. p.target) end,
+}
+LUA
 git init -q --bare "$work/git/remote.git"
 export NAUTO_CONFIG=$work/nauto.yaml
 check "nautod starts with the configs module" start_nautod configs.status
@@ -235,6 +254,57 @@ drift_intended() {
     [ "$(json_get "$work/drift-i-events.json" '[(e["body"]["device"], e["body"]["against"]) for e in d]')" = "[('ios2', 'archive'), ('ios1', 'intended'), ('ios2', 'intended')]" ]
 }
 check "drift against the intended configs" drift_intended
+# Safe pushes. A rollback to an archived version keeps the device's real secrets.
+lab_config() { control GET "/devices/$1/config"; }
+rollback_to_version() {
+  "$NAUTO" config rollback ios1 --to 1 >"$work/rollback.txt" && cat "$work/rollback.txt" &&
+    grep -q "ios1 is back at version 1" "$work/rollback.txt" &&
+    lab_config ios1 >"$work/ios1-live.txt" && grep -q 'enable secret 9 \$9\$lab\$' "$work/ios1-live.txt" &&
+    ! grep -q "<redacted>" "$work/ios1-live.txt" &&
+    wait_for 10 sh -c "'$NAUTO' config history ios1 -o json | grep -q 'rollback to version 1'" &&
+    [ -z "$("$NAUTO" config diff ios1 @1 latest)" ] &&
+    "$NAUTO" config drift -t name=ios1 -o json | grep -q '"state": "same"'
+}
+check "rollback --to puts a device back to a version, secrets restored from the device" rollback_to_version
+printf 'ntp server 10.9.9.9\n' >"$work/ntp.cfg"
+failed_check() {
+  "$NAUTO" job push -t name=ios2 --config "$work/ntp.cfg" --commit-confirm 1m --check check_fail >"$work/push1.txt"
+  [ $? = 3 ] && cat "$work/push1.txt" && grep -q ": rolled_back$" "$work/push1.txt" &&
+    grep -q "check runbook's run .* ended failed" "$work/push1.txt" &&
+    ! lab_config ios2 | grep -q "ntp server 10.9.9.9"
+}
+check "a commit-confirm push whose check fails is rolled back" failed_check
+passed_check() {
+  "$NAUTO" config push "$work/ntp.cfg" -t name=ios2 --confirm 1m --check check_pass >"$work/push2.txt" &&
+    cat "$work/push2.txt" && grep -q ": confirmed$" "$work/push2.txt" &&
+    lab_config ios2 | grep -q "ntp server 10.9.9.9"
+}
+check "a commit-confirm push whose check passes stays" passed_check
+manual_confirm() {
+  "$NAUTO" config push "$work/ntp.cfg" -t name=eos3 --confirm 1m -o json >"$work/push3.json" &&
+    [ "$(json_get "$work/push3.json" 'd["state"]')" = waiting ] &&
+    "$NAUTO" config confirm "$(json_get "$work/push3.json" 'd["id"]')" | grep -q ": confirmed$" &&
+    ! "$NAUTO" config confirm "$(json_get "$work/push3.json" 'd["id"]')" 2>"$work/confirm.err" &&
+    grep -q "only a push waiting in its confirm window can be confirmed" "$work/confirm.err" &&
+    lab_config eos3 | grep -q "ntp server 10.9.9.9"
+}
+check "a push waiting in its window is confirmed by hand" manual_confirm
+killed_in_window() {
+  "$NAUTO" config push "$work/ntp.cfg" -t name=ios1 --confirm 4s -o json >"$work/push4.json" &&
+    [ "$(json_get "$work/push4.json" 'd["state"]')" = waiting ] && lab_config ios1 | grep -q "ntp server 10.9.9.9" || return 1
+  local id
+  id=$(json_get "$work/push4.json" 'd["id"]')
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  pid=""
+  sleep 5  # the window ends while nautod is down
+  start_nautod configs.status || return 1
+  wait_for 20 sh -c "'$NAUTO' config pushes -o json | grep -q '\"state\": \"rolled_back\"'" &&
+    "$NAUTO" config pushes -o json >"$work/pushes.json" &&
+    [ "$(json_get "$work/pushes.json" '[(p["state"], p["rollback_reason"][:30]) for p in d["pushes"] if p["id"] == "'"$id"'"]')" = "[('rolled_back', 'nautod restarted after the con')]" ] &&
+    ! lab_config ios1 | grep -q "ntp server 10.9.9.9"
+}
+check "a commit-confirm push cut by kill -9 is rolled back at the next start" killed_in_window
 check "no module was restarted" no_module_restarts
 
 echo "configs cli: $((count - failed)) passed, $failed failed"
