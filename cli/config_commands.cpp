@@ -29,7 +29,7 @@ struct ConfigArgs {
   std::string target = "all", why, pattern;
   bool keep_secrets = false, detach = false, hierarchical = false, show_diff = false, merge = false,
        intended = false, replace = false, save = false;
-  std::string file, confirm, check, id;
+  std::string file, confirm, check, id, override_window, allow_dangerous;
   int limit = 0, context_lines = 3, max_parallel = 0;
 };
 
@@ -295,6 +295,10 @@ void add_config_commands(CLI::App& app, CliContext& context) {
                    "the confirm window (5m): rolled back unless confirmed or --check passes");
   push->add_option("--check", args->check, "a runbook run with {target} that decides");
   push->add_option("--why", args->why, "the reason, kept with the record");
+  push->add_option("--override-window", args->override_window,
+                   "why it may go outside the devices' change windows");
+  push->add_option("--allow-dangerous", args->allow_dangerous,
+                   "why lines the platform calls dangerous may go");
   add_output_option(push, context);
   push->callback([&context, args] {
     auto text = read_input(args->file);
@@ -306,6 +310,8 @@ void add_config_commands(CLI::App& app, CliContext& context) {
               {"save", args->save},     {"by", user_name()}, {"why", args->why}};
     if (!args->confirm.empty()) body["confirm"] = args->confirm;
     if (!args->check.empty()) body["check_runbook"] = args->check;
+    body["override_window"] = args->override_window;
+    body["allow_dangerous"] = args->allow_dangerous;
     context.exit_code = confirmed_push(context, body);
   });
 
@@ -339,13 +345,16 @@ void add_config_commands(CLI::App& app, CliContext& context) {
   rollback->add_option("device", args->device, "device name")->required();
   rollback->add_option("--to", args->version, "the version: 3, previous, @2026-12-01")->required();
   rollback->add_flag("--save", args->save, "copy running to startup afterwards");
+  rollback->add_option("--override-window", args->override_window,
+                       "why it may go outside the device's change windows");
   add_output_option(rollback, context);
   rollback->callback([&context, args] {
     call_and_print(context, schema::ConfigsRollbackRequest::kTopic,
                    json{{"device", args->device},
                         {"to", args->version},
                         {"save", args->save},
-                        {"by", user_name()}},
+                        {"by", user_name()},
+                        {"override_window", args->override_window}},
                    [](const json& answer) {
                      std::cout << answer.value("device", "") << " is back at version "
                                << answer.value("version", 0)

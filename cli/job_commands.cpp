@@ -35,6 +35,7 @@ struct JobArgs {
   bool replace = false;
   bool save = false;
   std::string commit_confirm, check;  // push: a confirmed push (the configs module's)
+  std::string override_window, allow_dangerous;
   bool summary_only = false;
   bool detach = false;
   int max_parallel = 0;
@@ -281,6 +282,8 @@ Result<json> job_body(const JobArgs& args, const std::string& kind) {
                {"dry_run", args.dry_run},
                {"replace", args.replace},
                {"save", args.save},
+               {"override_window", args.override_window},
+               {"allow_dangerous", args.allow_dangerous},
                {"started_by", std::string("nauto cli (uid ") + std::to_string(::getuid()) + ")"}};
   if (!args.device_timeout.empty()) body["device_timeout"] = args.device_timeout;
   if (!args.job_timeout.empty()) body["job_timeout"] = args.job_timeout;
@@ -294,6 +297,10 @@ Result<json> job_body(const JobArgs& args, const std::string& kind) {
 }
 
 void add_job_options(CLI::App* command, CliContext& context, JobArgs& args) {
+  command->add_option("--allow-dangerous", args.allow_dangerous,
+                      "why commands the platform calls dangerous (reload, write erase) may go");
+  command->add_option("--override-window", args.override_window,
+                      "push: why it may go outside the devices' change windows");
   command->add_option("-t,--target", args.target, "selector: 'site=dc1 and role=leaf', r1,r2, all")
       ->required();
   command->add_option("--max-parallel", args.max_parallel, "devices at once for this job")

@@ -115,6 +115,7 @@ Result<PlatformDefinition> parse_platform(const std::string& yaml_text, const st
   read.list("commands", def.commands);
   read.list("volatile_lines", def.volatile_lines, true);
   read.list("secret_patterns", def.secret_patterns, true);
+  read.list("dangerous_commands", def.dangerous_commands, true);
   read.list("replace_keys", def.replace_keys, true);
   read.text("facts_command", def.facts_command);
   if (auto confirmations = root["confirmations"]) {

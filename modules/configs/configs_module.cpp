@@ -721,7 +721,8 @@ class ConfigsModule final : public Module {
       return pushes_->push(
           ctx,
           PushAsk{args->target, args->config, args->replace, args->save, confirm_ms,
-                  args->check_runbook, args->by.empty() ? caller : args->by, args->why},
+                  args->check_runbook, args->by.empty() ? caller : args->by, args->why,
+                  args->override_window, args->allow_dangerous},
           answer);
     }
     if (topic == schema::ConfigsConfirmRequest::kTopic) {
@@ -736,7 +737,7 @@ class ConfigsModule final : public Module {
     const auto device = args->device;
     const auto by = args->by.empty() ? caller : args->by;
     pushes_->rollback_device(
-        ctx, device, version->version, args->save, by,
+        ctx, device, version->version, args->save, by, args->override_window,
         [this, &ctx, answer, device, by, to = version->version](Result<json> result) {
           // The archive records where the device is now.
           if (result) {

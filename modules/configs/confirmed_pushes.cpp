@@ -122,19 +122,32 @@ void ConfirmedPushes::push(Context& ctx, PushAsk ask, Done done) {
                  {"replace", ask.replace},
                  {"save", ask.save && ask.confirm_ms == 0},
                  {"redact_secrets", true},
+                 {"override_window", ask.override_window},
+                 {"allow_dangerous", ask.allow_dangerous},
                  {"started_by", ask.by},
                  {"chain", id}};
         // The window runs from the push's start: a push that hangs is rolled back too.
         if (ask.confirm_ms > 0) arm(ctx, r);
         fetches_.start(
             ctx, job,
-            [this, id](Result<std::pair<std::string, std::int64_t>> started) {
+            [this, &ctx, id](Result<std::pair<std::string, std::int64_t>> started) {
               auto r = stored(id);
               if (!r) return;
               if (!started) {
+                // Refused before any device was touched (a change window, a dangerous line):
+                // nothing to roll back.
+                if (auto timer = timers_.find(id); timer != timers_.end()) {
+                  ctx.cancel(timer->second);
+                  timers_.erase(timer);
+                }
                 (*r)["error"] = started.error().describe();
                 (*r)["state"] = "failed";
                 (void)save(*r);
+                if (auto w = waiting_.find(id); w != waiting_.end()) {
+                  auto waiting = std::move(w->second);
+                  waiting_.erase(w);
+                  waiting(started.error());
+                }
                 return;
               }
               (*r)["job"] = started->first;
@@ -323,9 +336,10 @@ void ConfirmedPushes::roll_back(Context& ctx, const std::string& id, const std::
     }
   };
   for (const auto& [device, version] : (*r)["snapshot"].items()) {
+    // Undoing is never held back by a change window.
     rollback_device(
         ctx, device, version.get<std::uint32_t>(), false, "push " + id + " rollback",
-        [progress, finish, device](Result<json> result) {
+        "rollback of push " + id + ": " + reason, [progress, finish, device](Result<json> result) {
           progress->devices.push_back(
               result
                   ? json{{"device", device}, {"status", "ok"}, {"diff", result->value("diff", "")}}
@@ -339,14 +353,20 @@ void ConfirmedPushes::roll_back(Context& ctx, const std::string& id, const std::
 
 void ConfirmedPushes::rollback_device(Context& ctx, const std::string& device,
                                       std::uint32_t version, bool save, const std::string& by,
-                                      Done done) {
+                                      const std::string& override_window, Done done) {
   auto found = archive_.find(device, VersionRef{VersionRef::Kind::Number, version, 0});
   if (!found) return done(std::move(found).error());
   auto text = archive_.text(*found);
   if (!text) return done(std::move(text).error());
-  json call{{"device", device}, {"kind", "push"},          {"config", std::move(*text)},
-            {"replace", true},  {"restore_secrets", true}, {"redact_secrets", true},
-            {"save", save},     {"started_by", by}};
+  json call{{"device", device},
+            {"kind", "push"},
+            {"config", std::move(*text)},
+            {"replace", true},
+            {"restore_secrets", true},
+            {"redact_secrets", true},
+            {"save", save},
+            {"override_window", override_window},
+            {"started_by", by}};
   ctx.request(schema::DeviceCallRequest::kTopic, bus::to_body(call), kDeviceCallTimeoutMs,
               [device, version, done = std::move(done)](Result<std::string> answer) {
                 auto output = answer ? bus::from_body(*answer) : Result<json>(answer.error());

@@ -35,6 +35,7 @@ struct PushAsk {
   std::int64_t confirm_ms = 0;  ///< 0: no window, the push stands
   std::string check;            ///< a runbook that decides, within the window
   std::string by, why;
+  std::string override_window, allow_dangerous;  ///< passed to the push (change_guard.h)
 };
 
 class ConfirmedPushes {
@@ -55,9 +56,10 @@ class ConfirmedPushes {
   void push(Context& ctx, PushAsk ask, Done done);
   /// Confirms a push waiting in its window (saving it if asked).
   void confirm(Context& ctx, const std::string& id, const std::string& by, Done done);
-  /// Puts one device back to an archived version (secrets restored from the device).
+  /// Puts one device back to an archived version (secrets restored from the device);
+  /// `override_window` as a push's (change_guard.h).
   void rollback_device(Context& ctx, const std::string& device, std::uint32_t version, bool save,
-                       const std::string& by, Done done);
+                       const std::string& by, const std::string& override_window, Done done);
   /// At start: windows that passed while nautod was down roll back; the others are armed.
   void resume(Context& ctx);
   /// From on_event, for run.finished: a check's verdict.

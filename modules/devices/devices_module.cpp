@@ -18,6 +18,7 @@
 #include <memory>
 #include <set>
 
+#include "change_guard.h"
 #include "credential_cache.h"
 #include "job_runner.h"
 #include "nauto/base/clock.h"
@@ -57,7 +58,8 @@ Result<JobRunnerOptions> read_options(const json& config, std::string& platform_
   options.retry.max_attempts = static_cast<int>(r.integer("attempts", 3, 1, 20));
   options.retry.base_delay_ms = r.duration_ms("retry_delay", 500, 1);
   platform_dir = r.string("platform_dir", "");
-  r.allow("limits");  // a list, read below
+  r.allow("limits");          // a list, read below
+  r.allow("change_windows");  // change_guard.h
   const auto limits = config.is_object() && config.contains("limits") ? config["limits"] : json();
   if (auto done = r.finish(); !done) return std::move(done).error();
   if (!limits.is_null() && !limits.is_array()) {
@@ -162,6 +164,8 @@ class DevicesModule final : public Module {
     std::string platform_dir;
     auto options = read_options(config, platform_dir);
     if (!options) return std::move(options).error();
+    auto guard = ChangeGuard::parse(config.value("change_windows", json()));
+    if (!guard) return std::move(guard).error();
     return ok();
   }
 
@@ -182,6 +186,9 @@ class DevicesModule final : public Module {
     }
     catalog_ = std::make_unique<drivers::PlatformCatalog>(std::move(*catalog));
     options_ = *options;
+    auto guard = ChangeGuard::parse(ctx.config().value("change_windows", json()));
+    if (!guard) return std::move(guard).error();
+    guard_ = std::move(*guard);
     JobStore job_store(*ctx.store());
     auto interrupted = job_store.mark_interrupted();
     if (!interrupted) return std::move(interrupted).error();
@@ -327,6 +334,12 @@ class DevicesModule final : public Module {
             return started(
                 fail(Errc::NotFound, "selector '" + spec->target + "' matches no device"), 0);
           }
+          // Change windows and dangerous commands, before any credential or device is touched.
+          if (auto allowed = guard_.check_windows(*spec, list, std::chrono::system_clock::now());
+              !allowed)
+            return started(allowed.error(), 0);
+          if (auto allowed = check_dangerous(*spec, list, *catalog_); !allowed)
+            return started(allowed.error(), 0);
           std::set<std::string> names;
           for (const auto& host : list) {
             if (!host.value("credential", "").empty()) names.insert(host["credential"]);
@@ -507,6 +520,7 @@ class DevicesModule final : public Module {
 
   JobRunnerOptions options_;
   std::unique_ptr<drivers::PlatformCatalog> catalog_;
+  ChangeGuard guard_;
   std::unique_ptr<JobRunner> runner_;
 };
 

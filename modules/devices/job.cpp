@@ -69,6 +69,8 @@ Result<JobSpec> parse_job_spec(const json& body) {
   spec.redact_secrets = r.boolean("redact_secrets", false);
   spec.restore_secrets = r.boolean("restore_secrets", false);
   spec.save = r.boolean("save", false);
+  spec.override_window = r.string("override_window", "");
+  spec.allow_dangerous = r.string("allow_dangerous", "");
   spec.max_parallel = static_cast<int>(r.integer("max_parallel", 0, 0, 100000));
   spec.device_timeout_ms = r.duration_ms("device_timeout", 0, 0);
   spec.job_timeout_ms = r.duration_ms("job_timeout", 0, 0);
@@ -104,6 +106,8 @@ json to_json(const JobSpec& spec) {
               {"redact_secrets", spec.redact_secrets},
               {"restore_secrets", spec.restore_secrets},
               {"save", spec.save},
+              {"override_window", spec.override_window},
+              {"allow_dangerous", spec.allow_dangerous},
               {"max_parallel", spec.max_parallel},
               {"device_timeout", spec.device_timeout_ms},
               {"job_timeout", spec.job_timeout_ms},

@@ -37,6 +37,11 @@ struct JobSpec {
   bool restore_secrets = false;
   /// Push: copy running to startup afterwards (CLI platforms); with no config, only that.
   bool save = false;
+  /// Push: why it may go outside the devices' change windows (change_guard.h); empty: it may not.
+  std::string override_window;
+  /// Why commands the platform calls dangerous (reload, write erase...) may be sent; empty:
+  /// they may not, unless a person approved the push's diff.
+  std::string allow_dangerous;
   int max_parallel = 0;                ///< 0: only the global limit applies
   std::int64_t device_timeout_ms = 0;  ///< 0: the module's default
   std::int64_t job_timeout_ms = 0;     ///< 0: the module's default

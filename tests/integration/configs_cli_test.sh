@@ -34,6 +34,7 @@ YAML
 check "nauto-lab is ready" start_lab
 
 "$NAUTO" creds keygen --key-file "$work/vault.key" >/dev/null
+closed_window="$(date -u -d '+2 hours' +%H):00-$(date -u -d '+3 hours' +%H):00"
 cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data
 run_dir: $work/run
@@ -42,7 +43,12 @@ modules:
   journal: {}
   inventory: {files: [$work/lab/inventory.yaml]}
   vault: {file: $work/vault.json, key_file: $work/vault.key}
-  devices: {device_timeout: 20s, attempts: 2, retry_delay: 50ms}
+  devices:
+    device_timeout: 20s
+    attempts: 2
+    retry_delay: 50ms
+    # NX-OS may change only in a daily hour that starts two hours from now: closed for the test.
+    change_windows: [{match: {platform: cisco_nxos}, windows: ["$closed_window"]}]
   configs:
     keep_versions: 50
     git: {path: $work/git/configs.git, remote: $work/git/remote.git}
@@ -305,6 +311,28 @@ killed_in_window() {
     ! lab_config ios1 | grep -q "ntp server 10.9.9.9"
 }
 check "a commit-confirm push cut by kill -9 is rolled back at the next start" killed_in_window
+# Change windows and dangerous commands.
+window_refuses() {
+  ! "$NAUTO" job push -t name=nxos4 --config "$work/ntp.cfg" 2>"$work/window.err" && cat "$work/window.err" &&
+    grep -q "1 device(s) outside their change windows: nxos4 ($closed_window UTC)" "$work/window.err" &&
+    ! lab_config nxos4 | grep -q "ntp server 10.9.9.9" &&
+    "$NAUTO" job push -t name=nxos4 --config "$work/ntp.cfg" --dry-run >/dev/null &&
+    ! "$NAUTO" config push "$work/ntp.cfg" -t name=nxos4 >/dev/null 2>"$work/window-push.txt" &&
+    grep -q "outside their change windows" "$work/window-push.txt" &&
+    "$NAUTO" job push -t name=nxos4 --config "$work/ntp.cfg" --override-window "CHG-7: NTP is down" &&
+    lab_config nxos4 >"$work/nxos4-live.txt" && grep -q "ntp server 10.9.9.9" "$work/nxos4-live.txt" &&
+    "$NAUTO" job list -o json >"$work/jobs.json" &&
+    [ "$(json_get "$work/jobs.json" '[j["spec"].get("override_window") for j in d if j["spec"]["kind"] == "push"][0]')" = "CHG-7: NTP is down" ]
+}
+check "a push outside the change window is refused; a dry run and an override with a reason go" window_refuses
+dangerous() {
+  ! "$NAUTO" job run -t name=ios2 --commands "show clock" "reload" 2>"$work/reload.err" && cat "$work/reload.err" &&
+    grep -q "'reload' is a dangerous command on cisco_ios" "$work/reload.err" &&
+    ! control GET /devices/ios2/commands | grep -q "reload" &&
+    "$NAUTO" job run -t name=ios2 --commands "write erase" --allow-dangerous "lab test" >/dev/null 2>&1
+  control GET /devices/ios2/commands | grep -q "write erase"
+}
+check "a dangerous command is refused unless a reason allows it" dangerous
 check "no module was restarted" no_module_restarts
 
 echo "configs cli: $((count - failed)) passed, $failed failed"

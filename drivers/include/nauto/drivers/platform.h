@@ -70,6 +70,9 @@ struct PlatformDefinition {
   /// their capture groups is replaced by `<redacted>` (redact_secrets) before a config is
   /// archived.
   std::vector<std::string> secret_patterns;
+  /// Regexes of commands and config lines that take a device or its routing down (reload,
+  /// write erase, no router bgp...): jobs holding one need allow_dangerous or an approval.
+  std::vector<std::string> dangerous_commands;
   /// Regexes whose first capture is a key: a pushed line with the same key as a running one
   /// replaces it (`hostname`, `description`), so the diff emits no `no` line for the old one.
   std::vector<std::string> replace_keys;
