@@ -53,6 +53,24 @@ class SchemaError(Exception):
     pass
 
 
+# A field becomes a C++ member of its generated struct: C++'s keywords, and the names of the
+# struct's own members, cannot be field names.
+RESERVED_NAMES = {
+    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break",
+    "case", "catch", "char", "class", "compl", "concept", "const", "consteval", "constexpr",
+    "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype",
+    "default", "delete", "do", "double", "dynamic_cast", "else", "enum", "explicit", "export",
+    "extern", "false", "float", "for", "friend", "goto", "if", "inline", "int", "long",
+    "mutable", "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or",
+    "or_eq", "private", "protected", "public", "register", "reinterpret_cast", "requires",
+    "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast", "struct",
+    "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid",
+    "typename", "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while",
+    "xor", "xor_eq",
+    "decode", "to_json", "check", "body", "out",
+}
+
+
 def parse_field(where, name, spec):
     if isinstance(spec, str):
         found = COMPACT.match(spec)
@@ -72,6 +90,9 @@ def parse_field(where, name, spec):
         raise SchemaError(f"{where}.{name}: unknown keys {sorted(unknown)}")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise SchemaError(f"{where}.{name}: a field name is lower_snake_case")
+    if name in RESERVED_NAMES:
+        raise SchemaError(f"{where}.{name}: '{name}' is a C++ keyword or a member of the "
+                          f"generated struct; name the field otherwise ({name}_name, ...)")
     return {"name": name, "type": spec["type"], "required": bool(spec.get("required", False)),
             "doc": str(spec.get("doc", "")), "default": spec.get("default")}
 

@@ -185,26 +185,25 @@ class ConfigsModule final : public Module {
       if (auto started = exporter_.start(ctx); !started) return started;
       // What changed while nautod was down, or an export that failed before it stopped.
       auto archived = archive_->devices();
-      if (archived) {
+      if (archived && !ctx.passive()) {
         git_pending_.insert(archived->begin(), archived->end());
         queue_export(
             ctx, GitCommitInfo{"nautod", "sync with the archive at nautod's start", now_us()}, "");
       }
     }
-    follow_interrupted_backups(ctx);
     pushes_ = std::make_unique<ConfirmedPushes>(
         *store_, *archive_, fetches_,
         [this](Context& c, const std::string& target, const std::string& why, const std::string& by,
                std::function<void(Result<json>)> done) {
+          // A backup that does not start ends too: `done` hears of it once, from the end.
           start_backup(
-              c, BackupAsk{target, why, by, "", false, 0, nullptr},
-              [done](Result<std::pair<std::string, std::int64_t>> started) {
-                if (!started) done(started.error());
-              },
-              [done](Result<json> record) {
-                if (record) done(std::move(record));
-              });
+              c, BackupAsk{target, why, by, "", false, 0, nullptr}, [](auto) {},
+              [done](Result<json> record) { done(std::move(record)); });
         });
+    // A passive nautod (one `nauto` command) serves requests and starts nothing of its own:
+    // interrupted backups, windows to roll back, retention and the Git sync wait for nautod.
+    if (ctx.passive()) return ok();
+    follow_interrupted_backups(ctx);
     pushes_->resume(ctx);
     sweep(ctx);
     ctx.every(std::chrono::milliseconds(settings_.retention_interval_ms),
@@ -524,6 +523,7 @@ class ConfigsModule final : public Module {
         continue;
       }
       record["changed"] = record.value("changed", 0) + 1;
+      if (git_) git_pending_.insert(outcome.device);
       if (record["changed_devices"].size() < 1000) {
         record["changed_devices"].push_back(
             json{{"device", outcome.device}, {"version", outcome.version}});
@@ -554,8 +554,7 @@ class ConfigsModule final : public Module {
     record["finished_us"] = now_us();
     if (git_ && record.value("changed", 0) > 0) {
       std::string details;
-      for (const auto& changed : record["changed_devices"]) {
-        git_pending_.insert(changed.value("device", ""));
+      for (const auto& changed : record["changed_devices"]) {  // the first 1,000
         details += changed.value("device", "") + " version " +
                    std::to_string(changed.value("version", 0)) + "\n";
       }

@@ -124,7 +124,13 @@ Result<GitExportOutcome> GitExport::commit(const std::vector<GitFile>& files,
 
 Result<void> GitExport::push() {
   Owned<git_remote, git_remote_free> remote;
-  if (git_remote_create_anonymous(&remote.get, repository_->repo, options_.remote.c_str()) != 0)
+  // Anonymous, and without url.<base>.insteadOf rewriting: the URL is the one configured. (The
+  // rewriting matches a regex through which libgit2 1.5 leaks PCRE2 match data, fixed in 1.6:
+  // libgit2/libgit2#6382.)
+  git_remote_create_options create = GIT_REMOTE_CREATE_OPTIONS_INIT;
+  create.repository = repository_->repo;
+  create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+  if (git_remote_create_with_opts(&remote.get, options_.remote.c_str(), &create) != 0)
     return git_failure("cannot reach the remote " + options_.remote);
   const std::string refspec = "refs/heads/" + options_.branch + ":refs/heads/" + options_.branch;
   char* specs[] = {const_cast<char*>(refspec.c_str())};

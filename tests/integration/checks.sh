@@ -68,6 +68,11 @@ start_nautod() {  # start_nautod SERVICE: $NAUTOD in the background (sets pid) u
   pid=$!
   wait_for 15 "$NAUTO" call "$1"
 }
+until_window_ended() {  # until_window_ended FILE: sleeps past the deadline_us of a push record
+  local left
+  left=$(python3 -c "import json,time; print(max(0.0, json.load(open('$1'))['deadline_us'] / 1e6 - time.time() + 0.5))") || return 1
+  sleep "$left"
+}
 no_module_restarts() {  # no module of the running nautod was ever restarted (issue 24)
   "$NAUTO" status -o json >"$work/restarts.json" || return 1
   python3 - "$work/restarts.json" <<'PY'

@@ -296,18 +296,20 @@ manual_confirm() {
 }
 check "a push waiting in its window is confirmed by hand" manual_confirm
 killed_in_window() {
-  "$NAUTO" config push "$work/ntp.cfg" -t name=ios1 --confirm 4s -o json >"$work/push4.json" &&
+  "$NAUTO" config push "$work/ntp.cfg" -t name=ios1 --confirm 10s -o json >"$work/push4.json" &&
     [ "$(json_get "$work/push4.json" 'd["state"]')" = waiting ] && lab_config ios1 | grep -q "ntp server 10.9.9.9" || return 1
   local id
   id=$(json_get "$work/push4.json" 'd["id"]')
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
   pid=""
-  sleep 5  # the window ends while nautod is down
+  until_window_ended "$work/push4.json" || return 1  # the window ends while nautod is down
   start_nautod configs.status || return 1
-  wait_for 20 sh -c "'$NAUTO' config pushes -o json | grep -q '\"state\": \"rolled_back\"'" &&
+  rolled_back() {
     "$NAUTO" config pushes -o json >"$work/pushes.json" &&
-    [ "$(json_get "$work/pushes.json" '[(p["state"], p["rollback_reason"][:30]) for p in d["pushes"] if p["id"] == "'"$id"'"]')" = "[('rolled_back', 'nautod restarted after the con')]" ] &&
+      [ "$(json_get "$work/pushes.json" '[(p["state"], p.get("rollback_reason", "")[:30]) for p in d["pushes"] if p["id"] == "'"$id"'"]')" = "[('rolled_back', 'nautod restarted after the con')]" ]
+  }
+  wait_for 30 rolled_back &&
     ! lab_config ios1 | grep -q "ntp server 10.9.9.9"
 }
 check "a commit-confirm push cut by kill -9 is rolled back at the next start" killed_in_window

@@ -146,13 +146,13 @@ passing_push() {
 }
 check "a push that keeps the peer passes its check and stays" passing_push
 killed() {
-  "$NAUTO" config push "$work/break.cfg" -t frr1 --confirm 3s -o json >"$work/push3.json" &&
+  "$NAUTO" config push "$work/break.cfg" -t frr1 --confirm 10s -o json >"$work/push3.json" &&
     [ "$(json_get "$work/push3.json" 'd["state"]')" = waiting ] || return 1
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
   pid=""
   vtysh -c 'show running-config' | grep -q "neighbor 192.0.2.1 remote-as 65999" || return 1  # pushed, undecided
-  sleep 4
+  until_window_ended "$work/push3.json" || return 1  # the window ends while nautod is down
   start_nautod configs.status &&
     wait_for 20 sh -c "vtysh --vty_socket '$work' -c 'show running-config' | grep -q 'neighbor 192.0.2.1 remote-as 65200'" &&
     vtysh -c 'show running-config' | grep -q "neighbor 192.0.2.1 password s3cr3t-bgp"
