@@ -93,11 +93,8 @@ std::string ConfigDiff::hierarchical(const ConfigTree& before, const ConfigTree&
 
 ConfigDiff::ConfigDiff(const std::vector<std::string>& ignore,
                        const std::vector<std::string>& replace_keys) {
-  for (auto [patterns, into] : {std::pair{&ignore, &ignore_}, {&replace_keys, &replace_keys_}}) {
-    for (const auto& pattern : *patterns) {
-      if (const auto* regex = platform_regex(pattern)) into->push_back(regex);
-    }
-  }
+  ignore_ = platform_regexes(ignore);
+  replace_keys_ = platform_regexes(replace_keys);
 }
 
 ConfigTree ConfigDiff::parse(std::string_view text) const {

@@ -20,6 +20,14 @@ const text::Regex* platform_regex(const std::string& pattern, text::Regex::Ancho
   return it->second.get();
 }
 
+std::vector<const text::Regex*> platform_regexes(const std::vector<std::string>& patterns) {
+  std::vector<const text::Regex*> compiled;
+  for (const auto& pattern : patterns) {
+    if (const auto* regex = platform_regex(pattern)) compiled.push_back(regex);
+  }
+  return compiled;
+}
+
 std::string host_prompt_pattern(std::string_view pattern) {
   std::string out;
   bool first = true;

@@ -12,10 +12,7 @@ Timeouts effective_timeouts(const DeviceTarget& target, const PlatformDefinition
 std::string drop_volatile_lines(const std::string& text, const PlatformDefinition& platform) {
   if (platform.volatile_lines.empty()) return text;
   // Checked when the platform was loaded (platform.cpp); one that does not compile is left out.
-  std::vector<const text::Regex*> patterns;
-  for (const auto& pattern : platform.volatile_lines) {
-    if (const auto* compiled = platform_regex(pattern)) patterns.push_back(compiled);
-  }
+  const auto patterns = platform_regexes(platform.volatile_lines);
   std::string out;
   out.reserve(text.size());
   std::size_t start = 0;
@@ -64,10 +61,7 @@ std::string redact_secrets(const std::string& text, const PlatformDefinition& pl
                            std::size_t* replaced) {
   if (replaced) *replaced = 0;
   if (platform.secret_patterns.empty()) return text;
-  std::vector<const text::Regex*> patterns;
-  for (const auto& pattern : platform.secret_patterns) {
-    if (const auto* compiled = platform_regex(pattern)) patterns.push_back(compiled);
-  }
+  const auto patterns = platform_regexes(platform.secret_patterns);
   // A config that is not UTF-8 is matched as repaired, so an offset always points into `source`.
   const std::string source = text::is_valid_utf8(text) ? text : text::to_valid_utf8(text);
   thread_local text::Matcher matcher;

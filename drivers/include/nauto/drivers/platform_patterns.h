@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "nauto/text/regex.h"
 
@@ -20,6 +21,9 @@ namespace nauto::drivers {
 /// compile (platform loading rejects such a file, so only a hand-built definition gets here).
 const text::Regex* platform_regex(const std::string& pattern,
                                   text::Regex::Anchor anchor = text::Regex::Anchor::Anywhere);
+
+/// platform_regex() of each pattern of a platform's list, leaving out those that do not compile.
+std::vector<const text::Regex*> platform_regexes(const std::vector<std::string>& patterns);
 
 /// The capture group name host_prompt_pattern() gives the hostname.
 inline constexpr std::string_view kHostGroup = "nauto_host";
