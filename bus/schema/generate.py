@@ -80,6 +80,9 @@ def parse_field(where, name, spec):
         spec = {"type": kind, "required": bang == "!", "doc": doc or ""}
         if default is not None:
             spec["default"] = yaml.safe_load(default)
+            # `string = 0` is the text "0", not the number YAML reads.
+            if kind == "string" and not isinstance(spec["default"], str):
+                spec["default"] = default.strip()
     if not isinstance(spec, dict) or "type" not in spec:
         raise SchemaError(f"{where}.{name}: expected a type")
     if spec["type"] not in TYPES:
