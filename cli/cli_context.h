@@ -69,6 +69,12 @@ void add_job_commands(CLI::App& app, CliContext& context);
 void add_schedule_commands(CLI::App& app, CliContext& context);
 /// nauto config backup|backups|status|history|show|diff|search|drift (the config archive).
 void add_config_commands(CLI::App& app, CliContext& context);
+/// A request answered when a fleet operation is done (a backup, a drift check, a rollout with
+/// wait): it may take as long as the router lets a request live.
+Result<nlohmann::json> fleet_call(CliContext& context, const std::string& service,
+                                  const nlohmann::json& body);
+/// nauto rollout push|template|runbook|list|status|pause|resume|abort (staged rollouts).
+void add_rollout_commands(CLI::App& app, CliContext& context);
 /// configs.push with `body`, its outcome printed; the exit status (3: a device failed or the
 /// push was rolled back). `nauto config push` and `nauto job push --commit-confirm`.
 int confirmed_push(CliContext& context, const nlohmann::json& body);

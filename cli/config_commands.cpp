@@ -61,15 +61,6 @@ void print_backup(const json& record) {
               << "\n";
 }
 
-// A request answered when a fleet operation is done: as long as the router allows.
-Result<json> fleet_call(CliContext& context, const std::string& service, const json& body) {
-  const auto saved = context.timeout_ms;
-  context.timeout_ms = std::max(context.timeout_ms, kFleetWaitMs);
-  auto answer = context.call(service, body);
-  context.timeout_ms = saved;
-  return answer;
-}
-
 // A fleet comparison (plan, drift): the answer, exit status 3 when a device is not "same", and
 // the document itself for -o json/yaml. nullopt when nothing is left to print.
 std::optional<json> compare_fleet(CliContext& context, const std::string& service,
@@ -108,6 +99,14 @@ void print_push(const json& record) {
 }
 
 }  // namespace
+
+Result<json> fleet_call(CliContext& context, const std::string& service, const json& body) {
+  const auto saved = context.timeout_ms;
+  context.timeout_ms = std::max(context.timeout_ms, kFleetWaitMs);
+  auto answer = context.call(service, body);
+  context.timeout_ms = saved;
+  return answer;
+}
 
 int confirmed_push(CliContext& context, const json& body) {
   auto answer = fleet_call(context, bus::schema::ConfigsPushRequest::kTopic, body);

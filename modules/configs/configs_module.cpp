@@ -33,6 +33,9 @@
 #include "nauto/store/retention.h"
 #include "nauto/store/store.h"
 #include "nauto/text/regex.h"
+#include "record_tables.h"
+#include "rollouts.h"
+#include "run_waits.h"
 
 namespace nauto::mod::configs {
 
@@ -158,7 +161,7 @@ class ConfigsModule final : public Module {
         "configs", "the config archive: versions, diffs, search and drift of running configs",
         {schema::JobFinishedEvent::kTopic, schema::RunFinishedEvent::kTopic},
         {ConfigArchive::kVersionsTable, ConfigArchive::kBlobsTable, ConfigArchive::kStatusTable,
-         kBackupsTable, ConfirmedPushes::kTable});
+         kBackupsTable, ConfirmedPushes::kTable, Rollouts::kTable, Rollouts::kDevicesTable});
   }
 
   Result<void> validate(const json& config) const override {
@@ -191,20 +194,30 @@ class ConfigsModule final : public Module {
             ctx, GitCommitInfo{"nautod", "sync with the archive at nautod's start", now_us()}, "");
       }
     }
-    pushes_ = std::make_unique<ConfirmedPushes>(
-        *store_, *archive_, fetches_,
-        [this](Context& c, const std::string& target, const std::string& why, const std::string& by,
-               std::function<void(Result<json>)> done) {
-          // A backup that does not start ends too: `done` hears of it once, from the end.
-          start_backup(
-              c, BackupAsk{target, why, by, "", false, 0, nullptr}, [](auto) {},
-              [done](Result<json> record) { done(std::move(record)); });
-        });
+    auto snapshot = [this](Context& c, const std::string& target, const std::string& why,
+                           const std::string& by, std::function<void(Result<json>)> done) {
+      // A backup that does not start ends too: `done` hears of it once, from the end.
+      start_backup(
+          c, BackupAsk{target, why, by, "", false, 0, nullptr}, [](auto) {},
+          [done](Result<json> record) { done(std::move(record)); });
+    };
+    pushes_ = std::make_unique<ConfirmedPushes>(*store_, *archive_, fetches_, runs_, snapshot);
+    Rollouts::Render render;
+    if (intended_) {
+      render = [this](const json& host) -> Result<std::string> {
+        auto rendered = intended_->render(host);
+        if (!rendered) return std::move(rendered).error();
+        return std::move(rendered->text);
+      };
+    }
+    rollouts_ = std::make_unique<Rollouts>(*store_, *archive_, *pushes_, runs_, snapshot,
+                                           std::move(render));
     // A passive nautod (one `nauto` command) serves requests and starts nothing of its own:
     // interrupted backups, windows to roll back, retention and the Git sync wait for nautod.
     if (ctx.passive()) return ok();
     follow_interrupted_backups(ctx);
     pushes_->resume(ctx);
+    rollouts_->resume_all(ctx);
     sweep(ctx);
     ctx.every(std::chrono::milliseconds(settings_.retention_interval_ms),
               [this, &ctx] { sweep(ctx); });
@@ -214,7 +227,7 @@ class ConfigsModule final : public Module {
   void on_event(const bus::Envelope& event, Context& ctx) override {
     if (event.topic == schema::RunFinishedEvent::kTopic) {
       auto ended = schema::decode_body<schema::RunFinishedEvent>(event.body);
-      if (ended && pushes_) pushes_->run_ended(ctx, ended->id, ended->state);
+      if (ended) runs_.run_ended(ended->id, ended->state);
       return;
     }
     if (event.topic != schema::JobFinishedEvent::kTopic) return;
@@ -241,6 +254,8 @@ class ConfigsModule final : public Module {
         topic == schema::ConfigsConfirmRequest::kTopic ||
         topic == schema::ConfigsRollbackRequest::kTopic)
       return safe_push(ctx, topic, request.body, caller, std::move(reply));
+    if (topic.rfind("configs.rollout", 0) == 0)
+      return rollout_request(ctx, topic, request.body, caller, std::move(reply));
     if (topic == schema::ConfigsRenderRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsRenderRequest>(request.body);
       if (!args) return reply.fail(args.error());
@@ -272,7 +287,9 @@ class ConfigsModule final : public Module {
   }
 
   void stop(Context& ctx) noexcept override {
+    if (rollouts_) rollouts_->stop(ctx);
     if (pushes_) pushes_->stop(ctx);
+    runs_.clear();
     searcher_.stop(ctx);
     exporter_.stop(ctx);
     for (auto& [id, backup] : backups_) {
@@ -348,16 +365,11 @@ class ConfigsModule final : public Module {
     if (topic == schema::ConfigsBackupsRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsBackupsRequest>(body);
       if (!args) return std::move(args).error();
-      store::ScanOptions scan;
-      scan.reverse = true;
-      scan.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(args->limit, 1, 1000));
-      auto entries = archive_store().scan(kBackupsTable, scan);
-      if (!entries) return std::move(entries).error();
-      json out = json::array();
-      for (const auto& [id, value] : *entries) {
-        if (auto record = bus::from_body(value)) out.push_back(std::move(*record));
-      }
-      return json{{"backups", std::move(out)}};
+      auto records =
+          latest_records(archive_store(), kBackupsTable,
+                         static_cast<std::size_t>(std::clamp<std::int64_t>(args->limit, 1, 1000)));
+      if (!records) return std::move(records).error();
+      return json{{"backups", std::move(*records)}};
     }
     return fail(Errc::Unsupported, "the configs module has no service '" + topic + "'");
   }
@@ -749,6 +761,49 @@ class ConfigsModule final : public Module {
         });
   }
 
+  // ---- staged rollouts ----
+
+  void rollout_request(Context& ctx, const std::string& topic, const std::string& body,
+                       const std::string& caller, Reply reply) {
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    auto answer = [shared](Result<json> record) {
+      if (!record) return shared->fail(record.error());
+      shared->ok_json(*record);
+    };
+    auto who = [&caller](const std::string& by) { return by.empty() ? caller : by; };
+    if (topic == schema::ConfigsRolloutRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsRolloutRequest>(body);
+      if (!args) return shared->fail(args.error());
+      return rollouts_->start(ctx, *args, who(args->by), answer);
+    }
+    if (topic == schema::ConfigsRolloutsRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsRolloutsRequest>(body);
+      if (!args) return shared->fail(args.error());
+      auto records =
+          rollouts_->list(static_cast<std::size_t>(std::clamp<std::int64_t>(args->limit, 1, 1000)));
+      if (!records) return shared->fail(records.error());
+      return shared->ok_json(json{{"rollouts", std::move(*records)}});
+    }
+    if (topic == schema::ConfigsRolloutShowRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsRolloutShowRequest>(body);
+      if (!args) return shared->fail(args.error());
+      return answer(rollouts_->show(args->id));
+    }
+    if (topic == schema::ConfigsRolloutPauseRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsRolloutPauseRequest>(body);
+      if (!args) return shared->fail(args.error());
+      return rollouts_->pause(ctx, args->id, who(args->by), answer);
+    }
+    if (topic == schema::ConfigsRolloutResumeRequest::kTopic) {
+      auto args = schema::decode_body<schema::ConfigsRolloutResumeRequest>(body);
+      if (!args) return shared->fail(args.error());
+      return rollouts_->resume(ctx, args->id, args->config, who(args->by), answer);
+    }
+    auto args = schema::decode_body<schema::ConfigsRolloutAbortRequest>(body);
+    if (!args) return shared->fail(args.error());
+    rollouts_->abort(ctx, args->id, args->no_rollback, who(args->by), answer);
+  }
+
   // ---- intended configs ----
 
   Result<const IntendedConfigs*> intended() const {
@@ -988,6 +1043,11 @@ class ConfigsModule final : public Module {
       ctx.log().info("archive retention: {} versions and {} blobs erased", swept->versions_erased,
                      swept->blobs_erased);
     }
+    // Rollouts with their devices, never one still running or any after it.
+    auto rollouts = store::sweep_records(archive_store(), Rollouts::kTable, Rollouts::kDevicesTable,
+                                         store::Retention{0, settings_.keep_backups, 0}, 0,
+                                         now_us(), rollouts_->oldest_running());
+    if (!rollouts) ctx.log().error("rollouts: {}", rollouts.error().describe());
     // Backup and push records, by count: both keyed by time-ordered ids, oldest first.
     for (const char* table : {kBackupsTable, ConfirmedPushes::kTable}) {
       auto first = store::first_key_kept(archive_store(), table,
@@ -1008,7 +1068,9 @@ class ConfigsModule final : public Module {
   store::Store* store_ = nullptr;
   std::unique_ptr<ConfigArchive> archive_;
   std::unique_ptr<IntendedConfigs> intended_;
+  RunWaits runs_;
   std::unique_ptr<ConfirmedPushes> pushes_;
+  std::unique_ptr<Rollouts> rollouts_;
   ConfigFetches fetches_;
   std::map<std::string, Backup> backups_;
   std::map<std::string, DriftCheck> drifts_;

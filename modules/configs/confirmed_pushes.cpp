@@ -5,6 +5,7 @@
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/store/retention.h"
+#include "record_tables.h"
 
 namespace nauto::configs {
 
@@ -14,8 +15,6 @@ namespace schema = bus::schema;
 namespace {
 
 constexpr std::int64_t kDeviceCallTimeoutMs = 300'000;
-// Ends of runs not known as checks yet, remembered this many.
-constexpr std::size_t kEarlyEndsKept = 1000;
 
 bool undecided(const std::string& state) {
   return state == "pushing" || state == "waiting" || state == "checking" || state == "rolling_back";
@@ -46,15 +45,7 @@ Result<json> ConfirmedPushes::stored(const std::string& id) const {
 }
 
 Result<json> ConfirmedPushes::list(std::size_t limit) const {
-  store::ScanOptions scan;
-  scan.reverse = true;
-  scan.limit = limit;
-  auto entries = store_.scan(kTable, scan);
-  if (!entries) return std::move(entries).error();
-  json out = json::array();
-  for (const auto& [id, value] : *entries)
-    if (auto r = bus::from_body(value)) out.push_back(std::move(*r));
-  return out;
+  return latest_records(store_, kTable, limit);
 }
 
 void ConfirmedPushes::push(Context& ctx, PushAsk ask, Done done) {
@@ -211,46 +202,23 @@ void ConfirmedPushes::start_check(Context& ctx, json& r) {
             {"params", {{"target", joined_names(r["snapshot"])}}},
             {"started_by", "push " + id},
             {"chain", id}};
-  ctx.request(schema::RunStartRequest::kTopic, bus::to_body(body), 30'000,
-              [this, &ctx, id](Result<std::string> answer) {
-                auto started = answer ? bus::from_body(*answer) : Result<json>(answer.error());
-                if (!started) {
-                  return roll_back(
-                      ctx, id, "the check runbook did not start: " + started.error().describe());
-                }
-                const auto run = started->value("id", "");
-                auto r = stored(id);
-                if (!r) return;
-                (*r)["check_run"] = run;
-                (void)save(*r);
-                checks_[run] = id;
-                // A check that ended before this reply was handled.
-                if (auto early = early_ends_.find(run); early != early_ends_.end()) {
-                  const auto state = early->second;
-                  early_ends_.erase(early);
-                  run_ended(ctx, run, state);
-                }
-              });
-}
-
-void ConfirmedPushes::run_ended(Context& ctx, const std::string& run, const std::string& state) {
-  auto it = checks_.find(run);
-  if (it == checks_.end()) {
-    // Perhaps a check whose start's reply is still on its way: kept a while for it.
-    early_ends_[run] = state;
-    early_order_.push_back(run);
-    if (early_order_.size() > kEarlyEndsKept) {
-      early_ends_.erase(early_order_.front());
-      early_order_.pop_front();
-    }
-    return;
-  }
-  const auto id = it->second;
-  checks_.erase(it);
-  if (state == "succeeded") {
-    return confirm(ctx, id, "check " + run, [](Result<json>) {});
-  }
-  roll_back(ctx, id, "the check runbook's run " + run + " ended " + state);
+  runs_.start(
+      ctx, body,
+      [this, &ctx, id](Result<std::string> run) {
+        if (!run)
+          return roll_back(ctx, id, "the check runbook did not start: " + run.error().describe());
+        auto r = stored(id);
+        if (!r) return;
+        (*r)["check_run"] = *run;
+        (void)save(*r);
+      },
+      [this, &ctx, id](const std::string& state) {
+        auto r = stored(id);
+        if (!r || r->value("state", "") != "checking") return;
+        const auto run = r->value("check_run", "");
+        if (state == "succeeded") return confirm(ctx, id, "check " + run, [](Result<json>) {});
+        roll_back(ctx, id, "the check runbook's run " + run + " ended " + state);
+      });
 }
 
 void ConfirmedPushes::confirm(Context& ctx, const std::string& id, const std::string& by,

@@ -14,7 +14,6 @@
 //
 // Thread: the configs module's, for every member.
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -24,6 +23,7 @@
 #include "config_fetches.h"
 #include "nauto/sdk/context.h"
 #include "nauto/store/store.h"
+#include "run_waits.h"
 
 namespace nauto::configs {
 
@@ -48,8 +48,12 @@ class ConfirmedPushes {
   using Done = std::function<void(Result<nlohmann::json> record)>;
 
   ConfirmedPushes(store::Store& store, const ConfigArchive& archive, ConfigFetches& fetches,
-                  Snapshot snapshot)
-      : store_(store), archive_(archive), fetches_(fetches), snapshot_(std::move(snapshot)) {}
+                  RunWaits& runs, Snapshot snapshot)
+      : store_(store),
+        archive_(archive),
+        fetches_(fetches),
+        runs_(runs),
+        snapshot_(std::move(snapshot)) {}
 
   /// Snapshot, push; `done` gets the record once the push is decided: pushed (no window),
   /// waiting (for a confirmation), confirmed or rolled_back (the check decided).
@@ -62,8 +66,6 @@ class ConfirmedPushes {
                        const std::string& by, const std::string& override_window, Done done);
   /// At start: windows that passed while nautod was down roll back; the others are armed.
   void resume(Context& ctx);
-  /// From on_event, for run.finished: a check's verdict.
-  void run_ended(Context& ctx, const std::string& run, const std::string& state);
   /// The latest records, newest first.
   Result<nlohmann::json> list(std::size_t limit) const;
   /// Fails what waits for an answer (nautod stopping).
@@ -81,12 +83,10 @@ class ConfirmedPushes {
   store::Store& store_;
   const ConfigArchive& archive_;
   ConfigFetches& fetches_;
+  RunWaits& runs_;
   Snapshot snapshot_;
   std::map<std::string, Done> waiting_;             // push id -> who waits for its decision
   std::map<std::string, Context::TimerId> timers_;  // push id -> its window's end
-  std::map<std::string, std::string> checks_;       // check run id -> push id
-  std::map<std::string, std::string> early_ends_;   // run id -> state, for a check's late start
-  std::deque<std::string> early_order_;
 };
 
 }  // namespace nauto::configs

@@ -19,6 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$(dirname "$0")/checks.sh"
+# check_pass and check_fail, the health checks pushes and rollouts call.
+shared_runbooks=$(cd "$(dirname "$0")/runbooks" && pwd)
 
 claim_ports
 cat >"$work/fleet.yaml" <<YAML
@@ -53,27 +55,9 @@ modules:
     keep_versions: 50
     git: {path: $work/git/configs.git, remote: $work/git/remote.git}
     templates: {dir: $work/templates}
-  runbooks: {dirs: [$work/runbooks]}
+  runbooks: {dirs: [$work/runbooks, $shared_runbooks]}
 YAML
 mkdir -p "$work/templates" "$work/runbooks"
-# Health checks for confirmed pushes: one reads every pushed device, one finds a fault.
-cat >"$work/runbooks/check_pass.lua" <<'LUA'
-return runbook {
-  name = "check_pass",
-  params = { target = { type = "selector", default = "all" } },
-  run = function(p)
-    for _, d in ipairs(inventory.select(p.target)) do d:run("show version") end
-    return { checked = true }
-  end,
-}
-LUA
-cat >"$work/runbooks/check_fail.lua" <<'LUA'
-return runbook {
-  name = "check_fail",
-  params = { target = { type = "selector", default = "all" } },
-  run = function(p) fail("BGP did not come back on " .. p.target) end,
-}
-LUA
 git init -q --bare "$work/git/remote.git"
 export NAUTO_CONFIG=$work/nauto.yaml
 check "nautod starts with the configs module" start_nautod configs.status
