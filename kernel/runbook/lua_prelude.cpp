@@ -110,17 +110,34 @@ local function approved_push(self, config, options, level)
     "nothing was pushed", level + 1)
 end
 
+-- With {commit_confirm = "5m"} (or seconds) the push goes through the configs module: the
+-- device's config is archived first, and the change is rolled back unless this run succeeds
+-- (or confirm(result) comes) within the window; a failed run rolls it back at once.
 function Device:push(lines, options)
   options = options or {}
   local config = text_of(lines, "d:push", 2)
+  if options.approval and options.commit_confirm ~= nil and options.dry_run ~= true then
+    error_("d:push: approval and commit_confirm together are not supported yet", 2)
+  end
   if options.approval and options.dry_run ~= true then
     local result = approved_push(self, config, options, 2)
     return result
   end
   local result = device_call(self, { kind = "push", config = config,
     dry_run = options.dry_run == true, replace = options.replace == true,
-    save = options.save == true }, 2)
+    save = options.save == true, commit_confirm = options.commit_confirm }, 2)
   return result
+end
+
+-- Confirms a push made with commit_confirm (its result, or its push_id) before the run ends.
+function confirm(push)
+  local id = push
+  if type_(push) == "table" then id = push.push_id end
+  if type_(id) ~= "string" or id == "" then
+    error_("confirm(push): expected the result of d:push{commit_confirm = ...}", 2)
+  end
+  local record = perform("confirm_push", { id = id }, 2)
+  return record
 end
 
 function Device:diff(intended)

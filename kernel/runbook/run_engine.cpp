@@ -34,7 +34,12 @@ std::string summary_of(const Effect& effect) {
         commands += (commands.empty() ? "" : "; ") + c.get<std::string>();
       return device + ": " + commands;
     }
-    if (op == "push") return device + (a.value("dry_run", false) ? ": push (dry run)" : ": push");
+    if (op == "push") {
+      if (a.value("dry_run", false)) return device + ": push (dry run)";
+      return device + (a.contains("commit_confirm") && !a["commit_confirm"].is_null()
+                           ? ": push (commit-confirm)"
+                           : ": push");
+    }
     return device + ": " + op;
   }
   if (effect.kind == "select") return "select " + a.value("selector", "");
@@ -42,9 +47,29 @@ std::string summary_of(const Effect& effect) {
   if (effect.kind == "approval") return "approval: " + a.value("message", "");
   if (effect.kind == "emit") return "emit " + a.value("topic", "");
   if (effect.kind == "call") return "call " + a.value("runbook", "");
+  if (effect.kind == "confirm_push") return "confirm push " + a.value("id", "");
   if (effect.kind == "state_get") return "store.get " + a.value("key", "");
   if (effect.kind == "state_put") return "store.put " + a.value("key", "");
   return effect.kind;
+}
+
+// A confirmed push's record as a d:push result: the device's outcome, or its error.
+Result<json> push_outcome(const std::string& device, const json& record) {
+  for (const auto& d : record.value("devices", json::array())) {
+    if (d.value("device", "") != device) continue;
+    if (d.value("status", "") != "ok") {
+      return fail(Errc::Rejected, device + ": " + d.value("error", "the push failed") + " (push " +
+                                      record.value("id", "") + " rolls back)");
+    }
+    return json{{"changed", d.value("changed", false)},
+                {"diff", d.value("diff", "")},
+                {"push_id", record.value("id", "")},
+                {"state", record.value("state", "")},
+                {"confirm_deadline_us", record.value("deadline_us", std::int64_t{0})}};
+  }
+  return fail(Errc::Rejected, device + ": push " + record.value("id", "") + " is " +
+                                  record.value("state", "") + ": " +
+                                  record.value("error", "nothing was pushed"));
 }
 
 // Per-runbook state reads and writes are journaled like any effect but not announced step by
@@ -451,6 +476,7 @@ void RunEngine::issue(Slot& slot, const Effect& effect) {
   if (effect.kind == "approval") return issue_approval(slot, effect);
   if (effect.kind == "call") return issue_call(slot, effect);
   (void)journal_.put_entry(id, effect.key, entry, false);
+  if (effect.kind == "confirm_push") return issue_confirm_push(slot, effect);
   if (effect.kind == "select") {
     return bus_.request(bus::schema::InventorySelectRequest::kTopic,
                         json{{"selector", a.value("selector", "")}}, options_.lookup_timeout_ms,
@@ -518,8 +544,47 @@ void RunEngine::issue_device(Slot& slot, const Effect& effect) {
     return finish_effect(id, effect.key, std::move(written).error());
   }
   slot.called_devices = true;
+  const auto confirm = body.contains("commit_confirm") ? body["commit_confirm"] : json();
+  body.erase("commit_confirm");
+  if (changes && !confirm.is_null()) return issue_confirmed_push(slot, effect.key, body, confirm);
   bus_.request(bus::schema::DeviceCallRequest::kTopic, body, options_.device_timeout_ms + 5'000,
                [this, id, key = effect.key](Result<json> reply) {
+                 finish_effect(id, key, std::move(reply));
+                 reap();
+               });
+}
+
+// d:push{commit_confirm = ...}: the configs module archives the device's config, pushes, and
+// rolls back unless this run succeeds (it names the run as the push's check) or confirm()
+// comes within the window. The step's result is the push's: changed, diff and push_id.
+void RunEngine::issue_confirmed_push(Slot& slot, const std::string& key, const json& call,
+                                     const json& confirm) {
+  const auto id = slot.run->id();
+  const auto device = call.value("device", "");
+  json push{
+      {"target", "name=" + device},
+      {"config", call.value("config", "")},
+      {"replace", call.value("replace", false)},
+      {"save", call.value("save", false)},
+      {"confirm",
+       confirm.is_number() ? json(std::to_string(confirm.get<std::int64_t>()) + "s") : confirm},
+      {"check_run", id},
+      {"by", slot.record.value("started_by", "")},
+      {"why", "run " + id + " of " + slot.run->spec().runbook}};
+  // Archive, push and a replace if it must roll back: three device operations at most.
+  bus_.request(bus::schema::ConfigsPushRequest::kTopic, push, 3 * options_.device_timeout_ms,
+               [this, id, key, device](Result<json> reply) {
+                 if (reply) reply = push_outcome(device, *reply);
+                 finish_effect(id, key, std::move(reply));
+                 reap();
+               });
+}
+
+void RunEngine::issue_confirm_push(Slot& slot, const Effect& effect) {
+  const auto id = slot.run->id();
+  bus_.request(bus::schema::ConfigsConfirmRequest::kTopic,
+               json{{"id", effect.args.value("id", "")}, {"by", "run " + id}},
+               options_.lookup_timeout_ms, [this, id, key = effect.key](Result<json> reply) {
                  finish_effect(id, key, std::move(reply));
                  reap();
                });

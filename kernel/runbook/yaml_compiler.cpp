@@ -408,7 +408,7 @@ class Writer {
 
 const std::map<std::string, std::set<std::string>> kStepKeys = {
     {"command", {"device", "command", "commands", "parse"}},
-    {"config", {"device", "lines", "dry_run", "replace", "save"}},
+    {"config", {"device", "lines", "dry_run", "replace", "save", "commit_confirm"}},
     {"runbook", {"runbook", "params"}},
     {"wait", {"seconds"}},
     {"approval", {"message", "approvers", "timeout"}},
@@ -614,9 +614,11 @@ class Compiler {
       const auto dry = step["dry_run"] ? value(step["dry_run"], path + ".dry_run") : "false";
       const auto replace = step["replace"] ? value(step["replace"], path + ".replace") : "false";
       const auto save = step["save"] ? value(step["save"], path + ".save") : "false";
+      const auto confirm =
+          step["commit_confirm"] ? value(step["commit_confirm"], path + ".commit_confirm") : "nil";
       return "return device(" + device_of(step, path, looping) + "):push(" + lines +
              ", { dry_run = Y.truthy(" + dry + "), replace = Y.truthy(" + replace +
-             "), save = Y.truthy(" + save + ") })";
+             "), save = Y.truthy(" + save + "), commit_confirm = " + confirm + " })";
     }
     if (type == "runbook") {
       if (!step["runbook"]) problem(step, path, "a runbook step needs runbook: <name>");

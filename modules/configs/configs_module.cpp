@@ -732,8 +732,8 @@ class ConfigsModule final : public Module {
       return pushes_->push(
           ctx,
           PushAsk{args->target, args->config, args->replace, args->save, confirm_ms,
-                  args->check_runbook, args->by.empty() ? caller : args->by, args->why,
-                  args->override_window, args->allow_dangerous},
+                  args->check_runbook, args->check_run, args->by.empty() ? caller : args->by,
+                  args->why, args->override_window, args->allow_dangerous},
           answer);
     }
     if (topic == schema::ConfigsConfirmRequest::kTopic) {

@@ -58,6 +58,7 @@ void ConfirmedPushes::push(Context& ctx, PushAsk ask, Done done) {
               {"save", ask.save},
               {"confirm_ms", ask.confirm_ms},
               {"check", ask.check},
+              {"check_run", ask.check_run},
               {"by", ask.by},
               {"why", ask.why},
               {"state", "snapshot"},
@@ -190,8 +191,22 @@ void ConfirmedPushes::decided(Context& ctx, json& r) {
   }
   r["state"] = "waiting";
   (void)save(r);
+  if (!r.value("check_run", "").empty()) {
+    // The run that pushed waits for this answer; its own end decides.
+    answer(r);
+    return wait_for_run(ctx, id, r.value("check_run", ""));
+  }
   if (r.value("check", "").empty()) return answer(r);
   start_check(ctx, r);
+}
+
+void ConfirmedPushes::wait_for_run(Context& ctx, const std::string& id, const std::string& run) {
+  runs_.wait(run, [this, &ctx, id, run](const std::string& state) {
+    auto r = stored(id);
+    if (!r || r->value("state", "") != "waiting") return;
+    if (state == "succeeded") return confirm(ctx, id, "run " + run, [](Result<json>) {});
+    roll_back(ctx, id, "run " + run + ", which pushed it, ended " + state);
+  });
 }
 
 void ConfirmedPushes::start_check(Context& ctx, json& r) {
@@ -367,6 +382,9 @@ void ConfirmedPushes::resume(Context& ctx) {
                    (r.value("deadline_us", std::int64_t{0}) - now_us()) / 1'000'000);
     arm(ctx, r);
     if (state == "checking") start_check(ctx, r);  // its verdict was lost with the old nautod
+    // A run that pushed it goes on after the restart (the runbooks module resumes it).
+    if (state == "waiting" && !r.value("check_run", "").empty())
+      wait_for_run(ctx, id, r.value("check_run", ""));
   }
 }
 

@@ -34,6 +34,7 @@ struct PushAsk {
   bool save = false;            ///< copy running to startup (after the confirmation, if any)
   std::int64_t confirm_ms = 0;  ///< 0: no window, the push stands
   std::string check;            ///< a runbook that decides, within the window
+  std::string check_run;        ///< a running run whose end decides (the runbook that pushes)
   std::string by, why;
   std::string override_window, allow_dangerous;  ///< passed to the push (change_guard.h)
 };
@@ -77,6 +78,7 @@ class ConfirmedPushes {
   void decided(Context& ctx, nlohmann::json& record);
   void arm(Context& ctx, const nlohmann::json& record);
   void start_check(Context& ctx, nlohmann::json& record);
+  void wait_for_run(Context& ctx, const std::string& id, const std::string& run);
   void roll_back(Context& ctx, const std::string& id, const std::string& reason);
   Result<nlohmann::json> stored(const std::string& id) const;
 

@@ -19,13 +19,17 @@ void RunWaits::start(Context& ctx, const nlohmann::json& body, Started started, 
                 if (!reply) return started(std::move(reply).error());
                 const auto run = reply->value("id", "");
                 started(run);
-                if (auto early = early_ends_.find(run); early != early_ends_.end()) {
-                  const auto state = early->second;
-                  early_ends_.erase(early);
-                  return ended(state);
-                }
-                waits_[run] = std::move(ended);
+                wait(run, std::move(ended));
               });
+}
+
+void RunWaits::wait(const std::string& run, Ended ended) {
+  if (auto early = early_ends_.find(run); early != early_ends_.end()) {
+    const auto state = early->second;
+    early_ends_.erase(early);
+    return ended(state);
+  }
+  waits_[run] = std::move(ended);
 }
 
 void RunWaits::run_ended(const std::string& run, const std::string& state) {

@@ -27,6 +27,8 @@ class RunWaits {
   /// Sends run.start with `body`; `started` gets the run's id (or why it did not start), then
   /// `ended` the state it ended in (succeeded, failed, cancelled...).
   void start(Context& ctx, const nlohmann::json& body, Started started, Ended ended);
+  /// `ended` gets the state run `run` (started by someone else) ends in.
+  void wait(const std::string& run, Ended ended);
   /// From on_event, for run.finished.
   void run_ended(const std::string& run, const std::string& state);
   /// Forgets every wait (nautod stopping).

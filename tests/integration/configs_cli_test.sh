@@ -297,6 +297,71 @@ killed_in_window() {
     ! lab_config ios1 | grep -q "ntp server 10.9.9.9"
 }
 check "a commit-confirm push cut by kill -9 is rolled back at the next start" killed_in_window
+# Commit-confirm from runbooks: the run that pushes is the check.
+cat >"$work/runbooks/confirm_run.lua" <<'LUA'
+return runbook {
+  name = "confirm_run",
+  params = { device = { type = "device" }, verdict = { type = "string", default = "pass" } },
+  run = function(p)
+    local r = device(p.device):push("ntp server 10.8.8.8", { commit_confirm = "1m" })
+    if p.verdict ~= "pass" then fail("the post-check failed on " .. p.device) end
+    return { push_id = r.push_id, changed = r.changed, state = r.state }
+  end,
+}
+LUA
+cat >"$work/runbooks/confirm_yaml.yaml" <<'YAML'
+name: confirm_yaml
+params:
+  - {name: device, type: device, required: true}
+steps:
+  - name: NTP
+    type: config
+    lines: ["ntp server 10.6.6.6"]
+    commit_confirm: 1m
+  - name: must be wrong
+    type: assert
+    that: "1 == 2"
+    message: "{{ device }}: the post-check failed"
+YAML
+push_state() {  # push_state ID: the push's state and who decided it
+  "$NAUTO" config pushes -o json >"$work/pushes.json" &&
+    json_get "$work/pushes.json" '[(p["state"], p.get("confirmed_by", ""), p.get("rollback_reason", "")) for p in d["pushes"] if p["id"] == "'"$1"'"][0]'
+}
+run_confirms() {
+  "$NAUTO" run confirm_run -p device=ios2 -o json >"$work/crun.json" || return 1
+  cat "$work/crun.json"
+  local id run
+  id=$(json_get "$work/crun.json" 'd["result"]["push_id"]')
+  run=$(json_get "$work/crun.json" 'd["id"]')
+  [ "$(json_get "$work/crun.json" 'd["result"]["changed"], d["result"]["state"]')" = "True waiting" ] &&
+    wait_for 20 sh -c "'$NAUTO' config pushes -o json | grep -q '\"confirmed_by\": *\"run $run\"'" &&
+    push_state "$id" && lab_config ios2 | grep -q "ntp server 10.8.8.8"
+}
+check "d:push{commit_confirm} stays when the run succeeds (the run confirms it)" run_confirms
+run_fails() {
+  "$NAUTO" run confirm_run -p device=ios1 -p verdict=fail -o json >"$work/crun2.json"
+  cat "$work/crun2.json"
+  [ "$(json_get "$work/crun2.json" 'd["state"]')" = failed ] || return 1
+  rolled() {
+    "$NAUTO" config pushes -o json >"$work/pushes.json" &&
+      json_get "$work/pushes.json" '[(p["state"], p.get("rollback_reason", "")) for p in d["pushes"] if p["target"] == "name=ios1"][0]' |
+      grep -q "rolled_back.*which pushed it, ended failed"
+  }
+  # At once, not at the end of the minute's window.
+  wait_for 20 rolled && ! lab_config ios1 | grep -q "ntp server 10.8.8.8"
+}
+check "d:push{commit_confirm} is rolled back at once when the run fails" run_fails
+yaml_fails() {
+  "$NAUTO" run confirm_yaml -p device=eos3 -o json >"$work/crun3.json"
+  cat "$work/crun3.json"
+  [ "$(json_get "$work/crun3.json" 'd["state"]')" = failed ] || return 1
+  rolled() {
+    "$NAUTO" config pushes -o json >"$work/pushes.json" &&
+      json_get "$work/pushes.json" '[p["state"] for p in d["pushes"] if p["target"] == "name=eos3"][0]' | grep -q rolled_back
+  }
+  wait_for 20 rolled && ! lab_config eos3 | grep -q "10.6.6.6"
+}
+check "a YAML config step with commit_confirm is rolled back when a later step fails" yaml_fails
 # Change windows and dangerous commands.
 window_refuses() {
   ! "$NAUTO" job push -t name=nxos4 --config "$work/ntp.cfg" 2>"$work/window.err" && cat "$work/window.err" &&

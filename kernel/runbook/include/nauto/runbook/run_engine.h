@@ -140,6 +140,9 @@ class RunEngine {
   void settle(const std::string& id, RunState state, const std::string& reason);
   void reap();
   void issue_device(Slot& slot, const Effect& effect);
+  void issue_confirmed_push(Slot& slot, const std::string& key, const nlohmann::json& call,
+                            const nlohmann::json& confirm);
+  void issue_confirm_push(Slot& slot, const Effect& effect);
   void issue_wait(Slot& slot, const Effect& effect);
   void issue_approval(Slot& slot, const Effect& effect);
   void announce(const Slot& slot, const std::string& topic, nlohmann::json body);
