@@ -158,6 +158,24 @@ killed() {
     vtysh -c 'show running-config' | grep -q "neighbor 192.0.2.1 password s3cr3t-bgp"
 }
 check "kill -9 of nautod in the confirm window: rolled back at the next start" killed
+# A staged rollout on the real router: its check fails, the router goes back; then one that
+# keeps the peer finishes.
+printf 'router bgp 65100\n neighbor 192.0.2.1 description rollout-ok\n' >"$work/ok2.cfg"
+rollout_halts() {
+  "$NAUTO" rollout push "$work/break.cfg" -t frr1 --canary 1 --check bgp_check -o json >"$work/rollout1.json"
+  [ $? = 3 ] || return 1
+  json_get "$work/rollout1.json" 'd["state"], d["reason"], d["rolled_back"]'
+  [ "$(json_get "$work/rollout1.json" 'd["state"], d["rolled_back"]')" = "rolled_back 1" ] &&
+    vtysh -c 'show running-config' >"$work/live4.txt" &&
+    grep -q "neighbor 192.0.2.1 remote-as 65200" "$work/live4.txt" && grep -q "neighbor 192.0.2.1 password s3cr3t-bgp" "$work/live4.txt"
+}
+check "a rollout whose health check fails puts the router back, password and all" rollout_halts
+rollout_finishes() {
+  "$NAUTO" rollout push "$work/ok2.cfg" -t frr1 --canary 1 --check bgp_check -o json >"$work/rollout2.json" &&
+    [ "$(json_get "$work/rollout2.json" 'd["state"], d["ok"]')" = "finished 1" ] &&
+    vtysh -c 'show running-config' | grep -q "description rollout-ok"
+}
+check "a rollout whose check passes finishes" rollout_finishes
 check "no module was restarted" no_module_restarts
 echo "configs frr: $((count - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]
