@@ -113,6 +113,9 @@ void ConfirmedPushes::push(Context& ctx, PushAsk ask, Done done) {
                  {"config", ask.config},
                  {"replace", ask.replace},
                  {"save", ask.save && ask.confirm_ms == 0},
+                 // Where the platform has it (Junos), the device keeps the window too: cut off
+                 // from nautod, it rolls back by itself. In whole minutes, never shorter.
+                 {"confirm_minutes", (ask.confirm_ms + 59'999) / 60'000},
                  {"redact_secrets", true},
                  {"override_window", ask.override_window},
                  {"allow_dangerous", ask.allow_dangerous},
@@ -167,6 +170,7 @@ void ConfirmedPushes::pushed(Context&, const std::string& id, std::vector<json> 
              {"status", result.value("status", "")},
              {"error", result.value("error", "")},
              {"changed", output.is_object() ? output.value("changed", false) : false},
+             {"native_confirm", output.is_object() ? output.value("native_confirm", false) : false},
              {"diff", output.is_object() ? output.value("diff", "") : ""}});
   }
   (void)save(*r);
@@ -254,15 +258,28 @@ void ConfirmedPushes::confirm(Context& ctx, const std::string& id, const std::st
   (*r)["confirmed_by"] = by;
   (*r)["decided_us"] = now_us();
   (void)save(*r);
-  if (r->value("save", false)) {
-    // Confirmed: now the change may reach startup.
-    json job{{"kind", "push"}, {"target", joined_names((*r)["snapshot"])},  {"config", ""},
-             {"save", true},   {"started_by", "push " + id + " confirmed"}, {"chain", id}};
+  // Confirmed: devices that keep a window of their own (Junos' commit confirmed) get a commit
+  // that confirms it, and with save the change may now reach startup on every device.
+  std::string natives;
+  for (const auto& d : (*r)["devices"])
+    if (d.value("native_confirm", false))
+      natives += (natives.empty() ? "" : ",") + d.value("device", "");
+  const bool save = r->value("save", false);
+  if (save || !natives.empty()) {
+    json job{{"kind", "push"},
+             {"target", save ? joined_names((*r)["snapshot"]) : natives},
+             {"config", ""},
+             {"save", save},
+             {"confirm_commit", !natives.empty()},
+             // Confirming changes nothing: no change window holds it back.
+             {"override_window", "confirmation of push " + id},
+             {"started_by", "push " + id + " confirmed"},
+             {"chain", id}};
     ctx.request(schema::JobRunRequest::kTopic, bus::to_body(job), 30'000,
                 [&ctx, id](Result<std::string> answer) {
                   if (!answer)
-                    ctx.log().error("push {}: the save after the confirmation did not start: {}",
-                                    id, answer.error().describe());
+                    ctx.log().error("push {}: the job after the confirmation did not start: {}", id,
+                                    answer.error().describe());
                 });
   }
   ctx.log().info("push {} confirmed by {}", id, by);

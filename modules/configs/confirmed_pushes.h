@@ -5,8 +5,10 @@
 // change is pushed, and then either a health-check runbook passes (`check`, run with
 // {target: the pushed devices}) or someone confirms (`nauto config confirm ID`) before the
 // window ends; otherwise every pushed device is put back to its snapshot (a replace push of the
-// archived version, its secrets restored from the device). The same platform-neutral way on
-// every platform: Junos' own `commit confirmed` is not used yet.
+// archived version, its secrets restored from the device), on every platform. Where the
+// platform has its own confirmed commit (Junos), the push also commits with a confirm timeout
+// (the window in whole minutes, rounded up) and the confirmation sends the commit that confirms
+// it: a device cut off from nautod in the window rolls back by itself.
 // Each push is a record in the store table config_pushes, written at every step, so a nautod
 // killed during the window rolls back at its next start when the window has passed (or arms the
 // rest of it). A device that fails mid-push is counted as failed and rolled back with the

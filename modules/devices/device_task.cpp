@@ -121,11 +121,21 @@ Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadli
                     "with restore_secrets",
                     spec.target);
       }
+      const auto capabilities = driver.capabilities();
+      // A confirmation of an earlier `commit confirmed`: any commit confirms it.
+      bool confirmed = false;
+      if (spec.confirm_commit && !spec.dry_run && capabilities.has(drivers::Capability::Commit)) {
+        if (auto committed = driver.commit(0, deadline); !committed)
+          return std::move(committed).error();
+        confirmed = true;
+      }
       drivers::ConfigPush push;
       push.text = std::move(text);
       push.mode = spec.replace ? drivers::PushMode::Replace : drivers::PushMode::Merge;
       push.dry_run = spec.dry_run;
       push.save = spec.save;
+      if (capabilities.has(drivers::Capability::ConfirmedCommit))
+        push.confirm_minutes = spec.confirm_minutes;
       // An approved change is pushed only if it is still the change that was approved: the
       // diff is computed again under this device's write lock and compared by hash.
       if (!spec.approved_diff_sha256.empty() && !spec.dry_run) {
@@ -152,6 +162,8 @@ Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadli
       }
       return json{{"changed", result->changed},
                   {"saved", spec.save && !spec.dry_run},
+                  {"native_confirm", push.confirm_minutes > 0 && result->changed && !spec.dry_run},
+                  {"confirmed", confirmed},
                   {"secrets_unknown", secrets_unknown},
                   {"dry_run", spec.dry_run},
                   {"diff", result->diff},

@@ -69,6 +69,8 @@ Result<JobSpec> parse_job_spec(const json& body) {
   spec.redact_secrets = r.boolean("redact_secrets", false);
   spec.restore_secrets = r.boolean("restore_secrets", false);
   spec.save = r.boolean("save", false);
+  spec.confirm_minutes = static_cast<int>(r.integer("confirm_minutes", 0, 0, 65535));
+  spec.confirm_commit = r.boolean("confirm_commit", false);
   spec.override_window = r.string("override_window", "");
   spec.allow_dangerous = r.string("allow_dangerous", "");
   spec.max_parallel = static_cast<int>(r.integer("max_parallel", 0, 0, 100000));
@@ -89,7 +91,8 @@ Result<JobSpec> parse_job_spec(const json& body) {
   if (spec.kind == JobKind::Commands && spec.commands.empty()) {
     return fail(Errc::InvalidArgument, "job.commands: give at least one command");
   }
-  if (spec.kind == JobKind::Push && spec.config.empty() && !spec.replace && !spec.save) {
+  if (spec.kind == JobKind::Push && spec.config.empty() && !spec.replace && !spec.save &&
+      !spec.confirm_commit) {
     return fail(Errc::InvalidArgument, "job.config: the config to push is empty");
   }
   return spec;
@@ -106,6 +109,8 @@ json to_json(const JobSpec& spec) {
               {"redact_secrets", spec.redact_secrets},
               {"restore_secrets", spec.restore_secrets},
               {"save", spec.save},
+              {"confirm_minutes", spec.confirm_minutes},
+              {"confirm_commit", spec.confirm_commit},
               {"override_window", spec.override_window},
               {"allow_dangerous", spec.allow_dangerous},
               {"max_parallel", spec.max_parallel},

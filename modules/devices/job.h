@@ -37,6 +37,12 @@ struct JobSpec {
   bool restore_secrets = false;
   /// Push: copy running to startup afterwards (CLI platforms); with no config, only that.
   bool save = false;
+  /// Push: commit with this confirm timeout on platforms with ConfirmedCommit (Junos): the
+  /// device rolls back by itself unless a commit comes in time. 0, or elsewhere: a plain push.
+  int confirm_minutes = 0;
+  /// Push: first a commit with nothing to change on platforms with Commit, which confirms a
+  /// pending confirmed commit (with no config, only that).
+  bool confirm_commit = false;
   /// Push: why it may go outside the devices' change windows (change_guard.h); empty: it may not.
   std::string override_window;
   /// Why commands the platform calls dangerous (reload, write erase...) may be sent; empty:

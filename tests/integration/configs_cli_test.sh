@@ -26,6 +26,8 @@ claim_ports
 cat >"$work/fleet.yaml" <<YAML
 base_port: $base_port
 seed: 27
+# A Junos "minute" of commit confirmed lasts 12 s here, just over the tests' 10 s windows.
+minute_ms: 12000
 credentials: {username: admin, password: lab-pass, enable_secret: lab-enable}
 groups:
   - {platform: cisco_ios, count: 2, ports: 4}
@@ -297,6 +299,41 @@ killed_in_window() {
     ! lab_config ios1 | grep -q "ntp server 10.9.9.9"
 }
 check "a commit-confirm push cut by kill -9 is rolled back at the next start" killed_in_window
+# Junos keeps the window itself (commit confirmed): cut off from nautod, it rolls back alone.
+cat >"$work/junos-desc.xml" <<'XML'
+<configuration><interfaces><interface><name>ge-0/0/2</name><description>native-confirm</description></interface></interfaces></configuration>
+XML
+junos_has_it() { lab_config junos5 | grep -q "native-confirm"; }
+junos_native_rollback() {
+  "$NAUTO" config push "$work/junos-desc.xml" -t name=junos5 --confirm 10s -o json >"$work/push5.json" || return 1
+  cat "$work/push5.json"
+  [ "$(json_get "$work/push5.json" 'd["state"], d["devices"][0]["native_confirm"]')" = "waiting True" ] &&
+    junos_has_it || return 1
+  local id
+  id=$(json_get "$work/push5.json" 'd["id"]')
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  pid=""
+  # nautod is down: only the device's own deadline (one lab minute) can take it back.
+  wait_for 30 eval '! junos_has_it' || return 1
+  start_nautod configs.status || return 1
+  junos_rolled() {
+    "$NAUTO" config pushes -o json >"$work/pushes.json" &&
+      [ "$(json_get "$work/pushes.json" '[p["state"] for p in d["pushes"] if p["id"] == "'"$id"'"]')" = "['rolled_back']" ]
+  }
+  wait_for 30 junos_rolled && ! junos_has_it
+}
+check "Junos commits confirmed: with nautod killed in the window, the device rolls back by itself" junos_native_rollback
+junos_native_confirm() {
+  local started=$SECONDS
+  "$NAUTO" config push "$work/junos-desc.xml" -t name=junos5 --confirm 10s -o json >"$work/push6.json" &&
+    "$NAUTO" config confirm "$(json_get "$work/push6.json" 'd["id"]')" | grep -q ": confirmed$" || return 1
+  # Past the device's own deadline: the confirmation's commit reached it.
+  local left=$((started + 14 - SECONDS))
+  [ "$left" -le 0 ] || sleep "$left"
+  junos_has_it
+}
+check "a confirmation sends Junos the commit that confirms it" junos_native_confirm
 # Commit-confirm from runbooks: the run that pushes is the check.
 cat >"$work/runbooks/confirm_run.lua" <<'LUA'
 return runbook {
@@ -362,6 +399,15 @@ yaml_fails() {
   wait_for 20 rolled && ! lab_config eos3 | grep -q "10.6.6.6"
 }
 check "a YAML config step with commit_confirm is rolled back when a later step fails" yaml_fails
+# A rollout over every platform: one wave per platform, a run of check_pass per device, each
+# wave's configs archived first.
+every_platform() {
+  "$NAUTO" rollout runbook check_pass -t all --wave-by platform -o json >"$work/rollout.json" || return 1
+  [ "$(json_get "$work/rollout.json" 'd["state"], d["ok"], d["waves"]')" = \
+    "finished 5 [['eos3'], ['ios1', 'ios2'], ['nxos4'], ['junos5']]" ] &&
+    [ "$(json_get "$work/rollout.json" 'sorted(e["version"] > 0 for e in d["devices"].values())')" = "[True, True, True, True, True]" ]
+}
+check "a rollout over IOS, EOS, NX-OS and Junos goes wave by wave, each device snapshotted" every_platform
 # Change windows and dangerous commands.
 window_refuses() {
   ! "$NAUTO" job push -t name=nxos4 --config "$work/ntp.cfg" 2>"$work/window.err" && cat "$work/window.err" &&
