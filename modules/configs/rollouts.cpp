@@ -563,13 +563,19 @@ void Rollouts::finish(Context& ctx, const std::string& id, const std::string& st
 
 // ---- requests on a rollout ----
 
+// A request the rollout's state does not allow: Errc::Conflict naming the state (or why the
+// rollout cannot be read).
+Error Rollouts::refused(const std::string& id, const std::string& rule) const {
+  auto record = stored(id);
+  if (!record) return std::move(record).error();
+  return Error{Errc::Conflict, "rollout " + id + " is " + record->value("state", "") + "; " + rule,
+               ""};
+}
+
 void Rollouts::pause(Context&, const std::string& id, const std::string& by, Done done) {
   auto it = live_.find(id);
   if (it == live_.end()) {
-    auto record = stored(id);
-    if (!record) return done(std::move(record).error());
-    return done(fail(Errc::Conflict, "rollout " + id + " is " + record->value("state", "") +
-                                         "; only a running rollout can be paused"));
+    return done(refused(id, "only a running rollout can be paused"));
   }
   auto& live = it->second;
   if (live.record.value("state", "") == "running") {
@@ -584,10 +590,7 @@ void Rollouts::resume(Context& ctx, const std::string& id, const std::string& co
                       const std::string& by, Done done) {
   auto it = live_.find(id);
   if (it == live_.end() || it->second.record.value("state", "") != "paused") {
-    auto record = stored(id);
-    if (!record) return done(std::move(record).error());
-    return done(fail(Errc::Conflict, "rollout " + id + " is " + record->value("state", "") +
-                                         "; only a paused rollout can be resumed"));
+    return done(refused(id, "only a paused rollout can be resumed"));
   }
   auto& live = it->second;
   auto& r = live.record;
@@ -618,10 +621,7 @@ void Rollouts::abort(Context& ctx, const std::string& id, bool no_rollback, cons
                      Done done) {
   auto it = live_.find(id);
   if (it == live_.end() || it->second.record.value("state", "") == "rolling_back") {
-    auto record = stored(id);
-    if (!record) return done(std::move(record).error());
-    return done(fail(Errc::Conflict, "rollout " + id + " is " + record->value("state", "") +
-                                         "; only a running or paused rollout can be aborted"));
+    return done(refused(id, "only a running or paused rollout can be aborted"));
   }
   auto& live = it->second;
   auto& r = live.record;

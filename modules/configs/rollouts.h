@@ -103,6 +103,7 @@ class Rollouts {
   void answer_waiting(Live& live);
   bool over_threshold(const Live& live) const;
   Result<nlohmann::json> stored(const std::string& id) const;
+  Error refused(const std::string& id, const std::string& rule) const;
   Result<std::map<std::string, nlohmann::json>> stored_devices(const std::string& id) const;
   void publish_wave(Context& ctx, const Live& live, const std::string& state);
 
