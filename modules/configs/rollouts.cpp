@@ -237,6 +237,17 @@ void Rollouts::start(Context& ctx, const schema::ConfigsRolloutRequest& ask, con
 
 // ---- a wave ----
 
+std::vector<std::string> Rollouts::pending_in_wave(const Live& live) {
+  std::vector<std::string> names;
+  const auto wave = live.record.value("wave", std::size_t{0});
+  for (const auto& name : live.record["waves"][wave]) {
+    auto entry = live.devices.find(name.get<std::string>());
+    if (entry != live.devices.end() && entry->second.value("status", "") == "pending")
+      names.push_back(name.get<std::string>());
+  }
+  return names;
+}
+
 void Rollouts::start_wave(Context& ctx, const std::string& id) {
   auto it = live_.find(id);
   if (it == live_.end()) return;
@@ -253,10 +264,7 @@ void Rollouts::start_wave(Context& ctx, const std::string& id) {
     return answer_waiting(live);
   }
   // The wave's devices not started yet (after a restart, some may have been).
-  std::vector<std::string> names;
-  for (const auto& name : r["waves"][wave])
-    if (live.devices[name.get<std::string>()].value("status", "") == "pending")
-      names.push_back(name.get<std::string>());
+  const auto names = pending_in_wave(live);
   r["checking"] = false;
   (void)save(live);
   publish_wave(ctx, live, "started");
@@ -272,11 +280,8 @@ void Rollouts::snapshotted(Context& ctx, const std::string& id, Result<json> bac
   auto it = live_.find(id);
   if (it == live_.end()) return;
   auto& live = it->second;
-  const auto wave = live.record.value("wave", std::size_t{0});
-  std::vector<std::string> names, failed;
-  for (const auto& name : live.record["waves"][wave])
-    if (live.devices[name.get<std::string>()].value("status", "") == "pending")
-      names.push_back(name.get<std::string>());
+  const auto names = pending_in_wave(live);
+  std::vector<std::string> failed;
   std::map<std::string, std::uint32_t> versions;
   std::map<std::string, std::string> errors;
   if (backup) {

@@ -89,6 +89,8 @@ class Rollouts {
 
   Result<void> save(const Live& live);
   void save_devices(const Live& live, const std::vector<std::string>& names, bool wait);
+  /// The current wave's devices not started yet.
+  static std::vector<std::string> pending_in_wave(const Live& live);
   void start_wave(Context& ctx, const std::string& id);
   void snapshotted(Context& ctx, const std::string& id, Result<nlohmann::json> backup);
   void pump(Context& ctx, const std::string& id);
