@@ -5,6 +5,7 @@
 #include <set>
 
 #include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/yaml_fields.h"
 #include "nauto/sdk/yaml_json.h"
 
 namespace nauto::scheduler {
@@ -18,13 +19,12 @@ const std::set<std::string> kKeys = {
 };
 
 // Reads one schedule; each problem goes to `problems` as "file:line: what".
-class ScheduleReader {
+class ScheduleReader : public YamlFields {
  public:
-  ScheduleReader(const std::string& file, std::vector<std::string>& problems)
-      : file_(file), problems_(problems) {}
+  using YamlFields::YamlFields;
 
   std::optional<ScheduleDefinition> read(const YAML::Node& item) {
-    const auto before = problems_.size();
+    const auto before = problem_count();
     if (!item.IsMap()) {
       problem(item,
               "a schedule is a map with name:, a timing (cron:, every: or at:) and what "
@@ -32,7 +32,7 @@ class ScheduleReader {
       return std::nullopt;
     }
     ScheduleDefinition out;
-    out.origin = file_ + ":" + std::to_string(item.Mark().line + 1);
+    out.origin = file() + ":" + std::to_string(item.Mark().line + 1);
     for (const auto& entry : item) {
       const auto key = entry.first.Scalar();
       if (!kKeys.count(key)) problem(entry.first, key + ": unknown key");
@@ -59,12 +59,8 @@ class ScheduleReader {
     read_policy(item, out.policy);
     if (item["paused"]) out.paused = flag(item, "paused");
     read_action(item, out.action);
-    if (problems_.size() != before) return std::nullopt;
+    if (problem_count() != before) return std::nullopt;
     return out;
-  }
-
-  void problem(const YAML::Node& node, const std::string& what) {
-    problems_.push_back(file_ + ":" + std::to_string(node.Mark().line + 1) + ": " + what);
   }
 
  private:
@@ -73,23 +69,6 @@ class ScheduleReader {
     for (const char* key : {"cron", "every", "at"})
       if (item[key]) return item[key];
     return item;
-  }
-
-  std::string text(const YAML::Node& item, const char* key) {
-    const auto node = item[key];
-    if (!node) return {};
-    if (!node.IsScalar()) {
-      problem(node, std::string(key) + ": expected text");
-      return {};
-    }
-    return node.Scalar();
-  }
-
-  bool flag(const YAML::Node& item, const char* key) {
-    const auto value = text(item, key);
-    if (value == "true" || value == "false") return value == "true";
-    problem(item[key], std::string(key) + ": expected true or false");
-    return false;
   }
 
   int count(const YAML::Node& item, const char* key, int fallback, int min) {
@@ -207,9 +186,6 @@ class ScheduleReader {
         action.body = yaml_to_json(body);
     }
   }
-
-  const std::string& file_;
-  std::vector<std::string>& problems_;
 };
 
 }  // namespace
