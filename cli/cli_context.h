@@ -75,6 +75,8 @@ Result<nlohmann::json> fleet_call(CliContext& context, const std::string& servic
                                   const nlohmann::json& body);
 /// nauto rollout push|template|runbook|list|status|pause|resume|abort (staged rollouts).
 void add_rollout_commands(CLI::App& app, CliContext& context);
+/// nauto compliance policies|validate|run|runs|results|report.
+void add_compliance_commands(CLI::App& app, CliContext& context);
 /// configs.push with `body`, its outcome printed; the exit status (3: a device failed or the
 /// push was rolled back). `nauto config push` and `nauto job push --commit-confirm`.
 int confirmed_push(CliContext& context, const nlohmann::json& body);

@@ -94,6 +94,7 @@ modules:
   runbooks: {}
   scheduler: {}
   configs: {}
+  compliance: {}
 )";
 }
 

@@ -95,7 +95,9 @@ std::vector<RuleResult> evaluate(const std::vector<const Rule*>& rules, const De
         out.push_back(check_command(*rule, input));
         break;
       case CheckKind::Validate:
-        if (!rule->needs_device() && !input.config)
+        if (rule->needs_device() && !input.device_error.empty())
+          out.push_back(with_status(*rule, Status::Error, input.device_error));
+        else if (!rule->needs_device() && !input.config)
           out.push_back(with_status(*rule, Status::Error, input.config_error));
         else
           out.push_back(check_validate(*rule, input));

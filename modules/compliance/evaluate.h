@@ -32,6 +32,7 @@ struct DeviceInput {
   std::string config_error;                           ///< why there is no config
   DeviceData data;                                    ///< data.config is set from `config`
   std::map<std::string, std::string> command_errors;  ///< command -> why it has no records
+  std::string device_error;  ///< a live run's call that failed: validate rules cannot be made
 };
 
 std::vector<RuleResult> evaluate(const std::vector<const Rule*>& rules, const DeviceInput& input,

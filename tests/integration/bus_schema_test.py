@@ -94,6 +94,7 @@ modules:
   example: {{}}
   scheduler: {{}}
   configs: {{}}
+  compliance: {{}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
     log = open(os.path.join(work, "nautod.log"), "w")

@@ -17,6 +17,17 @@ check() {
 }
 
 # Shared helpers of the integration scripts.
+lab_test_setup() {  # lab_test_setup NAME: a fresh $work; at exit nautod ($pid) and nauto-lab ($lab_pid) stop and $work goes
+  work=$(mktemp -d "/tmp/nauto-$1-it-XXXXXX")
+  pid=""
+  lab_pid=""
+  trap lab_test_cleanup EXIT
+}
+lab_test_cleanup() {
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null && wait "$lab_pid" 2>/dev/null
+  rm -rf "$work"
+}
 claim_ports() {  # sets base_port: the first of 100 free loopback ports, this script's until it ends
   # tests/support/port_block.py holds the claim until its standard input (our end) closes.
   # It is a child of the script: wait for your own PIDs, never a bare `wait`, which would hang.

@@ -9,16 +9,8 @@ set -uo pipefail
 NAUTOD=$1
 NAUTO=$2
 LAB=$3
-work=$(mktemp -d /tmp/nauto-configs-it-XXXXXX)
-pid=""
-lab_pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-  [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null && wait "$lab_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 . "$(dirname "$0")/checks.sh"
+lab_test_setup configs
 # check_pass and check_fail, the health checks pushes and rollouts call.
 shared_runbooks=$(cd "$(dirname "$0")/runbooks" && pwd)
 

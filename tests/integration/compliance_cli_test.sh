@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Integration: compliance end to end (issue 28) - nauto-lab devices of three platforms, nautod
+# with the configs and compliance modules, and `nauto compliance` as a user runs it: a policy
+# with every check kind, runs from the archive (no device touched) and live (show output parsed
+# with ntc-templates, NAPALM getters), changes that make rules fail and pass again with their
+# violation and resolution events, history and the trend, the report in its four formats, and
+# policies reloaded when their files change.
+#   compliance_cli_test.sh NAUTOD NAUTO NAUTO_LAB NTC_TEMPLATES
+set -uo pipefail
+NAUTOD=$1
+NAUTO=$2
+LAB=$3
+TEMPLATES=$4
+. "$(dirname "$0")/checks.sh"
+lab_test_setup compliance
+
+claim_ports
+cat >"$work/fleet.yaml" <<YAML
+base_port: $base_port
+seed: 28
+credentials: {username: admin, password: lab-pass, enable_secret: lab-enable}
+groups:
+  - {platform: cisco_ios, count: 3, ports: 4, site: dc1}
+  - {platform: cisco_ios, count: 1, ports: 4, site: dc2}
+  - {platform: arista_eos, count: 1, ports: 4, site: dc2}
+  - {platform: juniper_junos, count: 1, ports: 4, site: dc2}
+YAML
+check "nauto-lab is ready" start_lab
+
+mkdir -p "$work/policies"
+cat >"$work/policies/lab.yaml" <<'YAML'
+name: lab
+description: what the lab's devices must have
+rules:
+  - id: vty-ssh-only
+    severity: high
+    description: VTY lines accept SSH only
+    scope: platform=cisco_ios
+    within: {section: '^line vty'}
+    must_not_match: 'transport input .*telnet'
+    remediation: {lines: "line vty 0 4\n transport input ssh"}
+  - id: aaa-new-model
+    severity: high
+    description: AAA is on
+    scope: platform=cisco_ios
+    must_match: '^aaa new-model$'
+  - id: linked-interfaces-described
+    description: every interface with an address has a description
+    scope: platform=cisco_ios
+    within: {section: '^interface GigabitEthernet', having: '^ip address \d'}
+    must_match: '^description .+'
+  - id: timestamps
+    severity: low
+    scope: platform=cisco_ios
+    must_contain_lines: |
+      service timestamps debug datetime msec
+      service timestamps log datetime msec
+  - id: two-ntp-servers
+    description: the two NTP servers, and no other
+    validate:
+      - get_ntp_servers: {_mode: strict, 10.0.0.1: {}, 10.0.0.2: {}}
+  - id: bgp-established
+    description: every BGP neighbor is up, and there are two
+    scope: platform=cisco_ios
+    command: show ip bgp summary
+    expect:
+      - {field: state_or_prefixes_received, regex: '^\d+$'}
+      - {count: {'>=': 2}}
+  - id: napalm-facts
+    scope: platform=cisco_ios
+    validate:
+      - get_facts:
+          vendor: Cisco
+          interface_list: {list: [GigabitEthernet0/0, GigabitEthernet0/1]}
+      - get_interfaces:
+          GigabitEthernet0/0: {is_enabled: true, is_up: true}
+  - id: junos-no-telnet
+    scope: platform=juniper_junos
+    must_not_match: '^set system services telnet'
+YAML
+
+"$NAUTO" creds keygen --key-file "$work/vault.key" >/dev/null
+cat >"$work/nauto.yaml" <<YAML
+data_dir: $work/data
+run_dir: $work/run
+log: {level: info, file: $work/nautod.jsonl}
+modules:
+  journal: {}
+  inventory: {files: [$work/lab/inventory.yaml]}
+  vault: {file: $work/vault.json, key_file: $work/vault.key}
+  devices: {device_timeout: 20s, attempts: 2, retry_delay: 50ms}
+  configs: {}
+  compliance:
+    dirs: [$work/policies]
+    textfsm_templates: $TEMPLATES
+    reload_interval: 200ms
+YAML
+export NAUTO_CONFIG=$work/nauto.yaml
+check "nautod starts with the compliance module" start_nautod compliance.policies
+check "credentials" sh -c "printf 'lab-pass\nlab-enable\n' | '$NAUTO' creds set lab --username admin --enable"
+
+check "the policy is loaded with its 8 rules" sh -c "
+  '$NAUTO' compliance policies && '$NAUTO' compliance policies lab | tee '$work/rules.txt' &&
+  [ \$(grep -c -E '^(vty|aaa|linked|timestamps|two-ntp|bgp|napalm|junos)' '$work/rules.txt') = 8 ]"
+
+cat >"$work/bad.yaml" <<'YAML'
+rules:
+  - id: broken
+    must_match: '(unclosed'
+  - id: two
+    severity: urgent
+    must_match: x
+YAML
+check "validate names each problem with file and line" sh -c "
+  ! '$NAUTO' compliance validate '$work/bad.yaml' 2>'$work/bad.err'; cat '$work/bad.err';
+  grep -q 'bad.yaml:3: must_match:' '$work/bad.err' && grep -q \"bad.yaml:5: severity: 'urgent'\" '$work/bad.err'"
+
+# Before any backup the archive has nothing: the config rules cannot be checked.
+run_policy() {  # run_policy EXPECTED-EXIT ARGS...: a run, its record in $work/run.json
+  local expected=$1
+  shift
+  "$NAUTO" compliance run --policy lab "$@" -o json >"$work/run.json"
+  local status=$?
+  cat "$work/run.json"
+  [ "$status" = "$expected" ]
+}
+counts() {  # counts: "state devices pass fail errors skipped violations resolved" of the last run
+  json_get "$work/run.json" 'd["state"], d["devices"], d["pass"], d["fail"], d["error_count"], d["skipped"], d.get("violations", 0), d.get("resolved", 0)'
+}
+check "a run with no archived configs reports errors, not failures (exit 3)" sh -c "
+  $(declare -f run_policy counts json_get); work='$work'; NAUTO='$NAUTO'
+  run_policy 3 && [ \"\$(counts)\" = 'finished 6 0 0 23 8 0 0' ] &&
+  '$NAUTO' compliance results --policy lab --device ios1 | grep -q 'no archived config'"
+
+check "the first backup" "$NAUTO" config backup --why compliance
+# From the archive: 4 IOS fail aaa, all 6 fail NTP; the live rules are skipped.
+check "a run over the archive: 13 passed, 10 failed, 8 skipped, 10 violations" sh -c "
+  $(declare -f run_policy counts json_get); work='$work'; NAUTO='$NAUTO'
+  run_policy 3 && [ \"\$(counts)\" = 'finished 6 13 10 0 8 10 0' ]"
+check "the run touched no device (no job ran)" sh -c "
+  $(declare -f json_get); '$NAUTO' job list -o json >'$work/jobs.json' &&
+  cat '$work/jobs.json';
+  [ \"\$(json_get '$work/jobs.json' '[j[\"spec\"][\"kind\"] for j in d]')\" = \"['get_config']\" ]"
+check "the violation events are in the journal" sh -c "
+  '$NAUTO' events tail --topic compliance.violation -n 100 >'$work/violations.txt';
+  cat '$work/violations.txt';
+  [ \$(grep -c 'two-ntp-servers' '$work/violations.txt') = 6 ]"
+check "results name the missing servers (NAPALM's report) and the failing rule" sh -c "
+  '$NAUTO' compliance results --policy lab --device ios1 -o json >'$work/ios1.json' &&
+  python3 - '$work/ios1.json' <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+device = d['devices'][0]
+results = {r['rule']: r for r in device['results']}
+assert set(results) == {'aaa-new-model', 'two-ntp-servers', 'bgp-established', 'napalm-facts'}, results.keys()
+ntp = results['two-ntp-servers']['detail']['get_ntp_servers']
+assert ntp['complies'] is False and sorted(ntp['missing']) == ['10.0.0.1', '10.0.0.2'], ntp
+assert results['aaa-new-model']['missing'] == ['^aaa new-model\$']
+assert device['site'] == 'dc1' and device['statuses'][:5] == 'pfppf', device['statuses']
+PY"
+
+# Changes: ios1 gets AAA and the NTP servers (two rules resolved), ios2 lets telnet in (a
+# violation), ios3 brings up an interface with an address and no description (another).
+printf 'aaa new-model\nntp server 10.0.0.1\nntp server 10.0.0.2\n' >"$work/fix.txt"
+check "push AAA and NTP to ios1" "$NAUTO" job push --config "$work/fix.txt" -t name=ios1
+printf 'line vty 0 4\n transport input ssh telnet\n' >"$work/telnet.txt"
+check "let telnet in on ios2" "$NAUTO" job push --config "$work/telnet.txt" -t name=ios2
+printf 'interface GigabitEthernet0/3\n ip address 10.99.0.1 255.255.255.0\n no shutdown\n' >"$work/undescribed.txt"
+check "an undescribed interface on ios3" "$NAUTO" job push --config "$work/undescribed.txt" -t name=ios3
+check "the second backup" "$NAUTO" config backup --why compliance
+check "the next run: 2 resolved, 2 new violations" sh -c "
+  $(declare -f run_policy counts json_get); work='$work'; NAUTO='$NAUTO'
+  run_policy 3 && [ \"\$(counts)\" = 'finished 6 13 10 0 8 2 2' ]"
+check "results show the offending line under its section" sh -c "
+  '$NAUTO' compliance results --policy lab --device ios2 | tee '$work/ios2.txt' &&
+  grep -q 'line vty 0 4 > transport input ssh telnet' '$work/ios2.txt' &&
+  '$NAUTO' compliance results --policy lab --device ios3 | grep -q 'interface GigabitEthernet0/3'"
+check "resolved events for ios1" sh -c "
+  '$NAUTO' events tail --topic compliance.resolved -n 100 >'$work/resolved.txt';
+  cat '$work/resolved.txt'; [ \$(grep -c 'ios1' '$work/resolved.txt') = 2 ]"
+
+# Live: show ip bgp summary parsed, facts and interfaces as NAPALM getters.
+check "a live run of the IOS devices: every check made, the BGP and NAPALM rules pass" sh -c "
+  $(declare -f run_policy counts json_get); work='$work'; NAUTO='$NAUTO'
+  run_policy 3 --live -t platform=cisco_ios && [ \"\$(counts)\" = 'finished 4 20 8 0 0 0 0' ]"
+check "a BGP neighbor of ios4 goes down" control POST /devices/ios4/bgp '{"neighbor": "10.0.0.14", "up": false}'
+check "the live run finds it: bgp-established fails on ios4 alone" sh -c "
+  $(declare -f run_policy counts json_get); work='$work'; NAUTO='$NAUTO'
+  run_policy 3 --live -t platform=cisco_ios && [ \"\$(counts)\" = 'finished 4 19 9 0 0 1 0' ] &&
+  '$NAUTO' compliance results --policy lab --status fail -o json >'$work/failing.json' &&
+  python3 - '$work/failing.json' <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bgp = [dev['device'] for dev in d['devices'] for r in dev['results'] if r['rule'] == 'bgp-established']
+assert bgp == ['ios4'], bgp
+PY"
+
+# The report, in its four formats, over the latest run with the trend of the earlier ones.
+check "report as a table: scores per device, rule and site, and the trend" sh -c "
+  '$NAUTO' compliance report --policy lab | tee '$work/report.txt' &&
+  grep -q '^Devices' '$work/report.txt' && grep -q '^Rules' '$work/report.txt' &&
+  grep -q '^Sites' '$work/report.txt' && grep -q '^Trend' '$work/report.txt' &&
+  grep -q 'bgp-established' '$work/report.txt'"
+check "report as JSON: the score and a trend of the 5 finished runs" sh -c "
+  '$NAUTO' compliance report --policy lab --format json >'$work/report.json' &&
+  python3 - '$work/report.json' <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d['score'] == 67.9, d['score']  # 19 of 28
+assert len(d['trend']) == 5, d['trend']
+ios4 = [x for x in d['devices'] if x['device'] == 'ios4'][0]
+assert ios4['failing'] == ['aaa-new-model', 'two-ntp-servers', 'bgp-established'], ios4
+assert {s['site'] for s in d['sites']} == {'dc1', 'dc2'}, d['sites']
+PY"
+check "report as CSV: one row per device, rule, site and run" sh -c "
+  '$NAUTO' compliance report --policy lab --format csv >'$work/report.csv' &&
+  python3 - '$work/report.csv' <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+sections = [r['section'] for r in rows]
+assert sections.count('device') == 4 and sections.count('rule') == 8, sections
+assert sections.count('site') == 2 and sections.count('trend') == 5, sections
+PY"
+check "report as HTML: a page with its four tables" sh -c "
+  '$NAUTO' compliance report --policy lab --format html >'$work/report.html' &&
+  python3 - '$work/report.html' <<'PY'
+import sys
+from html.parser import HTMLParser
+class Tables(HTMLParser):
+    tables = 0
+    def handle_starttag(self, tag, attrs):
+        if tag == 'table': self.tables += 1
+page = open(sys.argv[1]).read()
+parser = Tables(); parser.feed(page)
+assert parser.tables == 4 and page.startswith('<!DOCTYPE html>'), parser.tables
+PY"
+check "runs lists the history, newest first" sh -c "
+  $(declare -f json_get); '$NAUTO' compliance runs --policy lab -o json >'$work/runs.json' &&
+  [ \"\$(json_get '$work/runs.json' 'len(d[\"runs\"])')\" = 5 ]"
+
+# Policies follow their files.
+cat >>"$work/policies/lab.yaml" <<'YAML'
+  - id: hostname-set
+    must_match: '^(hostname|set system host-name) \S+'
+YAML
+check "an added rule is loaded" wait_for 10 sh -c "'$NAUTO' compliance policies lab | grep -q hostname-set"
+cp "$work/bad.yaml" "$work/policies/bad.yaml"
+check "a broken file is left out with its problems; the others stay" wait_for 10 sh -c "
+  '$NAUTO' compliance policies 2>&1 | tee '$work/policies.txt' | grep -q 'bad.yaml:3' &&
+  grep -q '^lab ' '$work/policies.txt'"
+check "an unknown policy is named with those loaded" sh -c "
+  ! '$NAUTO' compliance run --policy nope 2>'$work/nope.err'; cat '$work/nope.err';
+  grep -q \"no compliance policy 'nope' (loaded: lab)\" '$work/nope.err'"
+check "no module restarted" no_module_restarts
+
+echo "1..$count"
+[ "$failed" = 0 ]
