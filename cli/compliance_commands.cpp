@@ -1,5 +1,6 @@
 // nauto compliance policies [NAME] | validate FILE | run --policy NAME [-t SELECTOR] [--live] |
-//                  runs | results [RUN] | report --policy NAME [--format table|json|csv|html]
+//                  runs | results [RUN] | report --policy NAME [--format table|json|csv|html] |
+//                  fix --policy NAME --rule ID [-t SELECTOR] [--dry-run]
 // The compliance module's services (bus/schema/compliance.yaml). A run checks the latest
 // archived configs unless --live, and waits for its end unless --detach.
 // Exit status: 0 done (and every check passed, for run), 1 refused or nautod unreachable,
@@ -21,8 +22,9 @@ namespace {
 constexpr int kChecksFailed = 3;
 
 struct ComplianceArgs {
-  std::string policy, target = "all", file, id, device, status, format = "table";
-  bool live = false, from_archive = false, detach = false;
+  std::string policy, target = "all", file, id, device, status, format = "table", rule;
+  std::vector<std::string> approvers;
+  bool live = false, from_archive = false, detach = false, dry_run = false;
   int parallel = 20, limit = 20, trend = 10;
 };
 
@@ -192,6 +194,42 @@ void add_compliance_commands(CLI::App& app, CliContext& context) {
         context, schema::ComplianceResultsRequest::kTopic,
         json{{"id", a->id}, {"policy", a->policy}, {"device", a->device}, {"status", a->status}},
         print_results);
+  });
+
+  auto* fix = compliance->add_subcommand(
+      "fix", "apply a rule's remediation to the devices that fail it (each diff approved first)");
+  fix->add_option("--policy", a->policy, "the policy")->required();
+  fix->add_option("--rule", a->rule, "the rule's id")->required();
+  fix->add_option("-t,--target", a->target, "which devices: all (default), site=dc1, r1,r2");
+  fix->add_flag("--dry-run", a->dry_run, "show each device's diff; change nothing");
+  fix->add_option("--approver", a->approvers, "who may approve (repeat; default anyone)");
+  add_output_option(fix, context);
+  fix->callback([&context, a] {
+    call_and_print(
+        context, schema::ComplianceFixRequest::kTopic,
+        json{{"policy", a->policy},
+             {"rule", a->rule},
+             {"target", a->target},
+             {"dry_run", a->dry_run},
+             {"approvers", a->approvers},
+             {"by", user_name()}},
+        [](const json& answer) {
+          if (answer.contains("message")) std::cout << answer.value("message", "") << "\n";
+          for (const auto& d : answer["devices"]) {
+            if (!d.is_object()) continue;
+            std::cout << "== " << d.value("device", "")
+                      << (d.contains("error") ? ": " + d.value("error", "") : "") << "\n";
+            if (d.contains("diff"))
+              std::cout << (d.value("changed", false) ? d.value("diff", "")
+                                                      : std::string("(nothing to change)\n"));
+          }
+          for (const auto& run : answer["runs"]) {
+            std::cout << "run " << cell(run) << " started";
+            if (!answer.value("dry_run", false))
+              std::cout << ": each device's diff waits for approval (nauto approvals list)";
+            std::cout << "\n";
+          }
+        });
   });
 
   auto* report_command = compliance->add_subcommand(

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "compliance_fixes.h"
 #include "compliance_records.h"
 #include "compliance_runs.h"
 #include "nauto/base/clock.h"
@@ -39,6 +40,7 @@ struct ComplianceSettings {
   std::int64_t reload_interval_ms = 2000;
   std::string textfsm_templates;
   std::uint64_t keep_runs = 100;
+  std::string fix_runbook = "compliance_fix";
 };
 
 Result<ComplianceSettings> read_settings(const json& config) {
@@ -49,6 +51,7 @@ Result<ComplianceSettings> read_settings(const json& config) {
   s.reload_interval_ms = r.duration_ms("reload_interval", 2000, 100);
   s.textfsm_templates = r.string("textfsm_templates", "");
   s.keep_runs = static_cast<std::uint64_t>(r.integer("keep_runs", 100, 1, 1'000'000));
+  s.fix_runbook = r.string("fix_runbook", "compliance_fix");
   if (auto done = r.finish(); !done) return std::move(done).error();
   return s;
 }
@@ -107,6 +110,7 @@ class ComplianceModule final : public Module {
     records_ = std::make_unique<ComplianceRecords>(*ctx.store());
     runs_ = std::make_unique<ComplianceRuns>(*records_, catalog_, std::move(templates));
     if (auto started = runs_->start(ctx); !started) return started;
+    fixes_ = std::make_unique<ComplianceFixes>(*records_, settings_.fix_runbook);
     files_ =
         std::make_unique<YamlFiles>(settings_.files, settings_.dirs, "modules.compliance.dirs");
     load_policies(ctx);
@@ -134,6 +138,24 @@ class ComplianceModule final : public Module {
       ask.max_parallel = static_cast<int>(std::clamp<std::int64_t>(args->max_parallel, 1, 1000));
       ask.by = args->by.empty() ? request.header.source : args->by;
       return runs_->run(ctx, *policy, std::move(ask), std::move(reply));
+    }
+    if (topic == schema::ComplianceFixRequest::kTopic) {
+      auto args = schema::decode_body<schema::ComplianceFixRequest>(request.body);
+      if (!args) return reply.fail(args.error());
+      auto policy = find_policy(args->policy);
+      if (!policy) return reply.fail(policy.error());
+      const Rule* rule = nullptr;
+      for (const auto& candidate : (*policy)->rules)
+        if (candidate.id == args->rule) rule = &candidate;
+      if (!rule)
+        return reply.fail(
+            fail(Errc::NotFound, "policy '" + args->policy + "' has no rule '" + args->rule + "'"));
+      FixAsk ask;
+      ask.target = args->target;
+      ask.dry_run = args->dry_run;
+      ask.approvers = args->approvers;
+      ask.by = args->by.empty() ? request.header.source : args->by;
+      return fixes_->fix(ctx, *policy, *rule, std::move(ask), std::move(reply));
     }
     auto answer = read(request);
     if (!answer) return reply.fail(answer.error());
@@ -290,6 +312,7 @@ class ComplianceModule final : public Module {
   drivers::PlatformCatalog catalog_;
   std::unique_ptr<ComplianceRecords> records_;
   std::unique_ptr<ComplianceRuns> runs_;
+  std::unique_ptr<ComplianceFixes> fixes_;
   std::unique_ptr<YamlFiles> files_;
   std::map<std::string, std::shared_ptr<const Policy>> policies_;
   std::vector<std::string> problems_;

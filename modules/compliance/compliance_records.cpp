@@ -154,6 +154,20 @@ Result<std::vector<Transition>> ComplianceRecords::apply_state(
   return out;
 }
 
+Result<std::vector<std::string>> ComplianceRecords::failing(const std::string& policy,
+                                                            const std::string& rule) const {
+  const auto prefix = state_prefix(policy) + rule + "/";
+  store::ScanOptions scan;
+  scan.from = prefix;
+  scan.until = after_prefix(prefix);
+  auto entries = store_.scan(kStateTable, scan);
+  if (!entries) return std::move(entries).error();
+  std::vector<std::string> out;
+  for (const auto& [key, value] : *entries)
+    out.push_back(key.substr(prefix.size()));
+  return out;
+}
+
 Result<std::uint64_t> ComplianceRecords::sweep(std::uint64_t keep_runs, std::int64_t now_us,
                                                const std::string& keep_from) {
   store::Retention kept;

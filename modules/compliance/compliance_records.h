@@ -65,6 +65,10 @@ class ComplianceRecords {
                                               const std::vector<nlohmann::json>& devices,
                                               std::int64_t now_us);
 
+  /// The devices `rule` of `policy` fails on now, by the state the last runs left.
+  Result<std::vector<std::string>> failing(const std::string& policy,
+                                           const std::string& rule) const;
+
   /// Keeps the newest `keep_runs` runs and their results; never a run from `keep_from` on
   /// (the oldest still running). Returns how many runs went.
   Result<std::uint64_t> sweep(std::uint64_t keep_runs, std::int64_t now_us,

@@ -57,23 +57,30 @@ void descendants(const drivers::ConfigLine& node, std::vector<std::string_view>&
   }
 }
 
+// Whether `regex` matches `line` of a config of this kind; a match past PCRE2's limits is none.
+bool line_matches(const text::Regex& regex, std::string_view line, text::Matcher::Subject kind,
+                  text::Matcher& matcher) {
+  auto hit = matcher.match(regex, line, kind);
+  return hit && *hit;
+}
+
 // The sections the rule applies to: every line (at any depth) whose text matches `section`,
 // with a line under it matching `having` if the rule says so.
-void find_sections(const Rule& rule, const drivers::ConfigTree& tree,
-                   std::vector<const drivers::ConfigLine*>& out) {
+void find_sections(const Rule& rule, const drivers::ConfigTree& tree, text::Matcher::Subject kind,
+                   text::Matcher& matcher, std::vector<const drivers::ConfigLine*>& out) {
   for (const auto& node : tree) {
-    if (text::matches(*rule.section, node.text)) {
+    if (line_matches(*rule.section, node.text, kind, matcher)) {
       bool wanted = true;
       if (rule.having) {
         std::vector<std::string_view> under;
         descendants(node, under);
         wanted = std::any_of(under.begin(), under.end(), [&](std::string_view line) {
-          return text::matches(*rule.having, line);
+          return line_matches(*rule.having, line, kind, matcher);
         });
       }
       if (wanted) out.push_back(&node);
     }
-    find_sections(rule, node.children, out);
+    find_sections(rule, node.children, kind, matcher, out);
   }
 }
 
@@ -136,7 +143,7 @@ RuleResult check_sections(const Rule& rule, const ConfigView& config, text::Matc
   RuleResult out;
   out.rule = rule.id;
   std::vector<const drivers::ConfigLine*> sections;
-  find_sections(rule, config.tree(), sections);
+  find_sections(rule, config.tree(), config.kind(), matcher, sections);
   std::size_t failing = 0;
   std::set<std::string> missing;
   for (const auto* section : sections) {

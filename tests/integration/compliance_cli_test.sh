@@ -5,12 +5,13 @@
 # with ntc-templates, NAPALM getters), changes that make rules fail and pass again with their
 # violation and resolution events, history and the trend, the report in its four formats, and
 # policies reloaded when their files change.
-#   compliance_cli_test.sh NAUTOD NAUTO NAUTO_LAB NTC_TEMPLATES
+#   compliance_cli_test.sh NAUTOD NAUTO NAUTO_LAB NTC_TEMPLATES RUNBOOKS
 set -uo pipefail
 NAUTOD=$1
 NAUTO=$2
 LAB=$3
 TEMPLATES=$4
+RUNBOOKS=$5
 . "$(dirname "$0")/checks.sh"
 lab_test_setup compliance
 
@@ -90,6 +91,7 @@ modules:
   vault: {file: $work/vault.json, key_file: $work/vault.key}
   devices: {device_timeout: 20s, attempts: 2, retry_delay: 50ms}
   configs: {}
+  runbooks: {dirs: [$RUNBOOKS]}
   compliance:
     dirs: [$work/policies]
     textfsm_templates: $TEMPLATES
@@ -237,6 +239,36 @@ PY"
 check "runs lists the history, newest first" sh -c "
   $(declare -f json_get); '$NAUTO' compliance runs --policy lab -o json >'$work/runs.json' &&
   [ \"\$(json_get '$work/runs.json' 'len(d[\"runs\"])')\" = 5 ]"
+
+# A fix: ios2's telnet VTY, the rule's remediation lines - first as a dry run (the diff, nothing
+# changed), then through the compliance_fix runbook, its diff approved, and the next run shows
+# the rule resolved.
+check "fix --dry-run shows ios2's diff and changes nothing" sh -c "
+  $(declare -f control); base_port=$base_port; '$NAUTO' compliance fix --policy lab --rule vty-ssh-only --dry-run | tee '$work/fix-dry.txt' &&
+  grep -q '^== ios2' '$work/fix-dry.txt' && grep -q 'transport input ssh' '$work/fix-dry.txt' &&
+  [ \$(grep -c '^== ' '$work/fix-dry.txt') = 1 ] &&
+  control GET /devices/ios2/config | grep -q 'transport input ssh telnet'"
+check "a rule without a remediation cannot be fixed" sh -c "
+  ! '$NAUTO' compliance fix --policy lab --rule aaa-new-model 2>'$work/nofix.err'; cat '$work/nofix.err';
+  grep -q 'has no remediation' '$work/nofix.err'"
+check "fix starts the fix runbook; ios2's diff waits for approval" sh -c "
+  $(declare -f json_get); '$NAUTO' compliance fix --policy lab --rule vty-ssh-only -o json >'$work/fix.json' && cat '$work/fix.json' &&
+  [ \"\$(json_get '$work/fix.json' 'd[\"devices\"]')\" = \"['ios2']\" ]"
+fix_run=$(json_get "$work/fix.json" 'd["runs"][0]' 2>/dev/null)
+approval_waiting() {
+  "$NAUTO" approvals list -o json >"$work/approvals.json" &&
+    [ "$(json_get "$work/approvals.json" '[a["device"] for a in d]')" = "['ios2']" ]
+}
+check "the approval is listed for ios2" wait_for 30 approval_waiting
+check "approve it" sh -c "'$NAUTO' approvals approve \"\$(python3 -c \"import json; print(json.load(open('$work/approvals.json'))[0]['id'])\")\" --reason 'compliance fix'"
+run_succeeded() {
+  "$NAUTO" runs show "$fix_run" -o json >"$work/fix-run.json" &&
+    [ "$(json_get "$work/fix-run.json" 'd.get("state", d.get("run", {}).get("state"))')" = succeeded ]
+}
+check "the fix run succeeds" wait_for 30 run_succeeded
+check "the next live run of ios2 shows the rule resolved" sh -c "
+  $(declare -f run_policy counts json_get); work='$work'; NAUTO='$NAUTO'
+  run_policy 3 --live -t name=ios2 && [ \"\$(counts)\" = 'finished 1 5 2 0 0 0 1' ]"
 
 # Policies follow their files.
 cat >>"$work/policies/lab.yaml" <<'YAML'

@@ -121,7 +121,8 @@ check "nautod starts with the runbooks module" start_nautod run.list
 
 list_library() {
   "$NAUTO" runbook list -o json >"$work/list.json" &&
-    for name in config_backup security_audit onboarding_check interface_diagnostics bgp_troubleshoot; do
+    for name in config_backup security_audit onboarding_check interface_diagnostics bgp_troubleshoot \
+      compliance_fix; do
       [ "$(json_get "$work/list.json" "[r for r in d if r['name'] == '$name' and 'error' not in r] != []")" = True ] || return 1
     done
 }

@@ -139,15 +139,32 @@ std::string IndentedConfig::key_of(std::string_view line) {
     std::string_view prefix;
     size_t words;
   };
-  static constexpr std::array<Rule, 24> kRules{{
-      {"hostname", 1},       {"description", 1},     {"mtu", 1},
-      {"speed", 1},          {"duplex", 1},          {"bandwidth", 1},
-      {"encapsulation", 1},  {"switchport mode", 2}, {"switchport access vlan", 3},
-      {"bgp router-id", 2},  {"router-id", 1},       {"remote-as", 1},
-      {"enable secret", 2},  {"ip domain-name", 2},  {"ip domain name", 3},
-      {"name", 1},           {"vrf member", 2},      {"vrf forwarding", 2},
-      {"channel-group", 1},  {"ip ospf cost", 3},    {"logging buffered", 2},
-      {"clock timezone", 2}, {"banner motd", 2},     {"banner login", 2},
+  static constexpr std::array<Rule, 25> kRules{{
+      {"hostname", 1},
+      {"description", 1},
+      {"mtu", 1},
+      {"speed", 1},
+      {"duplex", 1},
+      {"bandwidth", 1},
+      {"encapsulation", 1},
+      {"switchport mode", 2},
+      {"switchport access vlan", 3},
+      {"bgp router-id", 2},
+      {"router-id", 1},
+      {"remote-as", 1},
+      {"enable secret", 2},
+      {"ip domain-name", 2},
+      {"ip domain name", 3},
+      {"name", 1},
+      {"vrf member", 2},
+      {"vrf forwarding", 2},
+      {"channel-group", 1},
+      {"ip ospf cost", 3},
+      {"logging buffered", 2},
+      {"clock timezone", 2},
+      {"banner motd", 2},
+      {"banner login", 2},
+      {"transport input", 2},
   }};
   auto words = split_words(line);
   if (words.size() >= 3 && words[0] == "neighbor" &&
