@@ -125,12 +125,14 @@ RuleResult check_whole(const Rule& rule, const ConfigView& config, text::Matcher
     return out;
   }
   const bool must = rule.kind == CheckKind::MustMatch;
-  auto count = scan_lines(rule, config, matcher, must, out.lines);
+  auto count = scan_lines(rule, config, matcher, must && rule.at_least == 1, out.lines);
   if (!count) return error_result(rule, count.error());
-  if (must && *count == 0) {
+  if (must && *count < static_cast<std::size_t>(rule.at_least)) {
     out.status = Status::Fail;
     out.missing.push_back(rule.pattern_text);
-    out.message = "no line matches";
+    out.message = *count == 0 ? "no line matches"
+                              : std::to_string(*count) + " lines match, " +
+                                    std::to_string(rule.at_least) + " must";
   } else if (!must && *count > 0) {
     out.status = Status::Fail;
     out.message = std::to_string(*count) + (*count == 1 ? " line matches" : " lines match");
@@ -157,20 +159,26 @@ RuleResult check_sections(const Rule& rule, const ConfigView& config, text::Matc
           missing.insert(std::move(line));
       }
     } else {
-      bool any = false;
+      int hits = 0;
       for (const auto line : under) {
         auto hit = matcher.match(*rule.pattern, line, config.kind());
         if (!hit) return error_result(rule, hit.error());
         if (!*hit) continue;
-        any = true;
+        ++hits;
         if (rule.kind == CheckKind::MustNotMatch)
           keep(out.lines, section->text + " > " + std::string(line));
       }
-      fails = rule.kind == CheckKind::MustMatch ? !any : any;
+      fails = rule.kind == CheckKind::MustMatch ? hits < rule.at_least : hits > 0;
     }
     if (!fails) continue;
     ++failing;
     if (rule.kind != CheckKind::MustNotMatch) keep(out.lines, section->text);
+  }
+  if (sections.empty() && rule.section_required) {
+    out.status = Status::Fail;
+    out.message = "no section matches '" + rule.section->pattern() + "'";
+    out.missing.push_back(rule.section->pattern());
+    return out;
   }
   if (failing == 0) return out;
   out.status = Status::Fail;

@@ -17,9 +17,9 @@ namespace {
 
 const std::set<std::string> kPolicyKeys = {"name", "description", "gate", "rules"};
 const std::set<std::string> kRuleKeys = {
-    "id",         "description",    "severity",           "scope",   "within",
-    "must_match", "must_not_match", "must_contain_lines", "command", "parse",
-    "expect",     "validate",       "remediation"};
+    "id",         "description",    "severity",           "scope",    "within",
+    "must_match", "must_not_match", "must_contain_lines", "command",  "parse",
+    "expect",     "validate",       "remediation",        "at_least", "live"};
 const std::set<std::string> kOperators = {"==", "!=", "<", "<=", ">", ">=", "in", "regex"};
 // Getter -> needs the device (false: computed from the config).
 const std::map<std::string, bool> kGetters = {
@@ -106,6 +106,7 @@ class PolicyReader : public YamlFields {
     read_severity(item, rule);
     read_check(item, rule);
     read_within(item, rule);
+    read_options(item, rule);
     read_remediation(item, rule);
     if (problem_count() != before) return std::nullopt;
     return rule;
@@ -298,11 +299,33 @@ class PolicyReader : public YamlFields {
       return;
     }
     for (const auto& entry : within)
-      if (entry.first.Scalar() != "section" && entry.first.Scalar() != "having")
-        problem(entry.first, "within: '" + entry.first.Scalar() + "' is not section or having");
+      if (entry.first.Scalar() != "section" && entry.first.Scalar() != "having" &&
+          entry.first.Scalar() != "required")
+        problem(entry.first,
+                "within: '" + entry.first.Scalar() + "' is not section, having or required");
+    rule.section_required = flag(within, "required");
     rule.section = regex(within["section"], text(within, "section"), "within.section");
     if (within["having"])
       rule.having = regex(within["having"], text(within, "having"), "within.having");
+  }
+
+  void read_options(const YAML::Node& item, Rule& rule) {
+    if (item["live"]) {
+      rule.live_only = flag(item, "live");
+      if (rule.kind == CheckKind::Records) problem(item["live"], "live: a command is always live");
+    }
+    if (!item["at_least"]) return;
+    if (rule.kind != CheckKind::MustMatch) {
+      problem(item["at_least"], "at_least: only with must_match");
+      return;
+    }
+    const auto text_value = text(item, "at_least");
+    char* end = nullptr;
+    const long n = std::strtol(text_value.c_str(), &end, 10);
+    if (text_value.empty() || *end != '\0' || n < 1 || n > 100000)
+      problem(item["at_least"], "at_least: expected a whole number from 1 to 100000");
+    else
+      rule.at_least = static_cast<int>(n);
   }
 
   void read_remediation(const YAML::Node& item, Rule& rule) {
@@ -395,7 +418,7 @@ bool getter_needs_device(const std::string& getter) {
 }
 
 bool Rule::needs_device() const {
-  if (kind == CheckKind::Records) return true;
+  if (kind == CheckKind::Records || live_only) return true;
   if (kind != CheckKind::Validate) return false;
   for (const auto& item : validate)
     for (const auto& [getter, expected] : item.items())

@@ -13,6 +13,7 @@
 //       within:                       # optional: under every section whose header matches
 //         section: '^line vty'
 //         having: '^login'            # ... and that has a line matching this under it
+//         required: true              # a config without such a section fails (default: passes)
 //       must_match: '^transport input ssh$'     # one check, see below
 //       remediation:
 //         lines: |                    # config lines that fix it, or:
@@ -23,7 +24,8 @@
 // Checks, one per rule:
 //   must_match / must_not_match: a PCRE2 pattern (Python syntax) searched in each line of the
 //     config (as written, indentation included), or with `within:` in each line under each
-//     section (trimmed); must_match needs one matching line (per section), must_not_match none.
+//     section (trimmed); must_match needs one matching line (per section; `at_least: N` lines),
+//     must_not_match none.
 //   must_contain_lines: a block of lines (trimmed) that must appear in this order, one after
 //     the other, in the config or under each section.
 //   command: + expect: a show command run on the device (live runs only), its output parsed
@@ -33,6 +35,9 @@
 //     >= in regex.
 //   validate: a NAPALM validate document: a list of {getter: expected state}, compared as
 //     NAPALM's compliance_report does (napalm_validate.h).
+//
+// `live: true` makes a rule on the config wait for a live run: a rule about secrets (a default
+// SNMP community) cannot be judged from archived configs, whose secrets are redacted.
 //
 // Immutable once parsed; shared by any thread.
 
@@ -79,7 +84,10 @@ struct Rule {
   std::vector<std::string> block;  ///< must_contain_lines, trimmed
   SharedRegex section;             ///< within.section; null: the whole config
   SharedRegex having;              ///< within.having; null: every such section
+  bool section_required = false;   ///< within.required: no such section is a failure
   std::string pattern_text;        ///< as written
+  int at_least = 1;                ///< must_match: lines that must match (per section)
+  bool live_only = false;          ///< `live: true`: skipped in runs from the archive
 
   // Records checks.
   std::string command;

@@ -5,13 +5,14 @@
 # with ntc-templates, NAPALM getters), changes that make rules fail and pass again with their
 # violation and resolution events, history and the trend, the report in its four formats, and
 # policies reloaded when their files change.
-#   compliance_cli_test.sh NAUTOD NAUTO NAUTO_LAB NTC_TEMPLATES RUNBOOKS
+#   compliance_cli_test.sh NAUTOD NAUTO NAUTO_LAB NTC_TEMPLATES RUNBOOKS BASELINE
 set -uo pipefail
 NAUTOD=$1
 NAUTO=$2
 LAB=$3
 TEMPLATES=$4
 RUNBOOKS=$5
+BASELINE=$6
 . "$(dirname "$0")/checks.sh"
 lab_test_setup compliance
 
@@ -80,6 +81,7 @@ rules:
     must_not_match: '^set system services telnet'
 YAML
 
+cp "$BASELINE" "$work/policies/baseline.yaml"
 "$NAUTO" creds keygen --key-file "$work/vault.key" >/dev/null
 cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data
@@ -139,6 +141,17 @@ check "the first backup" "$NAUTO" config backup --why compliance
 check "a run over the archive: 13 passed, 10 failed, 8 skipped, 10 violations" sh -c "
   $(declare -f run_policy counts json_get); work='$work'; NAUTO='$NAUTO'
   run_policy 3 && [ \"\$(counts)\" = 'finished 6 13 10 0 8 10 0' ]"
+# The shipped baseline over the lab (IOS, EOS, Junos), from the same archive: the lab's IOS has
+# SSH-only VTYs and a banner but no AAA, NTP or logging server; the SNMP rules wait for --live.
+baseline_statuses() {  # each device's letters, one per baseline rule (p f e s, - not in scope)
+  "$NAUTO" compliance results --policy baseline -o json >"$work/baseline-results.json" &&
+    json_get "$work/baseline-results.json" '" ".join(x["device"] + ":" + x["statuses"].replace("-", "") for x in d["devices"])'
+}
+check "the shipped baseline runs over the archive: 11 passed, 20 failed, 6 skipped, no error" sh -c "
+  $(declare -f json_get baseline_statuses); work='$work'; NAUTO='$NAUTO'
+  '$NAUTO' compliance run --policy baseline -o json >'$work/baseline.json'; baseline_statuses;
+  [ \"\$(baseline_statuses)\" = 'eos5:pffsff ios1:pffsfp ios2:pffsfp ios3:pffsfp ios4:pffsfp junos6:ppffsff' ] &&
+  [ \"\$(json_get '$work/baseline.json' 'd[\"devices\"], d[\"pass\"], d[\"fail\"], d[\"skipped\"], d[\"error_count\"]')\" = '6 11 20 6 0' ]"
 check "the run touched no device (no job ran)" sh -c "
   $(declare -f json_get); '$NAUTO' job list -o json >'$work/jobs.json' &&
   cat '$work/jobs.json';
@@ -282,7 +295,7 @@ check "a broken file is left out with its problems; the others stay" wait_for 10
   grep -q '^lab ' '$work/policies.txt'"
 check "an unknown policy is named with those loaded" sh -c "
   ! '$NAUTO' compliance run --policy nope 2>'$work/nope.err'; cat '$work/nope.err';
-  grep -q \"no compliance policy 'nope' (loaded: lab)\" '$work/nope.err'"
+  grep -q \"no compliance policy 'nope' (loaded: baseline, lab)\" '$work/nope.err'"
 check "no module restarted" no_module_restarts
 
 echo "1..$count"

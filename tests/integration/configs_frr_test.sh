@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Integration: the config archive and safe pushes against a real router (issue 27) - FRR's
-# bgpd, reached through OpenSSH's sshd whose login runs vtysh, as in drivers_frr; nautod with
-# the configs module and `nauto config` as a user runs it. Everything listens on 127.0.0.1 with
+# Integration: the config archive and safe pushes against a real router (issue 27), and
+# compliance policies over it (issue 28) - FRR's bgpd, reached through OpenSSH's sshd whose
+# login runs vtysh, as in drivers_frr; nautod with the configs and compliance modules, and
+# `nauto config` / `nauto compliance` as a user runs them. Everything listens on 127.0.0.1 with
 # this test's own config, keys, ports and PID files, and is stopped at the end.
-#   configs_frr_test.sh NAUTOD NAUTO
+#   configs_frr_test.sh NAUTOD NAUTO RUNBOOKS BASELINE
 set -uo pipefail
 NAUTOD=$1
 NAUTO=$2
+RUNBOOKS=$3
+BASELINE=$4
 if [ "$(id -u)" != 0 ]; then
   echo "needs root (sshd, bgpd)" >&2
   exit 1
@@ -87,8 +90,36 @@ modules:
   inventory: {files: [$work/inventory.yaml]}
   vault: {}
   devices: {device_timeout: 20s}
-  runbooks: {dirs: [$work/runbooks]}
+  runbooks: {dirs: [$work/runbooks, $RUNBOOKS]}
   configs: {}
+  compliance: {dirs: [$work/policies]}
+YAML
+mkdir -p "$work/policies"
+cp "$BASELINE" "$work/policies/baseline.yaml"
+cat >"$work/policies/frr.yaml" <<'YAML'
+name: frr
+description: what this router's BGP must have
+rules:
+  - id: bgp-router-id
+    scope: platform=frr
+    within: {section: '^router bgp', required: true}
+    must_match: '^bgp router-id \d+\.\d+\.\d+\.\d+$'
+  - id: bgp-neighbors-authenticated
+    severity: high
+    scope: platform=frr
+    within: {section: '^router bgp'}
+    must_match: '^neighbor \S+ password '
+  - id: no-default-route
+    scope: platform=frr
+    must_not_match: '^ip route 0\.0\.0\.0/0 '
+  - id: hostname
+    scope: platform=frr
+    must_match: '^hostname frr\d+$'
+  - id: no-weak-bgp-password
+    severity: high
+    scope: platform=frr
+    live: true
+    must_not_match: ' password \S*s3cr3t'
 YAML
 export NAUTO_CONFIG=$work/nauto.yaml NAUTO_CRED_FRR_USERNAME=root NAUTO_CRED_FRR_PRIVATE_KEY_FILE=$work/client_key
 check "nautod starts" start_nautod configs.status
@@ -176,6 +207,40 @@ rollout_finishes() {
     vtysh -c 'show running-config' | grep -q "description rollout-ok"
 }
 check "a rollout whose check passes finishes" rollout_finishes
+
+# Compliance over the real router: a policy of its own from the archive and live, then the
+# shipped baseline's FRR rules, one of them fixed (its diff approved) and resolved.
+compliance_run() {  # compliance_run EXPECTED-EXIT "pass fail errors resolved" ARGS...
+  local expected=$1 counts=$2
+  shift 2
+  "$NAUTO" compliance run "$@" -o json >"$work/compliance.json"
+  local status=$?
+  cat "$work/compliance.json"
+  [ "$status" = "$expected" ] &&
+    [ "$(json_get "$work/compliance.json" 'd["pass"], d["fail"], d["error_count"], d.get("resolved", 0)')" = "$counts" ]
+}
+check "the router's own policy passes over its archived config (the secret rule waits for --live)" compliance_run 0 "4 0 0 0" --policy frr
+check "live, the weak BGP password is found; the result keeps its line redacted" sh -c "
+  $(declare -f compliance_run json_get); work='$work'; NAUTO='$NAUTO'
+  compliance_run 3 '4 1 0 0' --policy frr --live &&
+  '$NAUTO' compliance results --policy frr -o json >'$work/frr-results.json' &&
+  grep -q 'neighbor 192.0.2.1 password <redacted>' '$work/frr-results.json' &&
+  ! grep -q s3cr3t-bgp '$work/frr-results.json' && ! grep -q s3cr3t-bgp '$work/nautod.jsonl'"
+check "the baseline over FRR, live: VTY logins off; no logging, no banner" \
+  compliance_run 3 "1 2 0 0" --policy baseline --live
+check "fix --dry-run shows the logging line" sh -c "
+  '$NAUTO' compliance fix --policy baseline --rule frr-logging --dry-run | tee '$work/frr-fix.txt' &&
+  grep -q '^+log syslog informational' '$work/frr-fix.txt'"
+frr_fix() {
+  "$NAUTO" compliance fix --policy baseline --rule frr-logging -o json >"$work/frr-fix.json" || return 1
+  wait_for 30 sh -c "'$NAUTO' approvals list -o json | grep -q frr1" || return 1
+  "$NAUTO" approvals approve "$("$NAUTO" approvals list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')" \
+    --reason "baseline logging" || return 1
+  wait_for 30 logging_configured
+}
+logging_configured() { vtysh -c 'show running-config' | grep -q 'log syslog informational'; }
+check "fix: the approved diff reaches the router" frr_fix
+check "the next live run shows frr-logging resolved" compliance_run 3 "2 1 0 1" --policy baseline --live
 check "no module was restarted" no_module_restarts
 echo "configs frr: $((count - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

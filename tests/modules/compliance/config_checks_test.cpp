@@ -116,3 +116,24 @@ TEST_CASE("configs that are not ASCII or not even UTF-8 are checked") {
   CHECK(check("    must_match: '^hostname r\\d'", "hostname r1\ndescription \xff\xfe\n").status ==
         Status::Pass);
 }
+
+TEST_CASE("at_least: how many lines must match, whole or per section") {
+  CHECK(check("    must_match: '^aaa '\n    at_least: 3").status == Status::Pass);
+  auto short_of = check("    must_match: '^aaa '\n    at_least: 4");
+  CHECK(short_of.status == Status::Fail);
+  CHECK(short_of.message == "3 lines match, 4 must");
+  auto vty = check(R"(    within: {section: '^line vty'}
+    must_match: '^(login|transport) '
+    at_least: 2)");
+  CHECK(vty.status == Status::Pass);
+}
+
+TEST_CASE("within.required: a config without such a section fails") {
+  CHECK(check(R"(    within: {section: '^ntp \{'}
+    must_match: '^server ')")
+            .status == Status::Pass);
+  auto out = check(R"(    within: {section: '^ntp \{', required: true}
+    must_match: '^server ')");
+  CHECK(out.status == Status::Fail);
+  CHECK(out.message == "no section matches '^ntp \\{'");
+}

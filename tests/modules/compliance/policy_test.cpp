@@ -117,3 +117,21 @@ TEST_CASE("a file that is not YAML, or not a policy, says where") {
   REQUIRE_FALSE(empty);
   CHECK_THAT(empty.error().message, Catch::Contains("c.yaml:1: rules: expected a list"));
 }
+
+TEST_CASE("live: true makes a config rule wait for a live run; at_least goes with must_match") {
+  auto policy = parse_policy(R"(rules:
+  - id: snmp
+    live: true
+    must_not_match: '^snmp-server community (public|private)'
+  - id: ntp
+    must_match: '^ntp server'
+    at_least: 2
+)",
+                             "l.yaml");
+  REQUIRE(policy);
+  CHECK(policy->rules[0].needs_device());
+  CHECK(policy->rules[1].at_least == 2);
+  auto bad = parse_policy("rules:\n  - id: x\n    must_not_match: a\n    at_least: 2\n", "m.yaml");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message, Catch::Contains("m.yaml:4: at_least: only with must_match"));
+}
