@@ -35,7 +35,7 @@ struct JobArgs {
   bool replace = false;
   bool save = false;
   std::string commit_confirm, check;  // push: a confirmed push (the configs module's)
-  std::string override_window, allow_dangerous;
+  std::string override_window, allow_dangerous, override_compliance;
   bool summary_only = false;
   bool detach = false;
   int max_parallel = 0;
@@ -283,6 +283,7 @@ Result<json> job_body(const JobArgs& args, const std::string& kind) {
                {"replace", args.replace},
                {"save", args.save},
                {"override_window", args.override_window},
+               {"override_compliance", args.override_compliance},
                {"allow_dangerous", args.allow_dangerous},
                {"started_by", std::string("nauto cli (uid ") + std::to_string(::getuid()) + ")"}};
   if (!args.device_timeout.empty()) body["device_timeout"] = args.device_timeout;
@@ -301,6 +302,8 @@ void add_job_options(CLI::App* command, CliContext& context, JobArgs& args) {
                       "why commands the platform calls dangerous (reload, write erase) may go");
   command->add_option("--override-window", args.override_window,
                       "push: why it may go outside the devices' change windows");
+  command->add_option("--override-compliance", args.override_compliance,
+                      "push: why it may go although the compliance gate refuses it");
   command->add_option("-t,--target", args.target, "selector: 'site=dc1 and role=leaf', r1,r2, all")
       ->required();
   command->add_option("--max-parallel", args.max_parallel, "devices at once for this job")

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "compliance_fixes.h"
+#include "compliance_gate.h"
 #include "compliance_records.h"
 #include "compliance_runs.h"
 #include "nauto/base/clock.h"
@@ -111,6 +112,7 @@ class ComplianceModule final : public Module {
     runs_ = std::make_unique<ComplianceRuns>(*records_, catalog_, std::move(templates));
     if (auto started = runs_->start(ctx); !started) return started;
     fixes_ = std::make_unique<ComplianceFixes>(*records_, settings_.fix_runbook);
+    gate_ = std::make_unique<ComplianceGate>(catalog_);
     files_ =
         std::make_unique<YamlFiles>(settings_.files, settings_.dirs, "modules.compliance.dirs");
     load_policies(ctx);
@@ -138,6 +140,20 @@ class ComplianceModule final : public Module {
       ask.max_parallel = static_cast<int>(std::clamp<std::int64_t>(args->max_parallel, 1, 1000));
       ask.by = args->by.empty() ? request.header.source : args->by;
       return runs_->run(ctx, *policy, std::move(ask), std::move(reply));
+    }
+    if (topic == schema::ComplianceGateRequest::kTopic) {
+      auto args = schema::decode_body<schema::ComplianceGateRequest>(request.body);
+      if (!args) return reply.fail(args.error());
+      std::vector<std::shared_ptr<const Policy>> gates;
+      for (const auto& [name, policy] : policies_)
+        if (policy->gate) gates.push_back(policy);
+      GateAsk ask;
+      ask.devices = args->devices;
+      ask.config = args->config;
+      ask.replace = args->replace;
+      ask.override_reason = args->override;
+      ask.by = args->by.empty() ? request.header.source : args->by;
+      return gate_->check(ctx, std::move(gates), std::move(ask), std::move(reply));
     }
     if (topic == schema::ComplianceFixRequest::kTopic) {
       auto args = schema::decode_body<schema::ComplianceFixRequest>(request.body);
@@ -313,6 +329,7 @@ class ComplianceModule final : public Module {
   std::unique_ptr<ComplianceRecords> records_;
   std::unique_ptr<ComplianceRuns> runs_;
   std::unique_ptr<ComplianceFixes> fixes_;
+  std::unique_ptr<ComplianceGate> gate_;
   std::unique_ptr<YamlFiles> files_;
   std::map<std::string, std::shared_ptr<const Policy>> policies_;
   std::vector<std::string> problems_;

@@ -10,6 +10,7 @@
 #include "nauto/drivers/config_diff.h"
 #include "nauto/store/retention.h"
 #include "report.h"
+#include "scope_selection.h"
 
 namespace nauto::compliance {
 
@@ -18,7 +19,6 @@ namespace schema = bus::schema;
 
 namespace {
 
-constexpr std::int64_t kSelectTimeoutMs = 30'000;
 constexpr std::int64_t kShowTimeoutMs = 60'000;
 constexpr std::int64_t kDeviceCallTimeoutMs = 300'000;
 // Archived configs read at once: enough to keep the configs module busy, few enough that a
@@ -87,59 +87,25 @@ void ComplianceRuns::run(Context& ctx, std::shared_ptr<const Policy> policy, Run
   live.ask = std::move(ask);
   live.waiting.emplace(std::move(reply));
   const auto target = live.ask.target;
+  auto scopes = scopes_of(live.policy->rules);
   live_.emplace(id, std::move(live));
-  ctx.request(schema::InventorySelectRequest::kTopic, bus::to_body(json{{"selector", target}}),
-              kSelectTimeoutMs, [this, &ctx, id](Result<std::string> body) {
-                auto it = live_.find(id);
-                if (it == live_.end()) return;
-                auto selected = body ? bus::from_body(*body) : Result<json>(body.error());
-                if (!selected) return finish(ctx, id, std::move(selected).error());
-                auto& live = it->second;
-                for (auto& host : selected->value("hosts", json::array()))
-                  live.hosts.push_back(std::move(host));
-                std::set<std::string> scopes;
-                for (const auto& rule : live.policy->rules)
-                  if (rule.scope != "all") scopes.insert(rule.scope);
-                if (scopes.empty()) return scopes_known(ctx, id, {});
-                // Each scope's devices, then the rules of every device.
-                auto known = std::make_shared<std::map<std::string, std::vector<std::string>>>();
-                auto left = std::make_shared<std::size_t>(scopes.size());
-                auto failed = std::make_shared<bool>(false);
-                for (const auto& scope : scopes) {
-                  ctx.request(
-                      schema::InventorySelectRequest::kTopic,
-                      bus::to_body(json{{"selector", scope}}), kSelectTimeoutMs,
-                      [this, &ctx, id, scope, known, left, failed](Result<std::string> body) {
-                        if (*failed) return;
-                        auto picked = body ? bus::from_body(*body) : Result<json>(body.error());
-                        if (!picked) {
-                          *failed = true;
-                          auto error = std::move(picked).error();
-                          error.message = "scope '" + scope + "': " + error.message;
-                          return finish(ctx, id, std::move(error));
-                        }
-                        auto& names = (*known)[scope];
-                        for (const auto& host : picked->value("hosts", json::array()))
-                          names.push_back(host.value("name", ""));
-                        if (--*left == 0) scopes_known(ctx, id, *known);
-                      });
-                }
-              });
+  select_with_scopes(ctx, target, std::move(scopes), [this, &ctx, id](Result<Selection> selection) {
+    if (!live_.count(id)) return;
+    if (!selection) return finish(ctx, id, std::move(selection).error());
+    devices_known(ctx, id, std::move(*selection));
+  });
 }
 
-void ComplianceRuns::scopes_known(Context& ctx, const std::string& id,
-                                  const std::map<std::string, std::vector<std::string>>& scopes) {
+void ComplianceRuns::devices_known(Context& ctx, const std::string& id, Selection selection) {
   auto it = live_.find(id);
   if (it == live_.end()) return;
   auto& live = it->second;
-  std::map<std::string, std::set<std::string>> members;
-  for (const auto& [scope, names] : scopes)
-    members[scope].insert(names.begin(), names.end());
+  live.hosts = std::move(selection.hosts);
   for (const auto& host : live.hosts) {
     const auto name = host.value("name", "");
     auto& rules = live.rules_of[name];
     for (const auto& rule : live.policy->rules)
-      if (rule.scope == "all" || members[rule.scope].count(name)) rules.push_back(&rule);
+      if (selection.applies(rule, name)) rules.push_back(&rule);
   }
   live.record["devices"] = live.hosts.size();
   if (auto saved = records_.save_run(live.record); !saved) return finish(ctx, id, saved.error());

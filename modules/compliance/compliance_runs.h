@@ -28,6 +28,7 @@
 #include "nauto/sdk/offload.h"
 #include "nauto/text/textfsm/template_library.h"
 #include "policy.h"
+#include "scope_selection.h"
 
 namespace nauto::compliance {
 
@@ -80,8 +81,7 @@ class ComplianceRuns {
     std::vector<nlohmann::json> docs;
   };
 
-  void scopes_known(Context& ctx, const std::string& id,
-                    const std::map<std::string, std::vector<std::string>>& scopes);
+  void devices_known(Context& ctx, const std::string& id, Selection selection);
   void fetch_more(Context& ctx, const std::string& id);
   void fetch_archived(Context& ctx, const std::string& id, Fetched fetched);
   void fetch_live(Context& ctx, const std::string& id, Fetched fetched);

@@ -38,6 +38,8 @@ using nlohmann::json;
 namespace {
 
 constexpr std::int64_t kLookupTimeoutMs = 30'000;
+// The compliance gate reads each device's running config before it answers.
+constexpr std::int64_t kGateTimeoutMs = 300'000;
 constexpr std::int64_t kCredentialLifetimeMs = 10'000;
 
 Result<JobRunnerOptions> read_options(const json& config, std::string& platform_dir) {
@@ -340,41 +342,82 @@ class DevicesModule final : public Module {
             return started(allowed.error(), 0);
           if (auto allowed = check_dangerous(*spec, list, *catalog_); !allowed)
             return started(allowed.error(), 0);
-          std::set<std::string> names;
-          for (const auto& host : list) {
-            if (!host.value("credential", "").empty()) names.insert(host["credential"]);
-          }
-          auto start = [this, spec, started, list](const json& credentials) {
-            std::vector<JobDevice> devices;
-            for (const auto& host : list) {
-              auto target = target_of(host, credentials);
-              if (!target) return started(target.error(), 0);
-              JobDevice device{std::move(*target), {}};
-              for (const auto& limit : options_.limits) {
-                device.limit_values.push_back(attribute(host, limit.key));
-              }
-              devices.push_back(std::move(device));
-            }
-            const auto count = devices.size();
-            started(runner_->start(*spec, std::move(devices), json{{"selected", count}}), count);
-          };
-          std::set<std::string> missing;
-          auto cached = credentials_.find(names, missing, steady_us());
-          if (missing.empty()) return start(cached);
-          ctx.request(
-              bus::schema::VaultResolveRequest::kTopic,
-              bus::to_body(json{{"names", missing}, {"purpose", "job for " + spec->started_by}}),
-              kLookupTimeoutMs,
-              [this, started, start, cached](Result<std::string> resolved) mutable {
-                using Resolved = bus::schema::VaultResolveReply;
-                auto answer = resolved ? bus::schema::decode_body<Resolved>(*resolved)
-                                       : Result<Resolved>(resolved.error());
-                if (!answer) return started(answer.error(), 0);
-                credentials_.put(answer->credentials, steady_us());
-                cached.update(answer->credentials);
-                start(cached);
-              });
+          if (spec->kind == JobKind::Push && !spec->dry_run)
+            return ask_gate(ctx, spec, list, started);
+          resolve_and_start(ctx, spec, list, started);
         });
+  }
+
+  // The compliance gate (modules/compliance): a push that would make a gate policy's rule fail
+  // on a device is refused unless it carries override_compliance. Without a compliance module
+  // there is no gate; with one that cannot answer, only an override lets the push go.
+  void ask_gate(Context& ctx, std::shared_ptr<JobSpec> spec, json list, Started started) {
+    json devices = json::array();
+    for (const auto& host : list)
+      devices.push_back(host.value("name", ""));
+    json body = {{"devices", std::move(devices)},
+                 {"config", spec->config},
+                 {"replace", spec->replace},
+                 {"override", spec->override_compliance},
+                 {"by", spec->started_by}};
+    ctx.request(bus::schema::ComplianceGateRequest::kTopic, bus::to_body(body), kGateTimeoutMs,
+                [this, &ctx, spec, list = std::move(list), started](Result<std::string> answer) {
+                  auto decided = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                  if (!decided && decided.error().code == Errc::Unavailable)
+                    return resolve_and_start(ctx, spec, list, started);  // no gate here
+                  if (!decided && spec->override_compliance.empty()) {
+                    auto error = std::move(decided).error();
+                    error.message =
+                        "the compliance gate did not decide: " + error.message +
+                        "; nothing was pushed (override_compliance with a reason pushes "
+                        "anyway)";
+                    return started(error, 0);
+                  }
+                  if (decided && !decided->value("allowed", false))
+                    return started(fail(Errc::Rejected, decided->value("reason",
+                                                                       "refused by the "
+                                                                       "compliance gate")),
+                                   0);
+                  resolve_and_start(ctx, spec, list, started);
+                });
+  }
+
+  // vault.resolve of the hosts' credentials (those not cached), then runner.start.
+  void resolve_and_start(Context& ctx, std::shared_ptr<JobSpec> spec, const json& list,
+                         Started started) {
+    std::set<std::string> names;
+    for (const auto& host : list) {
+      if (!host.value("credential", "").empty()) names.insert(host["credential"]);
+    }
+    auto start = [this, spec, started, list](const json& credentials) {
+      std::vector<JobDevice> devices;
+      for (const auto& host : list) {
+        auto target = target_of(host, credentials);
+        if (!target) return started(target.error(), 0);
+        JobDevice device{std::move(*target), {}};
+        for (const auto& limit : options_.limits) {
+          device.limit_values.push_back(attribute(host, limit.key));
+        }
+        devices.push_back(std::move(device));
+      }
+      const auto count = devices.size();
+      started(runner_->start(*spec, std::move(devices), json{{"selected", count}}), count);
+    };
+    std::set<std::string> missing;
+    auto cached = credentials_.find(names, missing, steady_us());
+    if (missing.empty()) return start(cached);
+    ctx.request(bus::schema::VaultResolveRequest::kTopic,
+                bus::to_body(json{{"names", missing}, {"purpose", "job for " + spec->started_by}}),
+                kLookupTimeoutMs,
+                [this, started, start, cached](Result<std::string> resolved) mutable {
+                  using Resolved = bus::schema::VaultResolveReply;
+                  auto answer = resolved ? bus::schema::decode_body<Resolved>(*resolved)
+                                         : Result<Resolved>(resolved.error());
+                  if (!answer) return started(answer.error(), 0);
+                  credentials_.put(answer->credentials, steady_us());
+                  cached.update(answer->credentials);
+                  start(cached);
+                });
   }
 
   void run(const json& args, const std::string& who, Context& ctx, Reply reply) {

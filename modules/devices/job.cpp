@@ -72,6 +72,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
   spec.confirm_minutes = static_cast<int>(r.integer("confirm_minutes", 0, 0, 65535));
   spec.confirm_commit = r.boolean("confirm_commit", false);
   spec.override_window = r.string("override_window", "");
+  spec.override_compliance = r.string("override_compliance", "");
   spec.allow_dangerous = r.string("allow_dangerous", "");
   spec.max_parallel = static_cast<int>(r.integer("max_parallel", 0, 0, 100000));
   spec.device_timeout_ms = r.duration_ms("device_timeout", 0, 0);
@@ -112,6 +113,7 @@ json to_json(const JobSpec& spec) {
               {"confirm_minutes", spec.confirm_minutes},
               {"confirm_commit", spec.confirm_commit},
               {"override_window", spec.override_window},
+              {"override_compliance", spec.override_compliance},
               {"allow_dangerous", spec.allow_dangerous},
               {"max_parallel", spec.max_parallel},
               {"device_timeout", spec.device_timeout_ms},

@@ -45,6 +45,9 @@ struct JobSpec {
   bool confirm_commit = false;
   /// Push: why it may go outside the devices' change windows (change_guard.h); empty: it may not.
   std::string override_window;
+  /// Push: why it may go although the compliance gate refuses it (a gate policy's rule would
+  /// newly fail); kept in the job's record, and the gate publishes it. Empty: it may not.
+  std::string override_compliance;
   /// Why commands the platform calls dangerous (reload, write erase...) may be sent; empty:
   /// they may not, unless a person approved the push's diff.
   std::string allow_dangerous;

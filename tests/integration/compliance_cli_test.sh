@@ -296,6 +296,48 @@ check "a broken file is left out with its problems; the others stay" wait_for 10
 check "an unknown policy is named with those loaded" sh -c "
   ! '$NAUTO' compliance run --policy nope 2>'$work/nope.err'; cat '$work/nope.err';
   grep -q \"no compliance policy 'nope' (loaded: baseline, lab)\" '$work/nope.err'"
+# The gate: a policy marked gate: true is checked against each push's predicted config.
+cat >"$work/policies/gate.yaml" <<'YAML'
+name: gate
+gate: true
+rules:
+  - id: no-http-server
+    severity: high
+    description: the HTTP server stays off
+    scope: platform=cisco_ios
+    must_not_match: '^ip http server$'
+  - id: vty-ssh-only
+    severity: high
+    scope: platform=cisco_ios
+    within: {section: '^line vty'}
+    must_not_match: 'telnet'
+YAML
+check "the gate policy is loaded" wait_for 10 sh -c "'$NAUTO' compliance policies | grep -q '^gate .* yes'"
+printf 'ip http server\n' >"$work/http.txt"
+check "a push that would break a gate rule is refused, naming the device and the rule" sh -c "
+  $(declare -f control); base_port=$base_port
+  ! '$NAUTO' job push --config '$work/http.txt' -t name=ios1 2>'$work/refused.err'; cat '$work/refused.err';
+  grep -q 'refused by the compliance gate: ios1: gate/no-http-server (high)' '$work/refused.err' &&
+  ! control GET /devices/ios1/config | grep -q 'ip http server'"
+printf 'line vty 0 4\n transport input ssh telnet\n' >"$work/telnet2.txt"
+check "and one under a section: telnet on ios3's VTY" sh -c "
+  ! '$NAUTO' job push --config '$work/telnet2.txt' -t name=ios3 2>'$work/refused2.err'; cat '$work/refused2.err';
+  grep -q 'ios3: gate/vty-ssh-only' '$work/refused2.err'"
+printf 'ip domain name lab.example.net\n' >"$work/good.txt"
+check "a push that breaks no gate rule goes" sh -c "
+  $(declare -f control); base_port=$base_port
+  '$NAUTO' job push --config '$work/good.txt' -t 'name=ios1,ios3' &&
+  control GET /devices/ios1/config | grep -q 'ip domain name lab.example.net'"
+check "a dry run is never refused" "$NAUTO" job push --config "$work/http.txt" -t name=ios1 --dry-run
+check "an override with a reason pushes, and the journal keeps who and why" sh -c "
+  $(declare -f control); base_port=$base_port
+  '$NAUTO' job push --config '$work/http.txt' -t name=ios1 --override-compliance 'CHG-7 lab test' &&
+  control GET /devices/ios1/config | grep -q 'ip http server' &&
+  '$NAUTO' events tail --topic compliance.gate -n 20 | tee '$work/gate-events.txt' &&
+  grep 'compliance.gate.overridden' '$work/gate-events.txt' | grep -q 'CHG-7 lab test' &&
+  grep 'compliance.gate.refused' '$work/gate-events.txt' | grep -q no-http-server"
+check "a device already failing a gate rule may still get other changes" sh -c "
+  '$NAUTO' job push --config '$work/good.txt' -t name=ios1"
 check "no module restarted" no_module_restarts
 
 echo "1..$count"
