@@ -120,6 +120,10 @@ void ComplianceRuns::fetch_more(Context& ctx, const std::string& id) {
   auto it = live_.find(id);
   if (it == live_.end()) return;
   auto& live = it->second;
+  // A request that cannot be sent is answered at once, from inside this loop: the loop that
+  // is running goes on with what that answer changed, and only it may finish the run.
+  if (live.fetching) return;
+  live.fetching = true;
   const std::size_t window =
       live.ask.live ? static_cast<std::size_t>(std::max(1, live.ask.max_parallel)) : kArchiveWindow;
   while (live.in_flight < window && live.next < live.hosts.size()) {
@@ -139,6 +143,7 @@ void ComplianceRuns::fetch_more(Context& ctx, const std::string& id) {
       fetch_archived(ctx, id, std::move(fetched));
     }
   }
+  live.fetching = false;
   evaluate_more(ctx);
   if (live.next == live.hosts.size() && live.in_flight == 0 && live.ready.empty() &&
       live.evaluating == 0)
@@ -246,6 +251,9 @@ std::vector<json> ComplianceRuns::evaluate_batch(const Policy& policy, bool is_l
                                                  std::vector<Fetched> batch) const {
   static thread_local text::Matcher matcher;
   std::map<std::string, std::unique_ptr<drivers::ConfigDiff>> parsers;
+  std::map<const Rule*, std::size_t> order;  // a rule's place in the device's statuses
+  for (std::size_t i = 0; i < policy.rules.size(); ++i)
+    order[&policy.rules[i]] = i;
   std::vector<json> docs;
   docs.reserve(batch.size());
   for (auto& fetched : batch) {
@@ -259,6 +267,7 @@ std::vector<json> ComplianceRuns::evaluate_batch(const Policy& policy, bool is_l
                                                                 std::vector<std::string>{});
     DeviceInput input;
     input.device = fetched.device;
+    input.site = fetched.site;
     input.live = is_live;
     input.data.platform = fetched.platform;
     input.data.facts = std::move(fetched.facts);
@@ -296,9 +305,6 @@ std::vector<json> ComplianceRuns::evaluate_batch(const Policy& policy, bool is_l
         input.data.parsed[command] = textfsm::to_json(*table);
     }
     auto results = evaluate(fetched.rules, input, matcher);
-    std::map<const Rule*, std::size_t> order;
-    for (std::size_t i = 0; i < policy.rules.size(); ++i)
-      order[&policy.rules[i]] = i;
     std::string statuses(policy.rules.size(), '-');
     std::int64_t counts[4] = {0, 0, 0, 0};
     json details = json::array();

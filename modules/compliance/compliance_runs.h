@@ -71,6 +71,7 @@ class ComplianceRuns {
     std::vector<nlohmann::json> hosts;
     std::map<std::string, std::vector<const Rule*>> rules_of;  // device -> applicable rules
     std::size_t next = 0, in_flight = 0, evaluating = 0, done = 0;
+    bool fetching = false;  // fetch_more's loop is running
     std::deque<Fetched> ready;
     std::optional<Reply> waiting;
     std::int64_t pass = 0, fail = 0, error = 0, skipped = 0;

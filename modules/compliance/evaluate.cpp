@@ -1,5 +1,6 @@
 #include "evaluate.h"
 
+#include "lua_check.h"
 #include "napalm_validate.h"
 #include "record_checks.h"
 
@@ -46,6 +47,22 @@ RuleResult check_validate(const Rule& rule, const DeviceInput& input) {
   return out;
 }
 
+RuleResult check_lua(const Rule& rule, const DeviceInput& input) {
+  nlohmann::json facts = {
+      {"device", input.device}, {"platform", input.data.platform}, {"site", input.site}};
+  if (input.data.facts) facts["facts"] = *input.data.facts;
+  auto verdict = rule.lua->run(input.config->text(), facts);
+  if (!verdict) return with_status(rule, Status::Error, "lua: " + verdict.error().message);
+  RuleResult out;
+  out.rule = rule.id;
+  if (verdict->pass) return out;
+  out.status = Status::Fail;
+  out.message = verdict->message.empty() ? "check returned false" : verdict->message;
+  for (auto& line : verdict->lines)
+    if (out.lines.size() < kLinesKept) out.lines.push_back(std::move(line));
+  return out;
+}
+
 RuleResult check_command(const Rule& rule, const DeviceInput& input) {
   if (auto failed = input.command_errors.find(rule.command); failed != input.command_errors.end())
     return with_status(rule, Status::Error, rule.command + ": " + failed->second);
@@ -61,6 +78,7 @@ DeviceNeeds needs_of(const std::vector<const Rule*>& rules, const std::string& p
   DeviceNeeds needs;
   for (const auto* rule : rules) {
     if (rule->kind == CheckKind::Records) needs.commands.insert(rule->command);
+    if (rule->kind == CheckKind::Lua && rule->live_only) needs.facts = true;
     if (rule->kind != CheckKind::Validate) continue;
     for (const auto& item : rule->validate)
       for (const auto& [getter, expected] : item.items()) {
@@ -93,6 +111,12 @@ std::vector<RuleResult> evaluate(const std::vector<const Rule*>& rules, const De
         break;
       case CheckKind::Records:
         out.push_back(check_command(*rule, input));
+        break;
+      case CheckKind::Lua:
+        if (!input.config)
+          out.push_back(with_status(*rule, Status::Error, input.config_error));
+        else
+          out.push_back(check_lua(*rule, input));
         break;
       case CheckKind::Validate:
         if (rule->needs_device() && !input.device_error.empty())

@@ -27,6 +27,7 @@ DeviceNeeds needs_of(const std::vector<const Rule*>& rules, const std::string& p
 
 struct DeviceInput {
   std::string device;
+  std::string site;
   bool live = false;
   std::optional<ConfigView> config;
   std::string config_error;                           ///< why there is no config

@@ -35,9 +35,11 @@ std::optional<double> number(const std::string& text) {
   return out;
 }
 
+// A whole number from text; `fallback` when it is none or beyond what an int64 holds.
 json integer_or(const std::string& text, long long fallback) {
   auto n = number(text);
-  return n ? static_cast<long long>(*n) : fallback;
+  if (!n || !(*n > -9.2e18 && *n < 9.2e18)) return fallback;
+  return static_cast<long long>(*n);
 }
 
 // "aabb.cc00.0100" or "aa:bb:..." as NAPALM writes a MAC: six upper-case pairs with colons.
@@ -76,7 +78,7 @@ double uptime_seconds(const std::string& text) {
   bool any = false;
   std::string_view rest = text;
   while (auto groups = text::match_groups(kPart, rest)) {
-    total += std::stod((*groups)[1]) * kUnit.at((*groups)[2]);
+    total += number((*groups)[1]).value_or(0.0) * kUnit.at((*groups)[2]);
     any = true;
     const auto at = rest.find((*groups)[0]);
     rest.remove_prefix(at + (*groups)[0].size());
@@ -125,19 +127,19 @@ std::optional<json> bgp_neighbors(const DeviceData& data) {
     if (router_id.empty()) router_id = field(row, {"router_id"});
     if (address.empty()) continue;
     const auto state = field(row, {"state_or_prefixes_received", "state_pfxrcd", "state"});
-    const auto prefixes = number(field(row, {"state_pfxrcd", "state_or_prefixes_received"}));
-    const auto accepted = number(field(row, {"state_pfxacc"}));
+    const auto prefixes = field(row, {"state_pfxrcd", "state_or_prefixes_received"});
+    const bool counted = number(prefixes).has_value();
     peers[address] = {{"local_as", integer_or(field(row, {"local_as"}), -1)},
                       {"remote_as", integer_or(field(row, {"neighbor_as", "neigh_as"}), -1)},
                       {"remote_id", ""},
-                      {"is_up", prefixes.has_value() || state == "Established"},
+                      {"is_up", counted || state == "Established"},
                       {"is_enabled", state.find("Admin") == std::string::npos},
                       {"description", field(row, {"description"})},
                       {"uptime", -1},
                       {"address_family",
                        {{"ipv4",
-                         {{"received_prefixes", prefixes ? static_cast<long long>(*prefixes) : -1},
-                          {"accepted_prefixes", accepted ? static_cast<long long>(*accepted) : -1},
+                         {{"received_prefixes", integer_or(prefixes, -1)},
+                          {"accepted_prefixes", integer_or(field(row, {"state_pfxacc"}), -1)},
                           {"sent_prefixes", -1}}}}}};
   }
   return json{{"global", {{"router_id", router_id}, {"peers", std::move(peers)}}}};

@@ -69,7 +69,9 @@ bool compare_numeric(const std::string& expected, const json& actual) {
   if (number.empty() || number.find_first_not_of("0123456789.") != std::string::npos ||
       number.front() == '.' || number.back() == '.')
     return false;
-  const double limit = std::stod(number);
+  const auto limit_value = number_of(json(number));
+  if (!limit_value) return false;
+  const double limit = *limit_value;
   if (op == "<") return *value < limit;
   if (op == ">") return *value > limit;
   if (op == "<=") return *value <= limit;
@@ -95,10 +97,11 @@ bool is_tolerance(const std::string& text) {
 // "10%50": 50 give or take 10 percent of it.
 bool compare_tolerance(const std::string& expected, const json& actual) {
   const auto percent = expected.find('%');
-  const double tolerance = std::stod(expected.substr(0, percent));
-  const double target = std::stod(expected.substr(percent + 1));
+  const auto tolerance = number_of(json(expected.substr(0, percent)));
+  const auto target = number_of(json(expected.substr(percent + 1)));
   const auto value = number_of(actual);
-  return value && std::fabs(*value - target) <= target * tolerance / 100.0;
+  return tolerance && target && value &&
+         std::fabs(*value - *target) <= *target * *tolerance / 100.0;
 }
 
 bool search(const std::string& pattern, const std::string& subject) {

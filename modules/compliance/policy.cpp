@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "lua_check.h"
 #include "nauto/sdk/yaml_fields.h"
 #include "nauto/sdk/yaml_json.h"
 
@@ -17,9 +18,10 @@ namespace {
 
 const std::set<std::string> kPolicyKeys = {"name", "description", "gate", "rules"};
 const std::set<std::string> kRuleKeys = {
-    "id",         "description",    "severity",           "scope",    "within",
-    "must_match", "must_not_match", "must_contain_lines", "command",  "parse",
-    "expect",     "validate",       "remediation",        "at_least", "live"};
+    "id",          "description", "severity",       "scope",
+    "within",      "must_match",  "must_not_match", "must_contain_lines",
+    "command",     "parse",       "expect",         "validate",
+    "remediation", "at_least",    "live",           "lua"};
 const std::set<std::string> kOperators = {"==", "!=", "<", "<=", ">", ">=", "in", "regex"};
 // Getter -> needs the device (false: computed from the config).
 const std::map<std::string, bool> kGetters = {
@@ -131,11 +133,11 @@ class PolicyReader : public YamlFields {
   void read_check(const YAML::Node& item, Rule& rule) {
     std::vector<std::string> kinds;
     for (const char* key :
-         {"must_match", "must_not_match", "must_contain_lines", "command", "validate"})
+         {"must_match", "must_not_match", "must_contain_lines", "command", "validate", "lua"})
       if (item[key]) kinds.push_back(key);
     if (kinds.size() != 1) {
       problem(item, kinds.empty() ? "a rule needs one check: must_match, must_not_match, "
-                                    "must_contain_lines, command (with expect) or validate"
+                                    "must_contain_lines, command (with expect), validate or lua"
                                   : "a rule has one check; this one has " + join(kinds));
       return;
     }
@@ -158,6 +160,16 @@ class PolicyReader : public YamlFields {
           problem(item["parse"], "parse: '" + rule.parse + "' is not textfsm or json");
       }
       read_expect(item["expect"], item, rule);
+    } else if (kind == "lua") {
+      rule.kind = CheckKind::Lua;
+      const auto code = text(item, "lua");
+      // Lua's messages name the chunk and a line within the code: the code starts a line below.
+      auto compiled = LuaCheck::compile(
+          code, file() + ":" + std::to_string(item["lua"].Mark().line + 1) + " (lua)");
+      if (!compiled)
+        problem(item["lua"], "lua: " + compiled.error().message);
+      else
+        rule.lua = std::move(*compiled);
     } else {
       rule.kind = CheckKind::Validate;
       read_validate(item["validate"], rule);
@@ -404,6 +416,8 @@ const char* check_kind_name(CheckKind kind) {
       return "command";
     case CheckKind::Validate:
       return "validate";
+    case CheckKind::Lua:
+      return "lua";
   }
   return "?";
 }
@@ -438,7 +452,12 @@ Result<Policy> parse_policy(const std::string& yaml_text, const std::string& fil
                 file + ":1: a policy file is a map with name:, description:, gate: and rules:");
   std::vector<std::string> problems;
   PolicyReader reader(file, problems);
-  auto policy = reader.read(root);
+  Policy policy;
+  try {
+    policy = reader.read(root);
+  } catch (const YAML::Exception& e) {  // a node of an unexpected kind deep in the file
+    return fail(Errc::InvalidConfig, file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
   if (!problems.empty()) {
     std::string message;
     for (const auto& p : problems)

@@ -35,6 +35,7 @@
 //     >= in regex.
 //   validate: a NAPALM validate document: a list of {getter: expected state}, compared as
 //     NAPALM's compliance_report does (napalm_validate.h).
+//   lua: code defining check(config, facts), run in the runbooks' sandbox (lua_check.h).
 //
 // `live: true` makes a rule on the config wait for a live run: a rule about secrets (a default
 // SNMP community) cannot be judged from archived configs, whose secrets are redacted.
@@ -54,10 +55,11 @@ namespace nauto::compliance {
 enum class Severity { Info, Low, Medium, High, Critical };
 const char* severity_name(Severity severity);
 
-enum class CheckKind { MustMatch, MustNotMatch, MustContainLines, Records, Validate };
+enum class CheckKind { MustMatch, MustNotMatch, MustContainLines, Records, Validate, Lua };
 const char* check_kind_name(CheckKind kind);
 
 using SharedRegex = std::shared_ptr<const text::Regex>;
+class LuaCheck;
 
 /// One assertion of a records check.
 struct FieldAssertion {
@@ -96,6 +98,9 @@ struct Rule {
 
   // NAPALM validate.
   nlohmann::json validate;  ///< the document: a list of {getter: expected}
+
+  // Lua: thread-safe itself, so shared by the copies of an immutable rule.
+  std::shared_ptr<LuaCheck> lua;
 
   // Remediation.
   std::string remediation_lines;

@@ -338,6 +338,44 @@ check "an override with a reason pushes, and the journal keeps who and why" sh -
   grep 'compliance.gate.refused' '$work/gate-events.txt' | grep -q no-http-server"
 check "a device already failing a gate rule may still get other changes" sh -c "
   '$NAUTO' job push --config '$work/good.txt' -t name=ios1"
+# Lua rules, over the archive: each config names its device; IOS devices shut at most one port.
+cat >"$work/policies/lua.yaml" <<'YAML'
+name: lua
+rules:
+  - id: names-its-device
+    lua: |
+      function check(config, facts)
+        if config:find("hostname " .. facts.device, 1, true) or
+           config:find("<host-name>" .. facts.device .. "<", 1, true) then
+          return true
+        end
+        return false, "the config does not name " .. facts.device
+      end
+  - id: at-most-one-port-shut
+    scope: platform=cisco_ios
+    lua: |
+      function check(config)
+        local shut, current = {}, nil
+        for line in config:gmatch("[^\n]+") do
+          local name = line:match("^interface (%S+)")
+          if name then
+            current = name
+          elseif not line:match("^ ") then
+            current = nil
+          elseif current and line == " shutdown" then
+            shut[#shut + 1] = "interface " .. current
+          end
+        end
+        if #shut > 1 then return false, #shut .. " ports shut down", shut end
+        return true
+      end
+YAML
+check "the lua policy is loaded" wait_for 10 sh -c "'$NAUTO' compliance policies lua | grep -q at-most-one-port-shut"
+check "lua rules over the archive: every config names its device; 3 IOS shut two ports" sh -c "
+  $(declare -f json_get); '$NAUTO' compliance run --policy lua -o json >'$work/lua.json'; cat '$work/lua.json' | head -3;
+  [ \"\$(json_get '$work/lua.json' 'd[\"pass\"], d[\"fail\"], d[\"error_count\"]')\" = '7 3 0' ] &&
+  '$NAUTO' compliance results --policy lua --device ios1 | tee '$work/lua-ios1.txt' &&
+  grep -q '2 ports shut down' '$work/lua-ios1.txt' && grep -q 'interface GigabitEthernet0/3' '$work/lua-ios1.txt'"
 check "no module restarted" no_module_restarts
 
 echo "1..$count"
