@@ -32,4 +32,9 @@ Result<nlohmann::json> from_body(std::string_view bytes) {
   return value;
 }
 
+Result<nlohmann::json> from_reply(const Result<std::string>& reply) {
+  if (!reply) return reply.error();
+  return from_body(*reply);
+}
+
 }  // namespace nauto::bus

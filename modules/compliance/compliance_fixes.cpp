@@ -51,7 +51,7 @@ void ComplianceFixes::fix(Context& ctx, std::shared_ptr<const Policy> policy, co
               kSelectTimeoutMs,
               [this, &ctx, policy, &rule, ask, shared_reply, failing_now,
                policy_name](Result<std::string> body) mutable {
-                auto selected = body ? bus::from_body(*body) : Result<json>(body.error());
+                auto selected = bus::from_reply(body);
                 if (!selected) return (*shared_reply)->fail(selected.error());
                 std::vector<std::string> devices;
                 for (const auto& host : selected->value("hosts", json::array()))
@@ -85,7 +85,7 @@ void ComplianceFixes::apply(Context& ctx, const Rule& rule, const std::string& p
                 kStartTimeoutMs,
                 [reply = std::make_shared<Reply>(std::move(reply)), extra, devices,
                  runbook = fix_runbook_](Result<std::string> body) mutable {
-                  auto started = body ? bus::from_body(*body) : Result<json>(body.error());
+                  auto started = bus::from_reply(body);
                   if (!started) {
                     auto error = std::move(started).error();
                     error.message = "runbook '" + runbook + "': " + error.message;
@@ -112,7 +112,7 @@ void ComplianceFixes::apply(Context& ctx, const Rule& rule, const std::string& p
       ctx.request(
           schema::DeviceCallRequest::kTopic, bus::to_body(call), kDeviceCallTimeoutMs,
           [gathering, device](Result<std::string> body) {
-            auto output = body ? bus::from_body(*body) : Result<json>(body.error());
+            auto output = bus::from_reply(body);
             if (!output)
               return gathering->add({{"device", device}, {"error", output.error().describe()}});
             gathering->add({{"device", device},
@@ -129,7 +129,7 @@ void ComplianceFixes::apply(Context& ctx, const Rule& rule, const std::string& p
     ctx.request(
         schema::RunStartRequest::kTopic, bus::to_body(start), kStartTimeoutMs,
         [gathering, device](Result<std::string> body) {
-          auto started = body ? bus::from_body(*body) : Result<json>(body.error());
+          auto started = bus::from_reply(body);
           if (!started)
             return gathering->add({{"device", device}, {"error", started.error().describe()}});
           gathering->extra["runs"].push_back(started->value("id", ""));

@@ -78,7 +78,7 @@ void ComplianceGate::check(Context& ctx, std::vector<std::shared_ptr<const Polic
                        {"started_by", "compliance gate (" + pending->ask.by + ")"}};
           ctx.request(schema::DeviceCallRequest::kTopic, bus::to_body(call), kDeviceCallTimeoutMs,
                       [this, &ctx, pending, device](Result<std::string> body) {
-                        auto output = body ? bus::from_body(*body) : Result<json>(body.error());
+                        auto output = bus::from_reply(body);
                         if (output && output->is_object())
                           pending->configs[device] = output->value("config", "");
                         else

@@ -155,7 +155,7 @@ void ComplianceRuns::fetch_archived(Context& ctx, const std::string& id, Fetched
   auto holder = std::make_shared<Fetched>(std::move(fetched));
   ctx.request(schema::ConfigsShowRequest::kTopic, bus::to_body(json{{"device", device}}),
               kShowTimeoutMs, [this, &ctx, id, holder](Result<std::string> body) {
-                auto shown = body ? bus::from_body(*body) : Result<json>(body.error());
+                auto shown = bus::from_reply(body);
                 if (shown && shown->contains("config")) {
                   holder->config = shown->value("config", "");
                 } else if (!shown && shown.error().code == Errc::NotFound) {
@@ -196,7 +196,7 @@ void ComplianceRuns::live_step(Context& ctx, const std::string& id, std::shared_
   ctx.request(schema::DeviceCallRequest::kTopic, bus::to_body((*steps)[index]),
               kDeviceCallTimeoutMs,
               [this, &ctx, id, holder, steps, index](Result<std::string> body) {
-                auto answer = body ? bus::from_body(*body) : Result<json>(body.error());
+                auto answer = bus::from_reply(body);
                 const auto kind = (*steps)[index].value("kind", "");
                 if (!answer) {
                   holder->device_error = kind + ": " + described(answer.error());

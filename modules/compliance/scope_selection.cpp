@@ -16,9 +16,7 @@ constexpr std::int64_t kSelectTimeoutMs = 30'000;
 void select(Context& ctx, const std::string& selector, std::function<void(Result<json>)> done) {
   ctx.request(bus::schema::InventorySelectRequest::kTopic,
               bus::to_body(json{{"selector", selector}}), kSelectTimeoutMs,
-              [done = std::move(done)](Result<std::string> body) {
-                done(body ? bus::from_body(*body) : Result<json>(body.error()));
-              });
+              [done = std::move(done)](Result<std::string> body) { done(bus::from_reply(body)); });
 }
 
 }  // namespace

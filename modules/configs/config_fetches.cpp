@@ -19,7 +19,7 @@ void ConfigFetches::start(Context& ctx, json job_body, OnStarted started, OnPage
   ctx.request(bus::schema::JobRunRequest::kTopic, bus::to_body(job_body), kRequestTimeoutMs,
               [this, &ctx, started = std::move(started), page = std::move(page),
                done = std::move(done)](Result<std::string> answer) mutable {
-                auto reply = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                auto reply = bus::from_reply(answer);
                 if (!reply) return started(std::move(reply).error());
                 const auto id = reply->value("id", "");
                 const auto devices = reply->value("devices", std::int64_t{0});
@@ -34,7 +34,7 @@ void ConfigFetches::follow(Context& ctx, const std::string& job, OnPage page, On
   // It may have ended while nautod was down (then it is interrupted): ask.
   ctx.request(bus::schema::JobStatusRequest::kTopic, bus::to_body(json{{"id", job}}),
               kRequestTimeoutMs, [this, &ctx, job](Result<std::string> answer) {
-                auto status = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                auto status = bus::from_reply(answer);
                 if (!followed_.contains(job)) return;
                 if (!status) {
                   auto done = std::move(followed_[job].done);
@@ -66,7 +66,7 @@ void ConfigFetches::read_from(Context& ctx, const std::string& job, const std::s
               [this, &ctx, job](Result<std::string> answer) {
                 auto it = followed_.find(job);
                 if (it == followed_.end()) return;
-                auto reply = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                auto reply = bus::from_reply(answer);
                 if (!reply || !(*reply)["results"].is_array()) {
                   auto done = std::move(it->second.done);
                   followed_.erase(it);

@@ -821,7 +821,7 @@ class ConfigsModule final : public Module {
     auto shared = std::make_shared<Reply>(std::move(reply));
     ctx.request(schema::InventoryShowRequest::kTopic, bus::to_body(json{{"name", device}}), 30'000,
                 [this, shared, device](Result<std::string> answer) {
-                  auto found = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                  auto found = bus::from_reply(answer);
                   if (!found) return shared->fail(found.error());
                   auto rendered = intended_->render((*found)["host"]);
                   if (!rendered) return shared->fail(rendered.error());
@@ -876,8 +876,7 @@ class ConfigsModule final : public Module {
             ctx.request(schema::DeviceCallRequest::kTopic, bus::to_body(call), 300'000,
                         [planning, device, finish_one](Result<std::string> answer) {
                           auto& entry = planning->entries[device];
-                          auto output =
-                              answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                          auto output = bus::from_reply(answer);
                           if (!output) {
                             entry["state"] = "failed";
                             entry["error"] = output.error().describe();

@@ -369,7 +369,7 @@ void ConfirmedPushes::rollback_device(Context& ctx, const std::string& device,
             {"started_by", by}};
   ctx.request(schema::DeviceCallRequest::kTopic, bus::to_body(call), kDeviceCallTimeoutMs,
               [device, version, done = std::move(done)](Result<std::string> answer) {
-                auto output = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                auto output = bus::from_reply(answer);
                 if (!output) return done(std::move(output).error());
                 (*output)["device"] = device;
                 (*output)["version"] = version;

@@ -415,7 +415,7 @@ void Rollouts::change_device(Context& ctx, const std::string& id, const std::str
             {"started_by", "rollout " + id + " (" + by + ")"}};
   ctx.request(schema::DeviceCallRequest::kTopic, bus::to_body(call), kDeviceCallTimeoutMs,
               [this, &ctx, id, device](Result<std::string> answer) {
-                auto output = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                auto output = bus::from_reply(answer);
                 device_done(ctx, id, device, std::move(output));
               });
 }

@@ -14,8 +14,7 @@ void RunWaits::start(Context& ctx, const nlohmann::json& body, Started started, 
   ctx.request(bus::schema::RunStartRequest::kTopic, bus::to_body(body), kStartTimeoutMs,
               [this, started = std::move(started),
                ended = std::move(ended)](Result<std::string> answer) mutable {
-                auto reply =
-                    answer ? bus::from_body(*answer) : Result<nlohmann::json>(answer.error());
+                auto reply = bus::from_reply(answer);
                 if (!reply) return started(std::move(reply).error());
                 const auto run = reply->value("id", "");
                 started(run);

@@ -362,7 +362,7 @@ class DevicesModule final : public Module {
                  {"by", spec->started_by}};
     ctx.request(bus::schema::ComplianceGateRequest::kTopic, bus::to_body(body), kGateTimeoutMs,
                 [this, &ctx, spec, list = std::move(list), started](Result<std::string> answer) {
-                  auto decided = answer ? bus::from_body(*answer) : Result<json>(answer.error());
+                  auto decided = bus::from_reply(answer);
                   if (!decided && decided.error().code == Errc::Unavailable)
                     return resolve_and_start(ctx, spec, list, started);  // no gate here
                   if (!decided && spec->override_compliance.empty()) {

@@ -293,7 +293,7 @@ class RulesModule final : public Module {
           [this, call = std::move(call),
            credential = rule.action.credential](Result<std::string> reply) mutable {
             if (!engine_) return;
-            auto body = reply ? bus::from_body(*reply) : Result<json>(reply.error());
+            auto body = bus::from_reply(reply);
             if (!body)
               return engine_->action_failed(
                   call.rule, call.chain, call.device,
@@ -326,7 +326,7 @@ class RulesModule final : public Module {
         bus::schema::RunStartRequest::kTopic, bus::to_body(start), settings_.run_start_timeout_ms,
         [this, &ctx, name, chain, device](Result<std::string> reply) {
           if (!engine_) return;
-          auto body = reply ? bus::from_body(*reply) : Result<json>(reply.error());
+          auto body = bus::from_reply(reply);
           if (!body) {
             ctx.log().warn("rule {}: the runbook did not start: {}", name, body.error().describe());
             return engine_->action_failed(name, chain, device, body.error().describe());

@@ -655,7 +655,7 @@ class SchedulerModule final : public Module {
         starting_.erase(start.token);
         return;
       }
-      auto answer = reply ? bus::from_body(*reply) : Result<json>(reply.error());
+      auto answer = bus::from_reply(reply);
       if (!answer && answer.error().code == Errc::Unavailable && start.attempt < kStartAttempts) {
         // Nobody serves it yet: at nautod's start the module that does may still be starting.
         ++start.attempt;

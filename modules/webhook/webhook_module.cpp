@@ -243,7 +243,7 @@ class WebhookModule final : public Module {
         bus::schema::VaultResolveRequest::kTopic,
         bus::to_body({{"names", names}, {"purpose", "webhook signature check"}}), 5000,
         [this, &ctx](Result<std::string> reply) {
-          auto body = reply ? bus::from_body(*reply) : Result<json>(reply.error());
+          auto body = bus::from_reply(reply);
           if (!body) {
             ctx.log().warn("webhook secrets not read from the vault: {}; retrying in 2 s",
                            body.error().message);

@@ -21,6 +21,9 @@ constexpr int kMaxBodyDepth = 100;
 /// level without a bound: one deeply nested event would overflow the stack of every module
 /// that reads it, and of every journal query that returns it.
 Result<nlohmann::json> from_body(std::string_view bytes);
+/// A request's answer as a document: the reply body parsed (from_body), or the error the
+/// request ended with.
+Result<nlohmann::json> from_reply(const Result<std::string>& reply);
 /// The walk alone: one well-formed msgpack value, nothing after it, within kMaxBodyDepth.
 Result<void> check_msgpack(std::string_view bytes);
 
