@@ -746,8 +746,10 @@ Result<std::unique_ptr<SnmpPoller>> SnmpPoller::create() {
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
     netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIB_ERRORS, 0);
-    // No MIB files: OIDs are numeric here, and loading MIBs costs time and memory.
+    // No MIB files: OIDs are numeric here, and loading MIBs costs time and memory (and with
+    // no MIB directory, net-snmp would complain about each module of its default list).
     netsnmp_set_mib_directory("");
+    ::setenv("MIBS", "", 0);
     init_snmp("nauto");
     if (const char* tokens = std::getenv("NAUTO_SNMP_DEBUG")) {
       debug_register_tokens(tokens);
