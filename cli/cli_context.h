@@ -77,6 +77,8 @@ Result<nlohmann::json> fleet_call(CliContext& context, const std::string& servic
 void add_rollout_commands(CLI::App& app, CliContext& context);
 /// nauto compliance policies|validate|run|runs|results|report.
 void add_compliance_commands(CLI::App& app, CliContext& context);
+/// nauto metrics query|list|targets|thresholds (the telemetry module).
+void add_metrics_commands(CLI::App& app, CliContext& context);
 /// configs.push with `body`, its outcome printed; the exit status (3: a device failed or the
 /// push was rolled back). `nauto config push` and `nauto job push --commit-confirm`.
 int confirmed_push(CliContext& context, const nlohmann::json& body);

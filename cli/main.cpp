@@ -318,6 +318,7 @@ int main(int argc, char** argv) {
   add_config_commands(app, o);
   add_rollout_commands(app, o);
   add_compliance_commands(app, o);
+  add_metrics_commands(app, o);
   add_run_commands(app, o);
   add_parse_commands(app, o);
   add_shell_command(app, o);

@@ -95,6 +95,7 @@ modules:
   scheduler: {}
   configs: {}
   compliance: {}
+  telemetry: {}        # /metrics on 127.0.0.1:9464; SNMP polls once modules.telemetry.snmp names some
 )";
 }
 

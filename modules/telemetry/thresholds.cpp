@@ -1,5 +1,7 @@
 #include "thresholds.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "nauto/sdk/config_reader.h"
@@ -23,6 +25,18 @@ std::string state_key(const Threshold& t, const SeriesKey& s) {
 }
 
 }  // namespace
+
+std::optional<double> config_number(const nlohmann::json& value) {
+  if (value.is_number()) return value.get<double>();
+  if (!value.is_string()) return std::nullopt;
+  // nauto.yaml's reader keeps 0.5 as the text "0.5" (only whole numbers become numbers).
+  const auto& text = value.get_ref<const std::string&>();
+  char* end = nullptr;
+  const double parsed = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(parsed))
+    return std::nullopt;
+  return parsed;
+}
 
 void ThresholdEngine::configure(std::vector<Threshold> thresholds) {
   thresholds_ = std::move(thresholds);
@@ -157,17 +171,18 @@ Result<std::vector<Threshold>> parse_thresholds(const nlohmann::json& list) {
       r.allow(key);
       if (!entry.contains(key)) continue;
       ++kinds;
-      if (!entry[key].is_number()) {
+      const auto limit = config_number(entry[key]);
+      if (!limit) {
         problems.push_back(where + "." + key + ": must be a number");
         continue;
       }
       t.kind = kind;
-      t.limit = entry[key].get<double>();
+      t.limit = *limit;
     }
     r.allow("clear");
     if (entry.contains("clear")) {
-      if (entry["clear"].is_number()) {
-        clear = entry["clear"].get<double>();
+      if (auto level = config_number(entry["clear"])) {
+        clear = *level;
       } else {
         problems.push_back(where + ".clear: must be a number");
       }

@@ -84,6 +84,9 @@ class ThresholdEngine {
   Emit emit_;
 };
 
+/// A number of the module's config: a number, or the text of one (nauto.yaml keeps 0.5 as text).
+std::optional<double> config_number(const nlohmann::json& value);
+
 /// The `thresholds:` list of the module's config. Errc::InvalidConfig naming the entry/key.
 Result<std::vector<Threshold>> parse_thresholds(const nlohmann::json& list);
 

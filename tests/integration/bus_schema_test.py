@@ -95,6 +95,7 @@ modules:
   scheduler: {{}}
   configs: {{}}
   compliance: {{}}
+  telemetry: {{listen: "127.0.0.1:{base + 3}"}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
     log = open(os.path.join(work, "nautod.log"), "w")

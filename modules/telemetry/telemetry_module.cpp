@@ -1,0 +1,688 @@
+// The telemetry module: SNMP polls of the inventory's devices on their groups' intervals, the
+// answers turned into samples (counters into rates), kept in the store, judged by thresholds
+// and served to Prometheus with nauto's own metrics. Reference: modules/telemetry/README.md.
+#include <algorithm>
+#include <set>
+
+#include "counter_tracker.h"
+#include "exposition.h"
+#include "metrics_server.h"
+#include "nauto/base/clock.h"
+#include "nauto/bus/body.h"
+#include "nauto/bus/schema_types.h"
+#include "nauto/sdk/registry.h"
+#include "nauto/store/store.h"
+#include "poll_schedule.h"
+#include "sample_store.h"
+#include "self_metrics.h"
+#include "snmp_poller.h"
+#include "telemetry_config.h"
+#include "thresholds.h"
+
+namespace nauto::mod::telemetry {
+
+using json = nlohmann::json;
+using namespace nauto::telemetry;
+namespace schema = bus::schema;
+
+namespace {
+
+constexpr std::int64_t kHourMs = 3600'000;
+
+const char* kind_name(Threshold::Kind kind) {
+  switch (kind) {
+    case Threshold::Kind::Above:
+      return "above";
+    case Threshold::Kind::Below:
+      return "below";
+    case Threshold::Kind::ChangeAbove:
+      return "change_above";
+    case Threshold::Kind::ChangeBelow:
+      return "change_below";
+    case Threshold::Kind::Absent:
+      return "absent";
+  }
+  return "above";
+}
+
+/// One timer re-armed for the earliest of what it waits for (polls due, SNMP deadlines).
+class WakeTimer {
+ public:
+  void arm(Context& ctx, std::int64_t at_steady_us, std::function<void()> fn) {
+    if (at_steady_us <= 0) return;
+    if (id_ && at_ <= at_steady_us) return;  // already due earlier
+    if (id_) ctx.cancel(id_);
+    at_ = at_steady_us;
+    const auto delay_ms = std::max<std::int64_t>(0, (at_steady_us - steady_us() + 999) / 1000);
+    id_ = ctx.after(std::chrono::milliseconds(delay_ms), [this, fn = std::move(fn)] {
+      id_ = 0;
+      at_ = 0;
+      fn();
+    });
+  }
+  void cancel(Context& ctx) {
+    if (id_) ctx.cancel(id_);
+    id_ = 0;
+  }
+
+ private:
+  Context::TimerId id_ = 0;
+  std::int64_t at_ = 0;
+};
+
+/// What a device's polls have come to.
+struct TargetState {
+  std::string group;
+  SnmpTarget target;
+  Labels device_labels;  // site, role
+  std::string problem;   // why it cannot be polled (no credential); "" when it can
+  std::string state = "pending";
+  std::string error;
+  std::int64_t last_poll_ms = 0;
+  std::int64_t duration_ms = 0;
+  std::uint64_t polls = 0, failures = 0, timeouts = 0, overruns = 0, missing = 0;
+  std::optional<std::uint64_t> uptime_ticks;
+};
+
+/// The latest value of a series, for the exposition.
+struct Exposed {
+  SeriesKey key;
+  MetricKind kind = MetricKind::Gauge;
+  double value = 0;  // gauges: the value; counters: the monotonic total
+  std::int64_t time_ms = 0;
+};
+
+}  // namespace
+
+class TelemetryModule final : public Module {
+ public:
+  Manifest manifest() const override {
+    return Manifest::declared("telemetry", "SNMP polling, thresholds and Prometheus metrics",
+                              {schema::JobFinishedEvent::kTopic, schema::RunFinishedEvent::kTopic,
+                               schema::RunStepEvent::kTopic},
+                              SampleStore::tables());
+  }
+
+  Result<void> validate(const json& config) const override {
+    auto s = read_telemetry_settings(config);
+    if (!s) return std::move(s).error();
+    return ok();
+  }
+
+  Result<void> start(Context& ctx) override {
+    ctx_ = &ctx;
+    auto s = read_telemetry_settings(ctx.config());
+    if (!s) return std::move(s).error();
+    settings_ = std::move(*s);
+    if (!ctx.store())
+      return fail(Errc::Unsupported, "the telemetry module needs the store: run it in-process",
+                  "modules.telemetry");
+    samples_ = std::make_unique<SampleStore>(*ctx.store(), settings_.retention);
+    if (auto loaded = samples_->load(); !loaded) return loaded;
+    thresholds_ = std::make_unique<ThresholdEngine>(
+        [this](const ThresholdEvent& e) { publish_threshold(e); });
+    thresholds_->configure(settings_.thresholds);
+    ctx.every(std::chrono::hours(1), [this] { retention(); });
+    if (ctx.passive()) {
+      ctx.log().info("passive nautod: metrics are queried here, nothing is polled or served");
+      return ok();
+    }
+    auto poller = SnmpPoller::create();
+    if (!poller) return std::move(poller).error();
+    poller_ = std::move(*poller);
+    auto watched = ctx.watch(poller_->fd(), [this] {
+      poller_->on_readable();
+      arm_deadline();
+    });
+    if (!watched) return std::move(watched).error();
+    if (!settings_.listen.empty()) {
+      auto server = MetricsServer::start(settings_.listen, settings_.render_timeout_ms);
+      if (!server) return std::move(server).error();
+      server_ = std::move(*server);
+      auto bell = ctx.watch(server_->bell().fd(), [this] { render(); });
+      if (!bell) return std::move(bell).error();
+      ctx.log().info("serving /metrics on {}", settings_.listen);
+    }
+    // Time-driven work that no event announces: chunks closing, absent data, `for:` delays.
+    ctx.every(std::chrono::seconds(1), [this] {
+      const auto now = now_us() / 1000;
+      samples_->flush_closed(now);
+      thresholds_->tick(now);
+    });
+    ctx.every(std::chrono::milliseconds(settings_.self_interval_ms), [this] { refresh_self(); });
+    ctx.every(std::chrono::milliseconds(settings_.targets_refresh_ms),
+              [this] { resolve_targets(); });
+    refresh_self();
+    resolve_targets();
+    return ok();
+  }
+
+  void stop(Context& ctx) noexcept override {
+    due_timer_.cancel(ctx);
+    deadline_timer_.cancel(ctx);
+    server_.reset();
+    poller_.reset();
+    if (samples_) {
+      if (auto flushed = samples_->flush_all(); !flushed)
+        ctx.log().warn("samples not all written at stop: {}", flushed.error().message);
+    }
+  }
+
+  void on_event(const bus::Envelope& event, Context&) override {
+    if (event.topic == schema::RunStepEvent::kTopic) {
+      if (auto e = schema::decode_body<schema::RunStepEvent>(event.body))
+        self_.on_run_step(e->kind, e->state, e->duration_ms);
+    } else if (event.topic == schema::RunFinishedEvent::kTopic) {
+      if (auto e = schema::decode_body<schema::RunFinishedEvent>(event.body))
+        self_.on_run_finished(e->runbook, e->state);
+    } else if (event.topic == schema::JobFinishedEvent::kTopic) {
+      if (auto e = schema::decode_body<schema::JobFinishedEvent>(event.body))
+        self_.on_job_finished(e->state, e->started_us, e->finished_us);
+    }
+  }
+
+  void on_request(const bus::Envelope& request, Context&, Reply reply) override {
+    const auto& topic = request.topic;
+    if (topic == schema::TelemetryQueryRequest::kTopic) {
+      auto args = schema::decode_body<schema::TelemetryQueryRequest>(request.body);
+      if (!args) return reply.fail(args.error());
+      auto answer = query(*args);
+      if (!answer) return reply.fail(answer.error());
+      return reply.ok_json(*answer);
+    }
+    if (topic == schema::TelemetryMetricsRequest::kTopic) return reply.ok_json(metrics_list());
+    if (topic == schema::TelemetryTargetsRequest::kTopic) return reply.ok_json(targets_list());
+    if (topic == schema::TelemetryThresholdsRequest::kTopic)
+      return reply.ok_json(thresholds_list());
+    if (topic == schema::TelemetryStatsRequest::kTopic) return reply.ok_json(stats());
+    reply.fail(fail(Errc::Unsupported, "unknown service " + topic));
+  }
+
+ private:
+  // --- targets ------------------------------------------------------------------------------
+
+  /// Each group's selector through the inventory, then the credentials through the vault.
+  void resolve_targets() {
+    for (std::size_t g = 0; g < settings_.snmp.size(); ++g) {
+      const auto& group = settings_.snmp[g];
+      ctx_->request(schema::InventorySelectRequest::kTopic,
+                    bus::to_body(json{{"selector", group.target}}), 10'000,
+                    [this, g](Result<std::string> body) {
+                      auto hosts = bus::from_reply(body);
+                      if (!hosts) {
+                        ctx_->log().warn("snmp group '{}': inventory: {}", settings_.snmp[g].name,
+                                         hosts.error().message);
+                        return;
+                      }
+                      with_credentials(g, hosts->value("hosts", json::array()));
+                    });
+    }
+  }
+
+  void with_credentials(std::size_t g, json hosts) {
+    const auto& group = settings_.snmp[g];
+    std::set<std::string> names;
+    for (const auto& host : hosts) {
+      const auto vars = host.value("vars", json::object());
+      names.insert(vars.value("snmp_credential", group.credential));
+    }
+    ctx_->request(schema::VaultResolveRequest::kTopic,
+                  bus::to_body(json{{"names", names}, {"purpose", "telemetry: SNMP polling"}}),
+                  10'000, [this, g, hosts = std::move(hosts)](Result<std::string> body) {
+                    json credentials = json::object();
+                    std::string problem;
+                    if (auto resolved = bus::from_reply(body)) {
+                      credentials = resolved->value("credentials", json::object());
+                    } else {
+                      problem = "credentials: " + resolved.error().message;
+                    }
+                    apply_group(g, hosts, credentials, problem);
+                  });
+  }
+
+  void apply_group(std::size_t g, const json& hosts, const json& credentials,
+                   const std::string& vault_problem) {
+    const auto& group = settings_.snmp[g];
+    std::set<std::string> present;
+    const auto now = steady_us();
+    for (const auto& host : hosts) {
+      const auto name = host.value("name", "");
+      if (name.empty()) continue;
+      const auto vars = host.value("vars", json::object());
+      auto& t = targets_[name];
+      if (!t.group.empty() && t.group != group.name) {
+        continue;  // the first group that selects a device polls it
+      }
+      present.insert(name);
+      t.group = group.name;
+      SnmpTarget target;
+      target.name = name;
+      const auto address = vars.value("snmp_host", host.value("host", name));
+      const auto port = vars.value("snmp_port", group.port);
+      target.address =
+          (address.find(':') != std::string::npos ? "udp6:[" + address + "]" : "udp:" + address) +
+          ":" + std::to_string(port);
+      target.timeout_ms = group.timeout_ms;
+      target.retries = group.retries;
+      target.bulk_repetitions = group.bulk_repetitions;
+      auto& c = target.credentials;
+      c.version = group.version;
+      c.auth_protocol = group.auth_protocol;
+      c.priv_protocol = group.priv_protocol;
+      c.context = group.context;
+      const auto credential = vars.value("snmp_credential", group.credential);
+      t.problem = vault_problem;
+      if (t.problem.empty()) {
+        if (!credentials.contains(credential)) {
+          t.problem = "no credential '" + credential + "' in the vault";
+        } else {
+          const auto& secret = credentials[credential];
+          c.community = secret.value("password", "");
+          c.user = secret.value("username", "");
+          c.auth_password = secret.value("password", "");
+          c.priv_password = secret.value("enable_secret", "");
+          if (auto valid = validate_credentials(c); !valid)
+            t.problem = "credential '" + credential + "': " + valid.error().where + ": " +
+                        valid.error().message;
+        }
+      }
+      if (!t.problem.empty()) {
+        t.state = "unpollable";
+        t.error = t.problem;
+      }
+      t.target = std::move(target);
+      t.device_labels.clear();
+      for (const char* key : {"site", "role"}) {
+        if (vars.contains(key) && vars[key].is_string()) t.device_labels[key] = vars[key];
+      }
+      schedule_.set(name, group.interval_ms * 1000, now);
+    }
+    // Devices the group no longer selects.
+    std::set<std::string> keep;
+    for (auto it = targets_.begin(); it != targets_.end();) {
+      if (it->second.group == group.name && !present.count(it->first)) {
+        it = targets_.erase(it);
+        continue;
+      }
+      keep.insert(it->first);
+      ++it;
+    }
+    schedule_.retain(keep);
+    poller_->retain(std::vector<std::string>(keep.begin(), keep.end()));
+    arm_due();
+  }
+
+  // --- polling ------------------------------------------------------------------------------
+
+  void arm_due() {
+    due_timer_.arm(*ctx_, schedule_.next_due_us(), [this] { poll_due(); });
+  }
+  void arm_deadline() {
+    deadline_timer_.arm(*ctx_, poller_->next_deadline_us(), [this] {
+      poller_->on_deadline();
+      arm_deadline();
+    });
+  }
+
+  void poll_due() {
+    std::map<std::string, int> missed;
+    for (const auto& name : schedule_.take_due(steady_us(), &missed)) {
+      auto it = targets_.find(name);
+      if (it == targets_.end()) continue;
+      auto& t = it->second;
+      if (!t.problem.empty()) continue;
+      if (poller_->busy(name)) {
+        ++t.overruns;
+        ++overruns_;
+        ctx_->log().warn(
+            "snmp {}: overrun: the previous poll is still running at the next "
+            "interval; this one is skipped",
+            name);
+        continue;
+      }
+      const auto* group = find_group(t.group);
+      if (!group) continue;
+      auto started = poller_->poll(t.target, snmp_poll_plan(group->metrics),
+                                   [this](PollOutcome o) { on_polled(std::move(o)); });
+      if (!started) {
+        t.state = "failed";
+        t.error = started.error().message;
+        ++t.failures;
+      }
+    }
+    for (const auto& [name, count] : missed) {
+      if (auto it = targets_.find(name); it != targets_.end()) it->second.overruns += count;
+      overruns_ += count;
+    }
+    arm_due();
+    arm_deadline();
+  }
+
+  const SnmpPollGroup* find_group(const std::string& name) const {
+    for (const auto& g : settings_.snmp)
+      if (g.name == name) return &g;
+    return nullptr;
+  }
+
+  void on_polled(PollOutcome o) {
+    auto it = targets_.find(o.target);
+    if (it == targets_.end()) return;
+    auto& t = it->second;
+    const auto now_ms = now_us() / 1000;
+    ++t.polls;
+    t.last_poll_ms = now_ms;
+    t.duration_ms = (o.finished_us - o.started_us) / 1000;
+    poll_seconds_.observe(static_cast<double>(o.finished_us - o.started_us) / 1e6);
+    t.missing = o.missing.size();
+    if (!o.status) {
+      t.state = "failed";
+      t.error = o.status.error().message;
+      ++t.failures;
+      if (o.status.error().code == Errc::Timeout) ++t.timeouts;
+      return;
+    }
+    t.state = "ok";
+    t.error.clear();
+    const auto* group = find_group(t.group);
+    if (!group) return;
+    const auto polled = snmp_samples(group->metrics, o);
+    const bool restarted =
+        t.uptime_ticks && polled.uptime_ticks && *polled.uptime_ticks < *t.uptime_ticks;
+    if (polled.uptime_ticks) t.uptime_ticks = polled.uptime_ticks;
+    const auto time_us = now_us();
+    for (const auto& s : polled.samples) {
+      SeriesKey key{s.metric, o.target, s.labels};
+      if (s.kind == MetricKind::Gauge) {
+        record(key, MetricKind::Gauge, now_ms, s.value, s.value);
+        continue;
+      }
+      const auto text = key.text();
+      auto rate =
+          counters_.update(text, {s.count, s.counter_bits, s.discontinuity, time_us, restarted});
+      expose(key, MetricKind::Counter, now_ms, rate.total);
+      if (rate.valid) {
+        SeriesKey per_second{s.metric + "_rate", o.target, s.labels};
+        record(per_second, MetricKind::Gauge, now_ms, rate.per_second, std::nullopt);
+      }
+    }
+  }
+
+  /// A sample into the store and the thresholds (and the exposition when `exposed` is set).
+  void record(const SeriesKey& key, MetricKind kind, std::int64_t time_ms, double value,
+              std::optional<double> exposed) {
+    samples_->add(key, time_ms, value);
+    thresholds_->observe(key, time_ms, value);
+    if (exposed) expose(key, kind, time_ms, *exposed);
+  }
+
+  void expose(const SeriesKey& key, MetricKind kind, std::int64_t time_ms, double value) {
+    auto& e = exposed_[key.text()];
+    e.key = key;
+    e.kind = kind;
+    e.value = value;
+    e.time_ms = time_ms;
+  }
+
+  void publish_threshold(const ThresholdEvent& e) {
+    const auto& t = *e.threshold;
+    json body = {
+        {"threshold", t.name},       {"device", e.series.device}, {"metric", e.series.metric},
+        {"labels", e.series.labels}, {"value", e.value},          {"limit", t.limit},
+        {"kind", kind_name(t.kind)}, {"severity", t.severity},    {"since_ms", e.since_ms}};
+    const auto* topic = e.crossed ? schema::TelemetryThresholdCrossedEvent::kTopic
+                                  : schema::TelemetryThresholdClearedEvent::kTopic;
+    ctx_->log().info("threshold {} {} on {} {} (value {})", t.name,
+                     e.crossed ? "crossed" : "cleared", e.series.device, e.series.metric, e.value);
+    if (auto sent = ctx_->publish(topic, bus::to_body(body)); !sent)
+      ctx_->log().warn("threshold event not published: {}", sent.error().message);
+  }
+
+  // --- nauto's own metrics --------------------------------------------------------------------
+
+  void refresh_self() {
+    ctx_->request(schema::KernelStatusRequest::kTopic, bus::to_body(json::object()), 5000,
+                  [this](Result<std::string> body) {
+                    if (auto status = bus::from_reply(body)) self_.set_status(std::move(*status));
+                  });
+    for (const char* service :
+         {schema::SyslogStatsRequest::kTopic, schema::SnmpTrapStatsRequest::kTopic,
+          schema::WebhookStatsRequest::kTopic}) {
+      ctx_->request(service, bus::to_body(json::object()), 5000,
+                    [this, source = std::string(service)](Result<std::string> body) {
+                      if (auto stats = bus::from_reply(body))
+                        self_.set_ingest(source.substr(0, source.find('.')), std::move(*stats));
+                    });
+    }
+  }
+
+  void render() {
+    server_->bell().drain();
+    const auto answers = server_->render_wanted();
+    Exposition out;
+    for (const auto& [text, e] : exposed_) {
+      Labels labels = e.key.labels;
+      labels["device"] = e.key.device;
+      if (auto t = targets_.find(e.key.device); t != targets_.end())
+        for (const auto& [k, v] : t->second.device_labels)
+          labels.emplace(k, v);
+      const auto* info = builtin_metric(e.key.metric);
+      std::string help = info ? info->help : user_help(e.key.metric);
+      if (e.kind == MetricKind::Counter) {
+        out.add(e.key.metric + "_total", Exposition::Type::Counter, help, labels, e.value);
+      } else {
+        out.add(e.key.metric, Exposition::Type::Gauge, help, labels, e.value);
+      }
+    }
+    for (const auto& [name, t] : targets_) {
+      Labels l{{"device", name}, {"group", t.group}};
+      out.add("nauto_telemetry_target_up", Exposition::Type::Gauge,
+              "1 when the device's last SNMP poll was answered", l, t.state == "ok" ? 1 : 0);
+      out.add("nauto_telemetry_polls_total", Exposition::Type::Counter, "SNMP polls of the device",
+              l, static_cast<double>(t.polls));
+      out.add("nauto_telemetry_poll_failures_total", Exposition::Type::Counter,
+              "SNMP polls of the device that failed (timeouts included)", l,
+              static_cast<double>(t.failures));
+      out.add("nauto_telemetry_poll_timeouts_total", Exposition::Type::Counter,
+              "SNMP polls of the device that timed out", l, static_cast<double>(t.timeouts));
+      out.add("nauto_telemetry_poll_overruns_total", Exposition::Type::Counter,
+              "Polls skipped because the previous one was still running", l,
+              static_cast<double>(t.overruns));
+    }
+    out.add_histogram("nauto_telemetry_poll_duration_seconds", "How long SNMP polls took", {},
+                      poll_seconds_);
+    const auto st = samples_->stats();
+    out.add("nauto_telemetry_series", Exposition::Type::Gauge, "Series the module keeps", {},
+            static_cast<double>(st.series));
+    out.add("nauto_telemetry_samples_total", Exposition::Type::Counter, "Samples recorded", {},
+            static_cast<double>(st.samples));
+    out.add("nauto_telemetry_store_write_failures_total", Exposition::Type::Counter,
+            "Sample chunks the store refused", {}, static_cast<double>(st.write_failures));
+    out.add("nauto_telemetry_wraps_total", Exposition::Type::Counter, "Counter32 wraps seen", {},
+            static_cast<double>(counters_.wraps()));
+    out.add("nauto_telemetry_discontinuities_total", Exposition::Type::Counter,
+            "Counter resets and discontinuities seen", {},
+            static_cast<double>(counters_.discontinuities()));
+    for (const auto& [name, series] : thresholds_->firing())
+      out.add(
+          "nauto_telemetry_threshold_firing", Exposition::Type::Gauge,
+          "1 for each series a threshold is crossed on",
+          [&] {
+            Labels l = series.labels;
+            l["threshold"] = name;
+            l["device"] = series.device;
+            return l;
+          }(),
+          1);
+    self_.render(out);
+    server_->publish(answers, out.text());
+  }
+
+  std::string user_help(const std::string& metric) const {
+    for (const auto& g : settings_.snmp)
+      for (const auto& u : g.metrics.oids)
+        if (u.name == metric && !u.help.empty()) return u.help;
+    return "SNMP metric " + metric;
+  }
+
+  // --- services -------------------------------------------------------------------------------
+
+  Result<json> query(const schema::TelemetryQueryRequest& args) {
+    SampleQuery q;
+    q.metric = args.metric;
+    q.device = args.device;
+    if (args.labels.is_object()) {
+      for (const auto& [k, v] : args.labels.items()) {
+        if (!v.is_string())
+          return fail(Errc::InvalidArgument, "label values must be strings", "labels." + k);
+        q.labels[k] = v.get<std::string>();
+      }
+    }
+    const auto now = now_us() / 1000;
+    q.until_ms = args.until_ms > 0 ? args.until_ms : now;
+    q.from_ms = q.until_ms - args.since_ms;
+    if (!args.resolution.empty() && args.resolution != "raw" && args.resolution != "rollup")
+      return fail(Errc::InvalidArgument, "must be raw or rollup", "resolution");
+    q.resolution = args.resolution;
+    q.now_ms = now;
+    auto found = samples_->query(q);
+    if (!found) return std::move(found).error();
+    const bool raw = q.resolution == "raw" ||
+                     (q.resolution.empty() && q.from_ms >= now - settings_.retention.raw_keep_ms);
+    json series = json::array();
+    for (const auto& s : *found) {
+      json points = json::array();
+      for (const auto& p : s.points)
+        points.push_back({p.time_ms, p.value});
+      json buckets = json::array();
+      for (const auto& b : s.buckets)
+        buckets.push_back({b.start_ms, b.min, b.max, b.average(), b.count, b.last});
+      json entry = {{"metric", s.key.metric}, {"device", s.key.device}, {"labels", s.key.labels}};
+      if (raw) {
+        entry["points"] = std::move(points);
+      } else {
+        entry["buckets"] = std::move(buckets);
+        entry["step_ms"] = settings_.retention.rollup_step_ms;
+      }
+      series.push_back(std::move(entry));
+    }
+    return json{{"resolution", raw ? "raw" : "rollup"}, {"series", std::move(series)}};
+  }
+
+  json metrics_list() const {
+    struct Count {
+      std::size_t series = 0;
+      std::set<std::string> devices;
+    };
+    std::map<std::string, Count> counts;
+    for (const auto& [key, point] : samples_->latest()) {
+      auto& c = counts[key.metric];
+      ++c.series;
+      c.devices.insert(key.device);
+    }
+    json out = json::array();
+    for (const auto& [name, c] : counts) {
+      const bool rate = name.size() > 5 && name.compare(name.size() - 5, 5, "_rate") == 0;
+      const auto* info = builtin_metric(rate ? name.substr(0, name.size() - 5) : name);
+      out.push_back({{"name", name},
+                     {"kind", "gauge"},
+                     {"help", rate ? std::string("per second: ") + (info ? info->help : name)
+                                   : (info ? info->help : user_help(name))},
+                     {"series", c.series},
+                     {"devices", c.devices.size()}});
+    }
+    return json{{"metrics", out}};
+  }
+
+  json targets_list() const {
+    json out = json::array();
+    for (const auto& [name, t] : targets_) {
+      out.push_back({{"device", name},
+                     {"group", t.group},
+                     {"address", t.target.address},
+                     {"version", t.target.credentials.version == 3 ? "3" : "2c"},
+                     {"state", t.state},
+                     {"last_poll_ms", t.last_poll_ms},
+                     {"duration_ms", t.duration_ms},
+                     {"error", t.error},
+                     {"polls", t.polls},
+                     {"failures", t.failures},
+                     {"timeouts", t.timeouts},
+                     {"overruns", t.overruns},
+                     {"missing", t.missing}});
+    }
+    return json{{"targets", out}};
+  }
+
+  json thresholds_list() const {
+    std::map<std::string, json> firing;
+    for (const auto& [name, series] : thresholds_->firing())
+      firing[name].push_back({{"device", series.device}, {"labels", series.labels}});
+    json out = json::array();
+    for (const auto& t : thresholds_->thresholds()) {
+      out.push_back({{"name", t.name},
+                     {"metric", t.metric},
+                     {"kind", kind_name(t.kind)},
+                     {"limit", t.limit},
+                     {"clear", t.clear},
+                     {"for_ms", t.for_ms},
+                     {"severity", t.severity},
+                     {"firing", firing.count(t.name) ? firing[t.name] : json::array()}});
+    }
+    return json{{"thresholds", out}};
+  }
+
+  json stats() const {
+    const auto st = samples_->stats();
+    json out = {{"targets", targets_.size()},
+                {"overruns", overruns_},
+                {"series", st.series},
+                {"samples", st.samples},
+                {"chunks_written", st.chunks_written},
+                {"chunks_expired", st.chunks_expired},
+                {"series_expired", st.series_expired},
+                {"write_failures", st.write_failures},
+                {"counter_wraps", counters_.wraps()},
+                {"counter_discontinuities", counters_.discontinuities()}};
+    if (poller_) {
+      const auto p = poller_->stats();
+      out["snmp"] = {{"polls", p.polls},       {"failed_polls", p.failed_polls},
+                     {"timeouts", p.timeouts}, {"auth_failures", p.auth_failures},
+                     {"requests", p.requests}, {"discoveries", p.discoveries},
+                     {"sessions", p.sessions}};
+    }
+    if (server_) {
+      const auto c = server_->counters();
+      out["scrapes"] = {
+          {"scrapes", c.scrapes}, {"timed_out", c.timed_out}, {"port", server_->port()}};
+    }
+    return out;
+  }
+
+  void retention() {
+    if (auto swept = samples_->apply_retention(now_us() / 1000); !swept)
+      ctx_->log().warn("telemetry retention: {}", swept.error().message);
+    // Counters and exposed values of series gone quiet for a day.
+    const auto day_ago_ms = now_us() / 1000 - 24 * kHourMs;
+    counters_.forget_before(day_ago_ms * 1000);
+    std::erase_if(exposed_, [&](const auto& e) { return e.second.time_ms < day_ago_ms; });
+  }
+
+  Context* ctx_ = nullptr;
+  TelemetrySettings settings_;
+  std::unique_ptr<SampleStore> samples_;
+  std::unique_ptr<ThresholdEngine> thresholds_;
+  std::unique_ptr<SnmpPoller> poller_;
+  std::unique_ptr<MetricsServer> server_;
+  PollSchedule schedule_;
+  WakeTimer due_timer_, deadline_timer_;
+  std::map<std::string, TargetState> targets_;
+  CounterTracker counters_;
+  std::map<std::string, Exposed> exposed_;
+  SelfMetrics self_;
+  Histogram poll_seconds_{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
+  std::uint64_t overruns_ = 0;
+};
+
+NAUTO_REGISTER_MODULE(TelemetryModule, "telemetry");
+
+}  // namespace nauto::mod::telemetry
