@@ -95,10 +95,18 @@ Result<json> operate(const JobSpec& spec, Driver& driver, const Deadline& deadli
   switch (spec.kind) {
     case JobKind::Commands: {
       json outputs = json::array();
+      drivers::CallOptions options;
+      options.structured =
+          spec.structured && driver.capabilities().has(drivers::Capability::StructuredOutput);
       for (const auto& command : spec.commands) {
-        auto output = driver.run(command, deadline);
+        auto output = driver.run(command, deadline, options);
         if (!output) return std::move(output).error();
-        outputs.push_back({{"command", command}, {"text", output->text}, {"platform", platform}});
+        json entry = {{"command", command}, {"text", output->text}, {"platform", platform}};
+        if (!output->json.empty()) {
+          auto document = json::parse(output->json, nullptr, false);
+          if (!document.is_discarded()) entry["json"] = std::move(document);
+        }
+        outputs.push_back(std::move(entry));
       }
       return outputs;
     }

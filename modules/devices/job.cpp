@@ -62,6 +62,7 @@ Result<JobSpec> parse_job_spec(const json& body) {
                                      : JobKind::Commands;
   spec.target = r.string("target", "");
   spec.commands = r.strings("commands");
+  spec.structured = r.boolean("structured", false);
   spec.config = r.string("config", "");
   spec.replace = r.boolean("replace", false);
   spec.dry_run = r.boolean("dry_run", false);
@@ -103,6 +104,7 @@ json to_json(const JobSpec& spec) {
   return json{{"kind", job_kind_name(spec.kind)},
               {"target", spec.target},
               {"commands", spec.commands},
+              {"structured", spec.structured},
               {"config", spec.config},
               {"replace", spec.replace},
               {"dry_run", spec.dry_run},

@@ -22,9 +22,12 @@ struct JobSpec {
   JobKind kind = JobKind::Commands;
   std::string target;                 ///< a selector (modules/inventory/selector.h)
   std::vector<std::string> commands;  ///< Commands
-  std::string config;                 ///< Push: the lines to apply
-  bool replace = false;               ///< Push: make the config equal `config`
-  bool dry_run = false;               ///< Push: compute the diff, change nothing
+  /// Commands: JSON from the device where its platform gives it (eAPI, NX-API); each output
+  /// then carries it as `json`. Ignored by drivers without StructuredOutput.
+  bool structured = false;
+  std::string config;    ///< Push: the lines to apply
+  bool replace = false;  ///< Push: make the config equal `config`
+  bool dry_run = false;  ///< Push: compute the diff, change nothing
   /// Push: if set, push only when the diff (recomputed under the device's write lock) still has
   /// this SHA-256 — the diff an approver saw; otherwise fail with Errc::Conflict.
   std::string approved_diff_sha256;

@@ -41,6 +41,9 @@ std::string escape_help(const std::string& value) {
 std::string number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  // Whole numbers (counters, most gauges) as integers: 5000000000, not 5e+09.
+  if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0)
+    return std::to_string(static_cast<std::int64_t>(v));
   char buf[32];
   // The shortest text that reads back as the same double.
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);

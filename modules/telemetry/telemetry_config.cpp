@@ -69,6 +69,8 @@ Result<TelemetrySettings> read_telemetry_settings(const json& config) {
   // Lists: read here, not by the reader (its sections are maps).
   r.allow("snmp");
   r.allow("thresholds");
+  r.allow("cli");
+  s.textfsm_templates = r.string("textfsm_templates", "");
   const auto snmp = config.is_object() ? config.value("snmp", json()) : json();
   const auto thresholds = config.is_object() ? config.value("thresholds", json()) : json();
   add_problem(problems, r.finish());
@@ -84,7 +86,8 @@ Result<TelemetrySettings> read_telemetry_settings(const json& config) {
   add_problem(problems, keep.finish());
   if (!retention.is_null() && !retention.is_object())
     problems.push_back("modules.telemetry.retention: must be a map");
-  add_problem(problems, validate_retention(k));
+  if (auto valid = validate_retention(k); !valid)
+    problems.push_back("modules.telemetry." + valid.error().where + ": " + valid.error().message);
 
   if (!snmp.is_null() && !snmp.is_array())
     problems.push_back("modules.telemetry.snmp: must be a list");
@@ -146,6 +149,12 @@ Result<TelemetrySettings> read_telemetry_settings(const json& config) {
     s.snmp.push_back(std::move(group));
   }
 
+  s.cli = read_cli_groups(config.is_object() ? config.value("cli", json()) : json(), problems);
+  for (const auto& g : s.cli) {
+    if (!g.json && s.textfsm_templates.empty())
+      problems.push_back("modules.telemetry.cli: '" + g.name +
+                         "' parses with TextFSM: set modules.telemetry.textfsm_templates");
+  }
   auto parsed = parse_thresholds(thresholds);
   if (!parsed) {
     problems.push_back(parsed.error().message);

@@ -17,6 +17,8 @@
 //         sets: [system, interfaces, host, bgp]
 //         oids: [{name: temperature, oid: 1.3.6..., type: gauge, walk: true, label: sensor,
 //                 scale: 0.1, help: ...}]
+//     cli: [...]                  # show commands into metrics (cli_metrics.h)
+//     textfsm_templates: DIR      # for cli's `parse: textfsm` (ntc-templates' layout)
 //     thresholds: [...]           # thresholds.h
 //
 // A device's `vars` may override its group: snmp_host, snmp_port, snmp_credential.
@@ -27,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_metrics.h"
 #include "nauto/base/result.h"
 #include "sample_store.h"
 #include "snmp_metrics.h"
@@ -57,6 +60,8 @@ struct TelemetrySettings {
   std::int64_t targets_refresh_ms = 60'000;  ///< how often each group's selector is re-read
   SampleRetention retention;
   std::vector<SnmpPollGroup> snmp;
+  std::vector<CliPollGroup> cli;  ///< show commands parsed into metrics (cli_metrics.h)
+  std::string textfsm_templates;  ///< the template directory for `parse: textfsm`
   std::vector<Threshold> thresholds;
 };
 

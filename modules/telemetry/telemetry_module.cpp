@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "cli_metrics.h"
 #include "counter_tracker.h"
 #include "exposition.h"
 #include "metrics_server.h"
@@ -12,6 +13,7 @@
 #include "nauto/bus/schema_types.h"
 #include "nauto/sdk/registry.h"
 #include "nauto/store/store.h"
+#include "nauto/text/textfsm/template_library.h"
 #include "poll_schedule.h"
 #include "sample_store.h"
 #include "self_metrics.h"
@@ -70,18 +72,43 @@ class WakeTimer {
   std::int64_t at_ = 0;
 };
 
-/// What a device's polls have come to.
-struct TargetState {
-  std::string group;
-  SnmpTarget target;
-  Labels device_labels;  // site, role
-  std::string problem;   // why it cannot be polled (no credential); "" when it can
+/// How a target's polls went: what the targets service shows of SNMP and CLI targets alike.
+struct PollHistory {
   std::string state = "pending";
   std::string error;
   std::int64_t last_poll_ms = 0;
   std::int64_t duration_ms = 0;
-  std::uint64_t polls = 0, failures = 0, timeouts = 0, overruns = 0, missing = 0;
+  std::uint64_t polls = 0, failures = 0, overruns = 0;
+
+  json to_json() const {
+    return {{"state", state},
+            {"error", error},
+            {"last_poll_ms", last_poll_ms},
+            {"duration_ms", duration_ms},
+            {"polls", polls},
+            {"failures", failures},
+            {"overruns", overruns}};
+  }
+};
+
+/// What a device's SNMP polls have come to.
+struct TargetState : PollHistory {
+  std::string group;
+  SnmpTarget target;
+  Labels device_labels;  // site, role
+  std::string problem;   // why it cannot be polled (no credential); "" when it can
+  std::uint64_t timeouts = 0, missing = 0;
   std::optional<std::uint64_t> uptime_ticks;
+};
+
+/// A show command polled on one device.
+struct CliTarget : PollHistory {
+  std::string device;
+  std::size_t group = 0;  // index into settings.cli
+  Labels device_labels;
+  bool in_flight = false;
+  std::int64_t started_us = 0;
+  std::uint64_t skipped = 0;
 };
 
 /// The latest value of a series, for the exposition.
@@ -122,6 +149,11 @@ class TelemetryModule final : public Module {
     thresholds_ = std::make_unique<ThresholdEngine>(
         [this](const ThresholdEvent& e) { publish_threshold(e); });
     thresholds_->configure(settings_.thresholds);
+    if (!settings_.textfsm_templates.empty()) {
+      auto opened = textfsm::TemplateLibrary::open(settings_.textfsm_templates);
+      if (!opened) return std::move(opened).error();
+      templates_ = std::move(*opened);
+    }
     ctx.every(std::chrono::hours(1), [this] { retention(); });
     if (ctx.passive()) {
       ctx.log().info("passive nautod: metrics are queried here, nothing is polled or served");
@@ -201,22 +233,64 @@ class TelemetryModule final : public Module {
  private:
   // --- targets ------------------------------------------------------------------------------
 
-  /// Each group's selector through the inventory, then the credentials through the vault.
+  /// Each group's selector through the inventory; SNMP groups then get their credentials
+  /// from the vault.
   void resolve_targets() {
-    for (std::size_t g = 0; g < settings_.snmp.size(); ++g) {
-      const auto& group = settings_.snmp[g];
-      ctx_->request(schema::InventorySelectRequest::kTopic,
-                    bus::to_body(json{{"selector", group.target}}), 10'000,
-                    [this, g](Result<std::string> body) {
-                      auto hosts = bus::from_reply(body);
-                      if (!hosts) {
-                        ctx_->log().warn("snmp group '{}': inventory: {}", settings_.snmp[g].name,
-                                         hosts.error().message);
-                        return;
-                      }
-                      with_credentials(g, hosts->value("hosts", json::array()));
-                    });
+    for (std::size_t g = 0; g < settings_.snmp.size(); ++g)
+      select("snmp group '" + settings_.snmp[g].name + "'", settings_.snmp[g].target,
+             [this, g](json hosts) { with_credentials(g, std::move(hosts)); });
+    for (std::size_t g = 0; g < settings_.cli.size(); ++g)
+      select("cli group '" + settings_.cli[g].name + "'", settings_.cli[g].target,
+             [this, g](json hosts) { apply_cli_group(g, hosts); });
+  }
+
+  /// The hosts `selector` picks, to `then`; a failure is logged (the targets stay as they were).
+  void select(std::string what, const std::string& selector, std::function<void(json)> then) {
+    ctx_->request(schema::InventorySelectRequest::kTopic,
+                  bus::to_body(json{{"selector", selector}}), 10'000,
+                  [this, what = std::move(what), then = std::move(then)](Result<std::string> body) {
+                    auto hosts = bus::from_reply(body);
+                    if (!hosts)
+                      return ctx_->log().warn("{}: inventory: {}", what, hosts.error().message);
+                    then(hosts->value("hosts", json::array()));
+                  });
+  }
+
+  void apply_cli_group(std::size_t g, const json& hosts) {
+    const auto& group = settings_.cli[g];
+    const auto prefix = "cli/" + group.name + "/";
+    std::set<std::string> present;
+    for (const auto& host : hosts) {
+      const auto name = host.value("name", "");
+      if (name.empty()) continue;
+      const auto key = prefix + name;
+      present.insert(key);
+      auto& t = cli_targets_[key];
+      t.device = name;
+      t.group = g;
+      t.device_labels.clear();
+      const auto vars = host.value("vars", json::object());
+      for (const char* label : {"site", "role"}) {
+        if (vars.contains(label) && vars[label].is_string()) t.device_labels[label] = vars[label];
+      }
+      schedule_.set(key, group.interval_ms * 1000, steady_us());
     }
+    std::erase_if(cli_targets_, [&](const auto& entry) {
+      return entry.first.rfind(prefix, 0) == 0 && !present.count(entry.first) &&
+             !entry.second.in_flight;
+    });
+    retain_schedule();
+    arm_due();
+  }
+
+  /// The schedule keeps what some group still selects.
+  void retain_schedule() {
+    std::set<std::string> keep;
+    for (const auto& [name, t] : targets_)
+      keep.insert(name);
+    for (const auto& [key, t] : cli_targets_)
+      keep.insert(key);
+    schedule_.retain(keep);
   }
 
   void with_credentials(std::size_t g, json hosts) {
@@ -298,17 +372,14 @@ class TelemetryModule final : public Module {
       schedule_.set(name, group.interval_ms * 1000, now);
     }
     // Devices the group no longer selects.
-    std::set<std::string> keep;
-    for (auto it = targets_.begin(); it != targets_.end();) {
-      if (it->second.group == group.name && !present.count(it->first)) {
-        it = targets_.erase(it);
-        continue;
-      }
-      keep.insert(it->first);
-      ++it;
-    }
-    schedule_.retain(keep);
-    poller_->retain(std::vector<std::string>(keep.begin(), keep.end()));
+    std::erase_if(targets_, [&](const auto& entry) {
+      return entry.second.group == group.name && !present.count(entry.first);
+    });
+    retain_schedule();
+    std::vector<std::string> polled;
+    for (const auto& [name, t] : targets_)
+      polled.push_back(name);
+    poller_->retain(polled);
     arm_due();
   }
 
@@ -327,6 +398,10 @@ class TelemetryModule final : public Module {
   void poll_due() {
     std::map<std::string, int> missed;
     for (const auto& name : schedule_.take_due(steady_us(), &missed)) {
+      if (name.rfind("cli/", 0) == 0) {
+        poll_cli(name);
+        continue;
+      }
       auto it = targets_.find(name);
       if (it == targets_.end()) continue;
       auto& t = it->second;
@@ -352,6 +427,7 @@ class TelemetryModule final : public Module {
     }
     for (const auto& [name, count] : missed) {
       if (auto it = targets_.find(name); it != targets_.end()) it->second.overruns += count;
+      if (auto it = cli_targets_.find(name); it != cli_targets_.end()) it->second.overruns += count;
       overruns_ += count;
     }
     arm_due();
@@ -389,22 +465,82 @@ class TelemetryModule final : public Module {
     const bool restarted =
         t.uptime_ticks && polled.uptime_ticks && *polled.uptime_ticks < *t.uptime_ticks;
     if (polled.uptime_ticks) t.uptime_ticks = polled.uptime_ticks;
+    record_samples(o.target, polled.samples, restarted);
+  }
+
+  /// A device's samples: gauges as they are, counters as rates (`<metric>_rate`) and totals.
+  void record_samples(const std::string& device, const std::vector<RawSample>& samples,
+                      bool restarted) {
     const auto time_us = now_us();
-    for (const auto& s : polled.samples) {
-      SeriesKey key{s.metric, o.target, s.labels};
+    const auto now_ms = time_us / 1000;
+    for (const auto& s : samples) {
+      SeriesKey key{s.metric, device, s.labels};
       if (s.kind == MetricKind::Gauge) {
         record(key, MetricKind::Gauge, now_ms, s.value, s.value);
         continue;
       }
-      const auto text = key.text();
-      auto rate =
-          counters_.update(text, {s.count, s.counter_bits, s.discontinuity, time_us, restarted});
+      auto rate = counters_.update(key.text(),
+                                   {s.count, s.counter_bits, s.discontinuity, time_us, restarted});
       expose(key, MetricKind::Counter, now_ms, rate.total);
       if (rate.valid) {
-        SeriesKey per_second{s.metric + "_rate", o.target, s.labels};
+        SeriesKey per_second{s.metric + "_rate", device, s.labels};
         record(per_second, MetricKind::Gauge, now_ms, rate.per_second, std::nullopt);
       }
     }
+  }
+
+  /// A show command through the devices module (its session kept open between polls).
+  void poll_cli(const std::string& key) {
+    auto it = cli_targets_.find(key);
+    if (it == cli_targets_.end()) return;
+    auto& t = it->second;
+    if (t.in_flight) {
+      ++t.overruns;
+      ++overruns_;
+      ctx_->log().warn("{}: overrun: the previous command is still running", key);
+      return;
+    }
+    const auto& g = settings_.cli[t.group];
+    json body = {{"device", t.device},
+                 {"kind", "commands"},
+                 {"commands", {g.command}},
+                 {"structured", g.json},
+                 {"run", "telemetry"},
+                 {"keep_session", static_cast<double>(g.interval_ms) / 1000.0 + 30},
+                 {"device_timeout", std::to_string(g.timeout_ms) + "ms"},
+                 {"attempts", 1},
+                 {"started_by", "telemetry"}};
+    t.in_flight = true;
+    t.started_us = steady_us();
+    ctx_->request(schema::DeviceCallRequest::kTopic, bus::to_body(body), g.timeout_ms + 10'000,
+                  [this, key](Result<std::string> reply) { on_cli_reply(key, std::move(reply)); });
+  }
+
+  void on_cli_reply(const std::string& key, Result<std::string> reply) {
+    auto it = cli_targets_.find(key);
+    if (it == cli_targets_.end()) return;
+    auto& t = it->second;
+    t.in_flight = false;
+    ++t.polls;
+    t.last_poll_ms = now_us() / 1000;
+    t.duration_ms = (steady_us() - t.started_us) / 1000;
+    auto outputs = bus::from_reply(reply);
+    Result<CliSamples> parsed = fail(Errc::Malformed, "the device call returned no output");
+    if (!outputs) {
+      parsed = std::move(outputs).error();
+    } else if (outputs->is_array() && !outputs->empty()) {
+      parsed = cli_samples(settings_.cli[t.group], (*outputs)[0], templates_.get());
+    }
+    if (!parsed) {
+      t.state = "failed";
+      t.error = parsed.error().message;
+      ++t.failures;
+      return;
+    }
+    t.state = "ok";
+    t.error.clear();
+    t.skipped = parsed->skipped;
+    record_samples(t.device, parsed->samples, false);
   }
 
   /// A sample into the store and the thresholds (and the exposition when `exposed` is set).
@@ -465,6 +601,10 @@ class TelemetryModule final : public Module {
       if (auto t = targets_.find(e.key.device); t != targets_.end())
         for (const auto& [k, v] : t->second.device_labels)
           labels.emplace(k, v);
+      for (const auto& [key, t] : cli_targets_)
+        if (t.device == e.key.device)
+          for (const auto& [k, v] : t.device_labels)
+            labels.emplace(k, v);
       const auto* info = builtin_metric(e.key.metric);
       std::string help = info ? info->help : user_help(e.key.metric);
       if (e.kind == MetricKind::Counter) {
@@ -521,6 +661,9 @@ class TelemetryModule final : public Module {
     for (const auto& g : settings_.snmp)
       for (const auto& u : g.metrics.oids)
         if (u.name == metric && !u.help.empty()) return u.help;
+    for (const auto& g : settings_.cli)
+      for (const auto& m : g.metrics)
+        if (m.name == metric) return m.help.empty() ? "'" + g.command + "': " + m.value : m.help;
     return "SNMP metric " + metric;
   }
 
@@ -596,19 +739,26 @@ class TelemetryModule final : public Module {
   json targets_list() const {
     json out = json::array();
     for (const auto& [name, t] : targets_) {
-      out.push_back({{"device", name},
-                     {"group", t.group},
-                     {"address", t.target.address},
-                     {"version", t.target.credentials.version == 3 ? "3" : "2c"},
-                     {"state", t.state},
-                     {"last_poll_ms", t.last_poll_ms},
-                     {"duration_ms", t.duration_ms},
-                     {"error", t.error},
-                     {"polls", t.polls},
-                     {"failures", t.failures},
-                     {"timeouts", t.timeouts},
-                     {"overruns", t.overruns},
-                     {"missing", t.missing}});
+      auto row = t.to_json();
+      row.update({{"device", name},
+                  {"group", t.group},
+                  {"kind", "snmp"},
+                  {"address", t.target.address},
+                  {"version", t.target.credentials.version == 3 ? "3" : "2c"},
+                  {"timeouts", t.timeouts},
+                  {"missing", t.missing}});
+      out.push_back(std::move(row));
+    }
+    for (const auto& [key, t] : cli_targets_) {
+      auto row = t.to_json();
+      row.update({{"device", t.device},
+                  {"group", settings_.cli[t.group].name},
+                  {"kind", "cli"},
+                  {"address", settings_.cli[t.group].command},
+                  {"version", "cli"},
+                  {"timeouts", 0},
+                  {"missing", t.skipped}});
+      out.push_back(std::move(row));
     }
     return json{{"targets", out}};
   }
@@ -676,6 +826,8 @@ class TelemetryModule final : public Module {
   PollSchedule schedule_;
   WakeTimer due_timer_, deadline_timer_;
   std::map<std::string, TargetState> targets_;
+  std::map<std::string, CliTarget> cli_targets_;  // by "cli/<group>/<device>"
+  std::shared_ptr<textfsm::TemplateLibrary> templates_;
   CounterTracker counters_;
   std::map<std::string, Exposed> exposed_;
   SelfMetrics self_;

@@ -6,10 +6,12 @@
 // a rate of its own when N is odd (wrapping at 2^32), a Gauge32 0..100 when N is even; anything
 // else is noSuchObject. Prints "ready" once every socket is bound; on SIGTERM prints how many
 // requests it answered.
-#include <arpa/inet.h>
+// clang-format off
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/library/snmp_impl.h>
+// clang-format on
+#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -91,9 +93,8 @@ struct Sim {
         return unsigned32(0x41, static_cast<std::uint32_t>(static_cast<std::uint64_t>(
                                     3'000'000'000.0 + rate * seconds)));  // wraps
       }
-      return unsigned32(0x42, static_cast<std::uint32_t>((agent * 7 + n * 13 +
-                                                          static_cast<std::size_t>(seconds)) %
-                                                         101));
+      return unsigned32(0x42, static_cast<std::uint32_t>(
+                                  (agent * 7 + n * 13 + static_cast<std::size_t>(seconds)) % 101));
     }
     return tlv(0x80, "");  // noSuchObject
   }
@@ -113,12 +114,12 @@ struct Sim {
       std::string bindings;
       for (auto* v = pdu->variables; v; v = v->next_variable)
         bindings += tlv(0x30, oid_bytes(v->name, v->name_length) + value_of(*v, agent));
-      const std::string body = integer(0x02, pdu->reqid) + integer(0x02, 0) +
-                               integer(0x02, 0) + tlv(0x30, bindings);
-      out = tlv(0x30, integer(0x02, SNMP_VERSION_2c) +
-                          tlv(0x04, std::string(reinterpret_cast<char*>(community),
-                                                community_length)) +
-                          tlv(0xa2, body));
+      const std::string body =
+          integer(0x02, pdu->reqid) + integer(0x02, 0) + integer(0x02, 0) + tlv(0x30, bindings);
+      out = tlv(0x30,
+                integer(0x02, SNMP_VERSION_2c) +
+                    tlv(0x04, std::string(reinterpret_cast<char*>(community), community_length)) +
+                    tlv(0xa2, body));
       ++answered;
     }
     snmp_free_pdu(pdu);
@@ -168,8 +169,8 @@ int main(int argc, char** argv) {
       for (;;) {
         sockaddr_storage from{};
         socklen_t from_length = sizeof from;
-        const auto got = recvfrom(fd, buffer, sizeof buffer, 0,
-                                  reinterpret_cast<sockaddr*>(&from), &from_length);
+        const auto got = recvfrom(fd, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from),
+                                  &from_length);
         if (got <= 0) break;
         const auto reply = sim.answer(buffer, static_cast<std::size_t>(got), agent);
         if (!reply.empty())
