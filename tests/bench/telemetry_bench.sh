@@ -3,7 +3,8 @@
 # process, one loopback address each) for 20 OIDs every 60 s. After the first full cycle it is
 # measured for MINUTES more: CPU (utime + stime of nautod from /proc), memory (VmRSS, VmHWM),
 # polls, failures and overruns, the poll durations, and how evenly the polls spread over the
-# minute. The baseline, in the same run: net-snmp's `snmpget` run once per agent for the same
+# minute. Raw chunks are a minute long here (10 by default), so the window measured also writes
+# every series' samples to the store each minute. The baseline, in the same run: net-snmp's `snmpget` run once per agent for the same
 # 20 OIDs (one cycle, one agent after another), its CPU measured the same way.
 #   telemetry_bench.sh NAUTOD NAUTO SNMP_AGENT_SIM [AGENTS] [MINUTES]
 set -euo pipefail
@@ -55,6 +56,8 @@ modules:
   vault: {{}}
   telemetry:
     listen: 127.0.0.1:{metrics}
+    # Chunks of a minute (the default is 10): every minute measured writes every series' chunk.
+    retention: {{raw_chunk: 1m, rollup_step: 1m, rollup_chunk: 10m}}
     snmp:
       - name: bench
         target: all
@@ -142,7 +145,7 @@ print(f"nauto: {agents} agents x 20 OIDs every 60 s, measured {elapsed:.0f} s ({
 print(f"nauto CPU: {cpu:.2f} s = {share:.2f}% of one core; {per_cycle:.3f} s per cycle, "
       f"{per_cycle / agents * 1e3:.3f} ms per agent poll")
 print(f"nauto memory: VmRSS {int(memory['VmRSS']) / 1024:.1f} MiB, VmHWM {int(memory['VmHWM']) / 1024:.1f} MiB, "
-      f"{s1['series']} series, {s1['samples']} samples")
+      f"{s1['series']} series, {s1['samples']} samples, {s1['chunks_written'] - s0['chunks_written']} chunks written")
 print(f"poll durations (ms): p50 {q(0.5)}, p90 {q(0.9)}, p99 {q(0.99)}, max {durations[-1]}")
 print(f"spread over the minute: {min(seconds)}..{max(seconds)} polls a second (an even spread: {agents / 60:.1f})")
 print(f"baseline snmpget CPU per cycle: {base_cpu:.2f} s; nauto uses {base_cpu / per_cycle:.1f}x less CPU per cycle")
