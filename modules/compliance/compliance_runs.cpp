@@ -8,6 +8,7 @@
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/drivers/config_diff.h"
+#include "nauto/sdk/json_text.h"
 #include "nauto/store/retention.h"
 #include "report.h"
 #include "scope_selection.h"
@@ -30,7 +31,7 @@ constexpr std::size_t kBatchSize = 64;
 constexpr double kKeepSessionSeconds = 60;
 
 std::string site_of(const json& host) {
-  auto text = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  auto text = [](const json& v) { return json_text(v); };
   if (auto it = host.find("site"); it != host.end() && !it->is_null()) return text(*it);
   if (auto vars = host.find("vars"); vars != host.end() && vars->is_object())
     if (auto it = vars->find("site"); it != vars->end() && !it->is_null()) return text(*it);

@@ -5,6 +5,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/runbook/lua_sandbox.h"
 #include "nauto/runbook/lua_values.h"
+#include "nauto/sdk/json_text.h"
 
 namespace nauto::compliance {
 
@@ -106,7 +107,7 @@ Result<LuaVerdict> LuaCheck::run(const std::string& config, const nlohmann::json
     auto lines = runbook::json_of(L, 3);
     if (lines && lines->is_array())
       for (const auto& line : *lines)
-        verdict.lines.push_back(line.is_string() ? line.get<std::string>() : line.dump());
+        verdict.lines.push_back(json_text(line));
   }
   done();
   return verdict;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "nauto/sdk/json_text.h"
 #include "nauto/text/regex.h"
 
 namespace nauto::compliance {
@@ -45,7 +46,7 @@ std::string python_text(const json& value) {
       return out.str();
     }
   }
-  return value.dump();
+  return json_text(value);
 }
 
 std::optional<double> number_of(const json& value) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "lua_check.h"
+#include "nauto/sdk/json_text.h"
 #include "nauto/sdk/yaml_fields.h"
 #include "nauto/sdk/yaml_json.h"
 
@@ -264,9 +265,7 @@ class PolicyReader : public YamlFields {
       if (assertion.count && (assertion.op == "in" || assertion.op == "regex"))
         problem(value, "count: compare with == != < <= > >=");
       assertion.text = (assertion.count ? std::string("count") : assertion.field) + " " +
-                       assertion.op + " " +
-                       (assertion.operand.is_string() ? assertion.operand.get<std::string>()
-                                                      : assertion.operand.dump()) +
+                       assertion.op + " " + json_text(assertion.operand) +
                        (assertion.any ? " (any record)" : "");
       rule.expect.push_back(std::move(assertion));
     }

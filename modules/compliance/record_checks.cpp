@@ -4,6 +4,8 @@
 #include <charconv>
 #include <optional>
 
+#include "nauto/sdk/json_text.h"
+
 namespace nauto::compliance {
 
 using nlohmann::json;
@@ -25,7 +27,7 @@ std::optional<double> number_of(const json& value) {
 std::string text_of(const json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_null()) return "";
-  return value.dump();
+  return json_text(value);
 }
 
 bool same_name(std::string_view a, std::string_view b) {
@@ -60,7 +62,7 @@ const json* field_of(const json& record, std::string_view path) {
 }
 
 std::string describe(const json& record) {
-  std::string out = record.dump();
+  std::string out = json_text(record);
   if (out.size() > 200) out = out.substr(0, 197) + "...";
   return out;
 }

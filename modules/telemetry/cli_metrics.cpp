@@ -2,6 +2,7 @@
 
 #include "exposition.h"
 #include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/json_text.h"
 #include "nauto/text/textfsm/table.h"
 #include "nauto/text/textfsm/template_library.h"
 #include "thresholds.h"
@@ -25,10 +26,6 @@ const json* at_path(const json& doc, const std::string& path) {
     from = dot + 1;
   }
   return here;
-}
-
-std::string label_text(const json& value) {
-  return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
 /// The records of a JSON document: a list, or a map whose keys go into `_key`.
@@ -87,7 +84,7 @@ Result<CliSamples> cli_samples(const CliPollGroup& group, const json& output,
       s.kind = m.kind;
       for (const auto& [label, name] : m.labels) {
         const json* value = at_path(record, name);
-        s.labels[label] = value ? label_text(*value) : "";
+        s.labels[label] = value ? json_text(*value) : "";
       }
       if (m.kind == MetricKind::Counter) {
         s.count = *number < 0 ? 0 : static_cast<std::uint64_t>(*number);

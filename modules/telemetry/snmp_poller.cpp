@@ -288,10 +288,13 @@ struct SnmpPoller::Impl {
   SnmpPollerStats stats;
   std::vector<Session*> finishing;  // polls to complete once net-snmp returns
   std::vector<void*> retired;       // sessions to close once net-snmp returns
+  bool tearing_down = false;
 
   static Impl* instance;
 
   ~Impl() {
+    // snmp_sess_close calls back for the requests still outstanding: nothing is answered now.
+    tearing_down = true;
     for (auto& [name, s] : sessions)
       close_all(*s);
     close_retired();
@@ -326,9 +329,14 @@ struct SnmpPoller::Impl {
     retired.push_back(handle);
   }
   void close_retired() {
-    for (void* handle : retired)
-      snmp_sess_close(handle);
-    retired.clear();
+    // A close may call back (an outstanding request), and a callback may retire another
+    // session: take the list first.
+    while (!retired.empty()) {
+      auto closing = std::move(retired);
+      retired.clear();
+      for (void* handle : closing)
+        snmp_sess_close(handle);
+    }
   }
   void close_probe(Session& s) {
     if (!s.probe) return;
@@ -632,6 +640,7 @@ struct SnmpPoller::Impl {
 
   static int on_pdu(int op, netsnmp_session*, int, netsnmp_pdu* pdu, void* magic) {
     auto* self = instance;
+    if (!self || self->tearing_down) return 1;
     const auto token = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(magic));
     auto it = self->by_token.find(token);
     if (it == self->by_token.end()) return 1;  // an earlier poll's, already finished

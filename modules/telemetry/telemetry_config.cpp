@@ -104,7 +104,9 @@ Result<TelemetrySettings> read_telemetry_settings(const json& config) {
     group.target = g.string("target", group.target);
     group.credential = g.string("credential", "");
     g.allow("version");  // 3 reads as a number, 2c as text
-    const auto version = entry.contains("version") ? entry["version"].dump() : "\"2c\"";
+    const auto version = entry.contains("version")
+                             ? entry["version"].dump(-1, ' ', false, json::error_handler_t::replace)
+                             : "\"2c\"";
     if (version == "3" || version == "\"3\"") {
       group.version = 3;
     } else if (version != "\"2c\"" && version != "2" && version != "\"2\"") {

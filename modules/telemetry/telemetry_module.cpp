@@ -167,12 +167,14 @@ class TelemetryModule final : public Module {
       arm_deadline();
     });
     if (!watched) return std::move(watched).error();
+    poller_watch_ = *watched;
     if (!settings_.listen.empty()) {
       auto server = MetricsServer::start(settings_.listen, settings_.render_timeout_ms);
       if (!server) return std::move(server).error();
       server_ = std::move(*server);
       auto bell = ctx.watch(server_->bell().fd(), [this] { render(); });
       if (!bell) return std::move(bell).error();
+      bell_watch_ = *bell;
       ctx.log().info("serving /metrics on {}", settings_.listen);
     }
     // Time-driven work that no event announces: chunks closing, absent data, `for:` delays.
@@ -192,6 +194,9 @@ class TelemetryModule final : public Module {
   void stop(Context& ctx) noexcept override {
     due_timer_.cancel(ctx);
     deadline_timer_.cancel(ctx);
+    // Their descriptors close with them: unwatched first (Context::watch).
+    if (bell_watch_) ctx.unwatch(bell_watch_);
+    if (poller_watch_) ctx.unwatch(poller_watch_);
     server_.reset();
     poller_.reset();
     if (samples_) {
@@ -293,6 +298,8 @@ class TelemetryModule final : public Module {
     schedule_.retain(keep);
   }
 
+  /// Each credential the group's devices name, from the vault one by one, so a name the vault
+  /// lacks fails only the devices that use it; then the group's targets.
   void with_credentials(std::size_t g, json hosts) {
     const auto& group = settings_.snmp[g];
     std::set<std::string> names;
@@ -300,22 +307,34 @@ class TelemetryModule final : public Module {
       const auto vars = host.value("vars", json::object());
       names.insert(vars.value("snmp_credential", group.credential));
     }
-    ctx_->request(schema::VaultResolveRequest::kTopic,
-                  bus::to_body(json{{"names", names}, {"purpose", "telemetry: SNMP polling"}}),
-                  10'000, [this, g, hosts = std::move(hosts)](Result<std::string> body) {
-                    json credentials = json::object();
-                    std::string problem;
-                    if (auto resolved = bus::from_reply(body)) {
-                      credentials = resolved->value("credentials", json::object());
-                    } else {
-                      problem = "credentials: " + resolved.error().message;
-                    }
-                    apply_group(g, hosts, credentials, problem);
-                  });
+    struct Pending {
+      std::size_t left = 0;
+      json hosts;
+      json credentials = json::object();
+      std::map<std::string, std::string> problems;  // credential -> why it is missing
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->left = names.size();
+    pending->hosts = std::move(hosts);
+    if (names.empty()) return apply_group(g, pending->hosts, pending->credentials, {});
+    for (const auto& name : names) {
+      ctx_->request(schema::VaultResolveRequest::kTopic,
+                    bus::to_body(json{{"names", {name}}, {"purpose", "telemetry: SNMP polling"}}),
+                    10'000, [this, g, name, pending](Result<std::string> body) {
+                      if (auto resolved = bus::from_reply(body)) {
+                        const auto found = resolved->value("credentials", json::object());
+                        if (found.contains(name)) pending->credentials[name] = found[name];
+                      } else {
+                        pending->problems[name] = resolved.error().message;
+                      }
+                      if (--pending->left == 0)
+                        apply_group(g, pending->hosts, pending->credentials, pending->problems);
+                    });
+    }
   }
 
   void apply_group(std::size_t g, const json& hosts, const json& credentials,
-                   const std::string& vault_problem) {
+                   const std::map<std::string, std::string>& problems) {
     const auto& group = settings_.snmp[g];
     std::set<std::string> present;
     const auto now = steady_us();
@@ -345,8 +364,10 @@ class TelemetryModule final : public Module {
       c.priv_protocol = group.priv_protocol;
       c.context = group.context;
       const auto credential = vars.value("snmp_credential", group.credential);
-      t.problem = vault_problem;
-      if (t.problem.empty()) {
+      t.problem.clear();
+      if (auto why = problems.find(credential); why != problems.end()) {
+        t.problem = "credential '" + credential + "': " + why->second;
+      } else {
         if (!credentials.contains(credential)) {
           t.problem = "no credential '" + credential + "' in the vault";
         } else {
@@ -595,16 +616,18 @@ class TelemetryModule final : public Module {
     server_->bell().drain();
     const auto answers = server_->render_wanted();
     Exposition out;
+    // Each device's inventory labels (site, role), once.
+    std::map<std::string, const Labels*> device_labels;
+    for (const auto& [key, t] : cli_targets_)
+      device_labels[t.device] = &t.device_labels;
+    for (const auto& [name, t] : targets_)
+      device_labels[name] = &t.device_labels;
     for (const auto& [text, e] : exposed_) {
       Labels labels = e.key.labels;
       labels["device"] = e.key.device;
-      if (auto t = targets_.find(e.key.device); t != targets_.end())
-        for (const auto& [k, v] : t->second.device_labels)
+      if (auto found = device_labels.find(e.key.device); found != device_labels.end())
+        for (const auto& [k, v] : *found->second)
           labels.emplace(k, v);
-      for (const auto& [key, t] : cli_targets_)
-        if (t.device == e.key.device)
-          for (const auto& [k, v] : t.device_labels)
-            labels.emplace(k, v);
       const auto* info = builtin_metric(e.key.metric);
       std::string help = info ? info->help : user_help(e.key.metric);
       if (e.kind == MetricKind::Counter) {
@@ -825,6 +848,7 @@ class TelemetryModule final : public Module {
   std::unique_ptr<MetricsServer> server_;
   PollSchedule schedule_;
   WakeTimer due_timer_, deadline_timer_;
+  Context::TimerId poller_watch_ = 0, bell_watch_ = 0;
   std::map<std::string, TargetState> targets_;
   std::map<std::string, CliTarget> cli_targets_;  // by "cli/<group>/<device>"
   std::shared_ptr<textfsm::TemplateLibrary> templates_;

@@ -135,3 +135,17 @@ TEST_CASE("live: true makes a config rule wait for a live run; at_least goes wit
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message, Catch::Contains("m.yaml:4: at_least: only with must_match"));
 }
+
+TEST_CASE("an operand that is not UTF-8 is reported, not thrown (fuzz crash, issue 29's CI)") {
+  // count: {'>=': ': 1<->\xb0600'} - a map operand holding a byte that is not UTF-8: describing
+  // the assertion used to throw from nlohmann's dump().
+  std::string text =
+      "rules:\n  - id: d\n    command: show ip bgp summary\n    expect:\n"
+      "      - {count: {'>=': ': 1<->";
+  text += '\xb0';
+  text += "600'}}\n";
+  nauto::Result<Policy> parsed = nauto::fail(nauto::Errc::Bug, "not run");
+  REQUIRE_NOTHROW(parsed = parse_policy(text, "u.yaml"));
+  REQUIRE_FALSE(parsed);
+  CHECK_THAT(parsed.error().message, Catch::Contains("u.yaml:5: count: expected a number"));
+}

@@ -269,6 +269,21 @@ TEST_CASE("one poller polls real snmpd agents over v2c and v3", "[telemetry][snm
     CHECK(poller.stats().discoveries == 2);
   }
 
+  SECTION("a poller destroyed with polls in flight answers none of them, and does not crash") {
+    // snmp_sess_close calls back for outstanding requests (a shutdown used to crash here).
+    SilentPort silent_v2, silent_v3;
+    PollPlan plan;
+    plan.get = {O("1.3.6.1.2.1.1.3.0")};
+    auto other = SnmpPoller::create();
+    REQUIRE_FALSE(other);  // one per process
+    REQUIRE(poller.poll(v2c("dead2", silent_v2.address()), plan, collect(outcomes)));
+    REQUIRE(poller.poll(v3("dead3", silent_v3.address()), plan, collect(outcomes)));
+    REQUIRE(poller.poll(v2c("alive", agent.address()), plan, collect(outcomes)));
+    created->reset();
+    CHECK(outcomes.empty());
+    CHECK(SnmpPoller::create());  // and a new one may be made
+  }
+
   SECTION("nothing to poll is the caller's mistake") {
     CHECK(poller.poll(v2c("r", agent.address()), {}, collect(outcomes)).error().code ==
           Errc::InvalidArgument);
