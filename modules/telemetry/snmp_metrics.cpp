@@ -148,7 +148,10 @@ bool wants(const SnmpMetricPlan& plan, const std::string& set) {
 
 void add_value(PolledSamples& out, const std::string& metric, Labels labels, MetricKind kind,
                const SnmpValue& value, double scale = 1, std::uint64_t discontinuity = 0) {
-  if (!value.numeric()) return;
+  if (!value.numeric()) {
+    ++out.wrong_types;
+    return;
+  }
   RawSample s;
   s.metric = metric;
   s.labels = std::move(labels);

@@ -65,6 +65,9 @@ struct RawSample {
 struct PolledSamples {
   std::vector<RawSample> samples;
   std::optional<std::uint64_t> uptime_ticks;  ///< sysUpTime (hundredths of a second)
+  /// Values of the wrong type where a number was due (a string for a counter): left out and
+  /// counted, the rest kept.
+  std::size_t wrong_types = 0;
 };
 
 /// The GETs and walks that `plan` needs (sysUpTime always, for counter discontinuities).

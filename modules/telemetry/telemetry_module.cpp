@@ -97,7 +97,7 @@ struct TargetState : PollHistory {
   SnmpTarget target;
   Labels device_labels;  // site, role
   std::string problem;   // why it cannot be polled (no credential); "" when it can
-  std::uint64_t timeouts = 0, missing = 0;
+  std::uint64_t timeouts = 0, missing = 0, wrong_types = 0;
   std::optional<std::uint64_t> uptime_ticks;
 };
 
@@ -483,6 +483,7 @@ class TelemetryModule final : public Module {
     const auto* group = find_group(t.group);
     if (!group) return;
     const auto polled = snmp_samples(group->metrics, o);
+    t.wrong_types = polled.wrong_types;
     const bool restarted =
         t.uptime_ticks && polled.uptime_ticks && *polled.uptime_ticks < *t.uptime_ticks;
     if (polled.uptime_ticks) t.uptime_ticks = polled.uptime_ticks;
@@ -769,7 +770,8 @@ class TelemetryModule final : public Module {
                   {"address", t.target.address},
                   {"version", t.target.credentials.version == 3 ? "3" : "2c"},
                   {"timeouts", t.timeouts},
-                  {"missing", t.missing}});
+                  {"missing", t.missing},
+                  {"wrong_types", t.wrong_types}});
       out.push_back(std::move(row));
     }
     for (const auto& [key, t] : cli_targets_) {
@@ -780,7 +782,8 @@ class TelemetryModule final : public Module {
                   {"address", settings_.cli[t.group].command},
                   {"version", "cli"},
                   {"timeouts", 0},
-                  {"missing", t.skipped}});
+                  {"missing", 0},
+                  {"wrong_types", t.skipped}});
       out.push_back(std::move(row));
     }
     return json{{"targets", out}};

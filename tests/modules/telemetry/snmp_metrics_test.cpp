@@ -76,6 +76,8 @@ TEST_CASE("IF-MIB, HOST-RESOURCES and BGP4-MIB answers become labelled metrics",
   add("1.3.6.1.2.1.15.3.1.2.192.0.2.1", {SnmpType::Integer, 6, {}});
   add("1.3.6.1.2.1.15.3.1.10.192.0.2.1", counter32(12));
   add("1.3.6.1.4.1.9.9.13.1.3.1.3.1", gauge(415));
+  // An agent that answers a counter column with text: left out and counted, the rest kept.
+  add("1.3.6.1.2.1.2.2.1.14.2", text("many"));
 
   const auto s = snmp_samples(plan, o);
   REQUIRE(s.uptime_ticks == 123456u);
@@ -97,6 +99,8 @@ TEST_CASE("IF-MIB, HOST-RESOURCES and BGP4-MIB answers become labelled metrics",
   CHECK(find(s, "bgp_peer_in_updates", {{"peer", "192.0.2.1"}})->kind == MetricKind::Counter);
   CHECK(find(s, "temperature", {{"sensor", "1"}})->value == Approx(41.5));
   CHECK(find(s, "sessions", {})->count == 7);
+  CHECK(s.wrong_types == 1);
+  CHECK(find(s, "if_in_errors", {{"interface", "Serial0"}}) == nullptr);
   CHECK(builtin_metric("if_in_octets")->kind == MetricKind::Counter);
   CHECK(validate_sets({"interfaces", "bogus"}).error().message.find("bogus") != std::string::npos);
 }
