@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,6 +121,8 @@ class SnmpdAgent {
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+      // A test that dies (a crash) takes its agent with it.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       // Its complaints about MIB files it has no need of go to the log, not the test's output.
       const int null_fd = ::open("/dev/null", O_WRONLY);
       ::dup2(null_fd, 1);
