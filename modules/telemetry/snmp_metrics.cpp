@@ -230,9 +230,9 @@ PollPlan snmp_poll_plan(const SnmpMetricPlan& plan) {
   return out;
 }
 
-PolledSamples snmp_samples(const SnmpMetricPlan& plan, const PollOutcome& outcome) {
+PolledSamples snmp_samples(const SnmpMetricPlan& plan, const PollPlan& poll_plan,
+                           const PollOutcome& outcome) {
   PolledSamples out;
-  const auto poll_plan = snmp_poll_plan(plan);
   const Table t(poll_plan, outcome);
   if (const auto* up = t.scalar(oid_of(kSysUpTime)); up && up->numeric()) {
     out.uptime_ticks = up->unsigned_value();

@@ -72,8 +72,9 @@ struct PolledSamples {
 
 /// The GETs and walks that `plan` needs (sysUpTime always, for counter discontinuities).
 PollPlan snmp_poll_plan(const SnmpMetricPlan& plan);
-/// The metrics in an answer to snmp_poll_plan(plan).
-PolledSamples snmp_samples(const SnmpMetricPlan& plan, const PollOutcome& outcome);
+/// The metrics in an answer to `poll_plan` (snmp_poll_plan(plan), made once per group).
+PolledSamples snmp_samples(const SnmpMetricPlan& plan, const PollPlan& poll_plan,
+                           const PollOutcome& outcome);
 
 /// Help text and kind of the built-in metrics, for the exposition; nullptr if not built in.
 struct MetricInfo {

@@ -125,6 +125,7 @@ Result<TelemetrySettings> read_telemetry_settings(const json& config) {
                                                 : std::vector<std::string>{"system", "interfaces"};
     g.allow("oids");
     group.metrics.oids = read_oids(entry.value("oids", json()), at + ".oids", problems);
+    group.poll_plan = snmp_poll_plan(group.metrics);
     add_problem(problems, g.finish());
     if (group.credential.empty())
       problems.push_back(at +

@@ -51,6 +51,7 @@ struct SnmpPollGroup {
   int retries = 1;
   int bulk_repetitions = 20;
   SnmpMetricPlan metrics;
+  PollPlan poll_plan;  ///< snmp_poll_plan(metrics): what each poll asks, made once
 };
 
 struct TelemetrySettings {

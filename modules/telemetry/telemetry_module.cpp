@@ -438,7 +438,7 @@ class TelemetryModule final : public Module {
       }
       const auto* group = find_group(t.group);
       if (!group) continue;
-      auto started = poller_->poll(t.target, snmp_poll_plan(group->metrics),
+      auto started = poller_->poll(t.target, group->poll_plan,
                                    [this](PollOutcome o) { on_polled(std::move(o)); });
       if (!started) {
         t.state = "failed";
@@ -482,7 +482,7 @@ class TelemetryModule final : public Module {
     t.error.clear();
     const auto* group = find_group(t.group);
     if (!group) return;
-    const auto polled = snmp_samples(group->metrics, o);
+    const auto polled = snmp_samples(group->metrics, group->poll_plan, o);
     t.wrong_types = polled.wrong_types;
     const bool restarted =
         t.uptime_ticks && polled.uptime_ticks && *polled.uptime_ticks < *t.uptime_ticks;

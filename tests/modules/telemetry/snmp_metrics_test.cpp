@@ -79,7 +79,7 @@ TEST_CASE("IF-MIB, HOST-RESOURCES and BGP4-MIB answers become labelled metrics",
   // An agent that answers a counter column with text: left out and counted, the rest kept.
   add("1.3.6.1.2.1.2.2.1.14.2", text("many"));
 
-  const auto s = snmp_samples(plan, o);
+  const auto s = snmp_samples(plan, poll, o);
   REQUIRE(s.uptime_ticks == 123456u);
   CHECK(find(s, "uptime_seconds", {})->value == Approx(1234.56));
   const auto* hc = find(s, "if_in_octets", {{"interface", "Gi0/1"}});
@@ -181,7 +181,7 @@ TEST_CASE("a real snmpd's interfaces become metrics, and a wrapping Counter32 a 
     ::close(ep);
     REQUIRE(outcome);
     REQUIRE(outcome->status);
-    return snmp_samples(plan, *outcome);
+    return snmp_samples(plan, snmp_poll_plan(plan), *outcome);
   };
   CounterTracker counters;
   auto first = poll_once();
