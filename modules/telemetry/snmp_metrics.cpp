@@ -88,8 +88,12 @@ std::vector<const char*> extra_columns(const std::string& set) {
   return {};
 }
 
-Oid oid_of(const char* text) {
-  return *parse_oid(text);
+/// One of this file's OID literals, parsed once per thread (it is looked up per table row).
+const Oid& oid_of(const char* text) {
+  thread_local std::unordered_map<const char*, Oid> parsed;
+  auto [it, inserted] = parsed.try_emplace(text);
+  if (inserted) it->second = *parse_oid(text);
+  return it->second;
 }
 
 /// The answer, as column -> index -> value.
