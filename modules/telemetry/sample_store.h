@@ -14,10 +14,10 @@
 // worth, not one each. The open chunks live in memory and queries see them; a crash (kill -9) loses
 // what they held — at most `raw_chunk` of raw samples. The first sample of a series after a restart
 // reads its open chunks back (as flush_all() left them), or rebuilds the rollup chunk from the raw
-// chunks stored when a crash left none. Retention (apply_retention, hourly): raw chunks older than
-// `raw_keep` (24 h), rollup chunks older than `rollup_keep` (30 d), and series silent for
-// `rollup_keep` go. Thread: one, the module's. Writes go through the store's group commit without
-// waiting.
+// chunks stored when a crash left none. Retention (apply_retention, once a raw chunk, at least
+// hourly): raw chunks older than `raw_keep` (24 h), rollup chunks older than `rollup_keep`
+// (30 d), and series silent for `rollup_keep` go. Thread: one, the module's. Writes go through
+// the store's group commit without waiting.
 
 #include <cstdint>
 #include <functional>

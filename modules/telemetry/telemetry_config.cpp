@@ -78,7 +78,7 @@ Result<TelemetrySettings> read_telemetry_settings(const json& config) {
   ConfigReader keep(retention.is_object() ? retention : json::object(),
                     "modules.telemetry.retention");
   auto& k = s.retention;
-  k.raw_keep_ms = keep.duration_ms("raw", k.raw_keep_ms, 60'000);
+  k.raw_keep_ms = keep.duration_ms("raw", k.raw_keep_ms, 1000);
   k.raw_chunk_ms = keep.duration_ms("raw_chunk", k.raw_chunk_ms, 1000);
   k.rollup_step_ms = keep.duration_ms("rollup_step", k.rollup_step_ms, 1000);
   k.rollup_chunk_ms = keep.duration_ms("rollup_chunk", k.rollup_chunk_ms, 1000);

@@ -154,7 +154,10 @@ class TelemetryModule final : public Module {
       if (!opened) return std::move(opened).error();
       templates_ = std::move(*opened);
     }
-    ctx.every(std::chrono::hours(1), [this] { retention(); });
+    // Nothing can expire between two raw chunks closing, so the sweep runs once a raw chunk
+    // (10 min by default), and at least hourly.
+    const auto sweep_ms = std::clamp<std::int64_t>(settings_.retention.raw_chunk_ms, 1000, kHourMs);
+    ctx.every(std::chrono::milliseconds(sweep_ms), [this] { retention(); });
     if (ctx.passive()) {
       ctx.log().info("passive nautod: metrics are queried here, nothing is polled or served");
       return ok();
@@ -595,6 +598,20 @@ class TelemetryModule final : public Module {
       ctx_->log().warn("threshold event not published: {}", sent.error().message);
   }
 
+  /// A target's poll counters, for an SNMP group and a show command alike.
+  static void add_poll_history(Exposition& out, const Labels& l, const PollHistory& h) {
+    out.add("nauto_telemetry_target_up", Exposition::Type::Gauge,
+            "1 when the device's last poll succeeded", l, h.state == "ok" ? 1 : 0);
+    out.add("nauto_telemetry_polls_total", Exposition::Type::Counter, "Polls of the device", l,
+            static_cast<double>(h.polls));
+    out.add("nauto_telemetry_poll_failures_total", Exposition::Type::Counter,
+            "Polls of the device that failed (timeouts included)", l,
+            static_cast<double>(h.failures));
+    out.add("nauto_telemetry_poll_overruns_total", Exposition::Type::Counter,
+            "Polls skipped because the previous one was still running", l,
+            static_cast<double>(h.overruns));
+  }
+
   // --- nauto's own metrics --------------------------------------------------------------------
 
   void refresh_self() {
@@ -638,20 +655,15 @@ class TelemetryModule final : public Module {
       }
     }
     for (const auto& [name, t] : targets_) {
-      Labels l{{"device", name}, {"group", t.group}};
-      out.add("nauto_telemetry_target_up", Exposition::Type::Gauge,
-              "1 when the device's last SNMP poll was answered", l, t.state == "ok" ? 1 : 0);
-      out.add("nauto_telemetry_polls_total", Exposition::Type::Counter, "SNMP polls of the device",
-              l, static_cast<double>(t.polls));
-      out.add("nauto_telemetry_poll_failures_total", Exposition::Type::Counter,
-              "SNMP polls of the device that failed (timeouts included)", l,
-              static_cast<double>(t.failures));
+      Labels l{{"device", name}, {"group", t.group}, {"source", "snmp"}};
+      add_poll_history(out, l, t);
       out.add("nauto_telemetry_poll_timeouts_total", Exposition::Type::Counter,
               "SNMP polls of the device that timed out", l, static_cast<double>(t.timeouts));
-      out.add("nauto_telemetry_poll_overruns_total", Exposition::Type::Counter,
-              "Polls skipped because the previous one was still running", l,
-              static_cast<double>(t.overruns));
     }
+    for (const auto& [key, t] : cli_targets_)
+      add_poll_history(
+          out, {{"device", t.device}, {"group", settings_.cli[t.group].name}, {"source", "cli"}},
+          t);
     out.add_histogram("nauto_telemetry_poll_duration_seconds", "How long SNMP polls took", {},
                       poll_seconds_);
     const auto st = samples_->stats();

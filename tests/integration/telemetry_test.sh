@@ -8,10 +8,12 @@
 #     discontinuity, not a spike;
 #   - a threshold with `for` and a hysteresis band crosses once, drives a rule that starts a
 #     runbook, does not clear inside the band and clears below it;
-#   - samples raw and in rollups (downsampled), kept across a restart of nautod;
+#   - samples raw and in rollups (downsampled), kept across a restart of nautod; raw samples
+#     past a shortened raw window expire while their rollups stay (retention);
 #   - /metrics passes `promtool check metrics`; Prometheus scrapes it and answers queries;
 #   - show commands polled through the devices module on nauto-lab devices, its session kept:
-#     IOS parsed with ntc-templates' TextFSM, EOS as eAPI JSON.
+#     IOS parsed with ntc-templates' TextFSM, EOS as eAPI JSON; a command slower than its
+#     interval is an overrun, counted, not queued.
 #   telemetry_test.sh NAUTOD NAUTO NAUTO_LAB NTC_TEMPLATES
 set -uo pipefail
 NAUTOD=$1
@@ -263,6 +265,25 @@ check "a command's counters become rates" wait_for 10 series_value bgp_peer_mess
 check "the devices module keeps telemetry's sessions open between polls" sh -c "
   '$NAUTO' call device.sessions | tee '$work/sessions.json' | grep -q telemetry"
 
+# eAPI answers 2.5 s late, past the 2 s interval: the polls that come due meanwhile are
+# overruns, counted and skipped rather than queued behind the slow one.
+cli_overruns() {  # cli_overruns DEVICE MIN MAX
+  "$NAUTO" metrics targets -o json >"$work/overruns.json" &&
+    python3 - "$work/overruns.json" "$1" "$2" "$3" <<'PY'
+import json, sys
+t = [t for t in json.load(open(sys.argv[1]))["targets"] if t["kind"] == "cli" and t["device"] == sys.argv[2]]
+print(t)
+sys.exit(0 if t and int(sys.argv[3]) <= t[0]["overruns"] <= int(sys.argv[4]) and t[0]["state"] == "ok" else 1)
+PY
+}
+check "eos2-api has no overrun yet" cli_overruns eos2-api 0 0
+control PUT /devices/eos2/faults '{"latency_ms": 2500}' >/dev/null
+check "a show command slower than its interval is an overrun, and its polls still succeed" \
+  wait_for 20 cli_overruns eos2-api 2 100
+check "/metrics counts it for that command" sh -c "curl -sf http://127.0.0.1:$metrics_port/metrics |
+  grep -E '^nauto_telemetry_poll_overruns_total\\{device=\"eos2-api\",group=\"eos-bgp\",source=\"cli\"\\} ([2-9]|[1-9][0-9]+)$'"
+control PUT /devices/eos2/faults '{}' >/dev/null
+
 # The counter passes 2^32 - 1: 1296 to the top, then 704 more = 2000 in about a second.
 check "a first reading of the wrapping counter" wait_for 5 series_value wrapping_rate r1 "len(p) >= 1"
 set_value a 3.0 counter 704
@@ -332,7 +353,7 @@ check "/metrics has nauto's own: modules, router, store, runs and step latencies
   grep -E '^nauto_store_used_bytes [1-9]' '$work/m2.txt' &&
   grep -E '^nauto_runs_finished_total\\{runbook=\"telemetry_fix\",state=\"succeeded\"\\} 1' '$work/m2.txt' &&
   grep -E '^nauto_run_step_duration_seconds_count' '$work/m2.txt' &&
-  grep -E '^nauto_telemetry_target_up\\{device=\"r3\",group=\"v3\"\\} 0' '$work/m2.txt'"
+  grep -E '^nauto_telemetry_target_up\\{device=\"r3\",group=\"v3\",source=\"snmp\"\\} 0' '$work/m2.txt'"
 check "promtool check metrics is clean" sh -c "promtool check metrics <'$work/m2.txt'"
 
 cat >"$work/prometheus.yml" <<YAML
@@ -385,6 +406,30 @@ PY
 }
 check "the samples from before the restart are still there" samples_kept
 check "no module restarted" no_module_restarts
+
+# Retention: nautod comes back with a raw window of 10 s. Raw chunks (4 s) older than that go
+# at the next sweep (one every raw chunk); the rollups of the same minutes stay.
+kill -TERM "$pid" && wait "$pid" 2>/dev/null
+pid=""
+sed -i 's/retention: {raw: 1m,/retention: {raw: 10s,/' "$work/nauto.yaml"
+check "nautod starts with a 10 s raw window" start_nautod telemetry.stats
+raw_expired() {
+  "$NAUTO" metrics query temperature --device r1 --since 10m --resolution raw -o json >"$work/raw10.json" &&
+    "$NAUTO" metrics query temperature --device r1 --since 10m --resolution rollup -o json >"$work/rollup10.json" &&
+    "$NAUTO" call telemetry.stats >"$work/stats10.json" &&
+    python3 - "$work/raw10.json" "$work/rollup10.json" "$work/stats10.json" <<'PY'
+import json, sys, time
+now = time.time() * 1000
+raw = json.load(open(sys.argv[1]))["series"][0]["points"]
+rollup = json.load(open(sys.argv[2]))["series"][0]["buckets"]
+expired = json.load(open(sys.argv[3]))["chunks_expired"]
+raw_age, rollup_age = (now - raw[0][0]) / 1000, (now - rollup[0][0]) / 1000
+print(f"oldest raw sample {raw_age:.1f} s old, oldest rollup {rollup_age:.1f} s, {expired} chunks expired")
+# Kept: the last 10 s, plus at most a chunk (4 s) not yet wholly past it and a sweep (4 s).
+sys.exit(0 if raw_age <= 10 + 4 + 4 + 2 and rollup_age > raw_age + 20 and expired > 0 else 1)
+PY
+}
+check "raw samples older than the window are gone, their rollups kept" wait_for 20 raw_expired
 
 echo "telemetry: $((count - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]
