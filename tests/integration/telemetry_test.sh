@@ -2,8 +2,9 @@
 # Integration: telemetry end to end (issue 29) - real net-snmp snmpd agents on 127.0.0.1, nautod
 # with the telemetry, rules and runbooks modules, `nauto metrics` as a user runs it, and a real
 # Prometheus server scraping /metrics:
-#   - v2c and v3 (SHA/AES) polls, and the faults that stay with their own device: a wrong v3
-#     password (authentication), an agent that never answers (timeout);
+#   - v2c and v3 (SHA/AES) polls, over IPv4 and IPv6 loopback, and the faults that stay with
+#     their own device: a wrong v3 password (authentication), an agent that never answers
+#     (timeout);
 #   - IF-MIB walked; a Counter32 that wraps gives the right rate; an agent restart is a
 #     discontinuity, not a spike;
 #   - a threshold with `for` and a hysteresis band crosses once, drives a rule that starts a
@@ -77,13 +78,14 @@ PY
   cat >"$dir/snmpd.conf" <<CONF
 engineID nauto-telemetry-$1
 rocommunity public 127.0.0.1
+rocommunity6 public ::1
 createUser nauto SHA "authpass123" AES "privpass123"
 rouser nauto authpriv
 pass_persist .1.3.6.1.4.1.99999 /usr/bin/python3 $dir/pass.py
 CONF
   SNMP_PERSISTENT_DIR=$dir/persist MIBS= MIBDIRS=$dir/no-mibs \
     /usr/sbin/snmpd -f -C -c "$dir/snmpd.conf" -p "$dir/snmpd.pid" -Lf "$dir/snmpd.log" \
-    -r "udp:127.0.0.1:$2" >/dev/null 2>&1 &
+    -r "udp:127.0.0.1:$2${ipv6:+,udp6:[::1]:$2}" >/dev/null 2>&1 &
   agent_pids+=($!)
   wait_for 10 snmpget -v2c -c public -t 0.2 -r 0 -On "127.0.0.1:$2" 1.3.6.1.2.1.1.3.0
 }
@@ -92,6 +94,8 @@ set_value() {  # set_value AGENT SUFFIX TYPE VALUE
     mv "$work/agent-$1/values/$2.tmp" "$work/agent-$1/values/$2"
 }
 
+# IPv6 loopback, where the host has it (some containers have none).
+ipv6=$(python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null && echo yes)
 mkdir -p "$work/agent-a/values" "$work/agent-b/values"
 set_value a 2.0 gauge 30           # temperature
 set_value a 3.0 counter 4294966000 # a Counter32 about to wrap
@@ -106,6 +110,8 @@ hosts:
   r4: {host: 127.0.0.1, platform: linux, vars: {snmp_port: $silent}}
   r5: {host: 127.0.0.1, platform: linux, vars: {snmp_port: $agent_a, snmp_credential: nowhere}}
 YAML
+[ -z "$ipv6" ] ||
+  echo "  r6: {host: \"::1\", platform: linux, vars: {snmp_port: $agent_a, snmp_credential: snmpv3}}" >>"$work/inventory.yaml"
 # The lab's EOS device once more, reached over eAPI (JSON) instead of its SSH CLI.
 python3 - "$work/lab/inventory.yaml" >>"$work/inventory.yaml" <<'PY'
 import sys, yaml
@@ -161,7 +167,7 @@ modules:
           - {name: temperature, oid: 1.3.6.1.4.1.99999.2.0, type: gauge, help: Inlet temperature}
           - {name: wrapping, oid: 1.3.6.1.4.1.99999.3.0, type: counter}
       - name: v3
-        target: name=r2,r3
+        target: name=r2,r3,r6
         version: 3
         credential: snmpv3
         interval: 1s
@@ -214,6 +220,11 @@ check "r1 is polled over v2c" wait_for 10 target_state r1 ok
 check "r2 is polled over v3 (SHA, AES)" wait_for 10 target_state r2 ok
 check "r3's wrong v3 password is an authentication error for r3 alone" \
   wait_for 10 target_state r3 failed authentication
+if [ -n "$ipv6" ]; then
+  check "r6 is polled over IPv6 (v3)" wait_for 10 target_state r6 ok
+else
+  echo "# this host has no IPv6 loopback: r6 (IPv6) not tested"
+fi
 check "r4's silent agent times out, for r4 alone" wait_for 10 target_state r4 failed "no answer"
 cli_state() {  # cli_state DEVICE: its show command was polled and parsed
   "$NAUTO" metrics targets -o json >"$work/cli.json" &&

@@ -194,6 +194,25 @@ TEST_CASE("one poller polls real snmpd agents over v2c and v3", "[telemetry][snm
     CHECK(poller.stats().discoveries == 1);
   }
 
+  SECTION("over IPv6 loopback, v2c and v3 alike") {
+    if (!test::has_ipv6_loopback()) {
+      WARN("this host has no IPv6 loopback: not tested");
+      return;
+    }
+    PollPlan plan;
+    plan.get = {O("1.3.6.1.4.1.99999.1.0")};
+    plan.walk = {O("1.3.6.1.2.1.31.1.1.1.1")};  // ifName
+    REQUIRE(poller.poll(v2c("six", agent.address6()), plan, collect(outcomes)));
+    REQUIRE(poller.poll(v3("six3", agent.address6()), plan, collect(outcomes)));
+    run_until(poller, outcomes, 2);
+    for (const auto* name : {"six", "six3"}) {
+      INFO(name);
+      REQUIRE(outcomes[name].status);
+      CHECK(text_of(outcomes[name], "1.3.6.1.4.1.99999.1.0") == "4294967000");
+      CHECK(outcomes[name].values.size() >= 2);  // the value and at least lo's ifName
+    }
+  }
+
   SECTION("a wrong v3 password fails that target alone, and works once corrected") {
     // net-snmp keeps one USM user per agent (engine ID) and name: a second agent for the bad
     // password, as in a network where each device is its own agent.

@@ -1,5 +1,6 @@
 #pragma once
-// SnmpdAgent: a real net-snmp snmpd for a test, on 127.0.0.1 at a port of the test's own block,
+// SnmpdAgent: a real net-snmp snmpd for a test, on 127.0.0.1 (and [::1] where the host has IPv6)
+// at a port of the test's own block,
 // with its own configuration, persistent directory and log in a temporary directory, stopped
 // (SIGTERM, then SIGKILL) when the object goes. It answers:
 //   - v2c with community "public";
@@ -10,8 +11,10 @@
 // Thread: the test's.
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +29,18 @@
 #include "support/temp_dir.h"
 
 namespace nauto::test {
+
+// Whether this host has IPv6 loopback (::1 can be bound): some containers have none.
+inline bool has_ipv6_loopback() {
+  int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return bound;
+}
 
 class SnmpdAgent {
  public:
@@ -42,6 +57,8 @@ class SnmpdAgent {
 
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  /// The same agent over IPv6 loopback, in net-snmp's transport syntax.
+  std::string address6() const { return "udp6:[::1]:" + std::to_string(port_); }
 
   /// Serves `type` (counter, gauge, integer, string, timeticks) `value` at
   /// 1.3.6.1.4.1.99999.<suffix>.
@@ -74,6 +91,7 @@ class SnmpdAgent {
           "engineID nauto-test-" + std::to_string(port_) + "-" +
               std::to_string(engine_generation_) + "\n" +
               "rocommunity public 127.0.0.1\n"
+              "rocommunity6 public ::1\n"
               "createUser nauto SHA \"authpass123\" AES \"privpass123\"\n"
               "rouser nauto authpriv\n"
               "pass_persist .1.3.6.1.4.1.99999 /usr/bin/python3 " +
@@ -117,7 +135,8 @@ class SnmpdAgent {
     const std::string conf = dir_.path + "/snmpd.conf";
     const std::string pid_file = dir_.path + "/snmpd.pid";
     const std::string log = dir_.path + "/snmpd.log";
-    const std::string listen = "udp:127.0.0.1:" + std::to_string(port_);
+    std::string listen = "udp:127.0.0.1:" + std::to_string(port_);
+    if (has_ipv6_loopback()) listen += ",udp6:[::1]:" + std::to_string(port_);
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
