@@ -13,13 +13,13 @@ Error malformed(std::string what) {
   return fail(Errc::Malformed, std::move(what), "bus.codec");
 }
 
-}  // namespace
-
-std::string encode_header(const Header& h) {
+// Header and HeaderView alike.
+template <typename AnyHeader>
+std::string encode_any_header(const AnyHeader& h) {
   msgpack::sbuffer buffer(128);
   msgpack::packer<msgpack::sbuffer> pk(buffer);
-  const std::uint32_t fields =
-      3 + !h.source.empty() + !h.correlation_id.empty() + (h.time_us != 0) + (h.deadline_us != 0);
+  const std::uint32_t fields = 3 + !h.source.empty() + !h.correlation_id.empty() +
+                               (h.time_us != 0) + (h.deadline_us != 0) + !h.principal.empty();
   pk.pack_map(fields);
   pk.pack(std::string_view("v"));
   pk.pack(Header::kVersion);
@@ -43,12 +43,25 @@ std::string encode_header(const Header& h) {
     pk.pack(std::string_view("dl"));
     pk.pack(h.deadline_us);
   }
+  if (!h.principal.empty()) {
+    pk.pack(std::string_view("pr"));
+    pk.pack(h.principal);
+  }
   return std::string(buffer.data(), buffer.size());
 }
 
+}  // namespace
+
+std::string encode_header(const Header& header) {
+  return encode_any_header(header);
+}
+std::string encode_header(const HeaderView& header) {
+  return encode_any_header(header);
+}
+
 Header HeaderView::to_header() const {
-  return Header{std::string(id), kind,       std::string(source), std::string(correlation_id),
-                time_us,         deadline_us};
+  return Header{std::string(id), kind,        std::string(source),   std::string(correlation_id),
+                time_us,         deadline_us, std::string(principal)};
 }
 
 Result<HeaderView> decode_header_view(std::string_view bytes) {
@@ -105,6 +118,8 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
       read = want_int("ts", h.time_us);
     } else if (key == "dl") {
       read = want_int("dl", h.deadline_us);
+    } else if (key == "pr") {
+      read = want_string("pr", h.principal);
     } else if (!in.skip()) {
       // Unknown keys are ignored on purpose (newer peers may add fields), but must be readable.
       return malformed("header is not valid msgpack (unreadable value of '" + std::string(key) +

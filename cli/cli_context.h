@@ -83,6 +83,8 @@ void add_metrics_commands(CLI::App& app, CliContext& context);
 /// push was rolled back). `nauto config push` and `nauto job push --commit-confirm`.
 int confirmed_push(CliContext& context, const nlohmann::json& body);
 void add_run_commands(CLI::App& app, CliContext& context);
+/// `nauto whoami`: the caller's verified principal and roles.
+void add_auth_commands(CLI::App& app, CliContext& context);
 /// `nauto parse`: TextFSM parsing of command output, offline.
 void add_parse_commands(CLI::App& app, CliContext& context);
 /// The TextFSM template directory: `given` (--templates), else $NAUTO_TEXTFSM_TEMPLATES, else

@@ -225,14 +225,13 @@ void add_approvals(CLI::App& app, CliContext& context) {
                                        "approvals deny"});
       return;
     }
-    auto answer = context.call(
-        bus::schema::RunApproveRequest::kTopic,
-        {{"id", *id}, {"approve", approve}, {"by", user_name()}, {"comment", *reason}});
+    auto answer = context.call(bus::schema::RunApproveRequest::kTopic,
+                               {{"id", *id}, {"approve", approve}, {"comment", *reason}});
     if (!answer) {
       context.exit_code = report(answer.error());
       return;
     }
-    std::cout << *id << (approve ? ": approved" : ": denied") << " by " << user_name() << "\n";
+    std::cout << *id << (approve ? ": approved" : ": denied") << "\n";
   };
   auto* approve = approvals->add_subcommand("approve", "approve (recorded with who and why)");
   approve->add_option("id", *id, "approval id")->required();

@@ -4,6 +4,7 @@
 //   nauto events publish TOPIC --json BODY | --batch publish an event (or one per stdin line)
 //   nauto call SERVICE [--json BODY] | --batch       send any request (or one per stdin line)
 //   nauto keygen [--secret-file F]                   a CURVE key pair for router.tcp_endpoint
+//   nauto whoami                                     the caller's principal and roles
 //   nauto inventory | creds | job | schedule | completion   see their files in this folder
 // It talks to nautod over its ipc endpoint: --endpoint, else NAUTO_ENDPOINT, else the run_dir of
 // the configuration (NAUTO_RUN_DIR, --config, /etc/nauto/nauto.yaml, /run/nauto).
@@ -321,6 +322,7 @@ int main(int argc, char** argv) {
   add_metrics_commands(app, o);
   add_run_commands(app, o);
   add_parse_commands(app, o);
+  add_auth_commands(app, o);
   add_shell_command(app, o);
   add_event_commands(app, o);
   add_completion_command(app, o);

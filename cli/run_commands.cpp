@@ -126,8 +126,7 @@ int run_and_watch(CliContext& context, const RunArgs& args) {
   for (;;) {
     if (g_interrupted && !cancel_sent) {
       std::fprintf(stderr, "\ncancelling run %s ...\n", id.c_str());
-      (void)client->call(bus::schema::RunCancelRequest::kTopic, {{"id", id}, {"by", user_name()}},
-                         context.timeout_ms);
+      (void)client->call(bus::schema::RunCancelRequest::kTopic, {{"id", id}}, context.timeout_ms);
       cancel_sent = true;
     }
     auto event = client->next_event(200);
@@ -351,8 +350,7 @@ void add_run_commands(CLI::App& app, CliContext& context) {
   auto* runs_cancel = runs->add_subcommand("cancel", "stop a run");
   runs_cancel->add_option("id", args->id, "run id")->required();
   runs_cancel->callback([&context, args] {
-    auto answer = context.call(bus::schema::RunCancelRequest::kTopic,
-                               {{"id", args->id}, {"by", user_name()}});
+    auto answer = context.call(bus::schema::RunCancelRequest::kTopic, {{"id", args->id}});
     if (!answer)
       context.exit_code = report(answer.error());
     else
@@ -368,7 +366,6 @@ void add_run_commands(CLI::App& app, CliContext& context) {
         context.call(bus::schema::RunApproveRequest::kTopic, {{"id", args->id},
                                                               {"key", args->key},
                                                               {"approve", !args->reject},
-                                                              {"by", user_name()},
                                                               {"comment", args->comment}});
     if (!answer)
       context.exit_code = report(answer.error());

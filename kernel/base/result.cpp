@@ -4,7 +4,7 @@
 
 namespace nauto {
 namespace {
-constexpr std::array<std::pair<Errc, std::string_view>, 18> kNames{{
+constexpr std::array<std::pair<Errc, std::string_view>, 19> kNames{{
     {Errc::InvalidArgument, "invalid_argument"},
     {Errc::InvalidConfig, "invalid_config"},
     {Errc::Malformed, "malformed"},
@@ -23,6 +23,7 @@ constexpr std::array<std::pair<Errc, std::string_view>, 18> kNames{{
     {Errc::Rejected, "rejected"},
     {Errc::Conflict, "conflict"},
     {Errc::Bug, "bug"},
+    {Errc::PermissionDenied, "permission_denied"},
 }};
 }  // namespace
 

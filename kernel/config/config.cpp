@@ -154,6 +154,7 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
   if (router.choice("scheduling", "normal", {"normal", "batch"}) == "batch")
     c.router_scheduling = Scheduling::Batch;
 
+  const json auth_section = top.section("auth");
   const json supervisor_section = top.section("supervisor");
   ConfigReader sup(supervisor_section, "supervisor");
   c.supervisor.heartbeat_interval_ms = sup.duration_ms("heartbeat_interval", 500, 10);
@@ -198,6 +199,11 @@ Result<KernelConfig> parse_config(const std::string& yaml_text, const std::strin
   }
   for (const auto* reader : {&top, &log, &store, &router, &sup})
     collect(*reader);
+  if (auto auth = read_auth_options(auth_section); auth) {
+    c.auth = std::move(*auth);
+  } else {
+    problems.push_back(auth.error().message);
+  }
   if (c.supervisor.heartbeat_timeout_ms <= c.supervisor.heartbeat_interval_ms) {
     problems.push_back(
         "supervisor.heartbeat_timeout: must be longer than "

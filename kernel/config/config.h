@@ -36,6 +36,7 @@ struct KernelConfig {
   std::int64_t router_request_timeout_ms = 30000;
   Scheduling router_scheduling = Scheduling::Normal;  ///< router.scheduling
   SupervisorOptions supervisor;
+  AuthOptions auth;  ///< `auth:` who callers are (kernel/router/principals.h)
   std::vector<ModuleSpec> modules;
   /// nautod --passive (never from the file): a kernel `nauto` started for one command or a
   /// shell session. Its modules serve requests but start nothing on their own (Context::passive).

@@ -1,6 +1,7 @@
 #include "router.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <queue>
 #include <unordered_map>
@@ -75,6 +76,7 @@ struct Totals {
   std::uint64_t requests_in = 0, replies_routed = 0, timeouts = 0, late_replies = 0;
   std::uint64_t requests_unavailable = 0, requests_overloaded = 0, replies_dropped = 0;
   std::uint64_t malformed = 0;
+  std::uint64_t replies_forged = 0;  // replies from a peer the request was not routed to
 };
 
 class RouterImpl {
@@ -83,7 +85,8 @@ class RouterImpl {
       : options_(std::move(options)),
         socket_(context, zmq::socket_type::router),
         log_(logger(kSelf)),
-        started_us_(now_us()) {}
+        started_us_(now_us()),
+        principals_(options_.auth, ::geteuid(), options_.in_process_modules) {}
 
   Result<void> bind(zmq::context_t& context) {
     try {
@@ -227,7 +230,7 @@ class RouterImpl {
         return route_request(std::string(identity), topic, *header, frames);
       case bus::Kind::Reply:
       case bus::Kind::Error:
-        return route_reply(*header, frames);
+        return route_reply(identity, *header, frames);
     }
   }
 
@@ -332,10 +335,33 @@ class RouterImpl {
     return e;
   }
 
+  // What the kernel verified about the connection a message came on: ZeroMQ's Peer-Address
+  // carries an ipc peer's SO_PEERCRED uid, gid and pid; a tcp peer has the CURVE key its ZAP
+  // check accepted as User-Id; an in-process peer has neither.
+  static PeerCredentials credentials_of(const zmq::message_t& frame) {
+    auto* message = const_cast<zmq_msg_t*>(frame.handle());
+    const char* address = zmq_msg_gets(message, "Peer-Address");
+    if (!address) return PeerCredentials{};
+    if (auto ipc = parse_ipc_peer_address(address)) return *ipc;
+    PeerCredentials tcp;
+    tcp.via = PeerCredentials::Via::Tcp;
+    if (const char* key = zmq_msg_gets(message, "User-Id")) tcp.curve_key = key;
+    return tcp;
+  }
+
   void route_request(const std::string& identity, std::string_view topic,
                      const bus::HeaderView& header, std::vector<zmq::message_t>& frames) {
     ++totals_.requests_in;
-    if (topic.rfind("bus.", 0) == 0) return serve_control(identity, topic, header, frames);
+    const auto credentials = credentials_of(frames[1]);
+    const auto& caller = principals_.resolve(credentials, identity);
+    if (topic.rfind("bus.", 0) == 0)
+      return serve_control(identity, topic, header, frames, credentials, caller);
+    // The caller as verified, whatever the sender wrote: the new header frame replaces the
+    // old, which `header` points into and so is kept until this function returns.
+    bus::HeaderView stamped_view = header;
+    stamped_view.principal = caller.principal;
+    zmq::message_t old_header(bus::encode_header(stamped_view));
+    std::swap(frames[2], old_header);
     const auto now = now_us();
     if (header.deadline_us != 0 && header.deadline_us <= now) {
       ++totals_.timeouts;
@@ -387,10 +413,21 @@ class RouterImpl {
     deadlines_.emplace(deadline, key);
   }
 
-  void route_reply(const bus::HeaderView& header, std::vector<zmq::message_t>& frames) {
+  void route_reply(std::string_view identity, const bus::HeaderView& header,
+                   std::vector<zmq::message_t>& frames) {
     auto it = pending_.find(header.correlation_id);
     if (it == pending_.end()) {
       ++totals_.late_replies;  // its request already timed out, or the id is unknown
+      return;
+    }
+    if (it->second.owner != identity) {
+      // Only the module the request went to may answer it: anyone else's reply is a forgery.
+      if (totals_.replies_forged++ % 1000 == 0) {
+        log_->warn(
+            "dropped a reply to '{}' from {}, which the request was not routed to "
+            "(forged replies so far: {})",
+            it->second.service, printable_identity(std::string(identity)), totals_.replies_forged);
+      }
       return;
     }
     const std::string requester = it->second.requester;
@@ -424,7 +461,8 @@ class RouterImpl {
   }
 
   void serve_control(const std::string& identity, std::string_view topic,
-                     const bus::HeaderView& header, std::vector<zmq::message_t>& frames) {
+                     const bus::HeaderView& header, std::vector<zmq::message_t>& frames,
+                     const PeerCredentials& credentials, const Identity& caller) {
     const auto request = request_view(topic, header, frames[3]);
     auto body = bus::from_body(request.body);
     if (!body) return reply_error(identity, request, std::move(body).error());
@@ -439,6 +477,10 @@ class RouterImpl {
       if (auto checked = bus::schema::BusStatsRequest::decode(*body); !checked)
         return reply_error(identity, request, std::move(checked).error());
       answer = stats();
+    } else if (topic == router_services::kWhoami) {
+      if (auto checked = bus::schema::BusWhoamiRequest::decode(*body); !checked)
+        return reply_error(identity, request, std::move(checked).error());
+      answer = whoami(credentials, caller);
     } else {
       answer = fail(Errc::Unavailable, "the router has no service '" + std::string(topic) + "'",
                     std::string(topic));
@@ -569,7 +611,21 @@ class RouterImpl {
                   {"timeouts", totals_.timeouts},
                   {"late_replies", totals_.late_replies},
                   {"replies_dropped", totals_.replies_dropped},
+                  {"replies_forged", totals_.replies_forged},
                   {"malformed", totals_.malformed}}}};
+  }
+
+  static json whoami(const PeerCredentials& credentials, const Identity& caller) {
+    json out = {{"principal", caller.principal},
+                {"roles", caller.roles},
+                {"via", std::string(via_name(credentials.via))}};
+    if (credentials.via == PeerCredentials::Via::Ipc) {
+      out["uid"] = credentials.uid;
+      out["gid"] = credentials.gid;
+      out["pid"] = credentials.pid;
+    }
+    if (credentials.via == PeerCredentials::Via::Tcp) out["key"] = credentials.curve_key;
+    return out;
   }
 
   RouterOptions options_;
@@ -585,6 +641,7 @@ class RouterImpl {
   std::vector<std::pair<const std::string*, Peer*>> targets_;  // nodes are stable in the map
   std::vector<std::string> gone_;  // peers forward() found disconnected; see forget_gone()
   Totals totals_;
+  PrincipalMap principals_;
 };
 
 Result<std::unique_ptr<Router>> Router::create(zmq::context_t& context, RouterOptions options) {

@@ -7,7 +7,12 @@
 //   - Queues are bounded: each peer has a send high-water mark. An event that does not fit is
 //     dropped and counted against that peer; a request that does not fit is answered with
 //     Errc::Overloaded, never dropped silently.
-// The router serves its own control services: bus.register, bus.unregister, bus.stats.
+// The router serves its own control services: bus.register, bus.unregister, bus.stats,
+// bus.whoami.
+//   - Every request is stamped with its caller's verified principal (principals.h), replacing
+//     whatever the sender put in the header's `principal`.
+//   - A reply or error is accepted only from the peer the request was routed to; any other is
+//     a forgery, dropped and counted (`replies_forged`).
 // With CURVE and an allow-list, it also answers ZeroMQ's authentication requests (ZAP,
 // rfc.zeromq.org/spec/27) so only listed client keys get in over tcp.
 // Threading: all routing runs on one thread ("router"), started by start(); the object is
@@ -26,6 +31,7 @@
 #include "nauto/base/scheduling.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/bus/socket.h"
+#include "principals.h"
 
 namespace nauto::kernel {
 
@@ -40,6 +46,8 @@ struct RouterOptions {
   std::int64_t default_request_timeout_ms = 30000;  ///< for requests without a deadline
   std::int64_t max_request_timeout_ms = 3600000;    ///< longer deadlines are capped to this
   Scheduling scheduling = Scheduling::Normal;       ///< of the router's thread
+  AuthOptions auth;                                 ///< who callers are (principals.h)
+  std::vector<std::string> in_process_modules;      ///< their routing ids are their names
 };
 
 class RouterImpl;
@@ -72,6 +80,7 @@ namespace router_services {  // declared in bus/schema/router.yaml
 inline constexpr const char* kRegister = bus::schema::BusRegisterRequest::kTopic;
 inline constexpr const char* kUnregister = bus::schema::BusUnregisterRequest::kTopic;
 inline constexpr const char* kStats = bus::schema::BusStatsRequest::kTopic;
+inline constexpr const char* kWhoami = bus::schema::BusWhoamiRequest::kTopic;
 }  // namespace router_services
 
 }  // namespace nauto::kernel

@@ -239,18 +239,37 @@ class RunbooksModule final : public Module {
       auto args = bus::schema::RunStartRequest::decode(*body);
       if (!args) return reply.fail(args.error());
       auto shared = std::make_shared<Reply>(std::move(reply));
-      engine_->start(start_request(*args, request.header.source), [shared](Result<json> started) {
+      engine_->start(start_request(*args, caller_of(request)), [shared](Result<json> started) {
         if (!started) return shared->fail(started.error());
         shared->ok_json(*started);
       });
       return;
     }
-    auto answer = answer_query(service, *body, request.header.source);
+    auto answer = answer_query(service, *body, caller_of(request));
     if (!answer) return reply.fail(answer.error());
     reply.ok_json(*answer);
   }
 
  private:
+  // The caller as the router verified it (the header's principal); a request that did not
+  // cross the router (a test driving the module directly) has only its source.
+  static std::string caller_of(const bus::Envelope& request) {
+    return request.header.principal.empty() ? request.header.source : request.header.principal;
+  }
+
+  // Who decides (approves, cancels): the caller itself. A module may name the person it acts
+  // for in `by` (a dashboard, later); anyone else naming someone else is refused, so an
+  // approver list cannot be met by typing a name.
+  static Result<std::string> decider(const std::string& caller, const std::string& by,
+                                     const std::string& service) {
+    if (by.empty() || by == caller) return caller;
+    if (caller.rfind("module:", 0) == 0) return by;
+    return fail(Errc::PermissionDenied,
+                "'" + caller + "' may not decide as '" + by +
+                    "': decisions are taken as the caller's own principal (nauto whoami)",
+                service);
+  }
+
   Result<json> answer_query(const std::string& service, const json& body, const std::string& who) {
     namespace schema = bus::schema;
     if (service == schema::RunStatusRequest::kTopic) {
@@ -289,7 +308,9 @@ class RunbooksModule final : public Module {
     if (service == schema::RunCancelRequest::kTopic) {
       auto args = schema::RunCancelRequest::decode(body);
       if (!args) return std::move(args).error();
-      if (auto cancelled = engine_->cancel(args->id, args->by.empty() ? who : args->by); !cancelled)
+      auto by = decider(who, args->by, service);
+      if (!by) return std::move(by).error();
+      if (auto cancelled = engine_->cancel(args->id, *by); !cancelled)
         return std::move(cancelled).error();
       return json{{"id", args->id}};
     }
@@ -304,9 +325,9 @@ class RunbooksModule final : public Module {
         run = id.substr(0, slash);
         key = id.substr(slash + 1);
       }
-      if (auto decided = engine_->decide(run, key, args->approve, args->by.empty() ? who : args->by,
-                                         args->comment);
-          !decided) {
+      auto by = decider(who, args->by, service);
+      if (!by) return std::move(by).error();
+      if (auto decided = engine_->decide(run, key, args->approve, *by, args->comment); !decided) {
         return std::move(decided).error();
       }
       return json{{"id", id}};

@@ -25,8 +25,15 @@ TEST_CASE("header round trip keeps every field for every kind", "[bus][codec]") 
     h.correlation_id = "req-1";
     h.time_us = 1763790000123456;
     h.deadline_us = 1763790001123456;
+    h.principal = "alice";
     auto decoded = decode_header(encode_header(h));
     REQUIRE(decoded);
+    CHECK(decoded->principal == "alice");
+    // Encoded from a view (as the router re-stamps a header), the same bytes.
+    const auto bytes = encode_header(h);
+    auto view = decode_header_view(bytes);
+    REQUIRE(view);
+    CHECK(encode_header(*view) == bytes);
     CHECK(decoded->id == h.id);
     CHECK(decoded->kind == kind);
     CHECK(decoded->source == h.source);

@@ -24,9 +24,33 @@ lab_test_setup() {  # lab_test_setup NAME: a fresh $work; at exit nautod ($pid) 
   trap lab_test_cleanup EXIT
 }
 lab_test_cleanup() {
+  remove_test_users
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
   [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null && wait "$lab_pid" 2>/dev/null
   rm -rf "$work"
+}
+# Unix users of this run (issue 30: principals are verified unix users). Root only; each is
+# removed by remove_test_users, which the script's exit trap calls.
+test_users=()
+add_test_user() {  # add_test_user VAR: a new system user (and its group), its name in $VAR
+  local name="nt$$u${#test_users[@]}"
+  useradd --system --no-create-home --user-group --shell /usr/sbin/nologin "$name" || return 1
+  test_users+=("$name")
+  printf -v "$1" '%s' "$name"
+}
+remove_test_users() {
+  local name
+  for name in "${test_users[@]}"; do userdel "$name" 2>/dev/null; done
+  test_users=()
+}
+open_bus_to_all() {  # open_bus_to_all: other users may connect to nautod's socket in $work/run
+  chmod 0711 "$work" "$work/run" && chmod 0666 "$work/run/nautod.sock"
+}
+as_user() {  # as_user USER nauto-args...: $NAUTO as that unix user (its own uid and group only)
+  local user=$1
+  shift
+  setpriv --reuid="$user" --regid="$user" --clear-groups -- \
+    env -u NAUTO_CONFIG "$NAUTO" --endpoint "ipc://$work/run/nautod.sock" "$@"
 }
 claim_ports() {  # sets base_port: the first of 100 free loopback ports, this script's until it ends
   # tests/support/port_block.py holds the claim until its standard input (our end) closes.

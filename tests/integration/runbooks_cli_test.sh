@@ -12,6 +12,7 @@ work=$(mktemp -d /tmp/nauto-runbooks-it-XXXXXX)
 pid=""
 lab_pid=""
 cleanup() {
+  remove_test_users
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
   [ -n "$lab_pid" ] && kill "$lab_pid" 2>/dev/null && wait "$lab_pid" 2>/dev/null
   rm -rf "$work"
@@ -104,10 +105,14 @@ YAML
 # The ntc-templates corpus (data beside the repository, never copied into it) for parse = "textfsm".
 NTC_TEMPLATES=${NAUTO_NTC_TEMPLATES:-$LIBRARY/../../shared/ntc-templates}/ntc_templates/templates
 [ -f "$NTC_TEMPLATES/index" ] || NTC_TEMPLATES=/work/shared/ntc-templates/ntc_templates/templates
+# alice, the approver of ntp_change: a unix user of this run that auth.users names "alice".
+add_test_user alice_user || exit 1
 cat >"$work/nauto.yaml" <<YAML
 data_dir: $work/data
 run_dir: $work/run
 log: {level: info, file: $work/nautod.jsonl}
+auth:
+  users: [{user: $alice_user, name: alice, roles: [approver]}]
 modules:
   journal: {max_age: 1h}
   inventory: {files: [$work/lab/inventory.yaml]}
@@ -118,6 +123,7 @@ YAML
 export NAUTO_CONFIG=$work/nauto.yaml
 lab_credentials
 check "nautod starts with the runbooks module" start_nautod run.list
+open_bus_to_all
 
 list_library() {
   "$NAUTO" runbook list -o json >"$work/list.json" &&
@@ -214,14 +220,12 @@ approval() {
   local id
   id=$("$NAUTO" run ntp_change -p device=ios4 --detach) || return 1
   wait_for 10 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"approvals\": \[$'" || return 1
-  ! "$NAUTO" runs approve "$id" 2>"$work/not-alice.err" || return 1  # the CLI user is not alice
-  grep -q "may not decide this approval; approvers: .*alice" "$work/not-alice.err" || return 1
-  python3 - "$NAUTO" "$id" <<'PY' || return 1
-import json, subprocess, sys
-nauto, run = sys.argv[1], sys.argv[2]
-subprocess.run([nauto, "call", "run.approve", "--json",
-                json.dumps({"id": run, "approve": True, "by": "alice"})], check=True)
-PY
+  ! "$NAUTO" runs approve "$id" 2>"$work/not-alice.err" || return 1  # root is not alice
+  grep -q "'root' may not decide this approval; approvers: .*alice" "$work/not-alice.err" || return 1
+  # ...and cannot claim to be: the router stamps who the caller is.
+  ! "$NAUTO" call run.approve --json "{\"id\": \"$id\", \"by\": \"alice\"}" 2>"$work/claim.err" || return 1
+  grep -q "'root' may not decide as 'alice'" "$work/claim.err" || return 1
+  as_user "$alice_user" runs approve "$id" || return 1
   wait_for 15 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"state\": \"succeeded\"'" &&
     control GET /devices/ios4/config | grep -q "ntp server 192.0.2.123"
 }
@@ -230,12 +234,7 @@ dry_run() {
   local id
   id=$("$NAUTO" run ntp_change -p device=ios2 --dry-run --detach) || return 1
   wait_for 10 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"approvals\": \\[$'" || return 1
-  python3 - "$NAUTO" "$id" <<'PY' || return 1
-import json, subprocess, sys
-nauto, run = sys.argv[1], sys.argv[2]
-subprocess.run([nauto, "call", "run.approve", "--json",
-                json.dumps({"id": run, "approve": True, "by": "alice"})], check=True)
-PY
+  as_user "$alice_user" runs approve "$id" || return 1
   wait_for 15 bash -c "\"$NAUTO\" runs show $id -o json | grep -q '\"state\": \"succeeded\"'" &&
     "$NAUTO" runs show "$id" -o json >"$work/dry.json" &&
     [ "$(json_get "$work/dry.json" 'd["run"]["result"]["dry_run"]')" = True ] &&

@@ -6,6 +6,7 @@
 
 #include "nauto/bus/codec.h"
 #include "support/bus_fixture.h"
+#include "support/temp_dir.h"
 #include "support/thread_wakeups.h"
 
 using namespace nauto;
@@ -346,4 +347,85 @@ TEST_CASE("tcp with CURVE and no allow-list admits any client key", "[router]") 
   auto wrong_server = bus::make_curve_keys();
   REQUIRE(wrong_server);
   CHECK_FALSE(curve_call(bus, options.tcp_endpoint, *wrong_server, *anyone, 300));
+}
+
+TEST_CASE("only the peer a request went to may answer it: a forged reply is dropped",
+          "[router][auth]") {
+  BusFixture bus;
+  auto service = bus.client("svc");
+  REQUIRE(service.call("bus.register", {{"name", "svc"}, {"serves", {"svc.slow"}}}, 2000));
+  auto caller = bus.client("caller");
+  auto forger = bus.client("forger");
+  auto request = bus::make_request("svc.slow", "caller", bus::to_body(json::object()), 5000);
+  REQUIRE(bus::send_envelope(caller.socket(), request));
+  auto received = bus::receive_envelope(service.socket());
+  REQUIRE(received);
+  REQUIRE(*received);
+  // The forger knows the request's id and answers first.
+  REQUIRE(bus::send_envelope(forger.socket(),
+                             bus::make_reply(request, "svc", bus::to_body({{"who", "forger"}}))));
+  REQUIRE(eventually([&] { return bus.stats()["totals"]["replies_forged"] == 1; }));
+  REQUIRE(bus::send_envelope(service.socket(),
+                             bus::make_reply(**received, "svc", bus::to_body({{"who", "svc"}}))));
+  auto answer = bus::receive_envelope(caller.socket());
+  REQUIRE(answer);
+  REQUIRE(*answer);
+  CHECK((*bus::from_body((*answer)->body))["who"] == "svc");
+  CHECK(bus.stats()["totals"]["replies_routed"] == 1);
+}
+
+TEST_CASE("every request carries its caller's verified principal, whatever the caller wrote",
+          "[router][auth]") {
+  TempDir dir("nauto-router-auth");
+  const std::string ipc = "ipc://" + dir.path + "/nautod.sock";
+  kernel::RouterOptions options;
+  options.endpoints = {bus::endpoints::kRouterInproc, ipc};
+  options.in_process_modules = {"mod"};
+  options.auth.users.push_back({"tester", ::geteuid(), std::nullopt, "", {"operator"}});
+  BusFixture bus(options);
+  auto service = bus.client("svc");
+  REQUIRE(service.call("bus.register", {{"name", "svc"}, {"serves", {"svc.who"}}}, 2000));
+  auto principal_of_next = [&] {
+    for (;;) {
+      auto request = bus::receive_envelope(service.socket());
+      REQUIRE(request);
+      if (!*request || (*request)->header.kind != bus::Kind::Request) continue;
+      REQUIRE(bus::send_envelope(service.socket(),
+                                 bus::make_reply(**request, "svc", bus::to_body(json::object()))));
+      return (*request)->header.principal;
+    }
+  };
+  auto ask = [&](bus::BusClient& client, const std::string& claimed) {
+    auto request = bus::make_request("svc.who", "x", bus::to_body(json::object()), 5000);
+    request.header.principal = claimed;  // a lie the router must not pass on
+    REQUIRE(bus::send_envelope(client.socket(), request));
+    auto principal = principal_of_next();
+    auto answer = bus::receive_envelope(client.socket());
+    REQUIRE(answer);
+    REQUIRE(*answer);
+    return principal;
+  };
+
+  // Over ipc: the unix user the kernel saw, mapped by auth.users.
+  auto over_ipc = bus::BusClient::connect(*bus.context, ipc, "cli");
+  REQUIRE(over_ipc);
+  CHECK(ask(*over_ipc, "admin") == "tester");
+  auto me = over_ipc->call("bus.whoami", json::object(), 2000);
+  REQUIRE(me);
+  CHECK((*me)["principal"] == "tester");
+  CHECK((*me)["roles"] == json::array({"operator"}));
+  CHECK((*me)["via"] == "ipc");
+  CHECK((*me)["uid"] == ::geteuid());
+  CHECK((*me)["pid"] == ::getpid());
+
+  // In-process: a module nautod runs is module:<name>; any other peer is nautod's own user.
+  bus::ClientOptions as_module;
+  as_module.routing_id = "mod";
+  auto module = bus.client("mod", as_module);
+  CHECK(ask(module, "") == "module:mod");
+  auto other = bus.client("other");
+  CHECK(ask(other, "module:mod") == "tester");
+  auto module_me = module.call("bus.whoami", json::object(), 2000);
+  REQUIRE(module_me);
+  CHECK((*module_me)["via"] == "in-process");
 }

@@ -13,7 +13,7 @@
 
 namespace nauto::bus {
 
-/// Header as a msgpack map {v, id, kind, src, corr, ts, dl}. Empty strings and zero times are
+/// Header as a msgpack map {v, id, kind, src, corr, ts, dl, pr}. Empty strings and zero times are
 /// omitted to keep the hot path small.
 std::string encode_header(const Header& header);
 /// A decoded header whose strings point into the bytes it was read from (valid as long as
@@ -25,8 +25,12 @@ struct HeaderView {
   std::string_view correlation_id;
   std::int64_t time_us = 0;
   std::int64_t deadline_us = 0;
+  std::string_view principal;
   Header to_header() const;
 };
+
+/// The same encoding from a view, without copying its strings (the router re-stamps headers).
+std::string encode_header(const HeaderView& header);
 
 /// Parses a header map; unknown keys are ignored, missing `v`/`id`/`kind` are errors.
 Result<HeaderView> decode_header_view(std::string_view bytes);

@@ -30,6 +30,10 @@ struct Header {
   std::string correlation_id;    ///< for replies/errors: the id of the request answered
   std::int64_t time_us = 0;      ///< when the message was created, Unix microseconds
   std::int64_t deadline_us = 0;  ///< requests: answer by then (Unix microseconds); 0 = default
+  /// Requests: who asked, as the router verified it from the connection (a unix user over ipc,
+  /// a CURVE key over tcp, a module in-process). The router overwrites whatever the sender
+  /// wrote, so a module takes its caller from here, never from a body.
+  std::string principal;
 };
 
 /// One bus message. `body` holds msgpack bytes; the bus never looks inside it.

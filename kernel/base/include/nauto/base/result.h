@@ -32,6 +32,7 @@ enum class Errc : std::uint8_t {
   Rejected,           ///< the device understood the request and said no (`% Invalid input`)
   Conflict,           ///< what was checked changed since (an approved diff no longer matches)
   Bug,                ///< an invariant of ours broke; always worth a report
+  PermissionDenied,   ///< the verified caller may not do this (issue 30); never retried
 };
 
 /// Stable lower-case name of a code, used on the wire and in JSON output.
