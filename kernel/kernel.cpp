@@ -74,7 +74,9 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   router_options.scheduling = config.router_scheduling;
   router_options.auth = config.auth;
   for (const auto& spec : config.modules)
-    if (!spec.out_of_process) router_options.in_process_modules.push_back(spec.name);
+    (spec.out_of_process ? router_options.out_of_process_modules
+                         : router_options.in_process_modules)
+        .push_back(spec.name);
   if (!config.router_curve_secret_file.empty()) {
     auto keys = bus::read_curve_secret_file(config.router_curve_secret_file);
     if (!keys) return config_error(std::move(keys).error(), "router.curve_secret_key_file");

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <random>
 
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
@@ -13,6 +15,17 @@
 #include "nauto/store/store.h"
 
 namespace nauto::kernel {
+
+namespace {
+// 64 random bits in hex, from the kernel's generator.
+std::string random_suffix() {
+  std::random_device device;
+  const std::uint64_t bits = (std::uint64_t{device()} << 32) | device();
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(bits));
+  return text;
+}
+}  // namespace
 
 using nlohmann::json;
 
@@ -28,7 +41,10 @@ class ModuleRunner::Impl final : public Context {
         log_(logger("mod." + manifest_.name)) {}
 
   Result<void> run() {
-    options_.client.routing_id = manifest_.name;
+    // A new, unguessable routing id for each start: the router hands no id in use over to
+    // another connection, so a restart must not reuse the old one, and nobody may take a
+    // module's id before it connects.
+    options_.client.routing_id = manifest_.name + "#" + random_suffix();
     auto socket = bus::connect_client(zmq_context_, options_.endpoint, options_.client);
     if (!socket) return std::move(socket).error();
     socket_ = std::move(*socket);

@@ -201,7 +201,8 @@ PrincipalMap::PrincipalMap(AuthOptions options, uid_t own_uid,
 const Identity& PrincipalMap::resolve(const PeerCredentials& peer, std::string_view routing_id) {
   switch (peer.via) {
     case PeerCredentials::Via::InProcess: {
-      const auto module = by_module_.find(routing_id);
+      // A module connects as "<name>#<random>" (ModuleRunner); the name is what counts.
+      const auto module = by_module_.find(routing_id.substr(0, routing_id.find('#')));
       return module != by_module_.end() ? module->second : own_;
     }
     case PeerCredentials::Via::Tcp: {

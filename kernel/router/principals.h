@@ -7,9 +7,9 @@
 //     principal name and roles.
 //   - tcp: the client's CURVE public key, which the router's ZAP handler checked; mapped through
 //     `auth.users` entries with a `key`.
-//   - in-process (inproc): code inside nautod. A module's connection (its routing id is the name
-//     of a module nautod runs in-process) is `module:<name>`; any other in-process peer (a
-//     passive kernel's own CLI) is nautod's own unix user.
+//   - in-process (inproc): code inside nautod. A module's connection (its routing id is
+//     "<name>#<random>" for a module nautod runs in-process) is `module:<name>`; any other
+//     in-process peer (a passive kernel's own CLI) is nautod's own unix user.
 // nautod's own unix user and root are `admin` unless an entry says otherwise: they can read the
 // store and the vault key anyway. A unix user no entry names gets `auth.default_roles` (none by
 // default) under its login name.
@@ -78,7 +78,7 @@ class PrincipalMap {
   /// `own_uid`: the uid nautod runs as; `in_process_modules`: the modules it runs in-process.
   PrincipalMap(AuthOptions options, uid_t own_uid, std::vector<std::string> in_process_modules);
 
-  /// Who is behind a connection; `routing_id` matters only in-process (a module's name). The
+  /// Who is behind a connection; `routing_id` matters only in-process ("<module>#..."). The
   /// reference is valid until the next call.
   const Identity& resolve(const PeerCredentials& peer, std::string_view routing_id);
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <queue>
+#include <set>
 #include <unordered_map>
 #include <zmq_addon.hpp>
 
@@ -42,6 +43,7 @@ std::string printable_identity(const std::string& id) {
 /// Everything the router knows about one connected peer.
 struct Peer {
   std::string name;
+  std::string principal;  // who registered it (principals.h)
   std::vector<std::string> subscriptions;
   std::vector<std::string> excludes;  // topics not delivered although a subscription matches
   std::vector<std::string> services;
@@ -99,7 +101,10 @@ class RouterImpl {
       socket_.set(zmq::sockopt::linger, 0);
       socket_.set(zmq::sockopt::maxmsgsize, bus::kMaxMessageBytes);
       socket_.set(zmq::sockopt::router_mandatory, 1);
-      socket_.set(zmq::sockopt::router_handover, 1);
+      // A routing id in use is not handed over to a new connection: an impostor that connects
+      // with a module's id is ignored and the module keeps its connection. Modules take a new
+      // random id each time they start (ModuleRunner), so a restart never needs the handover.
+      socket_.set(zmq::sockopt::router_handover, 0);
       socket_.set(zmq::sockopt::sndhwm, options_.peer_high_water_mark);
       socket_.set(zmq::sockopt::rcvhwm, 100000);
       for (const auto& endpoint : options_.endpoints)
@@ -468,7 +473,7 @@ class RouterImpl {
     if (!body) return reply_error(identity, request, std::move(body).error());
     Result<json> answer = json::object();
     if (topic == router_services::kRegister) {
-      answer = register_peer(identity, *body);
+      answer = register_peer(identity, *body, credentials, caller);
     } else if (topic == router_services::kUnregister) {
       if (auto checked = bus::schema::BusUnregisterRequest::decode(*body); !checked)
         return reply_error(identity, request, std::move(checked).error());
@@ -490,11 +495,35 @@ class RouterImpl {
     if (!sent && sent.error().code != Errc::Unavailable) ++totals_.replies_dropped;
   }
 
-  Result<json> register_peer(const std::string& identity, const json& body) {
+  // Whether `caller` may register as the module `name`: the module itself in-process, or a
+  // process of nautod's own unix user (a module run with `isolation: process`). Names of no
+  // configured module are anyone's.
+  bool may_register_as(const std::string& name, const PeerCredentials& credentials,
+                       const Identity& caller) const {
+    const auto& in_process = options_.in_process_modules;
+    const auto& children = options_.out_of_process_modules;
+    const bool reserved =
+        std::find(in_process.begin(), in_process.end(), name) != in_process.end() ||
+        std::find(children.begin(), children.end(), name) != children.end();
+    if (!reserved) return true;
+    if (caller.principal == "module:" + name) return true;
+    return credentials.via == PeerCredentials::Via::Ipc && credentials.uid == ::geteuid() &&
+           std::find(children.begin(), children.end(), name) != children.end();
+  }
+
+  Result<json> register_peer(const std::string& identity, const json& body,
+                             const PeerCredentials& credentials, const Identity& caller) {
     auto request = bus::schema::BusRegisterRequest::decode(body);
     if (!request) return std::move(request).error();
+    if (!may_register_as(request->name, credentials, caller)) {
+      return fail(Errc::PermissionDenied,
+                  "'" + caller.principal + "' may not register as the module '" + request->name +
+                      "': that name is reserved for the module nautod runs",
+                  router_services::kRegister);
+    }
     Peer peer;
     peer.name = std::move(request->name);
+    peer.principal = caller.principal;
     peer.registered_us = now_us();
     for (auto& pattern : request->subscribes) {
       if (auto valid = bus::validate_pattern(pattern); !valid) return std::move(valid).error();
@@ -504,28 +533,38 @@ class RouterImpl {
       if (auto valid = bus::validate_pattern(pattern); !valid) return std::move(valid).error();
       peer.excludes.push_back(std::move(pattern));
     }
+    // Earlier instances of this peer (same name, same principal) are replaced: a module that
+    // restarts connects with a new routing id, and its old connection may not have closed yet.
+    std::set<std::string> replaced;
+    for (const auto& [other_identity, other] : peers_)
+      if (other_identity != identity && other.name == peer.name &&
+          other.principal == peer.principal)
+        replaced.insert(other_identity);
     for (auto& service : request->serves) {
       if (service.rfind("bus.", 0) == 0 || service.empty()) {
         return fail(Errc::InvalidArgument,
                     "service names starting with 'bus.' are reserved for the router", service);
       }
       auto owner = services_.find(service);
-      if (owner != services_.end() && owner->second != identity) {
-        return fail(
-            Errc::InvalidArgument,
-            "service '" + service + "' is already served by '" + peers_[owner->second].name + "'",
-            router_services::kRegister);
+      if (owner != services_.end() && owner->second != identity && !replaced.count(owner->second)) {
+        const auto old = peers_.find(owner->second);
+        return fail(Errc::InvalidArgument,
+                    "service '" + service + "' is already served by '" +
+                        (old != peers_.end() ? old->second.name : owner->second) + "'",
+                    router_services::kRegister);
       }
       peer.services.push_back(std::move(service));
     }
-    if (peers_.count(identity)) {
-      // A restarted module takes over its identity; keep its counters, replace the rest.
-      const auto& old = peers_[identity];
-      peer.events_delivered = old.events_delivered;
-      peer.events_dropped = old.events_dropped;
-      peer.requests_delivered = old.requests_delivered;
-      peer.requests_rejected = old.requests_rejected;
-      forget(identity);
+    // The counters go on across instances (and across a second registration of this one).
+    replaced.insert(identity);
+    for (const auto& old_identity : replaced) {
+      const auto old = peers_.find(old_identity);
+      if (old == peers_.end()) continue;
+      peer.events_delivered += old->second.events_delivered;
+      peer.events_dropped += old->second.events_dropped;
+      peer.requests_delivered += old->second.requests_delivered;
+      peer.requests_rejected += old->second.requests_rejected;
+      forget(old_identity);
     }
     for (const auto& service : peer.services)
       services_[service] = identity;

@@ -13,6 +13,10 @@
 //     whatever the sender put in the header's `principal`.
 //   - A reply or error is accepted only from the peer the request was routed to; any other is
 //     a forgery, dropped and counted (`replies_forged`).
+//   - A routing id in use is never handed over to another connection (ROUTER_HANDOVER off), and
+//     a module's name can be registered only by that module (module:<name> in-process, or
+//     nautod's own unix user over ipc for an out-of-process one). A new registration with the
+//     same name and principal replaces the earlier instance (a restart), answering what it owed.
 // With CURVE and an allow-list, it also answers ZeroMQ's authentication requests (ZAP,
 // rfc.zeromq.org/spec/27) so only listed client keys get in over tcp.
 // Threading: all routing runs on one thread ("router"), started by start(); the object is
@@ -47,7 +51,10 @@ struct RouterOptions {
   std::int64_t max_request_timeout_ms = 3600000;    ///< longer deadlines are capped to this
   Scheduling scheduling = Scheduling::Normal;       ///< of the router's thread
   AuthOptions auth;                                 ///< who callers are (principals.h)
-  std::vector<std::string> in_process_modules;      ///< their routing ids are their names
+  /// The modules nautod runs: in-process ones connect with routing ids "<name>#<random>";
+  /// their names (and those of out-of-process ones) are reserved for them at bus.register.
+  std::vector<std::string> in_process_modules;
+  std::vector<std::string> out_of_process_modules;
 };
 
 class RouterImpl;

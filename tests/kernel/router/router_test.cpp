@@ -163,9 +163,10 @@ TEST_CASE("a request past its deadline is answered with Timeout by the router", 
 
 TEST_CASE("requests owed by a module that restarts are answered at once", "[router]") {
   BusFixture bus;
-  bus::ClientOptions same_identity;
-  same_identity.routing_id = "svc";
-  auto service = bus.client("svc", same_identity);
+  bus::ClientOptions first_id, second_id;
+  first_id.routing_id = "svc#1";
+  second_id.routing_id = "svc#2";  // a restart connects with a new routing id
+  auto service = bus.client("svc", first_id);
   REQUIRE(service.call("bus.register", {{"name", "svc"}, {"serves", {"svc.slow"}}}, 2000));
   auto caller = bus.client("caller");
   auto request = bus::make_request("svc.slow", "caller", bus::to_body(json::object()), 30000);
@@ -173,8 +174,8 @@ TEST_CASE("requests owed by a module that restarts are answered at once", "[rout
   auto received = bus::receive_envelope(service.socket());  // delivered, never answered
   REQUIRE(received);
   REQUIRE(*received);
-  // A new instance takes the identity over and registers: the old one's debts are settled.
-  auto restarted = bus.client("svc", same_identity);
+  // A new instance (same name, same principal) registers: the old one's debts are settled.
+  auto restarted = bus.client("svc", second_id);
   const auto start = steady_us();
   REQUIRE(restarted.call("bus.register", {{"name", "svc"}, {"serves", {"svc.slow"}}}, 2000));
   auto answer = bus::receive_envelope(caller.socket());
@@ -428,4 +429,41 @@ TEST_CASE("every request carries its caller's verified principal, whatever the c
   auto module_me = module.call("bus.whoami", json::object(), 2000);
   REQUIRE(module_me);
   CHECK((*module_me)["via"] == "in-process");
+}
+
+TEST_CASE("an impostor cannot take a module's routing id or its name", "[router][auth]") {
+  TempDir dir("nauto-router-impostor");
+  const std::string ipc = "ipc://" + dir.path + "/nautod.sock";
+  kernel::RouterOptions options;
+  options.endpoints = {bus::endpoints::kRouterInproc, ipc};
+  options.in_process_modules = {"mod"};
+  BusFixture bus(options);
+  bus::ClientOptions module_id;
+  module_id.routing_id = "mod#5e1f";
+  auto module = bus.client("mod", module_id);
+  REQUIRE(module.call("bus.register", {{"name", "mod"}, {"serves", {"mod.echo"}}}, 2000));
+
+  // The same routing id over ipc: ZeroMQ keeps the module's connection and ignores this one.
+  auto same_id = bus::BusClient::connect(*bus.context, ipc, "impostor", module_id);
+  REQUIRE(same_id);
+  auto ignored = same_id->call("bus.whoami", json::object(), 300);
+  REQUIRE_FALSE(ignored);
+  CHECK(ignored.error().code == Errc::Timeout);
+
+  // A fresh id, claiming the module's name: refused, for the name is the module's.
+  auto other_id = bus::BusClient::connect(*bus.context, ipc, "impostor");
+  REQUIRE(other_id);
+  auto claimed = other_id->call("bus.register", {{"name", "mod"}, {"serves", {"mod.echo"}}}, 2000);
+  REQUIRE_FALSE(claimed);
+  CHECK(claimed.error().code == Errc::PermissionDenied);
+  CHECK(claimed.error().message.find("may not register as the module 'mod'") != std::string::npos);
+
+  // The module still serves.
+  auto caller = bus.client("caller");
+  std::thread server([&] { serve_one(module, {{"from", "mod"}}); });
+  auto reply = caller.call("mod.echo", json::object(), 2000);
+  server.join();
+  REQUIRE(reply);
+  CHECK((*reply)["from"] == "mod");
+  CHECK(peer(bus.stats(), "mod")["serves"] == json::array({"mod.echo"}));
 }
