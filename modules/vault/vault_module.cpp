@@ -5,13 +5,18 @@
 //   vault.remove  {name}
 //   vault.rotate_key {key_file | passphrase}
 // A credential in the environment (NAUTO_CRED_<NAME>_*) wins over the file, for CI.
-// Every access is published as an audit.secret.<action> event naming who asked (the bus
-// source), which credential and why; values never leave except in vault.resolve's reply.
+// Every access is published as an audit.secret.<action> event naming who asked (the principal
+// the router verified), which credential and why; values never leave except in vault.resolve's
+// reply. vault.resolve answers only modules whose bus schema declares that they call it
+// (`calls:`, as the devices module's does) and the principals in `modules.vault.resolvers`;
+// anyone else, root included, is refused (permission_denied) and the refusal audited.
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
+#include "nauto/bus/schema.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/module.h"
@@ -37,6 +42,7 @@ class VaultModule final : public Module {
     r.string("file", "");
     r.string("key_file", "");
     r.string("passphrase_env", "NAUTO_VAULT_PASSPHRASE");
+    r.strings("resolvers");
     return r.finish();
   }
 
@@ -45,6 +51,7 @@ class VaultModule final : public Module {
     path_ = r.string("file", "");
     key_.key_file = r.string("key_file", "");
     const auto passphrase_env = r.string("passphrase_env", "NAUTO_VAULT_PASSPHRASE");
+    resolvers_ = r.strings("resolvers");
     if (auto done = r.finish(); !done) return done;
     if (const char* passphrase = std::getenv(passphrase_env.c_str())) key_.passphrase = passphrase;
     if (path_.empty()) {
@@ -65,12 +72,26 @@ class VaultModule final : public Module {
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     auto body = bus::from_body(request.body);
     if (!body) return reply.fail(body.error());
-    auto answer = handle(request.topic, *body, request.header.source, ctx);
+    // The caller as the router verified it; only a request that did not cross the router (a
+    // test driving the module) has just its source.
+    const auto& who =
+        request.header.principal.empty() ? request.header.source : request.header.principal;
+    auto answer = handle(request.topic, *body, who, ctx);
     if (!answer) return reply.fail(answer.error());
     reply.ok_json(*answer);
   }
 
  private:
+  // A module that declares vault.resolve among the services it calls, or a configured principal.
+  bool may_resolve(const std::string& who) const {
+    if (std::find(resolvers_.begin(), resolvers_.end(), who) != resolvers_.end()) return true;
+    constexpr std::string_view kModule = "module:";
+    if (who.rfind(kModule, 0) != 0) return false;
+    const auto calls = bus::schema::module_interface(who.substr(kModule.size())).calls;
+    return std::find(calls.begin(), calls.end(), bus::schema::VaultResolveRequest::kTopic) !=
+           calls.end();
+  }
+
   Result<VaultFile*> need_vault() {
     if (!vault_) {
       return fail(Errc::Unavailable,
@@ -97,6 +118,15 @@ class VaultModule final : public Module {
     if (service == schema::VaultResolveRequest::kTopic) {
       auto args = schema::VaultResolveRequest::decode(body);
       if (!args) return std::move(args).error();
+      if (!may_resolve(who)) {
+        for (const auto& name : args->names)
+          audit(ctx, "read", who, name, args->purpose, "refused", false);
+        return fail(Errc::PermissionDenied,
+                    "'" + who +
+                        "' may not read secrets: vault.resolve answers the modules that declare "
+                        "it (devices, ...) and modules.vault.resolvers",
+                    service);
+      }
       json out = json::object();
       const auto& purpose = args->purpose;
       for (const auto& name : args->names) {
@@ -172,6 +202,7 @@ class VaultModule final : public Module {
   }
 
   std::string path_;
+  std::vector<std::string> resolvers_;  // principals that may resolve besides the modules
   VaultKeySource key_;
   std::optional<VaultFile> vault_;
 };

@@ -5,7 +5,8 @@
 #     auth.users: root is admin; a mapped user has its entry's name and roles; an unmapped one
 #     has its login name and auth.default_roles;
 #   - an approval is decided by the verified caller: a user who is not an approver is refused,
-#     root cannot claim to be the approver, the approver's own user approves.
+#     root cannot claim to be the approver, the approver's own user approves;
+#   - secrets go only to the modules that need them: vault.resolve refuses root, audited.
 #   auth_test.sh NAUTOD NAUTO
 set -uo pipefail
 NAUTOD=$1
@@ -36,9 +37,11 @@ auth:
   users: [{user: $alice_user, name: alice, roles: [approver, operator]}]
 modules:
   journal: {}
+  vault: {}
   runbooks: {dirs: [$work/runbooks]}
 YAML
 export NAUTO_CONFIG=$work/nauto.yaml
+export NAUTO_CRED_LAB_USERNAME=admin NAUTO_CRED_LAB_PASSWORD=lab-secret-value
 check "nautod starts" start_nautod run.list
 open_bus_to_all
 
@@ -79,6 +82,26 @@ decided_by_alice() {
     [ "$(json_get "$work/run.json" 'd["run"]["result"]["decided_by"]')" = alice ]
 }
 check "the run goes on, decided by alice" wait_for 10 decided_by_alice
+secret_refused() {
+  ! "$NAUTO" call vault.resolve --json '{"names": ["lab"], "purpose": "curiosity"}' \
+    >"$work/secret.out" 2>&1 &&
+    grep -q "'root' may not read secrets" "$work/secret.out" &&
+    ! grep -q lab-secret-value "$work/secret.out"
+}
+check "root may not read a secret over the bus" secret_refused
+refusal_audited() {
+  "$NAUTO" events tail --topic audit.secret.read -o json >"$work/audit.json" &&
+    python3 - "$work/audit.json" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+print(text[-600:])
+assert "lab-secret-value" not in text
+bodies = [e.get("body", e) for e in json.loads(text)]
+sys.exit(0 if any(b.get("who") == "root" and b.get("granted") is False and b.get("credential") == "lab"
+                  for b in bodies) else 1)
+PY
+}
+check "...and the refusal is audited, naming root" wait_for 5 refusal_audited
 check "no module restarted" no_module_restarts
 
 echo "auth: $((count - failed)) passed, $failed failed"
