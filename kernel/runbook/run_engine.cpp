@@ -248,6 +248,7 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
                        {"params", *params},
                        {"dry_run", request.dry_run},
                        {"started_by", request.started_by},
+                       {"principal", request.principal},
                        {"chain", request.chain},
                        {"approval", request.approval},
                        {"state", "running"},
@@ -872,8 +873,15 @@ Result<void> RunEngine::decide(const std::string& id, const std::string& key, bo
   const auto& approvers = approval->second["approvers"];
   if (!approvers.empty() &&
       std::find(approvers.begin(), approvers.end(), json(who)) == approvers.end()) {
-    return fail(Errc::Unauthenticated,
+    return fail(Errc::PermissionDenied,
                 "'" + who + "' may not decide this approval; approvers: " + approvers.dump());
+  }
+  // Four-eyes, for an approver too: whoever started the run does not approve it.
+  const auto starter = slot.record.value("principal", "");
+  if (approve && !options_.allow_self_approval && !starter.empty() && who == starter) {
+    return fail(Errc::PermissionDenied, "'" + who + "' started run " + id +
+                                            " and may not approve it too (four-eyes; "
+                                            "modules.runbooks.allow_self_approval lifts it)");
   }
   json decided = {{"id", approval_id(id, chosen)},
                   {"run", id},

@@ -44,6 +44,7 @@ Result<EngineOptions> read_options(const json& config, std::vector<std::string>&
   options.limits.instruction_budget = static_cast<std::uint64_t>(
       r.integer("instruction_limit", 200'000'000, 10'000, 1'000'000'000'000LL));
   options.textfsm_templates = r.string("textfsm_templates", "");
+  options.allow_self_approval = r.boolean("allow_self_approval", false);
   options.approval_timeout_ms = r.duration_ms("approval_timeout", 3'600'000, 1000);
   // Kept longer than any run can last (its deadline), so a sweep never takes a live run.
   options.retention.max_age_us =
@@ -118,6 +119,7 @@ StartRequest start_request(const Fields& args, const std::string& who) {
   request.params = args.params;
   request.dry_run = args.dry_run;
   request.started_by = args.started_by.empty() ? who : args.started_by;
+  request.principal = who;
   request.chain = args.chain;
   if (!args.approval.empty()) request.approval = args.approval;
   return request;

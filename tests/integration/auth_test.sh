@@ -5,7 +5,8 @@
 #     auth.users: root is admin; a mapped user has its entry's name and roles; an unmapped one
 #     has its login name and auth.default_roles;
 #   - an approval is decided by the verified caller: a user who is not an approver is refused,
-#     root cannot claim to be the approver, the approver's own user approves;
+#     root cannot claim to be the approver, the approver's own user approves; whoever started
+#     a run may not approve it (four-eyes);
 #   - secrets go only to the modules that need them: vault.resolve refuses root, audited.
 #   auth_test.sh NAUTOD NAUTO
 set -uo pipefail
@@ -25,6 +26,15 @@ return runbook {
   name = "guarded",
   run = function()
     local decision = approve { message = "go ahead?", approvers = { "alice" }, timeout = 60 }
+    return { decided_by = decision.by }
+  end,
+}
+LUA
+cat >"$work/runbooks/open_gate.lua" <<'LUA'
+return runbook {
+  name = "open_gate",
+  run = function()
+    local decision = approve { message = "anyone but the starter?", timeout = 60 }
     return { decided_by = decision.by }
   end,
 }
@@ -82,6 +92,22 @@ decided_by_alice() {
     [ "$(json_get "$work/run.json" 'd["run"]["result"]["decided_by"]')" = alice ]
 }
 check "the run goes on, decided by alice" wait_for 10 decided_by_alice
+# Four-eyes: alice starts a run anyone may approve; she may not, bob may.
+gate=$(as_user "$alice_user" run open_gate --detach)
+gate_waiting() { "$NAUTO" runs show "$gate" -o json | grep -q '"approvals": \[$'; }
+check "alice starts a run" wait_for 10 gate_waiting
+alice_refused() {
+  ! as_user "$alice_user" runs approve "$gate" 2>"$work/self.err" &&
+    grep -q "'alice' started run .* and may not approve it too (four-eyes" "$work/self.err"
+}
+check "...and may not approve it herself" alice_refused
+check "bob approves it" as_user "$bob_user" runs approve "$gate"
+decided_by_bob() {
+  "$NAUTO" runs show "$gate" -o json >"$work/gate.json" &&
+    [ "$(json_get "$work/gate.json" 'd["run"]["result"]["decided_by"]')" = "$bob_user" ]
+}
+check "the run goes on, decided by bob" wait_for 10 decided_by_bob
+
 secret_refused() {
   ! "$NAUTO" call vault.resolve --json '{"names": ["lab"], "purpose": "curiosity"}' \
     >"$work/secret.out" 2>&1 &&

@@ -61,6 +61,8 @@ struct EngineOptions {
   RunRetention retention;
   /// Template directory for textfsm.parse and d:run{parse = "textfsm"}; "" = none.
   std::string textfsm_templates;
+  /// Four-eyes: whoever started a run may not approve its changes, unless this is set.
+  bool allow_self_approval = false;
 };
 
 /// Topics a runbook may not emit on: they belong to the kernel, the bus and the engine.
@@ -73,7 +75,9 @@ struct StartRequest {
   std::string language;  ///< lua | yaml (with source; else from the file's extension)
   nlohmann::json params = nlohmann::json::object();
   bool dry_run = false;
-  std::string started_by;
+  std::string started_by;  ///< for the record: whom a module started it for, or the caller
+  /// The verified principal that asked (the request header's), for four-eyes.
+  std::string principal;
   /// The causal chain this run continues (a rule firing's id); copied into every run event.
   std::string chain;
   /// {message, approvers, timeout}: ask this before the runbook's code runs (a rule's gate).
