@@ -72,9 +72,14 @@ check "a user auth.users does not name is its login name, without roles" \
   whoami_is "$bob_user" "$bob_user" '[]'
 check "the table output" sh -c "'$NAUTO' whoami | grep -E '^principal: root$'"
 
+awaiting() { "$NAUTO" runs show "$1" -o json | grep -q '"approvals": \[$'; }  # awaiting RUN
+decided_by() {  # decided_by RUN PRINCIPAL: the run succeeded, its approval decided by PRINCIPAL
+  "$NAUTO" runs show "$1" -o json >"$work/run.json" &&
+    [ "$(json_get "$work/run.json" 'd["run"]["state"]')" = succeeded ] &&
+    [ "$(json_get "$work/run.json" 'd["run"]["result"]["decided_by"]')" = "$2" ]
+}
 id=$("$NAUTO" run guarded --detach)
-awaiting() { "$NAUTO" runs show "$id" -o json | grep -q '"approvals": \[$'; }
-check "the run waits for alice" wait_for 10 awaiting
+check "the run waits for alice" wait_for 10 awaiting "$id"
 bob_refused() {
   ! as_user "$bob_user" runs approve "$id" 2>"$work/bob.err" &&
     grep -q "'$bob_user' may not decide this approval" "$work/bob.err"
@@ -86,27 +91,17 @@ root_claims_alice() {
 }
 check "root may not claim to be alice" root_claims_alice
 check "alice approves as herself" as_user "$alice_user" runs approve "$id"
-decided_by_alice() {
-  "$NAUTO" runs show "$id" -o json >"$work/run.json" &&
-    [ "$(json_get "$work/run.json" 'd["run"]["state"]')" = succeeded ] &&
-    [ "$(json_get "$work/run.json" 'd["run"]["result"]["decided_by"]')" = alice ]
-}
-check "the run goes on, decided by alice" wait_for 10 decided_by_alice
+check "the run goes on, decided by alice" wait_for 10 decided_by "$id" alice
 # Four-eyes: alice starts a run anyone may approve; she may not, bob may.
 gate=$(as_user "$alice_user" run open_gate --detach)
-gate_waiting() { "$NAUTO" runs show "$gate" -o json | grep -q '"approvals": \[$'; }
-check "alice starts a run" wait_for 10 gate_waiting
+check "alice starts a run" wait_for 10 awaiting "$gate"
 alice_refused() {
   ! as_user "$alice_user" runs approve "$gate" 2>"$work/self.err" &&
     grep -q "'alice' started run .* and may not approve it too (four-eyes" "$work/self.err"
 }
 check "...and may not approve it herself" alice_refused
 check "bob approves it" as_user "$bob_user" runs approve "$gate"
-decided_by_bob() {
-  "$NAUTO" runs show "$gate" -o json >"$work/gate.json" &&
-    [ "$(json_get "$work/gate.json" 'd["run"]["result"]["decided_by"]')" = "$bob_user" ]
-}
-check "the run goes on, decided by bob" wait_for 10 decided_by_bob
+check "the run goes on, decided by bob" wait_for 10 decided_by "$gate" "$bob_user"
 
 secret_refused() {
   ! "$NAUTO" call vault.resolve --json '{"names": ["lab"], "purpose": "curiosity"}' \
