@@ -18,14 +18,15 @@ namespace {
 
 constexpr std::int64_t kGroupsKeptUs = 60'000'000;
 
-std::string login_name(uid_t uid) {
+// The user's login name; nullopt when the user database has no such uid.
+std::optional<std::string> login_name(uid_t uid) {
   // getpwuid_r: the router thread is not the only one that may look users up.
   std::vector<char> buffer(16384);
   passwd entry{};
   passwd* found = nullptr;
   if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found)
-    return found->pw_name;
-  return "uid:" + std::to_string(uid);
+    return std::string(found->pw_name);
+  return std::nullopt;
 }
 
 std::optional<uid_t> uid_of(const std::string& user) {
@@ -46,17 +47,16 @@ std::optional<gid_t> gid_of(const std::string& group) {
   return std::nullopt;
 }
 
-// The groups of `uid`: its primary group as the connection carried it, and the groups the
-// group database lists it in.
-std::vector<gid_t> groups_of(uid_t uid, gid_t primary) {
+// The groups of a user (`login`, nullopt for a uid the user database lacks): its primary group
+// as the connection carried it, and the groups the group database lists it in.
+std::vector<gid_t> groups_of(const std::optional<std::string>& login, gid_t primary) {
   std::vector<gid_t> groups{primary};
-  const auto name = login_name(uid);
-  if (name.rfind("uid:", 0) == 0) return groups;
+  if (!login) return groups;
   int count = 64;
   std::vector<gid_t> listed(static_cast<std::size_t>(count));
-  if (::getgrouplist(name.c_str(), primary, listed.data(), &count) < 0) {
+  if (::getgrouplist(login->c_str(), primary, listed.data(), &count) < 0) {
     listed.resize(static_cast<std::size_t>(count));
-    if (::getgrouplist(name.c_str(), primary, listed.data(), &count) < 0) return groups;
+    if (::getgrouplist(login->c_str(), primary, listed.data(), &count) < 0) return groups;
   }
   listed.resize(static_cast<std::size_t>(count));
   groups.insert(groups.end(), listed.begin(), listed.end());
@@ -233,9 +233,11 @@ Identity PrincipalMap::unix_identity(uid_t uid, gid_t gid) const {
       return out;
     }
   }
-  out.principal = login_name(uid);
+  // One user database lookup gives both the principal's name and the groups' key.
+  const auto login = login_name(uid);
+  out.principal = login ? *login : "uid:" + std::to_string(uid);
   bool grouped = false;
-  const auto groups = groups_of(uid, gid);
+  const auto groups = groups_of(login, gid);
   for (const auto& entry : options_.users) {
     if (entry.gid && std::find(groups.begin(), groups.end(), *entry.gid) != groups.end()) {
       add_roles(out.roles, entry.roles);
