@@ -19,7 +19,8 @@ std::string encode_any_header(const AnyHeader& h) {
   msgpack::sbuffer buffer(128);
   msgpack::packer<msgpack::sbuffer> pk(buffer);
   const std::uint32_t fields = 3 + !h.source.empty() + !h.correlation_id.empty() +
-                               (h.time_us != 0) + (h.deadline_us != 0) + !h.principal.empty();
+                               (h.time_us != 0) + (h.deadline_us != 0) + !h.principal.empty() +
+                               !h.roles.empty() + !h.scope.empty();
   pk.pack_map(fields);
   pk.pack(std::string_view("v"));
   pk.pack(Header::kVersion);
@@ -47,6 +48,14 @@ std::string encode_any_header(const AnyHeader& h) {
     pk.pack(std::string_view("pr"));
     pk.pack(h.principal);
   }
+  if (!h.roles.empty()) {
+    pk.pack(std::string_view("ro"));
+    pk.pack(h.roles);
+  }
+  if (!h.scope.empty()) {
+    pk.pack(std::string_view("sc"));
+    pk.pack(h.scope);
+  }
   return std::string(buffer.data(), buffer.size());
 }
 
@@ -60,8 +69,9 @@ std::string encode_header(const HeaderView& header) {
 }
 
 Header HeaderView::to_header() const {
-  return Header{std::string(id), kind,        std::string(source),   std::string(correlation_id),
-                time_us,         deadline_us, std::string(principal)};
+  return Header{std::string(id),   kind,        std::string(source),    std::string(correlation_id),
+                time_us,           deadline_us, std::string(principal), std::string(roles),
+                std::string(scope)};
 }
 
 Result<HeaderView> decode_header_view(std::string_view bytes) {
@@ -120,6 +130,10 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
       read = want_int("dl", h.deadline_us);
     } else if (key == "pr") {
       read = want_string("pr", h.principal);
+    } else if (key == "ro") {
+      read = want_string("ro", h.roles);
+    } else if (key == "sc") {
+      read = want_string("sc", h.scope);
     } else if (!in.skip()) {
       // Unknown keys are ignored on purpose (newer peers may add fields), but must be readable.
       return malformed("header is not valid msgpack (unreadable value of '" + std::string(key) +

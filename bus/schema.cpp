@@ -2,6 +2,22 @@
 
 namespace nauto::bus::schema {
 
+std::string_view access_name(Access access) {
+  switch (access) {
+    case Access::Read:
+      return "read";
+    case Access::Operate:
+      return "operate";
+    case Access::Approve:
+      return "approve";
+    case Access::Admin:
+      return "admin";
+    case Access::Module:
+      return "module";
+  }
+  return "module";
+}
+
 std::string_view describe(FieldType type) {
   switch (type) {
     case FieldType::String:

@@ -106,4 +106,25 @@ Result<std::string> read_input(const std::string& path) {
   return text.str();
 }
 
+Result<std::int64_t> duration_ms(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    used = 0;
+  }
+  const auto unit = text.substr(used);
+  const double scale = unit == "ms"  ? 1
+                       : unit == "s" ? 1000
+                       : unit == "m" ? 60'000
+                       : unit == "h" ? 3'600'000
+                       : unit == "d" ? 86'400'000
+                                     : -1;
+  if (used == 0 || scale < 0 || value <= 0)
+    return fail(Errc::InvalidArgument,
+                "--since '" + text + "': expected a duration such as 15m, 1h, 7d");
+  return static_cast<std::int64_t>(value * scale);
+}
+
 }  // namespace nauto::cli

@@ -55,6 +55,9 @@ void call_and_print(CliContext& context, const std::string& service, const nlohm
 /// Adds `-o,--output table|json|yaml` to a command.
 void add_output_option(CLI::App* command, CliContext& context);
 
+/// "90s", "15m", "2h", "7d" of --since in milliseconds; InvalidArgument naming --since.
+Result<std::int64_t> duration_ms(const std::string& text);
+
 /// Reads a whole file, or standard input for "-".
 Result<std::string> read_input(const std::string& path);
 
@@ -85,6 +88,8 @@ int confirmed_push(CliContext& context, const nlohmann::json& body);
 void add_run_commands(CLI::App& app, CliContext& context);
 /// `nauto whoami`: the caller's verified principal and roles.
 void add_auth_commands(CLI::App& app, CliContext& context);
+/// `nauto audit list|show|verify|export|stats`.
+void add_audit_commands(CLI::App& app, CliContext& context);
 /// `nauto parse`: TextFSM parsing of command output, offline.
 void add_parse_commands(CLI::App& app, CliContext& context);
 /// The TextFSM template directory: `given` (--templates), else $NAUTO_TEXTFSM_TEMPLATES, else

@@ -5,6 +5,8 @@
 //   nauto call SERVICE [--json BODY] | --batch       send any request (or one per stdin line)
 //   nauto keygen [--secret-file F]                   a CURVE key pair for router.tcp_endpoint
 //   nauto whoami                                     the caller's principal and roles
+//   nauto auth users|roles                           who may do what
+//   nauto audit list|show|verify|export|stats        the audit trail
 //   nauto inventory | creds | job | schedule | completion   see their files in this folder
 // It talks to nautod over its ipc endpoint: --endpoint, else NAUTO_ENDPOINT, else the run_dir of
 // the configuration (NAUTO_RUN_DIR, --config, /etc/nauto/nauto.yaml, /run/nauto).
@@ -323,6 +325,7 @@ int main(int argc, char** argv) {
   add_run_commands(app, o);
   add_parse_commands(app, o);
   add_auth_commands(app, o);
+  add_audit_commands(app, o);
   add_shell_command(app, o);
   add_event_commands(app, o);
   add_completion_command(app, o);

@@ -28,28 +28,6 @@ struct MetricsArgs {
   int width = 40;
 };
 
-/// "90s", "15m", "2h", "7d" in milliseconds.
-Result<std::int64_t> duration_ms(const std::string& text) {
-  std::size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (...) {
-    used = 0;
-  }
-  const auto unit = text.substr(used);
-  const double scale = unit == "ms"  ? 1
-                       : unit == "s" ? 1000
-                       : unit == "m" ? 60'000
-                       : unit == "h" ? 3'600'000
-                       : unit == "d" ? 86'400'000
-                                     : -1;
-  if (used == 0 || scale < 0 || value <= 0)
-    return fail(Errc::InvalidArgument,
-                "--since '" + text + "': expected a duration such as 15m, 1h, 7d");
-  return static_cast<std::int64_t>(value * scale);
-}
-
 /// The values as a line of block characters, averaged into `width` columns.
 std::string sparkline(const std::vector<double>& values, int width) {
   static const char* blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};

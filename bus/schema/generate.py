@@ -14,6 +14,8 @@ A schema file describes one module (bus/schema/README.md):
   services:
     rules.test:
       doc: One sentence.
+      access: read                      # read | operate | approve | admin | module
+      audit: false                      # default: recorded unless access is read
       open: false                       # true: fields beyond those declared are allowed
       request:
         rule: string!  -- the rule's name      (TYPE, ! when required, -- doc)
@@ -46,6 +48,9 @@ TYPES = {
     "duration": ("Duration", "nlohmann::json", "nullptr", None),
     "any": ("Any", "nlohmann::json", "nullptr", None),
 }
+# Who may call a service (nauto/bus/schema.h's Access); every service names one.
+ACCESS = {"read": "Read", "operate": "Operate", "approve": "Approve", "admin": "Admin",
+          "module": "Module"}
 COMPACT = re.compile(r"^\s*([a-z]+)(!?)\s*(?:=\s*(\S+))?\s*(?:--\s*(.*))?$")
 
 
@@ -121,8 +126,15 @@ def load(paths):
         for topic, spec in (doc.get("services") or {}).items():
             if topic in services:
                 raise SchemaError(f"{path}: service {topic} is declared twice")
+            if spec.get("access") not in ACCESS:
+                raise SchemaError(f"{path}: service {topic} needs 'access:' "
+                                  f"({' | '.join(ACCESS)}), not {spec.get('access')!r}")
+            audited = spec.get("audit", spec["access"] != "read")
+            if not isinstance(audited, bool):
+                raise SchemaError(f"{path}: service {topic}: 'audit:' is true or false")
             services[topic] = {
                 "topic": topic, "owner": module, "doc": spec.get("doc", ""),
+                "access": spec["access"], "audited": audited,
                 "open": bool(spec.get("open", False)),
                 "request": parse_fields(f"{topic}.request", spec.get("request")),
                 "reply": parse_fields(f"{topic}.reply", spec.get("reply")),
@@ -237,7 +249,7 @@ def write_cpp(header_path, source_path, modules, services, events):
               ""]
     bodies = []
 
-    def message(topic, kind, owner, fields, doc, is_open):
+    def message(topic, kind, owner, fields, doc, is_open, access="read", audited=False):
         """Adds one message (kind Request, Reply or Event): its field table and Message to the
         source, its struct to the header; returns the Message's name."""
         nonlocal source, header, bodies
@@ -245,7 +257,8 @@ def write_cpp(header_path, source_path, modules, services, events):
         source += field_table(table + "Fields", fields)
         source.append(f"constexpr Message {table}{{{cpp_string(topic)}, {cpp_string(owner)}, "
                       f"{table}Fields, {len(fields)}, {cpp_string(doc)}, "
-                      f"{'true' if is_open else 'false'}}};")
+                      f"{'true' if is_open else 'false'}, Access::{ACCESS[access]}, "
+                      f"{'true' if audited else 'false'}}};")
         h, b = struct(camel(topic) + kind, topic, table, fields, doc)
         header += h + [""]
         bodies += b
@@ -255,7 +268,7 @@ def write_cpp(header_path, source_path, modules, services, events):
     for topic in sorted(services):
         s = services[topic]
         request_rows.append("&" + message(topic, "Request", s["owner"], s["request"], s["doc"],
-                                          s["open"]))
+                                          s["open"], s["access"], s["audited"]))
         if s["reply"]:
             # A reply is open like an event: a caller ignores fields it does not know.
             message(topic, "Reply", s["owner"], s["reply"], "the reply of " + topic, True)
@@ -332,7 +345,11 @@ def docs(modules, services, events):
             out += ["Calls: " + ", ".join(f"`{c}`" for c in m["calls"]) + ".", ""]
         for topic in m["serves"]:
             s = services[topic]
-            out += [f"### service `{topic}`", "", s["doc"], "", "Request:", ""] + table(s["request"])
+            audit_note = "" if s["audited"] == (s["access"] != "read") else (
+                " Not audited: it changes nothing." if not s["audited"] else " Audited.")
+            out += [f"### service `{topic}`", "", s["doc"], "",
+                    f"Access: `{s['access']}`.{audit_note}", "",
+                    "Request:", ""] + table(s["request"])
             if s["open"]:
                 out += ["Other fields are allowed too.", ""]
             if s["reply"]:

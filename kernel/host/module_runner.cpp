@@ -91,8 +91,14 @@ class ModuleRunner::Impl final : public Context {
 
   void request(std::string service, std::string body, std::int64_t timeout_ms,
                ReplyFn on_reply) override {
+    request_for("", std::move(service), std::move(body), timeout_ms, std::move(on_reply));
+  }
+
+  void request_for(std::string scope, std::string service, std::string body,
+                   std::int64_t timeout_ms, ReplyFn on_reply) override {
     auto envelope =
         bus::make_request(std::move(service), manifest_.name, std::move(body), timeout_ms);
+    envelope.header.scope = std::move(scope);
     // The router answers at the deadline; keep a local guard in case the router is gone.
     const auto local_deadline =
         steady_us() + (timeout_ms > 0 ? timeout_ms : 30000) * 1000 + 2000000;

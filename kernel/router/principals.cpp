@@ -75,9 +75,8 @@ bool all_digits(std::string_view text) {
 
 }  // namespace
 
-const std::vector<std::string>& builtin_roles() {
-  static const std::vector<std::string> roles = {"viewer", "operator", "approver", "admin"};
-  return roles;
+std::map<std::string, RoleDefinition, std::less<>> AuthOptions::default_roles_map() {
+  return *read_role_definitions(json());
 }
 
 std::string_view via_name(PeerCredentials::Via via) noexcept {
@@ -98,21 +97,29 @@ Result<AuthOptions> read_auth_options(const json& section) {
   ConfigReader top(section.is_object() ? section : json::object(), "auth");
   top.allow("users");
   top.allow("default_roles");
+  top.allow("roles");
   if (auto finished = top.finish(); !finished) problems.push_back(finished.error().message);
   if (!section.is_null() && !section.is_object()) problems.push_back("auth: must be a map");
+  auto roles = read_role_definitions(section.is_object() ? section.value("roles", json()) : json());
+  if (roles) {
+    out.roles = std::move(*roles);
+  } else {
+    problems.push_back(roles.error().message);
+  }
+  std::string role_names;
+  for (const auto& [name, role] : out.roles)
+    role_names += (role_names.empty() ? "" : ", ") + name;
   const json users = section.is_object() ? section.value("users", json()) : json();
   const json defaults = section.is_object() ? section.value("default_roles", json()) : json();
   auto read_roles = [&](const json& list, const std::string& at) {
     std::vector<std::string> roles;
     if (!list.is_array()) {
-      problems.push_back(at + ": must be a list of roles (" + "viewer, operator, approver, admin)");
+      problems.push_back(at + ": must be a list of roles (" + role_names + ")");
       return roles;
     }
     for (const auto& role : list) {
-      const auto& known = builtin_roles();
-      if (!role.is_string() || std::find(known.begin(), known.end(), role) == known.end()) {
-        problems.push_back(at + ": unknown role " + role.dump() +
-                           " (roles: viewer, operator, approver, admin)");
+      if (!role.is_string() || !out.roles.count(role.get<std::string>())) {
+        problems.push_back(at + ": unknown role " + role.dump() + " (roles: " + role_names + ")");
         continue;
       }
       roles.push_back(role.get<std::string>());
@@ -160,12 +167,7 @@ Result<AuthOptions> read_auth_options(const json& section) {
     entry.roles = read_roles(u.value("roles", json::array()), at + ".roles");
     out.users.push_back(std::move(entry));
   }
-  if (!problems.empty()) {
-    std::string message;
-    for (const auto& p : problems)
-      message += (message.empty() ? "" : "\n") + p;
-    return fail(Errc::InvalidConfig, message);
-  }
+  if (auto checked = config_problems(problems); !checked) return std::move(checked).error();
   return out;
 }
 

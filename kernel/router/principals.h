@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "nauto/base/result.h"
+#include "roles.h"
 
 namespace nauto::kernel {
 
@@ -43,10 +44,11 @@ struct AuthEntry {
 struct AuthOptions {
   std::vector<AuthEntry> users;
   std::vector<std::string> default_roles;  ///< for a unix user no entry names
-};
+  /// The builtin roles and `auth.roles` (roles.h).
+  std::map<std::string, RoleDefinition, std::less<>> roles = default_roles_map();
 
-/// The builtin roles, least privilege first.
-const std::vector<std::string>& builtin_roles();
+  static std::map<std::string, RoleDefinition, std::less<>> default_roles_map();
+};
 
 /// Reads the `auth:` section (null: none). Every problem is named by its key path.
 Result<AuthOptions> read_auth_options(const nlohmann::json& section);

@@ -9,6 +9,7 @@
 #include <zmq_addon.hpp>
 
 #include "../host/module_runner.h"
+#include "audit_tap.h"
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
@@ -71,6 +72,17 @@ struct PendingRequest {
   std::string service;
   std::int64_t deadline_us = 0;
   std::string request_id;
+  std::shared_ptr<AuditRecord> audit;  // set when the request is audited; closed by its outcome
+};
+
+// A bus.audit.take with nothing to take yet: answered when a record comes, or empty at its
+// deadline.
+struct ParkedTake {
+  std::string identity;
+  bus::Envelope request;
+  std::uint64_t after = 0;
+  std::size_t max = 0;
+  std::int64_t deadline_us = 0;
 };
 
 struct Totals {
@@ -78,8 +90,17 @@ struct Totals {
   std::uint64_t requests_in = 0, replies_routed = 0, timeouts = 0, late_replies = 0;
   std::uint64_t requests_unavailable = 0, requests_overloaded = 0, replies_dropped = 0;
   std::uint64_t malformed = 0;
-  std::uint64_t replies_forged = 0;  // replies from a peer the request was not routed to
+  std::uint64_t replies_forged = 0;    // replies from a peer the request was not routed to
+  std::uint64_t requests_refused = 0;  // answered permission_denied (roles.h)
+  std::uint64_t events_refused = 0;    // published by a caller no role lets publish the topic
 };
+
+std::string joined(const std::vector<std::string>& items, const char* separator = ",") {
+  std::string out;
+  for (const auto& item : items)
+    out += (out.empty() ? "" : separator) + item;
+  return out;
+}
 
 class RouterImpl {
  public:
@@ -88,7 +109,9 @@ class RouterImpl {
         socket_(context, zmq::socket_type::router),
         log_(logger(kSelf)),
         started_us_(now_us()),
-        principals_(options_.auth, ::geteuid(), options_.in_process_modules) {}
+        principals_(options_.auth, ::geteuid(), options_.in_process_modules),
+        policy_(options_.auth.roles),
+        audit_(options_.audit_capacity, started_us_) {}
 
   Result<void> bind(zmq::context_t& context) {
     try {
@@ -199,8 +222,10 @@ class RouterImpl {
   // Until the earliest request deadline (rounded up, so a deadline under a millisecond away is
   // not a spin of zero-timeout polls); -1, no timeout, when no request is in flight.
   int next_poll_timeout_ms() const {
-    if (deadlines_.empty()) return -1;
-    const auto wait_us = deadlines_.top().first - now_us();
+    if (deadlines_.empty() && !parked_take_) return -1;
+    auto next = deadlines_.empty() ? INT64_MAX : deadlines_.top().first;
+    if (parked_take_) next = std::min(next, parked_take_->deadline_us);
+    const auto wait_us = next - now_us();
     return static_cast<int>(std::clamp<std::int64_t>((wait_us + 999) / 1000, 0, INT32_MAX));
   }
 
@@ -289,6 +314,19 @@ class RouterImpl {
   void route_event(std::string_view identity, std::string_view topic,
                    std::vector<zmq::message_t>& frames) {
     ++totals_.events_in;
+    if (const auto credentials = credentials_of(frames[1]);
+        credentials.via != PeerCredentials::Via::InProcess) {
+      const auto& caller = principals_.resolve(credentials, identity);
+      if (!policy_.may_publish(caller.roles, topic)) {
+        if (totals_.events_refused++ % 1000 == 0) {
+          log_->warn(
+              "refused an event on '{}' from '{}': no role of theirs ({}) may publish it "
+              "(refused so far: {})",
+              topic, caller.principal, joined(caller.roles), totals_.events_refused);
+        }
+        return;
+      }
+    }
     if (topic == kHeartbeatTopic) note_heartbeat(identity, frames[3]);
     targets_.clear();
     for (auto& [peer_identity, peer] : peers_) {
@@ -359,36 +397,69 @@ class RouterImpl {
     ++totals_.requests_in;
     const auto credentials = credentials_of(frames[1]);
     const auto& caller = principals_.resolve(credentials, identity);
-    if (topic.rfind("bus.", 0) == 0)
-      return serve_control(identity, topic, header, frames, credentials, caller);
+    const auto* declared = declared_service(topic);
+    const auto access = declared ? declared->access : bus::schema::Access::Admin;
+    // What changes something is recorded for the audit module, with its outcome (an
+    // undeclared service is an admin's, and recorded).
+    std::shared_ptr<AuditRecord> audit;
+    const bool control = topic.rfind("bus.", 0) == 0;  // the router's own: not audited
+    if (audit_.enabled() && (declared ? declared->audited : true) && !control)
+      audit = open_record(caller, credentials, topic, access, header, frames[3]);
+    // Code inside nautod is trusted. The scope a sender wrote (a module acting for a user
+    // passes that user's on) is kept, narrowed by the caller's own: a scope can only narrow.
+    const bool trusted = credentials.via == PeerCredentials::Via::InProcess;
+    std::string scope(header.scope);
+    if (!trusted) {
+      auto grant = policy_.service(caller.roles, topic, access);
+      if (!grant.allowed) {
+        ++totals_.requests_refused;
+        publish_refusal(caller, credentials, topic, access);
+        if (audit_.enabled() && !audit)
+          audit = open_record(caller, credentials, topic, access, header, frames[3]);
+        return answer_here(identity, topic, header, frames, refusal(caller, topic, access), audit,
+                           "refused");
+      }
+      if (scope.empty()) {
+        scope = std::move(grant.scope);
+      } else if (!grant.scope.empty()) {
+        scope = "(" + grant.scope + ") and (" + scope + ")";
+      }
+    }
+    if (control) return serve_control(identity, topic, header, frames, credentials, caller);
     // The caller as verified, whatever the sender wrote: the new header frame replaces the
     // old, which `header` points into and so is kept until this function returns.
+    const auto roles = joined(caller.roles);
     bus::HeaderView stamped_view = header;
     stamped_view.principal = caller.principal;
+    stamped_view.roles = roles;
+    stamped_view.scope = scope;
     zmq::message_t old_header(bus::encode_header(stamped_view));
     std::swap(frames[2], old_header);
     const auto now = now_us();
     if (header.deadline_us != 0 && header.deadline_us <= now) {
       ++totals_.timeouts;
-      return reply_error(
-          identity, request_view(topic, header, frames[3]),
-          fail(Errc::Timeout, "deadline passed before the request was routed", std::string(topic)));
+      return answer_here(
+          identity, topic, header, frames,
+          fail(Errc::Timeout, "deadline passed before the request was routed", std::string(topic)),
+          audit, "timeout");
     }
     const auto owner = services_.find(topic);
     if (owner == services_.end()) {
       ++totals_.requests_unavailable;
-      return reply_error(identity, request_view(topic, header, frames[3]),
+      return answer_here(identity, topic, header, frames,
                          fail(Errc::Unavailable,
                               "no module serves '" + std::string(topic) +
                                   "'; 'nauto modules' lists the services on offer",
-                              std::string(topic)));
+                              std::string(topic)),
+                         audit, "unavailable");
     }
     const std::string owner_identity = owner->second;
     const std::string key(header.id);
     if (pending_.count(key)) {
-      return reply_error(
-          identity, request_view(topic, header, frames[3]),
-          fail(Errc::InvalidArgument, "a request with this id is in flight", std::string(topic)));
+      return answer_here(
+          identity, topic, header, frames,
+          fail(Errc::InvalidArgument, "a request with this id is in flight", std::string(topic)),
+          audit, "error");
     }
     auto sent = forward(owner_identity, frames);
     auto peer = peers_.find(owner_identity);
@@ -396,26 +467,109 @@ class RouterImpl {
       if (sent.error().code == Errc::Overloaded) {
         ++totals_.requests_overloaded;
         if (peer != peers_.end()) ++peer->second.requests_rejected;
-        return reply_error(identity, request_view(topic, header, frames[3]),
+        return answer_here(identity, topic, header, frames,
                            fail(Errc::Overloaded,
                                 "module '" + (peer != peers_.end() ? peer->second.name : "") +
                                     "' has a full queue; retry later",
-                                std::string(topic)));
+                                std::string(topic)),
+                           audit, "overloaded");
       }
       ++totals_.requests_unavailable;
-      return reply_error(
-          identity, request_view(topic, header, frames[3]),
+      return answer_here(
+          identity, topic, header, frames,
           fail(Errc::Unavailable, "the serving module went away: " + sent.error().message,
-               std::string(topic)));
+               std::string(topic)),
+          audit, "unavailable");
     }
     if (peer != peers_.end()) ++peer->second.requests_delivered;
     std::int64_t deadline = header.deadline_us;
     const auto cap = now + options_.max_request_timeout_ms * 1000;
     if (deadline == 0) deadline = now + options_.default_request_timeout_ms * 1000;
     deadline = std::min(deadline, cap);
-    pending_.emplace(key,
-                     PendingRequest{identity, owner_identity, std::string(topic), deadline, key});
+    pending_.emplace(key, PendingRequest{identity, owner_identity, std::string(topic), deadline,
+                                         key, std::move(audit)});
     deadlines_.emplace(deadline, key);
+  }
+
+  // Answers a request from the router itself, and closes its audit record.
+  void answer_here(const std::string& identity, std::string_view topic,
+                   const bus::HeaderView& header, std::vector<zmq::message_t>& frames, Error error,
+                   const std::shared_ptr<AuditRecord>& audit, const char* outcome) {
+    if (audit) close_record(*audit, outcome, error);
+    reply_error(identity, request_view(topic, header, frames[3]), std::move(error));
+  }
+
+  // An audit record of a request (audit_tap.h): who, what, on what; closed by its outcome.
+  std::shared_ptr<AuditRecord> open_record(const Identity& caller,
+                                           const PeerCredentials& credentials,
+                                           std::string_view service, bus::schema::Access access,
+                                           const bus::HeaderView& header,
+                                           const zmq::message_t& body) {
+    auto record = std::make_shared<AuditRecord>();
+    record->time_us = now_us();
+    record->request_id = std::string(header.id);
+    record->principal = caller.principal;
+    record->roles = joined(caller.roles);
+    record->via = std::string(via_name(credentials.via));
+    if (credentials.via == PeerCredentials::Via::Ipc) {
+      record->uid = credentials.uid;
+      record->pid = credentials.pid;
+    }
+    record->service = std::string(service);
+    record->access = std::string(bus::schema::access_name(access));
+    record->target = audit_target(std::string_view(body.data<char>(), body.size()));
+    return record;
+  }
+
+  void close_record(AuditRecord& record, const char* outcome, const Error& error) {
+    record.duration_us = now_us() - record.time_us;
+    record.outcome = outcome;
+    record.error_code = std::string(errc_name(error.code));
+    record.error = error.message;
+    add_record(std::move(record));
+  }
+
+  void add_record(AuditRecord record) {
+    audit_.add(std::move(record));
+    answer_parked_take();
+  }
+
+  // bus.refused, for the journal and the audit trail: the router's own event, fanned out like
+  // any other (its frames carry no peer credentials, so it passes as in-process).
+  void publish_refusal(const Identity& caller, const PeerCredentials& credentials,
+                       std::string_view service, bus::schema::Access access) {
+    json body = {{"principal", caller.principal},
+                 {"roles", caller.roles},
+                 {"service", std::string(service)},
+                 {"access", std::string(bus::schema::access_name(access))},
+                 {"via", std::string(via_name(credentials.via))},
+                 {"time_us", now_us()}};
+    if (credentials.via == PeerCredentials::Via::Ipc) {
+      body["uid"] = credentials.uid;
+      body["pid"] = credentials.pid;
+    }
+    auto event = bus::make_event(bus::schema::BusRefusedEvent::kTopic, kSelf, bus::to_body(body));
+    std::vector<zmq::message_t> frames;
+    frames.emplace_back();  // no sender: the router itself
+    for (auto& frame : bus::encode_frames(event))
+      frames.push_back(std::move(frame));
+    route_event({}, event.topic, frames);
+  }
+
+  // permission_denied naming the caller, the service and the roles that would allow it.
+  Error refusal(const Identity& caller, std::string_view service,
+                bus::schema::Access access) const {
+    std::string message = "'" + caller.principal + "' (roles: " +
+                          (caller.roles.empty() ? "none" : joined(caller.roles, ", ")) +
+                          ") may not call '" + std::string(service) + "' (" +
+                          std::string(bus::schema::access_name(access)) + ")";
+    if (access == bus::schema::Access::Module) {
+      message += ": only modules inside nautod may";
+    } else {
+      const auto granting = policy_.roles_granting(service, access);
+      message += "; roles that may: " + (granting.empty() ? "none" : joined(granting, ", "));
+    }
+    return fail(Errc::PermissionDenied, std::move(message), std::string(service));
   }
 
   void route_reply(std::string_view identity, const bus::HeaderView& header,
@@ -436,6 +590,17 @@ class RouterImpl {
       return;
     }
     const std::string requester = it->second.requester;
+    if (auto audit = std::move(it->second.audit)) {
+      if (header.kind == bus::Kind::Error) {
+        close_record(
+            *audit, "error",
+            bus::error_from_body(std::string_view(frames[3].data<char>(), frames[3].size())));
+      } else {
+        audit->duration_us = now_us() - audit->time_us;
+        audit->outcome = "ok";
+        add_record(std::move(*audit));
+      }
+    }
     pending_.erase(it);
     auto sent = forward(requester, frames);
     if (sent) {
@@ -449,6 +614,7 @@ class RouterImpl {
 
   void expire_requests() {
     const auto now = now_us();
+    if (parked_take_ && parked_take_->deadline_us <= now) answer_parked_take(true);
     while (!deadlines_.empty() && deadlines_.top().first <= now) {
       const auto key = deadlines_.top().second;
       deadlines_.pop();
@@ -459,9 +625,10 @@ class RouterImpl {
       request.topic = it->second.service;
       request.header.id = it->second.request_id;
       const auto requester = it->second.requester;
+      auto error = fail(Errc::Timeout, "no reply before the deadline", request.topic);
+      if (it->second.audit) close_record(*it->second.audit, "timeout", error);
       pending_.erase(it);
-      reply_error(requester, request,
-                  fail(Errc::Timeout, "no reply before the deadline", request.topic));
+      reply_error(requester, request, std::move(error));
     }
   }
 
@@ -486,6 +653,25 @@ class RouterImpl {
       if (auto checked = bus::schema::BusWhoamiRequest::decode(*body); !checked)
         return reply_error(identity, request, std::move(checked).error());
       answer = whoami(credentials, caller);
+    } else if (topic == router_services::kAuditTake) {
+      auto asked = bus::schema::BusAuditTakeRequest::decode(*body);
+      if (!asked) return reply_error(identity, request, std::move(asked).error());
+      if (parked_take_) answer_parked_take(true);  // a newer take replaces it
+      auto deadline = header.deadline_us;
+      if (deadline == 0) deadline = now_us() + options_.default_request_timeout_ms * 1000;
+      parked_take_ = ParkedTake{
+          identity, request, static_cast<std::uint64_t>(std::max<std::int64_t>(asked->after, 0)),
+          static_cast<std::size_t>(std::clamp<std::int64_t>(asked->max, 1, 10000)),
+          deadline - 100'000};  // answered before the caller gives up
+      // An epoch the caller does not know: its `after` counts another start's records.
+      if (asked->epoch != audit_.epoch()) parked_take_->after = 0;
+      if (audit_.has_after(parked_take_->after) || asked->epoch != audit_.epoch())
+        answer_parked_take(true);
+      return;
+    } else if (topic == router_services::kAuth) {
+      if (auto checked = bus::schema::BusAuthRequest::decode(*body); !checked)
+        return reply_error(identity, request, std::move(checked).error());
+      answer = auth_table();
     } else {
       answer = fail(Errc::Unavailable, "the router has no service '" + std::string(topic) + "'",
                     std::string(topic));
@@ -545,6 +731,14 @@ class RouterImpl {
         return fail(Errc::InvalidArgument,
                     "service names starting with 'bus.' are reserved for the router", service);
       }
+      const auto* declared = bus::schema::find_request(service);
+      if (declared && declared->owner != peer.name &&
+          credentials.via != PeerCredentials::Via::InProcess) {
+        return fail(Errc::PermissionDenied,
+                    "service '" + service + "' is the module '" + declared->owner +
+                        "''s (bus/schema); '" + peer.name + "' may not serve it",
+                    router_services::kRegister);
+      }
       auto owner = services_.find(service);
       if (owner != services_.end() && owner->second != identity && !replaced.count(owner->second)) {
         const auto old = peers_.find(owner->second);
@@ -586,6 +780,9 @@ class RouterImpl {
       bus::Envelope request;
       request.topic = it->second.service;
       request.header.id = it->second.request_id;
+      if (it->second.audit)
+        close_record(*it->second.audit, "unavailable",
+                     fail(Errc::Unavailable, why, it->second.service));
       owed.emplace_back(it->second.requester, std::move(request));
       it = pending_.erase(it);
     }
@@ -651,7 +848,48 @@ class RouterImpl {
                   {"late_replies", totals_.late_replies},
                   {"replies_dropped", totals_.replies_dropped},
                   {"replies_forged", totals_.replies_forged},
+                  {"requests_refused", totals_.requests_refused},
+                  {"events_refused", totals_.events_refused},
+                  {"audit_dropped", audit_.dropped()},
                   {"malformed", totals_.malformed}}}};
+  }
+
+  // Answers the parked bus.audit.take when there are records after its `after` (or always,
+  // empty if need be, with `now`: a deadline, or a newer take).
+  void answer_parked_take(bool now = false) {
+    if (!parked_take_ || (!now && !audit_.has_after(parked_take_->after))) return;
+    auto taken = audit_.take(parked_take_->after, parked_take_->max);
+    json answer = {{"epoch", audit_.epoch()},
+                   {"records", std::move(taken.records)},
+                   {"lost", taken.lost},
+                   {"last", taken.last}};
+    const auto parked = std::move(*parked_take_);
+    parked_take_.reset();
+    auto sent = send_envelope_to(parked.identity,
+                                 bus::make_reply(parked.request, kSelf, bus::to_body(answer)));
+    if (!sent && sent.error().code != Errc::Unavailable) ++totals_.replies_dropped;
+  }
+
+  json auth_table() const {
+    json roles = json::array();
+    for (const auto& [name, role] : policy_.roles()) {
+      roles.push_back({{"name", name},
+                       {"services", role.services},
+                       {"topics", role.topics},
+                       {"devices", role.devices},
+                       {"builtin", role.builtin}});
+    }
+    json users = json::array();
+    for (const auto& entry : options_.auth.users) {
+      json user = {{"name", entry.name}, {"roles", entry.roles}};
+      if (entry.uid) user["uid"] = *entry.uid;
+      if (entry.gid) user["gid"] = *entry.gid;
+      if (!entry.key.empty()) user["key"] = entry.key.substr(0, 8);
+      users.push_back(std::move(user));
+    }
+    return json{{"roles", std::move(roles)},
+                {"users", std::move(users)},
+                {"default_roles", options_.auth.default_roles}};
   }
 
   static json whoami(const PeerCredentials& credentials, const Identity& caller) {
@@ -681,6 +919,9 @@ class RouterImpl {
   std::vector<std::string> gone_;  // peers forward() found disconnected; see forget_gone()
   Totals totals_;
   PrincipalMap principals_;
+  AccessPolicy policy_;
+  AuditTap audit_;
+  std::optional<ParkedTake> parked_take_;
 };
 
 Result<std::unique_ptr<Router>> Router::create(zmq::context_t& context, RouterOptions options) {

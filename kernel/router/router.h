@@ -8,7 +8,9 @@
 //     dropped and counted against that peer; a request that does not fit is answered with
 //     Errc::Overloaded, never dropped silently.
 // The router serves its own control services: bus.register, bus.unregister, bus.stats,
-// bus.whoami.
+// bus.whoami, bus.auth, bus.audit.take.
+//   - Every request that changes something (a service whose access is not `read`) and every
+//     refusal is recorded with its caller and outcome for the audit module (audit_tap.h).
 //   - Every request is stamped with its caller's verified principal (principals.h), replacing
 //     whatever the sender put in the header's `principal`.
 //   - A reply or error is accepted only from the peer the request was routed to; any other is
@@ -55,6 +57,9 @@ struct RouterOptions {
   /// their names (and those of out-of-process ones) are reserved for them at bus.register.
   std::vector<std::string> in_process_modules;
   std::vector<std::string> out_of_process_modules;
+  /// Audit records kept until the audit module takes them (audit_tap.h); 0: none are made
+  /// (nautod runs no audit module).
+  std::size_t audit_capacity = 0;
 };
 
 class RouterImpl;
@@ -88,6 +93,8 @@ inline constexpr const char* kRegister = bus::schema::BusRegisterRequest::kTopic
 inline constexpr const char* kUnregister = bus::schema::BusUnregisterRequest::kTopic;
 inline constexpr const char* kStats = bus::schema::BusStatsRequest::kTopic;
 inline constexpr const char* kWhoami = bus::schema::BusWhoamiRequest::kTopic;
+inline constexpr const char* kAuth = bus::schema::BusAuthRequest::kTopic;
+inline constexpr const char* kAuditTake = bus::schema::BusAuditTakeRequest::kTopic;
 }  // namespace router_services
 
 }  // namespace nauto::kernel

@@ -249,6 +249,7 @@ void RunEngine::start(StartRequest request, std::function<void(Result<json>)> do
                        {"dry_run", request.dry_run},
                        {"started_by", request.started_by},
                        {"principal", request.principal},
+                       {"scope", request.scope},
                        {"chain", request.chain},
                        {"approval", request.approval},
                        {"state", "running"},
@@ -548,11 +549,12 @@ void RunEngine::issue_device(Slot& slot, const Effect& effect) {
   const auto confirm = body.contains("commit_confirm") ? body["commit_confirm"] : json();
   body.erase("commit_confirm");
   if (changes && !confirm.is_null()) return issue_confirmed_push(slot, effect.key, body, confirm);
-  bus_.request(bus::schema::DeviceCallRequest::kTopic, body, options_.device_timeout_ms + 5'000,
-               [this, id, key = effect.key](Result<json> reply) {
-                 finish_effect(id, key, std::move(reply));
-                 reap();
-               });
+  bus_.request_for(slot.record.value("scope", ""), bus::schema::DeviceCallRequest::kTopic, body,
+                   options_.device_timeout_ms + 5'000,
+                   [this, id, key = effect.key](Result<json> reply) {
+                     finish_effect(id, key, std::move(reply));
+                     reap();
+                   });
 }
 
 // d:push{commit_confirm = ...}: the configs module archives the device's config, pushes, and
@@ -573,12 +575,12 @@ void RunEngine::issue_confirmed_push(Slot& slot, const std::string& key, const j
       {"by", slot.record.value("started_by", "")},
       {"why", "run " + id + " of " + slot.run->spec().runbook}};
   // Archive, push and a replace if it must roll back: three device operations at most.
-  bus_.request(bus::schema::ConfigsPushRequest::kTopic, push, 3 * options_.device_timeout_ms,
-               [this, id, key, device](Result<json> reply) {
-                 if (reply) reply = push_outcome(device, *reply);
-                 finish_effect(id, key, std::move(reply));
-                 reap();
-               });
+  bus_.request_for(slot.record.value("scope", ""), bus::schema::ConfigsPushRequest::kTopic, push,
+                   3 * options_.device_timeout_ms, [this, id, key, device](Result<json> reply) {
+                     if (reply) reply = push_outcome(device, *reply);
+                     finish_effect(id, key, std::move(reply));
+                     reap();
+                   });
 }
 
 void RunEngine::issue_confirm_push(Slot& slot, const Effect& effect) {
@@ -851,6 +853,12 @@ Result<void> RunEngine::cancel(const std::string& id, const std::string& who) {
 
 Result<void> RunEngine::decide(const std::string& id, const std::string& key, bool approve,
                                const std::string& who, const std::string& comment) {
+  return decide(id, key, approve, who, {}, comment);
+}
+
+Result<void> RunEngine::decide(const std::string& id, const std::string& key, bool approve,
+                               const std::string& who, const std::vector<std::string>& roles,
+                               const std::string& comment) {
   const auto it = runs_.find(id);
   if (it == runs_.end()) return fail(Errc::NotFound, "no running run " + id);
   Slot& slot = *it->second;
@@ -871,8 +879,14 @@ Result<void> RunEngine::decide(const std::string& id, const std::string& key, bo
   if (approval == slot.approvals.end())
     return fail(Errc::NotFound, "run " + id + " awaits no approval " + chosen);
   const auto& approvers = approval->second["approvers"];
-  if (!approvers.empty() &&
-      std::find(approvers.begin(), approvers.end(), json(who)) == approvers.end()) {
+  const auto listed = [&](const json& entry) {
+    if (!entry.is_string()) return false;
+    const auto& name = entry.get_ref<const std::string&>();
+    if (name.rfind("role:", 0) == 0)
+      return std::find(roles.begin(), roles.end(), name.substr(5)) != roles.end();
+    return name == who;
+  };
+  if (!approvers.empty() && std::none_of(approvers.begin(), approvers.end(), listed)) {
     return fail(Errc::PermissionDenied,
                 "'" + who + "' may not decide this approval; approvers: " + approvers.dump());
   }

@@ -21,6 +21,7 @@
 #include "nauto/bus/schema_types.h"
 #include "nauto/runbook/lua_textfsm.h"
 #include "nauto/runbook/run_engine.h"
+#include "nauto/sdk/caller.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/module.h"
 #include "nauto/sdk/registry.h"
@@ -80,10 +81,14 @@ class ContextPort final : public BusPort {
   explicit ContextPort(Context& ctx) : ctx_(ctx) {}
   void request(const std::string& service, const json& body, std::int64_t timeout_ms,
                ReplyFn on_reply) override {
-    ctx_.request(service, bus::to_body(body), timeout_ms,
-                 [on_reply = std::move(on_reply)](Result<std::string> reply) {
-                   on_reply(reply ? bus::from_body(*reply) : Result<json>(reply.error()));
-                 });
+    request_for("", service, body, timeout_ms, std::move(on_reply));
+  }
+  void request_for(const std::string& scope, const std::string& service, const json& body,
+                   std::int64_t timeout_ms, ReplyFn on_reply) override {
+    ctx_.request_for(scope, service, bus::to_body(body), timeout_ms,
+                     [on_reply = std::move(on_reply)](Result<std::string> reply) {
+                       on_reply(reply ? bus::from_body(*reply) : Result<json>(reply.error()));
+                     });
   }
   void publish(const std::string& topic, const json& body) override {
     if (auto sent = ctx_.publish(topic, bus::to_body(body)); !sent)
@@ -241,22 +246,29 @@ class RunbooksModule final : public Module {
       auto args = bus::schema::RunStartRequest::decode(*body);
       if (!args) return reply.fail(args.error());
       auto shared = std::make_shared<Reply>(std::move(reply));
-      engine_->start(start_request(*args, caller_of(request)), [shared](Result<json> started) {
+      auto start = start_request(*args, caller_of(request.header));
+      start.scope = request.header.scope;
+      engine_->start(std::move(start), [shared](Result<json> started) {
         if (!started) return shared->fail(started.error());
         shared->ok_json(*started);
       });
       return;
     }
-    auto answer = answer_query(service, *body, caller_of(request));
+    auto answer = answer_query(service, *body, request.header);
     if (!answer) return reply.fail(answer.error());
     reply.ok_json(*answer);
   }
 
  private:
-  // The caller as the router verified it (the header's principal); a request that did not
-  // cross the router (a test driving the module directly) has only its source.
-  static std::string caller_of(const bus::Envelope& request) {
-    return request.header.principal.empty() ? request.header.source : request.header.principal;
+  // The header's comma-separated roles.
+  static std::vector<std::string> split_roles(const std::string& text) {
+    std::vector<std::string> roles;
+    for (std::size_t start = 0; start < text.size();) {
+      const auto comma = std::min(text.find(',', start), text.size());
+      if (comma > start) roles.push_back(text.substr(start, comma - start));
+      start = comma + 1;
+    }
+    return roles;
   }
 
   // Who decides (approves, cancels): the caller itself. A module may name the person it acts
@@ -272,7 +284,9 @@ class RunbooksModule final : public Module {
                 service);
   }
 
-  Result<json> answer_query(const std::string& service, const json& body, const std::string& who) {
+  Result<json> answer_query(const std::string& service, const json& body,
+                            const bus::Header& header) {
+    const auto who = caller_of(header);
     namespace schema = bus::schema;
     if (service == schema::RunStatusRequest::kTopic) {
       auto args = schema::RunStatusRequest::decode(body);
@@ -329,7 +343,10 @@ class RunbooksModule final : public Module {
       }
       auto by = decider(who, args->by, service);
       if (!by) return std::move(by).error();
-      if (auto decided = engine_->decide(run, key, args->approve, *by, args->comment); !decided) {
+      // The caller's roles count for "role:" approvers only when it decides as itself.
+      const auto roles = *by == who ? split_roles(header.roles) : std::vector<std::string>{};
+      if (auto decided = engine_->decide(run, key, args->approve, *by, roles, args->comment);
+          !decided) {
         return std::move(decided).error();
       }
       return json{{"id", id}};

@@ -33,6 +33,14 @@ bool split_number(const std::string& text, std::int64_t& number, std::string& un
 
 }  // namespace
 
+Result<void> config_problems(const std::vector<std::string>& problems) {
+  if (problems.empty()) return ok();
+  std::string message;
+  for (const auto& problem : problems)
+    message += (message.empty() ? "" : "\n") + problem;
+  return fail(Errc::InvalidConfig, std::move(message));
+}
+
 Result<std::int64_t> parse_duration_ms(const std::string& text) {
   std::int64_t n = 0;
   std::string unit;

@@ -9,6 +9,7 @@
 //   - in a passive nautod (one `nauto` command) runs what it is asked and sweeps nothing.
 
 #include <algorithm>
+#include <optional>
 
 #include "compliance_fixes.h"
 #include "compliance_gate.h"
@@ -18,7 +19,9 @@
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/drivers/platform.h"
+#include "nauto/sdk/caller.h"
 #include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/device_scope.h"
 #include "nauto/sdk/registry.h"
 #include "nauto/sdk/yaml_files.h"
 #include "nauto/store/store.h"
@@ -126,7 +129,25 @@ class ComplianceModule final : public Module {
     return ok();
   }
 
-  void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
+  // Who asked is the verified caller (a user's `by` names the user); a caller limited to some
+  // devices (its roles) may check or fix only those.
+  void on_request(const bus::Envelope& original, Context& ctx, Reply reply) override {
+    auto request = original;
+    attribute_body(request);
+    std::optional<std::string> target;
+    if (request.topic == schema::ComplianceRunRequest::kTopic ||
+        request.topic == schema::ComplianceFixRequest::kTopic) {
+      auto body = bus::from_body(request.body);
+      if (body && body->is_object() && body->contains("target") && (*body)["target"].is_string())
+        target = (*body)["target"].get<std::string>();
+    }
+    serve_in_scope(ctx, request, target, std::move(reply),
+                   [this, &ctx](const bus::Envelope& asked, Reply answer) {
+                     serve(asked, ctx, std::move(answer));
+                   });
+  }
+
+  void serve(const bus::Envelope& request, Context& ctx, Reply reply) {
     const auto& topic = request.topic;
     if (topic == schema::ComplianceRunRequest::kTopic) {
       auto args = schema::decode_body<schema::ComplianceRunRequest>(request.body);
@@ -138,7 +159,7 @@ class ComplianceModule final : public Module {
       ask.live = args->live;
       ask.wait = args->wait;
       ask.max_parallel = static_cast<int>(std::clamp<std::int64_t>(args->max_parallel, 1, 1000));
-      ask.by = args->by.empty() ? request.header.source : args->by;
+      ask.by = args->by.empty() ? caller_of(request.header) : args->by;
       return runs_->run(ctx, *policy, std::move(ask), std::move(reply));
     }
     if (topic == schema::ComplianceGateRequest::kTopic) {
@@ -152,7 +173,7 @@ class ComplianceModule final : public Module {
       ask.config = args->config;
       ask.replace = args->replace;
       ask.override_reason = args->override;
-      ask.by = args->by.empty() ? request.header.source : args->by;
+      ask.by = args->by.empty() ? caller_of(request.header) : args->by;
       return gate_->check(ctx, std::move(gates), std::move(ask), std::move(reply));
     }
     if (topic == schema::ComplianceFixRequest::kTopic) {
@@ -170,7 +191,7 @@ class ComplianceModule final : public Module {
       ask.target = args->target;
       ask.dry_run = args->dry_run;
       ask.approvers = args->approvers;
-      ask.by = args->by.empty() ? request.header.source : args->by;
+      ask.by = args->by.empty() ? caller_of(request.header) : args->by;
       return fixes_->fix(ctx, *policy, *rule, std::move(ask), std::move(reply));
     }
     auto answer = read(request);

@@ -27,7 +27,9 @@
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/drivers/config_diff.h"
+#include "nauto/sdk/caller.h"
 #include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/device_scope.h"
 #include "nauto/sdk/offload.h"
 #include "nauto/sdk/registry.h"
 #include "nauto/store/retention.h"
@@ -235,9 +237,37 @@ class ConfigsModule final : public Module {
     if (ended) fetches_.job_ended(ctx, ended->id);
   }
 
-  void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
+  // Who asked is the verified caller (a user's `by` names the user); a caller limited to some
+  // devices (its roles) may back up, compare, plan, push or roll back only those.
+  void on_request(const bus::Envelope& original, Context& ctx, Reply reply) override {
+    auto request = original;
+    attribute_body(request);
+    serve_in_scope(ctx, request, scoped_target(request), std::move(reply),
+                   [this, &ctx](const bus::Envelope& asked, Reply answer) {
+                     serve(asked, ctx, std::move(answer));
+                   });
+  }
+
+  // The devices a request acts on, as a selector; nullopt for a service that acts on none.
+  static std::optional<std::string> scoped_target(const bus::Envelope& request) {
     const auto& topic = request.topic;
-    const auto& caller = request.header.source;
+    const bool by_target = topic == schema::ConfigsBackupRequest::kTopic ||
+                           topic == schema::ConfigsDriftRequest::kTopic ||
+                           topic == schema::ConfigsPlanRequest::kTopic ||
+                           topic == schema::ConfigsPushRequest::kTopic ||
+                           topic == schema::ConfigsRolloutRequest::kTopic;
+    const bool by_device = topic == schema::ConfigsRollbackRequest::kTopic;
+    if (!by_target && !by_device) return std::nullopt;
+    auto body = bus::from_body(request.body);
+    if (!body || !body->is_object()) return std::nullopt;  // serve() names what is wrong
+    const auto field = body->find(by_device ? "device" : "target");
+    if (field == body->end() || !field->is_string()) return std::nullopt;
+    return by_device ? "name=" + field->get<std::string>() : field->get<std::string>();
+  }
+
+  void serve(const bus::Envelope& request, Context& ctx, Reply reply) {
+    const auto& topic = request.topic;
+    const auto caller = caller_of(request.header);
     if (topic == schema::ConfigsBackupRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsBackupRequest>(request.body);
       if (!args) return reply.fail(args.error());

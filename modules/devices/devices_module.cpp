@@ -25,6 +25,7 @@
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/device_scope.h"
 #include "nauto/sdk/module.h"
 #include "nauto/sdk/registry.h"
 #include "nauto/store/store.h"
@@ -233,9 +234,9 @@ class DevicesModule final : public Module {
     namespace schema = bus::schema;
     const json& args = *body;
     if (request.topic == schema::JobRunRequest::kTopic)
-      return run(args, request.header.source, ctx, std::move(reply));
+      return run(args, request.header, ctx, std::move(reply));
     if (request.topic == schema::DeviceCallRequest::kTopic)
-      return call(args, request.header.source, ctx, std::move(reply));
+      return call(args, request.header, ctx, std::move(reply));
     if (request.topic == schema::DeviceCancelRequest::kTopic) {
       auto cancel = schema::DeviceCancelRequest::decode(args);
       if (!cancel) return reply.fail(cancel.error());
@@ -336,16 +337,32 @@ class DevicesModule final : public Module {
             return started(
                 fail(Errc::NotFound, "selector '" + spec->target + "' matches no device"), 0);
           }
-          // Change windows and dangerous commands, before any credential or device is touched.
-          if (auto allowed = guard_.check_windows(*spec, list, std::chrono::system_clock::now());
-              !allowed)
-            return started(allowed.error(), 0);
-          if (auto allowed = check_dangerous(*spec, list, *catalog_); !allowed)
-            return started(allowed.error(), 0);
-          if (spec->kind == JobKind::Push && !spec->dry_run)
-            return ask_gate(ctx, spec, list, started);
-          resolve_and_start(ctx, spec, list, started);
+          if (!spec->scope.empty() && !list.empty())
+            return check_scope(ctx, spec, std::move(list), started);
+          admit(ctx, spec, list, started);
         });
+  }
+
+  // A caller limited to some devices (its roles' selector) gets a job only when every device
+  // selected is among them.
+  void check_scope(Context& ctx, std::shared_ptr<JobSpec> spec, json list, Started started) {
+    const auto who = spec->principal.empty() ? spec->started_by : spec->principal;
+    check_device_scope(ctx, who, spec->scope, spec->target,
+                       [this, &ctx, spec, list = std::move(list), started](Result<void> inside) {
+                         if (!inside) return started(inside.error(), 0);
+                         admit(ctx, spec, list, started);
+                       });
+  }
+
+  // Change windows, dangerous commands and the compliance gate, then credentials and start.
+  void admit(Context& ctx, std::shared_ptr<JobSpec> spec, const json& list, Started started) {
+    if (auto allowed = guard_.check_windows(*spec, list, std::chrono::system_clock::now());
+        !allowed)
+      return started(allowed.error(), 0);
+    if (auto allowed = check_dangerous(*spec, list, *catalog_); !allowed)
+      return started(allowed.error(), 0);
+    if (spec->kind == JobKind::Push && !spec->dry_run) return ask_gate(ctx, spec, list, started);
+    resolve_and_start(ctx, spec, list, started);
   }
 
   // The compliance gate (modules/compliance): a push that would make a gate policy's rule fail
@@ -420,12 +437,20 @@ class DevicesModule final : public Module {
                 });
   }
 
-  void run(const json& args, const std::string& who, Context& ctx, Reply reply) {
+  // Who a job is for: the verified caller, and the devices it may act on.
+  static void attribute_to_caller(JobSpec& spec, const bus::Header& header) {
+    spec.principal = header.principal;
+    spec.scope = header.scope;
+    if (spec.started_by.empty())
+      spec.started_by = header.principal.empty() ? header.source : header.principal;
+  }
+
+  void run(const json& args, const bus::Header& header, Context& ctx, Reply reply) {
     if (auto typed = bus::schema::JobRunRequest::decode(args); !typed)
       return reply.fail(typed.error());
     auto spec = parse_job_spec(args);  // the values: kinds, durations, ranges
     if (!spec) return reply.fail(spec.error());
-    if (spec->started_by.empty()) spec->started_by = who;
+    attribute_to_caller(*spec, header);
     auto shared_reply = std::make_shared<Reply>(std::move(reply));
     start_job(std::make_shared<JobSpec>(std::move(*spec)), ctx,
               [shared_reply](Result<std::string> id, std::size_t devices) {
@@ -436,7 +461,7 @@ class DevicesModule final : public Module {
 
   // One device, answered when it is done: a one-device job, so it has the job engine's
   // limits, locks, retries and records.
-  void call(json args, const std::string& who, Context& ctx, Reply reply) {
+  void call(json args, const bus::Header& header, Context& ctx, Reply reply) {
     const auto received_us = now_us();
     auto request = bus::schema::DeviceCallRequest::decode(args);
     if (!request) return reply.fail(request.error());
@@ -458,7 +483,7 @@ class DevicesModule final : public Module {
     args["target"] = "name=" + device;
     auto spec = parse_job_spec(args);
     if (!spec) return reply.fail(spec.error());
-    if (spec->started_by.empty()) spec->started_by = who;
+    attribute_to_caller(*spec, header);
     auto shared_reply = std::make_shared<Reply>(std::move(reply));
     start_job(
         std::make_shared<JobSpec>(std::move(*spec)), ctx,

@@ -123,6 +123,7 @@ json to_json(const JobSpec& spec) {
               {"attempts", spec.attempts},
               {"lock", spec.lock_fail_fast ? "fail" : "wait"},
               {"started_by", spec.started_by},
+              {"principal", spec.principal},
               {"chain", spec.chain},
               {"allow_empty", spec.allow_empty}};
 }

@@ -60,6 +60,11 @@ struct JobSpec {
   int attempts = 0;                    ///< per device, transient faults only; 0: default
   bool lock_fail_fast = false;         ///< a device locked by another job: fail at once
   std::string started_by;
+  /// The caller as the router verified it (bus::Header::principal), and the devices it may act
+  /// on (bus::Header::scope, an inventory selector; empty: all). A job selecting a device
+  /// outside the scope is refused before anything starts.
+  std::string principal;
+  std::string scope;
   /// The causal chain the job belongs to (a schedule's firing, an event's id); carried on its
   /// job.device, job.progress and job.finished events so `nauto events tail --chain` finds them.
   std::string chain;

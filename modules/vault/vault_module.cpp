@@ -18,6 +18,7 @@
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema.h"
 #include "nauto/bus/schema_types.h"
+#include "nauto/sdk/caller.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/module.h"
 #include "nauto/sdk/registry.h"
@@ -74,8 +75,7 @@ class VaultModule final : public Module {
     if (!body) return reply.fail(body.error());
     // The caller as the router verified it; only a request that did not cross the router (a
     // test driving the module) has just its source.
-    const auto& who =
-        request.header.principal.empty() ? request.header.source : request.header.principal;
+    const auto& who = caller_of(request.header);
     auto answer = handle(request.topic, *body, who, ctx);
     if (!answer) return reply.fail(answer.error());
     reply.ok_json(*answer);

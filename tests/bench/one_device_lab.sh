@@ -3,7 +3,8 @@
 # sets NAUTOD, NAUTO, LAB and `work` (a temporary directory, removed on exit with the lab and
 # nautod), starts the lab and creates $work/runbooks. Then the benchmark writes its runbooks and
 # calls `one_device_nautod SERVICE [RUNBOOKS_OPTIONS]`, which starts nautod with the inventory,
-# vault, devices and runbooks modules and waits until SERVICE answers.
+# vault, devices and runbooks modules (and the lines in $extra_modules, indented as modules)
+# and waits until SERVICE answers.
 NAUTOD=$(realpath "$2")
 NAUTO=$(realpath "$3")
 LAB=$(realpath "$4")
@@ -40,6 +41,7 @@ modules:
   vault: {}
   devices: {max_sessions: 8, device_timeout: 10s}
   runbooks: {dirs: [$work/runbooks]${2:+, $2}}
+${extra_modules:-}
 YAML
   export NAUTO_CONFIG=$work/nauto.yaml
   lab_credentials

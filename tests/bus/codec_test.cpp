@@ -26,9 +26,13 @@ TEST_CASE("header round trip keeps every field for every kind", "[bus][codec]") 
     h.time_us = 1763790000123456;
     h.deadline_us = 1763790001123456;
     h.principal = "alice";
+    h.roles = "viewer,operator";
+    h.scope = "site=dc1";
     auto decoded = decode_header(encode_header(h));
     REQUIRE(decoded);
     CHECK(decoded->principal == "alice");
+    CHECK(decoded->roles == "viewer,operator");
+    CHECK(decoded->scope == "site=dc1");
     // Encoded from a view (as the router re-stamps a header), the same bytes.
     const auto bytes = encode_header(h);
     auto view = decode_header_view(bytes);

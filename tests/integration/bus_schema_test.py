@@ -4,7 +4,8 @@
 For each service in bus/schema/*.yaml (read through generate.py --json), and each of its
 request fields: the field wrongly typed, then (when required) left out; for every service an
 undeclared field and a body that is not an object. Each answer must be invalid_argument (exit
-status 2 from `nauto call`) naming the service, the field and the type expected. Then every
+status 2 from `nauto call`) naming the service, the field and the type expected; a service only
+modules may call (access: module) is refused by the router before its body is read. Then every
 declared event is published with each field wrongly typed. Afterwards `nauto status` must show
 every module running with 0 restarts.
 
@@ -96,6 +97,7 @@ modules:
   configs: {{}}
   compliance: {{}}
   telemetry: {{listen: "127.0.0.1:{base + 3}"}}
+  audit: {{}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
     log = open(os.path.join(work, "nautod.log"), "w")
@@ -119,6 +121,10 @@ modules:
         asked = 0
         all_cases = []
         for topic, service in sorted(schema["services"].items()):
+            if service["access"] == "module":
+                all_cases.append((topic, f"{topic}: refused to a user, its body unread", {"x": 1},
+                                  None))
+                continue
             fields = service["request"]
             good = {f["name"]: VALID[f["type"]] for f in fields if f["required"]}
             cases = []
@@ -140,6 +146,10 @@ modules:
         answers = call_all([(topic, body) for topic, _, body, _ in all_cases], env)
         for (topic, what, body, needles), (code, out) in zip(all_cases, answers):
             asked += 1
+            if needles is None:
+                check(what, code != 0 and "only modules inside nautod may" in out,
+                      f"exit {code}: {out.strip()}")
+                continue
             check(what, code == 2 and topic in out and all(n in out for n in needles),
                   f"exit {code}, wanted 2 and {needles}: {out.strip()}")
         check(f"every bad body was answered ({asked} requests)", asked > 100, f"only {asked}")

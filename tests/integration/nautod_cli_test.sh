@@ -182,6 +182,8 @@ router:
   tcp_endpoint: tcp://127.0.0.1:$port
   curve_secret_key_file: $work/server.key
   curve_allowed_clients_file: $work/clients
+auth:
+  users: [{key: "$(awk '/public key/ {print $3}' "$work/module.pub")", name: remote-example, roles: [module]}]
 modules:
   journal: {}
 YAML

@@ -322,6 +322,7 @@ TEST_CASE("tcp with CURVE admits only listed client keys; ipc is unaffected", "[
   options.curve_server = *server_keys;
   options.curve_allowed_clients = {listed->public_key};
   options.tcp_endpoint = loopback_tcp(1);
+  options.auth.default_roles = {"viewer"};  // bus.stats is a viewer's
   BusFixture bus(options);
   CHECK(curve_call(bus, options.tcp_endpoint, *server_keys, *listed, 3000));
   auto refused = curve_call(bus, options.tcp_endpoint, *server_keys, *stranger, 300);
@@ -343,6 +344,7 @@ TEST_CASE("tcp with CURVE and no allow-list admits any client key", "[router]") 
   kernel::RouterOptions options;
   options.curve_server = *server_keys;
   options.tcp_endpoint = loopback_tcp(2);
+  options.auth.default_roles = {"viewer"};
   BusFixture bus(options);
   CHECK(curve_call(bus, options.tcp_endpoint, *server_keys, *anyone, 3000));
   auto wrong_server = bus::make_curve_keys();
@@ -382,50 +384,76 @@ TEST_CASE("every request carries its caller's verified principal, whatever the c
   kernel::RouterOptions options;
   options.endpoints = {bus::endpoints::kRouterInproc, ipc};
   options.in_process_modules = {"mod"};
-  options.auth.users.push_back({"tester", ::geteuid(), std::nullopt, "", {"operator"}});
+  options.auth.roles.emplace(
+      "dc1", kernel::RoleDefinition{"dc1", {"@read", "@operate"}, {}, "site=dc1", false});
+  options.auth.users.push_back({"tester", ::geteuid(), std::nullopt, "", {"dc1"}});
   BusFixture bus(options);
   auto service = bus.client("svc");
-  REQUIRE(service.call("bus.register", {{"name", "svc"}, {"serves", {"svc.who"}}}, 2000));
-  auto principal_of_next = [&] {
+  // In-process, a test client may serve a declared service under any name.
+  REQUIRE(
+      service.call("bus.register", {{"name", "svc"}, {"serves", {"svc.who", "job.run"}}}, 2000));
+  auto header_of_next = [&] {
     for (;;) {
       auto request = bus::receive_envelope(service.socket());
       REQUIRE(request);
       if (!*request || (*request)->header.kind != bus::Kind::Request) continue;
       REQUIRE(bus::send_envelope(service.socket(),
                                  bus::make_reply(**request, "svc", bus::to_body(json::object()))));
-      return (*request)->header.principal;
+      return (*request)->header;
     }
   };
-  auto ask = [&](bus::BusClient& client, const std::string& claimed) {
-    auto request = bus::make_request("svc.who", "x", bus::to_body(json::object()), 5000);
+  auto ask = [&](bus::BusClient& client, const std::string& claimed, const std::string& scope) {
+    auto request = bus::make_request("job.run", "x", bus::to_body(json::object()), 5000);
     request.header.principal = claimed;  // a lie the router must not pass on
+    request.header.roles = "admin";      // another
+    request.header.scope = scope;        // may narrow, never widen
     REQUIRE(bus::send_envelope(client.socket(), request));
-    auto principal = principal_of_next();
+    auto header = header_of_next();
     auto answer = bus::receive_envelope(client.socket());
     REQUIRE(answer);
     REQUIRE(*answer);
-    return principal;
+    return header;
   };
 
-  // Over ipc: the unix user the kernel saw, mapped by auth.users.
+  // Over ipc: the unix user the kernel saw, mapped by auth.users, with its role's devices.
   auto over_ipc = bus::BusClient::connect(*bus.context, ipc, "cli");
   REQUIRE(over_ipc);
-  CHECK(ask(*over_ipc, "admin") == "tester");
+  auto header = ask(*over_ipc, "admin", "");
+  CHECK(header.principal == "tester");
+  CHECK(header.roles == "dc1");
+  CHECK(header.scope == "site=dc1");
+  CHECK(ask(*over_ipc, "admin", "name=r1").scope == "(site=dc1) and (name=r1)");
   auto me = over_ipc->call("bus.whoami", json::object(), 2000);
   REQUIRE(me);
   CHECK((*me)["principal"] == "tester");
-  CHECK((*me)["roles"] == json::array({"operator"}));
+  CHECK((*me)["roles"] == json::array({"dc1"}));
   CHECK((*me)["via"] == "ipc");
   CHECK((*me)["uid"] == ::geteuid());
   CHECK((*me)["pid"] == ::getpid());
+  // A service no role of the caller grants (an undeclared one is admin's): refused by the
+  // router, named, counted; the module never sees it.
+  auto refused = over_ipc->call("svc.who", json::object(), 2000);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == Errc::PermissionDenied);
+  CHECK(refused.error().message ==
+        "'tester' (roles: dc1) may not call 'svc.who' (admin); roles that may: admin");
+  auto secret = over_ipc->call("vault.resolve", json{{"names", {"core"}}}, 2000);
+  REQUIRE_FALSE(secret);
+  CHECK(secret.error().message.find("(module): only modules inside nautod may") !=
+        std::string::npos);
+  CHECK(bus.stats()["totals"]["requests_refused"] == 2);
 
   // In-process: a module nautod runs is module:<name>; any other peer is nautod's own user.
+  // Both are trusted: the scope they pass on (a user's they act for) is kept as written.
   bus::ClientOptions as_module;
   as_module.routing_id = "mod";
   auto module = bus.client("mod", as_module);
-  CHECK(ask(module, "") == "module:mod");
+  header = ask(module, "", "name=r9");
+  CHECK(header.principal == "module:mod");
+  CHECK(header.roles.empty());
+  CHECK(header.scope == "name=r9");
   auto other = bus.client("other");
-  CHECK(ask(other, "module:mod") == "tester");
+  CHECK(ask(other, "module:mod", "").principal == "tester");
   auto module_me = module.call("bus.whoami", json::object(), 2000);
   REQUIRE(module_me);
   CHECK((*module_me)["via"] == "in-process");
@@ -466,4 +494,89 @@ TEST_CASE("an impostor cannot take a module's routing id or its name", "[router]
   REQUIRE(reply);
   CHECK((*reply)["from"] == "mod");
   CHECK(peer(bus.stats(), "mod")["serves"] == json::array({"mod.echo"}));
+}
+
+TEST_CASE("what changes something is recorded for the audit module, with its outcome",
+          "[router][auth][audit]") {
+  kernel::RouterOptions options;
+  options.audit_capacity = 4;
+  BusFixture bus(options);
+  auto service = bus.client("svc");
+  REQUIRE(
+      service.call("bus.register", {{"name", "svc"}, {"serves", {"job.run", "job.list"}}}, 2000));
+  auto caller = bus.client("caller");
+  auto answered = [&](const std::string& topic, const json& body, bool fails) {
+    std::thread server([&] {
+      for (;;) {
+        auto request = bus::receive_envelope(service.socket());
+        REQUIRE(request);
+        if (!*request || (*request)->header.kind != bus::Kind::Request) continue;
+        REQUIRE(bus::send_envelope(
+            service.socket(),
+            fails ? bus::make_error_reply(**request, "svc", fail(Errc::Rejected, "no, sorry"))
+                  : bus::make_reply(**request, "svc", bus::to_body(json::object()))));
+        return;
+      }
+    });
+    auto reply = caller.call(topic, body, 2000);
+    server.join();
+    return reply;
+  };
+  REQUIRE(answered("job.list", json::object(), false));  // read: not recorded
+  REQUIRE(answered("job.run", {{"target", "site=dc1"}, {"config", "secret 1"}}, false));
+  REQUIRE_FALSE(answered("job.run", {{"device", "r1"}}, true));
+  REQUIRE_FALSE(caller.call("vault.set", {{"name", "core"}, {"password", "hunter2"}}, 2000));
+  REQUIRE_FALSE(caller.call("vault.resolve", {{"purpose", "x"}, {"names", {"lab", "core"}}}, 2000));
+
+  // Only modules inside nautod take them; from the oldest kept.
+  auto audit = bus.client("audit");
+  auto taken = audit.call("bus.audit.take", {{"after", 0}, {"epoch", 0}}, 2000);
+  REQUIRE(taken);
+  const auto epoch = (*taken)["epoch"].get<std::int64_t>();
+  const auto& records = (*taken)["records"];
+  REQUIRE(records.size() == 4);
+  CHECK(records[0]["service"] == "job.run");
+  CHECK(records[0]["target"] == "target=site=dc1");  // never the config
+  CHECK(records[0]["outcome"] == "ok");
+  CHECK(records[0]["access"] == "operate");
+  CHECK(records[0]["via"] == "in-process");
+  CHECK(records[1]["target"] == "device=r1");
+  CHECK(records[1]["outcome"] == "error");
+  CHECK(records[1]["error_code"] == "rejected");
+  CHECK(records[2]["service"] == "vault.set");
+  CHECK(records[2]["target"] == "name=core");
+  CHECK(records[2]["outcome"] == "unavailable");
+  CHECK(records[3]["target"] == "names=lab,core");  // a list of names, the rest unread
+  CHECK(taken->dump().find("hunter2") == std::string::npos);
+  CHECK((*taken)["lost"] == 0);
+  const auto last = (*taken)["last"].get<std::uint64_t>();
+  CHECK(last == 4);
+
+  // Nothing new: the take waits, and is answered when a record comes (no polling).
+  auto parked = bus::make_request("bus.audit.take", "audit",
+                                  bus::to_body({{"after", last}, {"epoch", epoch}}), 5000);
+  REQUIRE(bus::send_envelope(audit.socket(), parked));
+  REQUIRE(answered("job.run", {{"runbook", "x"}}, false));
+  for (;;) {
+    auto answer = bus::receive_envelope(audit.socket());
+    REQUIRE(answer);
+    if (!*answer || (*answer)->header.correlation_id != parked.header.id) continue;
+    auto body = bus::from_body((*answer)->body);
+    REQUIRE(body);
+    REQUIRE((*body)["records"].size() == 1);
+    CHECK((*body)["records"][0]["target"] == "runbook=x");
+    CHECK((*body)["records"][0]["seq"] == 5);
+    break;
+  }
+
+  // A ring that overflows before the records are taken says how many were lost.
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(answered("job.run", {{"device", "r" + std::to_string(i)}}, false));
+  auto late = audit.call("bus.audit.take", {{"after", 5}, {"epoch", epoch}}, 2000);
+  REQUIRE(late);
+  CHECK((*late)["lost"] == 1);
+  CHECK((*late)["records"].size() == 4);
+  CHECK((*late)["records"][0]["target"] == "device=r1");
+  CHECK((*late)["last"] == 10);
+  CHECK(bus.stats()["totals"]["audit_dropped"] == 6);
 }

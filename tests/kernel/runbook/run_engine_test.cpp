@@ -237,6 +237,31 @@ TEST_CASE("dry runs never change a device", "[runbook][api]") {
   CHECK_FALSE(pushed_for_real);
 }
 
+TEST_CASE("approvers may be named by role", "[runbook][approval]") {
+  Harness h;
+  const auto source = lua(R"LUA(
+    local decision = approve{ message = "go?", approvers = { "role:approver", "carol" },
+                              timeout = 60 }
+    return decision.by)LUA");
+  auto id = h.start(source);
+  REQUIRE(id);
+  h.bus.run_until([&] { return h.bus.count("run.approval") == 1; });
+  // A name is not a role, and another role does not count.
+  CHECK(h.engine().decide(*id, "", true, "approver", "").error().code == Errc::PermissionDenied);
+  CHECK(h.engine().decide(*id, "", true, "dan", {"operator", "viewer"}, "").error().code ==
+        Errc::PermissionDenied);
+  REQUIRE(h.engine().decide(*id, "", true, "dan", {"viewer", "approver"}, "has the role"));
+  auto r = h.finish(*id);
+  CHECK(r["state"] == "succeeded");
+  CHECK(r["result"] == "dan");
+  // A principal named in the list still decides without the role.
+  auto named = h.start(source);
+  REQUIRE(named);
+  h.bus.run_until([&] { return h.bus.count("run.approval") == 2; });
+  REQUIRE(h.engine().decide(*named, "", true, "carol", "named"));
+  CHECK(h.finish(*named)["result"] == "carol");
+}
+
 TEST_CASE("approvals wait for an approver", "[runbook][approval]") {
   FakeDevices devices;
   Harness h;

@@ -13,8 +13,8 @@
 
 namespace nauto::bus {
 
-/// Header as a msgpack map {v, id, kind, src, corr, ts, dl, pr}. Empty strings and zero times are
-/// omitted to keep the hot path small.
+/// Header as a msgpack map {v, id, kind, src, corr, ts, dl, pr, ro, sc}. Empty strings and zero
+/// times are omitted to keep the hot path small.
 std::string encode_header(const Header& header);
 /// A decoded header whose strings point into the bytes it was read from (valid as long as
 /// they are). The router uses it to route without allocating.
@@ -26,6 +26,8 @@ struct HeaderView {
   std::int64_t time_us = 0;
   std::int64_t deadline_us = 0;
   std::string_view principal;
+  std::string_view roles;
+  std::string_view scope;
   Header to_header() const;
 };
 

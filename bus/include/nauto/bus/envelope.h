@@ -34,6 +34,12 @@ struct Header {
   /// a CURVE key over tcp, a module in-process). The router overwrites whatever the sender
   /// wrote, so a module takes its caller from here, never from a body.
   std::string principal;
+  /// Requests: the roles the router found for `principal`, comma-separated (viewer,operator).
+  std::string roles;
+  /// Requests: the devices the caller may act on for this service, as an inventory selector
+  /// (site=dc1); empty for no limit. The router sets it from the roles that grant the service;
+  /// a module acting for a user (a runbook's run, a config push) passes that user's on.
+  std::string scope;
 };
 
 /// One bus message. `body` holds msgpack bytes; the bus never looks inside it.

@@ -42,6 +42,17 @@ std::string_view describe(FieldType type);
 /// where it is used, with the key in the message).
 bool has_type(const nlohmann::json& value, FieldType type);
 
+/// Who may call a service; the router checks it against the caller's roles (issue 30).
+enum class Access : std::uint8_t {
+  Read,     ///< shows or checks something; nothing changes, no device is contacted
+  Operate,  ///< acts on devices or starts work (jobs, pushes, runs)
+  Approve,  ///< decides an approval
+  Admin,    ///< changes who may do what, or what nauto is (vault, inventory, rules, schedules)
+  Module,   ///< only modules (in-process code), never a user: vault.resolve
+};
+/// "read", "operate", ...: as the schema files spell it.
+std::string_view access_name(Access access);
+
 struct Field {
   const char* name;
   FieldType type;
@@ -57,6 +68,10 @@ struct Message {
   std::size_t field_count;
   const char* doc;
   bool open;  ///< fields beyond those declared are allowed (example.echo sends back anything)
+  Access access = Access::Read;  ///< requests: who may call it (events: unused)
+  /// requests: whether the router records each call for the audit trail: every service that
+  /// changes something (by default those whose access is not read; `audit:` in the schema).
+  bool audited = false;
 };
 
 /// The request of a service, or nullptr when it is not declared.

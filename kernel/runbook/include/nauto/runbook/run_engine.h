@@ -36,6 +36,14 @@ class BusPort {
   virtual ~BusPort() = default;
   virtual void request(const std::string& service, const nlohmann::json& body,
                        std::int64_t timeout_ms, ReplyFn on_reply) = 0;
+  /// The same for a run a user started: `scope` (the devices that user may act on,
+  /// bus::Header::scope) goes with the request (Context::request_for). A port whose requests
+  /// the router already limits to its user (the shell's own connection) need not override it.
+  virtual void request_for(const std::string& scope, const std::string& service,
+                           const nlohmann::json& body, std::int64_t timeout_ms, ReplyFn on_reply) {
+    (void)scope;
+    request(service, body, timeout_ms, std::move(on_reply));
+  }
   virtual void publish(const std::string& topic, const nlohmann::json& body) = 0;
   virtual std::uint64_t after(std::int64_t delay_ms, std::function<void()> fn) = 0;
   virtual void cancel_timer(std::uint64_t id) = 0;
@@ -78,6 +86,9 @@ struct StartRequest {
   std::string started_by;  ///< for the record: whom a module started it for, or the caller
   /// The verified principal that asked (the request header's), for four-eyes.
   std::string principal;
+  /// The devices that principal may act on (the request header's scope; empty: all). The
+  /// run's device calls and pushes carry it, so the devices module refuses the others.
+  std::string scope;
   /// The causal chain this run continues (a rule firing's id); copied into every run event.
   std::string chain;
   /// {message, approvers, timeout}: ask this before the runbook's code runs (a rule's gate).
@@ -107,6 +118,11 @@ class RunEngine {
   /// Answers a pending approval (`key` may be empty when the run waits for exactly one).
   Result<void> decide(const std::string& id, const std::string& key, bool approve,
                       const std::string& who, const std::string& comment);
+  /// The same for a decider with roles (the request header's): an approver list's
+  /// "role:<name>" entries admit anyone with that role, its other entries name principals.
+  Result<void> decide(const std::string& id, const std::string& key, bool approve,
+                      const std::string& who, const std::vector<std::string>& roles,
+                      const std::string& comment);
 
   /// The stored record with live details for running runs.
   Result<nlohmann::json> status(const std::string& id) const;

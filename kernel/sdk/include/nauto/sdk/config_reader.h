@@ -59,6 +59,10 @@ class ConfigReader {
   std::vector<std::string> problems_;
 };
 
+/// ok() when `problems` is empty; else Errc::InvalidConfig with each problem on a line of its
+/// own: how a reader of several sections reports all it found at once.
+Result<void> config_problems(const std::vector<std::string>& problems);
+
 /// Parses "30s"-style durations; exposed for the CLI and tests.
 Result<std::int64_t> parse_duration_ms(const std::string& text);
 /// Parses "64MiB"-style sizes.

@@ -34,6 +34,12 @@ class Context {
   /// (Errc::Timeout after `timeout_ms`, Errc::Unavailable if nobody serves it, ...).
   virtual void request(std::string service, std::string body, std::int64_t timeout_ms,
                        ReplyFn on_reply) = 0;
+  /// The same, for a user whose request started the work (a runbook's run, a config push):
+  /// `scope` is that request's bus::Header::scope, the devices the user may act on, and goes
+  /// with this request so the module serving it limits the devices as it would for the user.
+  /// The router can only narrow a scope: a caller's own limit always applies as well.
+  virtual void request_for(std::string scope, std::string service, std::string body,
+                           std::int64_t timeout_ms, ReplyFn on_reply) = 0;
   /// Runs `fn` every `period` on this thread, first after one period.
   virtual TimerId every(std::chrono::milliseconds period, TimerFn fn) = 0;
   /// Runs `fn` once after `delay`.
