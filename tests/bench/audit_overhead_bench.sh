@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # What the audit trail costs (issue 30: at most 5% of throughput): the same nautod with and
 # without the audit module (which makes the router record every run.start and device.call and
-# the module chain them into LMDB), alternated, 3 rounds each:
+# the module chain them into LMDB), alternated, ROUNDS rounds each (5):
 #   - device.call: a runbook calls one nauto-lab device CALLS times in a row (sessions kept);
 #   - run.start: RUNS runs of a runbook that returns at once, asked with `nauto call --batch`.
 # The baseline is nautod without the module, measured in the same run.
-#   audit_overhead_bench.sh NAUTOD NAUTO NAUTO_LAB [CALLS] [RUNS]
+#   audit_overhead_bench.sh NAUTOD NAUTO NAUTO_LAB [CALLS] [RUNS] [ROUNDS]
 set -uo pipefail
-CALLS=${4:-500}
-RUNS=${5:-500}
+CALLS=${4:-1000}
+RUNS=${5:-1000}
+ROUNDS=${6:-5}
 . "$(dirname "$0")/one_device_lab.sh" audit-overhead "$@"
 cat >"$work/runbooks/calls.lua" <<LUA
 return runbook { name = "calls", run = function()
@@ -43,7 +44,7 @@ measure() {  # measure LABEL: one round on a fresh nautod; appends "LABEL calls_
   pid=""
   python3 -c "print('$1', $CALLS / ($b - $a), $RUNS / ($d - $c))" | tee -a "$work/rounds.txt"
 }
-for round in 1 2 3; do
+for ((round = 1; round <= ROUNDS; round++)); do
   extra_modules="" measure without
   extra_modules="  audit: {signing_key: $work/audit.key}" measure with
 done
