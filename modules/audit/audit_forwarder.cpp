@@ -1,9 +1,11 @@
 #include "audit_forwarder.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -216,8 +218,17 @@ class AuditForwarder::Connection {
       return fail(Errc::InvalidConfig, "cannot read the CA file " + target.ca_file);
     ssl_ = SSL_new(tls_);
     const auto& name = target.server_name.empty() ? target.host : target.server_name;
-    SSL_set_tlsext_host_name(ssl_, name.c_str());
-    SSL_set1_host(ssl_, name.c_str());
+    // The certificate must name the receiver: its IP address when it is reached by one (no SNI
+    // then), else its host name.
+    in6_addr probe{};
+    const bool by_address = ::inet_pton(AF_INET, name.c_str(), &probe) == 1 ||
+                            ::inet_pton(AF_INET6, name.c_str(), &probe) == 1;
+    if (by_address) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
+    } else {
+      SSL_set_tlsext_host_name(ssl_, name.c_str());
+      SSL_set1_host(ssl_, name.c_str());
+    }
     SSL_set_fd(ssl_, fd_);
     if (SSL_connect(ssl_) != 1) {
       const auto code = ERR_get_error();

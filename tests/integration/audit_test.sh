@@ -6,8 +6,10 @@
 #     the outcome; nothing of a secret appears;
 #   - every record reaches the receiver, across a kill -9 of the receiver and a restart of
 #     nautod: at least once, and exactly once after de-duplication by seq;
+#   - every record reaches a second receiver over TLS, its certificate checked against a CA file;
 #   - `nauto audit verify` passes, then names the record the test edits in LMDB (python3-lmdb)
-#     while nautod is stopped; `nauto audit export` gives every record as a JSON line.
+#     while nautod is stopped; `nauto audit export` gives every record as a JSON line;
+#   - retention removes the old records and anchors the chain, which still verifies.
 #   audit_test.sh NAUTOD NAUTO
 set -uo pipefail
 NAUTOD=$1
@@ -25,13 +27,18 @@ receiver_pid=""
 stop_receiver() { [ -n "$receiver_pid" ] && kill -9 "$receiver_pid" 2>/dev/null && wait "$receiver_pid" 2>/dev/null; receiver_pid=""; }
 trap 'stop_receiver; lab_test_cleanup' EXIT
 cat >"$work/receiver.py" <<'PY'
-# A syslog receiver over TCP (RFC 6587 octet counting): each message on a line of its own.
-import os, socket, sys, threading
+# A syslog receiver over TCP (RFC 6587 octet counting), or TLS (RFC 5425) given a certificate
+# and its key: each message on a line of its own.
+import os, socket, ssl, sys, threading
 port, out = int(sys.argv[1]), sys.argv[2]
 server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind(("127.0.0.1", port))
 server.listen()
+if len(sys.argv) > 4:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    server = context.wrap_socket(server, server_side=True)
 lock = threading.Lock()
 def serve(conn):
     buffer = b""
@@ -49,7 +56,10 @@ def serve(conn):
                 f.write(message + b"\n")
 print("ready", flush=True)
 while True:
-    conn, _ = server.accept()
+    try:
+        conn, _ = server.accept()
+    except (ssl.SSLError, OSError):
+        continue  # a handshake that failed
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
 PY
 start_receiver() {
@@ -57,6 +67,17 @@ start_receiver() {
   receiver_pid=$!
   wait_for 5 grep -q ready "$work/receiver.out"
 }
+# The TLS receiver: a certificate for 127.0.0.1 that the forwarder checks against its CA file.
+tls_port=$((base_port + 2))
+tls_pid=""
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=siem \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other \
+  -keyout "$work/other.key" -out "$work/other.pem" 2>/dev/null
+python3 "$work/receiver.py" "$tls_port" "$work/received-tls.log" "$work/tls.pem" "$work/tls.key" \
+  >"$work/tls-receiver.out" 2>&1 &
+tls_pid=$!
+trap 'stop_receiver; kill -9 $tls_pid 2>/dev/null; lab_test_cleanup' EXIT
 mkdir -p "$work/runbooks"
 cat >"$work/runbooks/hello.lua" <<'LUA'
 return runbook { name = "hello", params = { n = { type = "int", default = 1 } },
@@ -73,7 +94,10 @@ modules:
   audit:
     signing_key: $work/audit-signing.key
     sign_every: 1s
-    forward: [{name: siem, address: "127.0.0.1:$receiver_port", transport: tcp, confirm_after: 500ms}]
+    forward:
+      - {name: siem, address: "127.0.0.1:$receiver_port", transport: tcp, confirm_after: 500ms}
+      - {name: siem-tls, address: "127.0.0.1:$tls_port", transport: tls, ca_file: $work/tls.pem}
+      - {name: wrong-ca, address: "127.0.0.1:$tls_port", transport: tls, ca_file: $work/other.pem}
 YAML
 export NAUTO_CONFIG=$work/nauto.yaml
 "$NAUTO" creds keygen --key-file "$work/vault.key" >/dev/null
@@ -108,10 +132,10 @@ check "filters: by principal" sh -c "'$NAUTO' audit list -p '$carol_user' -o jso
 check "filters: by service glob and outcome" sh -c "'$NAUTO' audit list -s 'vault.*' --outcome ok | grep -q 'name=core'"
 
 last_seq() { "$NAUTO" audit stats -o json | python3 -c "import json,sys; print(json.load(sys.stdin)['last_seq'])"; }
-delivered() {  # delivered: every record 1..last_seq reached the receiver
+delivered() {  # delivered [LOG]: every record 1..last_seq reached the receiver (TCP's log)
   local last
   last=$(last_seq) || return 1
-  python3 - "$work/received.log" "$last" <<'PY'
+  python3 - "${1:-$work/received.log}" "$last" <<'PY'
 import re, sys
 seqs = [int(m.group(1)) for m in re.finditer(rb'\[nauto-audit@32473 seq="(\d+)"', open(sys.argv[1], "rb").read())]
 missing = set(range(1, int(sys.argv[2]) + 1)) - set(seqs)
@@ -120,6 +144,15 @@ sys.exit(0 if not missing else 1)
 PY
 }
 check "every record reaches the receiver" wait_for 10 delivered
+check "...and the TLS receiver, which the forwarder verified" wait_for 10 delivered "$work/received-tls.log"
+unverified() {  # the target whose CA did not sign the receiver's certificate sent nothing
+  "$NAUTO" audit stats -o json | python3 -c "
+import json, sys
+f = {t['name']: t for t in json.load(sys.stdin)['forwarders']}['wrong-ca']
+print(f)
+sys.exit(0 if f['sent'] == 0 and not f['connected'] and 'certificate verify failed' in f['last_error'] else 1)"
+}
+check "...but not to a receiver whose certificate its CA did not sign" wait_for 5 unverified
 check "as RFC 5424: authpriv, MSGID audit-<seq>, structured data, JSON" \
   grep -Eq '^<8[45]>1 [0-9T:.-]+Z [^ ]+ nauto - audit-[0-9]+ \[nauto-audit@32473 seq="[0-9]+" principal="' "$work/received.log"
 
@@ -181,6 +214,16 @@ tampered() {
     grep -q "^TAMPERED at record 3: its content does not match its hash (edited)" "$work/verify.out"
 }
 check "audit verify finds the edit and names record 3 (exit 1)" tampered
+# Retention: records older than a second go, the last one removed anchors the chain, and
+# what is left verifies (the edited record went with them).
+kill "$pid" && wait "$pid" 2>/dev/null
+sed -i 's/    sign_every: 1s/    sign_every: 1s\n    max_age: 1s\n    retention_interval: 200ms/' "$work/nauto.yaml"
+check "nautod starts with a retention of one second" start_nautod audit.stats
+anchored() {
+  "$NAUTO" audit verify -o json >"$work/verify.json" && cat "$work/verify.json" &&
+    python3 -c "import json,sys; v=json.load(open(sys.argv[1])); sys.exit(0 if v['ok'] and v['anchor']['seq'] >= 3 else 1)" "$work/verify.json"
+}
+check "retention removed the old records; the rest verifies from the anchor" wait_for 10 anchored
 check "no module restarted" no_module_restarts
 
 echo "audit: $((count - failed)) passed, $failed failed"
