@@ -242,6 +242,20 @@ dave_job_outside() {
 check "a job on every device is refused, naming the one outside dc1" dave_job_outside
 check "a job on dc1 runs" as_user "$dave_user" job run --commands "show clock" --target site=dc1
 check "dave may not approve" refused "$dave_user" run.approve approve runs approve "$id"
+# Limited to dc1, dave cannot tell where another's run acts: he cancels only his own runs.
+others=$("$NAUTO" run guarded --detach)
+check "root's run waits" wait_for 10 awaiting "$others"
+cancel_others() {
+  ! as_user "$dave_user" runs cancel "$others" >"$work/cancel.out" 2>&1 &&
+    grep -q "'dave' is limited to the devices 'site=dc1' and may cancel only the runs it started; run $others was started by 'root'" "$work/cancel.out" ||
+    { cat "$work/cancel.out"; return 1; }
+}
+check "dave may not cancel root's run" cancel_others
+check "root's run still waits" awaiting "$others"
+own=$(as_user "$dave_user" run guarded --detach)
+check "dave's own run waits" wait_for 10 awaiting "$own"
+check "dave cancels his own run" as_user "$dave_user" runs cancel "$own"
+check "root cancels its run" "$NAUTO" runs cancel "$others"
 check "no module restarted" no_module_restarts
 
 echo "auth: $((count - failed)) passed, $failed failed"
