@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -92,19 +93,28 @@ std::string hex(const Hash& hash) {
   return hex(hash.data(), hash.size());
 }
 
-std::optional<Hash> hash_from_hex(std::string_view text) {
-  if (text.size() != 64) return std::nullopt;
-  Hash hash{};
+std::optional<std::vector<std::uint8_t>> bytes_from_hex(std::string_view text) {
+  if (text.size() % 2) return std::nullopt;
   auto digit = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
   };
-  for (std::size_t i = 0; i < hash.size(); ++i) {
-    const int high = digit(text[2 * i]), low = digit(text[2 * i + 1]);
+  std::vector<std::uint8_t> bytes;
+  bytes.reserve(text.size() / 2);
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    const int high = digit(text[i]), low = digit(text[i + 1]);
     if (high < 0 || low < 0) return std::nullopt;
-    hash[i] = static_cast<std::uint8_t>(high * 16 + low);
+    bytes.push_back(static_cast<std::uint8_t>(high * 16 + low));
   }
+  return bytes;
+}
+
+std::optional<Hash> hash_from_hex(std::string_view text) {
+  const auto bytes = bytes_from_hex(text);
+  if (!bytes || bytes->size() != 32) return std::nullopt;
+  Hash hash{};
+  std::copy(bytes->begin(), bytes->end(), hash.begin());
   return hash;
 }
 
@@ -143,6 +153,14 @@ std::optional<Link> decode_link(std::string_view value) {
   if (!prev || !hash || !record || prev->size() != 32 || hash->size() != 32 || at != value.size())
     return std::nullopt;
   return Link{*prev, *hash, *record};
+}
+
+std::optional<StoredRecord> read_record(std::string_view value) {
+  const auto link = decode_link(value);
+  if (!link) return std::nullopt;
+  auto record = bus::from_body(link->record);
+  if (!record || !record->is_object()) return std::nullopt;
+  return StoredRecord{std::move(*record), hash_of(link->hash), hash_of(link->prev)};
 }
 
 Result<Anchor> read_anchor(const store::Store& store) {

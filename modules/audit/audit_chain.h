@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "nauto/base/result.h"
 #include "nauto/store/store.h"
@@ -37,6 +38,8 @@ std::string seq_key(std::uint64_t seq);
 std::optional<std::uint64_t> seq_of_key(std::string_view key);
 std::string hex(const std::uint8_t* bytes, std::size_t size);
 std::string hex(const Hash& hash);
+/// Lower-case hex digits back into bytes; nullopt for an odd length or a non-digit.
+std::optional<std::vector<std::uint8_t>> bytes_from_hex(std::string_view text);
 std::optional<Hash> hash_from_hex(std::string_view text);
 
 /// The stored value of record `seq` after `prev`; `hash` receives its hash.
@@ -51,6 +54,15 @@ struct Link {
   std::string_view record;  ///< msgpack map bytes
 };
 std::optional<Link> decode_link(std::string_view value);
+
+/// A stored value read whole: the record's fields, its hash and the previous one's; nullopt
+/// when it is not a link or its record is not a msgpack map.
+struct StoredRecord {
+  nlohmann::json record;
+  Hash hash{};
+  Hash prev{};
+};
+std::optional<StoredRecord> read_record(std::string_view value);
 
 /// The hash a record should have.
 Hash link_hash(std::string_view prev, std::string_view key, std::string_view record);

@@ -400,14 +400,13 @@ void AuditForwarder::run() {
     }
     bool failed = false;
     for (const auto& [key, value] : *page) {
-      const auto link = decode_link(value);
-      auto record = link ? bus::from_body(link->record) : Result<json>(json());
-      if (!link || !record || !record->is_object()) {
+      auto stored = read_record(value);
+      if (!stored) {
         log->error("audit forwarding to {}: record {} is unreadable; skipped", target_.name,
                    seq_of_key(key).value_or(0));
       } else {
-        (*record)["hash"] = hex(reinterpret_cast<const std::uint8_t*>(link->hash.data()), 32);
-        if (auto sent = connection->send(syslog_message(*record, target_.hostname)); !sent) {
+        stored->record["hash"] = hex(stored->hash);
+        if (auto sent = connection->send(syslog_message(stored->record, target_.hostname)); !sent) {
           drop(sent.error().message);
           failed = true;
           break;

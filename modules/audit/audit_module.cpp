@@ -252,17 +252,12 @@ class AuditModule final : public Module {
       auto page = store_->scan(kRecordsTable, scan);
       if (!page) return;
       for (const auto& [key, value] : *page) {
-        const auto link = decode_link(value);
-        auto record = link ? bus::from_body(link->record) : Result<json>(json());
-        const auto time =
-            record && record->is_object() ? record->value("time_us", INT64_MAX) : INT64_MAX;
-        if (time >= cutoff) {
+        const auto stored = read_record(value);
+        if (!stored || stored->record.value("time_us", INT64_MAX) >= cutoff) {
           more = false;
           break;
         }
-        Hash hash{};
-        std::copy(link->hash.begin(), link->hash.end(), hash.begin());
-        last_old = Anchor{seq_of_key(key).value_or(0), hash};
+        last_old = Anchor{seq_of_key(key).value_or(0), stored->hash};
       }
       if (more && page->size() < scan.limit) more = false;
       if (more) scan.from = seq_key(last_old ? last_old->seq + 1 : 0);
@@ -332,15 +327,13 @@ class AuditModule final : public Module {
       auto stored = store_->get(kRecordsTable, seq_key(static_cast<std::uint64_t>(args->seq)));
       if (!stored) return std::move(stored).error();
       if (!*stored) return fail(Errc::NotFound, "no audit record " + std::to_string(args->seq));
-      const auto link = decode_link(**stored);
-      auto record = link ? bus::from_body(link->record) : Result<json>(json());
-      if (!link || !record)
+      auto read = read_record(**stored);
+      if (!read)
         return fail(Errc::Malformed,
                     "audit record " + std::to_string(args->seq) + " is unreadable");
-      auto as_hex = [](std::string_view bytes) {
-        return hex(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-      };
-      return json{{"record", *record}, {"hash", as_hex(link->hash)}, {"prev", as_hex(link->prev)}};
+      return json{{"record", std::move(read->record)},
+                  {"hash", hex(read->hash)},
+                  {"prev", hex(read->prev)}};
     }
     if (topic == schema::AuditStatsRequest::kTopic) {
       json forwarders = json::array();
@@ -381,12 +374,10 @@ class AuditModule final : public Module {
       auto page = store_->scan(kRecordsTable, scan);
       if (!page) return std::move(page).error();
       for (const auto& [key, value] : *page) {
-        const auto link = decode_link(value);
-        auto record = link ? bus::from_body(link->record) : Result<json>(json());
-        if (!link || !record || !record->is_object()) continue;
-        if (!matches(*record)) continue;
-        (*record)["hash"] = hex(reinterpret_cast<const std::uint8_t*>(link->hash.data()), 32);
-        found.push_back(std::move(*record));
+        auto stored = read_record(value);
+        if (!stored || !matches(stored->record)) continue;
+        stored->record["hash"] = hex(stored->hash);
+        found.push_back(std::move(stored->record));
         if (found.size() >= limit) break;
       }
       if (found.size() >= limit || page->size() < scan.limit) break;

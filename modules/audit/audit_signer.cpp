@@ -16,22 +16,6 @@ namespace {
 
 using Context = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 
-std::vector<std::uint8_t> from_hex(std::string_view text) {
-  std::vector<std::uint8_t> out;
-  if (text.size() % 2) return {};
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < text.size(); i += 2) {
-    const int high = digit(text[i]), low = digit(text[i + 1]);
-    if (high < 0 || low < 0) return {};
-    out.push_back(static_cast<std::uint8_t>(high * 16 + low));
-  }
-  return out;
-}
-
 Result<EVP_PKEY*> make_key(const std::string& path) {
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
   if (!key) return fail(Errc::Library, "cannot make an ed25519 key");
@@ -105,13 +89,13 @@ std::string AuditSigner::sign(std::uint64_t seq, const Hash& hash) const {
 }
 
 bool AuditSigner::check(std::uint64_t seq, const Hash& hash, std::string_view signature) const {
-  const auto bytes = from_hex(signature);
-  if (bytes.size() != 64) return false;
+  const auto bytes = bytes_from_hex(signature);
+  if (!bytes || bytes->size() != 64) return false;
   const auto message = head_message(seq, hash);
   Context context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   return context &&
          EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key_.get()) == 1 &&
-         EVP_DigestVerify(context.get(), bytes.data(), bytes.size(),
+         EVP_DigestVerify(context.get(), bytes->data(), bytes->size(),
                           reinterpret_cast<const unsigned char*>(message.data()),
                           message.size()) == 1;
 }
