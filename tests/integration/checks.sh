@@ -1,5 +1,6 @@
 # Sourced by the integration scripts: numbered TAP-style checks. Each check runs a command with
-# its output in $work/out.N; a failing check prints the last lines of that output.
+# its output in $work/out.N, and prints how long it took; a failing check prints the last lines
+# of that output.
 #   check "description" command...     then, at the end: summary NAME
 count=0
 failed=0
@@ -7,13 +8,19 @@ check() {
   local what=$1
   shift
   count=$((count + 1))
+  local began=${EPOCHREALTIME/./}
   if "$@" >"$work/out.$count" 2>&1; then
-    echo "ok $count - $what"
+    echo "ok $count - $what $(check_took "$began")"
   else
-    echo "not ok $count - $what"
+    echo "not ok $count - $what $(check_took "$began")"
     sed 's/^/#   /' "$work/out.$count" | tail -30
     failed=$((failed + 1))
   fi
+}
+
+check_took() {  # check_took START_US: "[1.23 s]", the time since START_US (CI budget work)
+  local us=$((${EPOCHREALTIME/./} - $1))
+  printf '[%d.%02d s]' $((us / 1000000)) $((us % 1000000 / 10000))
 }
 
 # Shared helpers of the integration scripts.
