@@ -23,6 +23,7 @@
 #include "nauto/runbook/run_engine.h"
 #include "nauto/sdk/caller.h"
 #include "nauto/sdk/config_reader.h"
+#include "nauto/sdk/device_scope.h"
 #include "nauto/sdk/module.h"
 #include "nauto/sdk/registry.h"
 
@@ -326,19 +327,12 @@ class RunbooksModule final : public Module {
       if (!args) return std::move(args).error();
       auto by = decider(who, args->by, service);
       if (!by) return std::move(by).error();
-      // A caller limited to some devices cannot tell whether another's run stays inside its
-      // devices: it may cancel only the runs it started.
       if (!header.scope.empty()) {
         auto run = engine_->status(args->id);
         if (!run) return std::move(run).error();
-        const auto starter = run->value("principal", "");
-        if (starter != who) {
-          return fail(Errc::PermissionDenied,
-                      "'" + who + "' is limited to the devices '" + header.scope +
-                          "' and may cancel only the runs it started; run " + args->id +
-                          " was started by '" + starter + "'",
-                      service);
-        }
+        auto own = check_own_work(header, "cancel", {"run", args->id, run->value("principal", "")},
+                                  service);
+        if (!own) return std::move(own).error();
       }
       if (auto cancelled = engine_->cancel(args->id, *by); !cancelled)
         return std::move(cancelled).error();

@@ -46,6 +46,17 @@ void check_device_scope(Context& ctx, std::string who, std::string scope, const 
       });
 }
 
+Result<void> check_own_work(const bus::Header& header, std::string_view action,
+                            const StartedWork& work, const std::string& service) {
+  const auto who = caller_of(header);
+  if (header.scope.empty() || work.owner == who) return ok();
+  return fail(Errc::PermissionDenied,
+              "'" + who + "' is limited to the devices '" + header.scope + "' and may " +
+                  std::string(action) + " only the " + std::string(work.kind) + "s it started; " +
+                  std::string(work.kind) + " " + work.id + " was started by '" + work.owner + "'",
+              service);
+}
+
 void serve_in_scope(Context& ctx, const bus::Envelope& request,
                     const std::optional<std::string>& target, Reply reply,
                     std::function<void(const bus::Envelope&, Reply)> serve) {

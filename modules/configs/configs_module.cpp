@@ -285,7 +285,7 @@ class ConfigsModule final : public Module {
         topic == schema::ConfigsRollbackRequest::kTopic)
       return safe_push(ctx, topic, request.body, caller, std::move(reply));
     if (topic.rfind("configs.rollout", 0) == 0)
-      return rollout_request(ctx, topic, request.body, caller, std::move(reply));
+      return rollout_request(ctx, topic, request.body, request.header, std::move(reply));
     if (topic == schema::ConfigsRenderRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsRenderRequest>(request.body);
       if (!args) return reply.fail(args.error());
@@ -794,13 +794,21 @@ class ConfigsModule final : public Module {
   // ---- staged rollouts ----
 
   void rollout_request(Context& ctx, const std::string& topic, const std::string& body,
-                       const std::string& caller, Reply reply) {
+                       const bus::Header& header, Reply reply) {
     auto shared = std::make_shared<Reply>(std::move(reply));
     auto answer = [shared](Result<json> record) {
       if (!record) return shared->fail(record.error());
       shared->ok_json(*record);
     };
+    const auto caller = caller_of(header);
     auto who = [&caller](const std::string& by) { return by.empty() ? caller : by; };
+    // A caller limited to some devices pauses, resumes or aborts only its own rollouts.
+    auto own = [&](const std::string& id, std::string_view action) -> Result<void> {
+      if (header.scope.empty()) return ok();
+      auto record = rollouts_->show(id);
+      if (!record) return std::move(record).error();
+      return check_own_work(header, action, {"rollout", id, record->value("by", "")}, topic);
+    };
     if (topic == schema::ConfigsRolloutRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsRolloutRequest>(body);
       if (!args) return shared->fail(args.error());
@@ -822,15 +830,18 @@ class ConfigsModule final : public Module {
     if (topic == schema::ConfigsRolloutPauseRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsRolloutPauseRequest>(body);
       if (!args) return shared->fail(args.error());
+      if (auto mine = own(args->id, "pause"); !mine) return shared->fail(mine.error());
       return rollouts_->pause(ctx, args->id, who(args->by), answer);
     }
     if (topic == schema::ConfigsRolloutResumeRequest::kTopic) {
       auto args = schema::decode_body<schema::ConfigsRolloutResumeRequest>(body);
       if (!args) return shared->fail(args.error());
+      if (auto mine = own(args->id, "resume"); !mine) return shared->fail(mine.error());
       return rollouts_->resume(ctx, args->id, args->config, who(args->by), answer);
     }
     auto args = schema::decode_body<schema::ConfigsRolloutAbortRequest>(body);
     if (!args) return shared->fail(args.error());
+    if (auto mine = own(args->id, "abort"); !mine) return shared->fail(mine.error());
     rollouts_->abort(ctx, args->id, args->no_rollback, who(args->by), answer);
   }
 

@@ -24,6 +24,7 @@
 #include "nauto/base/clock.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
+#include "nauto/sdk/caller.h"
 #include "nauto/sdk/config_reader.h"
 #include "nauto/sdk/device_scope.h"
 #include "nauto/sdk/module.h"
@@ -237,16 +238,22 @@ class DevicesModule final : public Module {
       return run(args, request.header, ctx, std::move(reply));
     if (request.topic == schema::DeviceCallRequest::kTopic)
       return call(args, request.header, ctx, std::move(reply));
-    if (request.topic == schema::DeviceCancelRequest::kTopic) {
-      auto cancel = schema::DeviceCancelRequest::decode(args);
-      if (!cancel) return reply.fail(cancel.error());
-      std::size_t cancelled = 0;
-      for (const auto& [id, c] : calls_) {
-        if (c.run == cancel->run && runner_->cancel(id)) ++cancelled;
-      }
-      return reply.ok_json(json{{"cancelled", cancelled}});
+    if (request.topic == schema::DeviceSessionOpenRequest::kTopic) {
+      // Holding a session is acting on the device: only inside the caller's scope.
+      auto open = schema::DeviceSessionOpenRequest::decode(args);
+      if (!open) return reply.fail(open.error());
+      const auto target = "name=" + open->device;
+      return serve_in_scope(ctx, request, target, std::move(reply),
+                            [this, open = std::move(*open)](const bus::Envelope&, Reply answer) {
+                              auto held = open_session(open.holder, open.device, open.idle_timeout);
+                              if (!held) return answer.fail(held.error());
+                              answer.ok_json(*held);
+                            });
     }
-    auto answer = answer_query(request.topic, args);
+    Result<json> answer =
+        request.topic == schema::DeviceCancelRequest::kTopic ? cancel_calls(args, request.header)
+        : request.topic == schema::JobCancelRequest::kTopic  ? cancel_job(args, request.header)
+                                                             : answer_query(request.topic, args);
     if (!answer) return reply.fail(answer.error());
     reply.ok_json(*answer);
   }
@@ -255,11 +262,6 @@ class DevicesModule final : public Module {
   Result<json> answer_query(const std::string& service, const json& body) {
     namespace schema = bus::schema;
     if (service == schema::DevicePlatformsRequest::kTopic) return platforms();
-    if (service == schema::DeviceSessionOpenRequest::kTopic) {
-      auto args = schema::DeviceSessionOpenRequest::decode(body);
-      if (!args) return std::move(args).error();
-      return open_session(args->holder, args->device, args->idle_timeout);
-    }
     if (service == schema::DeviceSessionCloseRequest::kTopic) {
       auto args = schema::DeviceSessionCloseRequest::decode(body);
       if (!args) return std::move(args).error();
@@ -275,13 +277,6 @@ class DevicesModule final : public Module {
       return summary;
     }
     auto& store = runner_->job_store();
-    if (service == schema::JobCancelRequest::kTopic) {
-      auto args = schema::JobCancelRequest::decode(body);
-      if (!args) return std::move(args).error();
-      if (auto cancelled = runner_->cancel(args->id); !cancelled)
-        return std::move(cancelled).error();
-      return json{{"id", args->id}};
-    }
     if (service == schema::JobStatusRequest::kTopic) {
       auto args = schema::JobStatusRequest::decode(body);
       if (!args) return std::move(args).error();
@@ -485,17 +480,17 @@ class DevicesModule final : public Module {
     if (!spec) return reply.fail(spec.error());
     attribute_to_caller(*spec, header);
     auto shared_reply = std::make_shared<Reply>(std::move(reply));
-    start_job(
-        std::make_shared<JobSpec>(std::move(*spec)), ctx,
-        [this, shared_reply, run_id, device, received_us](Result<std::string> id, std::size_t) {
-          if (!id) {
-            auto error = id.error();
-            if (error.code == Errc::NotFound)
-              error.message = "no device named '" + device + "' in the inventory";
-            return shared_reply->fail(error);
-          }
-          calls_.emplace(*id, Call{shared_reply, run_id, received_us});
-        });
+    start_job(std::make_shared<JobSpec>(std::move(*spec)), ctx,
+              [this, shared_reply, run_id, device, received_us, principal = caller_of(header)](
+                  Result<std::string> id, std::size_t) {
+                if (!id) {
+                  auto error = id.error();
+                  if (error.code == Errc::NotFound)
+                    error.message = "no device named '" + device + "' in the inventory";
+                  return shared_reply->fail(error);
+                }
+                calls_.emplace(*id, Call{shared_reply, run_id, principal, received_us});
+              });
   }
 
   // Answers the device.call waiting for job `id`, if any, from its outcome. The runner hands
@@ -528,6 +523,43 @@ class DevicesModule final : public Module {
     }
     runner_->sessions().hold(device, holder, static_cast<std::int64_t>(idle_s * 1000));
     return json{{"device", device}, {"holder", holder}};
+  }
+
+  // A caller limited to some devices cancels only the jobs it started (check_own_work).
+  Result<json> cancel_job(const json& body, const bus::Header& header) {
+    auto args = bus::schema::JobCancelRequest::decode(body);
+    if (!args) return std::move(args).error();
+    if (!header.scope.empty()) {
+      auto record = runner_->job_store().job(args->id);
+      if (!record) return std::move(record).error();
+      if (!*record) return fail(Errc::NotFound, "no job " + args->id + " (`nauto job list`)");
+      const auto spec = (**record).value("spec", json::object());
+      auto owner = spec.value("principal", "");
+      if (owner.empty()) owner = spec.value("started_by", "");
+      auto own = check_own_work(header, "cancel", {"job", args->id, owner},
+                                bus::schema::JobCancelRequest::kTopic);
+      if (!own) return std::move(own).error();
+    }
+    if (auto cancelled = runner_->cancel(args->id); !cancelled) return std::move(cancelled).error();
+    return json{{"id", args->id}};
+  }
+
+  // The device calls of a run in flight; a caller limited to some devices cancels only its own
+  // (a run's calls are the runbooks engine's: such a caller cancels its run with run.cancel).
+  Result<json> cancel_calls(const json& body, const bus::Header& header) {
+    auto args = bus::schema::DeviceCancelRequest::decode(body);
+    if (!args) return std::move(args).error();
+    for (const auto& [id, c] : calls_) {
+      if (c.run != args->run) continue;
+      auto own = check_own_work(header, "cancel", {"device call", id, c.principal},
+                                bus::schema::DeviceCancelRequest::kTopic);
+      if (!own) return std::move(own).error();
+    }
+    std::size_t cancelled = 0;
+    for (const auto& [id, c] : calls_) {
+      if (c.run == args->run && runner_->cancel(id)) ++cancelled;
+    }
+    return json{{"cancelled", cancelled}};
   }
 
   void publish_progress(Context& ctx) {
@@ -568,6 +600,7 @@ class DevicesModule final : public Module {
   struct Call {
     std::shared_ptr<Reply> reply;
     std::string run;
+    std::string principal;         // who called (caller_of), for device.cancel
     std::int64_t received_us = 0;  // wall clock, for PathTiming
   };
   static constexpr std::int64_t kProgressMs = 250;

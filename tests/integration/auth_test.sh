@@ -242,6 +242,20 @@ dave_job_outside() {
 check "a job on every device is refused, naming the one outside dc1" dave_job_outside
 check "a job on dc1 runs" as_user "$dave_user" job run --commands "show clock" --target site=dc1
 check "dave may not approve" refused "$dave_user" run.approve approve runs approve "$id"
+dave_session_outside() {
+  ! as_user "$dave_user" call device.session.open \
+    --json "{\"holder\": \"dave-shell\", \"device\": \"$eos\", \"idle_timeout\": 30}" >"$work/session.out" 2>&1 &&
+    grep -q "1 selected is outside it: $eos" "$work/session.out" || { cat "$work/session.out"; return 1; }
+}
+check "dave may not hold a session to the dc2 device" dave_session_outside
+dave_cancels_roots_job() {
+  local job
+  job=$("$NAUTO" job run --commands "show clock" --target ios1 --detach) || return 1
+  ! as_user "$dave_user" job cancel "$job" >"$work/cancel.out" 2>&1 &&
+    grep -q "may cancel only the jobs it started; job $job was started by 'root'" "$work/cancel.out" ||
+    { cat "$work/cancel.out"; return 1; }
+}
+check "dave may not cancel root's job" dave_cancels_roots_job
 # Limited to dc1, dave cannot tell where another's run acts: he cancels only his own runs.
 others=$("$NAUTO" run guarded --detach)
 check "root's run waits" wait_for 10 awaiting "$others"

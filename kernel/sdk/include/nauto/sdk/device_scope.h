@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "nauto/base/result.h"
 #include "nauto/bus/envelope.h"
@@ -33,6 +34,20 @@ void check_device_scope(Context& ctx, std::string who, std::string scope, const 
 void serve_in_scope(Context& ctx, const bus::Envelope& request,
                     const std::optional<std::string>& target, Reply reply,
                     std::function<void(const bus::Envelope&, Reply)> serve);
+
+/// Work someone started (a run, a job, a rollout) that a caller asks to stop, pause or resume.
+struct StartedWork {
+  std::string_view kind;  ///< "run", "job", "rollout": the refusal says "only the runs it started"
+  std::string id;
+  std::string owner;  ///< the principal that started it
+};
+
+/// A caller limited to some devices cannot tell whether another's work stays inside them: it
+/// may stop, pause or resume only the work it started. ok() when the header has no scope or the
+/// caller (caller_of) is the owner; else Errc::PermissionDenied, e.g. "'dave' is limited to the
+/// devices 'site=dc1' and may cancel only the runs it started; run r1 was started by 'root'".
+Result<void> check_own_work(const bus::Header& header, std::string_view action,
+                            const StartedWork& work, const std::string& service);
 
 /// The selector of the devices `target` picks outside `scope`.
 std::string outside_scope_selector(const std::string& target, const std::string& scope);
