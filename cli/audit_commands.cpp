@@ -48,10 +48,13 @@ void print_records(const json& answer) {
     auto outcome = r.value("outcome", "");
     if (!r.value("error_code", "").empty() && outcome != "ok")
       outcome += " (" + r.value("error_code", "") + ")";
+    // A reload's record says what it changed in `auth:` (users and roles).
+    auto target = r.value("target", "");
+    if (!r.value("detail", "").empty()) target += " (" + r.value("detail", "") + ")";
     table.rows.push_back({cell(r["seq"]), format_time_us(r.value("time_us", std::int64_t{0})),
                           r.value("principal", ""),
                           r.value("kind", "") == "gap" ? "(gap)" : r.value("service", ""),
-                          r.value("target", ""), outcome});
+                          std::move(target), outcome});
   }
   std::cout << table.render();
 }

@@ -133,7 +133,7 @@ Kernel::~Kernel() {
   stop();
 }
 
-Result<void> Kernel::reload(const KernelConfig& config) {
+Result<void> Kernel::reload(const KernelConfig& config, ReloadSender by) {
   if (config.data_dir != config_.data_dir || config.run_dir != config_.run_dir ||
       config.store_map_size != config_.store_map_size ||
       config.store_max_size != config_.store_max_size ||
@@ -145,11 +145,23 @@ Result<void> Kernel::reload(const KernelConfig& config) {
         "reload: data_dir, run_dir, store and router settings take effect "
         "only after a restart of nautod");
   }
-  if (auto logged = log_setup(config.log); !logged) return logged;
-  if (auto applied = host_->reconfigure(config.modules); !applied) return applied;
+  if (auto logged = log_setup(config.log); !logged) {
+    reload_rejected(config.source, logged.error(), by);
+    return logged;
+  }
+  if (auto applied = host_->reconfigure(config.modules); !applied) {
+    reload_rejected(config.source, applied.error(), by);
+    return applied;
+  }
   config_.log = config.log;
   config_.modules = config.modules;
+  config_.auth = config.auth;
+  router_->reload(ConfigReload{config.auth, config.source, "", by.uid, by.pid});
   return ok();
+}
+
+void Kernel::reload_rejected(const std::string& source, const Error& why, ReloadSender by) {
+  router_->reload(ConfigReload{std::nullopt, source, why.describe(), by.uid, by.pid});
 }
 
 void Kernel::stop() {

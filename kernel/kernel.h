@@ -14,6 +14,12 @@
 
 namespace nauto::kernel {
 
+/// Who asked for a reload: the sender of SIGHUP (sigwaitinfo), -1 when unknown.
+struct ReloadSender {
+  std::int64_t uid = -1;
+  std::int64_t pid = -1;
+};
+
 class Kernel {
  public:
   /// Creates data_dir and run_dir, opens the store, binds the router (inproc + ipc, tcp when
@@ -22,9 +28,12 @@ class Kernel {
                                                const std::string& executable);
   ~Kernel();
 
-  /// Applies a new configuration: log settings and modules. Store and router settings need a
-  /// restart; a change there is reported as a warning, not applied.
-  Result<void> reload(const KernelConfig& config);
+  /// Applies a new configuration: log settings, modules and `auth:` (users and roles). Store
+  /// and router settings need a restart; a change there is reported as a warning, not applied.
+  /// The reload is recorded for the audit module with what it changed in `auth:`.
+  Result<void> reload(const KernelConfig& config, ReloadSender by = {});
+  /// Records a reload that was rejected (the file could not be read or was invalid).
+  void reload_rejected(const std::string& source, const Error& why, ReloadSender by);
   /// Graceful stop: modules, then router, then store. Idempotent.
   void stop();
 

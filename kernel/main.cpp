@@ -210,18 +210,25 @@ int main(int argc, char** argv) {
             config->data_dir, (*kernel)->ipc_endpoint());
 
   for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    siginfo_t info{};
+    const int sig = sigwaitinfo(&signals, &info);
+    if (sig < 0) continue;
     if (sig == SIGHUP) {
+      // Who sent it, for the audit record (kill(2) fills both; the terminal's hangup does not).
+      const ReloadSender by =
+          info.si_code == SI_USER || info.si_code == SI_QUEUE
+              ? ReloadSender{static_cast<std::int64_t>(info.si_uid), info.si_pid}
+              : ReloadSender{};
       auto reloaded = load_config(config_path, path_given);
       if (!reloaded) {
         log->error("reload rejected, keeping the running configuration: {}",
                    reloaded.error().describe());
+        (*kernel)->reload_rejected(config->source, reloaded.error(), by);
         continue;
       }
       if (!log_level.empty()) reloaded->log.level = log_level;  // the command line still wins
       reloaded->passive = passive;
-      if (auto applied = (*kernel)->reload(*reloaded); !applied) {
+      if (auto applied = (*kernel)->reload(*reloaded, by); !applied) {
         log->error("reload rejected: {}", applied.error().describe());
       } else {
         log->info("configuration reloaded from {}", reloaded->source);

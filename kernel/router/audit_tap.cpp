@@ -25,6 +25,7 @@ json AuditRecord::to_json() const {
   if (pid >= 0) out["pid"] = pid;
   if (!error_code.empty()) out["error_code"] = error_code;
   if (!error.empty()) out["error"] = error;
+  if (!detail.empty()) out["detail"] = detail;
   return out;
 }
 

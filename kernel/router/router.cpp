@@ -1,8 +1,10 @@
 #include "router.h"
 
 #include <pthread.h>
+#include <pwd.h>
 #include <unistd.h>
 
+#include <functional>
 #include <queue>
 #include <set>
 #include <unordered_map>
@@ -10,6 +12,7 @@
 
 #include "../host/module_runner.h"
 #include "audit_tap.h"
+#include "auth_change.h"
 #include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/body.h"
@@ -23,6 +26,8 @@ using nlohmann::json;
 
 namespace {
 constexpr const char* kSelf = "kernel.router";
+// The audit record of a reload of nautod's configuration (SIGHUP): not a bus service.
+constexpr const char* kReloadService = "nautod.reload";
 constexpr int kMaxBatch = 512;  // messages handled between deadline checks
 
 // Routing ids from zmq are binary; show them as hex when they are not printable.
@@ -146,9 +151,10 @@ class RouterImpl {
     return ok();
   }
 
-  // Sleeps until a message, a request deadline or stop_bell rings (stop()): an idle router
-  // makes no system calls.
-  void run(const std::atomic<bool>& stopping, const Doorbell& stop_bell) {
+  // Sleeps until a message, a request deadline or the bell rings (stop(), reload()): an idle
+  // router makes no system calls.
+  void run(const std::atomic<bool>& stopping, const Doorbell& bell,
+           const std::function<std::optional<ConfigReload>()>& take_reload) {
     pthread_setname_np(pthread_self(), "router");
     if (auto applied = apply_scheduling(options_.scheduling); !applied)
       log_->warn("router.scheduling not applied: {}", applied.error().message);
@@ -156,11 +162,16 @@ class RouterImpl {
     frames.reserve(4);
     while (!stopping.load(std::memory_order_relaxed)) {
       zmq::pollitem_t items[3] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
-                                  {nullptr, stop_bell.fd(), ZMQ_POLLIN, 0},
+                                  {nullptr, bell.fd(), ZMQ_POLLIN, 0},
                                   {zap_ ? zap_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
       const auto timeout = next_poll_timeout_ms();
       try {
         zmq::poll(items, zap_ ? 3 : 2, std::chrono::milliseconds(timeout));
+        if (items[1].revents & ZMQ_POLLIN) {
+          bell.drain();
+          while (auto reload = take_reload())
+            apply(std::move(*reload));
+        }
         if (zap_ && (items[2].revents & ZMQ_POLLIN)) answer_zap();
         for (int i = 0; i < kMaxBatch; ++i) {
           frames.clear();
@@ -500,6 +511,53 @@ class RouterImpl {
   }
 
   // An audit record of a request (audit_tap.h): who, what, on what; closed by its outcome.
+  // A reload of nautod's configuration: recorded with its sender and what it changed in
+  // `auth:`, which takes effect for the next message (identities are resolved per message).
+  void apply(ConfigReload reload) {
+    AuditRecord record;
+    record.time_us = now_us();
+    record.via = "signal";
+    record.uid = reload.sender_uid;
+    record.pid = reload.sender_pid;
+    record.principal = "unknown";
+    if (reload.sender_uid >= 0) {
+      PeerCredentials sender;
+      sender.via = PeerCredentials::Via::Ipc;
+      sender.uid = static_cast<uid_t>(reload.sender_uid);
+      sender.gid = primary_gid(sender.uid);
+      const auto& who = principals_.resolve(sender, "");
+      record.principal = who.principal;
+      record.roles = joined(who.roles);
+    }
+    record.service = kReloadService;
+    record.access = std::string(bus::schema::access_name(bus::schema::Access::Admin));
+    record.target = "config=" + reload.source;
+    if (reload.auth) {
+      record.detail = describe_auth_change(options_.auth, *reload.auth);
+      if (!record.detail.empty()) {
+        log_->info("auth reloaded: {}", record.detail);
+        principals_ = PrincipalMap(*reload.auth, ::geteuid(), options_.in_process_modules);
+        policy_ = AccessPolicy(reload.auth->roles);
+        options_.auth = std::move(*reload.auth);
+      }
+      record.outcome = "ok";
+    } else {
+      record.outcome = "error";
+      record.error_code = std::string(errc_name(Errc::InvalidConfig));
+      record.error = reload.error;
+    }
+    if (audit_.enabled()) add_record(std::move(record));
+  }
+
+  static gid_t primary_gid(uid_t uid) {
+    struct passwd entry {};
+    struct passwd* found = nullptr;
+    char buffer[4096];
+    if (::getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) != 0 || !found)
+      return static_cast<gid_t>(-1);
+    return found->pw_gid;
+  }
+
   std::shared_ptr<AuditRecord> open_record(const Identity& caller,
                                            const PeerCredentials& credentials,
                                            std::string_view service, bus::schema::Access access,
@@ -943,12 +1001,28 @@ Router::~Router() {
 }
 
 void Router::start() {
-  thread_ = std::thread([this] { impl_->run(stopping_, stop_bell_); });
+  thread_ = std::thread([this] { impl_->run(stopping_, bell_, [this] { return take_reload(); }); });
+}
+
+void Router::reload(ConfigReload reload) {
+  {
+    std::lock_guard lock(reloads_mutex_);
+    reloads_.push_back(std::move(reload));
+  }
+  bell_.ring();
+}
+
+std::optional<ConfigReload> Router::take_reload() {
+  std::lock_guard lock(reloads_mutex_);
+  if (reloads_.empty()) return std::nullopt;
+  auto first = std::move(reloads_.front());
+  reloads_.erase(reloads_.begin());
+  return first;
 }
 
 void Router::stop() {
   stopping_ = true;
-  stop_bell_.ring();
+  bell_.ring();
   if (thread_.joinable()) thread_.join();
   impl_.reset();
 }

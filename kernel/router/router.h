@@ -22,10 +22,11 @@
 // With CURVE and an allow-list, it also answers ZeroMQ's authentication requests (ZAP,
 // rfc.zeromq.org/spec/27) so only listed client keys get in over tcp.
 // Threading: all routing runs on one thread ("router"), started by start(); the object is
-// thread-bound to that thread except for start()/stop(), which the owner calls.
+// thread-bound to that thread except for start()/stop(), which the owner calls, and reload().
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -62,6 +63,15 @@ struct RouterOptions {
   std::size_t audit_capacity = 0;
 };
 
+/// A reload of nautod's configuration (SIGHUP), for the router to apply and to record.
+struct ConfigReload {
+  std::optional<AuthOptions> auth;  ///< the new `auth:`; nullopt when the reload was rejected
+  std::string source;               ///< the configuration file
+  std::string error;                ///< why it was rejected; empty when it was applied
+  std::int64_t sender_uid = -1;     ///< who sent the signal (sigwaitinfo), -1 when unknown
+  std::int64_t sender_pid = -1;
+};
+
 class RouterImpl;
 
 /// Owns the router thread. Construct with create(); destroy stops and joins the thread.
@@ -79,12 +89,23 @@ class Router {
   /// Stops the thread and closes the socket. Idempotent.
   void stop();
 
+  /// Records a reload of nautod's configuration for the audit module (service
+  /// `nautod.reload`, the signal's sender as principal, what changed in `auth:` as detail) and
+  /// applies its `auth:`: from the next message on, callers are mapped and checked by the new
+  /// users and roles. Any thread; applied on the router's, which it wakes.
+  void reload(ConfigReload reload);
+
  private:
   explicit Router(std::unique_ptr<RouterImpl> impl);
+  std::optional<ConfigReload> take_reload();
+
   std::unique_ptr<RouterImpl> impl_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
-  Doorbell stop_bell_;  // wakes the router thread for stop(): it sleeps without a timeout
+  // Wakes the router thread for stop() and reload(): it sleeps without a timeout.
+  Doorbell bell_;
+  std::mutex reloads_mutex_;
+  std::vector<ConfigReload> reloads_;  // under reloads_mutex_, in the order they came
 };
 
 /// Names of the router's own services.

@@ -4,6 +4,8 @@
 #   - runs started, secrets stored and a refusal (a unix user made by the test, without
 #     roles) each become a record naming the verified principal, the service, the target and
 #     the outcome; nothing of a secret appears;
+#   - a reload (SIGHUP) that gives that user a role applies at once and is recorded, naming who
+#     sent it and the users and roles it changed;
 #   - every record reaches the receiver, across a kill -9 of the receiver and a restart of
 #     nautod: at least once, and exactly once after de-duplication by seq;
 #   - every record reaches a second receiver over TLS, its certificate checked against a CA file;
@@ -109,6 +111,20 @@ check "runs start" sh -c "for n in 1 2 3; do '$NAUTO' run hello --param n=\$n >/
 check "a secret is stored" "$NAUTO" call vault.set --json '{"name": "core", "username": "ops", "password": "s3cret-value"}'
 carol_refused() { ! as_user "$carol_user" call run.start --json '{"runbook": "hello"}'; }
 check "a user without roles is refused" carol_refused
+# A role change by a reload (SIGHUP): applied at once, recorded with its sender and the change.
+cat >>"$work/nauto.yaml" <<YAML
+auth:
+  users:
+    - {user: $carol_user, name: carol, roles: [operator]}
+YAML
+kill -HUP "$pid"
+carol_runs() { as_user "$carol_user" run hello >/dev/null; }
+check "after a reload that makes her an operator, the same user starts a run" wait_for 5 carol_runs
+reload_recorded() {
+  "$NAUTO" audit list -s nautod.reload >"$work/reloads.out" && cat "$work/reloads.out" &&
+    grep -Eq " root +nautod.reload +config=$work/nauto.yaml \(users: \+carol\) +ok$" "$work/reloads.out"
+}
+check "the reload is recorded: root sent it, and it added the user carol" wait_for 5 reload_recorded
 records() {  # records FILTER-ARGS...: `nauto audit list` as JSON into $work/list.json
   "$NAUTO" audit list -n 1000 -o json "$@" >"$work/list.json"
 }

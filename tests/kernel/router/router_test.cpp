@@ -580,3 +580,56 @@ TEST_CASE("what changes something is recorded for the audit module, with its out
   CHECK((*late)["last"] == 10);
   CHECK(bus.stats()["totals"]["audit_dropped"] == 6);
 }
+
+TEST_CASE("a reload of the configuration applies new roles at once and is recorded",
+          "[router][auth][audit]") {
+  TempDir dir("nauto-router-reload");
+  const std::string ipc = "ipc://" + dir.path + "/nautod.sock";
+  kernel::RouterOptions options;
+  options.endpoints = {bus::endpoints::kRouterInproc, ipc};
+  options.audit_capacity = 16;
+  options.auth.users.push_back({"tester", ::geteuid(), std::nullopt, "", {"viewer"}});
+  BusFixture bus(options);
+  auto service = bus.client("svc");
+  REQUIRE(service.call("bus.register", {{"name", "svc"}, {"serves", {"job.run"}}}, 2000));
+  auto over_ipc = bus::BusClient::connect(*bus.context, ipc, "cli");
+  REQUIRE(over_ipc);
+  auto refused = over_ipc->call("job.run", json::object(), 2000);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == Errc::PermissionDenied);
+
+  // The same connection, after a reload that makes tester an operator: delivered.
+  auto promoted = options.auth;
+  promoted.users[0].roles = {"operator"};
+  promoted.roles.emplace("dc1", kernel::RoleDefinition{"dc1", {"@read"}, {}, "site=dc1", false});
+  bus.router->reload({promoted, "/etc/nauto/nauto.yaml", "", ::geteuid(), ::getpid()});
+  std::thread server([&] { serve_one(service, json::object()); });
+  CHECK(over_ipc->call("job.run", json::object(), 2000));
+  server.join();
+  auto me = over_ipc->call("bus.whoami", json::object(), 2000);
+  REQUIRE(me);
+  CHECK((*me)["roles"] == json::array({"operator"}));
+
+  // A rejected reload changes nothing and is recorded too.
+  bus.router->reload({std::nullopt, "/etc/nauto/nauto.yaml", "auth.roles.x: unknown class",
+                      ::geteuid(), ::getpid()});
+  auto audit = bus.client("audit");
+  auto taken = audit.call("bus.audit.take", {{"after", 0}, {"epoch", 0}}, 2000);
+  REQUIRE(taken);
+  std::vector<json> reloads;
+  for (const auto& record : (*taken)["records"])
+    if (record["service"] == "nautod.reload") reloads.push_back(record);
+  REQUIRE(reloads.size() == 2);
+  // The sender is mapped like a caller, by the users before the reload.
+  CHECK(reloads[0]["principal"] == "tester");
+  CHECK(reloads[0]["roles"] == "viewer");
+  CHECK(reloads[0]["via"] == "signal");
+  CHECK(reloads[0]["pid"] == ::getpid());
+  CHECK(reloads[0]["target"] == "config=/etc/nauto/nauto.yaml");
+  CHECK(reloads[0]["outcome"] == "ok");
+  CHECK(reloads[0]["detail"] == "users: ~tester; roles: +dc1");
+  CHECK(reloads[1]["outcome"] == "error");
+  CHECK(reloads[1]["error"] == "auth.roles.x: unknown class");
+  CHECK_FALSE(reloads[1].contains("detail"));
+  CHECK((*me)["principal"] == "tester");
+}
