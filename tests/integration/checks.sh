@@ -4,6 +4,10 @@
 #   check "description" command...     then, at the end: summary NAME
 count=0
 failed=0
+# Debian's python3 and tools first: bootstrap installs their modules (yaml, lmdb, textfsm), and
+# a python3 earlier on PATH may be a version manager's shim, which costs half a second a call
+# (pyenv: 0.54 s against 0.05 s; configs_cli calls python3 136 times).
+PATH=/usr/bin:/bin:$PATH
 check() {
   local what=$1
   shift
