@@ -191,13 +191,16 @@ std::optional<PeerCredentials> parse_ipc_peer_address(std::string_view address) 
 }
 
 PrincipalMap::PrincipalMap(AuthOptions options, uid_t own_uid,
-                           std::vector<std::string> in_process_modules)
+                           std::vector<std::string> in_process_modules,
+                           std::vector<std::string> child_modules)
     : options_(std::move(options)),
       own_uid_(own_uid),
       in_process_modules_(std::move(in_process_modules)) {
   own_ = unix_identity(own_uid_, ::getgid());
   for (const auto& module : in_process_modules_)
-    by_module_[module] = Identity{"module:" + module, {}};
+    by_module_[module] = Identity{"module:" + module, {}, true};
+  for (const auto& module : child_modules)
+    by_child_[module] = Identity{"module:" + module, {}, true};
 }
 
 const Identity& PrincipalMap::resolve(const PeerCredentials& peer, std::string_view routing_id) {
@@ -214,6 +217,10 @@ const Identity& PrincipalMap::resolve(const PeerCredentials& peer, std::string_v
       return known->second;
     }
     case PeerCredentials::Via::Ipc:
+      if (peer.uid == own_uid_) {
+        const auto child = by_child_.find(routing_id.substr(0, routing_id.find('#')));
+        if (child != by_child_.end()) return child->second;
+      }
       break;
   }
   const std::uint64_t key = (std::uint64_t{peer.uid} << 32) | peer.gid;

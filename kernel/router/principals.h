@@ -10,6 +10,10 @@
 //   - in-process (inproc): code inside nautod. A module's connection (its routing id is
 //     "<name>#<random>" for a module nautod runs in-process) is `module:<name>`; any other
 //     in-process peer (a passive kernel's own CLI) is nautod's own unix user.
+//   - a module nautod runs as a child process (`isolation: process`) connects over ipc as
+//     nautod's own uid with the routing id "<name>#<random>": it is `module:<name>` too. Any
+//     process of nautod's uid could claim that, but such a process can read the store and the
+//     vault key anyway.
 // nautod's own unix user and root are `admin` unless an entry says otherwise: they can read the
 // store and the vault key anyway. A unix user no entry names gets `auth.default_roles` (none by
 // default) under its login name.
@@ -73,12 +77,18 @@ std::optional<PeerCredentials> parse_ipc_peer_address(std::string_view address);
 struct Identity {
   std::string principal;
   std::vector<std::string> roles;
+  /// A module nautod runs (module:<name>): in-process, or its own child over ipc. Trusted like
+  /// nautod itself: roles do not limit it, and the scope it passes on is kept.
+  bool module = false;
 };
 
 class PrincipalMap {
  public:
-  /// `own_uid`: the uid nautod runs as; `in_process_modules`: the modules it runs in-process.
-  PrincipalMap(AuthOptions options, uid_t own_uid, std::vector<std::string> in_process_modules);
+  /// `own_uid`: the uid nautod runs as; `in_process_modules`: the modules it runs in-process;
+  /// `child_modules`: those it runs as child processes (`isolation: process`), which connect
+  /// over ipc as `own_uid` with routing ids "<name>#<random>".
+  PrincipalMap(AuthOptions options, uid_t own_uid, std::vector<std::string> in_process_modules,
+               std::vector<std::string> child_modules = {});
 
   /// Who is behind a connection; `routing_id` matters only in-process ("<module>#..."). The
   /// reference is valid until the next call.
@@ -98,6 +108,7 @@ class PrincipalMap {
   std::map<std::uint64_t, Cached> by_unix_;  // uid << 32 | gid
   std::map<std::string, Identity, std::less<>> by_key_;
   std::map<std::string, Identity, std::less<>> by_module_;
+  std::map<std::string, Identity, std::less<>> by_child_;  // over ipc, from own_uid_ only
   Identity own_;  // nautod's own unix user, for in-process peers that are not modules
 };
 

@@ -114,7 +114,8 @@ class RouterImpl {
         socket_(context, zmq::socket_type::router),
         log_(logger(kSelf)),
         started_us_(now_us()),
-        principals_(options_.auth, ::geteuid(), options_.in_process_modules),
+        principals_(options_.auth, ::geteuid(), options_.in_process_modules,
+                    options_.out_of_process_modules),
         policy_(options_.auth.roles),
         audit_(options_.audit_capacity, started_us_) {}
 
@@ -328,7 +329,7 @@ class RouterImpl {
     if (const auto credentials = credentials_of(frames[1]);
         credentials.via != PeerCredentials::Via::InProcess) {
       const auto& caller = principals_.resolve(credentials, identity);
-      if (!policy_.may_publish(caller.roles, topic)) {
+      if (!caller.module && !policy_.may_publish(caller.roles, topic)) {
         if (totals_.events_refused++ % 1000 == 0) {
           log_->warn(
               "refused an event on '{}' from '{}': no role of theirs ({}) may publish it "
@@ -416,9 +417,10 @@ class RouterImpl {
     const bool control = topic.rfind("bus.", 0) == 0;  // the router's own: not audited
     if (audit_.enabled() && (declared ? declared->audited : true) && !control)
       audit = open_record(caller, credentials, topic, access, header, frames[3]);
-    // Code inside nautod is trusted. The scope a sender wrote (a module acting for a user
-    // passes that user's on) is kept, narrowed by the caller's own: a scope can only narrow.
-    const bool trusted = credentials.via == PeerCredentials::Via::InProcess;
+    // Code inside nautod and its child modules is trusted. The scope a sender wrote (a module
+    // acting for a user passes that user's on) is kept, narrowed by the caller's own: a scope can
+    // only narrow.
+    const bool trusted = credentials.via == PeerCredentials::Via::InProcess || caller.module;
     std::string scope(header.scope);
     if (!trusted) {
       auto grant = policy_.service(caller.roles, topic, access);
@@ -536,7 +538,8 @@ class RouterImpl {
       record.detail = describe_auth_change(options_.auth, *reload.auth);
       if (!record.detail.empty()) {
         log_->info("auth reloaded: {}", record.detail);
-        principals_ = PrincipalMap(*reload.auth, ::geteuid(), options_.in_process_modules);
+        principals_ = PrincipalMap(*reload.auth, ::geteuid(), options_.in_process_modules,
+                                   options_.out_of_process_modules);
         policy_ = AccessPolicy(reload.auth->roles);
         options_.auth = std::move(*reload.auth);
       }
@@ -878,6 +881,7 @@ class RouterImpl {
     json peers = json::array();
     for (const auto& [identity, peer] : peers_) {
       peers.push_back({{"name", peer.name},
+                       {"principal", peer.principal},
                        {"identity", printable_identity(identity)},
                        {"subscribes", peer.subscriptions},
                        {"excludes", peer.excludes},

@@ -61,6 +61,11 @@ echo_works() {
     [ "$(json_get "$work/echo.json" "d['greeting'] + ' ' + str(d['echo']['ping'])")" = "bonjour 1" ]
 }
 check "a request reaches the out-of-process module" wait_for 30 echo_works
+child_is_module() {  # nautod's child connects as its own unix user, and is known by its name
+  "$NAUTO" call bus.stats >"$work/stats.json" &&
+    [ "$(json_get "$work/stats.json" "[p['principal'] for p in d['peers'] if p['name'] == 'example']")" = "['module:example']" ]
+}
+check "the out-of-process module is the principal module:example" child_is_module
 
 check "events publish" "$NAUTO" events publish device.iface.down --json '{"device":"r1","iface":"Gi0/1"}'
 tail_has_event() {

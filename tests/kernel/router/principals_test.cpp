@@ -69,7 +69,7 @@ TEST_CASE("a unix user is its entry, else its groups' roles, else the defaults",
   auth.users.push_back({"alice", 4000001u, std::nullopt, "", {"operator"}});
   auth.users.push_back({"", std::nullopt, 0u, "", {"viewer"}});  // group root (gid 0)
   auth.default_roles = {"viewer"};
-  PrincipalMap map(auth, /*own_uid=*/4000002u, {"devices"});
+  PrincipalMap map(auth, /*own_uid=*/4000002u, {"devices"}, {"telemetry"});
   PeerCredentials ipc;
   ipc.via = PeerCredentials::Via::Ipc;
 
@@ -94,9 +94,20 @@ TEST_CASE("a unix user is its entry, else its groups' roles, else the defaults",
   auto own = map.resolve(ipc, "");
   CHECK(own.roles == std::vector<std::string>{"admin"});
 
+  // A child module (isolation: process): its name, from nautod's own uid only.
+  CHECK(map.resolve(ipc, "telemetry#1f2e").principal == "module:telemetry");
+  CHECK(map.resolve(ipc, "telemetry#1f2e").module);
+  CHECK(map.resolve(ipc, "devices#1f2e").principal == own.principal);  // not a child
+  CHECK_FALSE(map.resolve(ipc, "devices#1f2e").module);
+  ipc.uid = 4000001;
+  CHECK(map.resolve(ipc, "telemetry#1f2e").principal == "alice");
+  ipc.uid = 4000002;
+
   PeerCredentials in_process;  // a module nautod runs, and any other in-process peer
   CHECK(map.resolve(in_process, "devices").principal == "module:devices");
   CHECK(map.resolve(in_process, "devices").roles.empty());
+  CHECK(map.resolve(in_process, "devices").module);
+  CHECK_FALSE(map.resolve(in_process, "cli.123").module);
   CHECK(map.resolve(in_process, "cli.123").principal == map.resolve(ipc, "").principal);
 
   PeerCredentials tcp;
