@@ -48,6 +48,16 @@ std::vector<std::string> declared_tables() {
 // each, 30 MB at most; a minute of 1,500 audited requests a second.
 constexpr std::size_t kAuditRecordsKept = 100'000;
 
+// The names of the modules nautod runs in its own process and as child processes, for the
+// router (principals.h: both are module:<name>).
+void split_modules(const std::vector<ModuleSpec>& modules, std::vector<std::string>& in_process,
+                   std::vector<std::string>& children) {
+  in_process.clear();
+  children.clear();
+  for (const auto& spec : modules)
+    (spec.out_of_process ? children : in_process).push_back(spec.name);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
@@ -77,13 +87,11 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   router_options.default_request_timeout_ms = config.router_request_timeout_ms;
   router_options.scheduling = config.router_scheduling;
   router_options.auth = config.auth;
-  for (const auto& spec : config.modules) {
-    (spec.out_of_process ? router_options.out_of_process_modules
-                         : router_options.in_process_modules)
-        .push_back(spec.name);
-    // The router keeps audit records only for an audit module to take (modules/audit).
+  split_modules(config.modules, router_options.in_process_modules,
+                router_options.out_of_process_modules);
+  // The router keeps audit records only for an audit module to take (modules/audit).
+  for (const auto& spec : config.modules)
     if (spec.name == "audit") router_options.audit_capacity = kAuditRecordsKept;
-  }
   if (!config.router_curve_secret_file.empty()) {
     auto keys = bus::read_curve_secret_file(config.router_curve_secret_file);
     if (!keys) return config_error(std::move(keys).error(), "router.curve_secret_key_file");
@@ -156,12 +164,14 @@ Result<void> Kernel::reload(const KernelConfig& config, ReloadSender by) {
   config_.log = config.log;
   config_.modules = config.modules;
   config_.auth = config.auth;
-  router_->reload(ConfigReload{config.auth, config.source, "", by.uid, by.pid});
+  ConfigReload reload{config.auth, config.source, "", by.uid, by.pid, {}, {}};
+  split_modules(config.modules, reload.in_process_modules, reload.child_modules);
+  router_->reload(std::move(reload));
   return ok();
 }
 
 void Kernel::reload_rejected(const std::string& source, const Error& why, ReloadSender by) {
-  router_->reload(ConfigReload{std::nullopt, source, why.describe(), by.uid, by.pid});
+  router_->reload(ConfigReload{std::nullopt, source, why.describe(), by.uid, by.pid, {}, {}});
 }
 
 void Kernel::stop() {

@@ -512,7 +512,6 @@ class RouterImpl {
     reply_error(identity, request_view(topic, header, frames[3]), std::move(error));
   }
 
-  // An audit record of a request (audit_tap.h): who, what, on what; closed by its outcome.
   // A reload of nautod's configuration: recorded with its sender and what it changed in
   // `auth:`, which takes effect for the next message (identities are resolved per message).
   void apply(ConfigReload reload) {
@@ -536,13 +535,13 @@ class RouterImpl {
     record.target = "config=" + reload.source;
     if (reload.auth) {
       record.detail = describe_auth_change(options_.auth, *reload.auth);
-      if (!record.detail.empty()) {
-        log_->info("auth reloaded: {}", record.detail);
-        principals_ = PrincipalMap(*reload.auth, ::geteuid(), options_.in_process_modules,
-                                   options_.out_of_process_modules);
-        policy_ = AccessPolicy(reload.auth->roles);
-        options_.auth = std::move(*reload.auth);
-      }
+      if (!record.detail.empty()) log_->info("auth reloaded: {}", record.detail);
+      options_.in_process_modules = std::move(reload.in_process_modules);
+      options_.out_of_process_modules = std::move(reload.child_modules);
+      principals_ = PrincipalMap(*reload.auth, ::geteuid(), options_.in_process_modules,
+                                 options_.out_of_process_modules);
+      policy_ = AccessPolicy(reload.auth->roles);
+      options_.auth = std::move(*reload.auth);
       record.outcome = "ok";
     } else {
       record.outcome = "error";
@@ -561,6 +560,7 @@ class RouterImpl {
     return found->pw_gid;
   }
 
+  // An audit record of a request (audit_tap.h): who, what, on what; closed by its outcome.
   std::shared_ptr<AuditRecord> open_record(const Identity& caller,
                                            const PeerCredentials& credentials,
                                            std::string_view service, bus::schema::Access access,

@@ -70,6 +70,10 @@ struct ConfigReload {
   std::string error;                ///< why it was rejected; empty when it was applied
   std::int64_t sender_uid = -1;     ///< who sent the signal (sigwaitinfo), -1 when unknown
   std::int64_t sender_pid = -1;
+  /// The modules nautod now runs in-process and as child processes (RouterOptions), when
+  /// applied: a module a reload adds is module:<name> too.
+  std::vector<std::string> in_process_modules;
+  std::vector<std::string> child_modules;
 };
 
 class RouterImpl;
@@ -91,8 +95,8 @@ class Router {
 
   /// Records a reload of nautod's configuration for the audit module (service
   /// `nautod.reload`, the signal's sender as principal, what changed in `auth:` as detail) and
-  /// applies its `auth:`: from the next message on, callers are mapped and checked by the new
-  /// users and roles. Any thread; applied on the router's, which it wakes.
+  /// applies its `auth:` and module names: from the next message on, callers are mapped and
+  /// checked by the new users and roles. Any thread; applied on the router's, which it wakes.
   void reload(ConfigReload reload);
 
  private:

@@ -602,17 +602,31 @@ TEST_CASE("a reload of the configuration applies new roles at once and is record
   auto promoted = options.auth;
   promoted.users[0].roles = {"operator"};
   promoted.roles.emplace("dc1", kernel::RoleDefinition{"dc1", {"@read"}, {}, "site=dc1", false});
-  bus.router->reload({promoted, "/etc/nauto/nauto.yaml", "", ::geteuid(), ::getpid()});
+  bus.router->reload(
+      {promoted, "/etc/nauto/nauto.yaml", "", ::geteuid(), ::getpid(), {}, {"example"}});
   std::thread server([&] { serve_one(service, json::object()); });
   CHECK(over_ipc->call("job.run", json::object(), 2000));
   server.join();
   auto me = over_ipc->call("bus.whoami", json::object(), 2000);
   REQUIRE(me);
   CHECK((*me)["roles"] == json::array({"operator"}));
+  // A module the reload added, run as a child process, is known by its name.
+  bus::ClientOptions as_child;
+  as_child.routing_id = "example#1f";
+  auto child = bus::BusClient::connect(*bus.context, ipc, "example", as_child);
+  REQUIRE(child);
+  auto child_me = child->call("bus.whoami", json::object(), 2000);
+  REQUIRE(child_me);
+  CHECK((*child_me)["principal"] == "module:example");
 
   // A rejected reload changes nothing and is recorded too.
-  bus.router->reload({std::nullopt, "/etc/nauto/nauto.yaml", "auth.roles.x: unknown class",
-                      ::geteuid(), ::getpid()});
+  bus.router->reload({std::nullopt,
+                      "/etc/nauto/nauto.yaml",
+                      "auth.roles.x: unknown class",
+                      ::geteuid(),
+                      ::getpid(),
+                      {},
+                      {}});
   auto audit = bus.client("audit");
   auto taken = audit.call("bus.audit.take", {{"after", 0}, {"epoch", 0}}, 2000);
   REQUIRE(taken);
