@@ -168,13 +168,13 @@ class RouterImpl {
       const auto timeout = next_poll_timeout_ms();
       try {
         zmq::poll(items, zap_ ? 3 : 2, std::chrono::milliseconds(timeout));
-        if (items[1].revents & ZMQ_POLLIN) {
-          bell.drain();
-          while (auto reload = take_reload())
-            apply(std::move(*reload));
-        }
+        if (items[1].revents & ZMQ_POLLIN) bell.drain();
         if (zap_ && (items[2].revents & ZMQ_POLLIN)) answer_zap();
         for (int i = 0; i < kMaxBatch; ++i) {
+          // A reload applies before any message sent after reload() returned (one atomic
+          // load a message when there is none).
+          while (auto reload = take_reload())
+            apply(std::move(*reload));
           frames.clear();
           if (!zmq::recv_multipart(socket_, std::back_inserter(frames),
                                    zmq::recv_flags::dontwait)) {
@@ -1012,15 +1012,18 @@ void Router::reload(ConfigReload reload) {
   {
     std::lock_guard lock(reloads_mutex_);
     reloads_.push_back(std::move(reload));
+    reload_pending_.store(true, std::memory_order_release);
   }
   bell_.ring();
 }
 
 std::optional<ConfigReload> Router::take_reload() {
+  if (!reload_pending_.load(std::memory_order_acquire)) return std::nullopt;
   std::lock_guard lock(reloads_mutex_);
   if (reloads_.empty()) return std::nullopt;
   auto first = std::move(reloads_.front());
   reloads_.erase(reloads_.begin());
+  if (reloads_.empty()) reload_pending_.store(false, std::memory_order_relaxed);
   return first;
 }
 

@@ -96,7 +96,8 @@ class Router {
   /// Records a reload of nautod's configuration for the audit module (service
   /// `nautod.reload`, the signal's sender as principal, what changed in `auth:` as detail) and
   /// applies its `auth:` and module names: from the next message on, callers are mapped and
-  /// checked by the new users and roles. Any thread; applied on the router's, which it wakes.
+  /// checked by the new users and roles. Any thread; applied on the router's, which it wakes,
+  /// before it handles any message sent after this returned.
   void reload(ConfigReload reload);
 
  private:
@@ -109,7 +110,8 @@ class Router {
   // Wakes the router thread for stop() and reload(): it sleeps without a timeout.
   Doorbell bell_;
   std::mutex reloads_mutex_;
-  std::vector<ConfigReload> reloads_;  // under reloads_mutex_, in the order they came
+  std::vector<ConfigReload> reloads_;        // under reloads_mutex_, in the order they came
+  std::atomic<bool> reload_pending_{false};  // reloads_ is not empty (read without the lock)
 };
 
 /// Names of the router's own services.
