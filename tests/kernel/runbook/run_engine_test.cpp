@@ -399,7 +399,12 @@ TEST_CASE("a restarted engine resumes a run without repeating finished device ca
   // Stop the world while the run waits: r1 and r2 are done, r3 not yet asked.
   h.bus.run_until(
       [&] { return devices.calls.count("r2|show version") == 1 && h.bus.in_flight == 0; });
-  h.bus.run_until([] { return false; }, 50);
+  // ...and the journal holds both results and the wait, written in that order: a slow machine
+  // (the sanitizer pass) must not crash it before they are stored.
+  REQUIRE(h.bus.run_until([&] {
+    auto entries = h.engine().journal().entries(*id);
+    return entries && entries->size() >= 3;
+  }));
   CHECK(devices.calls["r1|show version"] == 1);
   h.restart();
   devices.install(h.bus);
