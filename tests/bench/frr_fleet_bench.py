@@ -146,6 +146,10 @@ for i, name in enumerate(names, start=1):
         exec /usr/bin/vtysh --vty_socket {d} "$@"
         """))
     os.chmod(f"{d}/login", 0o755)
+    # HOME is the router's own folder: sshd runs the login through root's shell, and bash
+    # sources ~/.bashrc for sshd (on these machines it runs `pyenv init`, 0.6 s a login, and
+    # its lock, left behind by a killed login, stalled every later login for 60 s); vtysh
+    # also writes its history to ~/.history_frr.
     open(f"{d}/sshd_config", "w").write(textwrap.dedent(f"""\
         ListenAddress 127.0.0.1:{ports[name]}
         HostKey {work}/host_key
@@ -157,6 +161,7 @@ for i, name in enumerate(names, start=1):
         UsePAM no
         StrictModes no
         MaxStartups 100:30:200
+        SetEnv HOME={d}
         ForceCommand {d}/login
         """))
     run("/usr/sbin/sshd", "-f", f"{d}/sshd_config", "-E", f"{d}/sshd.log")

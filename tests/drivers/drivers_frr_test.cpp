@@ -72,13 +72,16 @@ class FrrSetup {
     bgpd_pid_ = read_pid(dir_ / "bgpd.pid");
     run_or_throw("ssh-keygen -q -t ed25519 -N '' -f " + d + "/host_key");
     run_or_throw("ssh-keygen -q -t ed25519 -N '' -f " + d + "/client_key");
+    // HOME is ours: the login runs through root's shell, which would source root's ~/.bashrc,
+    // and vtysh writes ~/.history_frr.
     std::ofstream(dir_ / "sshd_config")
         << "ListenAddress 127.0.0.1:" << vtysh_port_ << "\nListenAddress 127.0.0.1:" << shell_port_
         << "\nHostKey " << d << "/host_key\nPidFile " << d << "/sshd.pid\nAuthorizedKeysFile " << d
         << "/client_key.pub\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
            "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nAllowTcpForwarding yes\n"
-           "Match LocalPort "
-        << vtysh_port_ << "\n  ForceCommand /usr/bin/vtysh --vty_socket " << d << "\n";
+           "SetEnv HOME="
+        << d << "\nMatch LocalPort " << vtysh_port_
+        << "\n  ForceCommand /usr/bin/vtysh --vty_socket " << d << "\n";
     run_or_throw("/usr/sbin/sshd -f " + d + "/sshd_config -E " + d + "/sshd.log");
     sshd_pid_ = read_pid(dir_ / "sshd.pid");
     // known_hosts in OpenSSH's format for both ports, from the host key we generated.

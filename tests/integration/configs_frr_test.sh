@@ -43,6 +43,8 @@ start_router() {
     -f "$work/frr.conf" -i "$work/bgpd.pid" --vty_socket "$work" &&
     mkdir -p /run/sshd &&
     ssh-keygen -q -t ed25519 -N '' -f "$work/host_key" && ssh-keygen -q -t ed25519 -N '' -f "$work/client_key" &&
+    # HOME=$work: the login runs through root's shell, which would source root's ~/.bashrc,
+    # and vtysh writes ~/.history_frr; neither belongs to the test.
     cat >"$work/sshd_config" <<CONF &&
 ListenAddress 127.0.0.1:$vtysh_port
 HostKey $work/host_key
@@ -53,6 +55,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
+SetEnv HOME=$work
 ForceCommand /usr/bin/vtysh --vty_socket $work
 CONF
     /usr/sbin/sshd -f "$work/sshd_config" -E "$work/sshd.log" &&
@@ -60,7 +63,7 @@ CONF
     wait_for 10 test -s "$work/sshd.pid"
 }
 check "FRR's bgpd behind OpenSSH" start_router
-vtysh() { /usr/bin/vtysh --vty_socket "$work" "$@"; }
+vtysh() { HOME=$work /usr/bin/vtysh --vty_socket "$work" "$@"; }
 
 cat >"$work/inventory.yaml" <<YAML
 hosts:
@@ -185,7 +188,7 @@ killed() {
   vtysh -c 'show running-config' | grep -q "neighbor 192.0.2.1 remote-as 65999" || return 1  # pushed, undecided
   until_window_ended "$work/push3.json" || return 1  # the window ends while nautod is down
   start_nautod configs.status &&
-    wait_for 20 sh -c "vtysh --vty_socket '$work' -c 'show running-config' | grep -q 'neighbor 192.0.2.1 remote-as 65200'" &&
+    wait_for 20 sh -c "HOME='$work' vtysh --vty_socket '$work' -c 'show running-config' | grep -q 'neighbor 192.0.2.1 remote-as 65200'" &&
     vtysh -c 'show running-config' | grep -q "neighbor 192.0.2.1 password s3cr3t-bgp"
 }
 check "kill -9 of nautod in the confirm window: rolled back at the next start" killed
