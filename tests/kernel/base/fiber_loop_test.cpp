@@ -5,11 +5,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -273,6 +275,43 @@ TEST_CASE("fibers spawn fibers, and stacks are reused", "[fiber]") {
     REQUIRE(test::eventually([&] { return ran.load() == 501 && loop.fibers() == 0; }, 10'000));
   }
   CHECK(ran.load() == 501);
+}
+
+namespace {
+
+// Whether the page holding `address` is resident (mincore).
+bool resident(const void* address) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto* start = reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(address) & ~(page - 1));
+  unsigned char state = 0;
+  REQUIRE(::mincore(start, page, &state) == 0);
+  return state & 1;
+}
+
+}  // namespace
+
+TEST_CASE("ended fibers' stacks stay warm while others run, and go back once none is left",
+          "[fiber]") {
+  FiberLoop loop;
+  std::atomic<const char*> touched{nullptr};
+  std::atomic<bool> release{false};
+  // A fiber that outlives the others, as a held session does.
+  loop.spawn([&] {
+    while (!release.load())
+      sleep_for_ms(1);
+  });
+  loop.spawn([&] {
+    volatile char deep[64 * 1024];
+    std::memset(const_cast<char*>(deep), 1, sizeof deep);
+    touched = const_cast<const char*>(deep);  // 64 KiB into the stack: not the top page
+  });
+  REQUIRE(test::eventually([&] { return touched.load() && loop.fibers() == 1; }, 5'000));
+  // Ended, but its stack is a spare the next fiber takes as it is: no page faults again.
+  CHECK(resident(touched.load()));
+  release = true;
+  REQUIRE(test::eventually([&] { return loop.fibers() == 0; }, 5'000));
+  // No fiber left: the spares' pages are returned to the kernel.
+  CHECK(test::eventually([&] { return !resident(touched.load()); }, 5'000));
 }
 
 TEST_CASE("off a fiber, the same calls block the thread in poll", "[fiber]") {
