@@ -112,6 +112,8 @@ class FiberLoop::Impl {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::vector<char*> spare_stacks_;  // mappings of ended fibers, for reuse
   std::size_t warm_spares_ = 0;      // the last ones of spare_stacks_, pages still resident
+  std::int64_t idle_since_us_ = 0;   // when the last fiber ended
+  static constexpr std::int64_t kTrimAfterIdleUs = 1'000'000;
   std::uint64_t next_wait_id_ = 1;
   ucontext_t loop_context_{};
 #ifdef NAUTO_FIBER_ASAN
@@ -195,13 +197,20 @@ void FiberLoop::Impl::run() {
     while (!timers_.empty() &&
            !(timers_.top().fiber->parked && timers_.top().fiber->wait_id == timers_.top().wait_id))
       timers_.pop();
+    // With no fiber left, the warm spare stacks' pages go back after a quiet spell.
+    const bool trimming = warm_spares_ > 0 && owner_.fibers() == 0;
+    std::int64_t wake_at_us = trimming ? idle_since_us_ + kTrimAfterIdleUs : -1;
+    if (!timers_.empty() && (wake_at_us < 0 || timers_.top().when_us < wake_at_us))
+      wake_at_us = timers_.top().when_us;
     int timeout_ms = -1;
-    if (!timers_.empty()) {
-      const auto wait_us = timers_.top().when_us - steady_us();
+    if (wake_at_us >= 0) {
+      const auto wait_us = wake_at_us - steady_us();
       timeout_ms = wait_us <= 0 ? 0 : static_cast<int>((wait_us + 999) / 1000);
     }
     const int n =
         ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    if (trimming && owner_.fibers() == 0 && steady_us() >= idle_since_us_ + kTrimAfterIdleUs)
+      return_spare_pages();
     for (int i = 0; i < n; ++i) {
       if (events[i].data.u64 == kDoorbellData) {
         doorbell_.drain();
@@ -257,10 +266,11 @@ void FiberLoop::Impl::start_fiber(std::function<void()> body) {
 void FiberLoop::Impl::destroy(Fiber* fiber) {
   constexpr std::size_t kSpareStacks = 64;
   if (spare_stacks_.size() < kSpareStacks) {
-    // Kept warm for the next fiber: its touched pages stay resident until the loop has no
-    // fiber left (below). Returning them at every fiber's end cost a TLB shootdown across the
-    // process's CPUs each time and a page fault per page on reuse: on a paravirtualized VM,
-    // 5-7% of a fleet job's session threads.
+    // Kept warm for the next fiber: its touched pages stay resident until the loop has had no
+    // fiber for kTrimAfterIdleUs (run()). Returning them at every fiber's end cost a TLB
+    // shootdown across the process's CPUs each time and a page fault per page on reuse: on a
+    // paravirtualized VM, 5-7% of a fleet job's session threads; and a loop empties now and
+    // then in the middle of a job, so not at once either.
     spare_stacks_.push_back(fiber->mapping);
     ++warm_spares_;
   } else {
@@ -268,7 +278,7 @@ void FiberLoop::Impl::destroy(Fiber* fiber) {
   }
   fiber->mapping = nullptr;
   idle_fibers_.push_back(fiber);
-  if (owner_.live_.fetch_sub(1, std::memory_order_relaxed) == 1) return_spare_pages();
+  if (owner_.live_.fetch_sub(1, std::memory_order_relaxed) == 1) idle_since_us_ = steady_us();
 }
 
 void FiberLoop::Impl::return_spare_pages() {

@@ -310,7 +310,7 @@ TEST_CASE("ended fibers' stacks stay warm while others run, and go back once non
   CHECK(resident(touched.load()));
   release = true;
   REQUIRE(test::eventually([&] { return loop.fibers() == 0; }, 5'000));
-  // No fiber left: the spares' pages are returned to the kernel.
+  // No fiber left for a second: the spares' pages are returned to the kernel.
   CHECK(test::eventually([&] { return !resident(touched.load()); }, 5'000));
 }
 

@@ -12,8 +12,8 @@
 // - Each fiber has its own stack of `stack_bytes` (only the pages it touches use memory), with
 //   a guard page below it; an overflow faults instead of corrupting a neighbour.
 // - Stacks of ended fibers (up to 64) are reused with their pages still resident while the loop
-//   runs other fibers, and their pages go back to the kernel once no fiber is left: so memory
-//   after a busy spell is at most 64 stacks' touched pages above what the live fibers use.
+//   runs other fibers, and their pages go back to the kernel once it has had no fiber for a
+//   second: memory is at most 64 stacks' touched pages above what the live fibers use.
 // - Exceptions do not leave a fiber: one that escapes is logged as a bug and the fiber ends.
 //
 // Thread-safety: spawn() and fibers() from any thread. The destructor waits for every fiber to
