@@ -1,7 +1,5 @@
 #include "known_hosts_index.h"
 
-#include <sys/stat.h>
-
 #include <fstream>
 #include <map>
 #include <memory>
@@ -10,6 +8,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "file_stamp.h"
 
 namespace nauto::drivers::ssh {
 namespace {
@@ -20,8 +20,7 @@ struct Entry {
 };
 
 struct ParsedFile {
-  std::int64_t size = -1;
-  std::int64_t mtime_ns = -1;
+  FileStamp stamp;
   bool indexed = false;
   std::map<std::string, std::vector<Entry>> hosts;  // "[name]:port" -> its keys
 };
@@ -58,19 +57,15 @@ bool parse(std::istream& in, ParsedFile& out) {
 std::shared_ptr<const ParsedFile> load(const std::string& path) {
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<const ParsedFile>> files;
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return nullptr;
-  const std::int64_t mtime_ns =
-      static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
+  const auto stamp = stamp_of(path);
+  if (!stamp) return nullptr;
   {
     std::lock_guard lock(mutex);
     auto it = files.find(path);
-    if (it != files.end() && it->second->size == info.st_size && it->second->mtime_ns == mtime_ns)
-      return it->second;
+    if (it != files.end() && it->second->stamp == *stamp) return it->second;
   }
   auto parsed = std::make_shared<ParsedFile>();
-  parsed->size = info.st_size;
-  parsed->mtime_ns = mtime_ns;
+  parsed->stamp = *stamp;
   std::ifstream in(path);
   parsed->indexed = in && parse(in, *parsed);
   std::lock_guard lock(mutex);

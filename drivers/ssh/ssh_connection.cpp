@@ -10,6 +10,7 @@
 #include "nauto/base/io_wait.h"
 #include "nauto/base/log.h"
 #include "nauto/drivers/driver.h"
+#include "private_key_cache.h"
 
 namespace nauto::drivers::ssh {
 namespace {
@@ -351,18 +352,14 @@ Result<void> SshConnection::authenticate(const Credentials& credentials, const D
 
   if (!credentials.private_key_file.empty() && (methods & SSH_AUTH_METHOD_PUBLICKEY)) {
     tried.push_back("publickey");
-    ssh_key key = nullptr;
-    const char* passphrase =
-        credentials.key_passphrase.empty() ? nullptr : credentials.key_passphrase.c_str();
-    if (ssh_pki_import_privkey_file(credentials.private_key_file.c_str(), passphrase, nullptr,
-                                    nullptr, &key) != SSH_OK) {
+    const auto key = private_key(credentials.private_key_file, credentials.key_passphrase);
+    if (!key) {
       return device_error(target_, Errc::InvalidConfig,
                           "cannot load private key " + credentials.private_key_file +
                               " (missing, unreadable, or wrong passphrase)");
     }
     rc = until_done(session_, SSH_AUTH_AGAIN, deadline,
-                    [&] { return ssh_userauth_publickey(session_, user, key); });
-    ssh_key_free(key);
+                    [&] { return ssh_userauth_publickey(session_, user, key.get()); });
     if (rc == SSH_AUTH_SUCCESS) return ok();
     refresh();
   }
