@@ -211,6 +211,17 @@ Result<Regex> Regex::alternation(const std::vector<const Regex*>& alternatives,
   return compiled;
 }
 
+void Regex::add_ascii_variant() {
+  if (ascii_code_) return;
+  const std::string translated = python_to_pcre2(pattern_);
+  if (!uses_unicode_properties(translated)) return;
+  int code = 0;
+  PCRE2_SIZE offset = 0;
+  ascii_code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                              PCRE2_UTF | PCRE2_ANCHORED, &code, &offset, nullptr);
+  if (ascii_code_) (void)pcre2_jit_compile(ascii_code_, PCRE2_JIT_COMPLETE);
+}
+
 Result<Regex> Regex::compile_translated(std::string translated, std::string python_pattern,
                                         Anchor anchor, std::uint32_t extra_options,
                                         bool ascii_variant) {

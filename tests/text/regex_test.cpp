@@ -96,6 +96,22 @@ TEST_CASE("an alternation: the first alternative that matches wins, its groups s
   CHECK_FALSE(either.may_match("#"));
 }
 
+TEST_CASE("a pattern's ASCII variant matches ASCII lines alike; other lines keep Unicode") {
+  using nauto::text::Matcher;
+  auto rule = Regex::compile(R"(^\s+(\d+)\s+(\w+)\b)").value();
+  rule.add_ascii_variant();
+  Matcher matcher;
+  for (const auto kind : {Matcher::Subject::ValidUtf8, Matcher::Subject::Ascii}) {
+    REQUIRE(*matcher.match(rule, "  42  up_1 now", kind));
+    CHECK(matcher.group(1) == "42");
+    CHECK(matcher.group(2) == "up_1");
+    CHECK_FALSE(*matcher.match(rule, "42 up", kind));
+  }
+  // A no-break space and an Arabic-Indic digit: \s and \d by Unicode, as in Python.
+  REQUIRE(*matcher.match(rule, "\xc2\xa0\xd9\xa3 up", Matcher::Subject::ValidUtf8));
+  CHECK(matcher.group(1) == "\xd9\xa3");
+}
+
 TEST_CASE("an alternation refuses alternatives that refer to their own groups") {
   auto repeated = Regex::compile(R"(^(\w+) \1)").value();
   auto named = Regex::compile(R"(^(?P<x>\w+) (?P=x))").value();

@@ -53,6 +53,10 @@ class Regex {
   /// which the renumbering would break.
   static Result<Regex> alternation(const std::vector<const Regex*>& alternatives,
                                    std::vector<std::uint32_t>& group_offsets);
+  /// Also compiles the pattern without Unicode properties, for subjects known to be ASCII (as
+  /// alternation() does), when that changes its meaning; for a pattern matched on a hot path.
+  /// Anchor::AtStart patterns only. Not thread-safe: call before the regex is shared.
+  void add_ascii_variant();
   /// A pattern written in our own source (a literal, typically held in a function-local
   /// static): one that does not compile is a bug, so it throws std::logic_error.
   static Regex literal(std::string_view python_pattern, Anchor anchor);
