@@ -320,3 +320,22 @@ f.textfsm, .*, lab_os, sh[[ow]] ip bgp
   CHECK(index->commands("other_os") == std::vector<std::string>{"show version"});
   CHECK(index->commands("none").empty());
 }
+
+TEST_CASE("lines end at every separator Python's splitlines knows, and at nothing else") {
+  std::vector<std::string> lines;
+  nauto::textfsm::for_each_line(
+      "a\nb\r\nc\rd\ve\ff\x1cg\x1dh\x1ei\xc2\x85j\xe2\x80\xa8k\xe2\x80\xa9l"
+      "\xc2\xa0m\xe2\x80\xa7n\n",
+      [&](std::string_view line) {
+        lines.emplace_back(line);
+        return true;
+      });
+  CHECK(lines == std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k",
+                                          "l\xc2\xa0m\xe2\x80\xa7n"});
+  lines.clear();
+  nauto::textfsm::for_each_line("x\r", [&](std::string_view line) {
+    lines.emplace_back(line);
+    return true;
+  });
+  CHECK(lines == std::vector<std::string>{"x"});
+}

@@ -4,6 +4,7 @@
 // Clearall; the implicit record at end of input unless the template declares EOF).
 #include <nauto/base/result.h>
 
+#include <array>
 #include <chrono>
 #include <string_view>
 
@@ -26,12 +27,25 @@ Result<Table> parse(const Template& fsm, std::string_view text, const ParseLimit
 /// Calls visit(line) for each line of `text` until it returns false. Lines end at \n, \r\n, \r,
 /// \v, \f, \x1c-\x1e, U+0085, U+2028 and U+2029, with no trailing empty line: Python's
 /// str.splitlines(), which TextFSM uses.
+namespace detail {
+// The bytes a line separator can start with: one lookup per byte skips the rest of a line.
+inline constexpr auto kSeparatorLead = [] {
+  std::array<bool, 256> lead{};
+  for (const unsigned char c : {'\n', '\v', '\f', '\r', '\x1c', '\x1d', '\x1e', '\xc2', '\xe2'})
+    lead[c] = true;
+  return lead;
+}();
+}  // namespace detail
+
 template <typename Visitor>
 void for_each_line(std::string_view text, Visitor&& visit) {
   std::size_t start = 0;
   std::size_t i = 0;
   const std::size_t size = text.size();
   while (i < size) {
+    while (i < size && !detail::kSeparatorLead[static_cast<unsigned char>(text[i])])
+      ++i;
+    if (i == size) break;
     const auto c = static_cast<unsigned char>(text[i]);
     std::size_t separator = 0;
     if (c == '\n' || c == '\v' || c == '\f' || (c >= 0x1c && c <= 0x1e)) {
