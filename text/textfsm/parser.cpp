@@ -146,7 +146,12 @@ class Run {
     for (const ValueOption option : definition.options) {
       switch (option) {
         case ValueOption::Filldown:
-          value.filldown = matched ? std::optional<std::string>(value.text) : std::nullopt;
+          if (!matched)
+            value.filldown.reset();
+          else if (value.filldown)
+            value.filldown->assign(value.text);  // in place: keeps its buffer
+          else
+            value.filldown.emplace(value.text);
           break;
         case ValueOption::Fillup:
           if (value.is_set()) {
@@ -236,11 +241,16 @@ class Run {
     if (empty) return;
     std::vector<Cell> row;
     row.reserve(values_.size());
-    for (const ValueState& value : values_) {
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+      ValueState& value = values_[i];
       if (value.kind == ValueState::Kind::List)
         row.emplace_back(value.list);
+      else if (value.kind != ValueState::Kind::Text)
+        row.emplace_back(std::string());
+      else if (fsm_.values()[i].has(ValueOption::Filldown))
+        row.emplace_back(value.text);
       else
-        row.emplace_back(value.kind == ValueState::Kind::Text ? value.text : std::string());
+        row.emplace_back(std::move(value.text));  // clear_record() below forgets it anyway
     }
     result_.push_back(std::move(row));
     clear_record();
