@@ -2,7 +2,6 @@
 
 #include <map>
 #include <mutex>
-#include <type_traits>
 #include <utility>
 
 #include "file_stamp.h"

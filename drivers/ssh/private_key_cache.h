@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 
 namespace nauto::drivers::ssh {
 

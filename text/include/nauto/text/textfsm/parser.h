@@ -24,9 +24,6 @@ struct ParseLimits {
 /// exceeds its match limit or the parse its time budget; never hangs.
 Result<Table> parse(const Template& fsm, std::string_view text, const ParseLimits& limits = {});
 
-/// Calls visit(line) for each line of `text` until it returns false. Lines end at \n, \r\n, \r,
-/// \v, \f, \x1c-\x1e, U+0085, U+2028 and U+2029, with no trailing empty line: Python's
-/// str.splitlines(), which TextFSM uses.
 namespace detail {
 // The bytes a line separator can start with: one lookup per byte skips the rest of a line.
 inline constexpr auto kSeparatorLead = [] {
@@ -37,6 +34,9 @@ inline constexpr auto kSeparatorLead = [] {
 }();
 }  // namespace detail
 
+/// Calls visit(line) for each line of `text` until it returns false. Lines end at \n, \r\n, \r,
+/// \v, \f, \x1c-\x1e, U+0085, U+2028 and U+2029, with no trailing empty line: Python's
+/// str.splitlines(), which TextFSM uses.
 template <typename Visitor>
 void for_each_line(std::string_view text, Visitor&& visit) {
   std::size_t start = 0;
