@@ -2,8 +2,8 @@
 // The client's private keys, parsed once per file and shared by every session that logs in with
 // them. Reading and decoding a key file (an OpenSSH or PEM file, base64, maybe a passphrase's
 // KDF) cost every session as much as a fifth of its client CPU on a fleet job; a fleet usually
-// logs in with one or two keys. A file that changes (inode, size or mtime) is read again, so a
-// rotated key is picked up by the next session.
+// logs in with one or two keys. A file that changes (inode, size, mtime or ctime) is read again, so
+// a rotated key, or one whose permissions were taken away, is seen by the next session.
 //
 // Thread-safe: any thread may call private_key(). A key is immutable once loaded, and libssh
 // only reads it to sign (ssh_userauth_publickey takes a const key), so sessions on several

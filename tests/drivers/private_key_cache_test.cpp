@@ -2,9 +2,11 @@
 // passphrase is read again, and a failure is not remembered.
 #include "ssh/private_key_cache.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 
 using namespace nauto::drivers::ssh;
@@ -27,6 +29,22 @@ void write_key(const std::filesystem::path& file, const char* passphrase) {
   ssh_key_free(key);
 }
 
+// Changes the file's mode until its ctime differs from before: file times tick coarsely, so
+// one chmod right after a write may leave it as it was.
+void chmod_until_ctime_moves(const std::string& file) {
+  struct stat before {};
+  REQUIRE(::stat(file.c_str(), &before) == 0);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  bool moved = false;
+  for (int i = 0; !moved && std::chrono::steady_clock::now() < give_up; ++i) {
+    struct stat after {};
+    if (::chmod(file.c_str(), i % 2 ? 0600 : 0400) != 0 || ::stat(file.c_str(), &after) != 0) break;
+    moved = after.st_ctim.tv_sec != before.st_ctim.tv_sec ||
+            after.st_ctim.tv_nsec != before.st_ctim.tv_nsec;
+  }
+  REQUIRE(moved);
+}
+
 }  // namespace
 
 TEST_CASE("a key file is parsed once and shared until it changes", "[drivers][ssh]") {
@@ -38,7 +56,17 @@ TEST_CASE("a key file is parsed once and shared until it changes", "[drivers][ss
   CHECK(private_key(file, "") == first);  // the same object: not parsed again
   CHECK(ssh_key_is_private(first.get()));
 
-  write_key(file, nullptr);  // rotated: a new inode and a new key
+  // A chmod moves the file's ctime: it is read again (access may have been taken away).
+  chmod_until_ctime_moves(file);
+  const auto reread = private_key(file, "");
+  REQUIRE(reread);
+  CHECK(reread != first);
+  CHECK(ssh_key_cmp(reread.get(), first.get(), SSH_KEY_CMP_PRIVATE) == 0);
+
+  write_key(file, nullptr);  // rotated: a new key (the inode number may be reused)
+  // File times tick coarsely (a few ms); a rotation that fast is not what this is about.
+  std::filesystem::last_write_time(
+      file, std::filesystem::last_write_time(file) + std::chrono::seconds(1));
   const auto second = private_key(file, "");
   REQUIRE(second);
   CHECK(second != first);
