@@ -211,15 +211,26 @@ Result<Regex> Regex::alternation(const std::vector<const Regex*>& alternatives,
   return compiled;
 }
 
-void Regex::add_ascii_variant() {
-  if (ascii_code_) return;
-  const std::string translated = python_to_pcre2(pattern_);
-  if (!uses_unicode_properties(translated)) return;
+namespace {
+
+// The pattern compiled without PCRE2_UCP (and JIT-translated), for ASCII subjects; null when
+// Unicode properties do not change its meaning, or it does not compile.
+pcre2_code* compile_ascii_variant(const std::string& translated, std::uint32_t options) {
+  if (!uses_unicode_properties(translated)) return nullptr;
   int code = 0;
   PCRE2_SIZE offset = 0;
-  ascii_code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
-                              PCRE2_UTF | PCRE2_ANCHORED, &code, &offset, nullptr);
-  if (ascii_code_) (void)pcre2_jit_compile(ascii_code_, PCRE2_JIT_COMPLETE);
+  pcre2_code* compiled =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                    options & ~PCRE2_UCP, &code, &offset, nullptr);
+  if (compiled) (void)pcre2_jit_compile(compiled, PCRE2_JIT_COMPLETE);
+  return compiled;
+}
+
+}  // namespace
+
+void Regex::add_ascii_variant() {
+  if (!ascii_code_)
+    ascii_code_ = compile_ascii_variant(python_to_pcre2(pattern_), PCRE2_UTF | PCRE2_ANCHORED);
 }
 
 Result<Regex> Regex::compile_translated(std::string translated, std::string python_pattern,
@@ -240,12 +251,7 @@ Result<Regex> Regex::compile_translated(std::string translated, std::string pyth
   (void)pcre2_jit_compile(compiled, PCRE2_JIT_COMPLETE);
   Regex regex;
   regex.code_ = compiled;
-  if (ascii_variant && uses_unicode_properties(translated)) {
-    regex.ascii_code_ =
-        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
-                      options & ~PCRE2_UCP, &code, &offset, nullptr);
-    if (regex.ascii_code_) (void)pcre2_jit_compile(regex.ascii_code_, PCRE2_JIT_COMPLETE);
-  }
+  if (ascii_variant) regex.ascii_code_ = compile_ascii_variant(translated, options);
   regex.pattern_ = std::move(python_pattern);
   pcre2_pattern_info(compiled, PCRE2_INFO_CAPTURECOUNT, &regex.captures_);
   std::uint32_t name_count = 0;

@@ -421,10 +421,11 @@ Result<Template> Template::compile(std::string_view text, std::string source) {
     }
     // After a Continue rule matches, the rules after it are tried one by one: on ASCII lines,
     // without Unicode properties, like the alternation.
-    for (std::size_t r = 1; r < state.rules.size(); ++r)
-      if (std::any_of(state.rules.begin(), state.rules.begin() + static_cast<std::ptrdiff_t>(r),
-                      [](const Rule& rule) { return rule.line_action == LineAction::Continue; }))
-        state.rules[r].regex.add_ascii_variant();
+    bool after_continue = false;
+    for (Rule& rule : state.rules) {
+      if (after_continue) rule.regex.add_ascii_variant();
+      after_continue = after_continue || rule.line_action == LineAction::Continue;
+    }
     if (state.rules.size() > 1) {
       std::vector<const Regex*> alternatives;
       for (const Rule& rule : state.rules)
