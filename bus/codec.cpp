@@ -20,7 +20,7 @@ std::string encode_any_header(const AnyHeader& h) {
   msgpack::packer<msgpack::sbuffer> pk(buffer);
   const std::uint32_t fields = 3 + !h.source.empty() + !h.correlation_id.empty() +
                                (h.time_us != 0) + (h.deadline_us != 0) + !h.principal.empty() +
-                               !h.roles.empty() + !h.scope.empty();
+                               !h.roles.empty() + !h.scope.empty() + !h.acting_for.empty();
   pk.pack_map(fields);
   pk.pack(std::string_view("v"));
   pk.pack(Header::kVersion);
@@ -56,6 +56,10 @@ std::string encode_any_header(const AnyHeader& h) {
     pk.pack(std::string_view("sc"));
     pk.pack(h.scope);
   }
+  if (!h.acting_for.empty()) {
+    pk.pack(std::string_view("af"));
+    pk.pack(h.acting_for);
+  }
   return std::string(buffer.data(), buffer.size());
 }
 
@@ -69,9 +73,16 @@ std::string encode_header(const HeaderView& header) {
 }
 
 Header HeaderView::to_header() const {
-  return Header{std::string(id),   kind,        std::string(source),    std::string(correlation_id),
-                time_us,           deadline_us, std::string(principal), std::string(roles),
-                std::string(scope)};
+  return Header{std::string(id),
+                kind,
+                std::string(source),
+                std::string(correlation_id),
+                time_us,
+                deadline_us,
+                std::string(principal),
+                std::string(roles),
+                std::string(scope),
+                std::string(acting_for)};
 }
 
 Result<HeaderView> decode_header_view(std::string_view bytes) {
@@ -134,6 +145,8 @@ Result<HeaderView> decode_header_view(std::string_view bytes) {
       read = want_string("ro", h.roles);
     } else if (key == "sc") {
       read = want_string("sc", h.scope);
+    } else if (key == "af") {
+      read = want_string("af", h.acting_for);
     } else if (!in.skip()) {
       // Unknown keys are ignored on purpose (newer peers may add fields), but must be readable.
       return malformed("header is not valid msgpack (unreadable value of '" + std::string(key) +

@@ -99,6 +99,20 @@ class ModuleRunner::Impl final : public Context {
     auto envelope =
         bus::make_request(std::move(service), manifest_.name, std::move(body), timeout_ms);
     envelope.header.scope = std::move(scope);
+    send_request(std::move(envelope), timeout_ms, std::move(on_reply));
+  }
+
+  void request_as(std::string principal, const std::vector<std::string>& roles, std::string service,
+                  std::string body, std::int64_t timeout_ms, ReplyFn on_reply) override {
+    auto envelope =
+        bus::make_request(std::move(service), manifest_.name, std::move(body), timeout_ms);
+    envelope.header.acting_for = std::move(principal);
+    for (const auto& role : roles)
+      envelope.header.roles += (envelope.header.roles.empty() ? "" : ",") + role;
+    send_request(std::move(envelope), timeout_ms, std::move(on_reply));
+  }
+
+  void send_request(bus::Envelope envelope, std::int64_t timeout_ms, ReplyFn on_reply) {
     // The router answers at the deadline; keep a local guard in case the router is gone.
     const auto local_deadline =
         steady_us() + (timeout_ms > 0 ? timeout_ms : 30000) * 1000 + 2000000;

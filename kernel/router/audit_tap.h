@@ -36,7 +36,7 @@ struct AuditRecord {
   std::string target;   ///< what it acts on, from the body's naming fields ("device=r1")
   std::string outcome;  ///< ok, error, refused, timeout, unavailable, overloaded
   std::string error_code;
-  std::string error;  ///< the error's message (never a body: bodies may hold secrets)
+  std::string error;   ///< the error's message (never a body: bodies may hold secrets)
   std::string detail;  ///< what a reload of the configuration changed in `auth:` (auth_change.h)
 
   nlohmann::json to_json() const;

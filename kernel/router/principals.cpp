@@ -198,9 +198,9 @@ PrincipalMap::PrincipalMap(AuthOptions options, uid_t own_uid,
       in_process_modules_(std::move(in_process_modules)) {
   own_ = unix_identity(own_uid_, ::getgid());
   for (const auto& module : in_process_modules_)
-    by_module_[module] = Identity{"module:" + module, {}, true};
+    by_module_[module] = Identity{"module:" + module, {}, true, {}};
   for (const auto& module : child_modules)
-    by_child_[module] = Identity{"module:" + module, {}, true};
+    by_child_[module] = Identity{"module:" + module, {}, true, {}};
 }
 
 const Identity& PrincipalMap::resolve(const PeerCredentials& peer, std::string_view routing_id) {
@@ -264,11 +264,25 @@ Identity PrincipalMap::unix_identity(uid_t uid, gid_t gid) const {
 
 Identity PrincipalMap::key_identity(std::string_view key) const {
   // tcp without a client allow-list: encrypted, but nobody in particular.
-  if (key.empty()) return Identity{"anonymous", options_.default_roles};
+  if (key.empty()) return Identity{"anonymous", options_.default_roles, false, {}};
   for (const auto& entry : options_.users)
-    if (entry.key == key) return Identity{entry.name, entry.roles};
+    if (entry.key == key) return Identity{entry.name, entry.roles, false, {}};
   // A key on the router's allow-list that no entry names: known, without roles.
-  return Identity{"key:" + std::string(key.substr(0, 8)), options_.default_roles};
+  return Identity{"key:" + std::string(key.substr(0, 8)), options_.default_roles, false, {}};
+}
+
+Identity delegated_identity(const Identity& module, std::string_view acting_for,
+                            std::string_view roles) {
+  Identity user;
+  user.principal = std::string(acting_for);
+  user.delegate = module.principal;
+  while (!roles.empty()) {
+    const auto comma = roles.find(',');
+    const auto role = roles.substr(0, comma);
+    if (!role.empty()) user.roles.emplace_back(role);
+    roles = comma == std::string_view::npos ? std::string_view() : roles.substr(comma + 1);
+  }
+  return user;
 }
 
 }  // namespace nauto::kernel

@@ -80,7 +80,15 @@ struct Identity {
   /// A module nautod runs (module:<name>): in-process, or its own child over ipc. Trusted like
   /// nautod itself: roles do not limit it, and the scope it passes on is kept.
   bool module = false;
+  /// A user a module acts for (bus::Header::acting_for): that module's principal
+  /// (module:api), which shows as the request's `via`; empty for a caller the kernel verified.
+  std::string delegate;
 };
+
+/// The user a module acts for: `acting_for` with the roles the module found for it
+/// (comma-separated, as bus::Header::roles). Unknown role names grant nothing.
+Identity delegated_identity(const Identity& module, std::string_view acting_for,
+                            std::string_view roles);
 
 class PrincipalMap {
  public:

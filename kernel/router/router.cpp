@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <optional>
 #include <queue>
 #include <set>
 #include <unordered_map>
@@ -408,7 +409,23 @@ class RouterImpl {
                      const bus::HeaderView& header, std::vector<zmq::message_t>& frames) {
     ++totals_.requests_in;
     const auto credentials = credentials_of(frames[1]);
-    const auto& caller = principals_.resolve(credentials, identity);
+    const auto& verified = principals_.resolve(credentials, identity);
+    // A module acting for a user it verified (the API for a token's holder) is checked as that
+    // user; nobody else may name someone to act for.
+    std::optional<Identity> delegated;
+    if (!header.acting_for.empty()) {
+      if (!verified.module) {
+        ++totals_.requests_refused;
+        return answer_here(identity, topic, header, frames,
+                           fail(Errc::PermissionDenied,
+                                "'" + verified.principal +
+                                    "' may not act for another principal: only a module may",
+                                std::string(topic)),
+                           nullptr, "refused");
+      }
+      delegated = delegated_identity(verified, header.acting_for, header.roles);
+    }
+    const Identity& caller = delegated ? *delegated : verified;
     const auto* declared = declared_service(topic);
     const auto access = declared ? declared->access : bus::schema::Access::Admin;
     // What changes something is recorded for the audit module, with its outcome (an
@@ -420,7 +437,8 @@ class RouterImpl {
     // Code inside nautod and its child modules is trusted. The scope a sender wrote (a module
     // acting for a user passes that user's on) is kept, narrowed by the caller's own: a scope can
     // only narrow.
-    const bool trusted = credentials.via == PeerCredentials::Via::InProcess || caller.module;
+    const bool trusted =
+        !delegated && (credentials.via == PeerCredentials::Via::InProcess || caller.module);
     std::string scope(header.scope);
     if (!trusted) {
       auto grant = policy_.service(caller.roles, topic, access);
@@ -446,6 +464,7 @@ class RouterImpl {
     stamped_view.principal = caller.principal;
     stamped_view.roles = roles;
     stamped_view.scope = scope;
+    stamped_view.acting_for = {};
     zmq::message_t old_header(bus::encode_header(stamped_view));
     std::swap(frames[2], old_header);
     const auto now = now_us();
@@ -560,6 +579,12 @@ class RouterImpl {
     return found->pw_gid;
   }
 
+  // How a caller reached the router: in-process, ipc or tcp; for a user a module acts for, that
+  // module (module:api).
+  static std::string via_of(const PeerCredentials& credentials, const Identity& caller) {
+    return caller.delegate.empty() ? std::string(via_name(credentials.via)) : caller.delegate;
+  }
+
   // An audit record of a request (audit_tap.h): who, what, on what; closed by its outcome.
   std::shared_ptr<AuditRecord> open_record(const Identity& caller,
                                            const PeerCredentials& credentials,
@@ -571,7 +596,7 @@ class RouterImpl {
     record->request_id = std::string(header.id);
     record->principal = caller.principal;
     record->roles = joined(caller.roles);
-    record->via = std::string(via_name(credentials.via));
+    record->via = via_of(credentials, caller);
     if (credentials.via == PeerCredentials::Via::Ipc) {
       record->uid = credentials.uid;
       record->pid = credentials.pid;
@@ -603,7 +628,7 @@ class RouterImpl {
                  {"roles", caller.roles},
                  {"service", std::string(service)},
                  {"access", std::string(bus::schema::access_name(access))},
-                 {"via", std::string(via_name(credentials.via))},
+                 {"via", via_of(credentials, caller)},
                  {"time_us", now_us()}};
     if (credentials.via == PeerCredentials::Via::Ipc) {
       body["uid"] = credentials.uid;
@@ -957,7 +982,7 @@ class RouterImpl {
   static json whoami(const PeerCredentials& credentials, const Identity& caller) {
     json out = {{"principal", caller.principal},
                 {"roles", caller.roles},
-                {"via", std::string(via_name(credentials.via))}};
+                {"via", via_of(credentials, caller)}};
     if (credentials.via == PeerCredentials::Via::Ipc) {
       out["uid"] = credentials.uid;
       out["gid"] = credentials.gid;

@@ -459,6 +459,89 @@ TEST_CASE("every request carries its caller's verified principal, whatever the c
   CHECK((*module_me)["via"] == "in-process");
 }
 
+TEST_CASE("a module acting for a user is checked with the user's roles, and nobody else may act",
+          "[router][auth]") {
+  TempDir dir("nauto-router-acting");
+  const std::string ipc = "ipc://" + dir.path + "/nautod.sock";
+  kernel::RouterOptions options;
+  options.endpoints = {bus::endpoints::kRouterInproc, ipc};
+  options.in_process_modules = {"api"};
+  options.auth.roles.emplace(
+      "dc1", kernel::RoleDefinition{"dc1", {"@read", "@operate"}, {}, "site=dc1", false});
+  options.auth.users.push_back({"tester", ::geteuid(), std::nullopt, "", {"admin"}});
+  options.audit_capacity = 100;
+  BusFixture bus(options);
+  auto service = bus.client("svc");
+  REQUIRE(
+      service.call("bus.register", {{"name", "svc"}, {"serves", {"job.run", "vault.put"}}}, 2000));
+  bus::ClientOptions as_module;
+  as_module.routing_id = "api";
+  auto api = bus.client("api", as_module);
+  auto send_as = [](bus::BusClient& client, const std::string& service_name,
+                    const std::string& user, const std::string& roles, const std::string& scope) {
+    auto request = bus::make_request(service_name, "x", bus::to_body(json::object()), 5000);
+    request.header.acting_for = user;
+    request.header.roles = roles;
+    request.header.scope = scope;
+    REQUIRE(bus::send_envelope(client.socket(), request));
+  };
+  auto next_request = [&]() -> bus::Header {
+    for (;;) {
+      auto request = bus::receive_envelope(service.socket());
+      REQUIRE(request);
+      if (!*request || (*request)->header.kind != bus::Kind::Request) continue;
+      REQUIRE(bus::send_envelope(service.socket(),
+                                 bus::make_reply(**request, "svc", bus::to_body(json::object()))));
+      return (*request)->header;
+    }
+  };
+  auto answer = [](bus::BusClient& client) {
+    auto reply = bus::receive_envelope(client.socket());
+    REQUIRE(reply);
+    REQUIRE(*reply);
+    return std::move(**reply);
+  };
+
+  // Allowed by the user's roles: delivered as the user, with the user's device scope narrowed
+  // by what the module passed on; the module's own unlimited trust does not apply.
+  send_as(api, "job.run", "alice", "dc1", "name=r1");
+  auto header = next_request();
+  CHECK(header.principal == "alice");
+  CHECK(header.roles == "dc1");
+  CHECK(header.scope == "(site=dc1) and (name=r1)");
+  CHECK(header.acting_for.empty());
+  CHECK(answer(api).header.kind == bus::Kind::Reply);
+  // Not allowed by the user's roles: refused naming the user, though the module could call it.
+  send_as(api, "vault.put", "alice", "dc1", "");
+  auto refused = answer(api);
+  REQUIRE(refused.header.kind == bus::Kind::Error);
+  const auto error = bus::error_from_body(refused.body);
+  CHECK(error.code == Errc::PermissionDenied);
+  CHECK(error.message.find("'alice' (roles: dc1) may not call 'vault.put'") == 0);
+  // Unknown roles grant nothing.
+  send_as(api, "job.run", "mallory", "superuser", "");
+  CHECK(bus::error_from_body(answer(api).body).code == Errc::PermissionDenied);
+  // whoami answers for the user, through the module.
+  auto me_request = bus::make_request("bus.whoami", "x", bus::to_body(json::object()), 2000);
+  me_request.header.acting_for = "alice";
+  me_request.header.roles = "dc1";
+  REQUIRE(bus::send_envelope(api.socket(), me_request));
+  auto me = bus::from_body(answer(api).body);
+  REQUIRE(me);
+  CHECK((*me)["principal"] == "alice");
+  CHECK((*me)["via"] == "module:api");
+
+  // A user over ipc (admin, even) may not name someone to act for.
+  auto over_ipc = bus::BusClient::connect(*bus.context, ipc, "cli");
+  REQUIRE(over_ipc);
+  send_as(*over_ipc, "job.run", "root", "admin", "");
+  auto impostor = answer(*over_ipc);
+  REQUIRE(impostor.header.kind == bus::Kind::Error);
+  CHECK(bus::error_from_body(impostor.body).message ==
+        "'tester' may not act for another principal: only a module may");
+  CHECK(bus.stats()["totals"]["requests_refused"] == 3);
+}
+
 TEST_CASE("an impostor cannot take a module's routing id or its name", "[router][auth]") {
   TempDir dir("nauto-router-impostor");
   const std::string ipc = "ipc://" + dir.path + "/nautod.sock";

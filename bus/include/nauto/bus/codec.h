@@ -13,7 +13,7 @@
 
 namespace nauto::bus {
 
-/// Header as a msgpack map {v, id, kind, src, corr, ts, dl, pr, ro, sc}. Empty strings and zero
+/// Header as a msgpack map {v, id, kind, src, corr, ts, dl, pr, ro, sc, af}. Empty strings and zero
 /// times are omitted to keep the hot path small.
 std::string encode_header(const Header& header);
 /// A decoded header whose strings point into the bytes it was read from (valid as long as
@@ -28,6 +28,7 @@ struct HeaderView {
   std::string_view principal;
   std::string_view roles;
   std::string_view scope;
+  std::string_view acting_for;
   Header to_header() const;
 };
 

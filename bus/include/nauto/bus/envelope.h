@@ -40,6 +40,12 @@ struct Header {
   /// (site=dc1); empty for no limit. The router sets it from the roles that grant the service;
   /// a module acting for a user (a runbook's run, a config push) passes that user's on.
   std::string scope;
+  /// Requests: a module acting for a user it verified itself (the API module for a token's
+  /// holder) names that user here, and the user's roles in `roles`. The router then checks the
+  /// service against those roles as it would for the user, and stamps `principal` with this
+  /// name: a module narrows its own trust to the user's, never widens it. From a peer that is
+  /// not a module, such a request is refused.
+  std::string acting_for;
 };
 
 /// One bus message. `body` holds msgpack bytes; the bus never looks inside it.

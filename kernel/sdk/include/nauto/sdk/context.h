@@ -8,6 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "nauto/base/result.h"
 
@@ -40,6 +41,13 @@ class Context {
   /// The router can only narrow a scope: a caller's own limit always applies as well.
   virtual void request_for(std::string scope, std::string service, std::string body,
                            std::int64_t timeout_ms, ReplyFn on_reply) = 0;
+  /// The same, for a user this module verified itself (the API module for a token's holder):
+  /// the router checks the service against `roles` as it would for `principal`, stamps the
+  /// request with that principal and records it as coming through this module, so the user can
+  /// do through the module no more than the user's roles allow.
+  virtual void request_as(std::string principal, const std::vector<std::string>& roles,
+                          std::string service, std::string body, std::int64_t timeout_ms,
+                          ReplyFn on_reply) = 0;
   /// Runs `fn` every `period` on this thread, first after one period.
   virtual TimerId every(std::chrono::milliseconds period, TimerFn fn) = 0;
   /// Runs `fn` once after `delay`.
