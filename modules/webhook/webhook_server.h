@@ -26,9 +26,9 @@
 #include <thread>
 #include <vector>
 
-#include "connection_ledger.h"
 #include "nauto/base/doorbell.h"
 #include "nauto/base/result.h"
+#include "nauto/sdk/connection_ledger.h"
 #include "replay_guard.h"
 #include "webhook_request.h"
 

@@ -17,8 +17,8 @@
 #include <chrono>
 #include <thread>
 
-#include "connection_ledger.h"
 #include "nauto/base/clock.h"
+#include "nauto/sdk/connection_ledger.h"
 #include "nauto/sdk/webhook_signature.h"
 
 using namespace nauto;
@@ -290,35 +290,6 @@ TEST_CASE("senders that trickle or crowd in are cut off and others are still ser
   c = counters_when(server, [](const ServerCounters& c) { return c.timed_out >= 4; });
   CHECK(c.timed_out == 4);
   CHECK(c.accepted == 1);
-}
-
-TEST_CASE("the connection ledger limits each address and sets each request a deadline",
-          "[webhook]") {
-  int pair_a[2], pair_b[2], pair_c[2];
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair_a) == 0);
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair_b) == 0);
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair_c) == 0);
-  ConnectionLedger ledger(1, 1000);
-  CHECK(ledger.next_deadline_us() == -1);
-  CHECK(ledger.open(pair_a[0], "192.0.2.1", 0));
-  CHECK_FALSE(ledger.open(pair_b[0], "192.0.2.1", 0));  // over the limit: shut down
-  char byte = 0;
-  CHECK(::read(pair_b[1], &byte, 1) == 0);
-  CHECK(ledger.open(pair_c[0], "192.0.2.2", 500));
-  CHECK(ledger.next_deadline_us() == 1000);
-  ledger.request_done(pair_a[0], 800);  // its next request has a full deadline
-  CHECK(ledger.next_deadline_us() == 1500);
-  CHECK(ledger.cut_overdue(1499) == 0);
-  CHECK(ledger.cut_overdue(1500) == 1);  // 192.0.2.2's
-  CHECK(::read(pair_c[1], &byte, 1) == 0);
-  CHECK(ledger.cut_overdue(10'000) == 1);  // and then 192.0.2.1's; each is cut once
-  CHECK(ledger.cut_overdue(20'000) == 0);
-  ledger.close(pair_a[0]);
-  ledger.close(pair_b[0]);
-  CHECK(ledger.open_connections() == 1);
-  CHECK(ledger.open(pair_a[0], "192.0.2.1", 0));  // its address's slot came back
-  for (int fd : {pair_a[0], pair_a[1], pair_b[0], pair_b[1], pair_c[0], pair_c[1]})
-    ::close(fd);
 }
 
 TEST_CASE("the webhook server refuses an address it cannot bind", "[webhook]") {

@@ -1,9 +1,9 @@
 #pragma once
-// ConnectionLedger: the webhook server's open connections — from which address, and by when
-// the request being read must be complete. It enforces the two limits libmicrohttpd's own
-// options do not: connections per sender address, counted so a refusal shows in the stats,
-// and a deadline on each whole request (headers and body), which an idle timeout cannot give
-// because a sender trickling one byte at a time is never idle.
+// ConnectionLedger: an HTTP server's open connections (the webhook's, the API's) — from which
+// address, and by when the request being read must be complete. It enforces the two limits
+// libmicrohttpd's own options do not: connections per sender address, counted so a refusal shows in
+// the stats, and a deadline on each whole request (headers and body), which an idle timeout cannot
+// give because a sender trickling one byte at a time is never idle.
 //
 // The deadline runs from the connection's start, and again from the end of each request on a
 // kept-alive connection. A connection past it, or over its address's limit, is shut down
@@ -18,7 +18,7 @@
 #include <map>
 #include <string>
 
-namespace nauto::webhook {
+namespace nauto {
 
 class ConnectionLedger {
  public:
@@ -28,6 +28,9 @@ class ConnectionLedger {
   /// A new connection. False when its address already has `per_address` open: it has been
   /// shut down and stays listed (uncounted) until close().
   bool open(int fd, const std::string& address, std::int64_t now_us);
+  /// The request on `fd` has been read whole: no deadline while it is answered (an answer
+  /// that waits on other work, a stream of events), until request_done().
+  void request_read(int fd);
   /// A request on `fd` was answered: the next one has a full deadline.
   void request_done(int fd, std::int64_t now_us);
   void close(int fd);
@@ -41,8 +44,9 @@ class ConnectionLedger {
  private:
   struct Connection {
     std::string address;
-    std::int64_t deadline_us = 0;  ///< 0: none (refused or already cut)
+    std::int64_t deadline_us = 0;  ///< 0: none (refused, already cut, or being answered)
     bool counted = false;          ///< counts against its address's limit
+    bool cut = false;              ///< refused or cut: never given a deadline again
   };
   std::size_t per_address_;
   std::int64_t request_timeout_us_;
@@ -50,4 +54,4 @@ class ConnectionLedger {
   std::map<std::string, std::size_t> per_address_open_;
 };
 
-}  // namespace nauto::webhook
+}  // namespace nauto

@@ -1,26 +1,31 @@
-#include "connection_ledger.h"
+#include "nauto/sdk/connection_ledger.h"
 
 #include <sys/socket.h>
 
-namespace nauto::webhook {
+namespace nauto {
 
 bool ConnectionLedger::open(int fd, const std::string& address, std::int64_t now_us) {
   auto& open_from_address = per_address_open_[address];
-  Connection connection{address, now_us + request_timeout_us_, false};
+  Connection connection{address, now_us + request_timeout_us_, false, false};
   const bool allowed = open_from_address < per_address_;
   if (allowed) {
     ++open_from_address;
     connection.counted = true;
   } else {
     connection.deadline_us = 0;
+    connection.cut = true;
     ::shutdown(fd, SHUT_RDWR);
   }
   connections_[fd] = std::move(connection);
   return allowed;
 }
 
+void ConnectionLedger::request_read(int fd) {
+  if (auto it = connections_.find(fd); it != connections_.end()) it->second.deadline_us = 0;
+}
+
 void ConnectionLedger::request_done(int fd, std::int64_t now_us) {
-  if (auto it = connections_.find(fd); it != connections_.end() && it->second.deadline_us != 0)
+  if (auto it = connections_.find(fd); it != connections_.end() && !it->second.cut)
     it->second.deadline_us = now_us + request_timeout_us_;
 }
 
@@ -39,6 +44,7 @@ std::size_t ConnectionLedger::cut_overdue(std::int64_t now_us) {
   for (auto& [fd, connection] : connections_) {
     if (connection.deadline_us == 0 || connection.deadline_us > now_us) continue;
     connection.deadline_us = 0;
+    connection.cut = true;
     ::shutdown(fd, SHUT_RDWR);
     ++cut;
   }
@@ -53,4 +59,4 @@ std::int64_t ConnectionLedger::next_deadline_us() const {
   return next;
 }
 
-}  // namespace nauto::webhook
+}  // namespace nauto
