@@ -86,7 +86,7 @@ void add_metrics_commands(CLI::App& app, CliContext& context);
 /// push was rolled back). `nauto config push` and `nauto job push --commit-confirm`.
 int confirmed_push(CliContext& context, const nlohmann::json& body);
 void add_run_commands(CLI::App& app, CliContext& context);
-/// `nauto whoami`: the caller's verified principal and roles.
+/// `nauto whoami`, `nauto auth users|roles` and `nauto token create|list|revoke`.
 void add_auth_commands(CLI::App& app, CliContext& context);
 /// `nauto audit list|show|verify|export|stats`.
 void add_audit_commands(CLI::App& app, CliContext& context);
