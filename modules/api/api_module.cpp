@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "api_errors.h"
+#include "event_streams.h"
 #include "nauto/base/clock.h"
 #include "nauto/base/digest.h"
 #include "nauto/base/doorbell.h"
@@ -56,6 +57,9 @@ struct Settings {
   std::int64_t session_max_age_ms = 24LL * 3'600'000;
   std::size_t max_sessions = 10'000;
   std::int64_t keep_ended_tokens_ms = 90LL * 86'400'000;
+  std::size_t max_streams = 1000;
+  std::int64_t keepalive_ms = 15'000;
+  std::int64_t replay_limit = 1000;
 };
 
 bool loopback(const std::string& host) {
@@ -81,6 +85,9 @@ Result<Settings> read_settings(const json& config) {
   s.session_max_age_ms = r.duration_ms("session_max_age", s.session_max_age_ms, 60'000);
   s.max_sessions = static_cast<std::size_t>(r.integer("max_sessions", 10'000, 1, 1'000'000));
   s.keep_ended_tokens_ms = r.duration_ms("keep_ended_tokens", s.keep_ended_tokens_ms, 60'000);
+  s.max_streams = static_cast<std::size_t>(r.integer("max_streams", 1000, 1, 100'000));
+  s.keepalive_ms = r.duration_ms("stream_keepalive", s.keepalive_ms, 100);
+  s.replay_limit = r.integer("replay_limit", s.replay_limit, 1, 1'000'000);
   if (auto done = r.finish(); !done) return std::move(done).error();
   std::string problems;
   if (!limits.is_null()) {
@@ -164,8 +171,9 @@ struct Caller {
 class ApiModule final : public Module {
  public:
   Manifest manifest() const override {
-    return Manifest::declared("api", "HTTP API: REST routes as the token's holder, sessions", {},
-                              {kTokenTable});
+    // Every event: the event streams pick theirs by topic.
+    return Manifest::declared("api", "HTTP API: REST routes as the token's holder, event streams",
+                              {""}, {kTokenTable});
   }
 
   Result<void> validate(const json& config) const override {
@@ -208,6 +216,12 @@ class ApiModule final : public Module {
       std::lock_guard lock(inbox_mutex_);
       http_ = server_.get();
     }
+    streams_ = std::make_unique<EventStreams>(
+        [this](std::uint64_t id, std::string bytes) { return server_->send(id, std::move(bytes)); },
+        settings_.max_streams);
+    ctx.every(std::chrono::milliseconds(settings_.keepalive_ms), [this] {
+      if (streams_) streams_->keepalive();
+    });
     auto watched = ctx.watch(inbox_bell_.fd(), [this, &ctx] { drain(ctx); });
     if (!watched) return std::move(watched).error();
     watch_ = *watched;
@@ -229,8 +243,13 @@ class ApiModule final : public Module {
       std::lock_guard lock(inbox_mutex_);
       http_ = nullptr;
     }
+    streams_.reset();
     server_.reset();  // parked requests are answered 503
     persist_logged(ctx, true);
+  }
+
+  void on_event(const bus::Envelope& event, Context&) override {
+    if (streams_) streams_->publish(event);
   }
 
   void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
@@ -331,6 +350,10 @@ class ApiModule final : public Module {
       if (method != "POST") return answer(id, not_allowed(path, "POST"));
       return logout(request, *caller);
     }
+    if (path == "/api/v1/events/stream") {
+      if (method != "GET") return answer(id, not_allowed(path, "GET"));
+      return start_stream(ctx, request, *caller);
+    }
     auto matched = routes_.match(method, path);
     if (!matched) {
       if (matched.error().code == Errc::Unsupported)
@@ -353,6 +376,49 @@ class ApiModule final : public Module {
           auto shaped = routes_.shape_reply(matched, std::move(*decoded), page);
           if (!shaped) return answer(id, error_response(shaped.error()));
           answer(id, json_response(200, *shaped));
+        });
+  }
+
+  // An event stream: authorized by a journal.query as the caller (it reads events), which also
+  // brings what a resuming client missed.
+  void start_stream(Context& ctx, const HttpRequest& request, const Caller& caller) {
+    const auto id = request.id;
+    if (streams_->full())
+      return answer(id,
+                    error_response(Error{Errc::Unavailable,
+                                         "too many event streams (modules.api.max_streams)", ""}));
+    auto asked = EventStreams::read_request(request);
+    if (!asked) return answer(id, error_response(asked.error()));
+    const bool resume = !asked->last_event_id.empty();
+    json query = {{"limit", resume ? settings_.replay_limit : 1}};
+    if (resume) query["since_us"] = asked->resume_from_us;
+    // One pattern narrows the journal's answer; several are filtered here.
+    if (asked->patterns.size() == 1) query["topic"] = asked->patterns.front();
+    streams_->begin(id, std::move(*asked));
+    ctx.request_as(
+        caller.holder.principal, caller.holder.roles, schema::JournalQueryRequest::kTopic,
+        bus::to_body(query), settings_.call_timeout_ms,
+        [this, id, resume, limit = settings_.replay_limit](Result<std::string> reply) {
+          if (!streams_) return;
+          auto events = reply ? bus::from_body(*reply) : Result<json>(reply.error());
+          if (!events) {
+            streams_->drop(id);
+            return answer(id, error_response(events.error()));
+          }
+          if (!streams_->waiting(id))
+            return answer(id,
+                          error_response(Error{Errc::Overloaded,
+                                               "too many events arrived while the stream started; "
+                                               "reconnect with Last-Event-ID",
+                                               ""}));
+          server_->open_stream(
+              id, HttpResponse{200,
+                               "",
+                               "text/event-stream",
+                               {{"Cache-Control", "no-store"}, {"X-Accel-Buffering", "no"}}});
+          const auto list = (*events)["events"];
+          streams_->replay(id, resume ? list : json::array(),
+                           resume && list.size() >= static_cast<std::size_t>(limit));
         });
   }
 
@@ -522,6 +588,12 @@ class ApiModule final : public Module {
       std::lock_guard lock(inbox_mutex_);
       out["shed"] = shed_;
     }
+    if (streams_) {
+      const auto& c = streams_->counters();
+      out["streams"] = {{"open", streams_->size()}, {"opened", c.opened},
+                        {"ended", c.ended},         {"events_sent", c.events_sent},
+                        {"replayed", c.replayed},   {"gaps", c.gaps}};
+    }
     if (server_) {
       const auto c = server_->counters();
       out["listen"] = (server_->tls() ? "https://" : "http://") + server_->address();
@@ -542,6 +614,7 @@ class ApiModule final : public Module {
   std::unique_ptr<RateLimiter> by_token_, by_address_;
   std::unique_ptr<SessionTable> sessions_;
   std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<EventStreams> streams_;  // sends through server_; reset before it
   Context::TimerId watch_ = 0;
   std::uint64_t calls_ = 0;
   std::int64_t call_time_us_ = 0;

@@ -12,6 +12,9 @@ here (openssl), checked by a client that trusts only that CA:
   with it works, a POST without the CSRF header is 403 and with it goes; revoking the token
   ends the session;
 - rate limits: past the token's burst, 429 with Retry-After;
+- server-sent events: a run's events arrive live on /api/v1/events/stream; a client that
+  disconnects and reconnects with Last-Event-ID gets every event it missed, each once, the
+  same set the journal holds;
 - the OpenAPI document served is the one generated at build time;
 - audit: the router recorded the calls as the token's holder through module:api.
 
@@ -86,6 +89,80 @@ class Api:
         except json.JSONDecodeError:
             document = text
         return response.status, document, response
+
+
+class EventStream:
+    """A client of /api/v1/events/stream: reads events as they come."""
+
+    def __init__(self, api, path, token=None, last_event_id=None):
+        self.connection = http.client.HTTPSConnection("127.0.0.1", api.port,
+                                                      context=api.context, timeout=5)
+        headers = {"Accept": "text/event-stream"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        self.connection.request("GET", path, headers=headers)
+        self.response = self.connection.getresponse()
+        self.status = self.response.status
+        self.last_id = last_event_id
+
+    def next_event(self):
+        """The next message event: (id, data), ('gap', data) for a gap; None at the end."""
+        event_id, data, kind = None, None, None
+        while True:
+            try:
+                line = self.response.readline()
+            except (OSError, http.client.HTTPException):
+                return None  # timed out or cut: the caller's check says what was missing
+            if not line:
+                return None
+            line = line.decode().rstrip("\n")
+            if line == "":
+                if data is not None:
+                    if kind == "gap":
+                        return ("gap", json.loads(data))
+                    self.last_id = event_id
+                    return (event_id, json.loads(data))
+                continue
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(": ")
+            if field == "id":
+                event_id = value
+            elif field == "data":
+                data = value
+            elif field == "event":
+                kind = value
+
+    def until(self, done, seconds=20):
+        """Events until done(events) holds or time runs out."""
+        events, deadline = [], time.time() + seconds
+        while time.time() < deadline and not done(events):
+            event = self.next_event()
+            if event is None:
+                break
+            events.append(event)
+        return events
+
+    def close(self):
+        self.connection.close()
+
+
+def run_finished(run_id):
+    return lambda events: any(data.get("topic") == "run.finished" and
+                              data.get("body", {}).get("id") == run_id
+                              for _, data in events if isinstance(data, dict))
+
+
+def wait_run(api, token, run_id):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        status, run, _ = api.request("GET", f"/api/v1/runs/{run_id}", token)
+        if status == 200 and run.get("state") in ("succeeded", "failed"):
+            return run
+        time.sleep(0.05)
+    return {}
 
 
 def nauto(env, *args):
@@ -277,6 +354,58 @@ modules:
         check("filters are the service's own fields as parameters",
               status == 200 and devices["items"][0]["name"] == "r2" and
               devices["next_cursor"] == "p1", f"{status} {devices}")
+
+
+        # --- server-sent events, live and resumed
+        stream = EventStream(api, "/api/v1/events/stream?topic=run.*", viewer)
+        check("a viewer opens an event stream", stream.status == 200 and
+              stream.response.getheader("Content-Type") == "text/event-stream", stream.status)
+        status, started, _ = api.request("POST", "/api/v1/runbooks/echo_params/runs", operator,
+                                         {"params": {"who": "live"}})
+        first_run = started.get("id", "")
+        live = stream.until(run_finished(first_run))
+        topics = [d["topic"] for _, d in live if d.get("body", {}).get("id") == first_run or
+                  d.get("body", {}).get("run") == first_run]
+        check("a run's events arrive live, each with an id",
+              "run.started" in topics and "run.step" in topics and "run.finished" in topics and
+              all(i and "." in i for i, _ in live), f"{topics}")
+        last_seen = stream.last_id
+        stream.close()
+        missed = []
+        for who in ("away1", "away2"):
+            status, started, _ = api.request("POST", "/api/v1/runbooks/echo_params/runs",
+                                             operator, {"params": {"who": who}})
+            missed.append(started.get("id", ""))
+            wait_run(api, operator, missed[-1])
+        resumed = EventStream(api, "/api/v1/events/stream?topic=run.*", viewer, last_seen)
+        got = resumed.until(run_finished(missed[-1]))
+        got_ids = [i for i, _ in got]
+        since = int(last_seen.split(".")[0])
+        status, journal, _ = api.request(
+            "GET", f"/api/v1/events?topic=run.*&since_us={since}&limit=500", viewer)
+        journal_ids = [f"{e['ts']}.{e['id']}" for e in journal.get("items", [])]
+        expected = journal_ids[journal_ids.index(last_seen) + 1:] if last_seen in journal_ids \
+            else journal_ids
+        check("after a reconnect with Last-Event-ID every missed event arrives once, in order",
+              got_ids == expected and len(set(got_ids)) == len(got_ids) and
+              any(d.get("body", {}).get("id") == missed[0] for _, d in got),
+              f"got {got_ids}\n#   journal {expected}")
+        # And it goes on live after the replay.
+        status, started, _ = api.request("POST", "/api/v1/runbooks/echo_params/runs", operator,
+                                         {"params": {"who": "after"}})
+        after = resumed.until(run_finished(started.get("id", "")))
+        check("a resumed stream goes on live", run_finished(started.get("id", ""))(after),
+              f"{after[-3:]}")
+        resumed.close()
+        bad = EventStream(api, "/api/v1/events/stream?topic=run.>.x", viewer)
+        check("a bad topic pattern: 400", bad.status == 400, bad.status)
+        bad.close()
+        bad = EventStream(api, "/api/v1/events/stream", viewer, "nonsense")
+        check("a bad Last-Event-ID: 400", bad.status == 400, bad.status)
+        bad.close()
+        anonymous = EventStream(api, "/api/v1/events/stream")
+        check("no token, no stream: 401", anonymous.status == 401, anonymous.status)
+        anonymous.close()
 
         # --- a browser session
         status, login, response = api.request("POST", "/api/v1/login", body={"token": approver})

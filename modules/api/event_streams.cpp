@@ -1,0 +1,179 @@
+#include "event_streams.h"
+
+#include <charconv>
+
+#include "nauto/bus/body.h"
+#include "nauto/bus/topic_match.h"
+
+namespace nauto::api {
+
+using nlohmann::json;
+
+EventStreams::EventStreams(Sender send, std::size_t max_streams)
+    : send_(std::move(send)), max_streams_(max_streams) {}
+
+Result<StreamRequest> EventStreams::read_request(const HttpRequest& request) {
+  StreamRequest out;
+  for (const auto& [name, value] : request.query) {
+    if (name != "topic" && name != "last_event_id")
+      return fail(Errc::InvalidArgument,
+                  "unknown query parameter '" + name.substr(0, 60) +
+                      "': the event stream takes topic and last_event_id",
+                  name);
+  }
+  const std::string topics(request.query_value("topic").value_or(""));
+  std::size_t from = 0;
+  while (from <= topics.size()) {
+    const auto comma = topics.find(',', from);
+    auto pattern =
+        topics.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    if (!pattern.empty()) {
+      if (auto valid = bus::validate_pattern(pattern); !valid)
+        return fail(Errc::InvalidArgument,
+                    "topic '" + pattern.substr(0, 80) + "': " + valid.error().message, "topic");
+      out.patterns.push_back(std::move(pattern));
+    }
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  if (out.patterns.empty()) out.patterns.push_back("");
+  std::string last(request.header("last-event-id"));
+  if (last.empty()) last = std::string(request.query_value("last_event_id").value_or(""));
+  if (!last.empty()) {
+    auto parsed = parse_event_id(last);
+    if (!parsed)
+      return fail(Errc::InvalidArgument,
+                  "Last-Event-ID '" + last.substr(0, 80) + "' is not an id this stream sent",
+                  "last_event_id");
+    out.last_event_id = last;
+    out.resume_from_us = parsed->first;
+  }
+  return out;
+}
+
+std::string EventStreams::event_id(std::int64_t ts, const std::string& id) {
+  return std::to_string(ts) + "." + id;
+}
+
+std::optional<std::pair<std::int64_t, std::string>> EventStreams::parse_event_id(
+    const std::string& text) {
+  const auto dot = text.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 >= text.size() || text.size() > 200)
+    return std::nullopt;
+  std::int64_t ts = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + dot, ts);
+  if (error != std::errc() || end != text.data() + dot || ts < 0) return std::nullopt;
+  return std::pair{ts, text.substr(dot + 1)};
+}
+
+void EventStreams::begin(std::uint64_t id, StreamRequest request) {
+  streams_[id] = Stream{std::move(request), false, {}};
+  ++counters_.opened;
+}
+
+bool EventStreams::waiting(std::uint64_t id) const {
+  auto found = streams_.find(id);
+  return found != streams_.end() && !found->second.live;
+}
+
+bool EventStreams::matches(const Stream& stream, const std::string& topic) const {
+  for (const auto& pattern : stream.request.patterns)
+    if (bus::topic_matches(pattern, topic)) return true;
+  return false;
+}
+
+bool EventStreams::send_event(std::uint64_t id, const json& event) {
+  std::string frame = "id: " + event_id(event.value("ts", std::int64_t{0}), event.value("id", "")) +
+                      "\ndata: " + event.dump(-1, ' ', false, json::error_handler_t::replace) +
+                      "\n\n";
+  if (!send_(id, std::move(frame))) {
+    drop(id);
+    return false;
+  }
+  ++counters_.events_sent;
+  return true;
+}
+
+void EventStreams::replay(std::uint64_t id, const json& journal_events, bool gap) {
+  auto found = streams_.find(id);
+  if (found == streams_.end()) return;
+  // Reconnect after 2 s unless the client has its own idea.
+  if (!send_(id, "retry: 2000\n\n")) return drop(id);
+  auto& stream = found->second;
+  std::set<std::string> sent;
+  if (!stream.request.last_event_id.empty()) {
+    const auto last = parse_event_id(stream.request.last_event_id);
+    // Events after the last one the client saw; all of them when it is not among them (its
+    // time's events are then sent again: at least once, never lost).
+    bool after = true;
+    if (journal_events.is_array())
+      for (const auto& event : journal_events)
+        if (event.value("id", "") == last->second) after = false;
+    if (gap) {
+      ++counters_.gaps;
+      if (!send_(id,
+                 "event: gap\ndata: {\"reason\":\"more events were missed than are "
+                 "replayed; the oldest were left out\"}\n\n"))
+        return drop(id);
+    }
+    for (const auto& event : journal_events.is_array() ? journal_events : json::array()) {
+      if (!after) {
+        after = event.value("id", "") == last->second;
+        continue;
+      }
+      if (!matches(stream, event.value("topic", ""))) continue;
+      if (!send_event(id, event)) return;
+      sent.insert(event.value("id", ""));
+      ++counters_.replayed;
+    }
+  }
+  for (const auto& event : stream.held) {
+    if (sent.contains(event.value("id", ""))) continue;
+    if (!send_event(id, event)) return;
+  }
+  stream.held.clear();
+  stream.live = true;
+}
+
+void EventStreams::publish(const bus::Envelope& event) {
+  if (streams_.empty()) return;
+  std::optional<json> shaped;
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    const auto id = it->first;
+    auto& stream = it->second;
+    ++it;  // send_event may drop this stream
+    if (!matches(stream, event.topic)) continue;
+    if (!shaped) {
+      auto body = bus::from_body(event.body);
+      shaped = json{{"topic", event.topic},
+                    {"id", event.header.id},
+                    {"src", event.header.source},
+                    {"ts", event.header.time_us},
+                    {"body", body ? std::move(*body) : json(nullptr)}};
+    }
+    if (!stream.live) {
+      if (stream.held.size() >= kMaxHeld) {
+        drop(id);
+      } else {
+        stream.held.push_back(*shaped);
+      }
+      continue;
+    }
+    send_event(id, *shaped);
+  }
+}
+
+void EventStreams::keepalive() {
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    const auto id = it->first;
+    const bool live = it->second.live;
+    ++it;
+    if (live && !send_(id, ": keepalive\n\n")) drop(id);
+  }
+}
+
+void EventStreams::drop(std::uint64_t id) {
+  if (streams_.erase(id) > 0) ++counters_.ended;
+}
+
+}  // namespace nauto::api
