@@ -34,6 +34,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
+from test_ca import make_ca  # noqa: E402
 
 NAUTOD, NAUTO, OPENAPI = sys.argv[1:4]
 passed = failed = 0
@@ -47,23 +48,6 @@ def check(what, ok, detail=""):
     else:
         failed += 1
         print(f"not ok - {what}\n#   {detail}")
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_ca(work):
-    """A test CA and a server certificate for 127.0.0.1 signed by it."""
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-            "-subj", "/CN=nauto test CA", cwd=work)
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "api.key", "-out", "api.csr", "-subj", "/CN=127.0.0.1", cwd=work)
-    with open(os.path.join(work, "san.ext"), "w") as out:
-        out.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "api.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "api.crt", "-days", "2", "-extfile", "san.ext", cwd=work)
 
 
 class Api:
