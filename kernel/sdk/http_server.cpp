@@ -60,9 +60,27 @@ MHD_Result collect_pair(void* out, MHD_ValueKind kind, const char* key, const ch
   auto& pairs = *static_cast<Pairs*>(out);
   if (pairs.size() >= 256) return MHD_NO;  // the connection's memory limit bounds them anyway
   std::string name = key ? key : "";
+  std::string text = value ? value : "";
   if (kind == MHD_HEADER_KIND) name = lower(std::move(name));
-  pairs.emplace_back(std::move(name), value ? value : "");
+  if (kind == MHD_GET_ARGUMENT_KIND) {
+    name = percent_decode(name, true);
+    text = percent_decode(text, true);
+  }
+  pairs.emplace_back(std::move(name), std::move(text));
   return MHD_YES;
+}
+
+// libmicrohttpd's own unescaping is turned off (the path keeps its %2F, so a segment may hold a
+// '/'); query arguments are decoded in collect_pair, path segments by whoever splits them.
+std::size_t keep_escaped(void*, MHD_Connection*, char* text) {
+  return std::strlen(text);
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 std::string openssl_error() {
@@ -75,6 +93,24 @@ std::string openssl_error() {
 }
 
 }  // namespace
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      const int high = hex_value(text[i + 1]), low = hex_value(text[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+        continue;
+      }
+    }
+    out += (plus_is_space && c == '+') ? ' ' : c;
+  }
+  return out;
+}
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& [key, value] : headers)
@@ -505,6 +541,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerOptions& o
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, options.header_memory,       //
         MHD_OPTION_NOTIFY_COMPLETED, &request_completed, impl.get(),     //
         MHD_OPTION_NOTIFY_CONNECTION, &connection_notified, impl.get(),  //
+        MHD_OPTION_UNESCAPE_CALLBACK, &keep_escaped, nullptr,            //
         MHD_OPTION_END);
   };
   const unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;

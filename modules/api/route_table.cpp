@@ -117,7 +117,7 @@ std::vector<std::string> path_segments(const std::string& path) {
   while (from < path.size()) {
     auto slash = path.find('/', from);
     if (slash == std::string::npos) slash = path.size();
-    if (slash > from) segments.push_back(path.substr(from, slash - from));
+    if (slash > from) segments.push_back(percent_decode(path.substr(from, slash - from), false));
     from = slash + 1;
   }
   return segments;

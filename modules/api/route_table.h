@@ -77,7 +77,8 @@ class RouteTable {
   std::vector<Route> routes_;
 };
 
-/// A path split at '/', without empty segments.
+/// A path split at '/', without empty segments, each percent-decoded (so %2F is a '/' inside a
+/// segment: an approval's id, run/key).
 std::vector<std::string> path_segments(const std::string& path);
 
 }  // namespace nauto::api

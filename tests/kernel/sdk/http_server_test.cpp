@@ -76,9 +76,10 @@ TEST_CASE("a request is answered later from another thread, with its headers and
   std::thread answering([&] {
     auto request = inbox.next();
     CHECK(request.method == "POST");
-    CHECK(request.path == "/api/v1/jobs/a b");
+    CHECK(request.path == "/api/v1/jobs/a%20b");  // segments are decoded by their reader
     CHECK(request.query_value("limit") == "5");
     CHECK(request.query_value("after") == "x&y");
+    CHECK(std::string(request.query_value("q").value_or("(none)")) == "a b+c");
     CHECK_FALSE(request.query_value("none"));
     CHECK(request.header("X-Token") == "t1");
     CHECK(request.header("x-token") == "t1");
@@ -90,7 +91,7 @@ TEST_CASE("a request is answered later from another thread, with its headers and
         request.id,
         HttpResponse{201, R"({"ok":true})", "application/json", {{"Location", "/api/v1/jobs/1"}}});
   });
-  auto got = client.Post("/api/v1/jobs/a%20b?limit=5&after=x%26y", {{"X-Token", "t1"}},
+  auto got = client.Post("/api/v1/jobs/a%20b?limit=5&after=x%26y&q=a%20b%2Bc", {{"X-Token", "t1"}},
                          R"({"a":1})", "application/json");
   answering.join();
   REQUIRE(got);

@@ -158,6 +158,9 @@ TEST_CASE("a list route answers a page and the cursor of the next; a pick route 
   REQUIRE(past);
   CHECK((*past)["items"].empty());
 
+  auto encoded = table().match("POST", "/api/v1/approvals/run-7%2Fm%401/approve");
+  REQUIRE(encoded);
+  CHECK(encoded->params.at("id") == "run-7/m@1");
   auto pick = table().match("GET", "/api/v1/approvals/run-7:push");
   REQUIRE(pick);
   json approvals = {

@@ -119,6 +119,9 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
+/// %XX sequences decoded (an invalid one is kept as it is); `plus_is_space` for a query.
+std::string percent_decode(std::string_view text, bool plus_is_space);
+
 /// Checks a TLS certificate chain and key (PEM) before a server uses them: both parse, the key
 /// is the certificate's, and the certificate is valid now. The message names `where`.
 Result<void> check_tls_pair(const std::string& cert_pem, const std::string& key_pem,
