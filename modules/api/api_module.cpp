@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "api_errors.h"
+#include "dashboard_files.h"
 #include "event_streams.h"
 #include "nauto/base/clock.h"
 #include "nauto/base/digest.h"
@@ -329,6 +330,14 @@ class ApiModule final : public Module {
     const auto& method = request.method;
     if (path == "/api/v1/openapi.json" && method == "GET")
       return answer(id, HttpResponse{200, openapi_, "application/json", {}});
+    if (method == "GET" || method == "HEAD") {
+      if (path == "/" || path == "/ui") {
+        HttpResponse moved{302, "", "", {{"Location", "/ui/"}}};
+        return answer(id, std::move(moved));
+      }
+      if (path.starts_with("/ui/")) return answer(id, dashboard_file(path.substr(4)));
+      if (path == "/api/v1/session") return answer(id, session_of(request, now));
+    }
     if (path == "/api/v1/login") {
       if (method != "POST") return answer(id, not_allowed(path, "POST"));
       return login(request, now);
@@ -457,6 +466,41 @@ class ApiModule final : public Module {
     auto holder = tokens_.holder(session->token_id);
     if (!holder) return std::move(holder).error();
     return Caller{std::move(*holder), std::string(cookie)};
+  }
+
+  // The dashboard's files, with a policy that lets a page load only them and talk only to us.
+  static HttpResponse dashboard_file(std::string name) {
+    if (name.empty()) name = "index.html";
+    for (const auto& file : dashboard_files()) {
+      if (file.name != name) continue;
+      return HttpResponse{
+          200,
+          std::string(file.bytes),
+          std::string(file.content_type),
+          {{"Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+           {"X-Content-Type-Options", "nosniff"},
+           {"Referrer-Policy", "no-referrer"},
+           {"Cache-Control", "no-cache"}}};
+    }
+    return error_response(
+        Error{Errc::NotFound, "no file /ui/" + name.substr(0, 100) + " in the dashboard", ""});
+  }
+
+  // Who the session cookie is, with its CSRF secret, for a dashboard page that was reloaded;
+  // {} without a live session (answered 200: the page then shows its login).
+  HttpResponse session_of(const HttpRequest& request, std::int64_t now) {
+    const auto cookie = cookie_value(request.header("cookie"), kSessionCookie);
+    const auto* session = cookie.empty() ? nullptr : sessions_->use(cookie, now);
+    if (!session || !tokens_.active(session->token_id, now))
+      return json_response(200, json::object());
+    auto holder = tokens_.holder(session->token_id);
+    if (!holder) return json_response(200, json::object());
+    auto response = json_response(
+        200, {{"principal", holder->principal}, {"roles", holder->roles}, {"csrf", session->csrf}});
+    response.headers.emplace_back("Cache-Control", "no-store");
+    return response;
   }
 
   void login(const HttpRequest& request, std::int64_t now) {

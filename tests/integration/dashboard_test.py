@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""The web dashboard in headless Chromium (Debian's chromium, chromium-driver and
+python3-selenium), against a real nautod and nauto-lab devices:
+
+- an operator logs in with a token and sees the fleet;
+- starts interface_remediate with params (a device whose interface was shut through the lab's
+  control API) and watches its steps arrive live, until it waits for approval;
+- logs out; an approver logs in, opens the pending approval, sees the exact diff, approves it
+  with a reason, and sees the run finish; the device's interface is up again;
+- a second run on another device is denied with a reason: the run fails, nothing is pushed;
+- the config history of the first device shows its versions and a side-by-side diff;
+- the jobs, events, compliance and schedules pages render.
+Every page's screenshot goes to SCREENSHOT_DIR; any error in the browser's console fails the
+test.
+
+  dashboard_test.py NAUTOD NAUTO NAUTO_LAB RUNBOOK_DIR SCREENSHOT_DIR
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import port_block  # noqa: E402
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as seen  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+NAUTOD, NAUTO, LAB, LIBRARY, SHOTS = sys.argv[1:6]
+passed = failed = 0
+
+
+def check(what, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok - {what}")
+    else:
+        failed += 1
+        print(f"not ok - {what}\n#   {detail}")
+
+
+def wait_until(seconds, probe):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if probe():
+                return True
+        except Exception:  # noqa: BLE001 - a probe may fail until its thing exists
+            pass
+        time.sleep(0.2)
+    return False
+
+
+class Lab:
+    def __init__(self, work, base):
+        self.base = base
+        with open(os.path.join(work, "fleet.yaml"), "w") as out:
+            out.write(f"""base_port: {base}
+seed: 31
+credentials: {{username: admin, password: lab-pass, enable_secret: lab-enable}}
+groups:
+  - {{platform: cisco_ios, count: 2, site: dc1, role: edge}}
+""")
+        self.log = open(os.path.join(work, "lab.out"), "w")
+        self.process = subprocess.Popen([LAB, "--fleet", os.path.join(work, "fleet.yaml"),
+                                         "--state-dir", os.path.join(work, "lab")],
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self.ready = wait_until(20, lambda: '"ready":true' in open(os.path.join(work, "lab.out")).read())
+
+    def control(self, method, path, body=None):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.base}{path}", method=method,
+                                         data=json.dumps(body).encode() if body else None,
+                                         headers={"Content-Type": "application/json"})
+        return json.loads(urllib.request.urlopen(request, timeout=10).read().decode() or "null")
+
+    def first_interface(self, device):
+        return [i["name"] for i in self.control("GET", f"/devices/{device}")["interfaces"]
+                if i["name"].startswith("GigabitEthernet")][0]
+
+    def admin_up(self, device, interface):
+        return [i["admin_up"] for i in self.control("GET", f"/devices/{device}")["interfaces"]
+                if i["name"] == interface][0]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        self.log.close()
+
+
+class Browser:
+    def __init__(self, work, base_url):
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", "--disable-quic",
+                     "--window-size=1366,900", f"--user-data-dir={work}/chromium"):
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        self.base_url = base_url
+        self.console_errors = []
+
+    def open(self, fragment):
+        self.driver.get(f"{self.base_url}/ui/#/{fragment}")
+
+    def find(self, css, seconds=15):
+        return WebDriverWait(self.driver, seconds).until(
+            seen.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def text(self):
+        return self.driver.find_element(By.TAG_NAME, "main").text
+
+    def wait_text(self, needle, seconds=20):
+        return wait_until(seconds, lambda: needle in self.text())
+
+    def shot(self, name):
+        os.makedirs(SHOTS, exist_ok=True)
+        self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+        self.take_console()
+
+    def take_console(self):
+        for entry in self.driver.get_log("browser"):
+            if entry.get("level") == "SEVERE":
+                self.console_errors.append(entry.get("message", ""))
+
+    def login(self, token):
+        self.open("login")
+        field = self.find("#token")
+        field.clear()
+        field.send_keys(token)
+        self.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        return wait_until(10, lambda: self.driver.find_element(By.ID, "who").text != "")
+
+    def logout(self):
+        self.driver.find_element(By.ID, "logout").click()
+        self.find("#token")
+
+    def quit(self):
+        self.driver.quit()
+
+
+def nauto(env, *args):
+    done = subprocess.run([NAUTO, *args], env=env, capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout.strip(), done.stderr.strip()
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="nauto-dashboard-it-")
+    base, _claim = port_block.claim()
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    lab = Lab(work, base)
+    check("nauto-lab is ready", lab.ready)
+    if not lab.ready:
+        return 1
+    api_port = base + 90
+    config = os.path.join(work, "nauto.yaml")
+    with open(config, "w") as out:
+        out.write(f"""data_dir: {work}/data
+run_dir: {work}/run
+log: {{level: info, file: {work}/nautod.jsonl}}
+modules:
+  journal: {{max_age: 1h}}
+  inventory: {{files: [{work}/lab/inventory.yaml]}}
+  vault: {{}}
+  devices: {{device_timeout: 10s, attempts: 2, retry_delay: 50ms}}
+  runbooks: {{dirs: [{LIBRARY}], approval_timeout: 5m}}
+  configs: {{}}
+  compliance: {{}}
+  scheduler: {{}}
+  api: {{listen: "127.0.0.1:{api_port}"}}
+""")
+    env = dict(os.environ, NAUTO_CONFIG=config)
+    with open(os.path.join(work, "lab", "lab-credentials.env")) as credentials:
+        for line in credentials:
+            if "=" in line and not line.startswith("#"):
+                key, _, value = line.strip().partition("=")
+                env[key] = value.strip("'\"")
+    log = open(os.path.join(work, "nautod.log"), "w")
+    daemon = subprocess.Popen([NAUTOD], env=env, stdout=log, stderr=subprocess.STDOUT)
+    browser = None
+    try:
+        up = wait_until(20, lambda: urllib.request.urlopen(
+            f"http://127.0.0.1:{api_port}/api/v1/openapi.json", timeout=2).status == 200)
+        check("nautod serves the API", up)
+        if not up:
+            return 1
+        _, operator, _ = nauto(env, "token", "create", "--principal", "olivia", "--roles",
+                               "operator")
+        _, approver, _ = nauto(env, "token", "create", "--principal", "adam", "--roles",
+                               "approver")
+        if1 = lab.first_interface("ios1")
+        if2 = lab.first_interface("ios2")
+        lab.control("POST", "/devices/ios1/interface", {"interface": if1, "shutdown": True})
+        lab.control("POST", "/devices/ios2/interface", {"interface": if2, "shutdown": True})
+        code, _, err = nauto(env, "config", "backup", "--target", "ios1", "--why", "shut")
+        check("ios1 is backed up with its interface shut", code == 0, err)
+
+        browser = Browser(work, f"http://127.0.0.1:{api_port}")
+        check("the operator logs in", browser.login(operator))
+        check("the fleet page lists the lab's devices", browser.wait_text("ios2") and
+              "ios1" in browser.text(), browser.text()[:300])
+        browser.shot("fleet")
+
+        # Start a run with params and watch its steps arrive.
+        def start(device, interface):
+            browser.open("runs")
+            Select(browser.find("#runbook")).select_by_value("interface_remediate")
+            device_field = browser.find("#param-device")
+            device_field.clear()
+            device_field.send_keys(device)
+            field = browser.find("#param-interface")
+            field.clear()
+            field.send_keys(interface)
+            browser.driver.find_element(By.ID, "start").click()
+            return wait_until(10, lambda: "#/runs/" in browser.driver.current_url)
+        check("the operator starts interface_remediate with params", start("ios1", if1))
+        run1 = browser.driver.current_url.rsplit("/", 1)[1]
+        check("its steps arrive live: the check, then the push waiting for approval",
+              wait_until(20, lambda: "check" in browser.find("#steps").text and
+                         "no shutdown" in browser.find("#steps").text), browser.text()[:500])
+        browser.shot("run-waiting")
+        check("the second run starts on ios2", start("ios2", if2))
+        run2 = browser.driver.current_url.rsplit("/", 1)[1]
+        wait_until(20, lambda: "no shutdown" in browser.find("#steps").text)
+        browser.logout()
+
+        # The approver decides.
+        check("the approver logs in", browser.login(approver))
+        browser.open("approvals")
+        check("both approvals are listed", browser.wait_text("ios1") and "ios2" in browser.text(),
+              browser.text()[:300])
+        browser.shot("approvals")
+
+        def open_approval(device):
+            browser.open("approvals")
+            browser.wait_text(device)
+            row = [r for r in browser.driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+                   if f"\n{device}\n" in f"\n{r.text.replace(' ', chr(10))}\n"][0]
+            row.find_element(By.TAG_NAME, "a").click()
+            return browser.find("#approval-diff")
+        diff = open_approval("ios1")
+        check("the approval shows the exact diff", f"interface {if1}" in diff.text and
+              "shutdown" in diff.text, diff.text)
+        browser.shot("approval-diff")
+        browser.find("#reason").send_keys("planned fix")
+        browser.driver.find_element(By.ID, "approve").click()
+        check("approving leads to the run, which finishes", wait_until(
+            30, lambda: browser.find("#run-state").text == "succeeded"), browser.text()[:400])
+        browser.shot("run-finished")
+        check("the device changed: ios1's interface is up again", lab.admin_up("ios1", if1))
+
+        open_approval("ios2")
+        browser.find("#reason").send_keys("change freeze")
+        browser.driver.find_element(By.ID, "deny").click()
+        check("the denied run ends without pushing", wait_until(
+            30, lambda: browser.find("#run-state").text == "failed"), browser.text()[:400])
+        check("ios2's interface stays down", not lab.admin_up("ios2", if2))
+        browser.shot("run-denied")
+
+        # Config history and a diff.
+        code, _, err = nauto(env, "config", "backup", "--target", "ios1", "--why", "after")
+        check("ios1 is backed up after the change", code == 0, err)
+        browser.open("configs/ios1")
+        side = browser.find("#config-diff .diff", 20)
+        check("the config history shows the versions and a side-by-side diff",
+              "v2" in browser.text() and "shutdown" in side.text, browser.text()[:500])
+        browser.shot("config-history")
+
+        for page, needle in (("jobs", "Jobs"), ("events", "Events"), ("compliance", "Compliance"),
+                             ("schedules", "Schedules"), ("runs", "Latest runs")):
+            browser.open(page)
+            check(f"the {page} page renders", browser.wait_text(needle), browser.text()[:200])
+            browser.shot(page)
+        browser.open(f"runs/{run1}")
+        browser.wait_text("Causal chain", 5)
+        browser.take_console()
+        check("no error in the browser's console", not browser.console_errors,
+              "\n#   ".join(browser.console_errors))
+        check("the screenshots are in " + SHOTS, len(os.listdir(SHOTS)) >= 10)
+        _ = run2
+    except Exception as error:  # noqa: BLE001 - a page that did not come is a failure, shown
+        check("the browser steps ran", False, f"{type(error).__name__}: {error}")
+        if browser:
+            browser.shot("failure")
+            print("# page: " + browser.text()[:800].replace("\n", "\n# "))
+            print("# console: " + "\n# ".join(browser.console_errors))
+    finally:
+        if browser:
+            browser.quit()
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+        log.close()
+        lab.stop()
+        if failed:
+            with open(os.path.join(work, "nautod.log")) as text:
+                print("# nautod log:\n" + "".join("# " + line for line in text.readlines()[-30:]))
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"# {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
