@@ -308,6 +308,8 @@ class RunbooksModule final : public Module {
     if (service == schema::RunStepsRequest::kTopic) {
       auto args = schema::RunStepsRequest::decode(body);
       if (!args) return std::move(args).error();
+      // A run with no steps yet answers an empty list; an id that names no run, not_found.
+      if (auto record = engine_->status(args->id); !record) return std::move(record).error();
       auto entries = engine_->journal().entries(args->id);
       if (!entries) return std::move(entries).error();
       json steps = json::array();

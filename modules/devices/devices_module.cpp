@@ -308,6 +308,10 @@ class DevicesModule final : public Module {
       auto args = schema::JobLogsRequest::decode(body);
       if (!args) return std::move(args).error();
       if (args->limit < 1) return fail(Errc::InvalidArgument, "job.logs: limit is at least 1");
+      // A job with no results yet answers an empty list; an id that names no job, not_found.
+      auto record = store.job(args->id);
+      if (!record) return std::move(record).error();
+      if (!*record) return fail(Errc::NotFound, "no job " + args->id + " (`nauto job list`)");
       auto results =
           store.results(args->id, args->device, args->after, static_cast<std::size_t>(args->limit));
       if (!results) return std::move(results).error();
