@@ -181,12 +181,16 @@ struct HttpServer::Impl {
   explicit Impl(const HttpServerOptions& opts)
       : options(opts), ledger(opts.per_address_connections, opts.request_timeout_ms * 1000) {}
 
+  // The bell rings only when the queue was empty: the loop takes everything queued at once, so
+  // one wake-up serves a burst (an event fanned out to many streams).
   void post(Posted item) {
+    bool was_empty = false;
     {
       std::lock_guard lock(mutex);
+      was_empty = posted.empty();
       posted.push_back(std::move(item));
     }
-    posted_bell.ring();
+    if (was_empty) posted_bell.ring();
   }
 
   void loop() {

@@ -82,16 +82,22 @@ bool EventStreams::matches(const Stream& stream, const std::string& topic) const
   return false;
 }
 
-bool EventStreams::send_event(std::uint64_t id, const json& event) {
-  std::string frame = "id: " + event_id(event.value("ts", std::int64_t{0}), event.value("id", "")) +
-                      "\ndata: " + event.dump(-1, ' ', false, json::error_handler_t::replace) +
-                      "\n\n";
-  if (!send_(id, std::move(frame))) {
+std::string EventStreams::frame_of(const json& event) {
+  return "id: " + event_id(event.value("ts", std::int64_t{0}), event.value("id", "")) +
+         "\ndata: " + event.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+}
+
+bool EventStreams::send_frame(std::uint64_t id, const std::string& frame) {
+  if (!send_(id, frame)) {
     drop(id);
     return false;
   }
   ++counters_.events_sent;
   return true;
+}
+
+bool EventStreams::send_event(std::uint64_t id, const json& event) {
+  return send_frame(id, frame_of(event));
 }
 
 void EventStreams::replay(std::uint64_t id, const json& journal_events, bool gap) {
@@ -138,6 +144,7 @@ void EventStreams::replay(std::uint64_t id, const json& journal_events, bool gap
 void EventStreams::publish(const bus::Envelope& event) {
   if (streams_.empty()) return;
   std::optional<json> shaped;
+  std::optional<std::string> frame;  // the same bytes for every live stream
   for (auto it = streams_.begin(); it != streams_.end();) {
     const auto id = it->first;
     auto& stream = it->second;
@@ -159,7 +166,8 @@ void EventStreams::publish(const bus::Envelope& event) {
       }
       continue;
     }
-    send_event(id, *shaped);
+    if (!frame) frame = frame_of(*shaped);
+    send_frame(id, *frame);
   }
 }
 

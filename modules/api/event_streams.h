@@ -76,6 +76,8 @@ class EventStreams {
     std::vector<nlohmann::json> held;  ///< live events while the journal is asked
   };
   bool matches(const Stream& stream, const std::string& topic) const;
+  static std::string frame_of(const nlohmann::json& event);
+  bool send_frame(std::uint64_t id, const std::string& frame);
   bool send_event(std::uint64_t id, const nlohmann::json& event);
 
   Sender send_;

@@ -87,6 +87,7 @@ modules:
     rate_limit: {{per_token: 1000000, per_token_burst: 1000000,
                   per_address: 1000000, per_address_burst: 1000000}}
     max_streams: {args.clients + 10}
+    per_address_connections: {args.clients + 100}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
     daemon = subprocess.Popen([args.nautod], env=env, stdout=subprocess.DEVNULL,
@@ -152,10 +153,14 @@ modules:
 
         # --- fan-out
         before = cpu_seconds(daemon.pid)
-        fanout = json.loads(subprocess.run(
+        done = subprocess.run(
             [args.client, "sse", "127.0.0.1", str(base), token, endpoint, str(args.clients),
              str(args.rate), str(args.seconds)], capture_output=True, text=True,
-            check=True, timeout=args.seconds + 120).stdout)
+            timeout=args.seconds + 120)
+        if done.returncode != 0:
+            print(f"api_bench_client sse: {done.stderr.strip()}", file=sys.stderr)
+            return 1
+        fanout = json.loads(done.stdout)
         fanout["nautod_cpu_percent"] = ((cpu_seconds(daemon.pid) - before) * 100 /
                                         args.seconds)
         summary["sse_fanout"] = fanout
