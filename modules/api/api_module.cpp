@@ -134,20 +134,6 @@ Result<std::string> read_file(const std::string& path, const std::string& where)
   return text.str();
 }
 
-std::string_view cookie_value(std::string_view cookies, std::string_view name) {
-  while (!cookies.empty()) {
-    const auto semicolon = cookies.find(';');
-    auto item = cookies.substr(0, semicolon);
-    while (!item.empty() && item.front() == ' ')
-      item.remove_prefix(1);
-    if (item.size() > name.size() && item.starts_with(name) && item[name.size()] == '=')
-      return item.substr(name.size() + 1);
-    cookies =
-        semicolon == std::string_view::npos ? std::string_view() : cookies.substr(semicolon + 1);
-  }
-  return {};
-}
-
 HttpResponse json_response(int status, const json& body) {
   return HttpResponse{
       status, body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json", {}};

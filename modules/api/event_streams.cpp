@@ -1,5 +1,6 @@
 #include "event_streams.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "nauto/bus/body.h"
@@ -9,8 +10,8 @@ namespace nauto::api {
 
 using nlohmann::json;
 
-EventStreams::EventStreams(Sender send, std::size_t max_streams)
-    : send_(std::move(send)), max_streams_(max_streams) {}
+EventStreams::EventStreams(Sender send, std::size_t max_streams, std::size_t recent)
+    : send_(std::move(send)), max_streams_(max_streams), recent_limit_(recent) {}
 
 Result<StreamRequest> EventStreams::read_request(const HttpRequest& request) {
   StreamRequest out;
@@ -100,6 +101,15 @@ bool EventStreams::send_event(std::uint64_t id, const json& event) {
   return send_frame(id, frame_of(event));
 }
 
+json EventStreams::shaped(const Recent& event) {
+  auto body = bus::from_body(event.body);
+  return json{{"topic", event.topic},
+              {"id", event.id},
+              {"src", event.src},
+              {"ts", event.ts},
+              {"body", body ? std::move(*body) : json(nullptr)}};
+}
+
 void EventStreams::replay(std::uint64_t id, const json& journal_events, bool gap) {
   auto found = streams_.find(id);
   if (found == streams_.end()) return;
@@ -109,12 +119,25 @@ void EventStreams::replay(std::uint64_t id, const json& journal_events, bool gap
   std::set<std::string> sent;
   if (!stream.request.last_event_id.empty()) {
     const auto last = parse_event_id(stream.request.last_event_id);
+    // The journal's events, and the recent ones this module saw that the journal had not
+    // written yet when it was asked (its writes are grouped, a few ms behind), in time order.
+    std::vector<json> missed;
+    std::set<std::string> in_journal;
+    for (const auto& event : journal_events.is_array() ? journal_events : json::array()) {
+      in_journal.insert(event.value("id", ""));
+      missed.push_back(event);
+    }
+    for (const auto& event : recent_)
+      if (event.ts >= stream.request.resume_from_us && !in_journal.contains(event.id))
+        missed.push_back(shaped(event));
+    std::stable_sort(missed.begin(), missed.end(), [](const json& a, const json& b) {
+      return a.value("ts", std::int64_t{0}) < b.value("ts", std::int64_t{0});
+    });
     // Events after the last one the client saw; all of them when it is not among them (its
     // time's events are then sent again: at least once, never lost).
     bool after = true;
-    if (journal_events.is_array())
-      for (const auto& event : journal_events)
-        if (event.value("id", "") == last->second) after = false;
+    for (const auto& event : missed)
+      if (event.value("id", "") == last->second) after = false;
     if (gap) {
       ++counters_.gaps;
       if (!send_(id,
@@ -122,7 +145,7 @@ void EventStreams::replay(std::uint64_t id, const json& journal_events, bool gap
                  "replayed; the oldest were left out\"}\n\n"))
         return drop(id);
     }
-    for (const auto& event : journal_events.is_array() ? journal_events : json::array()) {
+    for (const auto& event : missed) {
       if (!after) {
         after = event.value("id", "") == last->second;
         continue;
@@ -142,32 +165,30 @@ void EventStreams::replay(std::uint64_t id, const json& journal_events, bool gap
 }
 
 void EventStreams::publish(const bus::Envelope& event) {
-  if (streams_.empty()) return;
-  std::optional<json> shaped;
+  Recent recent{event.topic, event.header.id, event.header.source, event.header.time_us,
+                event.body};
+  std::optional<json> event_json;
   std::optional<std::string> frame;  // the same bytes for every live stream
   for (auto it = streams_.begin(); it != streams_.end();) {
     const auto id = it->first;
     auto& stream = it->second;
     ++it;  // send_event may drop this stream
     if (!matches(stream, event.topic)) continue;
-    if (!shaped) {
-      auto body = bus::from_body(event.body);
-      shaped = json{{"topic", event.topic},
-                    {"id", event.header.id},
-                    {"src", event.header.source},
-                    {"ts", event.header.time_us},
-                    {"body", body ? std::move(*body) : json(nullptr)}};
-    }
+    if (!event_json) event_json = shaped(recent);
     if (!stream.live) {
       if (stream.held.size() >= kMaxHeld) {
         drop(id);
       } else {
-        stream.held.push_back(*shaped);
+        stream.held.push_back(*event_json);
       }
       continue;
     }
-    if (!frame) frame = frame_of(*shaped);
+    if (!frame) frame = frame_of(*event_json);
     send_frame(id, *frame);
+  }
+  if (recent_limit_ > 0) {
+    recent_.push_back(std::move(recent));
+    if (recent_.size() > recent_limit_) recent_.pop_front();
   }
 }
 

@@ -7,12 +7,16 @@
 // the same shape journal.query answers. A client that reconnects with Last-Event-ID (or
 // ?last_event_id=) first gets what it missed from the journal: while the journal is asked, the
 // stream holds the live events that arrive, then sends the journal's events after the last id
-// it saw and the held ones it has not sent, each once, so nothing between the two is lost. When
+// it saw and the held ones it has not sent, each once, so nothing between the two is lost. The
+// journal writes in groups a few ms behind the bus, so the last `recent` events this module saw
+// are kept too and merged in: an event published just before the reconnect and not yet written
+// is sent all the same. When
 // more than the replay limit were missed, an `event: gap` says so before the newest of them.
 //
 // Thread: the module's only. `send` hands bytes to the HTTP server (false: the stream ended).
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -41,7 +45,7 @@ struct StreamCounters {
 class EventStreams {
  public:
   using Sender = std::function<bool(std::uint64_t id, std::string bytes)>;
-  EventStreams(Sender send, std::size_t max_streams);
+  EventStreams(Sender send, std::size_t max_streams, std::size_t recent = 10'000);
 
   /// The stream a request asks for; invalid_argument for a bad pattern or Last-Event-ID.
   static Result<StreamRequest> read_request(const HttpRequest& request);
@@ -70,6 +74,14 @@ class EventStreams {
   const StreamCounters& counters() const { return counters_; }
 
  private:
+  // A recent event as it came (its body still msgpack): cheap to keep, shaped when replayed.
+  struct Recent {
+    std::string topic, id, src;
+    std::int64_t ts = 0;
+    std::string body;
+  };
+  static nlohmann::json shaped(const Recent& event);
+
   struct Stream {
     StreamRequest request;
     bool live = false;
@@ -83,6 +95,8 @@ class EventStreams {
   Sender send_;
   std::size_t max_streams_;
   std::map<std::uint64_t, Stream> streams_;
+  std::size_t recent_limit_;
+  std::deque<Recent> recent_;
   StreamCounters counters_;
 };
 

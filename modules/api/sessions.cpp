@@ -6,6 +6,20 @@
 
 namespace nauto::api {
 
+std::string_view cookie_value(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    const auto semicolon = cookies.find(';');
+    auto item = cookies.substr(0, semicolon);
+    while (!item.empty() && item.front() == ' ')
+      item.remove_prefix(1);
+    if (item.size() > name.size() && item.starts_with(name) && item[name.size()] == '=')
+      return item.substr(name.size() + 1);
+    cookies =
+        semicolon == std::string_view::npos ? std::string_view() : cookies.substr(semicolon + 1);
+  }
+  return {};
+}
+
 Result<std::pair<std::string, Session>> SessionTable::open(const std::string& token_id,
                                                            std::int64_t now_us) {
   if (sessions_.size() >= max_sessions_) {

@@ -26,6 +26,9 @@ struct Session {
   std::int64_t last_used_us = 0;
 };
 
+/// The value of cookie `name` in a Cookie header ("a=1; nauto_session=..."); empty when absent.
+std::string_view cookie_value(std::string_view cookies, std::string_view name);
+
 class SessionTable {
  public:
   SessionTable(std::int64_t ttl_us, std::int64_t max_age_us, std::size_t max_sessions)

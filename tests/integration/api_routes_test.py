@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,20 +32,12 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
+from nautod_process import Checks, Nautod  # noqa: E402
 import socket  # noqa: E402
 
 NAUTOD, NAUTO, OPENAPI = sys.argv[1:4]
 OWN = {"/api/v1/openapi.json", "/api/v1/login", "/api/v1/logout", "/api/v1/events/stream"}
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"not ok - {what}\n#   {detail}")
+check = Checks(quiet=True)
 
 
 def request(port, method, path, token=None, body=None, raw=None):
@@ -122,8 +113,7 @@ modules:
                   per_address_burst: 100000}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
-    log = open(os.path.join(work, "nautod.log"), "w")
-    daemon = subprocess.Popen([NAUTOD], env=env, stdout=log, stderr=subprocess.STDOUT)
+    daemon = Nautod(NAUTOD, env, work)
     try:
         deadline = time.time() + 20
         up = False
@@ -252,21 +242,11 @@ modules:
               {m for m, _, _ in operations} <= covered and len(operations) >= 50,
               f"{len(operations)} operations")
         status, _ = request(port, "GET", "/api/v1/status", admin)
-        check("nautod is still running every module", status == 200 and daemon.poll() is None)
+        check("nautod is still running every module", status == 200 and daemon.running())
     finally:
-        if daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-        log.close()
-        if failed:
-            with open(os.path.join(work, "nautod.log")) as text:
-                print("# nautod log:\n" + "".join("# " + line for line in text.readlines()[-20:]))
+        daemon.stop(show_log=check.failed > 0, lines=20)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"# {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

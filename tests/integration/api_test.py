@@ -25,7 +25,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -34,20 +33,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
+from nautod_process import Checks, Nautod  # noqa: E402
 from test_ca import make_ca  # noqa: E402
 
 NAUTOD, NAUTO, OPENAPI = sys.argv[1:4]
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok - {what}")
-    else:
-        failed += 1
-        print(f"not ok - {what}\n#   {detail}")
+check = Checks(quiet=False)
 
 
 class Api:
@@ -190,13 +180,12 @@ modules:
     rate_limit: {{per_token: 5, per_token_burst: 30}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
-    log = open(os.path.join(work, "nautod.log"), "w")
-    daemon = subprocess.Popen([NAUTOD], env=env, stdout=log, stderr=subprocess.STDOUT)
+    daemon = Nautod(NAUTOD, env, work)
     api = Api(base, os.path.join(work, "ca.crt"))
     try:
         deadline = time.time() + 20
         up = False
-        while time.time() < deadline and daemon.poll() is None and not up:
+        while time.time() < deadline and daemon.running() and not up:
             try:
                 status, _, _ = api.request("GET", "/api/v1/openapi.json")
                 up = status == 200
@@ -453,21 +442,11 @@ modules:
               any(r["principal"] == "vera" and r["outcome"] == "refused" for r in records),
               f"{code} {err} {listed[:400]}")
         code, _, _ = nauto(env, "status")
-        check("nautod is still running every module", code == 0 and daemon.poll() is None)
+        check("nautod is still running every module", code == 0 and daemon.running())
     finally:
-        if daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-        log.close()
-        if failed:
-            with open(os.path.join(work, "nautod.log")) as text:
-                print("# nautod log:\n" + "".join("# " + line for line in text.readlines()[-40:]))
+        daemon.stop(show_log=check.failed > 0, lines=40)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"# {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

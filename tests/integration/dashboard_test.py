@@ -11,7 +11,8 @@ python3-selenium), against a real nautod and nauto-lab devices:
 - the config history of the first device shows its versions and a side-by-side diff;
 - the jobs, events, compliance and schedules pages render.
 Every page's screenshot goes to SCREENSHOT_DIR; any error in the browser's console fails the
-test.
+test, and so does a page where a form control has no label, a button or link no text, or the
+page no main landmark; the login is done with the keyboard alone.
 
   dashboard_test.py NAUTOD NAUTO NAUTO_LAB RUNBOOK_DIR SCREENSHOT_DIR
 """
@@ -19,7 +20,6 @@ test.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,25 +28,17 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
+from nautod_process import Checks, Nautod  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as seen  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 NAUTOD, NAUTO, LAB, LIBRARY, SHOTS = sys.argv[1:6]
-passed = failed = 0
-
-
-def check(what, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok - {what}")
-    else:
-        failed += 1
-        print(f"not ok - {what}\n#   {detail}")
+check = Checks(quiet=False)
 
 
 def wait_until(seconds, probe):
@@ -110,6 +102,7 @@ class Browser:
         self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         self.base_url = base_url
         self.console_errors = []
+        self.accessibility = []
 
     def open(self, fragment):
         self.driver.get(f"{self.base_url}/ui/#/{fragment}")
@@ -128,6 +121,25 @@ class Browser:
         os.makedirs(SHOTS, exist_ok=True)
         self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
         self.take_console()
+        for problem in self.unlabelled():
+            self.accessibility.append(f"{name}: {problem}")
+
+    def unlabelled(self):
+        """What a screen reader could not name on this page."""
+        return self.driver.execute_script("""
+          const problems = [];
+          if (!document.documentElement.lang) problems.push('no lang on <html>');
+          if (!document.querySelector('main')) problems.push('no <main>');
+          for (const e of document.querySelectorAll('input, select, textarea')) {
+            const named = (e.id && document.querySelector(`label[for="${CSS.escape(e.id)}"]`)) ||
+              e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.closest('label');
+            if (!named && e.type !== 'hidden') problems.push(`unlabelled ${e.tagName.toLowerCase()}#${e.id}`);
+          }
+          for (const e of document.querySelectorAll('button, a[href]')) {
+            if (e.offsetParent !== null && !(e.textContent.trim() || e.getAttribute('aria-label')))
+              problems.push(`${e.tagName.toLowerCase()} without text`);
+          }
+          return problems;""")
 
     def take_console(self):
         for entry in self.driver.get_log("browser"):
@@ -135,11 +147,11 @@ class Browser:
                 self.console_errors.append(entry.get("message", ""))
 
     def login(self, token):
+        """With the keyboard alone: the token field has the focus; Enter submits."""
         self.open("login")
-        field = self.find("#token")
-        field.clear()
-        field.send_keys(token)
-        self.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        self.find("#token")
+        wait_until(5, lambda: self.driver.switch_to.active_element.get_attribute("id") == "token")
+        self.driver.switch_to.active_element.send_keys(token + Keys.ENTER)
         return wait_until(10, lambda: self.driver.find_element(By.ID, "who").text != "")
 
     def logout(self):
@@ -186,8 +198,7 @@ modules:
             if "=" in line and not line.startswith("#"):
                 key, _, value = line.strip().partition("=")
                 env[key] = value.strip("'\"")
-    log = open(os.path.join(work, "nautod.log"), "w")
-    daemon = subprocess.Popen([NAUTOD], env=env, stdout=log, stderr=subprocess.STDOUT)
+    daemon = Nautod(NAUTOD, env, work)
     browser = None
     try:
         up = wait_until(20, lambda: urllib.request.urlopen(
@@ -231,7 +242,6 @@ modules:
                          "no shutdown" in browser.find("#steps").text), browser.text()[:500])
         browser.shot("run-waiting")
         check("the second run starts on ios2", start("ios2", if2))
-        run2 = browser.driver.current_url.rsplit("/", 1)[1]
         wait_until(20, lambda: "no shutdown" in browser.find("#steps").text)
         browser.logout()
 
@@ -287,8 +297,9 @@ modules:
         browser.take_console()
         check("no error in the browser's console", not browser.console_errors,
               "\n#   ".join(browser.console_errors))
+        check("every page names its controls, buttons and links", not browser.accessibility,
+              "\n#   ".join(browser.accessibility))
         check("the screenshots are in " + SHOTS, len(os.listdir(SHOTS)) >= 10)
-        _ = run2
     except Exception as error:  # noqa: BLE001 - a page that did not come is a failure, shown
         check("the browser steps ran", False, f"{type(error).__name__}: {error}")
         if browser:
@@ -298,20 +309,10 @@ modules:
     finally:
         if browser:
             browser.quit()
-        if daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-        log.close()
+        daemon.stop(show_log=check.failed > 0, lines=30)
         lab.stop()
-        if failed:
-            with open(os.path.join(work, "nautod.log")) as text:
-                print("# nautod log:\n" + "".join("# " + line for line in text.readlines()[-30:]))
         shutil.rmtree(work, ignore_errors=True)
-    print(f"# {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return check.summary()
 
 
 if __name__ == "__main__":

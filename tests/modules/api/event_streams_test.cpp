@@ -102,7 +102,32 @@ TEST_CASE("live events are held while the journal is asked and each is sent once
   CHECK(sink.received[1].rfind("retry: 2000\n\n", 0) == 0);
   streams.publish(event("run.step", "e", 500));
   CHECK(ids(sink.received[1]).back() == "500.e");
-  CHECK(streams.counters().replayed == 2);
+  CHECK(streams.counters().replayed == 3);  // b and c from the journal, d seen recently
+}
+
+TEST_CASE("an event seen before the stream began but not yet in the journal is replayed", "[api]") {
+  Sink sink;
+  EventStreams streams(sink.sender(), 10);
+  // Published and seen by the module before the client reconnected; the journal, which writes
+  // in groups, has only the first when it is asked.
+  streams.publish(event("run.step", "a", 100));
+  streams.publish(event("run.step", "b", 200));
+  streams.publish(event("run.finished", "c", 300));
+  StreamRequest request;
+  request.patterns = {"run.*"};
+  request.last_event_id = "100.a";
+  request.resume_from_us = 100;
+  streams.begin(1, request);
+  streams.replay(1, json::array({stored("run.step", "a", 100), stored("run.step", "b", 200)}),
+                 false);
+  CHECK(ids(sink.received[1]) == std::vector<std::string>{"200.b", "300.c"});
+  // Only the last `recent` are kept.
+  EventStreams small(sink.sender(), 10, 2);
+  for (int i = 1; i <= 5; ++i)
+    small.publish(event("a.b", "e" + std::to_string(i), i));
+  small.begin(2, StreamRequest{{""}, "1.e1", 1});
+  small.replay(2, json::array(), false);
+  CHECK(ids(sink.received[2]) == std::vector<std::string>{"4.e4", "5.e5"});
 }
 
 TEST_CASE("a resume point the journal no longer has replays all it has; a gap is said", "[api]") {

@@ -1,0 +1,56 @@
+"""What the Python integration tests of a running nautod share:
+
+- Checks: each check prints "ok - what" or "not ok - what" with the detail; summary() prints
+  the counts and gives the exit status;
+- Nautod: nautod started on the test's own configuration (NAUTO_CONFIG in `env`), its output in
+  the test's directory, stopped at the end (SIGTERM, then kill after 20 s), with the tail of its
+  log shown when the test failed.
+"""
+import os
+import signal
+import subprocess
+
+
+class Checks:
+    def __init__(self, quiet=False):
+        self.passed = 0
+        self.failed = 0
+        self.quiet = quiet  # print only what fails (tests that make hundreds of checks)
+
+    def __call__(self, what, ok, detail=""):
+        if ok:
+            self.passed += 1
+            if not self.quiet:
+                print(f"ok - {what}")
+        else:
+            self.failed += 1
+            print(f"not ok - {what}\n#   {detail}")
+        return ok
+
+    def summary(self):
+        print(f"# {self.passed} passed, {self.failed} failed")
+        return 1 if self.failed else 0
+
+
+class Nautod:
+    def __init__(self, binary, env, work):
+        self.log_path = os.path.join(work, "nautod.log")
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen([binary], env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+
+    def running(self):
+        return self.process.poll() is None
+
+    def stop(self, show_log=False, lines=30):
+        if self.running():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+        if show_log:
+            with open(self.log_path) as text:
+                tail = text.readlines()[-lines:]
+            print("# nautod log:\n" + "".join("# " + line for line in tail))
