@@ -309,7 +309,10 @@ struct HttpServer::Impl {
     } else {
       ++c.status_5xx;
     }
-    if (status == 413) ++c.too_large;
+    if (status == 413) {
+      ++c.too_large;
+      ++c.refused_413;
+    }
   }
 
   static ssize_t read_stream(void* cls, std::uint64_t, char* out, std::size_t max) {
@@ -381,7 +384,8 @@ struct HttpServer::Impl {
           return queue(connection,
                        HttpResponse{413,
                                     R"({"error":{"code":"too_large","message":"the body is over )" +
-                                        std::to_string(options.max_body) + R"( bytes"}})",
+                                        std::to_string(options.max_body) + " bytes (" +
+                                        options.max_body_key + ")\"}}",
                                     "application/json",
                                     {}},
                        nullptr);

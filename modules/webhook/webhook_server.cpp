@@ -1,21 +1,12 @@
 #include "webhook_server.h"
 
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <sys/epoll.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <charconv>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "nauto/base/clock.h"
-#include "nauto/sdk/listen_socket.h"
 
 namespace nauto::webhook {
 
-/// One request being read: what its headers said and the body so far.
+/// One request read whole: what its headers said, and its body.
 struct WebhookServer::Request {
   std::string hook;
   std::string peer;
@@ -30,52 +21,11 @@ std::string error_body(const std::string& message) {
                                                  nlohmann::json::error_handler_t::replace);
 }
 
-std::string header(MHD_Connection* connection, const char* name) {
-  const char* value = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
-  return value ? std::string(value) : std::string();
-}
-
-int connection_fd(MHD_Connection* connection) {
-  const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-  return info ? info->connect_fd : -1;
-}
-
-std::string peer_of(MHD_Connection* connection) {
-  const auto* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  if (!info || !info->client_addr) return "";
-  sockaddr_storage address{};
-  const auto length =
-      info->client_addr->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  std::memcpy(&address, info->client_addr, length);
-  return address_text(address);
-}
-
-MHD_Result access_handler(void* self, MHD_Connection* connection, const char* url,
-                          const char* method, const char*, const char* upload,
-                          std::size_t* upload_size, void** state) {
-  return static_cast<WebhookServer*>(self)->on_request(connection, url, method, upload, upload_size,
-                                                       state)
-             ? MHD_YES
-             : MHD_NO;
-}
-
-void request_completed(void* self, MHD_Connection* connection, void** state,
-                       MHD_RequestTerminationCode) {
-  static_cast<WebhookServer*>(self)->on_completed(connection, state);
-}
-
-void connection_notified(void* self, MHD_Connection* connection, void**,
-                         MHD_ConnectionNotificationCode code) {
-  static_cast<WebhookServer*>(self)->on_connection(connection,
-                                                   code == MHD_CONNECTION_NOTIFY_STARTED);
-}
-
 }  // namespace
 
 WebhookServer::WebhookServer(const ServerOptions& options, const std::vector<std::string>& hooks)
     : options_(options),
       started_s_(now_us() / 1'000'000),
-      ledger_(options.per_address_connections, options.request_timeout_ms * 1000),
       replay_(options.replay_window_s, options.max_nonces, started_s_) {
   for (const auto& hook : hooks)
     secrets_[hook] = "";
@@ -84,149 +34,55 @@ WebhookServer::WebhookServer(const ServerOptions& options, const std::vector<std
 Result<std::unique_ptr<WebhookServer>> WebhookServer::start(const ServerOptions& options,
                                                             const std::vector<std::string>& hooks) {
   std::unique_ptr<WebhookServer> self(new WebhookServer(options, hooks));
-  auto cannot_listen = [&](const std::string& why) {
-    return fail(Errc::System, "cannot listen on " + options.host + ":" +
-                                  std::to_string(options.port) + ": " + why);
-  };
-  ListenEndpoint endpoint{true, options.host, options.port};
-  auto listening = open_listen_socket(endpoint, 0, "modules.webhook.listen");
-  if (!listening) return cannot_listen(listening.error().message);
-  self->port_ = listening->endpoint.port;
-  // External event loop (MHD_USE_EPOLL without a thread of its own): libmicrohttpd runs only
-  // inside loop(), on one thread, so the ledger's file descriptors cannot be closed under it.
-  self->daemon_ =
-      MHD_start_daemon(MHD_USE_EPOLL, 0, nullptr, nullptr, &access_handler, self.get(),   //
-                       MHD_OPTION_LISTEN_SOCKET, static_cast<MHD_socket>(listening->fd),  //
-                       MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(options.max_connections),
-                       MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(options.idle_timeout_s),
-                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, options.header_memory,       //
-                       MHD_OPTION_NOTIFY_COMPLETED, &request_completed, self.get(),     //
-                       MHD_OPTION_NOTIFY_CONNECTION, &connection_notified, self.get(),  //
-                       MHD_OPTION_END);
-  if (!self->daemon_) {
-    ::close(listening->fd);
-    return cannot_listen("libmicrohttpd would not start");
-  }
-  self->loop_thread_ = std::thread([raw = self.get()] { raw->loop(); });
+  HttpServerOptions http;
+  http.host = options.host;
+  http.port = options.port;
+  http.max_body = options.max_body;
+  http.max_connections = options.max_connections;
+  http.per_address_connections = options.per_address_connections;
+  http.request_timeout_ms = options.request_timeout_ms;
+  http.idle_timeout_s = options.idle_timeout_s;
+  http.header_memory = options.header_memory;
+  http.max_body_key = "modules.webhook.max_body";
+  auto server = HttpServer::start(
+      http, [raw = self.get()](HttpRequest request) { raw->handle(std::move(request)); });
+  if (!server) return std::move(server).error();
+  self->http_ = std::move(*server);
   return self;
 }
 
-WebhookServer::~WebhookServer() {
-  if (loop_thread_.joinable()) {
-    stop_.ring();
-    loop_thread_.join();
-  }
-  if (daemon_) MHD_stop_daemon(daemon_);  // closes the listening socket and every connection
-}
+WebhookServer::~WebhookServer() = default;  // http_ stops first: its thread calls handle()
 
-void WebhookServer::loop() {
-  const int epoll = ::epoll_create1(EPOLL_CLOEXEC);
-  const auto* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
-  epoll_event watch{};
-  watch.events = EPOLLIN;
-  watch.data.fd = info->epoll_fd;
-  ::epoll_ctl(epoll, EPOLL_CTL_ADD, info->epoll_fd, &watch);
-  watch.data.fd = stop_.fd();
-  ::epoll_ctl(epoll, EPOLL_CTL_ADD, stop_.fd(), &watch);
-  for (;;) {
-    // Sleep until libmicrohttpd has work, its next idle timeout, or the next request deadline.
-    int timeout_ms = -1;
-    if (MHD_UNSIGNED_LONG_LONG mhd_ms = 0; MHD_get_timeout(daemon_, &mhd_ms) == MHD_YES)
-      timeout_ms = static_cast<int>(std::min<MHD_UNSIGNED_LONG_LONG>(mhd_ms, 60'000));
-    if (const auto deadline = ledger_.next_deadline_us(); deadline >= 0) {
-      const auto until = std::max<std::int64_t>(0, (deadline - steady_us() + 999) / 1000);
-      if (timeout_ms < 0 || until < timeout_ms) timeout_ms = static_cast<int>(until);
-    }
-    epoll_event ready[2];
-    const int count = ::epoll_wait(epoll, ready, 2, timeout_ms);
-    bool stopping = false;
-    for (int i = 0; i < count; ++i)
-      stopping = stopping || ready[i].data.fd == stop_.fd();
-    if (stopping) break;
-    MHD_run(daemon_);
-    if (const auto cut = ledger_.cut_overdue(steady_us()); cut > 0) {
-      std::lock_guard lock(mutex_);
-      counters_.timed_out += cut;
-    }
+void WebhookServer::handle(HttpRequest request) {
+  const auto id = request.id;
+  if (request.method != "POST")
+    return http_->answer(id, respond(405, error_body("only POST /hooks/<hook> is served")));
+  const std::string_view path(request.path);
+  const std::string_view prefix = "/hooks/";
+  std::string hook;
+  if (path.starts_with(prefix) && path.size() > prefix.size() &&
+      path.find('/', prefix.size()) == std::string_view::npos)
+    hook = path.substr(prefix.size());
+  bool known = false;
+  {
+    std::lock_guard lock(mutex_);
+    known = secrets_.contains(hook);
   }
-  ::close(epoll);
-}
-
-void WebhookServer::on_connection(MHD_Connection* connection, bool opened) {
-  const int fd = connection_fd(connection);
-  if (!opened) {
-    ledger_.close(fd);
-    return;
-  }
-  const bool allowed = ledger_.open(fd, peer_of(connection), steady_us());
-  std::lock_guard lock(mutex_);
-  ++counters_.connections;
-  if (!allowed) ++counters_.refused;
-}
-
-void WebhookServer::on_completed(MHD_Connection* connection, void** state) {
-  delete static_cast<Request*>(*state);
-  *state = nullptr;
-  ledger_.request_done(connection_fd(connection), steady_us());
-}
-
-int WebhookServer::on_request(MHD_Connection* connection, const char* url, const char* method,
-                              const char* upload, std::size_t* upload_size, void** state) {
-  if (*state == nullptr) {  // the headers are in; nothing of the body has been read
-    if (std::strcmp(method, "POST") != 0)
-      return respond(connection, 405, error_body("only POST /hooks/<hook> is served"));
-    const std::string_view path(url);
-    const std::string_view prefix = "/hooks/";
-    std::string hook;
-    if (path.starts_with(prefix) && path.size() > prefix.size() &&
-        path.find('/', prefix.size()) == std::string_view::npos)
-      hook = path.substr(prefix.size());
-    bool known = false;
-    {
-      std::lock_guard lock(mutex_);
-      known = secrets_.contains(hook);
-    }
-    if (!known)
-      return respond(connection, 404,
-                     error_body("no hook '" + std::string(path.substr(0, 60)) +
-                                "': the configured hooks are POST /hooks/<name> for each name "
-                                "under modules.webhook.hooks"));
-    const auto length = header(connection, "Content-Length");
-    std::uint64_t declared = 0;
-    if (!length.empty()) {
-      auto [end, error] = std::from_chars(length.data(), length.data() + length.size(), declared);
-      if (error != std::errc() || declared > options_.max_body)
-        return respond(connection, 413,
-                       error_body("the body is over " + std::to_string(options_.max_body) +
-                                  " bytes (modules.webhook.max_body)"));
-    }
-    auto request = std::make_unique<Request>();
-    request->hook = std::move(hook);
-    request->peer = peer_of(connection);
-    request->timestamp = header(connection, "X-Nauto-Timestamp");
-    request->nonce = header(connection, "X-Nauto-Nonce");
-    request->signature = header(connection, "X-Nauto-Signature");
-    request->body.reserve(declared);
-    *state = request.release();
-    return 1;
-  }
-  auto& request = *static_cast<Request*>(*state);
-  if (*upload_size != 0) {
-    // libmicrohttpd cannot answer while it hands over body data, so a chunked body that grows
-    // past the cap loses its connection instead of a 413: nothing past the cap is read.
-    if (request.body.size() + *upload_size > options_.max_body) {
-      std::lock_guard lock(mutex_);
-      ++counters_.too_large;
-      return 0;
-    }
-    request.body.append(upload, *upload_size);
-    *upload_size = 0;
-    return 1;
-  }
+  if (!known)
+    return http_->answer(
+        id, respond(404, error_body("no hook '" + std::string(path.substr(0, 60)) +
+                                    "': the configured hooks are POST /hooks/<name> for each "
+                                    "name under modules.webhook.hooks")));
+  Request parsed{std::move(hook),
+                 std::move(request.peer),
+                 std::string(request.header("x-nauto-timestamp")),
+                 std::string(request.header("x-nauto-nonce")),
+                 std::string(request.header("x-nauto-signature")),
+                 std::move(request.body)};
   int status = 500;
   std::string reply;
-  answer(request, status, reply);
-  return respond(connection, status, reply);
+  answer(parsed, status, reply);
+  http_->answer(id, respond(status, reply));
 }
 
 void WebhookServer::answer(const Request& request, int& status, std::string& reply) {
@@ -282,7 +138,7 @@ void WebhookServer::answer(const Request& request, int& status, std::string& rep
   reply = nlohmann::json{{"accepted", true}, {"kind", kind}}.dump();
 }
 
-int WebhookServer::respond(MHD_Connection* connection, int status, const std::string& reply) {
+HttpResponse WebhookServer::respond(int status, const std::string& reply) {
   {
     std::lock_guard lock(mutex_);
     auto& c = counters_;
@@ -297,9 +153,6 @@ int WebhookServer::respond(MHD_Connection* connection, int status, const std::st
       case 404:
         ++c.unknown_hook;
         break;
-      case 413:
-        ++c.too_large;
-        break;
       case 429:
         ++c.shed;
         break;
@@ -311,14 +164,9 @@ int WebhookServer::respond(MHD_Connection* connection, int status, const std::st
         break;
     }
   }
-  auto* response = MHD_create_response_from_buffer(reply.size(), const_cast<char*>(reply.data()),
-                                                   MHD_RESPMEM_MUST_COPY);
-  if (!response) return 0;
-  MHD_add_response_header(response, "Content-Type", "application/json");
-  if (status == 429 || status == 503) MHD_add_response_header(response, "Retry-After", "1");
-  const auto queued = MHD_queue_response(connection, static_cast<unsigned>(status), response);
-  MHD_destroy_response(response);
-  return queued == MHD_YES ? 1 : 0;
+  HttpResponse response{status, reply, "application/json", {}};
+  if (status == 429 || status == 503) response.headers.emplace_back("Retry-After", "1");
+  return response;
 }
 
 void WebhookServer::set_secret(const std::string& hook, std::string secret) {
@@ -336,13 +184,22 @@ std::vector<Delivery> WebhookServer::take() {
 }
 
 ServerCounters WebhookServer::counters() const {
+  // What the HTTP server refused before a request was read whole (a Content-Length over
+  // max_body is answered 413; a chunked body over it loses its connection), and its
+  // connections; the rest the handler counted.
+  const auto http = http_->counters();
   std::lock_guard lock(mutex_);
-  return counters_;
+  auto c = counters_;
+  c.requests += http.refused_413;
+  c.too_large = http.too_large;
+  c.connections = http.connections;
+  c.refused = http.refused;
+  c.timed_out = http.timed_out;
+  return c;
 }
 
 std::string WebhookServer::address() const {
-  const bool v6 = options_.host.find(':') != std::string::npos;
-  return (v6 ? "[" + options_.host + "]" : options_.host) + ":" + std::to_string(port_);
+  return http_->address();
 }
 
 }  // namespace nauto::webhook

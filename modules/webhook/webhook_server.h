@@ -1,10 +1,10 @@
 #pragma once
-// WebhookServer: the HTTP side of the webhook module. libmicrohttpd parses HTTP on one
-// event-loop thread of the server's own (epoll, so a slow sender costs a file descriptor, never
-// a thread); each request is checked there — size, signature, freshness and nonce, JSON — so a
-// flood of bad requests costs the module's thread nothing, and a good one is handed to the
-// module's thread through a bounded queue whose eventfd the module watches (Context::watch).
-// ADR 0014 says why libmicrohttpd and not cpp-httplib.
+// WebhookServer: the HTTP side of the webhook module, on the sdk's HttpServer (libmicrohttpd
+// on one event-loop thread of its own: a slow sender costs a file descriptor, never a thread).
+// Each request is checked on that thread — size, signature, freshness and nonce, JSON — and
+// answered at once, so a flood of bad requests costs the module's thread nothing; a good one is
+// handed to the module's thread through a bounded queue whose eventfd the module watches
+// (Context::watch). ADR 0014 says why libmicrohttpd and not cpp-httplib.
 //
 // Bounded everywhere:
 // - a body is read only up to max_body: a Content-Length over it is answered 413 before any of
@@ -23,17 +23,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "nauto/base/doorbell.h"
 #include "nauto/base/result.h"
-#include "nauto/sdk/connection_ledger.h"
+#include "nauto/sdk/http_server.h"
 #include "replay_guard.h"
 #include "webhook_request.h"
-
-struct MHD_Daemon;
-struct MHD_Connection;
 
 namespace nauto::webhook {
 
@@ -89,29 +85,20 @@ class WebhookServer {
   ServerCounters counters() const;
   std::string address() const;  ///< host:port actually bound
 
-  /// libmicrohttpd's callbacks; the event-loop thread only.
-  struct Request;
-  int on_request(MHD_Connection* connection, const char* url, const char* method,
-                 const char* upload, std::size_t* upload_size, void** state);
-  void on_completed(MHD_Connection* connection, void** state);
-  void on_connection(MHD_Connection* connection, bool opened);
-
  private:
+  struct Request;
   WebhookServer(const ServerOptions& options, const std::vector<std::string>& hooks);
-  void loop();
+  // The HTTP thread: each request read whole, answered there.
+  void handle(HttpRequest request);
   void answer(const Request& request, int& status, std::string& reply);
-  int respond(MHD_Connection* connection, int status, const std::string& reply);
+  HttpResponse respond(int status, const std::string& reply);
 
   ServerOptions options_;
-  MHD_Daemon* daemon_ = nullptr;
-  std::thread loop_thread_;
+  std::unique_ptr<HttpServer> http_;
   Doorbell waiting_;  // deliveries waiting
-  Doorbell stop_;     // the loop's stop signal
-  std::uint16_t port_ = 0;
   std::int64_t started_s_ = 0;
 
-  // The event-loop thread's own.
-  ConnectionLedger ledger_;
+  // The HTTP thread's own.
   ReplayGuard replay_;
 
   mutable std::mutex mutex_;                    // guards everything below

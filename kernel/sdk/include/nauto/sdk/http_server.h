@@ -49,6 +49,8 @@ struct HttpServerOptions {
   int idle_timeout_s = 60;
   std::size_t header_memory = 32 * 1024;
   std::size_t max_stream_buffer = 1 << 20;
+  /// The configuration key of max_body, named in a 413's message (modules.api.max_body).
+  std::string max_body_key = "max_body";
 };
 
 /// A request read whole. `id` names the exchange in answer() and the stream calls.
@@ -78,7 +80,8 @@ struct HttpResponse {
 struct HttpServerCounters {
   std::uint64_t requests = 0;  ///< handed to the handler
   std::uint64_t status_2xx = 0, status_3xx = 0, status_4xx = 0, status_5xx = 0;
-  std::uint64_t too_large = 0;  ///< 413s and chunked bodies cut at max_body
+  std::uint64_t too_large = 0;    ///< 413s and chunked bodies cut at max_body
+  std::uint64_t refused_413 = 0;  ///< of those, the 413s (a Content-Length over max_body)
   std::uint64_t connections = 0, refused = 0, timed_out = 0;
   std::uint64_t streams_open = 0, streams_cut = 0;  ///< cut: fell max_stream_buffer behind
 };
