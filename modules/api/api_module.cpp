@@ -5,7 +5,8 @@
 // Threads: HttpServer parses HTTP on its own thread and hands each whole request to this
 // module's thread through a bounded inbox (an eventfd the module watches); the module checks
 // the rate limits, the token or session, matches the route and asks the bus; the reply
-// answers the parked HTTP request. A full inbox is answered 503 on the HTTP thread.
+// answers the parked HTTP request. A full inbox is answered 429 (Retry-After) on the HTTP
+// thread.
 //
 // Serves api.token.create|list|revoke (tokens, stored hashed in the table api_tokens) and
 // api.stats. In a passive kernel (a CLI's) it serves those and listens on nothing.
@@ -183,9 +184,11 @@ class ApiModule final : public Module {
     sessions_ =
         std::make_unique<SessionTable>(settings_.session_ttl_ms * 1000,
                                        settings_.session_max_age_ms * 1000, settings_.max_sessions);
+    // A CLI's kernel (passive) answers the token services and starts nothing: no listener, no
+    // housekeeping (nautod does it).
+    if (ctx.passive()) return ok();
     ctx.every(std::chrono::seconds(30), [this, &ctx] { persist_logged(ctx, false); });
     ctx.every(std::chrono::hours(6), [this, &ctx] { drop_ended_tokens(ctx); });
-    if (ctx.passive()) return ok();  // a CLI's kernel: tokens only, no listener
     if (!settings_.cert_file.empty()) {
       auto cert = read_file(settings_.cert_file, "modules.api.tls.cert");
       if (!cert) return std::move(cert).error();

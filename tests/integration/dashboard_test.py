@@ -267,6 +267,10 @@ modules:
         browser.driver.find_element(By.ID, "approve").click()
         check("approving leads to the run, which finishes", wait_until(
             30, lambda: browser.find("#run-state").text == "succeeded"), browser.text()[:400])
+        check("the finished run shows every step, those from before the page opened too",
+              all(step in browser.find("#steps").text for step in ("check", "no shutdown",
+                                                                    "verify")),
+              browser.find("#steps").text)
         browser.shot("run-finished")
         check("the device changed: ios1's interface is up again", lab.admin_up("ios1", if1))
 

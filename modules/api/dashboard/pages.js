@@ -236,11 +236,12 @@ async function run({ main, id, onClose }) {
   });
   onClose(() => live.close());
   await new Promise((resolve) => { live.onopen = resolve; setTimeout(resolve, 3000); });
-  await loadRun();
+  // The steps before the record: once the state shows, what led to it shows too.
   for (const item of (await api('GET', `/runs/${pathId(id)}/steps?limit=500`)).items) {
     if (item.type === 'log') logs.append(`${item.level || ''} ${item.message || ''}\n`);
     else if (item.key || item.step) showStep(item);
   }
+  await loadRun();
 }
 
 // --- approvals: the exact diff, approve or deny with a reason
