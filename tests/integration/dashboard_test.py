@@ -176,6 +176,23 @@ def main():
     if not lab.ready:
         return 1
     api_port = base + 90
+    os.makedirs(os.path.join(work, "policies"))
+    with open(os.path.join(work, "policies", "lab.yaml"), "w") as out:
+        out.write("""name: lab
+description: what the lab's routers must have
+rules:
+  - id: has-hostname
+    severity: low
+    must_match: '^hostname '
+  - id: no-interface-shut
+    severity: high
+    description: no interface is shut by hand
+    must_not_match: '^ shutdown$'
+""")
+    os.makedirs(os.path.join(work, "schedules"))
+    with open(os.path.join(work, "schedules", "facts.yaml"), "w") as out:
+        out.write("schedules:\n  - name: nightly-facts\n    cron: '0 2 * * *'\n"
+                  "    job: {kind: facts, target: all}\n")
     config = os.path.join(work, "nauto.yaml")
     with open(config, "w") as out:
         out.write(f"""data_dir: {work}/data
@@ -188,8 +205,8 @@ modules:
   devices: {{device_timeout: 10s, attempts: 2, retry_delay: 50ms}}
   runbooks: {{dirs: [{LIBRARY}], approval_timeout: 5m}}
   configs: {{}}
-  compliance: {{}}
-  scheduler: {{}}
+  compliance: {{dirs: [{work}/policies]}}
+  scheduler: {{dirs: [{work}/schedules]}}
   api: {{listen: "127.0.0.1:{api_port}"}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
@@ -291,6 +308,24 @@ modules:
               "v2" in browser.text() and "shutdown" in side.text, browser.text()[:500])
         browser.shot("config-history")
 
+        browser.logout()
+        check("the operator logs in again", browser.login(operator))
+        code, _, err = nauto(env, "compliance", "run", "--policy", "lab", "--target", "ios1")
+        check("a compliance run over the archive", code in (0, 3), err)
+        browser.open("compliance")
+        check("the compliance page shows the policy's score", browser.wait_text("lab") and
+              "%" in browser.text(), browser.text()[:300])
+        browser.driver.find_element(By.LINK_TEXT, "lab").click()
+        check("a policy's report shows its devices and rules",
+              browser.wait_text("no-interface-shut") and "ios1" in browser.text(),
+              browser.text()[:400])
+        browser.shot("compliance-report")
+        browser.open("schedules")
+        check("the schedules page lists a schedule", browser.wait_text("nightly-facts"),
+              browser.text()[:300])
+        browser.driver.find_element(By.XPATH, "//button[text()='Pause']").click()
+        check("a schedule is paused from the page", browser.wait_text("paused"),
+              browser.text()[:300])
         for page, needle in (("jobs", "Jobs"), ("events", "Events"), ("compliance", "Compliance"),
                              ("schedules", "Schedules"), ("runs", "Latest runs")):
             browser.open(page)

@@ -27,11 +27,13 @@ async function fleet({ main }) {
   const load = async () => {
     fill(body, h('p', { class: 'muted' }, 'Loading…'));
     try {
-      const [devices, backups, policies] = await Promise.all([
+      const [devices, backups, runs] = await Promise.all([
         all('/devices?selector=' + encodeURIComponent(selector.value || 'all')),
         all('/configs').catch(() => []),
-        all('/compliance/policies').catch(() => []),
+        all('/compliance/runs', 500).catch(() => []),
       ]);
+      // Reports exist only for policies that have run.
+      const policies = [...new Set(runs.map((r) => r.policy))].map((name) => ({ name }));
       const backup = Object.fromEntries(backups.map((b) => [b.device, b]));
       const scores = {};
       for (const policy of policies) {
@@ -353,10 +355,11 @@ async function configs({ main, args }) {
 async function compliance({ main, args }) {
   const policies = await all('/compliance/policies');
   if (!args[0]) {
+    const ran = new Set((await all('/compliance/runs', 500)).map((r) => r.policy));
     const rows = [];
     for (const p of policies) {
-      let report = null;
-      try { report = await api('GET', `/compliance/policies/${pathId(p.name)}/report`); } catch { /* never run */ }
+      const report = ran.has(p.name)
+        ? await api('GET', `/compliance/policies/${pathId(p.name)}/report`) : null;
       rows.push([h('a', { href: `#/compliance/${pathId(p.name)}` }, p.name), p.description || '',
         report ? `${Math.round(report.score)}%` : 'not run', report ? time(report.run?.finished_us) : '-']);
     }
