@@ -132,22 +132,18 @@ modules:
                                          "mean_ms": per_call * 1000}
         print(f"nauto call, one process each: {1 / per_call:.0f} req/s, "
               f"{per_call * 1000:.2f} ms each")
-        before = cpu_seconds(daemon.pid)
-        one = wrk(url, token, 1, args.duration)
-        one["nautod_cpu_us_per_request"] = ((cpu_seconds(daemon.pid) - before) * 1e6 /
-                                            (one["requests_per_s"] * args.duration))
-        summary["api_1_connection"] = one
-        print(f"API over HTTPS, 1 connection: {one['requests_per_s']:.0f} req/s, "
-              f"p99 {one['p99_ms']:.3f} ms, nautod CPU "
-              f"{one['nautod_cpu_us_per_request']:.0f} us/request")
-        before = cpu_seconds(daemon.pid)
-        many = wrk(url, token, 32, args.duration)
-        many["nautod_cpu_us_per_request"] = ((cpu_seconds(daemon.pid) - before) * 1e6 /
-                                             (many["requests_per_s"] * args.duration))
-        summary["api_32_connections"] = many
-        print(f"API over HTTPS, 32 connections: {many['requests_per_s']:.0f} req/s, "
-              f"p99 {many['p99_ms']:.3f} ms, nautod CPU "
-              f"{many['nautod_cpu_us_per_request']:.0f} us/request")
+        def api_over(connections):
+            before = cpu_seconds(daemon.pid)
+            figures = wrk(url, token, connections, args.duration)
+            figures["nautod_cpu_us_per_request"] = ((cpu_seconds(daemon.pid) - before) * 1e6 /
+                                                    (figures["requests_per_s"] * args.duration))
+            summary[f"api_{connections}_connection" + ("s" if connections > 1 else "")] = figures
+            print(f"API over HTTPS, {connections} connection{'s' if connections > 1 else ''}: "
+                  f"{figures['requests_per_s']:.0f} req/s, p99 {figures['p99_ms']:.3f} ms, "
+                  f"nautod CPU {figures['nautod_cpu_us_per_request']:.0f} us/request")
+            return figures
+        one = api_over(1)
+        api_over(32)
         print(f"API / bus, sequential: {one['requests_per_s'] / bus['requests_per_s']:.2f}x "
               f"the requests/s, p99 {one['p99_ms'] / bus['p99_ms']:.2f}x")
 

@@ -24,7 +24,7 @@ import http.client
 import json
 import os
 import shutil
-import subprocess
+import socket
 import sys
 import tempfile
 import time
@@ -32,8 +32,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
-from nautod_process import Checks, Nautod  # noqa: E402
-import socket  # noqa: E402
+from nautod_process import Checks, Nautod, api_request, run_nauto  # noqa: E402
 
 NAUTOD, NAUTO, OPENAPI = sys.argv[1:4]
 OWN = {"/api/v1/openapi.json", "/api/v1/login", "/api/v1/logout", "/api/v1/events/stream"}
@@ -42,20 +41,8 @@ check = Checks(quiet=True)
 
 def request(port, method, path, token=None, body=None, raw=None):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    connection.request(method, path, body=data, headers=headers)
-    response = connection.getresponse()
-    text = response.read().decode()
-    connection.close()
-    try:
-        return response.status, json.loads(text) if text else None
-    except json.JSONDecodeError:
-        return response.status, text
+    status, document, _ = api_request(connection, method, path, token, body, raw)
+    return status, document
 
 
 def fill(path, values):
@@ -127,9 +114,8 @@ modules:
             return 1
 
         def token(principal, roles):
-            return subprocess.run([NAUTO, "token", "create", "--principal", principal, "--roles",
-                                   roles], env=env, capture_output=True, text=True,
-                                  check=True).stdout.strip()
+            return run_nauto(NAUTO, env, "token", "create", "--principal", principal,
+                             "--roles", roles)[1]
         admin = token("root-api", "admin")
         nobody = token("nobody", "nobody")
 

@@ -26,14 +26,13 @@ import json
 import os
 import shutil
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
-from nautod_process import Checks, Nautod  # noqa: E402
+from nautod_process import Checks, Nautod, api_request, run_nauto  # noqa: E402
 from test_ca import make_ca  # noqa: E402
 
 NAUTOD, NAUTO, OPENAPI = sys.argv[1:4]
@@ -48,21 +47,7 @@ class Api:
     def request(self, method, path, token=None, body=None, headers=None, raw=None):
         connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.context,
                                                  timeout=20)
-        sent = dict(headers or {})
-        if token:
-            sent["Authorization"] = f"Bearer {token}"
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        if data is not None:
-            sent["Content-Type"] = "application/json"
-        connection.request(method, path, body=data, headers=sent)
-        response = connection.getresponse()
-        text = response.read().decode()
-        connection.close()
-        try:
-            document = json.loads(text) if text else None
-        except json.JSONDecodeError:
-            document = text
-        return response.status, document, response
+        return api_request(connection, method, path, token, body, raw, headers)
 
 
 class EventStream:
@@ -140,8 +125,7 @@ def wait_run(api, token, run_id):
 
 
 def nauto(env, *args):
-    done = subprocess.run([NAUTO, *args], env=env, capture_output=True, text=True, timeout=30)
-    return done.returncode, done.stdout.strip(), done.stderr.strip()
+    return run_nauto(NAUTO, env, *args)
 
 
 def main():

@@ -28,7 +28,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
-from nautod_process import Checks, Nautod  # noqa: E402
+from nautod_process import Checks, Nautod, run_nauto  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -163,8 +163,7 @@ class Browser:
 
 
 def nauto(env, *args):
-    done = subprocess.run([NAUTO, *args], env=env, capture_output=True, text=True, timeout=60)
-    return done.returncode, done.stdout.strip(), done.stderr.strip()
+    return run_nauto(NAUTO, env, *args)
 
 
 def main():

@@ -4,8 +4,10 @@
   the counts and gives the exit status;
 - Nautod: nautod started on the test's own configuration (NAUTO_CONFIG in `env`), its output in
   the test's directory, stopped at the end (SIGTERM, then kill after 20 s), with the tail of its
-  log shown when the test failed.
+  log shown when the test failed;
+- run_nauto() and api_request(): the CLI and one HTTP API request, as the tests make them.
 """
+import json
 import os
 import signal
 import subprocess
@@ -54,3 +56,30 @@ class Nautod:
             with open(self.log_path) as text:
                 tail = text.readlines()[-lines:]
             print("# nautod log:\n" + "".join("# " + line for line in tail))
+
+
+def run_nauto(binary, env, *args, timeout=60):
+    """The nauto CLI: (exit status, stdout, stderr), each stripped."""
+    done = subprocess.run([binary, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    return done.returncode, done.stdout.strip(), done.stderr.strip()
+
+
+def api_request(connection, method, path, token=None, body=None, raw=None, headers=None):
+    """One request to the HTTP API on `connection` (http.client, closed after): the JSON body
+    (or `raw` bytes), a bearer token; (status, decoded answer or its text, the response)."""
+    sent = dict(headers or {})
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    if data is not None:
+        sent["Content-Type"] = "application/json"
+    connection.request(method, path, body=data, headers=sent)
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    try:
+        document = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        document = text
+    return response.status, document, response
