@@ -148,33 +148,42 @@ Result<RouteTable> RouteTable::load(const std::string& routes_json) {
   return table;
 }
 
+namespace {
+
+// How many of `route`'s segments are literals when it fits `segments` (its {parameters} taken
+// into `params` when given); -1 when it does not fit.
+int fit(const Route& route, const std::vector<std::string>& segments,
+        std::map<std::string, std::string>* params) {
+  if (route.segments.size() != segments.size()) return -1;
+  int literals = 0;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const auto& pattern = route.segments[i];
+    if (pattern.size() > 2 && pattern.front() == '{' && pattern.back() == '}') {
+      if (params) (*params)[pattern.substr(1, pattern.size() - 2)] = segments[i];
+    } else if (pattern == segments[i]) {
+      ++literals;
+    } else {
+      return -1;
+    }
+  }
+  return literals;
+}
+
+}  // namespace
+
 Result<RouteMatch> RouteTable::match(const std::string& method, const std::string& path) const {
   const auto segments = path_segments(path);
   RouteMatch best;
   int best_literals = -1;
   bool path_known = false;
   for (const auto& route : routes_) {
-    if (route.segments.size() != segments.size()) continue;
     RouteMatch candidate{&route, {}};
-    int literals = 0;
-    bool fits = true;
-    for (std::size_t i = 0; i < segments.size() && fits; ++i) {
-      const auto& pattern = route.segments[i];
-      if (pattern.size() > 2 && pattern.front() == '{' && pattern.back() == '}') {
-        candidate.params[pattern.substr(1, pattern.size() - 2)] = segments[i];
-      } else if (pattern == segments[i]) {
-        ++literals;
-      } else {
-        fits = false;
-      }
-    }
-    if (!fits) continue;
+    const int literals = fit(route, segments, &candidate.params);
+    if (literals < 0) continue;
     path_known = true;
-    if (route.method != method) continue;
-    if (literals > best_literals) {
-      best = std::move(candidate);
-      best_literals = literals;
-    }
+    if (route.method != method || literals <= best_literals) continue;
+    best = std::move(candidate);
+    best_literals = literals;
   }
   if (best.route) return best;
   if (path_known)
@@ -187,16 +196,10 @@ Result<RouteMatch> RouteTable::match(const std::string& method, const std::strin
 std::string RouteTable::methods_for(const std::string& path) const {
   const auto segments = path_segments(path);
   std::vector<std::string> methods;
-  for (const auto& route : routes_) {
-    if (route.segments.size() != segments.size()) continue;
-    bool fits = true;
-    for (std::size_t i = 0; i < segments.size() && fits; ++i) {
-      const auto& pattern = route.segments[i];
-      fits = (pattern.size() > 2 && pattern.front() == '{') || pattern == segments[i];
-    }
-    if (fits && std::find(methods.begin(), methods.end(), route.method) == methods.end())
+  for (const auto& route : routes_)
+    if (fit(route, segments, nullptr) >= 0 &&
+        std::find(methods.begin(), methods.end(), route.method) == methods.end())
       methods.push_back(route.method);
-  }
   std::string out;
   for (const auto& method : methods)
     out += (out.empty() ? "" : ", ") + method;
