@@ -14,15 +14,16 @@ using namespace nauto::test;
 using nlohmann::json;
 
 namespace {
-// Answers one request on `service_client`'s socket with `reply_body`.
-void serve_one(bus::BusClient& service_client, const json& reply_body) {
+// Answers one request on `service_client`'s socket with `reply_body`; the request's header, as
+// the router stamped it.
+bus::Header serve_one(bus::BusClient& service_client, const json& reply_body) {
   for (;;) {
     auto request = bus::receive_envelope(service_client.socket());
     REQUIRE(request);
     if (!*request || (*request)->header.kind != bus::Kind::Request) continue;
     REQUIRE(bus::send_envelope(service_client.socket(),
                                bus::make_reply(**request, "svc", bus::to_body(reply_body))));
-    return;
+    return (*request)->header;
   }
 }
 }  // namespace
@@ -392,23 +393,13 @@ TEST_CASE("every request carries its caller's verified principal, whatever the c
   // In-process, a test client may serve a declared service under any name.
   REQUIRE(
       service.call("bus.register", {{"name", "svc"}, {"serves", {"svc.who", "job.run"}}}, 2000));
-  auto header_of_next = [&] {
-    for (;;) {
-      auto request = bus::receive_envelope(service.socket());
-      REQUIRE(request);
-      if (!*request || (*request)->header.kind != bus::Kind::Request) continue;
-      REQUIRE(bus::send_envelope(service.socket(),
-                                 bus::make_reply(**request, "svc", bus::to_body(json::object()))));
-      return (*request)->header;
-    }
-  };
   auto ask = [&](bus::BusClient& client, const std::string& claimed, const std::string& scope) {
     auto request = bus::make_request("job.run", "x", bus::to_body(json::object()), 5000);
     request.header.principal = claimed;  // a lie the router must not pass on
     request.header.roles = "admin";      // another
     request.header.scope = scope;        // may narrow, never widen
     REQUIRE(bus::send_envelope(client.socket(), request));
-    auto header = header_of_next();
+    auto header = serve_one(service, json::object());
     auto answer = bus::receive_envelope(client.socket());
     REQUIRE(answer);
     REQUIRE(*answer);
@@ -485,16 +476,6 @@ TEST_CASE("a module acting for a user is checked with the user's roles, and nobo
     request.header.scope = scope;
     REQUIRE(bus::send_envelope(client.socket(), request));
   };
-  auto next_request = [&]() -> bus::Header {
-    for (;;) {
-      auto request = bus::receive_envelope(service.socket());
-      REQUIRE(request);
-      if (!*request || (*request)->header.kind != bus::Kind::Request) continue;
-      REQUIRE(bus::send_envelope(service.socket(),
-                                 bus::make_reply(**request, "svc", bus::to_body(json::object()))));
-      return (*request)->header;
-    }
-  };
   auto answer = [](bus::BusClient& client) {
     auto reply = bus::receive_envelope(client.socket());
     REQUIRE(reply);
@@ -505,7 +486,7 @@ TEST_CASE("a module acting for a user is checked with the user's roles, and nobo
   // Allowed by the user's roles: delivered as the user, with the user's device scope narrowed
   // by what the module passed on; the module's own unlimited trust does not apply.
   send_as(api, "job.run", "alice", "dc1", "name=r1");
-  auto header = next_request();
+  auto header = serve_one(service, json::object());
   CHECK(header.principal == "alice");
   CHECK(header.roles == "dc1");
   CHECK(header.scope == "(site=dc1) and (name=r1)");
