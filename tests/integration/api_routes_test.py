@@ -32,7 +32,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
-from nautod_process import Checks, Nautod, api_request, run_nauto  # noqa: E402
+from nautod_process import Checks, Nautod, api_request, run_nauto, wait_until  # noqa: E402
 
 NAUTOD, NAUTO, OPENAPI = sys.argv[1:4]
 OWN = {"/api/v1/openapi.json", "/api/v1/login", "/api/v1/logout", "/api/v1/events/stream"}
@@ -123,7 +123,10 @@ modules:
         _, job = request(port, "POST", "/api/v1/jobs", admin,
                          {"target": "r1", "commands": ["show clock"]})
         _, run = request(port, "POST", "/api/v1/runbooks/hello/runs", admin, {})
-        time.sleep(1.5)  # the job (r1 refuses) and the run end
+        check("the job (r1 refuses) and the run end", wait_until(20, lambda: (
+            request(port, "GET", f"/api/v1/jobs/{job['id']}", admin)[1]["state"] == "done" and
+            request(port, "GET", f"/api/v1/runs/{run['id']}", admin)[1]["state"] in
+            ("succeeded", "failed"))))
         existing = {"id": None, "name": "r1", "device": "r1", "runbook": "hello",
                     "metric": "nauto_bus_requests_total", "rule": "none", "policy": "none",
                     "version": "latest"}
@@ -200,7 +203,10 @@ modules:
         _, waiting_job = request(port, "POST", "/api/v1/jobs", admin,
                                  {"target": "quiet", "commands": ["show clock"]})
         _, waiting_run = request(port, "POST", "/api/v1/runbooks/gate/runs", admin, {})
-        time.sleep(0.5)
+        check("a job waits on the silent device and a run for its approval", wait_until(20, lambda: (
+            request(port, "GET", f"/api/v1/jobs/{waiting_job['id']}", admin)[1]["state"] ==
+            "running" and any(a["id"].startswith(waiting_run["id"]) for a in request(
+                port, "GET", "/api/v1/approvals", admin)[1]["items"]))))
         nine = "hosts:\n  r9: {host: 127.0.0.1, platform: cisco_ios}\n"
         successes = [
             ("/api/v1/jobs", {"target": "r2", "commands": ["show clock"]}, "id"),

@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
-from nautod_process import Checks, Nautod, api_request, run_nauto  # noqa: E402
+from nautod_process import Checks, Nautod, api_request, run_nauto, wait_until  # noqa: E402
 from test_ca import make_ca  # noqa: E402
 
 NAUTOD, NAUTO, OPENAPI = sys.argv[1:4]
@@ -115,13 +115,15 @@ def run_finished(run_id):
 
 
 def wait_run(api, token, run_id):
-    deadline = time.time() + 20
-    while time.time() < deadline:
+    """The run's record once it has ended ({} when it does not within 20 s)."""
+    ended = {}
+
+    def done():
         status, run, _ = api.request("GET", f"/api/v1/runs/{run_id}", token)
-        if status == 200 and run.get("state") in ("succeeded", "failed"):
-            return run
-        time.sleep(0.05)
-    return {}
+        ended.update(run if status == 200 and run.get("state") in ("succeeded", "failed") else {})
+        return bool(ended)
+    wait_until(20, done)
+    return ended
 
 
 def nauto(env, *args):
@@ -417,14 +419,17 @@ modules:
               retry is not None and int(retry) >= 1, f"{statuses} {retry}")
 
         # --- audit: recorded as the holder, via the API
-        time.sleep(1.5)  # the audit module takes the router's records every few ms
-        code, listed, err = nauto(env, "audit", "list", "--service", "run.start", "-o", "json")
-        records = json.loads(listed)["records"] if code == 0 else []
-        check("the audit trail names the token's holder and module:api",
-              any(r["principal"] == "otto" and r["via"] == "module:api" and r["outcome"] == "ok"
-                  for r in records) and
-              any(r["principal"] == "vera" and r["outcome"] == "refused" for r in records),
-              f"{code} {err} {listed[:400]}")
+        # The audit module takes the router's records every few ms.
+        records = []
+
+        def audited():
+            code, listed, _ = nauto(env, "audit", "list", "--service", "run.start", "-o", "json")
+            records[:] = json.loads(listed)["records"] if code == 0 else []
+            return (any(r["principal"] == "otto" and r["via"] == "module:api" and
+                        r["outcome"] == "ok" for r in records) and
+                    any(r["principal"] == "vera" and r["outcome"] == "refused" for r in records))
+        check("the audit trail names the token's holder and module:api", wait_until(10, audited),
+              json.dumps(records)[:400])
         code, _, _ = nauto(env, "status")
         check("nautod is still running every module", code == 0 and daemon.running())
     finally:

@@ -28,7 +28,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import port_block  # noqa: E402
-from nautod_process import Checks, Nautod, run_nauto  # noqa: E402
+from nautod_process import Checks, Nautod, run_nauto, wait_until  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -39,18 +39,6 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 NAUTOD, NAUTO, LAB, LIBRARY, SHOTS = sys.argv[1:6]
 check = Checks(quiet=False)
-
-
-def wait_until(seconds, probe):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            if probe():
-                return True
-        except Exception:  # noqa: BLE001 - a probe may fail until its thing exists
-            pass
-        time.sleep(0.2)
-    return False
 
 
 class Lab:

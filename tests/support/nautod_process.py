@@ -5,12 +5,14 @@
 - Nautod: nautod started on the test's own configuration (NAUTO_CONFIG in `env`), its output in
   the test's directory, stopped at the end (SIGTERM, then kill after 20 s), with the tail of its
   log shown when the test failed;
-- run_nauto() and api_request(): the CLI and one HTTP API request, as the tests make them.
+- run_nauto() and api_request(): the CLI and one HTTP API request, as the tests make them;
+- wait_until(): a condition polled until it holds, never a fixed wait.
 """
 import json
 import os
 import signal
 import subprocess
+import time
 
 
 class Checks:
@@ -83,3 +85,17 @@ def api_request(connection, method, path, token=None, body=None, raw=None, heade
     except json.JSONDecodeError:
         document = text
     return response.status, document, response
+
+
+def wait_until(seconds, probe, every=0.05):
+    """Polls `probe` until it is true or `seconds` have passed; whether it became true. A probe
+    that raises counts as not yet (its thing may not exist yet)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if probe():
+                return True
+        except Exception:  # noqa: BLE001
+            pass
+        time.sleep(every)
+    return False
