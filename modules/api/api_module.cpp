@@ -444,17 +444,26 @@ class ApiModule final : public Module {
       return fail(Errc::Unauthenticated,
                   "send Authorization: Bearer <token> (`nauto token create`) or log in at "
                   "POST /api/v1/login");
-    const auto* session = sessions_->use(cookie, now);
-    if (!session || !tokens_.active(session->token_id, now))
-      return fail(Errc::Unauthenticated, "the session has ended; log in again");
+    TokenHolder holder;
+    const auto* session = live_session(cookie, now, holder);
+    if (!session) return fail(Errc::Unauthenticated, "the session has ended; log in again");
     if (request.method != "GET" && request.method != "HEAD" &&
         !equal_in_constant_time(request.header("x-csrf-token"), session->csrf))
       return fail(Errc::PermissionDenied,
                   "a browser session's request that changes something must send the "
                   "session's X-CSRF-Token");
-    auto holder = tokens_.holder(session->token_id);
-    if (!holder) return std::move(holder).error();
-    return Caller{std::move(*holder), std::string(cookie)};
+    return Caller{std::move(holder), std::string(cookie)};
+  }
+
+  // The session of a cookie while both it and its token live, its token's holder in `holder`;
+  // nullptr otherwise.
+  const Session* live_session(std::string_view cookie, std::int64_t now, TokenHolder& holder) {
+    const auto* session = cookie.empty() ? nullptr : sessions_->use(cookie, now);
+    if (!session) return nullptr;
+    auto found = tokens_.holder(session->token_id, now);
+    if (!found) return nullptr;
+    holder = std::move(*found);
+    return session;
   }
 
   // The dashboard's files, with a policy that lets a page load only them and talk only to us.
@@ -480,14 +489,12 @@ class ApiModule final : public Module {
   // Who the session cookie is, with its CSRF secret, for a dashboard page that was reloaded;
   // {} without a live session (answered 200: the page then shows its login).
   HttpResponse session_of(const HttpRequest& request, std::int64_t now) {
-    const auto cookie = cookie_value(request.header("cookie"), kSessionCookie);
-    const auto* session = cookie.empty() ? nullptr : sessions_->use(cookie, now);
-    if (!session || !tokens_.active(session->token_id, now))
-      return json_response(200, json::object());
-    auto holder = tokens_.holder(session->token_id);
-    if (!holder) return json_response(200, json::object());
+    TokenHolder holder;
+    const auto* session =
+        live_session(cookie_value(request.header("cookie"), kSessionCookie), now, holder);
+    if (!session) return json_response(200, json::object());
     auto response = json_response(
-        200, {{"principal", holder->principal}, {"roles", holder->roles}, {"csrf", session->csrf}});
+        200, {{"principal", holder.principal}, {"roles", holder.roles}, {"csrf", session->csrf}});
     response.headers.emplace_back("Cache-Control", "no-store");
     return response;
   }

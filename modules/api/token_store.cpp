@@ -163,15 +163,11 @@ Result<TokenHolder> TokenStore::verify(std::string_view token, const std::string
   return TokenHolder{id, record.principal, record.roles};
 }
 
-Result<TokenHolder> TokenStore::holder(const std::string& id) const {
+Result<TokenHolder> TokenStore::holder(const std::string& id, std::int64_t now_us) const {
   auto found = tokens_.find(id);
-  if (found == tokens_.end()) return fail(Errc::Unauthenticated, "unknown token");
+  if (found == tokens_.end() || found->second.state(now_us) != "active")
+    return fail(Errc::Unauthenticated, "the token has ended");
   return TokenHolder{id, found->second.principal, found->second.roles};
-}
-
-bool TokenStore::active(const std::string& id, std::int64_t now_us) const {
-  auto found = tokens_.find(id);
-  return found != tokens_.end() && found->second.state(now_us) == "active";
 }
 
 Result<TokenRecord> TokenStore::revoke(const std::string& id, const std::string& by,

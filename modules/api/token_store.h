@@ -71,10 +71,8 @@ class TokenStore {
   Result<TokenHolder> verify(std::string_view token, const std::string& address,
                              std::int64_t now_us);
   /// The holder of the token with this id (a browser session's), unauthenticated once it is no
-  /// longer active.
-  Result<TokenHolder> holder(const std::string& id) const;
-  /// Whether the token with this id is still active (a browser session's check).
-  bool active(const std::string& id, std::int64_t now_us) const;
+  /// longer active (expired, revoked or gone).
+  Result<TokenHolder> holder(const std::string& id, std::int64_t now_us) const;
   /// not_found for an unknown id; a revoked token stays revoked (its first revocation is kept).
   Result<TokenRecord> revoke(const std::string& id, const std::string& by, std::int64_t now_us);
   /// Newest first; only active ones unless `all`.
