@@ -74,7 +74,8 @@ check "a run still starts: history stops short of the maximum, runs keep the las
 history_refused() {
   grep -q "could not store an event.*full for history" "$work/nautod.jsonl"
 }
-check "the journal's writes are the ones refused, and the log says why" history_refused
+# The log is written by nautod's logger thread: give the line a moment to reach the file.
+check "the journal's writes are the ones refused, and the log says why" wait_for 5 history_refused
 check "the ALARM stays while history is refused (a run's writes do not clear it)" alarm
 check "the log says the store is full" grep -q '"the store is full' "$work/nautod.jsonl"
 
