@@ -309,7 +309,11 @@ void add_run_commands(CLI::App& app, CliContext& context) {
       return;
     }
     std::cout << answer->value("name", "") << " (" << answer->value("path", "") << ")\n"
-              << answer->value("description", "") << "\nparams:\n";
+              << answer->value("description", "") << "\n";
+    if (answer->contains("version"))
+      std::cout << "version: " << answer->value("version", "") << "\n";
+    if (answer->contains("author")) std::cout << "author: " << answer->value("author", "") << "\n";
+    std::cout << "params:\n";
     for (const auto& p : answer->value("params", json::array())) {
       std::cout << "  " << p.value("name", "") << " (" << p.value("type", "")
                 << (p.value("required", false) ? ", required" : "")

@@ -193,10 +193,13 @@ Result<RunEngine::Resolved> RunEngine::resolve(const StartRequest& request) cons
 Result<json> RunEngine::validate(const StartRequest& request) const {
   auto resolved = resolve(request);
   if (!resolved) return std::move(resolved).error();
-  return json{{"name", resolved->name},
-              {"description", resolved->description.description},
-              {"language", resolved->language},
-              {"params", to_json(resolved->description.params)}};
+  json out{{"name", resolved->name},
+           {"description", resolved->description.description},
+           {"language", resolved->language},
+           {"params", to_json(resolved->description.params)}};
+  if (!resolved->description.version.empty()) out["version"] = resolved->description.version;
+  if (!resolved->description.author.empty()) out["author"] = resolved->description.author;
+  return out;
 }
 
 void RunEngine::start(StartRequest request, std::function<void(Result<json>)> done) {
@@ -298,6 +301,8 @@ Result<std::string> RunEngine::launch(Resolved runbook, json params, const json&
   spec.source = std::move(runbook.source);
   spec.params = std::move(params);
   spec.context = context;
+  // Site variables (modules.runbooks.vars) as they are now: a resumed run sees today's.
+  spec.context["vars"] = options_.vars;
   spec.limits = options_.limits;
   spec.limits.deadline_steady_us = steady_us() + options_.run_timeout_ms * 1000;
   spec.limits.slice_us = options_.slice_ms * 1000;

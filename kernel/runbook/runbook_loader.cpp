@@ -50,7 +50,7 @@ struct DescribeArgs {
 int describe(lua_State* L) {
   auto* args = static_cast<DescribeArgs*>(lua_touserdata(L, 1));
   push_runbook_table(L, *args->source, *args->chunk_name);
-  for (const char* field : {"name", "description"}) {
+  for (const char* field : {"name", "description", "version", "author"}) {
     lua_getfield(L, -1, field);
     if (lua_type(L, -1) == LUA_TSTRING) (*args->out)[field] = lua_tostring(L, -1);
     lua_pop(L, 1);
@@ -121,6 +121,8 @@ Result<RunbookDescription> describe_afresh(const std::string& source,
   RunbookDescription description;
   description.name = out.value("name", "");
   description.description = out.value("description", "");
+  description.version = out.value("version", "");
+  description.author = out.value("author", "");
   auto params = parse_param_specs(out.value("params", json()), chunk_name);
   if (!params) return std::move(params).error();
   description.params = std::move(*params);

@@ -48,6 +48,7 @@ Result<EngineOptions> read_options(const json& config, std::vector<std::string>&
   options.textfsm_templates = r.string("textfsm_templates", "");
   options.allow_self_approval = r.boolean("allow_self_approval", false);
   options.approval_timeout_ms = r.duration_ms("approval_timeout", 3'600'000, 1000);
+  if (auto vars = r.section("vars"); vars.is_object()) options.vars = std::move(vars);
   // Kept longer than any run can last (its deadline), so a sweep never takes a live run.
   options.retention.max_age_us =
       r.duration_ms(

@@ -10,379 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "yaml_expressions.h"
+
 namespace nauto::runbook {
 
 namespace {
-
-// ---------------------------------------------------------------- Lua text
-
-std::string lua_string(std::string_view text) {
-  std::string out = "\"";
-  for (const unsigned char c : text) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 32 || c == 127) {
-          char escape[8];  // three digits, so a digit after it is not read as part of it
-          std::snprintf(escape, sizeof escape, "\\%03d", static_cast<int>(c));
-          out += escape;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-// ---------------------------------------------------------------- expressions
-
-struct Token {
-  enum class Kind { Name, Number, String, Symbol, End } kind = Kind::End;
-  std::string text;
-};
-
-// A small Jinja-like expression language compiled to a Lua expression over the variables
-// table V and the helpers table Y (see kHelpers).
-class ExpressionCompiler {
- public:
-  explicit ExpressionCompiler(std::string_view text) : text_(text) {}
-
-  Result<std::string> compile() {
-    if (auto tokenized = tokenize(); !tokenized) return std::move(tokenized).error();
-    auto lua = parse_or();
-    if (!error_.empty()) return fail(Errc::InvalidArgument, error_);
-    if (peek().kind != Token::Kind::End) {
-      return fail(Errc::InvalidArgument,
-                  "unexpected '" + peek().text + "' in '" + std::string(text_) + "'");
-    }
-    return lua;
-  }
-
- private:
-  Result<void> tokenize() {
-    std::size_t i = 0;
-    while (i < text_.size()) {
-      const char c = text_[i];
-      if (std::isspace(static_cast<unsigned char>(c))) {
-        ++i;
-      } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
-        std::size_t j = i;
-        while (j < text_.size() &&
-               (std::isalnum(static_cast<unsigned char>(text_[j])) || text_[j] == '_'))
-          ++j;
-        tokens_.push_back({Token::Kind::Name, std::string(text_.substr(i, j - i))});
-        i = j;
-      } else if (std::isdigit(static_cast<unsigned char>(c))) {
-        std::size_t j = i;
-        while (j < text_.size() &&
-               (std::isdigit(static_cast<unsigned char>(text_[j])) || text_[j] == '.'))
-          ++j;
-        tokens_.push_back({Token::Kind::Number, std::string(text_.substr(i, j - i))});
-        i = j;
-      } else if (c == '\'' || c == '"') {
-        std::string value;
-        std::size_t j = i + 1;
-        for (; j < text_.size() && text_[j] != c; ++j) {
-          // \' \" and \\ are escapes; any other backslash stays (regex classes like \S).
-          if (text_[j] == '\\' && j + 1 < text_.size() &&
-              (text_[j + 1] == c || text_[j + 1] == '\\'))
-            ++j;
-          value += text_[j];
-        }
-        if (j >= text_.size()) {
-          return fail(Errc::InvalidArgument,
-                      "a string is not closed in '" + std::string(text_) + "'");
-        }
-        tokens_.push_back({Token::Kind::String, value});
-        i = j + 1;
-      } else {
-        static const char* const two[] = {"==", "!=", "<=", ">="};
-        std::string symbol(1, c);
-        for (const char* t : two) {
-          if (text_.substr(i, 2) == t) symbol = t;
-        }
-        if (std::string_view("=!<>+-*/%~|.,()[]").find(c) == std::string_view::npos ||
-            symbol == "=" || symbol == "!") {
-          return fail(Errc::InvalidArgument,
-                      "unexpected '" + symbol + "' in '" + std::string(text_) + "'");
-        }
-        tokens_.push_back({Token::Kind::Symbol, symbol});
-        i += symbol.size();
-      }
-    }
-    tokens_.push_back({Token::Kind::End, "end of expression"});
-    return ok();
-  }
-
-  const Token& peek(std::size_t ahead = 0) const {
-    return tokens_[std::min(position_ + ahead, tokens_.size() - 1)];
-  }
-  bool accept(std::string_view text) {
-    const auto& t = peek();
-    if ((t.kind == Token::Kind::Symbol || t.kind == Token::Kind::Name) && t.text == text) {
-      ++position_;
-      return true;
-    }
-    return false;
-  }
-  void expect(std::string_view text) {
-    if (!accept(text) && error_.empty())
-      error_ = "expected '" + std::string(text) + "' before '" + peek().text + "' in '" +
-               std::string(text_) + "'";
-  }
-
-  std::string parse_or() {
-    auto left = parse_and();
-    while (accept("or"))
-      left = "(Y.truthy(" + left + ") or Y.truthy(" + parse_and() + "))";
-    return left;
-  }
-  std::string parse_and() {
-    auto left = parse_not();
-    while (accept("and"))
-      left = "(Y.truthy(" + left + ") and Y.truthy(" + parse_not() + "))";
-    return left;
-  }
-  std::string parse_not() {
-    if (accept("not")) return "(not Y.truthy(" + parse_not() + "))";
-    return parse_comparison();
-  }
-  std::string parse_comparison() {
-    auto left = parse_sum();
-    if (accept("==")) return "Y.eq(" + left + ", " + parse_sum() + ")";
-    if (accept("!=")) return "(not Y.eq(" + left + ", " + parse_sum() + "))";
-    if (accept("<=")) return "Y.le(" + left + ", " + parse_sum() + ")";
-    if (accept(">=")) return "Y.le(" + parse_sum_then(left) + ")";
-    if (accept("<")) return "Y.lt(" + left + ", " + parse_sum() + ")";
-    if (accept(">")) return "Y.lt(" + parse_sum_then(left) + ")";
-    if (accept("in")) return "Y.contains(" + parse_sum() + ", " + left + ")";
-    if (peek().text == "not" && peek(1).text == "in") {
-      position_ += 2;
-      return "(not Y.contains(" + parse_sum() + ", " + left + "))";
-    }
-    return left;
-  }
-  // "a > b" is "b < a": the right side first.
-  std::string parse_sum_then(const std::string& left) { return parse_sum() + ", " + left; }
-  std::string parse_sum() {
-    auto left = parse_product();
-    for (;;) {
-      if (accept("+"))
-        left = "Y.add(" + left + ", " + parse_product() + ")";
-      else if (accept("-"))
-        left = "(Y.num(" + left + ") - Y.num(" + parse_product() + "))";
-      else if (accept("~"))
-        left = "(Y.str(" + left + ") .. Y.str(" + parse_product() + "))";
-      else
-        return left;
-    }
-  }
-  std::string parse_product() {
-    auto left = parse_unary();
-    for (;;) {
-      if (accept("*"))
-        left = "(Y.num(" + left + ") * Y.num(" + parse_unary() + "))";
-      else if (accept("/"))
-        left = "(Y.num(" + left + ") / Y.num(" + parse_unary() + "))";
-      else if (accept("%"))
-        left = "(Y.num(" + left + ") % Y.num(" + parse_unary() + "))";
-      else
-        return left;
-    }
-  }
-  std::string parse_unary() {
-    if (accept("-")) return "(-Y.num(" + parse_unary() + "))";
-    return parse_postfix();
-  }
-  std::string arguments() {
-    std::string args;
-    if (accept(")")) return args;
-    do {
-      args += ", " + parse_or();
-    } while (accept(","));
-    expect(")");
-    return args;
-  }
-  std::string filter(const std::string& value, const std::string& name) {
-    static const std::set<std::string> known = {"lower", "upper",   "trim",  "length",
-                                                "int",   "string",  "first", "last",
-                                                "join",  "default", "lines", "json"};
-    if (!known.count(name) && error_.empty()) {
-      error_ = "unknown filter '" + name +
-               "' (lower, upper, trim, length, int, string, first, last, join, default, lines, "
-               "json)";
-    }
-    std::string args;
-    if (accept("(")) args = arguments();
-    return "Y.f." + name + "(" + value + args + ")";
-  }
-  std::string parse_postfix() {
-    auto value = parse_primary();
-    for (;;) {
-      if (accept(".")) {
-        const auto name = peek().text;
-        ++position_;
-        if (peek().text == "(") {  // text.lower() reads as text | lower
-          value = filter(value, name);
-        } else {
-          value = "Y.get(" + value + ", " + lua_string(name) + ")";
-        }
-      } else if (accept("[")) {
-        value = "Y.get(" + value + ", " + parse_or() + ")";
-        expect("]");
-      } else if (accept("|")) {
-        const auto name = peek().text;
-        ++position_;
-        value = filter(value, name);
-      } else {
-        return value;
-      }
-    }
-  }
-  std::string parse_primary() {
-    const Token t = peek();
-    ++position_;
-    switch (t.kind) {
-      case Token::Kind::Number:
-        return t.text;
-      case Token::Kind::String:
-        return lua_string(t.text);
-      case Token::Kind::Name: {
-        if (t.text == "true" || t.text == "True") return "true";
-        if (t.text == "false" || t.text == "False") return "false";
-        if (t.text == "none" || t.text == "None" || t.text == "null") return "nil";
-        static const std::set<std::string> functions = {"matches", "find_all", "section", "length"};
-        if (peek().text == "(") {
-          ++position_;
-          if (!functions.count(t.text) && error_.empty()) {
-            error_ = "unknown function '" + t.text + "' (matches, find_all, section, length)";
-          }
-          const auto args = arguments();
-          return "Y.fn." + t.text + "(" + (args.empty() ? "" : args.substr(2)) + ")";
-        }
-        return "V[" + lua_string(t.text) + "]";
-      }
-      case Token::Kind::Symbol:
-        if (t.text == "(") {
-          auto inner = parse_or();
-          expect(")");
-          return "(" + inner + ")";
-        }
-        if (t.text == "[") {
-          std::string list = "{";
-          if (!accept("]")) {
-            do {
-              list += parse_or() + ", ";
-            } while (accept(","));
-            expect("]");
-          }
-          return list + "}";
-        }
-        break;
-      case Token::Kind::End:
-        break;
-    }
-    if (error_.empty()) error_ = "unexpected '" + t.text + "' in '" + std::string(text_) + "'";
-    return "nil";
-  }
-
-  std::string_view text_;
-  std::vector<Token> tokens_;
-  std::size_t position_ = 0;
-  std::string error_;
-};
-
-Result<std::string> compile_expression(std::string_view text) {
-  return ExpressionCompiler(text).compile();
-}
-
-// "show bgp {{ peer }}" -> a Lua string expression; exactly "{{ e }}" -> e itself (keeps lists).
-Result<std::string> compile_template(const std::string& text) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  for (;;) {
-    const auto open = text.find("{{", start);
-    if (open == std::string::npos) break;
-    const auto close = text.find("}}", open + 2);
-    if (close == std::string::npos) {
-      return fail(Errc::InvalidArgument, "'{{' without '}}' in '" + text + "'");
-    }
-    auto expression = compile_expression(text.substr(open + 2, close - open - 2));
-    if (!expression) return expression;
-    const auto before = text.substr(start, open - start);
-    const bool whole = open == 0 && close + 2 == text.size();
-    if (whole) return *expression;
-    if (!before.empty()) parts.push_back(lua_string(before));
-    parts.push_back("Y.str(" + *expression + ")");
-    start = close + 2;
-  }
-  if (start < text.size() || parts.empty()) parts.push_back(lua_string(text.substr(start)));
-  std::string out;
-  for (const auto& p : parts)
-    out += (out.empty() ? "" : " .. ") + p;
-  return parts.size() == 1 ? out : "(" + out + ")";
-}
-
-// ---------------------------------------------------------------- runtime helpers
-
-// One line: the generated code for steps starts on the steps' own YAML lines.
-const char* const kHelpers =
-    "local Y = {} "
-    "function Y.str(v) if v == nil then return '' elseif type(v) == 'table' then "
-    "return json.encode(v) end return tostring(v) end "
-    "function Y.truthy(v) return not (v == nil or v == false or v == '' or v == 0 or "
-    "(type(v) == 'table' and next(v) == nil)) end "
-    "function Y.num(v) local n = tonumber(v) if n == nil then "
-    "error('not a number: ' .. Y.str(v), 0) end return n end "
-    "function Y.eq(a, b) if type(a) == 'number' or type(b) == 'number' then "
-    "return tonumber(a) == tonumber(b) end return a == b end "
-    "function Y.lt(a, b) local x, y = tonumber(a), tonumber(b) if x and y then return x < y end "
-    "return Y.str(a) < Y.str(b) end "
-    "function Y.le(a, b) return Y.eq(a, b) or Y.lt(a, b) end "
-    "function Y.contains(c, x) if type(c) == 'table' then for _, v in pairs(c) do "
-    "if Y.eq(v, x) then return true end end return false end "
-    "return string.find(Y.str(c), Y.str(x), 1, true) ~= nil end "
-    "function Y.add(a, b) if type(a) == 'string' or type(b) == 'string' then "
-    "return Y.str(a) .. Y.str(b) end return Y.num(a) + Y.num(b) end "
-    "function Y.get(t, k) if type(t) ~= 'table' then return nil end "
-    "if type(k) == 'number' then return t[k + 1] end return t[k] end "
-    "Y.f = { lower = function(v) return string.lower(Y.str(v)) end, "
-    "upper = function(v) return string.upper(Y.str(v)) end, "
-    "trim = function(v) return (Y.str(v):gsub('^%s+', ''):gsub('%s+$', '')) end, "
-    "length = function(v) if type(v) == 'table' then return #v end return #Y.str(v) end, "
-    "int = function(v) return math.tointeger(math.floor(tonumber(v) or 0)) end, "
-    "string = function(v) return Y.str(v) end, "
-    "first = function(v) if type(v) == 'table' then return v[1] end return nil end, "
-    "last = function(v) if type(v) == 'table' then return v[#v] end return nil end, "
-    "join = function(v, sep) local out = {} for i, x in ipairs(v or {}) do out[i] = Y.str(x) end "
-    "return table.concat(out, sep or ',') end, "
-    "default = function(v, d) if v == nil or v == '' then return d end return v end, "
-    "lines = function(v) return lines(Y.str(v)) end, "
-    "json = function(v) return json.decode(Y.str(v)) end } "
-    "Y.fn = { matches = function(t, p) return re.test(Y.str(t), p) end, "
-    "find_all = function(t, p) return re.find_all(Y.str(t), p) end, "
-    "section = function(t, p) return section(Y.str(t), p) end, length = Y.f.length } "
-    "function Y.scope(V, item, index) return setmetatable({ item = item, index = index - 1 }, "
-    "{ __index = V, __newindex = V }) end "
-    "function Y.failures(list, total) local parts = {} for i, f in ipairs(list) do "
-    "local name = type(f.item) == 'table' and f.item.name or Y.str(f.item) "
-    "parts[i] = name .. ': ' .. Y.str(f.error) end "
-    "return #list .. ' of ' .. total .. ' failed: ' .. table.concat(parts, '; ') end "
-    "function Y.saved(V) local out = {} for k, v in pairs(V) do out[k] = v end return out end ";
 
 // ---------------------------------------------------------------- the compiler
 
@@ -451,17 +83,25 @@ class Compiler {
     }
     if (params) {
       for (const auto& p : params) {
+        const auto& spec = params.IsSequence() ? p : p.second;
         const auto name = params.IsSequence() ? (p.IsMap() && p["name"] ? p["name"].Scalar() : "")
                                               : (p.first.IsScalar() ? p.first.Scalar() : "");
         declared_.insert(name);
+        if (spec.IsMap() && spec["type"] && spec["type"].IsScalar() &&
+            spec["type"].Scalar() == "device")
+          device_params_.push_back(name);
       }
     }
-    std::string header = kHelpers;
+    std::set<std::string> known = declared_;
+    known.insert({"item", "index", "error"});
+    collect_written(root["steps"], known);
+    collect_written(root["rollback"], known);
+    std::string header = expression_helpers(known);
     header += "local rollback_steps = nil ";
-    header +=
-        "local RB = { name = " + lua_string(root["name"] ? root["name"].Scalar() : "") +
-        ", description = " + lua_string(root["description"] ? root["description"].Scalar() : "") +
-        ", params = " + (params ? literal(params) : "nil") + " } ";
+    header += "local RB = { name = " + text_of(root["name"]) +
+              ", description = " + text_of(root["description"]) +
+              ", version = " + text_of(root["version"]) + ", author = " + text_of(root["author"]) +
+              ", params = " + (params ? literal(params) : "nil") + " } ";
     header += "RB.run = function(params) local V = setmetatable({}, { __index = params }) ";
     writer_.put(header);
     const auto steps = root["steps"];
@@ -493,6 +133,29 @@ class Compiler {
 
  private:
   static int line_of(const YAML::Node& node) { return node.Mark().line + 1; }
+  std::string where(const YAML::Node& node) const {
+    return file_ + ":" + std::to_string(node.Mark().line >= 0 ? line_of(node) : 1);
+  }
+  static std::string text_of(const YAML::Node& node) {
+    return node && node.IsScalar() ? lua_string(node.Scalar()) : "nil";
+  }
+
+  // The names steps write (save_output, set's vars), in on_failure lists too: before a step
+  // writes one it is nil, not undefined.
+  static void collect_written(const YAML::Node& steps, std::set<std::string>& names) {
+    if (!steps || !steps.IsSequence()) return;
+    for (const auto& step : steps) {
+      if (!step.IsMap()) continue;
+      if (step["save_output"] && step["save_output"].IsScalar())
+        names.insert(step["save_output"].Scalar());
+      if (step["vars"] && step["vars"].IsMap()) {
+        for (const auto& entry : step["vars"]) {
+          if (entry.first.IsScalar()) names.insert(entry.first.Scalar());
+        }
+      }
+      collect_written(step["on_failure"], names);
+    }
+  }
 
   void problem(const YAML::Node& node, const std::string& path, const std::string& message) {
     problems_.push_back(file_ + ":" + std::to_string(node.Mark().line >= 0 ? line_of(node) : 1) +
@@ -548,8 +211,10 @@ class Compiler {
       return out + "}";
     }
     if (!node.IsScalar()) return "nil";
-    if (node.Scalar().find("{{") == std::string::npos) return scalar(node);
-    auto compiled = compile_template(node.Scalar());
+    if (node.Scalar().find("{{") == std::string::npos &&
+        node.Scalar().find("{%") == std::string::npos)
+      return scalar(node);
+    auto compiled = compile_template(node.Scalar(), where(node));
     if (!compiled) {
       problem(node, path, compiled.error().message);
       return "nil";
@@ -562,19 +227,12 @@ class Compiler {
       problem(node, path, "expected an expression such as \"'Established' in output\"");
       return "true";
     }
-    std::string text = node.Scalar();
-    const auto first = text.find_first_not_of(" \t");
-    const auto last = text.find_last_not_of(" \t");
-    if (first != std::string::npos && text.compare(first, 2, "{{") == 0 &&
-        text.compare(last - 1, 2, "}}") == 0 && text.find("{{", first + 2) == std::string::npos) {
-      text = text.substr(first + 2, last - 1 - first - 2);
-    }
-    auto compiled = compile_expression(text);
+    auto compiled = compile_condition(node.Scalar(), where(node));
     if (!compiled) {
       problem(node, path, compiled.error().message);
       return "true";
     }
-    return "Y.truthy(" + *compiled + ")";
+    return *compiled;
   }
 
   void compile_steps(const YAML::Node& steps, const std::string& path) {
@@ -585,10 +243,22 @@ class Compiler {
   std::string device_of(const YAML::Node& step, const std::string& path, bool looping) {
     if (step["device"]) return value(step["device"], path + ".device");
     if (looping) return "item";
-    if (declared_.count("device")) return "V[\"device\"]";
+    // One parameter of type device is the device of every step that names none.
+    if (device_params_.size() == 1) return "V[" + lua_string(device_params_.front()) + "]";
+    if (device_params_.empty() && declared_.count("device")) return "V[\"device\"]";
+    if (device_params_.size() > 1) {
+      std::string names;
+      for (const auto& n : device_params_)
+        names += (names.empty() ? "" : ", ") + n;
+      problem(step, path + ".device",
+              "which device? the parameters " + names +
+                  " are all devices; say which, e.g. device: \"{{ " + device_params_.front() +
+                  " }}\"");
+      return "nil";
+    }
     problem(step, path + ".device",
-            "which device? give device: \"{{ some_param }}\", declare a 'device' parameter, or "
-            "loop over devices (foreach: {select: \"role=leaf\"})");
+            "which device? give device: \"{{ some_param }}\", declare a parameter of type "
+            "device, or loop over devices (foreach: {select: \"role=leaf\"})");
     return "nil";
   }
 
@@ -804,6 +474,7 @@ class Compiler {
   Writer writer_;
   std::vector<std::string> problems_;
   std::set<std::string> declared_;
+  std::vector<std::string> device_params_;  // parameters of type device, in order
 };
 
 }  // namespace

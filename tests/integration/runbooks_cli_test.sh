@@ -176,7 +176,7 @@ interfaces() {
   "$NAUTO" run interface_diagnostics -p device=ios1 -p interface=GigabitEthernet0/0 -o json >"$work/if.json" &&
     [ "$(json_get "$work/if.json" 'd["result"]["up"]')" = True ] &&
     ! "$NAUTO" run interface_diagnostics -p device=ios1 -p interface=GigabitEthernet0/3 >"$work/if-down.out" 2>&1 &&
-    grep -q "administratively down" "$work/if-down.out" && grep -q "up=false" "$work/if-down.out"
+    grep -q "administratively down" "$work/if-down.out" && grep -q "up=False" "$work/if-down.out"
 }
 check "interface_diagnostics: an up interface passes, a shut one fails with the reason" interfaces
 
@@ -185,7 +185,7 @@ bgp() {
   neighbor=$("$NAUTO" job run --commands "show ip bgp summary" --target ios1 | grep -oE '^10\.[0-9.]+' | head -1)
   [ -n "$neighbor" ] &&
     "$NAUTO" run bgp_troubleshoot -p device=ios1 -p neighbor_ip="$neighbor" >"$work/bgp.out" &&
-    grep -q "established=true" "$work/bgp.out" &&
+    grep -q "established=True" "$work/bgp.out" &&
     ! "$NAUTO" run bgp_troubleshoot -p device=ios1 -p neighbor_ip=198.51.100.9 >"$work/bgp-x.out" 2>&1 &&
     grep -q "198.51.100.9 is not a BGP neighbor of ios1" "$work/bgp-x.out" &&
     ! "$NAUTO" run bgp_troubleshoot -p device=ios1 -p neighbor_ip=not-an-ip 2>"$work/bgp-ip.err" &&

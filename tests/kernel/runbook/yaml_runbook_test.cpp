@@ -204,10 +204,13 @@ TEST_CASE("a YAML runtime error names the step's YAML line", "[runbook][yaml]") 
   install_devices(h.bus, calls);
   auto r = h.run(
       "name: x\nsteps:\n  - name: count\n    type: set\n    vars:\n"
-      "      n: \"{{ 'abc' * 2 }}\"\n",
+      "      n: \"{{ 'abc' * 'x' }}\"\n",
       json::object(), "math.yaml");
   CHECK(r["state"] == "failed");
-  CHECK(r["error"].get<std::string>().find("not a number: abc") != std::string::npos);
+  // The error names the file, the line and the expression, in Python's words.
+  CHECK(r.value("error", "")
+            .find("math.yaml:6: '{{ 'abc' * 'x' }}': unsupported operand "
+                  "type(s) for *: 'str' and 'str'") != std::string::npos);
 }
 
 // Found by fuzzing (tests/fuzz/corpus/yaml_runbook/regression-*): yaml-cpp threw out of the
@@ -221,4 +224,94 @@ TEST_CASE("odd YAML shapes are errors, never exceptions", "[runbook][yaml][fuzz]
     REQUIRE_NOTHROW(compiled = compile_yaml_runbook(text, "odd.yaml"));
     CHECK_FALSE(compiled);
   }
+}
+
+// The schema earlier tools' users write: `parameters:` with version/author, one device
+// parameter that every command step uses, and site variables for what is not declared.
+TEST_CASE("a YAML runbook with one device parameter needs no device: on its steps",
+          "[runbook][yaml]") {
+  std::map<std::string, int> calls;
+  EngineOptions options;
+  options.vars = json{{"greeting", "hello from the site"}};
+  Harness h(options);
+  install_devices(h.bus, calls);
+  const std::string text = R"(name: troubleshoot-bgp
+version: "1.0"
+author: network-team
+parameters:
+  - name: neighbor_ip
+    type: string
+    required: true
+  - name: target_device
+    type: device
+    required: true
+steps:
+  - name: Check specific neighbor
+    type: command
+    command: "show ip bgp neighbor {{ neighbor_ip }}"
+    save_output: neighbor_detail
+  - name: Check route table
+    type: command
+    command: "show ip route bgp"
+    condition: "{{ 'Established' not in neighbor_detail }}"
+  - name: site
+    type: set
+    vars:
+      said: "{{ greeting.upper() }} {{ neighbor_detail.split()[3] }}"
+)";
+  auto r = h.run(text, json{{"neighbor_ip", "192.0.2.7"}, {"target_device", "r1"}},
+                 "troubleshoot-bgp.yaml");
+  INFO(r.dump());
+  REQUIRE(r["state"] == "succeeded");
+  CHECK(calls["r1"] == 1);  // Established on r1: the route step was skipped
+  CHECK(r["result"]["said"] == "HELLO FROM THE SITE 192.0.2.7,");
+
+  auto down = h.run(text, json{{"neighbor_ip", "192.0.2.7"}, {"target_device", "r2"}},
+                    "troubleshoot-bgp.yaml");
+  CHECK(down["state"] == "succeeded");
+  CHECK(calls["r2"] == 2);  // Idle on r2: the route step ran on the same device
+
+  StartRequest request;
+  request.runbook = "troubleshoot-bgp.yaml";
+  request.source = text;
+  request.language = "yaml";
+  auto described = h.engine().validate(request);
+  REQUIRE(described);
+  CHECK((*described)["version"] == "1.0");
+  CHECK((*described)["author"] == "network-team");
+  CHECK((*described)["params"][1]["type"] == "device");
+}
+
+TEST_CASE("YAML: two device parameters name both, an undefined variable names itself",
+          "[runbook][yaml]") {
+  auto two = compile_yaml_runbook(R"(name: x
+parameters:
+  - {name: a_end, type: device}
+  - {name: z_end, type: device}
+steps:
+  - {name: a, type: command, command: show version}
+)",
+                                  "two.yaml");
+  REQUIRE_FALSE(two);
+  CHECK(two.error().message.find("two.yaml:6: steps[0].device: which device? the parameters "
+                                 "a_end, z_end are all devices") != std::string::npos);
+
+  std::map<std::string, int> calls;
+  Harness h;
+  install_devices(h.bus, calls);
+  auto r = h.run(R"(name: notify
+steps:
+  - name: to slack
+    type: log
+    message: "{{ slack_webhook }}"
+  - name: never
+    type: log
+    message: "{{ later | default('unset') }} {{ later is defined }}"
+    save_output: later
+)",
+                 json::object(), "notify.yaml");
+  CHECK(r["state"] == "failed");
+  CHECK(r.value("error", "")
+            .find("notify.yaml:5: '{{ slack_webhook }}': 'slack_webhook' is "
+                  "undefined") != std::string::npos);
 }

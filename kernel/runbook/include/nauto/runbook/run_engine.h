@@ -71,6 +71,9 @@ struct EngineOptions {
   std::string textfsm_templates;
   /// Four-eyes: whoever started a run may not approve its changes, unless this is set.
   bool allow_self_approval = false;
+  /// Site variables (modules.runbooks.vars): what a YAML runbook's `{{ name }}` finds when no
+  /// parameter or step gave `name`; Lua runbooks read them as context.vars.
+  nlohmann::json vars = nlohmann::json::object();
 };
 
 /// Topics a runbook may not emit on: they belong to the kernel, the bus and the engine.

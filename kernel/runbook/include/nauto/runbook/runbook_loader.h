@@ -22,6 +22,8 @@ void push_runbook_table(lua_State* L, const std::string& source, const std::stri
 struct RunbookDescription {
   std::string name;
   std::string description;
+  std::string version;  ///< metadata a runbook may carry (YAML: version, author); kept, shown
+  std::string author;
   std::vector<ParamSpec> params;
 };
 

@@ -4,25 +4,26 @@
 //
 //   name: troubleshoot-bgp
 //   description: ...
-//   params:                      # a list of {name, type, required, default, description}
-//     - {name: neighbor, type: ip, required: true}
-//   steps:
+//   version: "1.0"               # metadata, kept and shown by `nauto runbook show`
+//   author: network-team
+//   parameters:                  # or params: a list of {name, type, required, default,
+//     - {name: neighbor, type: ip, required: true}        #   description}
+//     - {name: target_device, type: device}   # the only device parameter: every command and
+//   steps:                                    # config step without device: runs on it
 //     - name: BGP summary
 //       type: command            # command | config | runbook | wait | approval | emit | assert
-//       device: "{{ device }}"   #   | set | log
-//       command: show ip bgp summary
+//       command: show ip bgp summary          #   | set | log
 //       save_output: summary
-//       condition: "'Established' not in summary"
+//       condition: "{{ 'Established' not in summary }}"
 //       loop: "{{ devices }}"    # or foreach: {select: "site=dc1"}; `item` / `index` inside
 //       parallel: {max: 10}
 //       retry: {attempts: 3, delay: 2, backoff: 2}
 //       on_failure: continue     # abort (default) | continue | rollback | [steps]
 //   rollback: [steps]            # run by on_failure: rollback, then the run fails
 //
-// Expressions ({{ }} and conditions) are a small Jinja-like language: literals, variables with
-// .field and [index] (0-based), == != < <= > >= in, not in, and or not, + - * / ~, and filters
-// (| lower upper trim length int string first last join(sep) default(v) lines json), and the
-// functions matches(text, pattern), find_all(text, pattern), section(text, pattern).
+// Expressions ({{ }} and conditions) are Jinja2's, as the subset in yaml_expressions.h; names
+// that are neither parameters nor written by a step come from the site variables
+// (modules.runbooks.vars), else they are an error naming them.
 // The generated Lua keeps each step on its YAML line, so runtime errors name the YAML line.
 
 #include <string>
