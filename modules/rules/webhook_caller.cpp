@@ -49,14 +49,6 @@ WebhookOutcome send(WebhookCall call) {
 
 }  // namespace
 
-std::string url_origin(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return "…";
-  const auto path = url.find('/', scheme + 3);
-  if (path == std::string::npos || path + 1 >= url.size()) return url;
-  return url.substr(0, path) + "/…";
-}
-
 WebhookCaller::WebhookCaller(std::size_t queue_limit) : queue_limit_(queue_limit) {
   worker_ = std::thread([this] { work(); });
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "nauto/base/doorbell.h"
+#include "nauto/sdk/url_parts.h"
 
 namespace nauto::rules {
 
@@ -60,8 +61,6 @@ class WebhookCaller {
   std::thread worker_;
 };
 
-/// "https://hooks.example.com/services/T0/B0/XYZ" -> "https://hooks.example.com/…": what may be
-/// logged and journaled of a URL, whose path often is the secret (Slack, Teams).
-std::string url_origin(const std::string& url);
+using nauto::url_origin;  // nauto/sdk/url_parts.h
 
 }  // namespace nauto::rules
