@@ -271,6 +271,65 @@ store = {
   put = function(key, value) perform("state_put", { key = tostring_(key), value = value }, 2) end,
 }
 
+-- A vault reference: `vault("slack").password` is "${vault:slack:password}", which only the
+-- outbound module fills in (for the hosts it allows), just before a request leaves. The value
+-- never enters the runbook, its journal or its logs.
+function vault(name)
+  if type_(name) ~= "string" or not name:match("^[%w_.%-]+$") then
+    error_("vault(name): expected a credential name", 2)
+  end
+  return setmetatable({}, { __index = function(_, field)
+    return "${vault:" .. name .. ":" .. tostring_(field) .. "}"
+  end })
+end
+
+-- http{method, url, headers, json | body, timeout, retry, expect_status, retry_unsafe, ca_file,
+-- sign}: one request through the outbound module. Journaled like a device call: after a
+-- restart its recorded answer is replayed, and a non-idempotent request that was in flight is
+-- not sent again (unless retry_unsafe). Returns {status, headers, body, json, attempts}; an
+-- unexpected status or a transport failure raises.
+function http(request)
+  if type_(request) ~= "table" or type_(request.url) ~= "string" then
+    error_("http{url = ..., method = ..., json = ...}: url is required", 2)
+  end
+  local method = request.method
+  if method == nil then method = (request.json ~= nil or request.body ~= nil) and "POST" or "GET" end
+  local result = perform("http", { method = method, url = request.url, headers = request.headers,
+    json = request.json, data = request.body, timeout = request.timeout, retry = request.retry,
+    expect_status = request.expect_status, retry_unsafe = request.retry_unsafe,
+    ca_file = request.ca_file, sign = request.sign }, 2)
+  return result
+end
+
+-- notify{channel, text, title, severity} or notify(channel, text): a message to a channel of
+-- modules.outbound.channels (Slack, Teams, Mattermost, webhook, mail).
+function notify(channel, text)
+  local request = channel
+  if type_(channel) ~= "table" then request = { channel = channel, text = text } end
+  if type_(request.channel) ~= "string" or type_(request.text) ~= "string" then
+    error_("notify{channel = ..., text = ...}: channel and text are required", 2)
+  end
+  local result = perform("notify", { channel = request.channel, text = request.text,
+    title = request.title, severity = request.severity }, 2)
+  return result
+end
+
+-- ai.analyze{prompt, max_tokens, system, optional}: the answer of the OpenAI-compatible
+-- endpoint in modules.runbooks.ai, and its details. Secrets in the prompt are redacted before
+-- it leaves; the prompt and the answer are journaled. Not called in a dry run; with no provider
+-- configured it fails, or returns nil when optional.
+ai = {}
+function ai.analyze(request)
+  if type_(request) == "string" then request = { prompt = request } end
+  if type_(request) ~= "table" or type_(request.prompt) ~= "string" or request.prompt == "" then
+    error_("ai.analyze{prompt = ..., max_tokens = ...}: prompt is required", 2)
+  end
+  local result = perform("ai", { prompt = request.prompt, max_tokens = request.max_tokens,
+    system = request.system, optional = request.optional == true }, 2)
+  if result.skipped then return nil, result end
+  return result.text, result
+end
+
 function call(name, params)
   if type_(name) ~= "string" or name == "" then error_("call(runbook, params): expected a name", 2) end
   local result = perform("call", { runbook = name, params = params or {} }, 2)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <stdexcept>
 
 #include "nauto/base/clock.h"
@@ -9,6 +10,7 @@
 #include "nauto/bus/schema_types.h"
 #include "nauto/runbook/params.h"
 #include "nauto/runbook/runbook_loader.h"
+#include "nauto/sdk/url_parts.h"
 
 namespace nauto::runbook {
 
@@ -47,6 +49,11 @@ std::string summary_of(const Effect& effect) {
   if (effect.kind == "approval") return "approval: " + a.value("message", "");
   if (effect.kind == "emit") return "emit " + a.value("topic", "");
   if (effect.kind == "call") return "call " + a.value("runbook", "");
+  if (effect.kind == "http")
+    return a.value("method", "GET") + " " +
+           url_origin(a.value("url", ""));  // a path may be a secret
+  if (effect.kind == "notify") return "notify " + a.value("channel", "");
+  if (effect.kind == "ai") return "ai.analyze";
   if (effect.kind == "confirm_push") return "confirm push " + a.value("id", "");
   if (effect.kind == "state_get") return "store.get " + a.value("key", "");
   if (effect.kind == "state_put") return "store.put " + a.value("key", "");
@@ -482,6 +489,9 @@ void RunEngine::issue(Slot& slot, const Effect& effect) {
   if (effect.kind == "wait") return issue_wait(slot, effect);
   if (effect.kind == "approval") return issue_approval(slot, effect);
   if (effect.kind == "call") return issue_call(slot, effect);
+  if (effect.kind == "http") return issue_http(slot, effect);
+  if (effect.kind == "notify") return issue_notify(slot, effect);
+  if (effect.kind == "ai") return issue_ai(slot, effect);
   (void)journal_.put_entry(id, effect.key, entry, false);
   if (effect.kind == "confirm_push") return issue_confirm_push(slot, effect);
   if (effect.kind == "select") {
@@ -535,6 +545,14 @@ void RunEngine::issue_device(Slot& slot, const Effect& effect) {
   // push opens its own, so none is kept for it).
   if (options_.keep_sessions_ms > 0 && op != "push")
     body["keep_session"] = static_cast<double>(options_.keep_sessions_ms) / 1000.0;
+  if (body.dump().find("${vault:") != std::string::npos) {
+    return finish_effect(id, effect.key,
+                         fail(Errc::InvalidArgument,
+                              body.value("device", "?") +
+                                  ": a vault reference cannot be sent to a device; vault() is for "
+                                  "http, notify and ai steps (device credentials come from the "
+                                  "inventory)"));
+  }
   auto& entry = slot.inflight[effect.key];
   entry["args"] = body;
   if (changes && !effect.interrupted.is_null()) {
@@ -593,6 +611,115 @@ void RunEngine::issue_confirm_push(Slot& slot, const Effect& effect) {
   bus_.request(bus::schema::ConfigsConfirmRequest::kTopic,
                json{{"id", effect.args.value("id", "")}, {"by", "run " + id}},
                options_.lookup_timeout_ms, [this, id, key = effect.key](Result<json> reply) {
+                 finish_effect(id, key, std::move(reply));
+                 reap();
+               });
+}
+
+namespace {
+
+bool idempotent_method(const std::string& method) {
+  for (const char* m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}) {
+    if (method == m) return true;
+  }
+  return false;
+}
+
+// The outbound module answers every request within its own limits (timeouts, retries); this is
+// only the backstop should it not answer at all.
+constexpr std::int64_t kOutboundBackstopMs = 30 * 60'000;
+
+}  // namespace
+
+// http{}: journaled like a device call. A request that may change something (POST, PATCH) is
+// on disk before it leaves, and one that was in flight when nautod stopped is not sent again
+// unless the runbook said retry_unsafe; the answer, once recorded, is replayed.
+void RunEngine::issue_http(Slot& slot, const Effect& effect) {
+  const auto id = slot.run->id();
+  json body = effect.args;
+  auto method = body.value("method", "GET");
+  std::transform(method.begin(), method.end(), method.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  body["method"] = method;
+  const bool changes = !idempotent_method(method);
+  const auto what = method + " " + url_origin(body.value("url", ""));
+  if (changes && slot.record.value("dry_run", false)) {
+    (void)journal_.put_entry(id, effect.key, slot.inflight[effect.key], false);
+    return finish_effect(
+        id, effect.key,
+        json{{"dry_run", true}, {"status", 0}, {"summary", what + " (not sent: dry run)"}});
+  }
+  if (changes && !effect.interrupted.is_null() && !body.value("retry_unsafe", false)) {
+    return finish_effect(
+        id, effect.key,
+        fail(Errc::Cancelled, what + ": the request was in flight when nautod stopped, so whether "
+                                     "the receiver acted on it is unknown; it is not sent again "
+                                     "(retry_unsafe: true allows it)"));
+  }
+  if (auto written = journal_.put_entry(id, effect.key, slot.inflight[effect.key], changes);
+      !written)
+    return finish_effect(id, effect.key, std::move(written).error());
+  bus_.request_for(slot.record.value("scope", ""), bus::schema::HttpRequestRequest::kTopic, body,
+                   kOutboundBackstopMs, [this, id, key = effect.key](Result<json> reply) {
+                     if (reply) {
+                       json out = std::move(*reply);
+                       out["body"] = out.value("text", "");  // the Lua API's name for it
+                       out.erase("text");
+                       reply = std::move(out);
+                     }
+                     finish_effect(id, key, std::move(reply));
+                     reap();
+                   });
+}
+
+// notify{}: at least once. A notification in flight when nautod stopped is sent again (a
+// duplicate message is better than a missing alert); a dry run sends none.
+void RunEngine::issue_notify(Slot& slot, const Effect& effect) {
+  const auto id = slot.run->id();
+  json body = effect.args;
+  body["source"] = "run " + id + " (" + slot.run->spec().runbook + ")";
+  (void)journal_.put_entry(id, effect.key, slot.inflight[effect.key], false);
+  if (slot.record.value("dry_run", false)) {
+    return finish_effect(id, effect.key,
+                         json{{"dry_run", true}, {"channel", body.value("channel", "")}});
+  }
+  bus_.request_for(slot.record.value("scope", ""), bus::schema::NotifySendRequest::kTopic, body,
+                   kOutboundBackstopMs, [this, id, key = effect.key](Result<json> reply) {
+                     finish_effect(id, key, std::move(reply));
+                     reap();
+                   });
+}
+
+// ai.analyze{}: the prompt goes to the outbound module, which redacts secrets before it leaves;
+// the prompt as sent and the answer are the effect's journaled result.
+void RunEngine::issue_ai(Slot& slot, const Effect& effect) {
+  const auto id = slot.run->id();
+  const auto& args = effect.args;
+  (void)journal_.put_entry(id, effect.key, slot.inflight[effect.key], false);
+  const auto& ai = options_.ai;
+  if (ai.url.empty()) {
+    const auto reason = std::string("no AI provider configured (modules.runbooks.ai)");
+    if (args.value("optional", false))
+      return finish_effect(id, effect.key,
+                           json{{"skipped", true}, {"reason", reason}, {"text", ""}});
+    return finish_effect(id, effect.key, fail(Errc::Unsupported, reason));
+  }
+  if (slot.record.value("dry_run", false)) {
+    return finish_effect(id, effect.key,
+                         json{{"dry_run", true}, {"text", ""}, {"reason", "dry run: not asked"}});
+  }
+  int max_tokens = ai.max_tokens;
+  if (args.contains("max_tokens") && args["max_tokens"].is_number())
+    max_tokens = std::clamp(args["max_tokens"].get<int>(), 1, 100'000);
+  json request{{"prompt", args.value("prompt", "")},
+               {"max_tokens", max_tokens},
+               {"url", ai.url},
+               {"model", ai.model},
+               {"credential", ai.credential},
+               {"timeout", static_cast<double>(ai.timeout_ms) / 1000.0}};
+  if (args.contains("system") && args["system"].is_string()) request["system"] = args["system"];
+  bus_.request(bus::schema::AiAnalyzeRequest::kTopic, request, kOutboundBackstopMs,
+               [this, id, key = effect.key](Result<json> reply) {
                  finish_effect(id, key, std::move(reply));
                  reap();
                });

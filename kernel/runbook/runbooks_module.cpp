@@ -60,6 +60,20 @@ Result<EngineOptions> read_options(const json& config, std::vector<std::string>&
       static_cast<std::uint64_t>(r.integer("keep_runs", 100'000, 100, 100'000'000));
   options.retention.max_step_bytes =
       static_cast<std::uint64_t>(r.size_bytes("keep_run_bytes", 1ull << 30, 1u << 20));
+  if (auto ai = r.section("ai"); ai.is_object()) {
+    ConfigReader a(ai, "modules.runbooks.ai");
+    options.ai.url = a.string("url", "");
+    options.ai.model = a.string("model", "");
+    options.ai.credential = a.string("credential", "");
+    options.ai.timeout_ms = a.duration_ms("timeout", 120'000, 1000);
+    options.ai.max_tokens = static_cast<int>(a.integer("max_tokens", 1024, 1, 100'000));
+    if (auto done = a.finish(); !done) return std::move(done).error();
+    if (options.ai.url.rfind("http://", 0) != 0 && options.ai.url.rfind("https://", 0) != 0) {
+      return fail(Errc::InvalidConfig,
+                  "modules.runbooks.ai.url: expected the endpoint's http(s):// URL "
+                  "(…/v1/chat/completions)");
+    }
+  }
   if (auto done = r.finish(); !done) return std::move(done).error();
   return options;
 }

@@ -48,7 +48,20 @@ const std::map<std::string, std::set<std::string>> kStepKeys = {
     {"assert", {"that", "message"}},
     {"set", {"vars"}},
     {"log", {"message", "level"}},
+    {"webhook",
+     {"url", "method", "payload", "body", "headers", "timeout", "expect_status", "retry_unsafe",
+      "ca_file", "sign"}},
+    {"http",
+     {"url", "method", "payload", "body", "headers", "timeout", "expect_status", "retry_unsafe",
+      "ca_file", "sign"}},
+    {"notify", {"channel", "text", "title", "severity"}},
+    {"ai_analyze", {"prompt", "max_tokens", "system", "optional"}},
 };
+// Steps whose `retry:` is the request's own (retries that never repeat a change), not a
+// wrapper that would run the step again.
+bool retries_itself(const std::string& type) {
+  return type == "webhook" || type == "http";
+}
 const std::set<std::string> kCommonKeys = {"name",       "type",        "condition",  "when",
                                            "loop",       "foreach",     "parallel",   "retry",
                                            "on_failure", "save_output", "description"};
@@ -348,6 +361,47 @@ class Compiler {
       }
       return code + "return nil";
     }
+    if (type == "webhook" || type == "http") {
+      if (!step["url"]) problem(step, path, "a " + type + " step needs url:");
+      const auto field = [&](const char* key) {
+        return step[key] ? value(step[key], path + "." + key) : std::string("nil");
+      };
+      std::string method = field("method");
+      if (method == "nil")
+        method = type == "webhook" || step["payload"] || step["body"] ? "\"POST\"" : "\"GET\"";
+      std::string retry = "nil";
+      if (const auto r = step["retry"]) {
+        retry = r.IsMap() ? value(r, path + ".retry") : "{ attempts = " + scalar(r) + " }";
+      }
+      return "return http{ method = " + method + ", url = " + field("url") +
+             ", headers = " + field("headers") + ", json = " + field("payload") +
+             ", body = " + field("body") + ", timeout = " + field("timeout") +
+             ", retry = " + retry + ", expect_status = " + field("expect_status") +
+             ", retry_unsafe = " + field("retry_unsafe") + ", ca_file = " + field("ca_file") +
+             ", sign = " + field("sign") + " }";
+    }
+    if (type == "notify") {
+      if (!step["channel"] || !step["text"])
+        problem(step, path, "a notify step needs channel: and text:");
+      const auto field = [&](const char* key) {
+        return step[key] ? value(step[key], path + "." + key) : std::string("nil");
+      };
+      return "return notify{ channel = Y.str(" + field("channel") + "), text = Y.str(" +
+             field("text") + "), title = " + field("title") + ", severity = " + field("severity") +
+             " }";
+    }
+    if (type == "ai_analyze") {
+      if (!step["prompt"]) problem(step, path, "an ai_analyze step needs prompt:");
+      const auto field = [&](const char* key) {
+        return step[key] ? value(step[key], path + "." + key) : std::string("nil");
+      };
+      // Skipped (optional, no provider): the saved answer is "", so conditions on it read false.
+      return "local text_ = ai.analyze{ prompt = Y.str(" + field("prompt") +
+             "), max_tokens = " + field("max_tokens") + ", system = " + field("system") +
+             ", optional = Y.truthy(" + field("optional") +
+             ") } if text_ == nil then log.warn('AI analysis skipped: no AI provider configured "
+             "(modules.runbooks.ai)') return '' end return text_";
+    }
     if (type == "log") {
       const auto level = step["level"] ? step["level"].Scalar() : "info";
       if (level != "info" && level != "warn" && level != "error")
@@ -365,17 +419,13 @@ class Compiler {
     }
     writer_.at(line_of(step));
     const auto type = step["type"] ? step["type"].Scalar() : "";
-    if (type == "webhook") {
-      problem(step["type"], path + ".type",
-              "webhook steps are not available yet (nauto has no HTTP effect); use type: emit "
-              "and let a rule or module deliver it");
-      return;
-    }
     const auto known = kStepKeys.find(type);
     if (known == kStepKeys.end()) {
-      problem(step["type"] ? step["type"] : step, path + ".type",
-              (type.empty() ? std::string("missing") : "unknown type '" + type + "'") +
-                  " (command, config, runbook, wait, approval, emit, assert, set, log)");
+      problem(
+          step["type"] ? step["type"] : step, path + ".type",
+          (type.empty() ? std::string("missing") : "unknown type '" + type + "'") +
+              " (command, config, runbook, wait, approval, emit, assert, set, log, webhook, http, "
+              "notify, ai_analyze)");
       return;
     }
     for (const auto& entry : step) {
@@ -396,7 +446,7 @@ class Compiler {
 
     std::string body =
         "local body_ = function(V, item, index) " + action(step, type, path, looping) + " end ";
-    if (const auto retry = step["retry"]) {
+    if (const auto retry = retries_itself(type) ? YAML::Node() : step["retry"]) {
       std::string options = "{}";
       if (retry.IsMap()) {
         options = value(retry, path + ".retry");

@@ -179,6 +179,7 @@ steps:
     condition: "'a' in"
   - name: webhook
     type: webhook
+    payload: {text: hi}
 )",
                                        "broken.yaml");
   REQUIRE_FALSE(compiled);
@@ -188,8 +189,7 @@ steps:
   CHECK(m.find("broken.yaml:9: steps[1].comand: unknown key for a command step") !=
         std::string::npos);
   CHECK(m.find("broken.yaml:14: steps[2].condition:") != std::string::npos);
-  CHECK(m.find("broken.yaml:16: steps[3].type: webhook steps are not available yet") !=
-        std::string::npos);
+  CHECK(m.find("broken.yaml:15: steps[3]: a webhook step needs url:") != std::string::npos);
 
   auto no_device =
       compile_yaml_runbook("name: x\nsteps:\n  - {name: a, type: command, command: x}\n", "x.yaml");

@@ -3,12 +3,14 @@
 //
 // Each run is a Run (its own sandbox); the engine performs what runs ask for — device calls
 // (devices module: device.call), inventory lookups (inventory.select), waits, approvals,
-// events, per-runbook state, sub-runbooks — through a BusPort, and journals every effect in
-// the store before handing its result back. After a restart, resume_unfinished() re-executes
-// every run the store still shows as running: effects the journal holds as done return their
-// recorded results (no device is touched twice); an effect that was in flight is issued again,
-// except a config push whose outcome is unknown, which fails with a reason instead.
-// Thread-bound: every call, including the BusPort's callbacks, on the engine's thread.
+// events, per-runbook state, sub-runbooks, HTTP requests, notifications and AI analyses (the
+// outbound module: http.request, notify.send, ai.analyze) — through a BusPort, and journals every
+// effect in the store before handing its result back. After a restart, resume_unfinished()
+// re-executes every run the store still shows as running: effects the journal holds as done return
+// their recorded results (no device is touched twice); an effect that was in flight is issued
+// again, except a config push or a non-idempotent HTTP request whose outcome is unknown, which
+// fails with a reason instead (a notification is sent again: at least once). Thread-bound: every
+// call, including the BusPort's callbacks, on the engine's thread.
 
 #include <cstdint>
 #include <deque>
@@ -53,6 +55,16 @@ class BusPort {
   virtual void unwatch(std::uint64_t id) = 0;
 };
 
+/// The OpenAI-compatible chat-completions endpoint ai.analyze calls (modules.runbooks.ai);
+/// an empty url: none configured.
+struct AiProvider {
+  std::string url;  ///< https://host/v1/chat/completions (or a local llama.cpp/Ollama)
+  std::string model;
+  std::string credential;  ///< vault credential whose password is the bearer token; "" none
+  std::int64_t timeout_ms = 120'000;
+  int max_tokens = 1024;
+};
+
 struct EngineOptions {
   SandboxLimits limits;                     ///< per run; deadline_steady_us is set per run
   std::int64_t run_timeout_ms = 3'600'000;  ///< wall clock per run
@@ -74,6 +86,7 @@ struct EngineOptions {
   /// Site variables (modules.runbooks.vars): what a YAML runbook's `{{ name }}` finds when no
   /// parameter or step gave `name`; Lua runbooks read them as context.vars.
   nlohmann::json vars = nlohmann::json::object();
+  AiProvider ai;
 };
 
 /// Topics a runbook may not emit on: they belong to the kernel, the bus and the engine.
@@ -170,6 +183,9 @@ class RunEngine {
   void issue_approval(Slot& slot, const Effect& effect);
   void announce(const Slot& slot, const std::string& topic, nlohmann::json body);
   void issue_call(Slot& slot, const Effect& effect);
+  void issue_http(Slot& slot, const Effect& effect);
+  void issue_notify(Slot& slot, const Effect& effect);
+  void issue_ai(Slot& slot, const Effect& effect);
 
   EngineOptions options_;
   RunJournal journal_;
