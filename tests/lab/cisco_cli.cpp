@@ -23,6 +23,7 @@ enum Command {
   kShowInterfacesDescription,
   kShowIpInterfaceBrief,
   kShowIpRoute,
+  kShowIpRouteProtocol,
   kShowBgpSummary,
   kShowBgpNeighbors,
   kShowBgpNeighbor,
@@ -156,6 +157,7 @@ class CiscoCli : public CliEngine {
     if (nxos) table_.add("show interface brief", kShowInterfacesStatus);
     table_.add("show ip interface brief", kShowIpInterfaceBrief);
     table_.add("show ip route", kShowIpRoute);
+    table_.add("show ip route <WORD>", kShowIpRouteProtocol);
     table_.add("show ip bgp summary", kShowBgpSummary);
     table_.add("show ip bgp neighbors", kShowBgpNeighbors);
     table_.add("show ip bgp neighbors <WORD>", kShowBgpNeighbor);
@@ -365,6 +367,13 @@ class CiscoCli : public CliEngine {
         return show(Show::IpInterfaceBrief, "", parts);
       case kShowIpRoute:
         return show(Show::IpRoute, "", parts);
+      case kShowIpRouteProtocol: {  // show ip route bgp | connected | static | ospf
+        static const std::vector<std::string> protocols = {"bgp", "connected", "static", "ospf"};
+        for (const auto& p : protocols) {
+          if (p.rfind(match.args[0], 0) == 0) return show(Show::IpRoute, p, parts);
+        }
+        return error_at(prompt().size() + words[3].column, "invalid");
+      }
       case kShowBgpSummary:
         return show(Show::BgpSummary, "", parts);
       case kShowBgpNeighbors:

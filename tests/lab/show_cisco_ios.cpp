@@ -195,7 +195,14 @@ std::string render_cisco_ios(Show what, const DeviceView& view, const std::strin
         if (route.length == 0) gateway = route.next_hop + " to network 0.0.0.0";
       }
       out += "Gateway of last resort is " + gateway + "\n\n";
+      // "show ip route bgp": the routes of that protocol only (connected includes local).
+      const std::string wanted = argument == "bgp"         ? "B"
+                                 : argument == "connected" ? "CL"
+                                 : argument == "static"    ? "S"
+                                 : argument == "ospf"      ? "O"
+                                                           : "";
       for (const auto& route : view.routes) {
+        if (!wanted.empty() && wanted.find(route.code) == std::string::npos) continue;
         std::string code(1, route.code);
         if (route.length == 0) code += "*";
         std::string prefix = route.prefix + "/" + std::to_string(route.length);

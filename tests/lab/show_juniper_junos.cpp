@@ -200,7 +200,8 @@ std::string render_juniper_junos(Show what, const DeviceView& view, const std::s
 
 std::optional<std::string> render_show(Show what, const DeviceView& view,
                                        const std::string& argument) {
-  if (!argument.empty()) {
+  // An interface or a BGP peer names what to show; `show ip route bgp` names a protocol.
+  if (!argument.empty() && what != Show::IpRoute) {
     bool found = false;
     for (const auto& item : view.interfaces)
       found = found || item.name == argument;
