@@ -163,7 +163,7 @@ class OutboundModule final : public Module {
       return send(ctx, std::move(*call), "http.request by " + who, std::move(done));
     }
     if (request.topic == schema::NotifySendRequest::kTopic)
-      return notify(ctx, *body, who, std::move(done));
+      return notify(ctx, request, who, std::move(done));
     if (request.topic == schema::AiAnalyzeRequest::kTopic)
       return analyze(ctx, request, std::move(done));
     if (request.topic == schema::NotifyChannelsRequest::kTopic) {
@@ -406,9 +406,9 @@ class OutboundModule final : public Module {
         true);
   }
 
-  void notify(Context& ctx, const json& body, const std::string& who,
+  void notify(Context& ctx, const bus::Envelope& request, const std::string& who,
               std::function<void(Result<json>)> done) {
-    auto args = bus::schema::NotifySendRequest::decode(bus::to_body(body));
+    auto args = bus::schema::decode_body<bus::schema::NotifySendRequest>(request.body);
     if (!args) return done(std::move(args).error());
     const auto it = settings_.channels.find(args->channel);
     if (it == settings_.channels.end()) {
