@@ -99,21 +99,35 @@ class RuleReader {
   void action(const YAML::Node& node, const std::string& where, RuleAction& out) {
     if (!node.IsMap()) {
       problem(node, where +
-                        ": expected {runbook: NAME, params: {...}}, {emit: {topic, body}} or "
-                        "{webhook: {url, body, credential, timeout}}");
+                        ": expected {runbook: NAME, params: {...}}, {emit: {topic, body}}, "
+                        "{webhook: {url, body, credential, timeout}} or {notify: {channel, text}}");
       return;
     }
     for (const auto& entry : node) {
       const auto key = entry.first.Scalar();
       if (key != "runbook" && key != "params" && key != "emit" && key != "dry_run" &&
-          key != "webhook")
-        problem(entry.first,
-                where + "." + key + ": unknown key (runbook, params, dry_run, emit, webhook)");
+          key != "webhook" && key != "notify")
+        problem(entry.first, where + "." + key +
+                                 ": unknown key (runbook, params, dry_run, emit, webhook, notify)");
     }
-    const int kinds =
-        (node["runbook"] ? 1 : 0) + (node["emit"] ? 1 : 0) + (node["webhook"] ? 1 : 0);
+    const int kinds = (node["runbook"] ? 1 : 0) + (node["emit"] ? 1 : 0) +
+                      (node["webhook"] ? 1 : 0) + (node["notify"] ? 1 : 0);
     if (kinds > 1) {
-      problem(node, where + ": one action per rule: runbook, emit or webhook");
+      problem(node, where + ": one action per rule: runbook, emit, webhook or notify");
+    } else if (node["notify"]) {
+      out.kind = RuleAction::Kind::Notify;
+      const auto& notify = node["notify"];
+      if (!notify.IsMap() || !notify["channel"] || !notify["text"]) {
+        problem(notify, where + ".notify: expected {channel: NAME, text: ..., title: ...}");
+        return;
+      }
+      for (const auto& entry : notify) {
+        const auto key = entry.first.Scalar();
+        if (key != "channel" && key != "text" && key != "title" && key != "severity")
+          problem(entry.first,
+                  where + ".notify." + key + ": unknown key (channel, text, title, severity)");
+      }
+      out.notification = to_json(notify);
     } else if (node["webhook"]) {
       webhook(node["webhook"], where + ".webhook", out);
     } else if (node["runbook"]) {
@@ -142,8 +156,8 @@ class RuleReader {
       }
     } else {
       problem(node, where +
-                        ": say what to do: runbook: NAME, emit: {topic, body} or webhook: "
-                        "{url, body}");
+                        ": say what to do: runbook: NAME, emit: {topic, body}, webhook: "
+                        "{url, body} or notify: {channel, text}");
     }
   }
 
@@ -291,6 +305,8 @@ std::string RuleAction::describe() const {
       return "emit " + topic;
     case Kind::Webhook:
       return "webhook " + url_origin(url);
+    case Kind::Notify:
+      return "notify " + notification.value("channel", "");
   }
   return "?";
 }
@@ -419,6 +435,8 @@ Result<json> action_payload(const RuleAction& action, const json& event) {
       return fill_templates(action.body, event);
     case RuleAction::Kind::Webhook:
       return action.whole_event ? Result<json>(event) : fill_templates(action.body, event);
+    case RuleAction::Kind::Notify:
+      return fill_templates(action.notification, event);
   }
   return fail(Errc::Bug, "unknown action kind");
 }

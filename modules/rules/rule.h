@@ -37,19 +37,23 @@ struct CountWindow {
 };
 
 struct RuleAction {
-  enum class Kind { Runbook, Emit, Webhook };
+  enum class Kind { Runbook, Emit, Webhook, Notify };
   Kind kind = Kind::Runbook;
   std::string runbook;
   nlohmann::json params = nlohmann::json::object();  ///< values may hold {{ path }} templates
   std::string topic;
   nlohmann::json body = nlohmann::json::object();  ///< emit's and webhook's; templates too
+  /// notify: {channel, text, title, severity} to a channel of modules.outbound.channels
+  /// (notify.send); templates too.
+  nlohmann::json notification = nlohmann::json::object();
   bool dry_run = false;
   std::string url;         ///< webhook: http:// or https://
   std::string credential;  ///< webhook: vault credential whose password signs the body
   std::int64_t timeout_ms = 10'000;
   bool whole_event = true;  ///< webhook without `body:` posts the event as it came
 
-  /// "runbook NAME", "emit TOPIC" or "webhook https://host/…" (a URL's path is not shown).
+  /// "runbook NAME", "emit TOPIC", "webhook https://host/…" (a URL's path is not shown) or
+  /// "notify CHANNEL".
   std::string describe() const;
 };
 

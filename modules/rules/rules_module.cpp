@@ -274,6 +274,23 @@ class RulesModule final : public Module {
       engine_->action_started(name, chain, "");
       return;
     }
+    if (rule.action.kind == RuleAction::Kind::Notify) {
+      json message = *payload;
+      message["source"] = "rule " + name + (device.empty() ? "" : " (" + device + ")");
+      ctx.request(bus::schema::NotifySendRequest::kTopic, bus::to_body(message),
+                  settings_.run_start_timeout_ms,
+                  [this, &ctx, name, chain, device](Result<std::string> reply) {
+                    if (!engine_) return;
+                    auto body = bus::from_reply(reply);
+                    if (!body) {
+                      ctx.log().warn("rule {}: the notification was not sent: {}", name,
+                                     body.error().describe());
+                      return engine_->action_failed(name, chain, device, body.error().describe());
+                    }
+                    engine_->action_started(name, chain, "");
+                  });
+      return;
+    }
     if (rule.action.kind == RuleAction::Kind::Webhook) {
       WebhookCall call{name,
                        chain,

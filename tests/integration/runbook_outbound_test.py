@@ -10,7 +10,7 @@ SMTP sink with STARTTLS (python3-aiosmtpd).
   a GET retried; TLS verification failure, then success with ca_file; a timeout;
 - replay after kill -9: a request whose answer was recorded is not sent again; a POST in flight
   at the kill is reported, not repeated;
-- notify: a Slack-shaped message and a mail through STARTTLS;
+- notify: a Slack-shaped message and a mail through STARTTLS, and a rule's notify: action;
 - the AI's bearer token (a vault credential) reaches the stub and never a log or a run record.
 
   runbook_outbound_test.py NAUTOD NAUTO NAUTO_LAB EXAMPLES_DIR
@@ -203,11 +203,20 @@ modules:
     dirs: [{EXAMPLES}]
     vars: {{slack_webhook: "{rx}/hook/T0/B0/XYZ"}}
     ai: {{url: "http://127.0.0.1:{ports['ai']}/v1/chat/completions", model: stub, credential: ai-key, timeout: 10s}}
+  rules: {{dirs: [{work}/rules]}}
   outbound:
     channels:
       netops: {{type: slack, url: "{rx}/slack/T1/B1/ABC", channel: "#noc"}}
       noc-mail: {{type: email, server: "smtp://127.0.0.1:{ports['smtp']}", from: nauto@example.net,
                  to: [noc@example.net], ca_file: "{ca}"}}
+""")
+        os.makedirs(os.path.join(work, "rules"))
+        with open(os.path.join(work, "rules", "page.yaml"), "w") as out:
+            out.write("""rules:
+  - name: site-alarm-page
+    on: site.alarm
+    action:
+      notify: {channel: netops, title: "site alarm", text: "{{ body.text }}"}
 """)
         env = dict(os.environ, NAUTO_CONFIG=config, NAUTO_CRED_AI_KEY_PASSWORD=AI_SECRET)
         with open(os.path.join(work, "lab", "lab-credentials.env")) as credentials:
@@ -355,6 +364,12 @@ modules:
               wait_until(5, lambda: len(mail.messages) == 1) and mail.messages[0]["tls"] and
               mail.messages[0]["to"] == ["noc@example.net"] and
               "r1: BGP neighbor down" in mail.messages[0]["data"], mail.messages)
+
+        code, out, err = run_lua("alarm", 'emit("site.alarm", { text = "core1: power supply 2 failed" })')
+        check("a rule notifies a channel directly on an event",
+              code == 0 and wait_until(10, lambda: len(receiver.seen("/slack")) == 2) and
+              json.loads(receiver.seen("/slack")[1]["body"])["text"] ==
+              "site alarm\ncore1: power supply 2 failed", out + err + str(receiver.seen("/slack")))
 
         # --- secrets ---------------------------------------------------------------------------
         logs = open(os.path.join(work, "nautod.jsonl")).read() + open(daemon.log_path).read()

@@ -532,3 +532,36 @@ rules:
   CHECK(w.last("rule.skipped")["reason"] == "cooldown");
   CHECK(w.engine->restore(good));
 }
+
+TEST_CASE("a rule can notify a channel directly, with the event's fields in its text", "[rules]") {
+  auto rules = parse_rules(R"Y(rules:
+  - name: bgp-down-page
+    on: device.*.bgp.down
+    action:
+      notify: {channel: netops, title: "BGP down on {{ device }}", text: "{{ message }}"}
+  - name: bad
+    on: device.*.bgp.down
+    action: {notify: {channel: netops, txt: x}}
+)Y",
+                           "n.yaml");
+  REQUIRE_FALSE(rules);
+  CHECK(rules.error().message.find("rules[1].action.notify: expected {channel: NAME, text: ...") !=
+        std::string::npos);
+  auto good = parse_rules(R"Y(rules:
+  - name: bgp-down-page
+    on: device.*.bgp.down
+    action:
+      notify: {channel: netops, title: "BGP down on {{ device }}", text: "{{ message }}"}
+)Y",
+                          "n.yaml");
+  REQUIRE(good);
+  const auto& action = (*good)[0].action;
+  CHECK(action.kind == RuleAction::Kind::Notify);
+  CHECK(action.describe() == "notify netops");
+  auto payload =
+      action_payload(action, json{{"device", "r1"}, {"message", "neighbor 10.0.0.2 Idle"}});
+  REQUIRE(payload);
+  CHECK(*payload == json{{"channel", "netops"},
+                         {"title", "BGP down on r1"},
+                         {"text", "neighbor 10.0.0.2 Idle"}});
+}
