@@ -147,7 +147,8 @@ int run_and_watch(CliContext& context, const RunArgs& args) {
     // Our run and the runbooks it calls ("<id>:<key>").
     if (run != id && run.rfind(id + ":", 0) != 0) continue;
     last_news = steady_us();
-    if (!table) continue;
+    if (topic == "run.finished" && run == id) break;
+    if (!table) continue;  // -o json|yaml prints only the final record
     if (topic == "run.step") {
       const bool named = e->value("kind", "") == "step";
       const auto state = e->value("state", "");
@@ -165,8 +166,6 @@ int run_and_watch(CliContext& context, const RunArgs& args) {
     } else if (topic == "run.approval") {
       std::cout << "  waiting for approval: " << e->value("message", "")
                 << "\n    nauto runs approve " << id << " [--reject]" << std::endl;
-    } else if (topic == "run.finished" && run == id) {
-      break;
     }
   }
   client->unsubscribe();
