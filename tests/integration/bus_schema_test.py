@@ -99,6 +99,7 @@ modules:
   telemetry: {{listen: "127.0.0.1:{base + 3}"}}
   audit: {{}}
   api: {{listen: "127.0.0.1:{base + 4}"}}
+  outbound: {{}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
     log = open(os.path.join(work, "nautod.log"), "w")

@@ -16,6 +16,8 @@ SMTP sink with STARTTLS (python3-aiosmtpd).
   runbook_outbound_test.py NAUTOD NAUTO NAUTO_LAB EXAMPLES_DIR
 """
 
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -38,6 +40,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 
 NAUTOD, NAUTO, LAB, EXAMPLES = sys.argv[1:5]
 AI_SECRET = "sk-test-4f1c2b9e7d"
+HOOK_SECRET = "hook-key-93b1f0c2"
 check = Checks()
 
 
@@ -205,6 +208,7 @@ modules:
     ai: {{url: "http://127.0.0.1:{ports['ai']}/v1/chat/completions", model: stub, credential: ai-key, timeout: 10s}}
   rules: {{dirs: [{work}/rules]}}
   outbound:
+    credentials: {{hook-key: [127.0.0.1]}}
     channels:
       netops: {{type: slack, url: "{rx}/slack/T1/B1/ABC", channel: "#noc"}}
       noc-mail: {{type: email, server: "smtp://127.0.0.1:{ports['smtp']}", from: nauto@example.net,
@@ -218,7 +222,8 @@ modules:
     action:
       notify: {channel: netops, title: "site alarm", text: "{{ body.text }}"}
 """)
-        env = dict(os.environ, NAUTO_CONFIG=config, NAUTO_CRED_AI_KEY_PASSWORD=AI_SECRET)
+        env = dict(os.environ, NAUTO_CONFIG=config, NAUTO_CRED_AI_KEY_PASSWORD=AI_SECRET,
+                   NAUTO_CRED_HOOK_KEY_PASSWORD=HOOK_SECRET, NAUTO_CRED_OTHER_PASSWORD="other-93b1")
         with open(os.path.join(work, "lab", "lab-credentials.env")) as credentials:
             for line in credentials:
                 if "=" in line and not line.startswith("#"):
@@ -277,6 +282,17 @@ modules:
               ai.authorizations and all(a == f"Bearer {AI_SECRET}" for a in ai.authorizations),
               ai.authorizations)
 
+        code, out, err = nauto("runbook", "show", "troubleshoot-bgp")
+        check("runbook show keeps the example's version and author",
+              code == 0 and "version: 1.0" in out and "author: network-team" in out, out + err)
+        code, out, _ = nauto("runs", "list", "-o", "json")
+        last = json.loads(out)[0]["id"] if code == 0 else ""
+        code, out, _ = nauto("runs", "show", last, "-o", "json")
+        journaled = [s for s in json.loads(out).get("steps", []) if s.get("kind") == "ai"] if code == 0 else []
+        check("the prompt and the answer are journaled",
+              journaled and "Neighbor Detail" in json.dumps(journaled[0]) and
+              "The BGP session is DOWN" in json.dumps(journaled[0]), out[:2000])
+
         # --- http{}: retries, TLS, timeouts --------------------------------------------------
         def run_lua(name, body, *extra):
             path = write(name + ".lua", f'return runbook{{ name = "{name}", run = function()\n'
@@ -311,6 +327,30 @@ modules:
         check("a receiver slower than the timeout fails the request in time (0.5 s)",
               code != 0 and "timed out" in out + err and 0.4 < elapsed < 2.5,
               f"{elapsed:.1f}s {out}{err}")
+
+        code, out, err = run_lua("signed", f'return http{{ url = "{rx}/signed", json = {{ n = 1 }}, '
+                                           'sign = "hook-key" }.status')
+        signed = receiver.seen("/signed")
+        good = False
+        if signed:
+            h = {k.lower(): v for k, v in signed[0]["headers"].items()}
+            text = f"{h.get('x-nauto-timestamp')}.{h.get('x-nauto-nonce')}.{signed[0]['body']}"
+            expected = "sha256=" + hmac.new(HOOK_SECRET.encode(), text.encode(), hashlib.sha256).hexdigest()
+            good = h.get("x-nauto-signature") == expected
+        check("a request signed with a vault secret carries a signature that verifies", code == 0 and good,
+              out + err + str(signed))
+        code, out, err = run_lua("leak", f'return http{{ url = "{rx}/leak", headers = {{ '
+                                         'Authorization = "Bearer " .. vault("other").password } }')
+        check("a vault secret is not sent to a host it is not allowed to",
+              code != 0 and "may not be sent to '127.0.0.1'" in out + err and receiver.seen("/leak") == [],
+              out + err)
+        code, out, err = run_lua("redact", 'return ai.analyze{ prompt = "username admin secret 5 '
+                                           '$1$mERr$hx5rVt7rPNoS4wqbXKX7m0\\nsnmp-server community '
+                                           'n0t-publ1c RO\\nneighbor 10.0.0.2 Established" }')
+        check("an AI prompt leaves with the config's secrets redacted",
+              code == 0 and "n0t-publ1c" not in ai.prompts[-1] and "hx5rVt7r" not in ai.prompts[-1] and
+              "community <redacted>" in ai.prompts[-1] and "Established" in ai.prompts[-1],
+              ai.prompts[-1:])
 
         # --- replay after kill -9 -------------------------------------------------------------
         code, run_id, err = run_lua("replay", f'local r = http{{ url = "{rx}/replay", json = {{ n = 1 }} }}\n'
@@ -377,8 +417,9 @@ modules:
         records = out
         for r in json.loads(out):
             records += nauto("runs", "show", r["id"], "-o", "json")[1]
-        check("the AI token is in no log and no run record", AI_SECRET not in logs and
-              AI_SECRET not in records)
+        check("no vault secret is in a log or a run record",
+              all(secret not in logs and secret not in records
+                  for secret in (AI_SECRET, HOOK_SECRET, "other-93b1")))
         check("the webhook URL's path is in no log", "T0/B0/XYZ" not in logs)
     finally:
         if daemon:
