@@ -17,16 +17,14 @@ page no main landmark; the login is done with the keyboard alone.
   dashboard_test.py NAUTOD NAUTO NAUTO_LAB RUNBOOK_DIR SCREENSHOT_DIR
 """
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import lab_process  # noqa: E402
 import port_block  # noqa: E402
 from nautod_process import Checks, Nautod, run_nauto, wait_until  # noqa: E402
 
@@ -41,28 +39,7 @@ NAUTOD, NAUTO, LAB, LIBRARY, SHOTS = sys.argv[1:6]
 check = Checks(quiet=False)
 
 
-class Lab:
-    def __init__(self, work, base):
-        self.base = base
-        with open(os.path.join(work, "fleet.yaml"), "w") as out:
-            out.write(f"""base_port: {base}
-seed: 31
-credentials: {{username: admin, password: lab-pass, enable_secret: lab-enable}}
-groups:
-  - {{platform: cisco_ios, count: 2, site: dc1, role: edge}}
-""")
-        self.log = open(os.path.join(work, "lab.out"), "w")
-        self.process = subprocess.Popen([LAB, "--fleet", os.path.join(work, "fleet.yaml"),
-                                         "--state-dir", os.path.join(work, "lab")],
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        self.ready = wait_until(20, lambda: '"ready":true' in open(os.path.join(work, "lab.out")).read())
-
-    def control(self, method, path, body=None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.base}{path}", method=method,
-                                         data=json.dumps(body).encode() if body else None,
-                                         headers={"Content-Type": "application/json"})
-        return json.loads(urllib.request.urlopen(request, timeout=10).read().decode() or "null")
-
+class Lab(lab_process.Lab):
     def first_interface(self, device):
         return [i["name"] for i in self.control("GET", f"/devices/{device}")["interfaces"]
                 if i["name"].startswith("GigabitEthernet")][0]
@@ -70,11 +47,6 @@ groups:
     def admin_up(self, device, interface):
         return [i["admin_up"] for i in self.control("GET", f"/devices/{device}")["interfaces"]
                 if i["name"] == interface][0]
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=20)
-        self.log.close()
 
 
 class Browser:
@@ -158,7 +130,7 @@ def main():
     work = tempfile.mkdtemp(prefix="nauto-dashboard-it-")
     base, _claim = port_block.claim()
     shutil.rmtree(SHOTS, ignore_errors=True)
-    lab = Lab(work, base)
+    lab = Lab(LAB, work, base, "- {platform: cisco_ios, count: 2, site: dc1, role: edge}")
     check("nauto-lab is ready", lab.ready)
     if not lab.ready:
         return 1
@@ -187,7 +159,7 @@ run_dir: {work}/run
 log: {{level: info, file: {work}/nautod.jsonl}}
 modules:
   journal: {{max_age: 1h}}
-  inventory: {{files: [{work}/lab/inventory.yaml]}}
+  inventory: {{files: [{lab.inventory()}]}}
   vault: {{}}
   devices: {{device_timeout: 10s, attempts: 2, retry_delay: 50ms}}
   runbooks: {{dirs: [{LIBRARY}], approval_timeout: 5m}}
@@ -197,11 +169,7 @@ modules:
   api: {{listen: "127.0.0.1:{api_port}"}}
 """)
     env = dict(os.environ, NAUTO_CONFIG=config)
-    with open(os.path.join(work, "lab", "lab-credentials.env")) as credentials:
-        for line in credentials:
-            if "=" in line and not line.startswith("#"):
-                key, _, value = line.strip().partition("=")
-                env[key] = value.strip("'\"")
+    env.update(lab.credentials())
     daemon = Nautod(NAUTOD, env, work)
     browser = None
     try:

@@ -23,15 +23,14 @@ import os
 import shutil
 import signal
 import ssl
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import lab_process  # noqa: E402
 import port_block  # noqa: E402
 import test_ca  # noqa: E402
 from nautod_process import Checks, Nautod, run_nauto, wait_until  # noqa: E402
@@ -159,37 +158,21 @@ class MailSink:
         self.controller.stop()
 
 
-def lab_control(base, method, path, body=None):
-    request = urllib.request.Request(f"http://127.0.0.1:{base}{path}", method=method,
-                                     data=json.dumps(body).encode() if body else None,
-                                     headers={"Content-Type": "application/json"})
-    return json.loads(urllib.request.urlopen(request, timeout=10).read().decode() or "null")
-
-
 def main():
     work = tempfile.mkdtemp(prefix="nauto-outbound-it-")
     base, _claim = port_block.claim()
     ports = {"rx": base + 80, "tls": base + 81, "ai": base + 82, "smtp": base + 83}
     ca, cert, key = test_ca.make_ca(work)
-    with open(os.path.join(work, "fleet.yaml"), "w") as out:
-        out.write(f"""base_port: {base}
-seed: 7
-credentials: {{username: admin, password: lab-pass, enable_secret: lab-enable}}
-groups:
-  - {{platform: cisco_ios, count: 2, site: dc1, role: edge}}
-""")
-    lab_log = open(os.path.join(work, "lab.out"), "w")
-    lab = subprocess.Popen([LAB, "--fleet", os.path.join(work, "fleet.yaml"), "--state-dir",
-                            os.path.join(work, "lab")], stdout=lab_log, stderr=subprocess.STDOUT)
+    lab = lab_process.Lab(LAB, work, base, "- {platform: cisco_ios, count: 2, site: dc1, role: edge}",
+                          seed=7)
     receiver = Receiver(ports["rx"])
     secure = Receiver(ports["tls"], tls=(cert, key))
     ai = AiStub(ports["ai"])
     mail = MailSink(ports["smtp"], cert, key)
     daemon = None
     try:
-        ready = wait_until(20, lambda: '"ready":true' in open(os.path.join(work, "lab.out")).read())
-        check("nauto-lab is ready", ready)
-        if not ready:
+        check("nauto-lab is ready", lab.ready)
+        if not lab.ready:
             return 1
         rx = f"http://127.0.0.1:{ports['rx']}"
         config = os.path.join(work, "nauto.yaml")
@@ -199,7 +182,7 @@ run_dir: {work}/run
 log: {{level: info, file: {work}/nautod.jsonl}}
 modules:
   journal: {{max_age: 1h}}
-  inventory: {{files: [{work}/lab/inventory.yaml]}}
+  inventory: {{files: [{lab.inventory()}]}}
   vault: {{}}
   devices: {{device_timeout: 10s, attempts: 2, retry_delay: 50ms}}
   runbooks:
@@ -224,11 +207,7 @@ modules:
 """)
         env = dict(os.environ, NAUTO_CONFIG=config, NAUTO_CRED_AI_KEY_PASSWORD=AI_SECRET,
                    NAUTO_CRED_HOOK_KEY_PASSWORD=HOOK_SECRET, NAUTO_CRED_OTHER_PASSWORD="other-93b1")
-        with open(os.path.join(work, "lab", "lab-credentials.env")) as credentials:
-            for line in credentials:
-                if "=" in line and not line.startswith("#"):
-                    name, _, value = line.strip().partition("=")
-                    env[name] = value.strip("'\"")
+        env.update(lab.credentials())
 
         def start_nautod():
             d = Nautod(NAUTOD, env, work)
@@ -252,11 +231,11 @@ modules:
         example = os.path.join(EXAMPLES, "troubleshoot-bgp.yaml")
         with open(example) as text:
             check("the shipped example is the roadmap's runbook", "type: ai_analyze" in text.read())
-        device = lab_control(base, "GET", "/devices/ios1")
+        device = lab.control("GET", "/devices/ios1")
         neighbor = [p["address"] for p in device["bgp"] if p["state"] == "Established"][0]
 
         def commands(name):
-            return [c for c in json.dumps(lab_control(base, "GET", f"/devices/{name}/commands")).split('"')]
+            return [c for c in json.dumps(lab.control("GET", f"/devices/{name}/commands")).split('"')]
 
         code, out, err = nauto("run", example, "-p", f"neighbor_ip={neighbor}", "-p",
                                "target_device=ios1", "-o", "json")
@@ -268,7 +247,7 @@ modules:
               "Established" in ai.prompts[0], ai.prompts[:1])
         check("a healthy analysis sends no webhook", receiver.seen("/hook") == [])
 
-        lab_control(base, "POST", "/devices/ios1/bgp", {"neighbor": neighbor, "up": False})
+        lab.control("POST", "/devices/ios1/bgp", {"neighbor": neighbor, "up": False})
         code, out, err = nauto("run", example, "-p", f"neighbor_ip={neighbor}", "-p",
                                "target_device=ios1", "-o", "json")
         check("troubleshoot-bgp runs on the shut neighbor", code == 0, out + err)
@@ -425,9 +404,7 @@ modules:
         if daemon:
             daemon.stop(show_log=check.failed > 0)
         mail.stop()
-        lab.terminate()
-        lab.wait(timeout=20)
-        lab_log.close()
+        lab.stop()
         shutil.rmtree(work, ignore_errors=True)
     return check.summary()
 
