@@ -294,9 +294,10 @@ function http(request)
   end
   local method = request.method
   if method == nil then method = (request.json ~= nil or request.body ~= nil) and "POST" or "GET" end
+  if type_(method) ~= "string" then error_("http{method = ...}: expected a string such as \"POST\"", 2) end
   local result = perform("http", { method = method, url = request.url, headers = request.headers,
     json = request.json, data = request.body, timeout = request.timeout, retry = request.retry,
-    expect_status = request.expect_status, retry_unsafe = request.retry_unsafe,
+    expect_status = request.expect_status, retry_unsafe = request.retry_unsafe == true,
     ca_file = request.ca_file, sign = request.sign }, 2)
   return result
 end

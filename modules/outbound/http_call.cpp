@@ -160,6 +160,10 @@ Result<HttpCall> parse_http_call(const json& request) {
     if (sign.is_string()) {
       call.sign_credential = sign.get<std::string>();
     } else if (sign.is_object()) {
+      for (const char* key : {"credential", "scheme", "header"}) {
+        if (sign.contains(key) && !sign[key].is_string())
+          return field_error(std::string("sign.") + key, "expected a string");
+      }
       call.sign_credential = sign.value("credential", "");
       call.sign_scheme = sign.value("scheme", call.sign_scheme);
       call.sign_header = sign.value("header", call.sign_header);

@@ -239,6 +239,10 @@ steps:
                         json::object(), "ai.yaml");
   CHECK(optional["state"] == "succeeded");
 
+  auto typo = h.run(R"LUA(return runbook{ name = "m", run = function()
+    return http{ url = "https://api.example.net/x", method = 5, retry_unsafe = "yes" } end })LUA");
+  CHECK(typo.value("error", "").find("http{method = ...}: expected a string") != std::string::npos);
+
   auto referenced = h.run(R"LUA(return runbook{ name = "v", run = function()
     http{ url = "https://hooks.example.net/x", headers = { Authorization = "Bearer " .. vault("api").password } }
     return device("r1"):run("show " .. vault("api").password) end })LUA");

@@ -41,6 +41,8 @@ TEST_CASE("http.request bodies are read field by field, errors name the field", 
       {json{{"url", "https://x"}, {"sign", {{"credential", "k"}, {"scheme", "md5"}}}},
        "sign.scheme"},
       {json{{"method", "GE T"}, {"url", "https://x"}}, "method:"},
+      {json{{"url", "https://x"}, {"sign", {{"credential", 5}}}},
+       "sign.credential: expected a string"},
   };
   for (const auto& [body, message] : bad) {
     INFO(body.dump());
