@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <stdexcept>
 
 #include "nauto/base/clock.h"
@@ -709,8 +710,10 @@ void RunEngine::issue_ai(Slot& slot, const Effect& effect) {
                          json{{"dry_run", true}, {"text", ""}, {"reason", "dry run: not asked"}});
   }
   int max_tokens = ai.max_tokens;
-  if (args.contains("max_tokens") && args["max_tokens"].is_number())
-    max_tokens = std::clamp(args["max_tokens"].get<int>(), 1, 100'000);
+  if (args.contains("max_tokens") && args["max_tokens"].is_number()) {
+    const double asked = args["max_tokens"].get<double>();
+    if (std::isfinite(asked)) max_tokens = static_cast<int>(std::clamp(asked, 1.0, 100'000.0));
+  }
   json request{{"prompt", args.value("prompt", "")},
                {"max_tokens", max_tokens},
                {"url", ai.url},

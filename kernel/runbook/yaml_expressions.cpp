@@ -180,7 +180,24 @@ class ExpressionCompiler {
   // Lua for a lazily evaluated operand: `and`, `or` and `if` evaluate only what they need.
   static std::string lazy(const Expr& e) { return "function() return " + e.code + " end"; }
 
+  // Every recursion passes through here or through a unary operator: a bound on their depth
+  // keeps "((((...": a runbook's text, from blowing the stack.
+  struct Nested {
+    explicit Nested(ExpressionCompiler& c) : c(c) { ++c.depth_; }
+    ~Nested() { --c.depth_; }
+    bool too_deep() const {
+      if (c.depth_ <= kMaxDepth) return false;
+      c.problem("nested more than " + std::to_string(kMaxDepth) + " levels deep");
+      c.position_ = c.tokens_.size() - 1;  // stop reading
+      return true;
+    }
+    ExpressionCompiler& c;
+  };
+  static constexpr int kMaxDepth = 200;
+
   Expr parse_conditional() {
+    Nested nested(*this);
+    if (nested.too_deep()) return value("nil");
     auto body = parse_or();
     if (!accept("if")) return body;
     auto test = parse_or();
@@ -202,6 +219,8 @@ class ExpressionCompiler {
     return left;
   }
   Expr parse_not() {
+    Nested nested(*this);
+    if (nested.too_deep()) return value("nil");
     if (accept("not")) return value("(not Y.truthy(" + parse_not().code + "))");
     return parse_comparison();
   }
@@ -260,6 +279,8 @@ class ExpressionCompiler {
     return parse_filters(parse_postfix());
   }
   Expr parse_unary_operand() {
+    Nested nested(*this);
+    if (nested.too_deep()) return value("nil");
     if (accept("-")) return value("Y.neg(" + parse_unary_operand().code + ")");
     if (accept("+")) return value("Y.pos(" + parse_unary_operand().code + ")");
     return parse_postfix();
@@ -383,6 +404,7 @@ class ExpressionCompiler {
   std::vector<Token> tokens_;
   std::size_t position_ = 0;
   std::string error_;
+  int depth_ = 0;
 };
 
 // The text between "{{" and "}}" without Jinja's whitespace-control dashes ({{- x -}}).

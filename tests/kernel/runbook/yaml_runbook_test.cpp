@@ -213,6 +213,19 @@ TEST_CASE("a YAML runtime error names the step's YAML line", "[runbook][yaml]") 
                   "type(s) for *: 'str' and 'str'") != std::string::npos);
 }
 
+TEST_CASE("an expression nested without end is an error, not a stack overflow", "[runbook][yaml]") {
+  for (const char* open : {"(", "not ", "-", "["}) {
+    std::string deep;
+    for (int i = 0; i < 100'000; ++i)
+      deep += open;
+    auto compiled = compile_yaml_runbook(
+        "name: x\nsteps:\n  - {name: a, type: log, message: \"{{ " + deep + "1 }}\"}\n",
+        "deep.yaml");
+    REQUIRE_FALSE(compiled);
+    CHECK(compiled.error().message.find("nested more than 200 levels deep") != std::string::npos);
+  }
+}
+
 // Found by fuzzing (tests/fuzz/corpus/yaml_runbook/regression-*): yaml-cpp threw out of the
 // compiler for a parameter list of scalars, and would end nautod's runbook module.
 TEST_CASE("odd YAML shapes are errors, never exceptions", "[runbook][yaml][fuzz]") {
