@@ -5,6 +5,7 @@
 #include <lua.hpp>
 
 #include "nauto/bus/schema_types.h"
+#include "nauto/runbook/outbound_effects.h"
 #include "nauto/runbook/params.h"
 #include "nauto/runbook/run_engine.h"
 #include "nauto/runbook/runbook_loader.h"
@@ -19,6 +20,9 @@ using runbook::RunState;
 
 namespace {
 constexpr std::int64_t kFollowEveryMs = 250;
+// The outbound module answers within its own timeouts and retries; this only bounds the wait
+// should it not answer at all.
+constexpr std::int64_t kOutboundTimeoutMs = 30 * 60'000;
 constexpr const char* kInterrupted = "interrupted (Ctrl-C)";
 
 json failed(const std::string& error) {
@@ -49,6 +53,11 @@ Result<std::unique_ptr<ShellSession>> ShellSession::create(ShellBus& bus, Sessio
                                                            LogSink log, ApprovalPrompt approve) {
   std::unique_ptr<ShellSession> session(
       new ShellSession(bus, std::move(options), interrupt, std::move(log), std::move(approve)));
+  // The site variables YAML runbooks read, as nautod's runs see them; none when the runbooks
+  // module does not answer (a viewer may not ask, an older nautod does not serve it).
+  if (auto vars = bus.call(bus::schema::RunbookVarsRequest::kTopic, json::object(), 5'000);
+      vars && (*vars)["vars"].is_object())
+    session->vars_ = (*vars)["vars"];
   if (auto opened = session->open_session(); !opened) return std::move(opened).error();
   return session;
 }
@@ -60,7 +69,8 @@ runbook::RunSpec ShellSession::spec_for(std::string id, std::string name,
   spec.runbook = name;
   spec.chunk_name = name;
   spec.source = std::move(source);
-  spec.context = json{{"id", spec.id}, {"runbook", name}, {"dry_run", false}, {"shell", true}};
+  spec.context = json{
+      {"id", spec.id}, {"runbook", name}, {"dry_run", false}, {"shell", true}, {"vars", vars_}};
   // A person is at the keyboard with Ctrl-C: no instruction budget or deadline, only memory.
   spec.limits.max_memory_bytes = options_.max_memory_bytes;
   spec.limits.instruction_budget = std::numeric_limits<std::uint64_t>::max();
@@ -217,6 +227,25 @@ void ShellSession::issue(Run& run, const runbook::Effect& effect) {
                         });
   }
   if (effect.kind == "call") return issue_call(id, key, args);
+  // HTTP, notifications and AI as nautod's runs make them (nauto/runbook/outbound_effects.h),
+  // as this user: the router checks the user's roles. Shell runs are not journaled, so there
+  // is nothing to replay.
+  if (effect.kind == "http") {
+    return bus_.request(bus::schema::HttpRequestRequest::kTopic, runbook::http_request_body(args),
+                        kOutboundTimeoutMs, [answer](Result<json> reply) {
+                          if (reply) reply = runbook::http_result(std::move(*reply));
+                          answer(std::move(reply));
+                        });
+  }
+  if (effect.kind == "notify") {
+    json body = args;
+    body["source"] = "shell " + options_.user;
+    return bus_.request(bus::schema::NotifySendRequest::kTopic, body, kOutboundTimeoutMs, answer);
+  }
+  if (effect.kind == "ai") {
+    return bus_.request(bus::schema::RunbookAiAnalyzeRequest::kTopic, args, kOutboundTimeoutMs,
+                        answer);
+  }
   answer(fail(Errc::Bug, "unknown effect kind " + effect.kind));
 }
 

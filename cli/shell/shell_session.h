@@ -85,6 +85,7 @@ class ShellSession : private runbook::RunHost {
   nlohmann::json outcome_;
   std::string reset_reason_;  // the session's Lua state was replaced: say so once
   int generation_ = 0;
+  nlohmann::json vars_ = nlohmann::json::object();  // modules.runbooks.vars, from nautod
   int runbooks_started_ = 0;
 };
 

@@ -619,13 +619,6 @@ void RunEngine::issue_confirm_push(Slot& slot, const Effect& effect) {
 
 namespace {
 
-bool idempotent_method(const std::string& method) {
-  for (const char* m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}) {
-    if (method == m) return true;
-  }
-  return false;
-}
-
 // The outbound module answers every request within its own limits (timeouts, retries); this is
 // only the backstop should it not answer at all.
 constexpr std::int64_t kOutboundBackstopMs = 30 * 60'000;
@@ -637,11 +630,8 @@ constexpr std::int64_t kOutboundBackstopMs = 30 * 60'000;
 // unless the runbook said retry_unsafe; the answer, once recorded, is replayed.
 void RunEngine::issue_http(Slot& slot, const Effect& effect) {
   const auto id = slot.run->id();
-  json body = effect.args;
-  auto method = body.value("method", "GET");
-  std::transform(method.begin(), method.end(), method.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  body["method"] = method;
+  const json body = http_request_body(effect.args);
+  const auto method = body["method"].get<std::string>();
   const bool changes = !idempotent_method(method);
   const auto what = method + " " + url_origin(body.value("url", ""));
   if (changes && slot.record.value("dry_run", false)) {
@@ -662,12 +652,7 @@ void RunEngine::issue_http(Slot& slot, const Effect& effect) {
     return finish_effect(id, effect.key, std::move(written).error());
   bus_.request_for(slot.record.value("scope", ""), bus::schema::HttpRequestRequest::kTopic, body,
                    kOutboundBackstopMs, [this, id, key = effect.key](Result<json> reply) {
-                     if (reply) {
-                       json out = std::move(*reply);
-                       out["body"] = out.value("text", "");  // the Lua API's name for it
-                       out.erase("text");
-                       reply = std::move(out);
-                     }
+                     if (reply) reply = http_result(std::move(*reply));
                      finish_effect(id, key, std::move(reply));
                      reap();
                    });
@@ -697,31 +682,17 @@ void RunEngine::issue_ai(Slot& slot, const Effect& effect) {
   const auto id = slot.run->id();
   const auto& args = effect.args;
   (void)journal_.put_entry(id, effect.key, slot.inflight[effect.key], false);
-  const auto& ai = options_.ai;
-  if (ai.url.empty()) {
-    const auto reason = std::string("no AI provider configured (modules.runbooks.ai)");
+  auto request = ai_analyze_body(options_.ai, args);
+  if (!request) {
     if (args.value("optional", false))
-      return finish_effect(id, effect.key,
-                           json{{"skipped", true}, {"reason", reason}, {"text", ""}});
-    return finish_effect(id, effect.key, fail(Errc::Unsupported, reason));
+      return finish_effect(id, effect.key, ai_skipped(request.error().message));
+    return finish_effect(id, effect.key, std::move(request).error());
   }
   if (slot.record.value("dry_run", false)) {
     return finish_effect(id, effect.key,
                          json{{"dry_run", true}, {"text", ""}, {"reason", "dry run: not asked"}});
   }
-  int max_tokens = ai.max_tokens;
-  if (args.contains("max_tokens") && args["max_tokens"].is_number()) {
-    const double asked = args["max_tokens"].get<double>();
-    if (std::isfinite(asked)) max_tokens = static_cast<int>(std::clamp(asked, 1.0, 100'000.0));
-  }
-  json request{{"prompt", args.value("prompt", "")},
-               {"max_tokens", max_tokens},
-               {"url", ai.url},
-               {"model", ai.model},
-               {"credential", ai.credential},
-               {"timeout", static_cast<double>(ai.timeout_ms) / 1000.0}};
-  if (args.contains("system") && args["system"].is_string()) request["system"] = args["system"];
-  bus_.request(bus::schema::AiAnalyzeRequest::kTopic, request, kOutboundBackstopMs,
+  bus_.request(bus::schema::AiAnalyzeRequest::kTopic, *request, kOutboundBackstopMs,
                [this, id, key = effect.key](Result<json> reply) {
                  finish_effect(id, key, std::move(reply));
                  reap();

@@ -176,6 +176,8 @@ class RunbooksModule final : public Module {
     port_ = std::make_unique<ContextPort>(ctx);
     engine_ = std::make_unique<RunEngine>(*options, *ctx.store(), RunbookCatalog(dirs), *port_);
     retention_ = options->retention;
+    ai_ = options->ai;
+    vars_ = options->vars;
     resumed_ = false;
     resume_when_ready(ctx);
     // A module that runs call and that keeps failing does not hold the runs back for ever:
@@ -254,10 +256,30 @@ class RunbooksModule final : public Module {
     port_.reset();
   }
 
-  void on_request(const bus::Envelope& request, Context&, Reply reply) override {
+  void on_request(const bus::Envelope& request, Context& ctx, Reply reply) override {
     auto body = bus::from_body(request.body);
     if (!body) return reply.fail(body.error());
     const auto& service = request.topic;
+    // The shell runs runbooks in the client (ADR 0011): it asks for the site variables and
+    // for AI analyses through the provider configured here.
+    if (service == bus::schema::RunbookVarsRequest::kTopic) return reply.ok_json({{"vars", vars_}});
+    if (service == bus::schema::RunbookAiAnalyzeRequest::kTopic) {
+      auto args = bus::schema::RunbookAiAnalyzeRequest::decode(*body);
+      if (!args) return reply.fail(args.error());
+      auto ask = ai_analyze_body(ai_, *body);
+      if (!ask) {
+        if (args->optional) return reply.ok_json(ai_skipped(ask.error().message));
+        return reply.fail(ask.error());
+      }
+      auto shared = std::make_shared<Reply>(std::move(reply));
+      ctx.request(bus::schema::AiAnalyzeRequest::kTopic, bus::to_body(*ask), 30 * 60'000,
+                  [shared](Result<std::string> answer) {
+                    auto out = bus::from_reply(answer);
+                    if (!out) return shared->fail(out.error());
+                    shared->ok_json(*out);
+                  });
+      return;
+    }
     if (service == bus::schema::RunStartRequest::kTopic) {
       auto args = bus::schema::RunStartRequest::decode(*body);
       if (!args) return reply.fail(args.error());
@@ -440,7 +462,9 @@ class RunbooksModule final : public Module {
   std::unique_ptr<ContextPort> port_;
   std::unique_ptr<RunEngine> engine_;
   RunRetention retention_;
-  bool resumed_ = false;  // unfinished runs resumed (once per start)
+  AiProvider ai_;               // for runbook.ai_analyze (the shell's runs)
+  json vars_ = json::object();  // for runbook.vars
+  bool resumed_ = false;        // unfinished runs resumed (once per start)
 };
 
 NAUTO_REGISTER_MODULE(RunbooksModule, "runbooks");

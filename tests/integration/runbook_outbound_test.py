@@ -257,6 +257,10 @@ modules:
         check("the webhook receives the payload when the analysis says down",
               len(hooks) == 1 and json.loads(hooks[0]["body"])["text"].startswith(
                   "BGP issue detected: The BGP session is DOWN"), hooks)
+        code, out, err = nauto("shell", "-e", f":run {example} neighbor_ip={neighbor} target_device=ios1")
+        check("the example runs unchanged with :run in nauto shell, the webhook sent again",
+              code == 0 and len(receiver.seen("/hook")) == 2 and len(ai.prompts) == 3,
+              out + err + str(len(ai.prompts)))
         check("the AI stub got the vault credential as a bearer token",
               ai.authorizations and all(a == f"Bearer {AI_SECRET}" for a in ai.authorizations),
               ai.authorizations)

@@ -24,6 +24,7 @@
 
 #include "nauto/base/doorbell.h"
 #include "nauto/base/result.h"
+#include "nauto/runbook/outbound_effects.h"
 #include "nauto/runbook/run.h"
 #include "nauto/runbook/run_journal.h"
 #include "nauto/runbook/runbook_catalog.h"
@@ -53,16 +54,6 @@ class BusPort {
   /// the host cannot watch it. Undone by unwatch() before the fd closes.
   virtual std::uint64_t watch(int fd, std::function<void()> on_readable) = 0;
   virtual void unwatch(std::uint64_t id) = 0;
-};
-
-/// The OpenAI-compatible chat-completions endpoint ai.analyze calls (modules.runbooks.ai);
-/// an empty url: none configured.
-struct AiProvider {
-  std::string url;  ///< https://host/v1/chat/completions (or a local llama.cpp/Ollama)
-  std::string model;
-  std::string credential;  ///< vault credential whose password is the bearer token; "" none
-  std::int64_t timeout_ms = 120'000;
-  int max_tokens = 1024;
 };
 
 struct EngineOptions {
