@@ -227,22 +227,35 @@ async function run({ main, id, onClose }) {
   };
   fill(main, h('h1', {}, `Run ${id}`), head, h('h2', {}, 'Steps'), steps,
     h('h2', {}, 'Log'), logs, chain);
-  // The stream first, then what happened before it: a step in both shows once.
+  // The journal's steps (merged by key: a step shows once, and never goes back to started).
+  // Logs are read only the first time; later they come live.
+  let logsRead = false;
+  const loadSteps = async () => {
+    const withLogs = !logsRead;
+    logsRead = true;
+    for (const item of (await api('GET', `/runs/${pathId(id)}/steps?limit=500`)).items) {
+      if (item.type === 'log') { if (withLogs) logs.append(`${item.level || ''} ${item.message || ''}\n`); }
+      else if (item.key || item.step) showStep(item);
+    }
+  };
+  // The stream first, then what happened before it: a step in both shows once. A step that
+  // ended while the stream was opening, before the journal had it, is filled in when the run
+  // next asks for approval or ends.
   const live = stream('run.*', (event) => {
     const body = event.body || {};
     if (body.run !== id && body.id !== id) return;
     if (event.topic === 'run.step') showStep(body);
     if (event.topic === 'run.log') logs.append(`${body.level || ''} ${body.message || ''}\n`);
     if (event.topic === 'run.finished' || event.topic === 'run.approval' ||
-        event.topic === 'run.approval.decided') loadRun().catch(() => {});
+        event.topic === 'run.approval.decided') {
+      loadRun().catch(() => {});
+      loadSteps().catch(() => {});
+    }
   });
   onClose(() => live.close());
   await new Promise((resolve) => { live.onopen = resolve; setTimeout(resolve, 3000); });
   // The steps before the record: once the state shows, what led to it shows too.
-  for (const item of (await api('GET', `/runs/${pathId(id)}/steps?limit=500`)).items) {
-    if (item.type === 'log') logs.append(`${item.level || ''} ${item.message || ''}\n`);
-    else if (item.key || item.step) showStep(item);
-  }
+  await loadSteps();
   await loadRun();
 }
 
