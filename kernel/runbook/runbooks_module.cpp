@@ -208,7 +208,17 @@ class RunbooksModule final : public Module {
                     ctx.log().warn("kernel.modules: {}", modules.error().describe());
                     return;  // the next module start, or the 30 s bound, tries again
                   }
-                  if (callees_ready(modules->value("modules", json::array()))) resume(ctx);
+                  if (callees_ready(modules->value("modules", json::array()))) return resume(ctx);
+                  // kernel.module.started comes when a module's thread starts, before it has
+                  // registered its services with the router, and no event says when it has:
+                  // the last module to start is looked at again shortly (at start-up only;
+                  // the 30 s bound still holds).
+                  if (recheck_pending_) return;
+                  recheck_pending_ = true;
+                  ctx.after(std::chrono::milliseconds(200), [this, &ctx] {
+                    recheck_pending_ = false;
+                    resume_when_ready(ctx);
+                  });
                 });
   }
 
@@ -462,9 +472,10 @@ class RunbooksModule final : public Module {
   std::unique_ptr<ContextPort> port_;
   std::unique_ptr<RunEngine> engine_;
   RunRetention retention_;
-  AiProvider ai_;               // for runbook.ai_analyze (the shell's runs)
-  json vars_ = json::object();  // for runbook.vars
-  bool resumed_ = false;        // unfinished runs resumed (once per start)
+  bool recheck_pending_ = false;  // a start-up re-check of the callees is scheduled
+  AiProvider ai_;                 // for runbook.ai_analyze (the shell's runs)
+  json vars_ = json::object();    // for runbook.vars
+  bool resumed_ = false;          // unfinished runs resumed (once per start)
 };
 
 NAUTO_REGISTER_MODULE(RunbooksModule, "runbooks");
