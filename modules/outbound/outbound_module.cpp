@@ -203,7 +203,7 @@ class OutboundModule final : public Module {
       names.merge(referenced_credentials(value));
     names.merge(referenced_credentials(call.body));
     if (!call.sign_credential.empty()) names.insert(call.sign_credential);
-    if (names.empty()) return dispatch(ctx, std::move(call), {}, std::move(done));
+    if (names.empty()) return dispatch(std::move(call), {}, std::move(done));
     json list = json::array();
     for (const auto& n : names)
       list.push_back(n);
@@ -211,7 +211,7 @@ class OutboundModule final : public Module {
         bus::schema::VaultResolveRequest::kTopic,
         bus::to_body({{"names", list}, {"purpose", purpose + " to " + url_origin(call.url)}}),
         10'000,
-        [this, &ctx, call = std::move(call), names, trusted,
+        [this, call = std::move(call), names, trusted,
          done = std::move(done)](Result<std::string> reply) mutable {
           auto body = bus::from_reply(reply);
           if (!body) return done(std::move(body).error());
@@ -243,11 +243,11 @@ class OutboundModule final : public Module {
           auto filled = substitute_secrets(call.body, resolved);
           if (!filled) return done(std::move(filled).error());
           call.body = std::move(*filled);
-          dispatch(ctx, std::move(call), resolved, std::move(done));
+          dispatch(std::move(call), resolved, std::move(done));
         });
   }
 
-  void dispatch(Context& ctx, HttpCall http, const std::map<std::string, json>& resolved,
+  void dispatch(HttpCall http, const std::map<std::string, json>& resolved,
                 std::function<void(Result<json>)> done) {
     Call call;
     call.secrets = secret_values(resolved);
@@ -278,15 +278,19 @@ class OutboundModule final : public Module {
       }
     }
     call.http = std::move(http);
-    call.started_us = now_us();
     call.done = std::move(done);
+    launch(std::move(call));
+  }
+
+  // Tracks a call whose transfer is ready and sends its first attempt.
+  void launch(Call call) {
     const auto id = ++next_id_;
     call.transfer.id = id;
     call.attempt = 1;
+    call.started_us = now_us();
     auto transfer = call.transfer;
     calls_.emplace(id, std::move(call));
     dispatcher_->submit(std::move(transfer));
-    (void)ctx;
   }
 
   void on_finished(Context& ctx) {
@@ -464,39 +468,31 @@ class OutboundModule final : public Module {
     plan.timeout_ms = channel.timeout_ms;
     plan.expect_status = {250};
     if (channel.credential.empty())
-      return dispatch_mail(ctx, std::move(plan), std::move(t), {}, std::move(done));
+      return dispatch_mail(std::move(plan), std::move(t), {}, std::move(done));
     ctx.request(
         bus::schema::VaultResolveRequest::kTopic,
         bus::to_body({{"names", json::array({channel.credential})},
                       {"purpose", "mail to notification channel " + channel.name}}),
         10'000,
-        [this, &ctx, plan = std::move(plan), t = std::move(t), credential = channel.credential,
+        [this, plan = std::move(plan), t = std::move(t), credential = channel.credential,
          done = std::move(done)](Result<std::string> reply) mutable {
           auto body = bus::from_reply(reply);
           if (!body) return done(std::move(body).error());
           const auto fields = (*body)["credentials"].value(credential, json::object());
           t.username = fields.value("username", "");
           t.password = fields.value("password", "");
-          dispatch_mail(ctx, std::move(plan), std::move(t), {{credential, fields}},
-                        std::move(done));
+          dispatch_mail(std::move(plan), std::move(t), {{credential, fields}}, std::move(done));
         });
   }
 
-  void dispatch_mail(Context&, HttpCall plan, Transfer transfer,
-                     const std::map<std::string, json>& resolved,
+  void dispatch_mail(HttpCall plan, Transfer transfer, const std::map<std::string, json>& resolved,
                      std::function<void(Result<json>)> done) {
     Call call;
     call.http = std::move(plan);
     call.secrets = secret_values(resolved);
-    call.started_us = now_us();
     call.done = std::move(done);
-    call.attempt = 1;
-    const auto id = ++next_id_;
-    transfer.id = id;
     call.transfer = std::move(transfer);
-    auto copy = call.transfer;
-    calls_.emplace(id, std::move(call));
-    dispatcher_->submit(std::move(copy));
+    launch(std::move(call));
   }
 
   Settings settings_;
