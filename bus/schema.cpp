@@ -14,6 +14,8 @@ std::string_view access_name(Access access) {
       return "admin";
     case Access::Module:
       return "module";
+    case Access::Worker:
+      return "worker";
   }
   return "module";
 }

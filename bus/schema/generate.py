@@ -50,7 +50,7 @@ TYPES = {
 }
 # Who may call a service (nauto/bus/schema.h's Access); every service names one.
 ACCESS = {"read": "Read", "operate": "Operate", "approve": "Approve", "admin": "Admin",
-          "module": "Module"}
+          "module": "Module", "worker": "Worker"}
 COMPACT = re.compile(r"^\s*([a-z]+)(!?)\s*(?:=\s*(\S+))?\s*(?:--\s*(.*))?$")
 
 

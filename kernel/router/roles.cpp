@@ -20,6 +20,9 @@ bool glob_matches(const std::string& pattern, std::string_view text) {
 
 bool grants(const RoleDefinition& role, std::string_view service, Access access) {
   if (access == Access::Module) return false;
+  // A worker service hands out device secrets: only a role that names the class grants it.
+  if (access == Access::Worker)
+    return std::find(role.services.begin(), role.services.end(), "@worker") != role.services.end();
   const auto by_class = "@" + std::string(bus::schema::access_name(access));
   return std::any_of(role.services.begin(), role.services.end(), [&](const std::string& entry) {
     return entry == by_class || (entry[0] != '@' && glob_matches(entry, service));
@@ -27,7 +30,8 @@ bool grants(const RoleDefinition& role, std::string_view service, Access access)
 }
 
 const std::vector<std::string>& access_classes() {
-  static const std::vector<std::string> classes = {"@read", "@operate", "@approve", "@admin"};
+  static const std::vector<std::string> classes = {"@read", "@operate", "@approve", "@admin",
+                                                     "@worker"};
   return classes;
 }
 
@@ -42,6 +46,9 @@ const std::vector<RoleDefinition>& builtin_role_definitions() {
       // A module run elsewhere (its CURVE key mapped to this role): it registers, serves its
       // own services (only a schema's owner may), reads and publishes its events.
       {"module", {"@read"}, {"*"}, "", true},
+      // A worker node (nautod --worker, its CURVE key mapped to this role): it joins its pool
+      // and asks for the credentials of the devices its items name; nothing else.
+      {"worker", {"@worker"}, {"kernel.heartbeat", "kernel.module.error"}, "", true},
   };
   return roles;
 }

@@ -49,6 +49,9 @@ enum class Access : std::uint8_t {
   Approve,  ///< decides an approval
   Admin,    ///< changes who may do what, or what nauto is (vault, inventory, rules, schedules)
   Module,   ///< only modules (in-process code), never a user: vault.resolve
+  /// Only a worker node (its CURVE key with the builtin role `worker`): joining a pool and the
+  /// credentials of that pool's devices. Granted by "@worker" alone, never by a glob ("*").
+  Worker,
 };
 /// "read", "operate", ...: as the schema files spell it.
 std::string_view access_name(Access access);

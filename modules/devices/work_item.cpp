@@ -1,0 +1,201 @@
+#include "work_item.h"
+
+#include "nauto/base/digest.h"
+
+namespace nauto::devices {
+
+using nlohmann::json;
+
+namespace {
+
+// Bumped on a change an older worker would misread: it refuses the item instead.
+constexpr int kItemVersion = 1;
+
+Result<json> parse_object(std::string_view text, const char* what) {
+  auto document = json::parse(text, nullptr, false);
+  if (document.is_discarded() || !document.is_object())
+    return fail(Errc::Malformed, std::string(what) + " is not a JSON object");
+  return document;
+}
+
+template <typename T>
+Result<T> field(const json& document, const char* name, const char* what) {
+  const auto it = document.find(name);
+  if (it == document.end()) return fail(Errc::Malformed, std::string(what) + " has no " + name);
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    return fail(Errc::Malformed, std::string(what) + ": " + name + " has the wrong type");
+  }
+}
+
+DeviceStatus status_from_name(std::string_view name) {
+  if (name == "ok") return DeviceStatus::Ok;
+  if (name == "timeout") return DeviceStatus::Timeout;
+  if (name == "cancelled") return DeviceStatus::Cancelled;
+  if (name == "skipped") return DeviceStatus::Skipped;
+  return DeviceStatus::Failed;
+}
+
+}  // namespace
+
+json item_spec_json(const JobSpec& spec) {
+  return json{{"kind", job_kind_name(spec.kind)},
+              {"commands", spec.commands},
+              {"structured", spec.structured},
+              {"config", spec.config},
+              {"replace", spec.replace},
+              {"dry_run", spec.dry_run},
+              {"approved_diff_sha256", spec.approved_diff_sha256},
+              {"redact_secrets", spec.redact_secrets},
+              {"restore_secrets", spec.restore_secrets},
+              {"save", spec.save},
+              {"confirm_minutes", spec.confirm_minutes},
+              {"confirm_commit", spec.confirm_commit},
+              {"device_timeout_ms", spec.device_timeout_ms},
+              {"attempts", spec.attempts},
+              {"lock_fail_fast", spec.lock_fail_fast}};
+}
+
+Result<JobSpec> item_spec_from_json(const json& s) {
+  if (!s.is_object()) return fail(Errc::Malformed, "the item's spec is not an object");
+  JobSpec spec;
+  try {
+    const auto kind = s.at("kind").get<std::string>();
+    if (kind == "commands")
+      spec.kind = JobKind::Commands;
+    else if (kind == "push")
+      spec.kind = JobKind::Push;
+    else if (kind == "get_config")
+      spec.kind = JobKind::GetConfig;
+    else if (kind == "facts")
+      spec.kind = JobKind::Facts;
+    else
+      return fail(Errc::Malformed, "the item's kind '" + kind + "' is unknown");
+    spec.commands = s.at("commands").get<std::vector<std::string>>();
+    spec.structured = s.at("structured").get<bool>();
+    spec.config = s.at("config").get<std::string>();
+    spec.replace = s.at("replace").get<bool>();
+    spec.dry_run = s.at("dry_run").get<bool>();
+    spec.approved_diff_sha256 = s.at("approved_diff_sha256").get<std::string>();
+    spec.redact_secrets = s.at("redact_secrets").get<bool>();
+    spec.restore_secrets = s.at("restore_secrets").get<bool>();
+    spec.save = s.at("save").get<bool>();
+    spec.confirm_minutes = s.at("confirm_minutes").get<int>();
+    spec.confirm_commit = s.at("confirm_commit").get<bool>();
+    spec.device_timeout_ms = s.at("device_timeout_ms").get<std::int64_t>();
+    spec.attempts = s.at("attempts").get<int>();
+    spec.lock_fail_fast = s.at("lock_fail_fast").get<bool>();
+  } catch (const json::exception& e) {
+    return fail(Errc::Malformed, std::string("the item's spec: ") + e.what());
+  }
+  return spec;
+}
+
+SignedItem sign_item(const WorkItem& item, const SigningKey& key) {
+  SignedItem out;
+  out.payload = json{{"v", kItemVersion},
+                     {"job", item.job},
+                     {"device", item.device},
+                     {"pool", item.pool},
+                     {"spec", item_spec_json(item.spec)},
+                     {"host", item.host},
+                     {"deadline_us", item.deadline_us},
+                     {"issued_us", item.issued_us}}
+                    .dump();
+  out.signature = key.sign(out.payload);
+  return out;
+}
+
+Result<WorkItem> open_item(const SignedItem& signed_item, std::string_view public_key) {
+  if (!signature_valid(public_key, signed_item.payload, signed_item.signature))
+    return fail(Errc::Untrusted,
+                "the item's signature does not verify with the control node's key: forged or "
+                "altered, refused");
+  auto document = parse_object(signed_item.payload, "the item");
+  if (!document) return std::move(document).error();
+  auto version = field<int>(*document, "v", "the item");
+  if (!version) return std::move(version).error();
+  if (*version != kItemVersion)
+    return fail(Errc::Unsupported, "the item has version " + std::to_string(*version) +
+                                       "; this worker reads version " +
+                                       std::to_string(kItemVersion) + " (upgrade it)");
+  WorkItem item;
+  auto job = field<std::string>(*document, "job", "the item");
+  auto device = field<std::string>(*document, "device", "the item");
+  auto pool = field<std::string>(*document, "pool", "the item");
+  auto deadline = field<std::int64_t>(*document, "deadline_us", "the item");
+  auto issued = field<std::int64_t>(*document, "issued_us", "the item");
+  if (!job) return std::move(job).error();
+  if (!device) return std::move(device).error();
+  if (!pool) return std::move(pool).error();
+  if (!deadline) return std::move(deadline).error();
+  if (!issued) return std::move(issued).error();
+  auto spec = item_spec_from_json(document->value("spec", json()));
+  if (!spec) return std::move(spec).error();
+  item.job = *job;
+  item.device = *device;
+  item.pool = *pool;
+  item.deadline_us = *deadline;
+  item.issued_us = *issued;
+  item.spec = std::move(*spec);
+  item.host = document->value("host", json::object());
+  if (!item.host.is_object() || item.host.value("name", "") != item.device)
+    return fail(Errc::Malformed, "the item's host record does not name its device");
+  return item;
+}
+
+std::string worker_result_key(const SigningKey& control_key, std::string_view worker) {
+  return hmac_sha256_hex(control_key.private_seed(),
+                         "nauto worker results\n" + std::string(worker));
+}
+
+SignedItem seal_result(const WorkResult& result, std::string_view worker_key) {
+  SignedItem out;
+  out.payload = json{{"v", kItemVersion},
+                     {"job", result.job},
+                     {"device", result.device},
+                     {"pool", result.pool},
+                     {"worker", result.worker},
+                     {"entry", result.entry},
+                     {"outcome", to_json(result.outcome)}}
+                    .dump();
+  out.signature = hmac_sha256_hex(worker_key, out.payload);
+  return out;
+}
+
+Result<WorkResult> open_result(const SignedItem& sealed, const SigningKey& control_key) {
+  auto document = parse_object(sealed.payload, "the result");
+  if (!document) return std::move(document).error();
+  WorkResult result;
+  result.worker = document->value("worker", "");
+  if (result.worker.empty()) return fail(Errc::Malformed, "the result names no worker");
+  const auto expected =
+      hmac_sha256_hex(worker_result_key(control_key, result.worker), sealed.payload);
+  if (!equal_in_constant_time(expected, sealed.signature))
+    return fail(Errc::Untrusted, "the result's MAC does not verify for worker '" + result.worker +
+                                     "': forged or altered, refused");
+  result.job = document->value("job", "");
+  result.device = document->value("device", "");
+  result.pool = document->value("pool", "");
+  result.entry = document->value("entry", "");
+  const auto outcome = document->value("outcome", json::object());
+  if (result.job.empty() || result.device.empty() || !outcome.is_object())
+    return fail(Errc::Malformed, "the result lacks its job, device or outcome");
+  auto& o = result.outcome;
+  try {
+    o.device = result.device;
+    o.status = status_from_name(outcome.value("status", "failed"));
+    o.error_code = outcome.value("error_code", "");
+    o.error = outcome.value("error", "");
+    o.output = outcome.value("output", json());
+    o.attempts = outcome.value("attempts", 0);
+    o.started_us = outcome.value("started_us", std::int64_t{0});
+    o.finished_us = outcome.value("finished_us", std::int64_t{0});
+  } catch (const json::exception& e) {
+    return fail(Errc::Malformed, std::string("the result's outcome: ") + e.what());
+  }
+  return result;
+}
+
+}  // namespace nauto::devices
