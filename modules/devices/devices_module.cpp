@@ -367,7 +367,7 @@ class DevicesModule final : public Module {
       for (const auto& host : list) {
         auto target = target_of(host, credentials);
         if (!target) return started(target.error(), 0);
-        JobDevice device{std::move(*target), {}};
+        JobDevice device{std::move(*target), {}, {}, {}};
         for (const auto& limit : options_.limits) {
           device.limit_values.push_back(host_attribute(host, limit.key));
         }

@@ -26,6 +26,10 @@ struct JobRunner::Job {
   std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
   bool cancel_requested = false;
   bool timed_out = false;
+  std::int64_t settle_remote_at = 0;  // steady: remote devices still waiting are recorded then
+  // Remote devices waiting for their result: name -> index in devices.
+  std::map<std::string, std::size_t> remote;
+  int remote_writing = 0;  // result batches of this job being stored by take_remote()
 };
 
 json to_json(const JobProgress& p) {
@@ -130,9 +134,26 @@ Result<std::string> JobRunner::start(JobSpec spec, std::vector<JobDevice> device
   // Devices in name order keep results, logs and progress lines predictable.
   std::sort(job->devices.begin(), job->devices.end(),
             [](const JobDevice& a, const JobDevice& b) { return a.target.name < b.target.name; });
-  for (std::size_t i = 0; i < job->devices.size(); ++i)
-    job->pending.push_back(i);
-  job->counts.total = job->counts.pending = static_cast<std::int64_t>(job->devices.size());
+  std::map<std::string, std::int64_t> pools;
+  for (std::size_t i = 0; i < job->devices.size(); ++i) {
+    const auto& device = job->devices[i];
+    if (device.pool.empty()) {
+      job->pending.push_back(i);
+      continue;
+    }
+    if (!remote_.send)
+      return fail(Errc::Unsupported, "device " + device.target.name + " is in pool '" +
+                                         device.pool +
+                                         "', but no Redis is configured for pools "
+                                         "(modules.devices.distribution)");
+    job->remote[device.target.name] = i;
+    ++pools[device.pool];
+  }
+  job->counts.total = static_cast<std::int64_t>(job->devices.size());
+  job->counts.pending = static_cast<std::int64_t>(job->pending.size());
+  // A remote device runs from the moment its item is handed over (the worker's own limits
+  // decide when it starts).
+  job->counts.running = static_cast<std::int64_t>(job->remote.size());
   job->started_us = now_us();
   job->started_steady = steady_us();
   const auto timeout =
@@ -145,7 +166,21 @@ Result<std::string> JobRunner::start(JobSpec spec, std::vector<JobDevice> device
   job->record["state"] = job_state_name(JobState::Running);
   job->record["counts"] = to_json(job->counts);
   job->record["created_us"] = job->started_us;
+  if (!pools.empty()) job->record["pools"] = pools;
   if (auto written = job_store_.put_job(job->record); !written) return std::move(written).error();
+  std::vector<WorkItem> items;
+  for (const auto& [name, index] : job->remote) {
+    const auto& device = job->devices[index];
+    WorkItem item;
+    item.job = job->id;
+    item.device = name;
+    item.pool = device.pool;
+    item.spec = job->spec;
+    item.host = device.host;
+    item.deadline_us = job->started_us + (job->deadline_steady - job->started_steady);
+    item.issued_us = job->started_us;
+    items.push_back(std::move(item));
+  }
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return fail(Errc::Unavailable, "the job runner is stopping");
@@ -153,21 +188,82 @@ Result<std::string> JobRunner::start(JobSpec spec, std::vector<JobDevice> device
     dispatch_needed_ = true;
   }
   dispatcher_wake_.notify_one();
+  if (!items.empty()) remote_.send(std::move(items));
   return job->id;
 }
 
 Result<void> JobRunner::cancel(const std::string& id) {
+  std::int64_t remote_ttl_ms = 0;
   {
     std::lock_guard lock(mutex_);
     auto it =
         std::find_if(jobs_.begin(), jobs_.end(), [&](const auto& job) { return job->id == id; });
     if (it == jobs_.end()) return fail(Errc::NotFound, "no running job " + id);
-    (*it)->cancel_requested = true;
-    (*it)->cancel->store(true);
+    auto& job = **it;
+    if (!job.cancel_requested && !job.remote.empty()) {
+      // Workers stop the job's items; what they report within the grace is recorded as such.
+      job.settle_remote_at = steady_us() + kRemoteGraceUs;
+      remote_ttl_ms = (job.deadline_steady - steady_us() + kRemoteGraceUs) / 1000;
+    }
+    job.cancel_requested = true;
+    job.cancel->store(true);
     dispatch_needed_ = true;
   }
   dispatcher_wake_.notify_one();
+  if (remote_ttl_ms > 0) remote_.cancel(id, remote_ttl_ms);
   return ok();
+}
+
+void JobRunner::set_remote(RemoteWork remote) {
+  std::lock_guard lock(mutex_);
+  remote_ = std::move(remote);
+}
+
+RemoteTaken JobRunner::take_remote(std::vector<WorkResult> results) {
+  RemoteTaken taken;
+  store::WriteBatch batch;
+  std::vector<std::shared_ptr<Job>> writing;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& result : results) {
+      auto it = std::find_if(jobs_.begin(), jobs_.end(),
+                             [&](const auto& job) { return job->id == result.job; });
+      if (it == jobs_.end()) {
+        ++taken.dropped;
+        continue;
+      }
+      auto& job = **it;
+      const auto waiting = job.remote.find(result.device);
+      if (waiting == job.remote.end()) {
+        ++taken.dropped;  // a duplicate, or recorded without it after the grace
+        continue;
+      }
+      job.remote.erase(waiting);
+      --job.counts.running;
+      result.outcome.device = result.device;
+      note(job, result.outcome);
+      JobStore::add_result(batch, job.id, result.outcome);
+      if (std::find(writing.begin(), writing.end(), *it) == writing.end()) {
+        ++job.remote_writing;
+        writing.push_back(*it);
+      }
+      ++taken.recorded;
+    }
+  }
+  if (!batch.empty()) {
+    if (auto stored = job_store_.put_results_durably(std::move(batch)); !stored)
+      logger("mod.devices")
+          ->error("{} results from workers were not stored: {}", taken.recorded,
+                  stored.error().describe());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& job : writing)
+      --job->remote_writing;
+    if (!writing.empty()) dispatch_needed_ = true;
+  }
+  if (!writing.empty()) dispatcher_wake_.notify_one();
+  return taken;
 }
 
 std::string JobRunner::oldest_running_job() const {
@@ -229,7 +325,6 @@ int JobRunner::peak(std::size_t index, const std::string& value) const {
 }
 
 void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
-  count(job.counts, outcome.status);
   // The dispatcher hands batches to the store (a write may wait for room in its queue, which
   // a session loop must not): it is woken for a batch's first result, to time the batch, and
   // when the batch is full.
@@ -239,6 +334,11 @@ void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
   }
   JobStore::add_result(unflushed_results_, job.id, outcome);
   if (unflushed_results_.size() >= kResultsBatchMax) dispatch_needed_ = true;
+  note(job, outcome);
+}
+
+void JobRunner::note(Job& job, const DeviceOutcome& outcome) {
+  count(job.counts, outcome.status);
   if (announced_.size() >= kMaxAnnounced) {
     announced_.pop_front();
     ++announced_dropped_;
@@ -257,8 +357,31 @@ void JobRunner::record(Job& job, const DeviceOutcome& outcome) {
 
 // Pending devices of a cancelled or expired job are recorded without being touched.
 void JobRunner::settle(Job& job, std::int64_t now) {
-  if (!job.timed_out && !job.cancel_requested && now >= job.deadline_steady) job.timed_out = true;
+  if (!job.timed_out && !job.cancel_requested && now >= job.deadline_steady) {
+    job.timed_out = true;
+    job.settle_remote_at = job.deadline_steady + kRemoteGraceUs;
+  }
   if (!job.cancel_requested && !job.timed_out) return;
+  // Remote devices whose result did not come within the grace: recorded without it. A result
+  // that comes later is dropped (take_remote).
+  if (!job.remote.empty() && now >= job.settle_remote_at) {
+    for (const auto& [name, index] : job.remote) {
+      DeviceOutcome outcome;
+      outcome.device = name;
+      const auto& pool = job.devices[index].pool;
+      outcome.status = job.cancel_requested ? DeviceStatus::Cancelled : DeviceStatus::Timeout;
+      outcome.error_code = job.cancel_requested ? "cancelled" : "timeout";
+      outcome.error = job.cancel_requested ? "cancelled; no result from pool " + pool +
+                                                 " since (a worker may have run it)"
+                                           : "no result from pool " + pool +
+                                                 " by the job deadline (is a worker "
+                                                 "of the pool running? nauto workers)";
+      outcome.finished_us = now_us();
+      --job.counts.running;
+      record(job, outcome);
+    }
+    job.remote.clear();
+  }
   for (const auto index : job.pending) {
     DeviceOutcome outcome;
     outcome.device = job.devices[index].target.name;
@@ -316,7 +439,7 @@ void JobRunner::dispatch_loop() {
     std::vector<std::shared_ptr<Job>> finished;
     for (auto it = jobs_.begin(); it != jobs_.end();) {
       settle(**it, now);
-      if ((*it)->pending.empty() && (*it)->counts.running == 0) {
+      if ((*it)->pending.empty() && (*it)->counts.running == 0 && (*it)->remote_writing == 0) {
         finished.push_back(*it);
         it = jobs_.erase(it);
       } else {
@@ -333,7 +456,7 @@ void JobRunner::dispatch_loop() {
     }
     std::int64_t wake_at = now + 1'000'000;
     for (const auto& job : jobs_)
-      wake_at = std::min(wake_at, job->deadline_steady);
+      wake_at = std::min(wake_at, next_wake(*job));
     if (!unflushed_results_.empty()) wake_at = std::min(wake_at, results_flush_due_us_);
     admit(wake_at);
     const auto wait_us = std::max<std::int64_t>(wake_at - steady_us(), 1000);
@@ -341,6 +464,12 @@ void JobRunner::dispatch_loop() {
     dispatcher_wake_.wait_for(lock, std::chrono::microseconds(wait_us),
                               [this] { return stopping_ || dispatch_needed_ || !done_.empty(); });
   }
+}
+
+std::int64_t JobRunner::next_wake(const Job& job) {
+  if (!job.timed_out && !job.cancel_requested) return job.deadline_steady;
+  // Settled already, but for remote devices that may still answer within the grace.
+  return job.remote.empty() ? INT64_MAX : job.settle_remote_at;
 }
 
 void JobRunner::finish_job(const std::shared_ptr<Job>& job) {

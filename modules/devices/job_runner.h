@@ -36,6 +36,7 @@
 #include "nauto/drivers/platform.h"
 #include "nauto/drivers/retry.h"
 #include "session_pool.h"
+#include "work_item.h"
 
 namespace nauto::devices {
 
@@ -54,6 +55,22 @@ struct JobRunnerOptions {
 struct JobDevice {
   drivers::DeviceTarget target;
   std::vector<std::string> limit_values;
+  /// A remote pool: the device runs on a worker of that pool (its item carries `host`, the
+  /// inventory record, and no secret). Empty: here.
+  std::string pool;
+  nlohmann::json host;
+};
+
+/// Where a job's remote devices go (WorkDispatcher): their items, and a job's cancellation.
+struct RemoteWork {
+  std::function<void(std::vector<WorkItem> items)> send;
+  std::function<void(const std::string& job, std::int64_t ttl_ms)> cancel;
+};
+
+/// What take_remote() did with a batch of results.
+struct RemoteTaken {
+  std::size_t recorded = 0;
+  std::size_t dropped = 0;  ///< duplicates, or for jobs/devices no longer waiting
 };
 
 /// A live view of one job.
@@ -100,6 +117,15 @@ class JobRunner {
   ~JobRunner();
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
+
+  /// Remote pools' devices go to `remote` (set before the first start()).
+  void set_remote(RemoteWork remote);
+  /// Results from workers (any thread but a session loop): each that a running job waits for
+  /// is recorded and stored, and the call returns once they are durable; the rest are dropped.
+  RemoteTaken take_remote(std::vector<WorkResult> results);
+  /// After a remote device's job deadline (or cancellation), how long its result may still come
+  /// before the device is recorded without it.
+  static constexpr std::int64_t kRemoteGraceUs = 10'000'000;
 
   /// Records the job (state running) and queues its devices. Returns the job id.
   Result<std::string> start(JobSpec spec, std::vector<JobDevice> devices,
@@ -149,6 +175,10 @@ class JobRunner {
   void settle(Job& job, std::int64_t now);
   void finish_job(const std::shared_ptr<Job>& job);
   void record(Job& job, const DeviceOutcome& outcome);
+  /// Counts and announces an outcome (record() also stores it).
+  void note(Job& job, const DeviceOutcome& outcome);
+  /// When the dispatcher must look at `job` next (its deadline, or the remote grace).
+  static std::int64_t next_wake(const Job& job);
   void flush_results();
 
   /// Results are written in batches: the first result of a batch waits at most this long for
@@ -179,6 +209,7 @@ class JobRunner {
   store::WriteBatch unflushed_results_;            // recorded, not yet handed to the store
   std::int64_t results_flush_due_us_ = 0;          // steady clock; when unflushed_results_ go
   std::size_t next_loop_ = 0;                      // where the next device runs (round robin)
+  RemoteWork remote_;
   std::vector<std::unique_ptr<FiberLoop>> session_loops_;
   std::thread dispatcher_;
 };

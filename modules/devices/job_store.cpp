@@ -41,6 +41,10 @@ void JobStore::put_results(store::WriteBatch batch) {
   });
 }
 
+Result<void> JobStore::put_results_durably(store::WriteBatch batch) {
+  return store_.write_and_wait(std::move(batch));
+}
+
 Result<std::optional<json>> JobStore::job(const std::string& id) const {
   auto value = store_.get(kJobsTable, id);
   if (!value) return std::move(value).error();

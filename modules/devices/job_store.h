@@ -42,6 +42,8 @@ class JobStore {
   /// Queues results gathered by add_result() without waiting for their commit; a put_job()
   /// queued after it commits after it (the store's writes commit in order).
   void put_results(store::WriteBatch batch);
+  /// Same, and waits for the commit (results from workers, acknowledged to Redis once stored).
+  Result<void> put_results_durably(store::WriteBatch batch);
 
   Result<std::optional<nlohmann::json>> job(const std::string& id) const;
   /// Newest first.

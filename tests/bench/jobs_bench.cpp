@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     target.known_hosts = host.known_hosts;
     target.credentials = {
         credential->username, credential->password, credential->enable_secret, {}, {}, {}};
-    fleet.push_back({std::move(target), {}});
+    fleet.push_back({std::move(target), {}, {}, {}});
   }
   if (fleet.size() < wanted) {
     std::fprintf(stderr, "the inventory has only %zu devices\n", fleet.size());

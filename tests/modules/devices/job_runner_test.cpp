@@ -81,7 +81,7 @@ std::vector<JobDevice> lab_devices(int first, int count,
   std::vector<JobDevice> out;
   for (int i = first; i < first + count; ++i) {
     auto target = lab().target(lab().device("cisco_ios", i));
-    out.push_back({target, values});
+    out.push_back({target, values, {}, {}});
   }
   return out;
 }
