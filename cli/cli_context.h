@@ -88,6 +88,8 @@ int confirmed_push(CliContext& context, const nlohmann::json& body);
 void add_run_commands(CLI::App& app, CliContext& context);
 /// `nauto whoami`, `nauto auth users|roles` and `nauto token create|list|revoke`.
 void add_auth_commands(CLI::App& app, CliContext& context);
+/// nauto workers (worker_commands.cpp).
+void add_worker_commands(CLI::App& app, CliContext& context);
 /// `nauto audit list|show|verify|export|stats`.
 void add_audit_commands(CLI::App& app, CliContext& context);
 /// `nauto parse`: TextFSM parsing of command output, offline.

@@ -325,6 +325,7 @@ int main(int argc, char** argv) {
   add_run_commands(app, o);
   add_parse_commands(app, o);
   add_auth_commands(app, o);
+  add_worker_commands(app, o);
   add_audit_commands(app, o);
   add_shell_command(app, o);
   add_event_commands(app, o);

@@ -2,6 +2,8 @@
 //   nautod [--config FILE]       run the kernel with the configured modules
 //   nautod --check-config        validate the configuration and exit
 //   nautod --run-module NAME ... (internal) host one module in this process for the supervisor
+//   nautod --worker --pool P --redis URL --connect tcp://CONTROL ... a worker node
+//                                (docs/workers.md): the `worker` module, run as a remote module
 
 #include <limits.h>
 #include <signal.h>
@@ -158,7 +160,45 @@ int main(int argc, char** argv) {
                           "tcp with CURVE: this module's secret key file");
   module_mode->add_flag("--supervised", module_process.supervised,
                         "(set by nautod) exit when the parent exits");
+  // A worker node is the `worker` module, run like a remote module; its flags become its config.
+  bool worker = false;
+  nlohmann::json worker_config = nlohmann::json::object();
+  std::string pool, redis_url, redis_ca, redis_cert, redis_key, worker_host;
+  int max_sessions = 0;
+  auto* worker_mode = app.add_option_group("worker", "run a worker node of a remote pool");
+  worker_mode->add_flag("--worker", worker,
+                        "run a worker node: its pool's items from Redis (with --connect, "
+                        "--server-public-key, --client-secret-file to the control node)");
+  worker_mode->add_option("--pool", pool, "the pool it serves");
+  worker_mode->add_option("--redis", redis_url, "redis://host:port or rediss://... (no password)");
+  worker_mode->add_option("--redis-ca", redis_ca, "rediss://: the CA that signed Redis's cert");
+  worker_mode->add_option("--redis-cert", redis_cert, "rediss://: a client certificate");
+  worker_mode->add_option("--redis-key", redis_key, "rediss://: its key");
+  worker_mode->add_option("--max-sessions", max_sessions, "devices at once (default 100)");
+  worker_mode->add_option("--host-name", worker_host, "the name nauto workers shows");
   CLI11_PARSE(app, argc, argv);
+
+  if (worker) {
+    if (!module_process.name.empty() && module_process.name != "worker") {
+      std::fprintf(stderr, "nautod: --worker runs the worker module, not --run-module\n");
+      return 2;
+    }
+    auto extra = nlohmann::json::parse(module_process.config_text, nullptr, false);
+    if (!extra.is_object()) {
+      std::fprintf(stderr, "nautod: --module-config is not a JSON object\n");
+      return 2;
+    }
+    worker_config = extra;
+    worker_config["pool"] = pool;
+    worker_config["redis"] = redis_url;
+    if (!redis_ca.empty()) worker_config["ca_file"] = redis_ca;
+    if (!redis_cert.empty()) worker_config["cert_file"] = redis_cert;
+    if (!redis_key.empty()) worker_config["key_file"] = redis_key;
+    if (max_sessions > 0) worker_config["max_sessions"] = max_sessions;
+    if (!worker_host.empty()) worker_config["host"] = worker_host;
+    module_process.name = "worker";
+    module_process.config_text = worker_config.dump();
+  }
 
   if (!module_process.name.empty()) {
     LogOptions log;

@@ -48,7 +48,11 @@ const std::vector<RoleDefinition>& builtin_role_definitions() {
       {"module", {"@read"}, {"*"}, "", true},
       // A worker node (nautod --worker, its CURVE key mapped to this role): it joins its pool
       // and asks for the credentials of the devices its items name; nothing else.
-      {"worker", {"@worker"}, {"kernel.heartbeat", "kernel.module.error"}, "", true},
+      {"worker",
+       {"@worker", "bus.register", "bus.unregister"},
+       {"kernel.heartbeat", "kernel.module.error"},
+       "",
+       true},
   };
   return roles;
 }

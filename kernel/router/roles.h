@@ -9,7 +9,7 @@
 //   approver  @read @approve
 //   admin     every service and every topic
 //   module    @read, and every topic: for a module run on another host (its CURVE key)
-//   worker    @worker only: a worker node (nautod --worker) joining its pool and asking for
+//   worker    @worker (and registering): a worker node (nautod --worker) joining its pool and asking for
 //             its devices' credentials. No other role grants @worker, "*" included.
 // `auth.roles` adds custom ones (a builtin cannot be redefined):
 //   auth:

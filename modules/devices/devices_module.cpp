@@ -20,9 +20,11 @@
 
 #include "change_guard.h"
 #include "credential_cache.h"
+#include "distribution_settings.h"
 #include "inventory_host.h"
 #include "job_runner.h"
 #include "nauto/base/clock.h"
+#include "nauto/base/log.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/sdk/caller.h"
@@ -32,6 +34,7 @@
 #include "nauto/sdk/registry.h"
 #include "nauto/store/store.h"
 #include "path_timing.h"
+#include "work_dispatcher.h"
 
 namespace nauto::mod::devices {
 
@@ -65,6 +68,7 @@ Result<JobRunnerOptions> read_options(const json& config, std::string& platform_
   platform_dir = r.string("platform_dir", "");
   r.allow("limits");          // a list, read below
   r.allow("change_windows");  // change_guard.h
+  r.allow("distribution");    // distribution_settings.h
   const auto limits = config.is_object() && config.contains("limits") ? config["limits"] : json();
   if (auto done = r.finish(); !done) return std::move(done).error();
   if (!limits.is_null() && !limits.is_array()) {
@@ -127,6 +131,8 @@ class DevicesModule final : public Module {
     if (!options) return std::move(options).error();
     auto guard = ChangeGuard::parse(config.value("change_windows", json()));
     if (!guard) return std::move(guard).error();
+    auto distribution = read_distribution(config.value("distribution", json()));
+    if (!distribution) return std::move(distribution).error();
     return ok();
   }
 
@@ -158,6 +164,7 @@ class DevicesModule final : public Module {
       (void)ctx.publish(bus::schema::JobInterruptedEvent::kTopic, bus::to_body(json{{"id", id}}));
     }
     runner_ = std::make_unique<JobRunner>(*options, *ctx.store(), *catalog_);
+    if (auto distributed = start_distribution(ctx); !distributed) return distributed;
     // Retention: now, then daily (README, "Retention").
     sweep(ctx);
     ctx.every(std::chrono::hours(24), [this, &ctx] { sweep(ctx); });
@@ -175,6 +182,7 @@ class DevicesModule final : public Module {
   }
 
   void stop(Context& ctx) noexcept override {
+    dispatcher_.reset();  // it hands results to the runner: it goes first
     if (news_watch_) ctx.unwatch(news_watch_);
     news_watch_ = 0;
     runner_.reset();
@@ -195,6 +203,19 @@ class DevicesModule final : public Module {
       return run(args, request.header, ctx, std::move(reply));
     if (request.topic == schema::DeviceCallRequest::kTopic)
       return call(args, request.header, ctx, std::move(reply));
+    if (request.topic == schema::WorkJoinRequest::kTopic)
+      return join(args, request.header, std::move(reply));
+    if (request.topic == schema::WorkCredentialsRequest::kTopic)
+      return worker_credentials(args, request.header, ctx, std::move(reply));
+    if (request.topic == schema::WorkersListRequest::kTopic) {
+      if (!dispatcher_)
+        return reply.fail(fail(Errc::Unsupported,
+                               distribution_ ? "the Redis credential is not resolved yet: " +
+                                                   redis_problem_
+                                             : "no pools here: modules.devices.distribution is "
+                                               "not configured"));
+      return reply.ok_json(dispatcher_->status());
+    }
     if (request.topic == schema::DeviceSessionOpenRequest::kTopic) {
       // Holding a session is acting on the device: only inside the caller's scope.
       auto open = schema::DeviceSessionOpenRequest::decode(args);
@@ -358,16 +379,77 @@ class DevicesModule final : public Module {
   // vault.resolve of the hosts' credentials (those not cached), then runner.start.
   void resolve_and_start(Context& ctx, std::shared_ptr<JobSpec> spec, const json& list,
                          Started started) {
+    assign_pools(ctx, spec->target, list,
+                 [this, &ctx, spec, list, started](std::map<std::string, std::string> pools) {
+                   resolve_and_start(ctx, spec, list, std::move(pools), started);
+                 });
+  }
+
+  // The pool of each host that has one: its own `pool:`, else the first rule of
+  // distribution.pools whose selector matches it (one inventory.select per rule, within the
+  // job's target). Hosts without one run here.
+  void assign_pools(Context& ctx, const std::string& target, const json& list,
+                    std::function<void(std::map<std::string, std::string>)> then) {
+    std::map<std::string, std::string> pools;
+    std::set<std::string> unassigned;
+    for (const auto& host : list) {
+      const auto name = host.value("name", "");
+      if (auto pool = own_pool(host); !pool.empty())
+        pools[name] = pool;
+      else if (host_attribute(host, "pool") != "local")
+        unassigned.insert(name);
+    }
+    if (!distribution_ || distribution_->pools.empty() || unassigned.empty())
+      return then(std::move(pools));
+    next_rule(ctx, target, 0, std::move(pools), std::move(unassigned), std::move(then));
+  }
+
+  void next_rule(Context& ctx, const std::string& target, std::size_t rule,
+                 std::map<std::string, std::string> pools, std::set<std::string> unassigned,
+                 std::function<void(std::map<std::string, std::string>)> then) {
+    if (rule >= distribution_->pools.size() || unassigned.empty()) return then(std::move(pools));
+    const auto& [pool, match] = distribution_->pools[rule];
+    ctx.request(
+        bus::schema::InventorySelectRequest::kTopic,
+        bus::to_body(json{{"selector", "(" + target + ") and (" + match + ")"}}), kLookupTimeoutMs,
+        [this, &ctx, target, rule, pool = pool, pools = std::move(pools),
+         unassigned = std::move(unassigned), then = std::move(then)](Result<std::string> answer) mutable {
+          using Hosts = bus::schema::InventorySelectReply;
+          auto hosts =
+              answer ? bus::schema::decode_body<Hosts>(*answer) : Result<Hosts>(answer.error());
+          if (!hosts) {
+            ctx.log().error("distribution.pools[{}] ({}): {}", rule, pool,
+                            hosts.error().describe());
+          } else {
+            for (const auto& host : hosts->hosts) {
+              const auto name = host.value("name", "");
+              if (unassigned.erase(name)) pools[name] = pool;
+            }
+          }
+          next_rule(ctx, target, rule + 1, std::move(pools), std::move(unassigned),
+                    std::move(then));
+        });
+  }
+
+  void resolve_and_start(Context& ctx, std::shared_ptr<JobSpec> spec, const json& list,
+                         std::map<std::string, std::string> pools, Started started) {
+    // Only the devices that run here need their secrets here; a worker asks for its own.
     std::set<std::string> names;
     for (const auto& host : list) {
+      if (pools.count(host.value("name", ""))) continue;
       if (!host.value("credential", "").empty()) names.insert(host["credential"]);
     }
-    auto start = [this, spec, started, list](const json& credentials) {
+    auto start = [this, spec, started, list, pools = std::move(pools)](const json& credentials) {
       std::vector<JobDevice> devices;
       for (const auto& host : list) {
-        auto target = target_of(host, credentials);
+        const auto pool = pools.find(host.value("name", ""));
+        auto target = target_of(host, pool == pools.end() ? credentials : json::object());
         if (!target) return started(target.error(), 0);
         JobDevice device{std::move(*target), {}, {}, {}};
+        if (pool != pools.end()) {
+          device.pool = pool->second;
+          device.host = host;
+        }
         for (const auto& limit : options_.limits) {
           device.limit_values.push_back(host_attribute(host, limit.key));
         }
@@ -579,6 +661,170 @@ class DevicesModule final : public Module {
     else if (*swept)
       ctx.log().info("job retention: {} job(s) and their results erased", *swept);
   }
+
+  // --- remote pools (docs/workers.md) ------------------------------------------------------
+
+  Result<void> start_distribution(Context& ctx) {
+    auto settings = read_distribution(ctx.config().value("distribution", json()));
+    if (!settings) return std::move(settings).error();
+    distribution_ = std::move(*settings);
+    if (!distribution_) return ok();
+    auto key = SigningKey::open_or_create(distribution_->signing_key, "the work signing key");
+    if (!key) return std::move(key).error();
+    signing_key_ = std::make_unique<SigningKey>(std::move(*key));
+    // The job runner hands remote items over on this thread; until Redis's credential is
+    // resolved they wait here.
+    runner_->set_remote(
+        {[this](std::vector<WorkItem> items) {
+           if (dispatcher_) return dispatcher_->send(std::move(items));
+           early_items_.insert(early_items_.end(), std::make_move_iterator(items.begin()),
+                               std::make_move_iterator(items.end()));
+         },
+         [this](const std::string& job, std::int64_t ttl_ms) {
+           if (dispatcher_) return dispatcher_->cancel(job, ttl_ms);
+           std::erase_if(early_items_, [&](const WorkItem& item) { return item.job == job; });
+         }});
+    resolve_redis(ctx);
+    return ok();
+  }
+
+  // Redis's password from the vault (its username from the URL, else the vault entry's), then
+  // the dispatcher; a vault that cannot answer is asked again every 10 s.
+  void resolve_redis(Context& ctx) {
+    if (distribution_->credential.empty()) return start_dispatcher(ctx, json::object());
+    ctx.request(bus::schema::VaultResolveRequest::kTopic,
+                bus::to_body(json{{"names", {distribution_->credential}},
+                                  {"purpose", "Redis for remote pools"}}),
+                kLookupTimeoutMs, [this, &ctx](Result<std::string> resolved) {
+                  using Resolved = bus::schema::VaultResolveReply;
+                  auto answer = resolved ? bus::schema::decode_body<Resolved>(*resolved)
+                                         : Result<Resolved>(resolved.error());
+                  if (!answer) {
+                    redis_problem_ = answer.error().describe();
+                    ctx.log().error("the Redis credential {}: {}; asking again in 10 s",
+                                    distribution_->credential, redis_problem_);
+                    ctx.after(std::chrono::seconds(10), [this, &ctx] { resolve_redis(ctx); });
+                    return;
+                  }
+                  start_dispatcher(
+                      ctx, answer->credentials.value(distribution_->credential, json::object()));
+                });
+  }
+
+  void start_dispatcher(Context& ctx, const json& secret) {
+    DispatcherSettings settings;
+    settings.redis = distribution_->redis;
+    if (settings.redis.username.empty()) settings.redis.username = secret.value("username", "");
+    settings.redis.password = secret.value("password", "");
+    redis_user_ = settings.redis.username;
+    redis_password_ = settings.redis.password;
+    dispatcher_ = std::make_unique<WorkDispatcher>(
+        settings, *signing_key_, [this](std::vector<WorkResult> results) {
+          const auto taken = runner_->take_remote(std::move(results));
+          if (taken.dropped)
+            logger("mod.devices")
+                ->info("{} result(s) from workers dropped: duplicates, or their devices were "
+                       "recorded already",
+                       taken.dropped);
+        });
+    ctx.log().info("remote pools through {} ({} item(s) waited)", describe(settings.redis),
+                   early_items_.size());
+    if (!early_items_.empty()) dispatcher_->send(std::move(early_items_));
+    early_items_.clear();
+  }
+
+  // work.join: a worker (role `worker`, its verified principal) gets what it needs to take its
+  // pool's items. It may then ask for that pool's devices' credentials.
+  void join(const json& args, const bus::Header& header, Reply reply) {
+    auto request = bus::schema::WorkJoinRequest::decode(args);
+    if (!request) return reply.fail(request.error());
+    if (!distribution_)
+      return reply.fail(fail(Errc::Unsupported, "this nautod has no remote pools "
+                                                "(modules.devices.distribution)"));
+    if (!dispatcher_)
+      return reply.fail(fail(Errc::Unavailable, "not ready: the Redis credential is not "
+                                                "resolved yet (" + redis_problem_ + ")"));
+    if (header.principal.empty() || request->pool.empty() || request->pool == "local")
+      return reply.fail(fail(Errc::InvalidArgument, "work.join: a pool, from a verified worker"));
+    worker_pools_[header.principal] = request->pool;
+    logger("mod.devices")
+        ->info("worker {} ({}) joined pool {}", header.principal, request->host, request->pool);
+    reply.ok_json(json{{"worker", header.principal},
+                       {"redis", {{"username", redis_user_}, {"password", redis_password_}}},
+                       {"control_key", signing_key_->public_key()},
+                       {"result_key", worker_result_key(*signing_key_, header.principal)},
+                       {"min_idle_ms", distribution_->min_idle_ms},
+                       {"max_deliveries", distribution_->max_deliveries}});
+  }
+
+  // work.credentials: only for devices of the pool the worker joined, inside its scope.
+  void worker_credentials(const json& args, const bus::Header& header, Context& ctx,
+                          Reply reply) {
+    auto request = bus::schema::WorkCredentialsRequest::decode(args);
+    if (!request) return reply.fail(request.error());
+    const auto joined = worker_pools_.find(header.principal);
+    if (joined == worker_pools_.end())
+      return reply.fail(fail(Errc::PermissionDenied,
+                             "'" + header.principal + "' has not joined a pool (work.join)"));
+    if (request->devices.empty()) return reply.ok_json(json{{"credentials", json::object()}});
+    std::string names;
+    for (const auto& device : request->devices) {
+      if (device.find_first_of(",()* ") != std::string::npos)
+        return reply.fail(fail(Errc::InvalidArgument, "work.credentials: not a device name"));
+      names += (names.empty() ? "" : ",") + device;
+    }
+    auto shared = std::make_shared<Reply>(std::move(reply));
+    const auto pool = joined->second;
+    auto answer = [this, &ctx, shared, pool, names, wanted = request->devices,
+                   who = header.principal](const json& hosts) {
+      assign_pools(ctx, names, hosts, [this, &ctx, shared, pool, wanted, who, hosts](
+                                           std::map<std::string, std::string> pools) {
+        std::set<std::string> credentials;
+        for (const auto& device : wanted) {
+          const auto found = pools.find(device);
+          if (found == pools.end() || found->second != pool)
+            return shared->fail(fail(Errc::PermissionDenied,
+                                     "device " + device + " is not in pool " + pool));
+        }
+        for (const auto& host : hosts)
+          if (!host.value("credential", "").empty()) credentials.insert(host["credential"]);
+        ctx.request(bus::schema::VaultResolveRequest::kTopic,
+                    bus::to_body(json{{"names", credentials},
+                                      {"purpose", "worker " + who + " (pool " + pool + ")"}}),
+                    kLookupTimeoutMs, [shared](Result<std::string> resolved) {
+                      auto secrets = bus::from_reply(resolved);
+                      if (!secrets) return shared->fail(secrets.error());
+                      shared->ok_json(json{
+                          {"credentials", secrets->value("credentials", json::object())}});
+                    });
+      });
+    };
+    auto select = [this, &ctx, names, answer] {
+      ctx.request(bus::schema::InventorySelectRequest::kTopic,
+                  bus::to_body(json{{"selector", names}}), kLookupTimeoutMs,
+                  [answer](Result<std::string> selected) {
+                    using Hosts = bus::schema::InventorySelectReply;
+                    auto hosts = selected ? bus::schema::decode_body<Hosts>(*selected)
+                                          : Result<Hosts>(selected.error());
+                    if (!hosts) return answer(json::array());
+                    answer(hosts->hosts);
+                  });
+    };
+    if (header.scope.empty()) return select();
+    check_device_scope(ctx, header.principal, header.scope, names,
+                       [shared, select](Result<void> inside) {
+                         if (!inside) return shared->fail(inside.error());
+                         select();
+                       });
+  }
+
+  std::optional<DistributionSettings> distribution_;
+  std::unique_ptr<SigningKey> signing_key_;
+  std::unique_ptr<WorkDispatcher> dispatcher_;
+  std::vector<WorkItem> early_items_;  // remote items from before the dispatcher started
+  std::string redis_user_, redis_password_;
+  std::string redis_problem_ = "asking the vault";
+  std::map<std::string, std::string> worker_pools_;  // worker principal -> the pool it joined
 
   JobRunnerOptions options_;
   std::unique_ptr<drivers::PlatformCatalog> catalog_;

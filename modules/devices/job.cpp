@@ -129,7 +129,7 @@ json to_json(const JobSpec& spec) {
 }
 
 json to_json(const DeviceOutcome& o) {
-  return json{{"device", o.device},
+  auto out = json{{"device", o.device},
               {"status", device_status_name(o.status)},
               {"error_code", o.error_code},
               {"error", o.error},
@@ -138,6 +138,8 @@ json to_json(const DeviceOutcome& o) {
               {"started_us", o.started_us},
               {"finished_us", o.finished_us},
               {"duration_ms", o.started_us ? (o.finished_us - o.started_us) / 1000 : 0}};
+  if (!o.worker.empty()) out["worker"] = o.worker;
+  return out;
 }
 
 json to_json(const JobCounts& c) {

@@ -90,6 +90,7 @@ struct DeviceOutcome {
   int attempts = 0;
   std::int64_t started_us = 0;
   std::int64_t finished_us = 0;
+  std::string worker;  ///< the worker node that ran it (a remote pool's); empty: here
 };
 
 nlohmann::json to_json(const DeviceOutcome& outcome);

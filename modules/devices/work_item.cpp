@@ -192,6 +192,7 @@ Result<WorkResult> open_result(const SignedItem& sealed, const SigningKey& contr
     o.attempts = outcome.value("attempts", 0);
     o.started_us = outcome.value("started_us", std::int64_t{0});
     o.finished_us = outcome.value("finished_us", std::int64_t{0});
+    o.worker = result.worker;
   } catch (const json::exception& e) {
     return fail(Errc::Malformed, std::string("the result's outcome: ") + e.what());
   }

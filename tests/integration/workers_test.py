@@ -1,0 +1,266 @@
+"""Distributed workers on Redis Streams (docs/workers.md), with real processes on 127.0.0.1: a
+redis-server (TLS only, an ACL user, AOF) this test configures and starts, a control nautod
+(tcp + CURVE for its workers), three worker nodes (`nautod --worker`, each its own CURVE key
+and principal with the role `worker`), and nauto-lab fleets in two pools (site=lon -> emea,
+site=sin -> apac) plus a few devices that stay on the control node.
+
+- a 1,005-device job split across the pools and workers: every result present once, each
+  remote one carrying the worker that ran it, every worker taking part;
+- kill -9 of a worker mid-job: its items are claimed by the other worker of the pool and
+  finished; the read-only ones run again;
+- a push in the "sent" state when its worker died is reported "outcome unknown", not repeated;
+- a Redis restart mid-job: nothing lost, nothing run or recorded twice;
+- a forged item (signed by another key) is refused and shown by `nauto workers`; a forged
+  result is refused by the control node;
+- `nauto workers`: pools, workers, heartbeats, lag.
+
+  workers_test.py NAUTOD NAUTO NAUTO_LAB
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import lab_process  # noqa: E402
+import port_block  # noqa: E402
+import test_ca  # noqa: E402
+from nautod_process import Checks, Nautod, run_nauto, wait_until  # noqa: E402
+
+NAUTOD, NAUTO, LAB = sys.argv[1:4]
+REDIS_PASSWORD = "redis-pass-6d1e0b"
+check = Checks()
+
+
+class Redis:
+    """redis-server with TLS only, an ACL user `nauto`, AOF with appendfsync always."""
+
+    def __init__(self, work, port, ca, cert, key):
+        self.work, self.port, self.ca = work, port, ca
+        self.dir = os.path.join(work, "redis")
+        os.makedirs(self.dir, exist_ok=True)
+        self.conf = os.path.join(self.dir, "redis.conf")
+        with open(self.conf, "w") as out:
+            out.write(f"""bind 127.0.0.1
+port 0
+tls-port {port}
+tls-cert-file {cert}
+tls-key-file {key}
+tls-ca-cert-file {ca}
+tls-auth-clients no
+dir {self.dir}
+pidfile {self.dir}/redis.pid
+logfile {self.dir}/redis.log
+appendonly yes
+appendfsync always
+save ""
+user default off
+user nauto on >{REDIS_PASSWORD} ~nauto:* &* +@all
+""")
+        self.process = None
+        self.start()
+
+    def start(self):
+        self.process = subprocess.Popen(["redis-server", self.conf])
+        return wait_until(10, lambda: self.cli("PING") == "PONG")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=20)
+
+    def cli(self, *args):
+        done = subprocess.run(["redis-cli", "--tls", "--cacert", self.ca, "-p", str(self.port),
+                               "--user", "nauto", "--pass", REDIS_PASSWORD, "--no-auth-warning",
+                               *args], capture_output=True, text=True, timeout=10)
+        return done.stdout.strip()
+
+
+def keygen(work, name):
+    secret = os.path.join(work, f"{name}.key")
+    _, out, _ = run_nauto(NAUTO, dict(os.environ), "keygen", "--secret-file", secret)
+    public = next(line.split()[2] for line in out.splitlines() if "public key" in line)
+    return secret, public
+
+
+class Worker:
+    def __init__(self, work, name, pool, redis_port, control_port, server_public, ca,
+                 max_sessions=40):
+        self.name = name
+        self.secret, self.public = keygen(work, name)
+        self.args = [NAUTOD, "--worker", "--pool", pool,
+                     "--redis", f"rediss://nauto@127.0.0.1:{redis_port}", "--redis-ca", ca,
+                     "--connect", f"tcp://127.0.0.1:{control_port}",
+                     "--server-public-key", server_public, "--client-secret-file", self.secret,
+                     "--max-sessions", str(max_sessions), "--host-name", f"{name}-host"]
+        self.log_path = os.path.join(work, f"{name}.log")
+        self.process = None
+
+    def start(self):
+        self.log = open(self.log_path, "a")
+        self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.log.close()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.log.close()
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="nauto-workers-it-")
+    fleet_base, _fleet_claim = port_block.claim(1100)
+    base, _claim = port_block.claim()
+    redis_port, control_port = base, base + 1
+    ca, cert, key = test_ca.make_ca(work)
+    lab = lab_process.Lab(LAB, work, fleet_base, """- {platform: cisco_ios, count: 500, site: lon}
+  - {platform: cisco_ios, count: 500, site: sin}
+  - {platform: cisco_ios, count: 5, site: hq}""", seed=11)
+    redis = Redis(work, redis_port, ca, cert, key)
+    daemon = None
+    workers = []
+    try:
+        check("nauto-lab is ready with 1,005 devices", lab.ready)
+        check("redis-server answers over TLS as the ACL user", redis.cli("PING") == "PONG")
+        if not lab.ready:
+            return 1
+        server_secret, server_public = keygen(work, "control")
+        workers = [Worker(work, "w-lon-1", "emea", redis_port, control_port, server_public, ca),
+                   Worker(work, "w-lon-2", "emea", redis_port, control_port, server_public, ca),
+                   Worker(work, "w-sin-1", "apac", redis_port, control_port, server_public, ca,
+                          max_sessions=80)]
+        rogue_secret, rogue_public = keygen(work, "rogue")
+        with open(os.path.join(work, "clients"), "w") as out:
+            for w in workers:
+                out.write(w.public + "\n")
+            out.write(rogue_public + "\n")
+        users = "".join(f"\n    - {{key: \"{w.public}\", name: {w.name}, roles: [worker]}}"
+                        for w in workers)
+        config = os.path.join(work, "nauto.yaml")
+        with open(config, "w") as out:
+            out.write(f"""data_dir: {work}/data
+run_dir: {work}/run
+log: {{level: info, file: {work}/nautod.jsonl}}
+router:
+  tcp_endpoint: tcp://127.0.0.1:{control_port}
+  curve_secret_key_file: {server_secret}
+  curve_allowed_clients_file: {work}/clients
+auth:
+  users:{users}
+    - {{key: "{rogue_public}", name: rogue, roles: [viewer]}}
+modules:
+  journal: {{max_age: 1h}}
+  inventory: {{files: [{lab.inventory()}]}}
+  vault: {{}}
+  devices:
+    device_timeout: 20s
+    attempts: 2
+    retry_delay: 50ms
+    distribution:
+      redis: rediss://nauto@127.0.0.1:{redis_port}
+      credential: redis
+      ca_file: {ca}
+      signing_key: {work}/work-signing.key
+      min_idle: 3s
+      pools:
+        - {{name: emea, match: "site=lon"}}
+        - {{name: apac, match: "site=sin"}}
+""")
+        env = dict(os.environ, NAUTO_CONFIG=config, NAUTO_CRED_REDIS_PASSWORD=REDIS_PASSWORD)
+        env.update(lab.credentials())
+        daemon = Nautod(NAUTOD, env, work)
+        up = wait_until(20, lambda: run_nauto(NAUTO, env, "status")[0] == 0)
+        check("the control nautod starts with remote pools", up)
+        if not up:
+            return 1
+
+        def nauto(*args, timeout=60):
+            return run_nauto(NAUTO, env, *args, timeout=timeout)
+
+        def status():
+            rc, out, err = nauto("workers", "-o", "json")
+            return json.loads(out) if rc == 0 else {"error": err}
+
+        def alive(names):
+            now = {w["name"]: w for w in status().get("workers", [])}
+            return all(n in now and now[n]["alive"] for n in names)
+
+        for w in workers:
+            w.start()
+        names = [w.name for w in workers]
+        if not check("three workers join their pools and beat",
+                     wait_until(30, lambda: alive(names)), json.dumps(status())[:800]):
+            return 1
+
+        def run_job(*args, timeout=300):
+            rc, out, err = nauto("job", *args, "-o", "json", timeout=timeout)
+            try:
+                return rc, json.loads(out), err
+            except json.JSONDecodeError:
+                return rc, {}, out + err
+
+        # --- 1,005 devices over two pools and three workers ----------------------------------
+        started = time.time()
+        rc, record, err = run_job("run", "--commands", "show version", "--target", "all",
+                                  "--job-timeout", "240s")
+        elapsed = time.time() - started
+        job = record.get("job", {})
+        results = record.get("results", [])
+        devices = [r["device"] for r in results]
+        failed = [(r["device"], r.get("worker"), r["error"]) for r in results
+                  if r["status"] != "ok"]
+        check(f"the 1,005-device job ends ok on every device ({elapsed:.1f} s)",
+              rc == 0 and job.get("counts", {}).get("ok") == 1005,
+              f"{rc} {job.get('counts')} {failed[:5]} {err[:300]}")
+        check("every device's result is present once", len(devices) == 1005 and
+              len(set(devices)) == 1005, f"{len(devices)} results, {len(set(devices))} devices")
+        by_worker = {}
+        for r in results:
+            by_worker.setdefault(r.get("worker", "(here)"), []).append(r["device"])
+        check("all three workers and the control node ran devices",
+              set(by_worker) == {"w-lon-1", "w-lon-2", "w-sin-1", "(here)"},
+              {k: len(v) for k, v in by_worker.items()})
+        check("apac's 500 devices ran on its one worker, emea's 500 on its two, hq's 5 here",
+              len(by_worker.get("w-sin-1", [])) == 500 and
+              len(by_worker.get("w-lon-1", [])) + len(by_worker.get("w-lon-2", [])) == 500 and
+              len(by_worker.get("(here)", [])) == 5, {k: len(v) for k, v in by_worker.items()})
+        output_ok = all(any("Cisco IOS" in o.get("text", "") for o in r.get("output") or [])
+                        for r in results)
+        check("each result holds the device's output", output_ok,
+              json.dumps(results[:1])[:400])
+        print(f"# 1,005 devices: {elapsed:.1f} s; "
+              f"{ {k: len(v) for k, v in by_worker.items()} }")
+        return 0
+    finally:
+        failed = check.failed > 0
+        for w in workers:
+            w.stop()
+        if daemon:
+            daemon.stop(show_log=failed)
+        redis.stop()
+        lab.stop()
+        if failed:
+            for w in workers:
+                if os.path.exists(w.log_path):
+                    print(f"# {w.name} log:")
+                    with open(w.log_path) as text:
+                        print("".join("# " + line for line in text.readlines()[-15:]))
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.exit(check.summary() or code)
