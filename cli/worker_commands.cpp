@@ -19,8 +19,9 @@ void print_workers(const json& status) {
   std::cout << "redis: " << redis.value("url", "") << "  "
             << (redis.value("error", "").empty()
                     ? "connected"
-                    : "UNREACHABLE since " + format_time_us(redis.value("since_us", std::int64_t{0})) +
-                          ": " + redis.value("error", ""))
+                    : "UNREACHABLE since " +
+                          format_time_us(redis.value("since_us", std::int64_t{0})) + ": " +
+                          redis.value("error", ""))
             << "  queued here: " << cell(status.value("queued", json(0)))
             << "  sent: " << cell(status.value("sent", json(0)))
             << "  results: " << cell(status.value("results", json(0))) << "\n\n";
@@ -37,7 +38,8 @@ void print_workers(const json& status) {
   for (const auto& w : status.value("workers", json::array())) {
     const auto age = w.value("age_ms", std::int64_t{0});
     workers.rows.push_back(
-        {w.value("name", ""), w.value("pool", ""), w.value("host", ""), cell(w.value("pid", json(0))),
+        {w.value("name", ""), w.value("pool", ""), w.value("host", ""),
+         cell(w.value("pid", json(0))),
          (w.value("alive", false) ? "" : "DEAD ") + std::to_string(age / 1000) + "s ago",
          cell(w.value("in_flight", json(0))), cell(w.value("done", json(0))),
          cell(w.value("claimed", json(0))), cell(w.value("refused", json(0))),
@@ -60,8 +62,7 @@ void add_worker_commands(CLI::App& app, CliContext& context) {
       app.add_subcommand("workers", "remote pools: workers, heartbeats, in flight, backlog");
   add_output_option(workers, context);
   workers->callback([&context] {
-    call_and_print(context, bus::schema::WorkersListRequest::kTopic, json::object(),
-                   print_workers);
+    call_and_print(context, bus::schema::WorkersListRequest::kTopic, json::object(), print_workers);
   });
 }
 

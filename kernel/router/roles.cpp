@@ -31,7 +31,7 @@ bool grants(const RoleDefinition& role, std::string_view service, Access access)
 
 const std::vector<std::string>& access_classes() {
   static const std::vector<std::string> classes = {"@read", "@operate", "@approve", "@admin",
-                                                     "@worker"};
+                                                   "@worker"};
   return classes;
 }
 

@@ -210,10 +210,10 @@ class DevicesModule final : public Module {
     if (request.topic == schema::WorkersListRequest::kTopic) {
       if (!dispatcher_)
         return reply.fail(fail(Errc::Unsupported,
-                               distribution_ ? "the Redis credential is not resolved yet: " +
-                                                   redis_problem_
-                                             : "no pools here: modules.devices.distribution is "
-                                               "not configured"));
+                               distribution_
+                                   ? "the Redis credential is not resolved yet: " + redis_problem_
+                                   : "no pools here: modules.devices.distribution is "
+                                     "not configured"));
       return reply.ok_json(dispatcher_->status());
     }
     if (request.topic == schema::DeviceSessionOpenRequest::kTopic) {
@@ -409,26 +409,27 @@ class DevicesModule final : public Module {
                  std::function<void(std::map<std::string, std::string>)> then) {
     if (rule >= distribution_->pools.size() || unassigned.empty()) return then(std::move(pools));
     const auto& [pool, match] = distribution_->pools[rule];
-    ctx.request(
-        bus::schema::InventorySelectRequest::kTopic,
-        bus::to_body(json{{"selector", "(" + target + ") and (" + match + ")"}}), kLookupTimeoutMs,
-        [this, &ctx, target, rule, pool = pool, pools = std::move(pools),
-         unassigned = std::move(unassigned), then = std::move(then)](Result<std::string> answer) mutable {
-          using Hosts = bus::schema::InventorySelectReply;
-          auto hosts =
-              answer ? bus::schema::decode_body<Hosts>(*answer) : Result<Hosts>(answer.error());
-          if (!hosts) {
-            ctx.log().error("distribution.pools[{}] ({}): {}", rule, pool,
-                            hosts.error().describe());
-          } else {
-            for (const auto& host : hosts->hosts) {
-              const auto name = host.value("name", "");
-              if (unassigned.erase(name)) pools[name] = pool;
-            }
-          }
-          next_rule(ctx, target, rule + 1, std::move(pools), std::move(unassigned),
-                    std::move(then));
-        });
+    ctx.request(bus::schema::InventorySelectRequest::kTopic,
+                bus::to_body(json{{"selector", "(" + target + ") and (" + match + ")"}}),
+                kLookupTimeoutMs,
+                [this, &ctx, target, rule, pool = pool, pools = std::move(pools),
+                 unassigned = std::move(unassigned),
+                 then = std::move(then)](Result<std::string> answer) mutable {
+                  using Hosts = bus::schema::InventorySelectReply;
+                  auto hosts = answer ? bus::schema::decode_body<Hosts>(*answer)
+                                      : Result<Hosts>(answer.error());
+                  if (!hosts) {
+                    ctx.log().error("distribution.pools[{}] ({}): {}", rule, pool,
+                                    hosts.error().describe());
+                  } else {
+                    for (const auto& host : hosts->hosts) {
+                      const auto name = host.value("name", "");
+                      if (unassigned.erase(name)) pools[name] = pool;
+                    }
+                  }
+                  next_rule(ctx, target, rule + 1, std::move(pools), std::move(unassigned),
+                            std::move(then));
+                });
   }
 
   void resolve_and_start(Context& ctx, std::shared_ptr<JobSpec> spec, const json& list,
@@ -723,9 +724,10 @@ class DevicesModule final : public Module {
           const auto taken = runner_->take_remote(std::move(results));
           if (taken.dropped)
             logger("mod.devices")
-                ->info("{} result(s) from workers dropped: duplicates, or their devices were "
-                       "recorded already",
-                       taken.dropped);
+                ->info(
+                    "{} result(s) from workers dropped: duplicates, or their devices were "
+                    "recorded already",
+                    taken.dropped);
         });
     ctx.log().info("remote pools through {} ({} item(s) waited)", describe(settings.redis),
                    early_items_.size());
@@ -739,11 +741,14 @@ class DevicesModule final : public Module {
     auto request = bus::schema::WorkJoinRequest::decode(args);
     if (!request) return reply.fail(request.error());
     if (!distribution_)
-      return reply.fail(fail(Errc::Unsupported, "this nautod has no remote pools "
-                                                "(modules.devices.distribution)"));
+      return reply.fail(fail(Errc::Unsupported,
+                             "this nautod has no remote pools "
+                             "(modules.devices.distribution)"));
     if (!dispatcher_)
-      return reply.fail(fail(Errc::Unavailable, "not ready: the Redis credential is not "
-                                                "resolved yet (" + redis_problem_ + ")"));
+      return reply.fail(fail(Errc::Unavailable,
+                             "not ready: the Redis credential is not "
+                             "resolved yet (" +
+                                 redis_problem_ + ")"));
     if (header.principal.empty() || request->pool.empty() || request->pool == "local")
       return reply.fail(fail(Errc::InvalidArgument, "work.join: a pool, from a verified worker"));
     worker_pools_[header.principal] = request->pool;
@@ -758,8 +763,7 @@ class DevicesModule final : public Module {
   }
 
   // work.credentials: only for devices of the pool the worker joined, inside its scope.
-  void worker_credentials(const json& args, const bus::Header& header, Context& ctx,
-                          Reply reply) {
+  void worker_credentials(const json& args, const bus::Header& header, Context& ctx, Reply reply) {
     auto request = bus::schema::WorkCredentialsRequest::decode(args);
     if (!request) return reply.fail(request.error());
     const auto joined = worker_pools_.find(header.principal);
@@ -777,27 +781,28 @@ class DevicesModule final : public Module {
     const auto pool = joined->second;
     auto answer = [this, &ctx, shared, pool, names, wanted = request->devices,
                    who = header.principal](const json& hosts) {
-      assign_pools(ctx, names, hosts, [this, &ctx, shared, pool, wanted, who, hosts](
-                                           std::map<std::string, std::string> pools) {
-        std::set<std::string> credentials;
-        for (const auto& device : wanted) {
-          const auto found = pools.find(device);
-          if (found == pools.end() || found->second != pool)
-            return shared->fail(fail(Errc::PermissionDenied,
-                                     "device " + device + " is not in pool " + pool));
-        }
-        for (const auto& host : hosts)
-          if (!host.value("credential", "").empty()) credentials.insert(host["credential"]);
-        ctx.request(bus::schema::VaultResolveRequest::kTopic,
-                    bus::to_body(json{{"names", credentials},
-                                      {"purpose", "worker " + who + " (pool " + pool + ")"}}),
-                    kLookupTimeoutMs, [shared](Result<std::string> resolved) {
-                      auto secrets = bus::from_reply(resolved);
-                      if (!secrets) return shared->fail(secrets.error());
-                      shared->ok_json(json{
-                          {"credentials", secrets->value("credentials", json::object())}});
-                    });
-      });
+      assign_pools(
+          ctx, names, hosts,
+          [this, &ctx, shared, pool, wanted, who, hosts](std::map<std::string, std::string> pools) {
+            std::set<std::string> credentials;
+            for (const auto& device : wanted) {
+              const auto found = pools.find(device);
+              if (found == pools.end() || found->second != pool)
+                return shared->fail(
+                    fail(Errc::PermissionDenied, "device " + device + " is not in pool " + pool));
+            }
+            for (const auto& host : hosts)
+              if (!host.value("credential", "").empty()) credentials.insert(host["credential"]);
+            ctx.request(bus::schema::VaultResolveRequest::kTopic,
+                        bus::to_body(json{{"names", credentials},
+                                          {"purpose", "worker " + who + " (pool " + pool + ")"}}),
+                        kLookupTimeoutMs, [shared](Result<std::string> resolved) {
+                          auto secrets = bus::from_reply(resolved);
+                          if (!secrets) return shared->fail(secrets.error());
+                          shared->ok_json(
+                              json{{"credentials", secrets->value("credentials", json::object())}});
+                        });
+          });
     };
     auto select = [this, &ctx, names, answer] {
       ctx.request(bus::schema::InventorySelectRequest::kTopic,

@@ -19,7 +19,8 @@ Result<std::optional<DistributionSettings>> read_distribution(const json& sectio
   const auto cert_file = r.string("cert_file", "");
   const auto key_file = r.string("key_file", "");
   s.signing_key = r.string("signing_key", "");
-  s.min_idle_ms = r.duration_ms("min_idle", 30'000, 1'000);
+  // At least 3 s: live workers claim their items in flight again every second.
+  s.min_idle_ms = r.duration_ms("min_idle", 30'000, 3'000);
   s.max_deliveries = static_cast<int>(r.integer("max_deliveries", 5, 1, 100));
   r.allow("pools");  // a list, read below
   const auto pools = section.value("pools", json());
@@ -47,8 +48,9 @@ Result<std::optional<DistributionSettings>> read_distribution(const json& sectio
       auto match = rule.string("match", "");
       if (auto done = rule.finish(); !done) problems.push_back(done.error().message);
       if (name.empty() || name == "local" || match.empty())
-        problems.push_back(at + ": give name (not 'local') and match, a selector such as "
-                                "\"site=lon\"");
+        problems.push_back(at +
+                           ": give name (not 'local') and match, a selector such as "
+                           "\"site=lon\"");
       else
         s.pools.emplace_back(std::move(name), std::move(match));
     }

@@ -130,14 +130,14 @@ json to_json(const JobSpec& spec) {
 
 json to_json(const DeviceOutcome& o) {
   auto out = json{{"device", o.device},
-              {"status", device_status_name(o.status)},
-              {"error_code", o.error_code},
-              {"error", o.error},
-              {"output", o.output},
-              {"attempts", o.attempts},
-              {"started_us", o.started_us},
-              {"finished_us", o.finished_us},
-              {"duration_ms", o.started_us ? (o.finished_us - o.started_us) / 1000 : 0}};
+                  {"status", device_status_name(o.status)},
+                  {"error_code", o.error_code},
+                  {"error", o.error},
+                  {"output", o.output},
+                  {"attempts", o.attempts},
+                  {"started_us", o.started_us},
+                  {"finished_us", o.finished_us},
+                  {"duration_ms", o.started_us ? (o.finished_us - o.started_us) / 1000 : 0}};
   if (!o.worker.empty()) out["worker"] = o.worker;
   return out;
 }

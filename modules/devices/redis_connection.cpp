@@ -10,6 +10,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,6 +76,19 @@ RedisReply convert(const redisReply* reply) {
       out.type = RedisReply::Type::Nil;
   }
   return out;
+}
+
+// OpenSSL writes with write(2), so a TLS write to a connection Redis closed raises SIGPIPE,
+// whose default action ends the process (plain sockets use MSG_NOSIGNAL). The thread that owns
+// the connection blocks it once; the write then fails with EPIPE, as it should.
+void block_sigpipe_on_this_thread() {
+  thread_local bool blocked = false;
+  if (blocked) return;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  blocked = true;
 }
 
 std::string encode(const std::vector<std::string>& args) {
@@ -214,6 +229,7 @@ struct RedisConnection::Transport {
                                      (e.key_file.empty() ? e.cert_file : e.key_file).c_str(),
                                      SSL_FILETYPE_PEM) != 1))
       return fail(Errc::InvalidConfig, "cannot load the client certificate " + e.cert_file, where);
+    block_sigpipe_on_this_thread();  // the handshake writes too
     tls = SSL_new(tls_context);
     if (!tls) return fail(Errc::Library, openssl_error(), where);
     SSL_set_fd(tls, fd);
@@ -256,6 +272,7 @@ struct RedisConnection::Transport {
       }
       return n;
     }
+    block_sigpipe_on_this_thread();
     const int n = SSL_write(tls, data, static_cast<int>(std::min<std::size_t>(size, 1 << 30)));
     if (n > 0) return n;
     const int error = SSL_get_error(tls, n);
@@ -276,6 +293,7 @@ struct RedisConnection::Transport {
       }
       return n > 0 ? n : -1;
     }
+    block_sigpipe_on_this_thread();  // a read may write (alerts, key updates)
     const int n = SSL_read(tls, data, static_cast<int>(size));
     if (n > 0) return n;
     const int error = SSL_get_error(tls, n);

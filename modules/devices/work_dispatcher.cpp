@@ -193,23 +193,20 @@ void WorkDispatcher::sender_loop() {
       auto opened = RedisConnection::open(settings_.redis, kRedisTimeoutMs);
       lock.lock();
       if (!opened) {
-        if (connected_ || error_.empty()) {
-          error_since_us_ = now_us();
-          log->error("Redis {}: {}; {} item(s) wait", describe(settings_.redis),
-                     opened.error().describe(), queue_.size() + batch.size());
-        }
-        connected_ = false;
-        error_ = opened.error().describe();
+        lock.unlock();
+        note_connection(opened.error().describe());
+        lock.lock();
         wake_.wait_for(lock, std::chrono::milliseconds(backoff_ms), [this] { return stopping_; });
         backoff_ms = std::min<std::int64_t>(backoff_ms * 2, 5'000);
         continue;
       }
-      if (!connected_ && !error_.empty())
-        log->info("Redis {} is back; sending the {} item(s) that waited", describe(settings_.redis),
+      if (!queue_.empty() || !batch.empty())
+        log->info("Redis {}: sending {} item(s)", describe(settings_.redis),
                   queue_.size() + batch.size());
       redis = std::move(*opened);
-      connected_ = true;
-      error_.clear();
+      lock.unlock();
+      note_connection("");
+      lock.lock();
       backoff_ms = 100;
       // A new connection: the groups are checked again (Redis may have lost them).
       pools_.clear();
@@ -309,8 +306,12 @@ void WorkDispatcher::results_loop() {
     }
     if (!redis || redis->broken()) {
       auto opened = RedisConnection::open(settings_.redis, kRedisTimeoutMs);
-      if (opened &&
-          ensure_group(**opened, streams::kResults, streams::kControlGroup, kRedisTimeoutMs)) {
+      Result<void> grouped = opened ? ensure_group(**opened, streams::kResults,
+                                                   streams::kControlGroup, kRedisTimeoutMs)
+                                    : Result<void>(opened.error());
+      // This thread always reads, so it is the one that notices an outage first.
+      note_connection(grouped ? "" : grouped.error().describe());
+      if (grouped) {
         redis = std::move(*opened);
         backoff_ms = 100;
         from = "0";
@@ -366,11 +367,29 @@ void WorkDispatcher::results_loop() {
   }
 }
 
+void WorkDispatcher::note_connection(const std::string& error) {
+  std::lock_guard lock(mutex_);
+  if (error.empty()) {
+    if (!error_.empty())
+      logger("mod.devices")->info("Redis {} answers again", describe(settings_.redis));
+    connected_ = true;
+    error_.clear();
+    return;
+  }
+  if (error_.empty()) {
+    error_since_us_ = now_us();
+    logger("mod.devices")
+        ->error("Redis {}: {}; dispatch stalls until it is back", describe(settings_.redis), error);
+  }
+  connected_ = false;
+  error_ = error;
+}
+
 json WorkDispatcher::status() const {
   std::lock_guard lock(mutex_);
   auto out = snapshot_;
   out["redis"] = {{"url", describe(settings_.redis)},
-                  {"connected", connected_ || (error_.empty() && sent_ > 0)},
+                  {"connected", connected_},
                   {"error", error_},
                   {"since_us", error_.empty() ? 0 : error_since_us_}};
   out["queued"] = queue_.size();

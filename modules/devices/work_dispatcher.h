@@ -70,6 +70,8 @@ class WorkDispatcher {
   bool add(RedisConnection& redis, std::vector<Queued>& batch);
   std::string next_id();
   void refresh_status(RedisConnection& redis);
+  /// Records whether Redis answers ("" when it does), logging the change. Takes the mutex.
+  void note_connection(const std::string& error);
 
   DispatcherSettings settings_;
   SigningKey key_;

@@ -136,6 +136,10 @@ void WorkerEngine::intake_loop() {
       }
       backoff_ms = 100;
       log->info("taking pool {}'s items from {}", settings_.pool, describe(settings_.redis));
+      // Other workers' items are claimed only after each live worker has had time to claim its
+      // own in flight again (its heartbeat does, every second): after an outage, every item
+      // looks idle for a while.
+      next_claim_us = steady_us() + settings_.min_idle_ms * 1000 / 2;
     }
     // Only as many items as there are free sessions: the rest stay in Redis for others.
     wake_.wait(lock, [this] { return stopping_ || stats_.in_flight < settings_.max_sessions; });
@@ -187,6 +191,7 @@ void WorkerEngine::refuse(RedisConnection& redis, const StreamEntry& entry,
   {
     std::lock_guard lock(mutex_);
     ++stats_.refused;
+    held_entries_.erase(entry.id);
   }
   (void)redis.pipeline(
       {{"XADD", streams::kRefused, "MAXLEN", "~", std::to_string(streams::kRefusedKept), "*",
@@ -200,6 +205,12 @@ void WorkerEngine::refuse(RedisConnection& redis, const StreamEntry& entry,
 void WorkerEngine::take(RedisConnection& redis, std::vector<StreamEntry> entries, bool claimed) {
   std::vector<Pending> taken;
   for (auto& entry : entries) {
+    if (claimed) {
+      // Our own items, still running here or waiting for their acknowledgement, claimed back
+      // after an outage made them look idle: they are not run twice.
+      std::lock_guard lock(mutex_);
+      if (held_entries_.count(entry.id)) continue;
+    }
     auto item = open_item({entry.field("i"), entry.field("s")}, settings_.control_key);
     if (!item) {
       refuse(redis, entry, item.error().message);
@@ -208,6 +219,10 @@ void WorkerEngine::take(RedisConnection& redis, std::vector<StreamEntry> entries
     if (item->pool != settings_.pool) {
       refuse(redis, entry, "the item is for pool '" + item->pool + "', not this worker's");
       continue;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      held_entries_.insert(entry.id);
     }
     Pending pending;
     pending.entry = std::move(entry);
@@ -233,8 +248,14 @@ void WorkerEngine::take(RedisConnection& redis, std::vector<StreamEntry> entries
                                : std::vector<std::string>{"HSETNX", sent_key, field, mark});
     }
   }
+  // Not decided (Redis went away): not ours to hold; claimed again later.
+  auto let_go = [&] {
+    std::lock_guard lock(mutex_);
+    for (const auto& p : taken)
+      held_entries_.erase(p.entry.id);
+  };
   auto replies = redis.pipeline(checks, kRedisTimeoutMs);
-  if (!replies) return;  // not acknowledged: delivered again (or claimed) later
+  if (!replies) return let_go();
   std::size_t at = 0;
   std::set<std::string> cancelled;
   for (const auto& job : jobs)
@@ -286,7 +307,7 @@ void WorkerEngine::take(RedisConnection& redis, std::vector<StreamEntry> entries
   }
   if (!marks.empty()) {
     auto marked = redis.pipeline(marks, kRedisTimeoutMs);
-    if (!marked) return;
+    if (!marked) return let_go();
     for (std::size_t i = 0; i < marking.size(); ++i) {
       if ((*marked)[i].integer == 1) {
         marking[i]->sent = true;
@@ -406,10 +427,10 @@ void WorkerEngine::heartbeat(RedisConnection& redis) {
     commands.push_back({"HSET", streams::kWorkers, settings_.name, beat.dump()});
     // The items in flight are claimed again by this worker, which resets their idle time: a
     // device slower than min_idle is not taken for abandoned.
-    if (!in_flight_entries_.empty()) {
+    if (!held_entries_.empty()) {
       std::vector<std::string> claim = {"XCLAIM", stream_, streams::kWorkersGroup, settings_.name,
                                         "0"};
-      claim.insert(claim.end(), in_flight_entries_.begin(), in_flight_entries_.end());
+      claim.insert(claim.end(), held_entries_.begin(), held_entries_.end());
       claim.push_back("JUSTID");
       commands.push_back(std::move(claim));
     }
@@ -516,6 +537,8 @@ void WorkerEngine::results_loop() {
       if (redis && !redis->broken()) wake_.wait_for(lock, std::chrono::milliseconds(backoff_ms));
     } else {
       stats_.done += static_cast<std::int64_t>(batch.size());
+      for (const auto& f : batch)
+        held_entries_.erase(f.entry);
     }
   }
 }

@@ -117,7 +117,10 @@ class WorkerEngine {
   bool stopping_ = false;
   bool loops_stopped_ = false;  // every fiber has ended: nothing more will finish
   std::deque<Finished> finished_;
-  std::set<std::string> in_flight_entries_;
+  std::set<std::string> in_flight_entries_;  // running on a fiber
+  // Taken and not yet acknowledged (running, or its result waiting to be written): claimed
+  // again by the heartbeat, and never run a second time when a claim hands them back.
+  std::set<std::string> held_entries_;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> job_cancel_;  // jobs in flight
   std::map<std::string, int> job_items_;                                  // in flight per job
   WorkerStats stats_;

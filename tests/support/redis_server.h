@@ -1,8 +1,8 @@
 #pragma once
 // RedisServer: a real redis-server (Debian's) for a test, on a claimed loopback port, with its
-// own config, directory, PID file and an ACL user `nauto` (password `test-pass`); the default
-// user is off. AOF persistence on, so a restart() keeps what was written. Stopped (SIGTERM,
-// then SIGKILL) when the object goes. kill() stops it at once, as a crash would.
+// own config, directory, PID file and an ACL user `nauto` (password `test-pass`). AOF persistence
+// on, so a restart() keeps what was written. Stopped (SIGTERM, then SIGKILL) when the object goes.
+// kill() stops it at once, as a crash would.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -27,7 +27,10 @@ class RedisServer {
         << "bind 127.0.0.1\nport " << port_ << "\ndir " << dir_.path << "\npidfile " << dir_.path
         << "/redis.pid\nlogfile " << dir_.path
         << "/redis.log\ndaemonize no\nappendonly yes\nappendfsync always\nsave \"\"\n"
-        << "user default off\nuser nauto on >test-pass ~nauto:* &* +@all\n";
+        // The default user keeps the same rights (an unused password): Redis 7.0 replays the
+        // AOF's MULTI/EXEC blocks with its ACL (docs/workers.md).
+        << "user default on >unused-default-pass ~nauto:* &* +@all\n"
+        << "user nauto on >test-pass ~nauto:* &* +@all\n";
     start();
   }
   ~RedisServer() { stop(); }
