@@ -157,14 +157,34 @@ class DevicesModule final : public Module {
     if (!guard) return std::move(guard).error();
     guard_ = std::move(*guard);
     JobStore job_store(*ctx.store());
-    auto interrupted = job_store.mark_interrupted();
+    // Jobs with devices in remote pools go on where Redis is configured: their workers did not
+    // stop with nautod, and their results wait in the results group.
+    std::vector<json> resumable;
+    const bool distributed = !ctx.config().value("distribution", json()).is_null();
+    auto interrupted = job_store.mark_interrupted(distributed ? &resumable : nullptr);
     if (!interrupted) return std::move(interrupted).error();
     for (const auto& id : *interrupted) {
       ctx.log().warn("job {} was running when nautod stopped; marked interrupted", id);
       (void)ctx.publish(bus::schema::JobInterruptedEvent::kTopic, bus::to_body(json{{"id", id}}));
     }
     runner_ = std::make_unique<JobRunner>(*options, *ctx.store(), *catalog_);
-    if (auto distributed = start_distribution(ctx); !distributed) return distributed;
+    if (auto started = start_distribution(ctx); !started) return started;
+    for (auto& record : resumable) {
+      const auto id = record.value("id", "");
+      auto recorded = job_store.recorded_devices(id);
+      if (!recorded) return std::move(recorded).error();
+      auto copy = record;
+      auto waiting = runner_->resume(std::move(record), *recorded);
+      if (!waiting) {
+        ctx.log().error("job {} cannot be resumed: {}; marked interrupted", id,
+                        waiting.error().describe());
+        copy["state"] = job_state_name(JobState::Interrupted);
+        copy["note"] = "not resumed: " + waiting.error().describe();
+        (void)job_store.put_job(copy);
+        continue;
+      }
+      ctx.log().info("job {} resumed: {} device(s) in remote pools still to report", id, *waiting);
+    }
     // Retention: now, then daily (README, "Retention").
     sweep(ctx);
     ctx.every(std::chrono::hours(24), [this, &ctx] { sweep(ctx); });

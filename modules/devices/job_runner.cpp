@@ -115,6 +115,15 @@ JobRunner::~JobRunner() {
     record(*done.job, done.outcome);
   flush_results();
   for (auto& job : jobs_) {
+    if (!job->remote.empty()) {
+      // Its workers go on, and their results wait in Redis: the next nautod resumes it.
+      job->record["counts"] = to_json(job->counts);
+      job->record["note"] = "nautod stopped; " + std::to_string(job->remote.size()) +
+                            " device(s) in remote pools still to report";
+      if (auto written = job_store_.put_job(job->record); !written)
+        logger("mod.devices")->error("job {}: {}", job->id, written.error().describe());
+      continue;
+    }
     job->record["state"] = job_state_name(JobState::Interrupted);
     job->counts.running = 0;
     job->record["counts"] = to_json(job->counts);
@@ -166,7 +175,20 @@ Result<std::string> JobRunner::start(JobSpec spec, std::vector<JobDevice> device
   job->record["state"] = job_state_name(JobState::Running);
   job->record["counts"] = to_json(job->counts);
   job->record["created_us"] = job->started_us;
-  if (!pools.empty()) job->record["pools"] = pools;
+  if (!pools.empty()) {
+    // What a restarted nautod needs to resume the job (resume()): which devices went to which
+    // pool, and which ran here.
+    job->record["pools"] = pools;
+    json remote = json::object(), local = json::array();
+    for (const auto& device : job->devices) {
+      if (device.pool.empty())
+        local.push_back(device.target.name);
+      else
+        remote[device.pool].push_back(device.target.name);
+    }
+    job->record["remote"] = std::move(remote);
+    job->record["local"] = std::move(local);
+  }
   if (auto written = job_store_.put_job(job->record); !written) return std::move(written).error();
   std::vector<WorkItem> items;
   for (const auto& [name, index] : job->remote) {
@@ -212,6 +234,62 @@ Result<void> JobRunner::cancel(const std::string& id) {
   dispatcher_wake_.notify_one();
   if (remote_ttl_ms > 0) remote_.cancel(id, remote_ttl_ms);
   return ok();
+}
+
+Result<std::size_t> JobRunner::resume(json stored, const std::set<std::string>& recorded) {
+  auto job = std::make_shared<Job>();
+  job->id = stored.value("id", "");
+  auto spec_json = stored.value("spec", json::object());
+  const auto principal = spec_json.value("principal", "");
+  spec_json.erase("principal");
+  auto spec = parse_job_spec(spec_json);
+  if (!spec) return std::move(spec).error();
+  job->spec = std::move(*spec);
+  job->spec.principal = principal;
+  job->started_us = stored.value("created_us", now_us());
+  job->started_steady = steady_us() - (now_us() - job->started_us);
+  const auto timeout =
+      job->spec.job_timeout_ms ? job->spec.job_timeout_ms : options_.job_timeout_ms;
+  job->deadline_steady = job->started_steady + timeout * 1000;
+  // The devices that ran here and had not finished are recorded as interrupted; the remote
+  // ones without a result are waited for again.
+  std::vector<DeviceOutcome> interrupted;
+  for (const auto& name : stored.value("local", json::array())) {
+    if (!name.is_string() || recorded.count(name.get<std::string>())) continue;
+    DeviceOutcome outcome;
+    outcome.device = name.get<std::string>();
+    outcome.status = DeviceStatus::Failed;
+    outcome.error_code = "unavailable";
+    outcome.error = "interrupted: nautod stopped while the device ran here";
+    outcome.finished_us = now_us();
+    interrupted.push_back(std::move(outcome));
+  }
+  const auto remote = stored.value("remote", json::object());  // items() needs a living object
+  for (const auto& [pool, names] : remote.items()) {
+    for (const auto& name : names) {
+      if (!name.is_string() || recorded.count(name.get<std::string>())) continue;
+      JobDevice device;
+      device.target.name = name.get<std::string>();
+      device.pool = pool;
+      job->remote[device.target.name] = job->devices.size();
+      job->devices.push_back(std::move(device));
+    }
+  }
+  auto counts = job_store_.count_results(job->id, stored["counts"].value("total", std::int64_t{0}));
+  if (!counts) return std::move(counts).error();
+  job->counts = *counts;
+  job->counts.pending = 0;
+  job->counts.running = static_cast<std::int64_t>(job->remote.size());
+  job->record = std::move(stored);
+  job->record["resumed_us"] = now_us();
+  const auto waiting = job->remote.size();
+  std::lock_guard lock(mutex_);
+  for (const auto& outcome : interrupted)
+    this->record(*job, outcome);
+  jobs_.push_back(job);
+  dispatch_needed_ = true;
+  dispatcher_wake_.notify_one();
+  return waiting;
 }
 
 void JobRunner::set_remote(RemoteWork remote) {

@@ -118,6 +118,11 @@ class JobRunner {
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
 
+  /// At start-up, a job a previous nautod left running with devices in remote pools (its
+  /// record, and the devices with a stored result): its remote devices without a result are
+  /// waited for again (their workers went on; results queue in Redis), the devices that ran
+  /// here unfinished are recorded as interrupted. Returns how many remote devices it waits for.
+  Result<std::size_t> resume(nlohmann::json record, const std::set<std::string>& recorded);
   /// Remote pools' devices go to `remote` (set before the first start()).
   void set_remote(RemoteWork remote);
   /// Results from workers (any thread but a session loop): each that a running job waits for

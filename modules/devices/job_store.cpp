@@ -121,7 +121,21 @@ Result<JobCounts> JobStore::count_results(const std::string& job, std::int64_t t
   return counts;
 }
 
-Result<std::vector<std::string>> JobStore::mark_interrupted() {
+Result<std::set<std::string>> JobStore::recorded_devices(const std::string& job) const {
+  std::set<std::string> devices;
+  std::string after;
+  for (;;) {
+    auto page = results(job, "", after, 4096);
+    if (!page) return std::move(page).error();
+    for (const auto& result : *page)
+      devices.insert(result.value("device", ""));
+    if (page->size() < 4096) break;
+    after = page->back().value("device", "");
+  }
+  return devices;
+}
+
+Result<std::vector<std::string>> JobStore::mark_interrupted(std::vector<json>* resumable) {
   std::vector<std::string> interrupted;
   store::ScanOptions scan;
   scan.limit = 100000;
@@ -130,6 +144,10 @@ Result<std::vector<std::string>> JobStore::mark_interrupted() {
   for (const auto& [key, value] : *page) {
     auto doc = bus::from_body(value);
     if (!doc || doc->value("state", "") != "running") continue;
+    if (resumable && doc->contains("remote")) {
+      resumable->push_back(std::move(*doc));
+      continue;
+    }
     auto counts = count_results(key, (*doc)["counts"].value("total", std::int64_t{0}));
     if (!counts) return std::move(counts).error();
     (*doc)["state"] = job_state_name(JobState::Interrupted);

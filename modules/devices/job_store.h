@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,8 +59,13 @@ class JobStore {
   Result<std::uint64_t> sweep(const JobRetention& retention, std::int64_t now_us,
                               const std::string& keep_from);
   /// At start-up: jobs left "running" by a previous nautod are marked interrupted, with the
-  /// counts of the devices that had finished. Returns their ids.
-  Result<std::vector<std::string>> mark_interrupted();
+  /// counts of the devices that had finished. Returns their ids. With `resumable`, jobs that
+  /// sent devices to remote pools (a "remote" field) are left running and go there instead:
+  /// their workers' results are still coming (JobRunner::resume).
+  Result<std::vector<std::string>> mark_interrupted(
+      std::vector<nlohmann::json>* resumable = nullptr);
+  /// The devices of a job that have a stored result.
+  Result<std::set<std::string>> recorded_devices(const std::string& job) const;
 
  private:
   store::Store& store_;

@@ -22,6 +22,8 @@ constexpr std::int64_t kRedisTimeoutMs = 10'000;
 constexpr std::int64_t kReadBlockMs = 1'000;
 constexpr std::int64_t kHeartbeatUs = 1'000'000;
 constexpr std::int64_t kCredentialLifetimeUs = 10'000'000;
+// How long the intake waits after the control node could not give credentials.
+constexpr std::int64_t kCredentialPauseUs = 2'000'000;
 constexpr std::size_t kResultsBatch = 512;
 // How long a stopping worker lets its devices in flight finish before cancelling them.
 constexpr std::int64_t kStopGraceMs = 20'000;
@@ -144,6 +146,10 @@ void WorkerEngine::intake_loop() {
     // Only as many items as there are free sessions: the rest stay in Redis for others.
     wake_.wait(lock, [this] { return stopping_ || stats_.in_flight < settings_.max_sessions; });
     if (stopping_) break;
+    if (const auto pause = pause_until_us_ - steady_us(); pause > 0) {
+      wake_.wait_for(lock, std::chrono::microseconds(pause), [this] { return stopping_; });
+      continue;
+    }
     const auto free = settings_.max_sessions - stats_.in_flight;
     lock.unlock();
     const auto now = steady_us();
@@ -327,6 +333,22 @@ void WorkerEngine::take(RedisConnection& redis, std::vector<StreamEntry> entries
   for (const auto& p : taken)
     if (!p.outcome && !p.refused) running.push_back(&p.item);
   auto credentials = running.empty() ? Result<json>(json::object()) : credentials_for(running);
+  if (!credentials && drivers::is_transient(credentials.error())) {
+    // The control node cannot answer now (restarting, unreachable): nothing is decided. The
+    // pushes' sent marks go, the items stay pending and are claimed again after min_idle.
+    logger("mod.worker")
+        ->warn("credentials unavailable ({}); {} item(s) left pending for later",
+               credentials.error().describe(), taken.size());
+    std::vector<std::vector<std::string>> unmark;
+    for (const auto& p : taken)
+      if (p.sent && !p.outcome)
+        unmark.push_back({"HDEL", sent_key, streams::sent_field(p.item.job, p.item.device)});
+    if (!unmark.empty()) (void)redis.pipeline(unmark, kRedisTimeoutMs);
+    let_go();
+    std::lock_guard lock(mutex_);
+    pause_until_us_ = steady_us() + kCredentialPauseUs;
+    return;
+  }
   for (auto& p : taken) {
     if (p.refused) continue;
     if (!p.outcome && !credentials)

@@ -115,7 +115,9 @@ class WorkerEngine {
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // intake: a session freed; results: a result or a stop
   bool stopping_ = false;
-  bool loops_stopped_ = false;  // every fiber has ended: nothing more will finish
+  bool loops_stopped_ = false;
+  std::int64_t pause_until_us_ = 0;  // steady: no intake before (credentials unavailable)  // every
+                                     // fiber has ended: nothing more will finish
   std::deque<Finished> finished_;
   std::set<std::string> in_flight_entries_;  // running on a fiber
   // Taken and not yet acknowledged (running, or its result waiting to be written): claimed

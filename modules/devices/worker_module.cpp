@@ -169,14 +169,32 @@ class WorkerModule final : public Module {
     }
     for (auto& ask : asks) {
       auto promise = std::make_shared<std::promise<Result<json>>>(std::move(ask.answer));
-      ctx.request(bus::schema::WorkCredentialsRequest::kTopic,
-                  bus::to_body(json{{"devices", ask.devices}}), kCallTimeoutMs,
-                  [promise](Result<std::string> answer) {
-                    auto body = bus::from_reply(answer);
-                    if (!body) return promise->set_value(body.error());
-                    promise->set_value(body->value("credentials", json::object()));
-                  });
+      ask_credentials(ctx, std::move(ask.devices), promise, true);
     }
+  }
+
+  // A control node that restarted has forgotten who joined: the worker joins again, once, and
+  // asks again.
+  void ask_credentials(Context& ctx, std::vector<std::string> devices,
+                       std::shared_ptr<std::promise<Result<json>>> promise, bool may_rejoin) {
+    ctx.request(bus::schema::WorkCredentialsRequest::kTopic,
+                bus::to_body(json{{"devices", devices}}), kCallTimeoutMs,
+                [this, &ctx, devices, promise, may_rejoin](Result<std::string> answer) {
+                  auto body = bus::from_reply(answer);
+                  if (!body && may_rejoin && body.error().code == Errc::PermissionDenied &&
+                      body.error().message.find("has not joined") != std::string::npos) {
+                    return ctx.request(bus::schema::WorkJoinRequest::kTopic,
+                                       bus::to_body(json{{"pool", config_.settings.pool},
+                                                         {"host", config_.settings.host}}),
+                                       kCallTimeoutMs,
+                                       [this, &ctx, devices, promise](Result<std::string> joined) {
+                                         if (!joined) return promise->set_value(joined.error());
+                                         ask_credentials(ctx, devices, promise, false);
+                                       });
+                  }
+                  if (!body) return promise->set_value(body.error());
+                  promise->set_value(body->value("credentials", json::object()));
+                });
   }
 
   struct Ask {
