@@ -250,10 +250,13 @@ void WorkDispatcher::refresh_status(RedisConnection& redis) {
     auto beat = json::parse(workers->elements[i + 1].text, nullptr, false);
     if (!beat.is_object()) continue;
     beat["name"] = workers->elements[i].text;
-    const auto age = now - beat.value("beat_us", std::int64_t{0});
+    const auto beat_us = beat.find("beat_us");
+    if (beat_us == beat.end() || !beat_us->is_number_integer() || !beat["pool"].is_string())
+      continue;  // not a worker's heartbeat
+    const auto age = now - beat_us->get<std::int64_t>();
     beat["age_ms"] = age / 1000;
     beat["alive"] = age < kAliveUs;
-    pools.insert(beat.value("pool", ""));
+    pools.insert(beat["pool"].get<std::string>());
     worker_list.push_back(std::move(beat));
   }
   json pool_list = json::array();

@@ -1,5 +1,9 @@
 #include "work_item.h"
 
+#include <limits>
+#include <optional>
+#include <type_traits>
+
 #include "nauto/base/digest.h"
 
 namespace nauto::devices {
@@ -18,10 +22,38 @@ Result<json> parse_object(std::string_view text, const char* what) {
   return document;
 }
 
+// A whole number that fits T: nlohmann's get<integer>() of a float out of range is undefined
+// behaviour (found by fuzz_work_item), so only integers are read as integers.
+template <typename T>
+std::optional<T> whole_number(const json& value) {
+  if (value.is_number_unsigned()) {
+    const auto n = value.get<std::uint64_t>();
+    if (n > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return std::nullopt;
+    return static_cast<T>(n);
+  }
+  if (!value.is_number_integer()) return std::nullopt;
+  const auto n = value.get<std::int64_t>();
+  if (n < std::numeric_limits<T>::min() || n > std::numeric_limits<T>::max()) return std::nullopt;
+  return static_cast<T>(n);
+}
+
+// An optional whole number: `fallback` when absent, an error when present and not one.
+template <typename T>
+Result<T> whole_or(const json& document, const char* name, T fallback, const char* what) {
+  const auto it = document.find(name);
+  if (it == document.end()) return fallback;
+  if (auto n = whole_number<T>(*it)) return *n;
+  return fail(Errc::Malformed, std::string(what) + ": " + name + " is not a whole number");
+}
+
 template <typename T>
 Result<T> field(const json& document, const char* name, const char* what) {
   const auto it = document.find(name);
   if (it == document.end()) return fail(Errc::Malformed, std::string(what) + " has no " + name);
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (auto n = whole_number<T>(*it)) return *n;
+    return fail(Errc::Malformed, std::string(what) + ": " + name + " is not a whole number");
+  }
   try {
     return it->get<T>();
   } catch (const json::exception&) {
@@ -38,6 +70,10 @@ DeviceStatus status_from_name(std::string_view name) {
 }
 
 }  // namespace
+
+// open_item and open_result without their guard against exceptions.
+static Result<WorkItem> decode_item(const SignedItem& signed_item, std::string_view public_key);
+static Result<WorkResult> decode_result(const SignedItem& sealed, const SigningKey& control_key);
 
 json item_spec_json(const JobSpec& spec) {
   return json{{"kind", job_kind_name(spec.kind)},
@@ -81,10 +117,15 @@ Result<JobSpec> item_spec_from_json(const json& s) {
     spec.redact_secrets = s.at("redact_secrets").get<bool>();
     spec.restore_secrets = s.at("restore_secrets").get<bool>();
     spec.save = s.at("save").get<bool>();
-    spec.confirm_minutes = s.at("confirm_minutes").get<int>();
+    auto minutes = whole_number<int>(s.at("confirm_minutes"));
+    auto timeout = whole_number<std::int64_t>(s.at("device_timeout_ms"));
+    auto attempts = whole_number<int>(s.at("attempts"));
+    if (!minutes || !timeout || !attempts)
+      return fail(Errc::Malformed, "the item's spec: a number that is not a whole number");
+    spec.confirm_minutes = *minutes;
     spec.confirm_commit = s.at("confirm_commit").get<bool>();
-    spec.device_timeout_ms = s.at("device_timeout_ms").get<std::int64_t>();
-    spec.attempts = s.at("attempts").get<int>();
+    spec.device_timeout_ms = *timeout;
+    spec.attempts = *attempts;
     spec.lock_fail_fast = s.at("lock_fail_fast").get<bool>();
   } catch (const json::exception& e) {
     return fail(Errc::Malformed, std::string("the item's spec: ") + e.what());
@@ -108,6 +149,15 @@ SignedItem sign_item(const WorkItem& item, const SigningKey& key) {
 }
 
 Result<WorkItem> open_item(const SignedItem& signed_item, std::string_view public_key) {
+  // Decoding never throws out of here: a field of the wrong type is a malformed item.
+  try {
+    return decode_item(signed_item, public_key);
+  } catch (const json::exception& e) {
+    return fail(Errc::Malformed, std::string("the item: ") + e.what());
+  }
+}
+
+static Result<WorkItem> decode_item(const SignedItem& signed_item, std::string_view public_key) {
   if (!signature_valid(public_key, signed_item.payload, signed_item.signature))
     return fail(Errc::Untrusted,
                 "the item's signature does not verify with the control node's key: forged or "
@@ -165,6 +215,14 @@ SignedItem seal_result(const WorkResult& result, std::string_view worker_key) {
 }
 
 Result<WorkResult> open_result(const SignedItem& sealed, const SigningKey& control_key) {
+  try {
+    return decode_result(sealed, control_key);
+  } catch (const json::exception& e) {
+    return fail(Errc::Malformed, std::string("the result: ") + e.what());
+  }
+}
+
+static Result<WorkResult> decode_result(const SignedItem& sealed, const SigningKey& control_key) {
   auto document = parse_object(sealed.payload, "the result");
   if (!document) return std::move(document).error();
   WorkResult result;
@@ -189,9 +247,15 @@ Result<WorkResult> open_result(const SignedItem& sealed, const SigningKey& contr
     o.error_code = outcome.value("error_code", "");
     o.error = outcome.value("error", "");
     o.output = outcome.value("output", json());
-    o.attempts = outcome.value("attempts", 0);
-    o.started_us = outcome.value("started_us", std::int64_t{0});
-    o.finished_us = outcome.value("finished_us", std::int64_t{0});
+    auto attempts = whole_or<int>(outcome, "attempts", 0, "the result");
+    auto started = whole_or<std::int64_t>(outcome, "started_us", 0, "the result");
+    auto finished = whole_or<std::int64_t>(outcome, "finished_us", 0, "the result");
+    if (!attempts) return std::move(attempts).error();
+    if (!started) return std::move(started).error();
+    if (!finished) return std::move(finished).error();
+    o.attempts = *attempts;
+    o.started_us = *started;
+    o.finished_us = *finished;
     o.worker = result.worker;
   } catch (const json::exception& e) {
     return fail(Errc::Malformed, std::string("the result's outcome: ") + e.what());

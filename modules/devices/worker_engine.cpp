@@ -279,7 +279,9 @@ void WorkerEngine::take(RedisConnection& redis, std::vector<StreamEntry> entries
     const auto& item = p.item;
     if (sent && claimed && !sent->is_nil()) {
       const auto by = json::parse(sent->text, nullptr, false);
-      const auto worker = by.is_object() ? by.value("worker", "?") : "?";
+      const auto worker = by.is_object() && by["worker"].is_string()
+                              ? by["worker"].get<std::string>()
+                              : std::string("?");
       p.outcome = decided(item, DeviceStatus::Failed, Errc::Unavailable,
                           "outcome unknown after worker loss: worker " + worker +
                               " had started the push when it stopped; not repeated - check "

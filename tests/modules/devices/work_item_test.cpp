@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "nauto/base/digest.h"
 #include "support/temp_dir.h"
 
 using namespace nauto;
@@ -126,4 +127,45 @@ TEST_CASE("a result is vouched for by its worker's key and no other") {
   auto edited = sealed;
   edited.payload.replace(edited.payload.find("timeout"), 7, "ok\",\"x");
   CHECK_FALSE(open_result(edited, *key));
+}
+
+TEST_CASE("numbers that are not whole numbers are refused, not converted (fuzz_work_item)") {
+  test::TempDir dir;
+  auto key = SigningKey::open_or_create(dir.path + "/control.key", "the test key");
+  REQUIRE(key);
+  // The crash fuzz_work_item found: a float too large for an integer, where one is read.
+  auto item = json::parse(sign_item(sample_item(), *key).payload);
+  item["deadline_us"] = 1.79658e+22;
+  const auto payload = item.dump();
+  auto refused = open_item({payload, key->sign(payload)}, key->public_key());
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == Errc::Malformed);
+  auto spec_item = json::parse(sign_item(sample_item(), *key).payload);
+  spec_item["spec"]["attempts"] = 1e300;
+  const auto spec_payload = spec_item.dump();
+  CHECK_FALSE(open_item({spec_payload, key->sign(spec_payload)}, key->public_key()));
+
+  const auto result = json{{"v", 1},
+                           {"job", "j"},
+                           {"device", "r1"},
+                           {"worker", "w"},
+                           {"outcome", {{"status", "ok"}, {"attempts", -1e40}}}}
+                          .dump();
+  auto bad = open_result({result, hmac_sha256_hex(worker_result_key(*key, "w"), result)}, *key);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().code == Errc::Malformed);
+}
+
+TEST_CASE("fields of the wrong type are a malformed item or result, never an exception") {
+  test::TempDir dir;
+  auto key = SigningKey::open_or_create(dir.path + "/control.key", "the test key");
+  REQUIRE(key);
+  auto item = json::parse(sign_item(sample_item(), *key).payload);
+  item["host"]["name"] = 7;
+  const auto payload = item.dump();
+  auto refused = open_item({payload, key->sign(payload)}, key->public_key());
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == Errc::Malformed);
+  const auto result = json{{"v", 1}, {"job", "j"}, {"device", "r1"}, {"worker", 5}}.dump();
+  CHECK_FALSE(open_result({result, ""}, *key));
 }
