@@ -16,6 +16,49 @@ double number_of(const json& j, const char* key) {
   return it != j.end() && it->is_number() ? it->get<double>() : 0;
 }
 
+// The remote pools as workers.list shows them: Redis reachable, what waits, each pool's backlog,
+// each worker's heartbeat and counters.
+void render_workers(Exposition& out, const json& w) {
+  if (!w.is_object()) return;
+  const auto redis = w.value("redis", json::object());
+  out.add("nauto_workers_redis_up", Type::Gauge, "1 while the control node reaches Redis", {},
+          redis.value("connected", false) ? 1 : 0);
+  out.add("nauto_workers_queued_items", Type::Gauge,
+          "Items signed and waiting to be written to Redis", {}, number_of(w, "queued"));
+  out.add("nauto_workers_items_sent_total", Type::Counter, "Items written to the pools' streams",
+          {}, number_of(w, "sent"));
+  out.add("nauto_workers_results_total", Type::Counter, "Results read from the workers", {},
+          number_of(w, "results"));
+  out.add("nauto_workers_forged_results_total", Type::Counter,
+          "Results refused: their MAC did not verify", {}, number_of(w, "forged_results"));
+  for (const auto& pool : w.value("pools", json::array())) {
+    const Labels l{{"pool", pool.value("pool", "")}};
+    out.add("nauto_pool_lag_items", Type::Gauge, "Items no worker of the pool has taken yet", l,
+            number_of(pool, "lag"));
+    out.add("nauto_pool_pending_items", Type::Gauge,
+            "Items the pool's workers took and have not acknowledged", l,
+            number_of(pool, "pending"));
+    out.add("nauto_pool_workers", Type::Gauge, "Workers of the pool with a recent heartbeat", l,
+            number_of(pool, "workers"));
+  }
+  for (const auto& worker : w.value("workers", json::array())) {
+    const Labels l{{"worker", worker.value("name", "")}, {"pool", worker.value("pool", "")}};
+    out.add("nauto_worker_up", Type::Gauge, "1 while the worker's heartbeat is recent", l,
+            worker.value("alive", false) ? 1 : 0);
+    out.add("nauto_worker_heartbeat_age_seconds", Type::Gauge, "Since the worker's last heartbeat",
+            l, number_of(worker, "age_ms") / 1000);
+    out.add("nauto_worker_in_flight_items", Type::Gauge, "Devices the worker runs now", l,
+            number_of(worker, "in_flight"));
+    out.add("nauto_worker_items_done_total", Type::Counter, "Results the worker wrote", l,
+            number_of(worker, "done"));
+    out.add("nauto_worker_items_claimed_total", Type::Counter,
+            "Items the worker claimed from stopped workers", l, number_of(worker, "claimed"));
+    out.add("nauto_worker_items_refused_total", Type::Counter,
+            "Items the worker refused (forged, altered, another pool's)", l,
+            number_of(worker, "refused"));
+  }
+}
+
 }  // namespace
 
 SelfMetrics::SelfMetrics() = default;
@@ -46,6 +89,7 @@ void SelfMetrics::on_run_step(const std::string& kind, const std::string& state,
 
 void SelfMetrics::render(Exposition& out) const {
   out.add("nauto_up", Type::Gauge, "1 while nautod answers", {}, 1);
+  render_workers(out, workers_);
   if (status_.is_object()) {
     out.add("nauto_uptime_seconds", Type::Gauge, "Seconds since nautod started", {},
             number_of(status_, "uptime_s"));

@@ -619,6 +619,12 @@ class TelemetryModule final : public Module {
                   [this](Result<std::string> body) {
                     if (auto status = bus::from_reply(body)) self_.set_status(std::move(*status));
                   });
+    // Remote pools, where the devices module has them (an error answer: none here).
+    ctx_->request(schema::WorkersListRequest::kTopic, bus::to_body(json::object()), 5000,
+                  [this](Result<std::string> body) {
+                    auto workers = bus::from_reply(body);
+                    self_.set_workers(workers ? std::move(*workers) : json());
+                  });
     for (const char* service :
          {schema::SyslogStatsRequest::kTopic, schema::SnmpTrapStatsRequest::kTopic,
           schema::WebhookStatsRequest::kTopic}) {

@@ -137,7 +137,7 @@ def main():
     work = tempfile.mkdtemp(prefix="nauto-workers-it-")
     fleet_base, _fleet_claim = port_block.claim(1100)
     base, _claim = port_block.claim()
-    redis_port, control_port = base, base + 1
+    redis_port, control_port, metrics_port = base, base + 1, base + 2
     ca, cert, key = test_ca.make_ca(work)
     lab = lab_process.Lab(LAB, work, fleet_base, """- {platform: cisco_ios, count: 500, site: lon}
   - {platform: cisco_ios, count: 500, site: sin}
@@ -175,6 +175,7 @@ auth:
     - {{key: "{rogue_public}", name: rogue, roles: [viewer]}}
 modules:
   journal: {{max_age: 1h}}
+  telemetry: {{listen: "127.0.0.1:{metrics_port}", self_interval: 1s}}
   inventory: {{files: [{lab.inventory()}]}}
   vault: {{}}
   devices:
@@ -307,6 +308,17 @@ modules:
         check("nauto workers shows w-lon-1 dead",
               wait_until(10, lambda: not {w["name"]: w for w in status()["workers"]}
                          .get("w-lon-1", {}).get("alive", True)))
+        def metrics():
+            import urllib.request
+            return urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                          timeout=10).read().decode()
+        check("telemetry's /metrics shows the pools and workers",
+              wait_until(15, lambda: 'nauto_pool_workers{pool="emea"}' in metrics() and
+                         'nauto_worker_up{pool="emea",worker="w-lon-1"} 0' in metrics() and
+                         'nauto_worker_items_claimed_total{pool="emea",worker="w-lon-2"}'
+                         in metrics()),
+              "\n".join(line for line in metrics().splitlines()
+                        if "worker" in line and not line.startswith("#"))[:600])
         rc, table, _ = nauto("workers")
         check("nauto workers prints pools and workers",
               rc == 0 and "emea" in table and "apac" in table and "DEAD" in table, table[:600])
