@@ -427,8 +427,8 @@ modules:
                                        "approved_diff_sha256": "", "redact_secrets": False,
                                        "restore_secrets": False, "save": False,
                                        "confirm_minutes": 0, "confirm_commit": False,
-                                       "device_timeout_ms": 0, "attempts": 0,
-                                       "lock_fail_fast": False},
+                                       "device_timeout": 0, "attempts": 0,
+                                       "lock": "wait"},
                               "host": {"name": lon[0]}, "deadline_us": 4102444800000000,
                               "issued_us": 1})
         redis.cli("XADD", "nauto:work:emea", "*", "i", payload, "s",
