@@ -358,12 +358,27 @@ modules:
         slow(lon, 0)
         w1.start()
 
+        def done_counts():
+            return {w["name"]: w["done"] for w in status()["workers"]}
+
+        def slow_apac_job():
+            """A job over apac's 500 slowed devices, once w-sin-1 has done 50 of them: the
+            workers' done counts before it, and its id."""
+            slow(sin, 150)
+            before = done_counts()
+            job_id = detach("run", "--commands", "show version", "--target", "site=sin")
+            wait_until(30, lambda: done_counts().get("w-sin-1", 0) > before["w-sin-1"] + 50)
+            return before, job_id
+
+        def check_ran_once(what, before):
+            """w-sin-1's done count grew by exactly 500: no device ran twice."""
+            after = wait_until(10, lambda: done_counts().get("w-sin-1", 0) - before["w-sin-1"]
+                               >= 500)
+            done = done_counts().get("w-sin-1", 0)
+            check(what, after and done - before["w-sin-1"] == 500, f"{before} -> {done}")
+
         # --- a Redis restart mid-job ---------------------------------------------------------
-        slow(sin, 150)
-        before = {w["name"]: w["done"] for w in status()["workers"]}
-        job_id = detach("run", "--commands", "show version", "--target", "site=sin")
-        wait_until(30, lambda: any(w["name"] == "w-sin-1" and w["done"] > before["w-sin-1"] + 50
-                                   for w in status()["workers"]))
+        before, job_id = slow_apac_job()
         redis.stop()
         stalled = wait_until(15, lambda: status().get("redis", {}).get("error", "") != "")
         redis.start()
@@ -375,11 +390,8 @@ modules:
               ended and len(devices) == 500 == len(set(devices)) and
               all(r["status"] == "ok" for r in results),
               f"{len(devices)} {[(r['device'], r['error']) for r in results if r['status'] != 'ok'][:3]}")
-        after = wait_until(10, lambda: {w["name"]: w["done"] for w in status()["workers"]}
-                           .get("w-sin-1", 0) - before["w-sin-1"] >= 500)
-        done = {w["name"]: w["done"] for w in status()["workers"]}.get("w-sin-1", 0)
-        check("w-sin-1 ran each of the 500 devices once (its done count grew by 500)",
-              after and done - before["w-sin-1"] == 500, f"{before} -> {done}")
+        check_ran_once("w-sin-1 ran each of the 500 devices once (its done count grew by 500)",
+                       before)
         check("nothing is left in Redis: no work, no results, nothing pending",
               redis.cli("XLEN", "nauto:work:apac") == "0" and
               redis.cli("XLEN", "nauto:results") == "0",
@@ -387,11 +399,7 @@ modules:
         slow(sin, 0)
 
         # --- the control node restarts mid-job ----------------------------------------------
-        slow(sin, 150)
-        before = {w["name"]: w["done"] for w in status()["workers"]}
-        job_id = detach("run", "--commands", "show version", "--target", "site=sin")
-        wait_until(30, lambda: any(w["name"] == "w-sin-1" and w["done"] > before["w-sin-1"] + 50
-                                   for w in status()["workers"]))
+        before, job_id = slow_apac_job()
         daemon.stop()
         second = os.path.join(work, "second")
         os.makedirs(second)
@@ -410,11 +418,7 @@ modules:
               len(devices) == 500 == len(set(devices)) and
               all(r["status"] == "ok" for r in results),
               f"{len(devices)} {[(r['device'], r['error']) for r in results if r['status'] != 'ok'][:3]}")
-        after = wait_until(10, lambda: {w["name"]: w["done"] for w in status()["workers"]}
-                           .get("w-sin-1", 0) - before["w-sin-1"] >= 500)
-        done = {w["name"]: w["done"] for w in status()["workers"]}.get("w-sin-1", 0)
-        check("and each ran once on w-sin-1", after and done - before["w-sin-1"] == 500,
-              f"{before} -> {done}")
+        check_ran_once("and each ran once on w-sin-1", before)
         slow(sin, 0)
 
         # --- forged work and forged results --------------------------------------------------
