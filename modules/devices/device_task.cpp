@@ -1,5 +1,7 @@
 #include "device_task.h"
 
+#include <algorithm>
+#include <thread>
 #include <unordered_map>
 
 #include "nauto/base/clock.h"
@@ -289,6 +291,15 @@ DeviceOutcome run_device_task(const DeviceTaskContext& context, const drivers::D
     driver.close();
   }
   return finish(std::move(result));
+}
+
+std::vector<std::unique_ptr<FiberLoop>> make_session_loops(int configured) {
+  int count = configured;
+  if (count <= 0) count = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  std::vector<std::unique_ptr<FiberLoop>> loops;
+  for (int i = 0; i < count; ++i)
+    loops.push_back(std::make_unique<FiberLoop>());
+  return loops;
 }
 
 }  // namespace nauto::devices

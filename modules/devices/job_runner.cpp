@@ -90,10 +90,7 @@ JobRunner::JobRunner(JobRunnerOptions options, store::Store& store,
       job_store_(store),
       catalog_(catalog),
       gate_(options_.max_sessions, options_.limits) {
-  int loops = options_.session_threads;
-  if (loops <= 0) loops = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
-  for (int i = 0; i < loops; ++i)
-    session_loops_.push_back(std::make_unique<FiberLoop>());
+  session_loops_ = make_session_loops(options_.session_threads);
   dispatcher_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "jobs/dispatch");
     dispatch_loop();

@@ -273,14 +273,8 @@ struct RedisConnection::Transport {
       return n;
     }
     block_sigpipe_on_this_thread();
-    const int n = SSL_write(tls, data, static_cast<int>(std::min<std::size_t>(size, 1 << 30)));
-    if (n > 0) return n;
-    const int error = SSL_get_error(tls, n);
-    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
-      wait_events = error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-      return 0;
-    }
-    return -1;
+    return tls_result(SSL_write(tls, data, static_cast<int>(std::min<std::size_t>(size, 1 << 30))),
+                      wait_events);
   }
 
   // Bytes read, 0 when it would block, -1 on an error or end of stream.
@@ -294,14 +288,18 @@ struct RedisConnection::Transport {
       return n > 0 ? n : -1;
     }
     block_sigpipe_on_this_thread();  // a read may write (alerts, key updates)
-    const int n = SSL_read(tls, data, static_cast<int>(size));
+    return tls_result(SSL_read(tls, data, static_cast<int>(std::min<std::size_t>(size, 1 << 30))),
+                      wait_events);
+  }
+
+  // SSL_read's or SSL_write's return as read_some/write_some's: bytes, 0 with what to wait for
+  // (either may need the socket readable or writable), or -1.
+  long tls_result(int n, short& wait_events) const {
     if (n > 0) return n;
     const int error = SSL_get_error(tls, n);
-    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
-      wait_events = error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-      return 0;
-    }
-    return -1;
+    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE) return -1;
+    wait_events = error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+    return 0;
   }
 };
 

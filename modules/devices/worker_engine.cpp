@@ -56,10 +56,7 @@ WorkerEngine::WorkerEngine(WorkerSettings settings, const drivers::PlatformCatal
       fetch_(std::move(fetch)),
       stream_(streams::work(settings_.pool)),
       started_us_(now_us()) {
-  int loops = settings_.session_threads;
-  if (loops <= 0) loops = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
-  for (int i = 0; i < loops; ++i)
-    loops_.push_back(std::make_unique<FiberLoop>());
+  loops_ = make_session_loops(settings_.session_threads);
   intake_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "worker/intake");
     intake_loop();
@@ -95,11 +92,6 @@ WorkerEngine::~WorkerEngine() {
   results_.join();
 }
 
-WorkerStats WorkerEngine::stats() const {
-  std::lock_guard lock(mutex_);
-  return stats_;
-}
-
 std::unique_ptr<RedisConnection> WorkerEngine::connect(std::string& error) {
   auto connection = RedisConnection::open(settings_.redis, kRedisTimeoutMs);
   if (!connection) {
@@ -128,8 +120,6 @@ void WorkerEngine::intake_loop() {
       std::string error;
       redis = connect(error);
       lock.lock();
-      stats_.redis_connected = redis != nullptr;
-      stats_.redis_error = error;
       if (!redis) {
         log->warn("Redis {}: {}; retrying in {} ms", describe(settings_.redis), error, backoff_ms);
         wake_.wait_for(lock, std::chrono::milliseconds(backoff_ms), [this] { return stopping_; });

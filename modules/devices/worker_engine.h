@@ -64,10 +64,9 @@ struct WorkerSettings {
 using CredentialFetch =
     std::function<Result<nlohmann::json>(const std::vector<std::string>& devices)>;
 
+/// What the heartbeat reports (nauto workers).
 struct WorkerStats {
   std::int64_t in_flight = 0, done = 0, refused = 0, claimed = 0, outcome_unknown = 0;
-  bool redis_connected = false;
-  std::string redis_error;  ///< the last connection problem, empty while connected
 };
 
 class WorkerEngine {
@@ -79,8 +78,6 @@ class WorkerEngine {
   ~WorkerEngine();
   WorkerEngine(const WorkerEngine&) = delete;
   WorkerEngine& operator=(const WorkerEngine&) = delete;
-
-  WorkerStats stats() const;
 
  private:
   struct Pending;  // an item taken, with what decides it
