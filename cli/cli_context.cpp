@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -35,8 +36,30 @@ std::string CliContext::resolve_endpoint() const {
   return bus::endpoints::router_ipc(run_dir);
 }
 
+namespace {
+
+Result<void> socket_reachable(const std::string& endpoint) {
+  constexpr std::string_view kIpc = "ipc://";
+  if (endpoint.rfind(kIpc, 0) != 0) return ok();
+  const auto path = endpoint.substr(kIpc.size());
+  // ZeroMQ retries a refused ipc connect quietly until the request times out; a socket the
+  // user may not open is said at once, with the way in (the package makes it 0660, group nauto).
+  if (::access(path.c_str(), R_OK | W_OK) != 0 && errno == EACCES) {
+    return fail(Errc::PermissionDenied,
+                "permission denied on " + path +
+                    ": only nautod's user and the members of its group (nauto) may use it; "
+                    "ask an administrator to run `adduser " +
+                    user_name() + " nauto`, then log in again");
+  }
+  return ok();
+}
+
+}  // namespace
+
 Result<bus::BusClient> CliContext::connect() const {
-  return bus::BusClient::connect(zmq, resolve_endpoint(), "cli." + std::to_string(getpid()));
+  const auto where = resolve_endpoint();
+  if (auto reachable = socket_reachable(where); !reachable) return std::move(reachable).error();
+  return bus::BusClient::connect(zmq, where, "cli." + std::to_string(getpid()));
 }
 
 Result<nlohmann::json> CliContext::call(const std::string& service, const nlohmann::json& body) {

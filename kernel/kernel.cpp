@@ -14,12 +14,14 @@
 namespace nauto::kernel {
 namespace {
 
-Result<void> make_dir(const std::string& path, const char* key) {
+// Creates `path` and its missing parents with `mode` (a directory that exists is left as it
+// is: the package or systemd made it with the modes the operator chose).
+Result<void> make_dir(const std::string& path, const char* key, mode_t mode) {
   std::string partial;
   for (std::size_t i = 0; i <= path.size(); ++i) {
     if (i == path.size() || (path[i] == '/' && i > 0)) {
       partial = path.substr(0, i);
-      if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+      if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) {
         return fail(Errc::System,
                     "cannot create directory '" + partial + "': " + std::strerror(errno), key);
       }
@@ -64,8 +66,13 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
                                               const std::string& executable) {
   auto kernel = std::unique_ptr<Kernel>(new Kernel());
   kernel->config_ = config;
-  if (auto made = make_dir(config.data_dir, "data_dir"); !made) return std::move(made).error();
-  if (auto made = make_dir(config.run_dir, "run_dir"); !made) return std::move(made).error();
+  // The run_dir is 0750 so that members of nautod's group reach the socket in it (0660).
+  if (auto made = make_dir(config.data_dir, "data_dir", 0700); !made) {
+    return std::move(made).error();
+  }
+  if (auto made = make_dir(config.run_dir, "run_dir", 0750); !made) {
+    return std::move(made).error();
+  }
 
   store::StoreOptions store_options;
   store_options.path = config.data_dir + "/store";
@@ -120,6 +127,13 @@ Result<std::unique_ptr<Kernel>> Kernel::start(const KernelConfig& config,
   auto router = Router::create(*kernel->context_, std::move(router_options));
   if (!router) return std::move(router).error();
   kernel->router_ = std::move(*router);
+  // The CLI's socket: read-write for nautod's user and group (operators join the group), for
+  // nobody else, whatever the umask made of it.
+  const auto socket_path = config.run_dir + "/nautod.sock";
+  if (::chmod(socket_path.c_str(), 0660) != 0) {
+    return fail(Errc::System, "cannot set the mode of " + socket_path + ": " + std::strerror(errno),
+                "run_dir");
+  }
   kernel->router_->start();
 
   HostOptions host_options;

@@ -5,6 +5,7 @@
 //   nautod --worker --pool P --redis URL --connect tcp://CONTROL ... a worker node
 //                                (docs/workers.md): the `worker` module, run as a remote module
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -14,12 +15,16 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "host/module_runner.h"
 #include "kernel.h"
 #include "nauto/base/log.h"
+#include "nauto/bus/client.h"
+#include "nauto/bus/schema_types.h"
 #include "nauto/bus/socket.h"
 #include "nauto/sdk/registry.h"
+#include "service_notify.h"
 
 using namespace nauto;
 using namespace nauto::kernel;
@@ -246,14 +251,41 @@ int main(int argc, char** argv) {
     std::ofstream pid_file(config->run_dir + "/nautod.pid");
     pid_file << ::getpid() << "\n";
   }
-  log->info("nautod {} started: config {}, data {}, endpoint {}", "0.1.0", config->source,
+  log->info("nautod {} started: config {}, data {}, endpoint {}", NAUTO_VERSION, config->source,
             config->data_dir, (*kernel)->ipc_endpoint());
+  ServiceNotifier service;
+  service.ready("serving on " + (*kernel)->ipc_endpoint());
+  // The watchdog is kept alive only while the router answers a request, so systemd restarts a
+  // nautod whose router thread hangs, not just one whose main thread does.
+  auto watchdog_client =
+      service.watchdog_interval_ms() > 0
+          ? std::optional(bus::BusClient::connect(*(*kernel)->context(),
+                                                  bus::endpoints::kRouterInproc, "watchdog"))
+          : std::nullopt;
 
   for (;;) {
     siginfo_t info{};
-    const int sig = sigwaitinfo(&signals, &info);
+    int sig = 0;
+    if (service.watchdog_interval_ms() > 0) {
+      const auto period = service.watchdog_interval_ms();
+      const timespec wait{period / 1000, (period % 1000) * 1000000};
+      sig = sigtimedwait(&signals, &info, &wait);
+      if (sig < 0 && errno == EAGAIN) {
+        if (*watchdog_client &&
+            (*watchdog_client)
+                ->call(bus::schema::BusStatsRequest::kTopic, nlohmann::json::object(), period)) {
+          service.watchdog();
+        } else {
+          log->error("the router did not answer the watchdog's request; not telling systemd");
+        }
+        continue;
+      }
+    } else {
+      sig = sigwaitinfo(&signals, &info);
+    }
     if (sig < 0) continue;
     if (sig == SIGHUP) {
+      service.reloading();
       // Who sent it, for the audit record (kill(2) fills both; the terminal's hangup does not).
       const ReloadSender by =
           info.si_code == SI_USER || info.si_code == SI_QUEUE
@@ -264,6 +296,7 @@ int main(int argc, char** argv) {
         log->error("reload rejected, keeping the running configuration: {}",
                    reloaded.error().describe());
         (*kernel)->reload_rejected(config->source, reloaded.error(), by);
+        service.ready("serving on " + (*kernel)->ipc_endpoint() + "; the last reload was rejected");
         continue;
       }
       if (!log_level.empty()) reloaded->log.level = log_level;  // the command line still wins
@@ -273,11 +306,14 @@ int main(int argc, char** argv) {
       } else {
         log->info("configuration reloaded from {}", reloaded->source);
       }
+      service.ready("serving on " + (*kernel)->ipc_endpoint());
       continue;
     }
     log->info("stopping on signal {}", sig);
     break;
   }
+  service.stopping();
+  watchdog_client.reset();
   (*kernel)->stop();
   ::unlink((config->run_dir + "/nautod.pid").c_str());
   log->info("stopped");

@@ -29,7 +29,7 @@ using nlohmann::json;
 
 namespace {
 constexpr const char* kKernelName = "kernel";
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = NAUTO_VERSION;  // meson.build's project version
 }  // namespace
 
 Result<void> validate_module_specs(const std::vector<ModuleSpec>& specs) {
