@@ -24,6 +24,7 @@
 #include <set>
 
 #include "cli_context.h"
+#include "nauto/base/cli_description.h"
 #include "nauto/bus/body.h"
 #include "nauto/bus/client.h"
 #include "nauto/bus/schema.h"
@@ -330,7 +331,14 @@ int main(int argc, char** argv) {
   add_shell_command(app, o);
   add_event_commands(app, o);
   add_completion_command(app, o);
+  add_doctor_command(app, o);
 
+  // Not an option of the app (it would show in every --help): what packaging/man/generate.py
+  // makes nauto(1) from.
+  if (argc == 2 && std::string_view(argv[1]) == "--describe-cli") {
+    std::cout << describe_cli(app).dump(1) << "\n";
+    return 0;
+  }
   signal(SIGINT, [](int) { g_interrupted = true; });
   signal(SIGTERM, [](int) { g_interrupted = true; });
   CLI11_PARSE(app, argc, argv);

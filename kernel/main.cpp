@@ -16,13 +16,17 @@
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <set>
+#include <string_view>
 
 #include "host/module_runner.h"
 #include "kernel.h"
+#include "nauto/base/cli_description.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/client.h"
 #include "nauto/bus/schema_types.h"
 #include "nauto/bus/socket.h"
+#include "nauto/sdk/config_key_recording.h"
 #include "nauto/sdk/registry.h"
 #include "service_notify.h"
 
@@ -135,6 +139,28 @@ void raise_open_file_limit() {
   }
 }
 
+// Every key of nauto.yaml that nautod reads: the kernel's (from the embedded defaults and, when
+// given, an example file such as packaging/etc/nauto/nauto.yaml, which reaches the keys of
+// nested sections and lists) and each module's defaults (validate() of an empty section).
+// Prints a JSON array of {path, form, default}, the first use of each path.
+int describe_config(const std::string& example) {
+  ConfigKeyRecording recording;
+  (void)parse_config(embedded_default_config(), "embedded defaults", {});
+  if (!example.empty()) (void)load_config(example, true);
+  for (const auto& name : ModuleRegistry::names()) {
+    auto factory = ModuleRegistry::find(name);
+    if (factory) (void)factory()->validate(nlohmann::json::object());
+  }
+  nlohmann::json keys = nlohmann::json::array();
+  std::set<std::string> seen;
+  for (const auto& key : recording.keys()) {
+    if (!seen.insert(key.path).second) continue;
+    keys.push_back({{"path", key.path}, {"form", key.form}, {"default", key.fallback}});
+  }
+  std::printf("%s\n", keys.dump(1).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -181,6 +207,14 @@ int main(int argc, char** argv) {
   worker_mode->add_option("--redis-key", redis_key, "rediss://: its key");
   worker_mode->add_option("--max-sessions", max_sessions, "devices at once (default 100)");
   worker_mode->add_option("--host-name", worker_host, "the name nauto workers shows");
+  // Not options of the app (they would show in --help): what packaging/man/generate.py makes
+  // nautod(8) and nauto.yaml(5) from.
+  if (argc >= 2 && std::string_view(argv[1]) == "--describe-cli") {
+    std::printf("%s\n", describe_cli(app).dump(1).c_str());
+    return 0;
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "--describe-config")
+    return describe_config(argc >= 3 ? argv[2] : "");
   CLI11_PARSE(app, argc, argv);
 
   if (worker) {

@@ -5,7 +5,9 @@
 
 #include <cctype>
 #include <charconv>
+#include <limits>
 
+#include "nauto/sdk/config_key_recording.h"
 #include "nauto/sdk/listen_socket.h"
 
 namespace nauto {
@@ -84,6 +86,48 @@ ConfigReader::ConfigReader(const nlohmann::json& section, std::string path)
   }
 }
 
+namespace {
+thread_local ConfigKeyRecording* t_recording = nullptr;
+
+// 90000 -> "90s", 3600000 -> "1h": a default as nauto.yaml would spell it.
+std::string duration_text(std::int64_t ms) {
+  struct Unit {
+    std::int64_t ms;
+    const char* suffix;
+  };
+  for (const Unit unit :
+       {Unit{86400000, "d"}, Unit{3600000, "h"}, Unit{60000, "m"}, Unit{1000, "s"}}) {
+    if (ms > 0 && ms % unit.ms == 0) return std::to_string(ms / unit.ms) + unit.suffix;
+  }
+  return std::to_string(ms) + "ms";
+}
+
+std::string full_path(const std::string& section, const std::string& key) {
+  return section.empty() ? key : section + "." + key;
+}
+
+std::string size_text(std::uint64_t bytes) {
+  for (const auto& [shift, suffix] : {std::pair{30, "GiB"}, {20, "MiB"}, {10, "KiB"}}) {
+    const auto unit = std::uint64_t{1} << shift;
+    if (bytes > 0 && bytes % unit == 0) return std::to_string(bytes / unit) + suffix;
+  }
+  return std::to_string(bytes);
+}
+}  // namespace
+
+ConfigKeyRecording::ConfigKeyRecording() {
+  t_recording = this;
+}
+
+ConfigKeyRecording::~ConfigKeyRecording() {
+  t_recording = nullptr;
+}
+
+void ConfigKeyRecording::note(std::string path, std::string form, std::string fallback) {
+  if (t_recording != nullptr)
+    t_recording->keys_.push_back({std::move(path), std::move(form), std::move(fallback)});
+}
+
 const nlohmann::json* ConfigReader::lookup(const std::string& key) {
   known_.insert(key);
   if (!section_.is_object()) return nullptr;
@@ -99,6 +143,7 @@ void ConfigReader::problem(const std::string& key, const std::string& expected,
 }
 
 std::string ConfigReader::string(const std::string& key, const std::string& fallback) {
+  ConfigKeyRecording::note(full_path(path_, key), "string", fallback.empty() ? "\"\"" : fallback);
   const auto* v = lookup(key);
   if (!v) return fallback;
   if (!v->is_string()) {
@@ -110,6 +155,12 @@ std::string ConfigReader::string(const std::string& key, const std::string& fall
 
 std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
                                    std::int64_t max) {
+  ConfigKeyRecording::note(
+      full_path(path_, key),
+      max == std::numeric_limits<std::int64_t>::max()
+          ? "integer, at least " + std::to_string(min)
+          : "integer from " + std::to_string(min) + " to " + std::to_string(max),
+      std::to_string(fallback));
   const auto* v = lookup(key);
   if (!v) return fallback;
   std::int64_t n = 0;
@@ -135,6 +186,7 @@ std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback
 }
 
 bool ConfigReader::boolean(const std::string& key, bool fallback) {
+  ConfigKeyRecording::note(full_path(path_, key), "true or false", fallback ? "true" : "false");
   const auto* v = lookup(key);
   if (!v) return fallback;
   if (v->is_boolean()) return v->get<bool>();
@@ -173,6 +225,8 @@ T ConfigReader::quantity(const std::string& key, T fallback, T min, Parse parse,
 
 std::int64_t ConfigReader::duration_ms(const std::string& key, std::int64_t fallback_ms,
                                        std::int64_t min_ms) {
+  ConfigKeyRecording::note(full_path(path_, key), "duration, at least " + duration_text(min_ms),
+                           duration_text(fallback_ms));
   return quantity<std::int64_t>(key, fallback_ms, min_ms, parse_duration_ms,
                                 "expected a duration like 500ms, 30s, 15m, 2h or 7d",
                                 std::to_string(min_ms) + "ms");
@@ -180,6 +234,8 @@ std::int64_t ConfigReader::duration_ms(const std::string& key, std::int64_t fall
 
 std::uint64_t ConfigReader::size_bytes(const std::string& key, std::uint64_t fallback,
                                        std::uint64_t min) {
+  ConfigKeyRecording::note(full_path(path_, key), "size, at least " + size_text(min),
+                           size_text(fallback));
   return quantity<std::uint64_t>(key, fallback, min, parse_size_bytes,
                                  "expected a size like 4096, 512KiB, 64MiB or 1GiB",
                                  std::to_string(min) + " bytes");
@@ -187,6 +243,10 @@ std::uint64_t ConfigReader::size_bytes(const std::string& key, std::uint64_t fal
 
 std::string ConfigReader::choice(const std::string& key, const std::string& fallback,
                                  const std::vector<std::string>& choices) {
+  std::string form = "one of";
+  for (std::size_t i = 0; i < choices.size(); ++i)
+    form += (i ? ", " : " ") + choices[i];
+  ConfigKeyRecording::note(full_path(path_, key), form, fallback);
   const auto* v = lookup(key);
   if (!v) return fallback;
   if (v->is_string()) {
@@ -202,6 +262,7 @@ std::string ConfigReader::choice(const std::string& key, const std::string& fall
 }
 
 std::vector<std::string> ConfigReader::strings(const std::string& key) {
+  ConfigKeyRecording::note(full_path(path_, key), "list of strings", "[]");
   const auto* v = lookup(key);
   std::vector<std::string> out;
   if (!v) return out;
@@ -239,6 +300,7 @@ std::set<std::string> ConfigReader::addresses(const std::string& key) {
 }
 
 nlohmann::json ConfigReader::section(const std::string& key) {
+  ConfigKeyRecording::note(full_path(path_, key), "mapping", "");
   const auto* v = lookup(key);
   if (!v) return nullptr;
   if (!v->is_object()) {

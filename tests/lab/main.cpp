@@ -8,11 +8,13 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <thread>
 
 #include "confirm_timers.h"
 #include "device.h"
 #include "http_services.h"
+#include "nauto/base/cli_description.h"
 #include "ssh_server.h"
 #include "syslog_sender.h"
 #include "tls_certificate.h"
@@ -88,6 +90,10 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers, "SSH event-loop threads")->check(CLI::Range(1, 64));
   app.add_option("--seed", seed, "seed for serials, MACs, uptimes");
   app.add_flag("--meraki", meraki, "also serve the Meraki-like dashboard API");
+  if (argc == 2 && std::string_view(argv[1]) == "--describe-cli") {  // for nauto-lab(1)
+    std::cout << nauto::describe_cli(app).dump(1) << "\n";
+    return 0;
+  }
   CLI11_PARSE(app, argc, argv);
 
   FleetSpec fleet;
