@@ -101,6 +101,8 @@ Result<std::string> textfsm_template_directory(const std::string& given, const C
 std::string records_table(const textfsm::Table& parsed);
 /// `nauto shell`: the interactive Lua REPL (shell/ in this folder).
 void add_shell_command(CLI::App& app, CliContext& context);
+/// `nauto doctor`: checks of an installation, each with what to fix (doctor_commands.cpp).
+void add_doctor_command(CLI::App& app, CliContext& context);
 /// `nauto completion bash|zsh|fish`: scripts generated from the app's own definition.
 void add_completion_command(CLI::App& app, CliContext& context);
 

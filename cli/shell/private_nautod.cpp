@@ -23,22 +23,6 @@ namespace nauto::cli::shell {
 
 namespace {
 
-// NAUTO_NAUTOD when set (the build tree keeps nauto and nautod in different folders, so tests
-// name it), else the nautod installed beside this nauto, else the one on PATH.
-std::string nautod_binary() {
-  if (const char* named = std::getenv("NAUTO_NAUTOD"); named != nullptr && *named != '\0')
-    return named;
-  char self[PATH_MAX];
-  const auto n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    const auto beside =
-        std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path() /
-        "nautod";
-    if (::access(beside.c_str(), X_OK) == 0) return beside.string();
-  }
-  return "nautod";  // from PATH
-}
-
 std::string tail_of(const std::string& file) {
   std::ifstream in(file);
   std::stringstream text;
@@ -135,6 +119,24 @@ void PrivateNautod::stop() {
     std::filesystem::remove_all(run_dir_, ignored);
     run_dir_.clear();
   }
+}
+
+// NAUTO_NAUTOD when set (the build tree keeps nauto and nautod in different folders, so tests
+// name it), else the nautod installed beside this nauto, else the package's (nauto in
+// /usr/bin, nautod in /usr/sbin, which a user's PATH often lacks), else the one on PATH.
+std::string nautod_binary() {
+  if (const char* named = std::getenv("NAUTO_NAUTOD"); named != nullptr && *named != '\0')
+    return named;
+  char self[PATH_MAX];
+  const auto n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    const auto folder =
+        std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path();
+    for (const auto& candidate : {folder / "nautod", folder.parent_path() / "sbin" / "nautod"}) {
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    }
+  }
+  return "nautod";  // from PATH
 }
 
 }  // namespace nauto::cli::shell

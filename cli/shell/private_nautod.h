@@ -13,6 +13,10 @@
 
 namespace nauto::cli::shell {
 
+/// The nautod to run: $NAUTO_NAUTOD, else the one installed beside this nauto (or in ../sbin,
+/// as a package installs it), else "nautod" from PATH.
+std::string nautod_binary();
+
 class PrivateNautod {
  public:
   /// Starts nautod with `config` (when that file exists; embedded defaults otherwise) and
