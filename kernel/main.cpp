@@ -5,7 +5,6 @@
 //   nautod --worker --pool P --redis URL --connect tcp://CONTROL ... a worker node
 //                                (docs/workers.md): the `worker` module, run as a remote module
 
-#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -22,6 +22,7 @@
 #include "host/module_runner.h"
 #include "kernel.h"
 #include "nauto/base/cli_description.h"
+#include "nauto/base/clock.h"
 #include "nauto/base/log.h"
 #include "nauto/bus/client.h"
 #include "nauto/bus/schema_types.h"
@@ -297,22 +298,26 @@ int main(int argc, char** argv) {
                                                   bus::endpoints::kRouterInproc, "watchdog"))
           : std::nullopt;
 
+  // The next keep-alive is due at a fixed time however often signals wake the loop.
+  const auto period_ms = service.watchdog_interval_ms();
+  auto next_keepalive_us = steady_us() + period_ms * 1000;
   for (;;) {
     siginfo_t info{};
     int sig = 0;
-    if (service.watchdog_interval_ms() > 0) {
-      const auto period = service.watchdog_interval_ms();
-      const timespec wait{period / 1000, (period % 1000) * 1000000};
+    if (period_ms > 0) {
+      const auto wait_us = std::max<std::int64_t>(0, next_keepalive_us - steady_us());
+      const timespec wait{wait_us / 1000000, (wait_us % 1000000) * 1000};
       sig = sigtimedwait(&signals, &info, &wait);
-      if (sig < 0 && errno == EAGAIN) {
+      if (steady_us() >= next_keepalive_us) {
+        next_keepalive_us = steady_us() + period_ms * 1000;
         if (*watchdog_client &&
             (*watchdog_client)
-                ->call(bus::schema::BusStatsRequest::kTopic, nlohmann::json::object(), period)) {
+                ->call(bus::schema::BusStatsRequest::kTopic, nlohmann::json::object(),
+                       std::max<std::int64_t>(1, period_ms / 2))) {
           service.watchdog();
         } else {
           log->error("the router did not answer the watchdog's request; not telling systemd");
         }
-        continue;
       }
     } else {
       sig = sigwaitinfo(&signals, &info);

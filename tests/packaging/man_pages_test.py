@@ -51,8 +51,10 @@ def main():
         lines = out.count("\n")
         check(f"man -l {page} renders ({lines} lines, no warning)",
               rc == 0 and not err.strip() and lines > 40, err[:800])
-        # man hyphenates and justifies: compare words with single spaces.
-        texts[page] = re.sub(r"\s+", " ", out.replace("\u2010", "-"))
+        # Off a terminal man overstrikes bold ("c\bc"); it also justifies: compare words with
+        # single spaces.
+        plain = re.sub(r".\x08", "", out).replace("\u2010", "-").replace("\u2212", "-")
+        texts[page] = re.sub(r"\s+", " ", plain)
 
     cli = described(NAUTO, "--describe-cli")
     missing_commands, missing_options = [], []
