@@ -339,15 +339,24 @@ set_value a 2.0 gauge 35
 check "below 40 it clears" wait_for 10 threshold_event cleared 1
 check "still one crossing: no flapping" threshold_event crossed 1
 
+# Under load the two queries can be seconds apart, with polls between them: the rollups must
+# hold every raw sample taken before their query began (less two: a poll landing as it began,
+# a bucket still open) and none taken after it ended.
 check "raw samples and 2 s rollups of the same series (downsampling)" sh -c "
+  date +%s%3N >'$work/rollup_asked_ms' &&
   '$NAUTO' metrics query temperature --device r1 --since 5m --resolution rollup -o json >'$work/rollup.json' &&
+  date +%s%3N >'$work/rollup_answered_ms' &&
   '$NAUTO' metrics query temperature --device r1 --since 5m --resolution raw -o json >'$work/raw.json' &&
   python3 -c \"
 import json
+asked, answered = (int(open('$work/rollup_' + n + '_ms').read()) for n in ('asked', 'answered'))
 raw = json.load(open('$work/raw.json'))['series'][0]['points']
 buckets = json.load(open('$work/rollup.json'))['series'][0]['buckets']
-print(len(raw), 'raw,', len(buckets), 'buckets', buckets[-3:])
-assert len(buckets) < len(raw) and 0 <= len(raw) - sum(b[4] for b in buckets) <= 2  # a poll may land between the two queries
+before = sum(1 for p in raw if p[0] <= asked)
+by_answer = sum(1 for p in raw if p[0] <= answered)
+rolled = sum(b[4] for b in buckets)
+print(len(raw), 'raw,', before, 'before the rollup query,', by_answer, 'by its answer;', len(buckets), 'buckets of', rolled, buckets[-3:])
+assert len(buckets) < len(raw) and before - 2 <= rolled <= by_answer
 assert max(b[2] for b in buckets) == 60 and min(b[1] for b in buckets) == 30
 \""
 check "the table output has a sparkline" sh -c "'$NAUTO' metrics query temperature --device r1 --since 5m | tee '$work/spark.txt' && grep -q '▁' '$work/spark.txt'"
