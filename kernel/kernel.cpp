@@ -14,16 +14,21 @@
 namespace nauto::kernel {
 namespace {
 
-// Creates `path` and its missing parents with `mode` (a directory that exists is left as it
-// is: the package or systemd made it with the modes the operator chose).
+// Creates `path` and its missing parents with `mode`, whatever the umask (a directory that
+// exists is left as it is: the package or systemd made it with the modes the operator chose).
 Result<void> make_dir(const std::string& path, const char* key, mode_t mode) {
   std::string partial;
   for (std::size_t i = 0; i <= path.size(); ++i) {
     if (i == path.size() || (path[i] == '/' && i > 0)) {
       partial = path.substr(0, i);
-      if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) {
+      const bool made = ::mkdir(partial.c_str(), mode) == 0;
+      if (!made && errno != EEXIST) {
         return fail(Errc::System,
                     "cannot create directory '" + partial + "': " + std::strerror(errno), key);
+      }
+      if (made && ::chmod(partial.c_str(), mode) != 0) {
+        return fail(Errc::System,
+                    "cannot set the mode of '" + partial + "': " + std::strerror(errno), key);
       }
     }
   }

@@ -325,7 +325,10 @@ void WorkerEngine::take(RedisConnection& redis, std::vector<StreamEntry> entries
   for (const auto& p : taken)
     if (!p.outcome && !p.refused) running.push_back(&p.item);
   auto credentials = running.empty() ? Result<json>(json::object()) : credentials_for(running);
-  if (!credentials && drivers::is_transient(credentials.error())) {
+  // Unavailable: the router had no devices module to ask, or it left or restarted before
+  // answering (the control node restarting), which is as passing as a timeout.
+  if (!credentials && (drivers::is_transient(credentials.error()) ||
+                       credentials.error().code == Errc::Unavailable)) {
     // The control node cannot answer now (restarting, unreachable): nothing is decided. The
     // pushes' sent marks go, the items stay pending and are claimed again after min_idle.
     logger("mod.worker")

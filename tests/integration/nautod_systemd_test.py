@@ -5,7 +5,8 @@ test: a datagram socket named by NOTIFY_SOCKET and a watchdog asked for by WATCH
 - WATCHDOG=1 keeps coming, each after the router answered the watchdog's request;
 - SIGHUP: RELOADING=1 (with MONOTONIC_USEC), then READY=1 again;
 - SIGTERM: STOPPING=1, then a clean exit;
-- the run_dir nautod creates is 0750 and its socket 0660, so only its group reaches the CLI.
+- the run_dir nautod creates is 0750 and its socket 0660 under the unit's umask (0077), so
+  only its group reaches the CLI.
 
   nautod_systemd_test.py NAUTOD NAUTO
 """
@@ -59,7 +60,9 @@ def main():
                    WATCHDOG_USEC="400000")
         env.pop("WATCHDOG_PID", None)
         log = open(os.path.join(work, "nautod.log"), "w")
-        process = subprocess.Popen([NAUTOD], env=env, stdout=log, stderr=subprocess.STDOUT)
+        # systemd's UMask for nautod.service: the run_dir must still come out 0750.
+        process = subprocess.Popen([NAUTOD], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=lambda: os.umask(0o077))
 
         got = messages(sock, lambda m: m.get("READY") == "1")
         ready = [m for m in got if m.get("READY") == "1"]

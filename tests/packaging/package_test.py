@@ -151,8 +151,6 @@ def boot(debs, upgrade_deb, work):
             out, _ = machine.communicate()
         out += "\n(the machine did not end within 420 s)"
     rc = machine.returncode
-    with open(os.path.join(work, "boot.log"), "w") as f:
-        f.write(out)
     report_path = os.path.join(results, "report.txt")
     report = open(report_path).read() if os.path.exists(report_path) else ""
     check("systemd-nspawn booted the machine, which ran the checks and exited", bool(report),
