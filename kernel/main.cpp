@@ -165,6 +165,10 @@ int describe_config(const std::string& example) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread starts (log_setup's flusher is one): a thread that left them unblocked
+  // would take a SIGHUP meant for a reload, and its default action ends the process.
+  const sigset_t signals = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   raise_open_file_limit();
   CLI::App app{"nautod: the nauto kernel daemon (bus router, module host, store)"};
   std::string config_path = kDefaultConfigPath;
@@ -273,9 +277,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   auto log = logger("kernel");
-  // Block the signals before any thread starts so that only sigwait below receives them.
-  const sigset_t signals = handled_signals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto kernel = Kernel::start(*config, self_executable(argv[0]));
   if (!kernel) {
