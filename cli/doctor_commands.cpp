@@ -260,25 +260,25 @@ std::uint16_t management_port(const json& host) {
 std::vector<std::string> unreachable(const json& hosts, std::int64_t timeout_ms) {
   struct Attempt {
     std::string name, target;
-    int fd = -1;
-    std::string error;
+    int fd = -1;        ///< open while the connection is in progress
+    std::string error;  ///< empty once connected
   };
   std::vector<Attempt> attempts;
   for (const auto& host : hosts) {
-    Attempt a{host.value("name", "?"), host.value("host", host.value("name", "")), -1, ""};
+    const auto address = host.value("host", host.value("name", ""));
     const auto port = std::to_string(management_port(host));
-    a.target += ":" + port;
+    Attempt a{host.value("name", "?"), address + ":" + port, -1, ""};
     addrinfo hints{}, *found = nullptr;
     hints.ai_socktype = SOCK_STREAM;
-    if (int rc = ::getaddrinfo(host.value("host", host.value("name", "")).c_str(), port.c_str(),
-                               &hints, &found);
-        rc != 0) {
+    if (int rc = ::getaddrinfo(address.c_str(), port.c_str(), &hints, &found); rc != 0) {
       a.error = std::string("cannot resolve: ") + ::gai_strerror(rc);
     } else {
       a.fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (a.fd < 0 ||
           (::connect(a.fd, found->ai_addr, found->ai_addrlen) != 0 && errno != EINPROGRESS)) {
         a.error = std::strerror(errno);
+        if (a.fd >= 0) ::close(a.fd);
+        a.fd = -1;
       }
       ::freeaddrinfo(found);
     }
@@ -287,28 +287,29 @@ std::vector<std::string> unreachable(const json& hosts, std::int64_t timeout_ms)
   const auto deadline = (steady_us() / 1000) + timeout_ms;
   for (;;) {
     std::vector<pollfd> waiting;
-    for (const auto& a : attempts)
-      if (a.error.empty() && a.fd >= 0) waiting.push_back({a.fd, POLLOUT, 0});
+    std::vector<Attempt*> owners;  // owners[i] made waiting[i]
+    for (auto& a : attempts) {
+      if (a.fd < 0) continue;
+      waiting.push_back({a.fd, POLLOUT, 0});
+      owners.push_back(&a);
+    }
     const auto left = deadline - (steady_us() / 1000);
     if (waiting.empty() || left <= 0) break;
     if (::poll(waiting.data(), waiting.size(), static_cast<int>(left)) <= 0) continue;
-    for (const auto& p : waiting) {
-      if (p.revents == 0) continue;
-      for (auto& a : attempts) {
-        if (a.fd != p.fd) continue;
-        int error = 0;
-        socklen_t size = sizeof error;
-        ::getsockopt(a.fd, SOL_SOCKET, SO_ERROR, &error, &size);
-        a.error = error ? std::strerror(error) : "";
-        ::close(a.fd);
-        a.fd = error ? -2 : -3;  // done: -3 connected
-        if (error == 0) a.error.clear();
-      }
+    for (std::size_t i = 0; i < waiting.size(); ++i) {
+      if (waiting[i].revents == 0) continue;
+      auto& a = *owners[i];
+      int error = 0;
+      socklen_t size = sizeof error;
+      ::getsockopt(a.fd, SOL_SOCKET, SO_ERROR, &error, &size);
+      a.error = error ? std::strerror(error) : "";
+      ::close(a.fd);
+      a.fd = -1;
     }
   }
   std::vector<std::string> out;
   for (auto& a : attempts) {
-    if (a.fd >= 0) {
+    if (a.fd >= 0) {  // still in progress at the deadline
       ::close(a.fd);
       a.error = "no answer within " + std::to_string(timeout_ms) + " ms";
     }
